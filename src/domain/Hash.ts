@@ -1,0 +1,131 @@
+/**
+ * Content hashes for seeds and simulated draws.
+ *
+ * Two families live here:
+ *
+ * - a 32-bit mixer (`mix32`, `hash32`, `uniform`) — the exact hash of the calibrated simulator
+ *   reference (`shared/simulator-reference/sim.py`), so the simulated backend can be compared with
+ *   it number for number;
+ * - a 64-bit hash (`hash64`, `seedOf`) — the seed of every backend call, derived from what the
+ *   call *is* (run seed, problem, candidate, node) and never from call order.
+ *
+ * @since 0.1.0
+ */
+
+const MASK64 = (1n << 64n) - 1n
+
+/**
+ * The 32-bit finaliser of the simulator reference (a "lowbias32" variant).
+ *
+ * @example
+ * mix32(12345) // 2435775735
+ */
+export const mix32 = (x: number): number => {
+  let h = x >>> 0
+  h ^= h >>> 16
+  h = Math.imul(h, 0x7feb352d)
+  h ^= h >>> 15
+  h = Math.imul(h, 0x846ca68b)
+  h ^= h >>> 16
+  return h >>> 0
+}
+
+/**
+ * Combines two unsigned 32-bit values: `mix32(a ^ mix32(b + 0x9E3779B9))`.
+ *
+ * @example
+ * hash32(1, 2) // 587229646
+ */
+export const hash32 = (a: number, b: number): number => mix32((a ^ mix32((b + 0x9e3779b9) >>> 0)) >>> 0)
+
+/**
+ * A uniform draw in (0, 1) from a node hash and a tag: `(hash32(h, tag) + 0.5) / 2^32`.
+ *
+ * @example
+ * const u = uniform(hash32(1, 2), 0x80000011) // 0 < u < 1
+ */
+export const uniform = (h: number, tag: number): number => (hash32(h, tag) + 0.5) / 4294967296
+
+const fmix64 = (k: bigint): bigint => {
+  let h = k & MASK64
+  h ^= h >> 33n
+  h = (h * 0xff51afd7ed558ccdn) & MASK64
+  h ^= h >> 33n
+  h = (h * 0xc4ceb9fe1a85ec53n) & MASK64
+  h ^= h >> 33n
+  return h
+}
+
+const FNV_OFFSET = 0xcbf29ce484222325n
+const FNV_PRIME = 0x100000001b3n
+const encoder = new TextEncoder()
+
+/**
+ * A 64-bit hash of a list of strings and numbers: FNV-1a over the UTF-8 bytes of each part
+ * (each part is length-prefixed, so `["ab","c"]` and `["a","bc"]` differ), finished with
+ * MurmurHash3's `fmix64` avalanche. Returns an unsigned 64-bit `bigint`.
+ *
+ * @example
+ * hash64(["seed", 7]) === hash64(["seed", 7]) // true
+ */
+export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint => {
+  let h = FNV_OFFSET
+  const eat = (byte: number) => {
+    h ^= BigInt(byte)
+    h = (h * FNV_PRIME) & MASK64
+  }
+  for (const part of parts) {
+    const bytes = encoder.encode(typeof part === "string" ? `s${part}` : `n${part.toString()}`)
+    const n = bytes.length
+    eat(n & 0xff)
+    eat((n >>> 8) & 0xff)
+    eat((n >>> 16) & 0xff)
+    for (const b of bytes) eat(b)
+  }
+  return fmix64(h)
+}
+
+/**
+ * The seed of one backend call: a 64-bit hash of the run seed, the problem id, the candidate id
+ * (the prefix being extended, or the id of the fresh sample) and the path of the graph node that
+ * asks. Every random choice of every backend is derived from it, so a run gives the same result at
+ * concurrency 1 and 64 and two runs that ask for the same thing get the same answer.
+ *
+ * @example
+ * seedOf(0, "test/algebra/1.json", "s3", "root.nodes.0") // a bigint in [0, 2^64)
+ */
+export const seedOf = (runSeed: number | bigint, problemId: string, candidateId: string, nodePath: string): bigint =>
+  hash64([BigInt(runSeed), problemId, candidateId, nodePath])
+
+/**
+ * Folds a 64-bit seed to 32 bits (xor of the halves), for backends with 32-bit generators.
+ *
+ * @example
+ * seed32(seedOf(0, "p", "s0", "root")) // an integer in [0, 2^32)
+ */
+export const seed32 = (seed: bigint): number => Number((seed ^ (seed >> 32n)) & 0xffffffffn) >>> 0
+
+/**
+ * Folds a 64-bit seed to a non-negative safe integer (53 bits), for JSON and HTTP APIs that take a
+ * numeric seed.
+ *
+ * @example
+ * Number.isSafeInteger(seedToSafeInteger(seedOf(0, "p", "s0", "root"))) // true
+ */
+export const seedToSafeInteger = (seed: bigint): number => Number(seed & ((1n << 53n) - 1n))
+
+/**
+ * A 32-bit hash of a string (FNV-1a over UTF-8, then `mix32`), for deriving per-problem hashes
+ * from string ids.
+ *
+ * @example
+ * hashString32("test/algebra/1.json") // an integer in [0, 2^32)
+ */
+export const hashString32 = (text: string): number => {
+  let h = 0x811c9dc5
+  for (const b of encoder.encode(text)) {
+    h ^= b
+    h = Math.imul(h, 0x01000193)
+  }
+  return mix32(h >>> 0)
+}

@@ -1,0 +1,126 @@
+/**
+ * Usage: the meters of test-time compute. A `Usage` holds a value for every meter; the budget
+ * layer (`src/budget`) bounds any subset of them with `Limits`.
+ *
+ * It lives in the domain (not in `budget/`) because a `RunResult` carries it.
+ *
+ * @since 0.1.0
+ */
+import { Schema } from "effect"
+
+/** Every meter, in display order. */
+export const METERS = [
+  "calls",
+  "sequences",
+  "inputTokens",
+  "outputTokens",
+  "verifierCalls",
+  "verifierTokens",
+  "flops",
+  "usd",
+  "wallMs"
+] as const
+
+export type Meter = (typeof METERS)[number]
+
+/** What each meter counts. */
+export const METER_DESCRIPTIONS: Readonly<Record<Meter, string>> = {
+  calls: "backend requests (generator and verifier)",
+  sequences: "generated sequences (samples, children, rollout steps, revisions)",
+  inputTokens: "prompt tokens sent to the generator",
+  outputTokens: "tokens generated",
+  verifierCalls: "candidates scored by a verifier",
+  verifierTokens: "tokens read by the verifier",
+  flops: "inference FLOPs, 2·params·tokens for the generator and the verifier",
+  usd: "price in US dollars, from the configured price table",
+  wallMs: "wall-clock milliseconds spent in backend calls"
+}
+
+export type Usage = { readonly [K in Meter]: number }
+
+/** The external form of a usage record (every meter a finite number). */
+export const UsageSchema = Schema.Struct({
+  calls: Schema.Finite,
+  sequences: Schema.Finite,
+  inputTokens: Schema.Finite,
+  outputTokens: Schema.Finite,
+  verifierCalls: Schema.Finite,
+  verifierTokens: Schema.Finite,
+  flops: Schema.Finite,
+  usd: Schema.Finite,
+  wallMs: Schema.Finite
+}).annotate({ identifier: "Usage" })
+
+/** Nothing used. */
+export const zero: Usage = {
+  calls: 0,
+  sequences: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  verifierCalls: 0,
+  verifierTokens: 0,
+  flops: 0,
+  usd: 0,
+  wallMs: 0
+}
+
+/**
+ * A usage with the given meters set and the rest zero.
+ *
+ * @example
+ * make({ sequences: 4, outputTokens: 900 }).calls // 0
+ */
+export const make = (meters: Partial<Record<Meter, number>>): Usage => ({ ...zero, ...meters })
+
+const zipWith = (a: Usage, b: Usage, f: (x: number, y: number) => number): Usage => ({
+  calls: f(a.calls, b.calls),
+  sequences: f(a.sequences, b.sequences),
+  inputTokens: f(a.inputTokens, b.inputTokens),
+  outputTokens: f(a.outputTokens, b.outputTokens),
+  verifierCalls: f(a.verifierCalls, b.verifierCalls),
+  verifierTokens: f(a.verifierTokens, b.verifierTokens),
+  flops: f(a.flops, b.flops),
+  usd: f(a.usd, b.usd),
+  wallMs: f(a.wallMs, b.wallMs)
+})
+
+/**
+ * Meter-wise sum.
+ *
+ * @example
+ * add(make({ calls: 1 }), make({ calls: 2 })).calls // 3
+ */
+export const add = (a: Usage, b: Usage): Usage => zipWith(a, b, (x, y) => x + y)
+
+/** Meter-wise difference `a − b`. */
+export const subtract = (a: Usage, b: Usage): Usage => zipWith(a, b, (x, y) => x - y)
+
+/** Meter-wise maximum. */
+export const max = (a: Usage, b: Usage): Usage => zipWith(a, b, Math.max)
+
+/**
+ * Every meter multiplied by `k`.
+ *
+ * @example
+ * scale(make({ sequences: 1, outputTokens: 10 }), 4).outputTokens // 40
+ */
+export const scale = (a: Usage, k: number): Usage => zipWith(a, a, (x) => x * k)
+
+/**
+ * Sum of many usages.
+ *
+ * @example
+ * sum([make({ calls: 1 }), make({ calls: 1 })]).calls // 2
+ */
+export const sum = (usages: Iterable<Usage>): Usage => {
+  let out = zero
+  for (const u of usages) out = add(out, u)
+  return out
+}
+
+/** Whether every meter of `a` is ≤ the same meter of `b` (with a relative tolerance for float meters). */
+export const lessOrEqual = (a: Usage, b: Usage): boolean =>
+  METERS.every((m) => a[m] <= b[m] + 1e-9 * Math.max(1, Math.abs(b[m])))
+
+/** Whether two usages are equal on every meter. */
+export const equals = (a: Usage, b: Usage): boolean => METERS.every((m) => a[m] === b[m])

@@ -1,0 +1,71 @@
+/**
+ * The Generator port: a language model that writes solution steps.
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect } from "effect"
+import type { Candidate } from "../domain/Candidate.ts"
+import type { Problem } from "../domain/Problem.ts"
+import type { Step } from "../domain/Steps.ts"
+import type { BackendError } from "./BackendError.ts"
+import type { Capability } from "./Capability.ts"
+
+export interface GenerateRequest {
+  readonly problem: Problem
+  /** the partial solution to continue; `undefined` starts from the problem */
+  readonly prefix: Candidate | undefined
+  /** how many independent continuations */
+  readonly n: number
+  /** one more step, or to the end of the solution */
+  readonly until: "step" | "end"
+  readonly temperature: number
+  /** cap on output tokens of each continuation */
+  readonly maxTokens: number
+  /** the call's seed (see `Hash.seedOf`); continuation i must depend only on (request, seed, i) */
+  readonly seed: bigint
+  /** previous attempts of a revision chain, oldest first; present only for revisions */
+  readonly context?: ReadonlyArray<Candidate>
+}
+
+/** One continuation: the new steps (appended to the prefix), and whether the solution is complete. */
+export interface Generation {
+  readonly steps: ReadonlyArray<Step>
+  readonly done: boolean
+  /** the final answer, when the continuation completed the solution and has one */
+  readonly answer?: string
+  readonly outputTokens: number
+  /** why generation stopped: a step delimiter, the end of the solution, or the token cap */
+  readonly finishReason: "step" | "end" | "length"
+}
+
+export interface GenerateResult {
+  /** exactly `n` continuations, in order */
+  readonly generations: ReadonlyArray<Generation>
+  /** prompt tokens of the call (counted once per call, as OpenAI-compatible servers report them) */
+  readonly inputTokens: number
+}
+
+export interface GeneratorShape {
+  /** backend name, e.g. `simulated`, `openai` */
+  readonly backend: string
+  /** model name */
+  readonly model: string
+  /** model parameters, for FLOPs (2·params·tokens) */
+  readonly params: number
+  readonly capabilities: ReadonlySet<Capability>
+  /** concurrent calls the backend accepts */
+  readonly concurrency: number
+  /** default and largest `maxTokens` of one call */
+  readonly maxTokens: number
+  /** the text between steps */
+  readonly stepDelimiter: string
+  readonly generate: (request: GenerateRequest) => Effect.Effect<GenerateResult, BackendError>
+  /**
+   * Exact prompt tokens of a request, when the backend has a tokenizer (capability `tokenizer`);
+   * `undefined` otherwise.
+   */
+  readonly promptTokens: ((request: GenerateRequest) => number) | undefined
+}
+
+/** The generator of a run. */
+export class Generator extends Context.Service<Generator, GeneratorShape>()("mull/services/Generator") {}

@@ -1,0 +1,31 @@
+/**
+ * The Grader port: is an answer right? And the answer key that groups equivalent answers for
+ * voting. The default implementation is mull's MATH grader (`src/answer`); a replay of recorded
+ * responses may instead group by the recorded answer strings and grade by recorded labels.
+ *
+ * @since 0.1.0
+ */
+import { Context } from "effect"
+import type { Problem } from "../domain/Problem.ts"
+
+export interface GraderShape {
+  readonly name: string
+  /** whether `answer` is right for `problem` (false when the problem has no gold) */
+  readonly grade: (problem: Problem, answer: string) => boolean
+}
+
+export class Grader extends Context.Service<Grader, GraderShape>()("mull/services/Grader") {}
+
+export interface AnswerKeyShape {
+  readonly name: string
+  /**
+   * A key such that equal keys mean equivalent answers. Grouping by key is O(n); answers whose
+   * equivalence a key cannot decide are merged by `equivalent`.
+   */
+  readonly key: (answer: string) => string
+  /** full equivalence, used to merge groups with different keys */
+  readonly equivalent: (a: string, b: string) => boolean
+}
+
+/** How select groups answers into votes. */
+export class AnswerKey extends Context.Service<AnswerKey, AnswerKeyShape>()("mull/services/AnswerKey") {}

@@ -1,0 +1,40 @@
+/**
+ * The Verifier port: a reward model that scores solutions step by step (a PRM) or as a whole
+ * (an ORM, one score for the last step).
+ *
+ * @since 0.1.0
+ */
+import { Context, type Effect } from "effect"
+import type { Candidate } from "../domain/Candidate.ts"
+import type { Problem } from "../domain/Problem.ts"
+import type { BackendError } from "./BackendError.ts"
+
+export interface ScoreRequest {
+  readonly problem: Problem
+  readonly candidates: ReadonlyArray<Candidate>
+  /** which verifier of the backend (`prm`, `orm`, …); must be one of `VerifierShape.verifiers` */
+  readonly verifier: string
+}
+
+export interface ScoreResult {
+  /** per candidate, one score in [0, 1] per step (an ORM gives a score for the last step only) */
+  readonly stepScores: ReadonlyArray<ReadonlyArray<number>>
+  /** tokens the verifier read */
+  readonly inputTokens: number
+}
+
+export interface VerifierShape {
+  readonly backend: string
+  readonly model: string
+  /** model parameters, for FLOPs */
+  readonly params: number
+  /** names this backend answers to in a graph's `score.verifier` */
+  readonly verifiers: ReadonlyArray<string>
+  readonly concurrency: number
+  readonly score: (request: ScoreRequest) => Effect.Effect<ScoreResult, BackendError>
+  /** exact tokens the verifier will read for a candidate, when known before the call */
+  readonly inputTokens: ((problem: Problem, candidate: Candidate) => number) | undefined
+}
+
+/** The verifier of a run. */
+export class Verifier extends Context.Service<Verifier, VerifierShape>()("mull/services/Verifier") {}
