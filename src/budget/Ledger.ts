@@ -1,0 +1,261 @@
+/**
+ * The Ledger: the budget of a run. Every backend call reserves its worst case first, and the
+ * ledger grants a reservation only if `committed + reserved + request ≤ limit` for every limited
+ * meter — so no strategy can overspend, at any concurrency. After the call the node commits what
+ * it really used and the rest is released. Reservations are scoped: if the call fails or is
+ * interrupted, closing the scope releases them.
+ *
+ * Token meters are integers and are summed exactly; FLOPs and USD are derived from the token
+ * totals with the run's `Pricing` (never accumulated), so totals do not depend on the order of
+ * commits.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import type { NodeUsage } from "../domain/RunResult.ts"
+import * as Usage from "../domain/Usage.ts"
+import * as Limits from "./Limits.ts"
+import * as Pricing from "./Pricing.ts"
+
+/** The ledger refused a reservation: paying for even the least acceptable part would pass a limit. */
+export class BudgetRefused extends Schema.TaggedError<BudgetRefused>()("BudgetRefused", {
+  node: Schema.String,
+  meter: Schema.String,
+  /** what the least acceptable grant would have needed on that meter */
+  requested: Schema.Finite,
+  /** what is left on that meter (limit − committed − reserved) */
+  available: Schema.Finite
+}) {
+  override get message(): string {
+    return `budget refused at ${this.node}: ${this.meter} needs ${this.requested}, ${this.available} left`
+  }
+}
+
+export interface ReserveRequest {
+  /** the graph node that pays (its JSON path) */
+  readonly node: string
+  /** usage that does not depend on the number of units (one call, the prompt's input tokens…) */
+  readonly fixed: Usage.Usage
+  /** worst-case usage of one unit (one sequence: 1 sequence, maxTokens output tokens…) */
+  readonly perUnit: Usage.Usage
+  /** units wanted */
+  readonly units: number
+  /** least acceptable number of units; defaults to `units` (all or nothing) */
+  readonly minUnits?: number
+}
+
+export interface Reservation {
+  readonly id: number
+  readonly node: string
+  /** units granted (≤ requested, ≥ minUnits) */
+  readonly units: number
+  /** the reserved worst case (token meters; FLOPs and USD are derived) */
+  readonly usage: Usage.Usage
+}
+
+/** A usage overrun: a call reported more than it reserved on a meter (a misbehaving backend). */
+export interface Overrun {
+  readonly node: string
+  readonly meter: Usage.Meter
+  readonly reserved: number
+  readonly actual: number
+}
+
+export interface LedgerSnapshot {
+  readonly limits: Limits.Limits
+  /** what has been spent (logical cost: cache hits included) */
+  readonly committed: Usage.Usage
+  /** what open reservations hold */
+  readonly reserved: Usage.Usage
+  /** what backends really spent (cache hits excluded) */
+  readonly backend: Usage.Usage
+  /** committed usage per node, sorted by node path; sums to `committed` */
+  readonly byNode: ReadonlyArray<NodeUsage>
+  /** reservations neither committed nor released */
+  readonly open: number
+  /** how many reservations were refused */
+  readonly refusals: number
+  readonly overruns: ReadonlyArray<Overrun>
+}
+
+export interface LedgerShape {
+  readonly limits: Limits.Limits
+  readonly pricing: Pricing.Pricing
+  /**
+   * Reserves the worst case of a call, atomically; grants the largest number of units in
+   * `[minUnits, units]` that fits every limit, or fails with `BudgetRefused`. The reservation is
+   * released when the enclosing scope closes unless committed before.
+   */
+  readonly reserve: (request: ReserveRequest) => Effect.Effect<Reservation, BudgetRefused, Scope.Scope>
+  /**
+   * Settles a reservation with what the call really used (`actual`, logical cost) and what the
+   * backend really spent (`backend`, defaults to `actual`; zero for a cache hit).
+   */
+  readonly commit: (reservation: Reservation, actual: Usage.Usage, backend?: Usage.Usage) => Effect.Effect<void>
+  /** Settles a reservation without spending (idempotent). */
+  readonly release: (reservation: Reservation) => Effect.Effect<void>
+  readonly snapshot: Effect.Effect<LedgerSnapshot>
+}
+
+/** The budget ledger of a run. */
+export class Ledger extends Context.Service<Ledger, LedgerShape>()("mull/budget/Ledger") {}
+
+const baseOnly = (u: Usage.Usage): Usage.Usage => ({ ...u, flops: 0, usd: 0 })
+
+/**
+ * The pure core of the ledger: state and the grant rule, without Effect. `Ledger.make` wraps it;
+ * the model-based tests drive it directly too.
+ */
+export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.free) => {
+  let committed = Usage.zero
+  let reserved = Usage.zero
+  let backend = Usage.zero
+  let refusals = 0
+  let nextId = 0
+  const byNode = new Map<string, Usage.Usage>()
+  const open = new Map<number, Reservation>()
+  const overruns: Array<Overrun> = []
+
+  /** Units grantable on one meter; Infinity when unlimited or free. */
+  const unitsFor = (meter: Usage.Meter, fixed: Usage.Usage, perUnit: Usage.Usage, units: number): number => {
+    const limit = limits[meter]
+    if (limit === undefined) return units
+    const total = (k: number) =>
+      Pricing.derive(pricing, Usage.add(Usage.add(committed, reserved), Usage.add(fixed, Usage.scale(perUnit, k))))[
+        meter
+      ]
+    const ok = (k: number) => total(k) <= limit + Limits.tolerance(limit)
+    if (ok(units)) return units
+    if (!ok(0)) return -1
+    // the metered total is linear and non-decreasing in k: binary search the largest k that fits
+    let lo = 0
+    let hi = units
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2)
+      if (ok(mid)) lo = mid
+      else hi = mid
+    }
+    return lo
+  }
+
+  const tryReserve = (
+    request: ReserveRequest
+  ):
+    | { readonly _tag: "Granted"; readonly reservation: Reservation }
+    | { readonly _tag: "Refused"; readonly error: BudgetRefused } => {
+    const units = Math.max(0, Math.floor(request.units))
+    const minUnits = Math.min(units, Math.max(0, Math.floor(request.minUnits ?? units)))
+    const fixed = baseOnly(request.fixed)
+    const perUnit = baseOnly(request.perUnit)
+    let grant = units
+    let binding: Usage.Meter | undefined
+    for (const meter of Usage.METERS) {
+      const k = unitsFor(meter, fixed, perUnit, grant)
+      if (k < grant) {
+        grant = k
+        binding = meter
+      }
+      if (grant < minUnits) break
+    }
+    if (grant < minUnits || grant < 0) {
+      refusals++
+      const meter = binding ?? "calls"
+      const limit = limits[meter] ?? Number.POSITIVE_INFINITY
+      const spentOrHeld = Pricing.derive(pricing, Usage.add(committed, reserved))[meter]
+      const need = Pricing.derive(pricing, Usage.add(fixed, Usage.scale(perUnit, Math.max(minUnits, 1))))[meter]
+      return {
+        _tag: "Refused",
+        error: new BudgetRefused({
+          node: request.node,
+          meter,
+          requested: need,
+          available: Math.max(0, limit - spentOrHeld)
+        })
+      }
+    }
+    const usage = Usage.add(fixed, Usage.scale(perUnit, grant))
+    const reservation: Reservation = { id: nextId++, node: request.node, units: grant, usage }
+    reserved = Usage.add(reserved, usage)
+    open.set(reservation.id, reservation)
+    return { _tag: "Granted", reservation }
+  }
+
+  const settle = (reservation: Reservation): boolean => {
+    if (!open.delete(reservation.id)) return false
+    reserved = Usage.subtract(reserved, reservation.usage)
+    return true
+  }
+
+  const commit = (reservation: Reservation, actual: Usage.Usage, spent: Usage.Usage = actual): void => {
+    if (!settle(reservation)) return
+    const a = baseOnly(actual)
+    for (const meter of Usage.METERS) {
+      if (meter === "wallMs" || meter === "flops" || meter === "usd") continue
+      if (a[meter] > reservation.usage[meter])
+        overruns.push({ node: reservation.node, meter, reserved: reservation.usage[meter], actual: a[meter] })
+    }
+    committed = Usage.add(committed, a)
+    backend = Usage.add(backend, baseOnly(spent))
+    byNode.set(reservation.node, Usage.add(byNode.get(reservation.node) ?? Usage.zero, a))
+  }
+
+  const snapshot = (): LedgerSnapshot => ({
+    limits,
+    committed: Pricing.derive(pricing, committed),
+    reserved: Pricing.derive(pricing, reserved),
+    backend: Pricing.derive(pricing, backend),
+    byNode: [...byNode.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([node, usage]) => ({ node, usage: Pricing.derive(pricing, usage) })),
+    open: open.size,
+    refusals,
+    overruns: [...overruns]
+  })
+
+  return { tryReserve, commit, release: settle, snapshot }
+}
+
+/**
+ * A ledger with the given limits and pricing.
+ *
+ * @example
+ * const program = Effect.gen(function*() {
+ *   const ledger = yield* Ledger.make({ sequences: 10 })
+ *   yield* Effect.scoped(Effect.gen(function*() {
+ *     const r = yield* ledger.reserve({ node: "root", fixed: Usage.zero, perUnit: Usage.make({ sequences: 1 }), units: 64, minUnits: 1 })
+ *     // r.units === 10
+ *     yield* ledger.commit(r, Usage.make({ sequences: r.units }))
+ *   }))
+ * })
+ */
+export const make = Effect.fnUntraced(function* (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.free) {
+  const state = makeState(limits, pricing)
+  const reserve = (request: ReserveRequest): Effect.Effect<Reservation, BudgetRefused, Scope.Scope> =>
+    Effect.acquireRelease(
+      Effect.suspend(() => {
+        const outcome = state.tryReserve(request)
+        return outcome._tag === "Granted" ? Effect.succeed(outcome.reservation) : Effect.fail(outcome.error)
+      }),
+      (reservation) => Effect.sync(() => state.release(reservation))
+    )
+  return Ledger.of({
+    limits,
+    pricing,
+    reserve,
+    commit: (reservation, actual, spent) => Effect.sync(() => state.commit(reservation, actual, spent)),
+    release: (reservation) =>
+      Effect.sync(() => {
+        state.release(reservation)
+      }),
+    snapshot: Effect.sync(state.snapshot)
+  })
+})
+
+/**
+ * A layer with a fresh ledger.
+ *
+ * @example
+ * program.pipe(Effect.provide(layer({ sequences: 10 })))
+ */
+export const layer = (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.free): Layer.Layer<Ledger> =>
+  Layer.effect(Ledger, make(limits, pricing))
