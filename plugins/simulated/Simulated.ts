@@ -1,0 +1,157 @@
+/**
+ * The simulated backend: the embedded default that lets every strategy run with no model. It
+ * provides a `Generator` (a reasoner writing "Step k: …" solutions), a `Verifier` (a PRM, and an
+ * ORM that scores the last step) and a `Tokenizer`, all backed by the calibrated model of
+ * SIMULATOR.md (see docs/simulator.md). Every output is a pure function of the config, the
+ * problem and the request — never of call order or concurrency. Optional latency (fixed + per
+ * token, through `Effect.sleep`, so tests can use the TestClock) and a concurrency cap (a
+ * semaphore per simulated server) model a real server for benchmarks.
+ *
+ * @since 0.1.0
+ */
+import { Context, Duration, Effect, Layer, Result, Schema, SchemaIssue, Semaphore } from "effect"
+import { Problem } from "../../src/domain/Problem.ts"
+import { InvalidRequest } from "../../src/services/BackendError.ts"
+import type { Capability } from "../../src/services/Capability.ts"
+import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
+import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
+import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
+import { decodeConfig, type SimulatedConfig, type SimulatedConfigError, type SimulatedConfigInput } from "./Config.ts"
+import { generate as generatePure } from "./Generate.ts"
+import { promptTokens, verifierTokens } from "./Prompt.ts"
+import { scoreCandidate, VERIFIERS } from "./Score.ts"
+import { countTokens } from "./Tokens.ts"
+import { makeWorld, type World } from "./World.ts"
+
+/** The backend's name in errors, usage records and `--backend`. */
+export const BACKEND = "simulated"
+
+/** What the simulated backend can do: everything. */
+export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
+  "stepwise",
+  "revise",
+  "seeded",
+  "tokenizer",
+  "nSampling"
+])
+
+export interface SimulatedBackend {
+  readonly config: SimulatedConfig
+  readonly generator: GeneratorShape
+  readonly verifier: VerifierShape
+  readonly tokenizer: TokenizerShape
+  /** the (validated, cached) world of a problem — for calibration, tests and diagnostics */
+  readonly world: (problem: Problem, operation?: string) => Effect.Effect<World, InvalidRequest>
+}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+const invalid = (operation: string, message: string) => new InvalidRequest({ backend: BACKEND, operation, message })
+
+/**
+ * Builds the backend's services from a decoded configuration.
+ *
+ * @example
+ * const backend = yield* make(defaultConfig)
+ * const { generations } = yield* backend.generator.generate(request)
+ */
+export const make = Effect.fn("simulated.make")(function* (config: SimulatedConfig) {
+  const generatorSlots = yield* Semaphore.make(config.generator.concurrency)
+  const verifierSlots = yield* Semaphore.make(config.verifier.concurrency)
+  // worlds are pure functions of (config, problem); cache them per problem object
+  const worlds = new WeakMap<object, World>()
+  const decodeProblem = Schema.decodeUnknownResult(Problem)
+
+  const world = (problem: Problem, operation = "world"): Effect.Effect<World, InvalidRequest> =>
+    Effect.suspend(() => {
+      const cached = typeof problem === "object" && problem !== null ? worlds.get(problem) : undefined
+      if (cached !== undefined) return Effect.succeed(cached)
+      const decoded = decodeProblem(problem, { errors: "all" })
+      if (Result.isFailure(decoded)) {
+        const issues = formatter(decoded.failure.issue).issues.map(
+          (i) => `problem${i.path && i.path.length > 0 ? `.${i.path.map(String).join(".")}` : ""}: ${i.message}`
+        )
+        return Effect.fail(invalid(operation, issues.join("; ")))
+      }
+      const w = makeWorld(config, decoded.success)
+      if (typeof problem === "object" && problem !== null) worlds.set(problem, w)
+      return Effect.succeed(w)
+    })
+
+  const sleep = (ms: number) => (ms > 0 ? Effect.sleep(Duration.millis(ms)) : Effect.void)
+
+  const generate = Effect.fn("simulated.generate")(function* (request: GenerateRequest) {
+    const w = yield* world(request.problem, "generate")
+    const result = generatePure(w, request, config.generator.maxTokens)
+    if (Result.isFailure(result)) return yield* invalid("generate", result.failure)
+    let tokens = 0
+    for (const g of result.success.generations) tokens += g.outputTokens
+    yield* sleep(config.generator.latency.fixedMs + config.generator.latency.perTokenMs * tokens)
+    return result.success
+  })
+
+  const score = Effect.fn("simulated.score")(function* (request: ScoreRequest) {
+    const w = yield* world(request.problem, "score")
+    const stepScores: Array<ReadonlyArray<number>> = []
+    let inputTokens = 0
+    for (const candidate of request.candidates) {
+      const scores = scoreCandidate(w, candidate, request.verifier)
+      if (Result.isFailure(scores)) return yield* invalid("score", scores.failure)
+      stepScores.push(scores.success)
+      inputTokens += verifierTokens(request.problem, candidate)
+    }
+    yield* sleep(config.verifier.latency.fixedMs + config.verifier.latency.perTokenMs * inputTokens)
+    return { stepScores, inputTokens }
+  })
+
+  const generator: GeneratorShape = {
+    backend: BACKEND,
+    model: config.generator.model,
+    params: config.generator.params,
+    capabilities: CAPABILITIES,
+    concurrency: config.generator.concurrency,
+    maxTokens: config.generator.maxTokens,
+    stepDelimiter: "\n\n",
+    generate: (request) => generatorSlots.withPermits(1)(generate(request)),
+    promptTokens: (request) => promptTokens(request.problem, request.prefix, request.context)
+  }
+  const verifier: VerifierShape = {
+    backend: BACKEND,
+    model: config.verifier.model,
+    params: config.verifier.params,
+    verifiers: VERIFIERS,
+    concurrency: config.verifier.concurrency,
+    score: (request) => verifierSlots.withPermits(1)(score(request)),
+    inputTokens: verifierTokens
+  }
+  const tokenizer: TokenizerShape = { name: "mull-sim-tokenizer", count: countTokens }
+  return { config, generator, verifier, tokenizer, world } satisfies SimulatedBackend
+})
+
+/**
+ * The backend's services from a decoded configuration.
+ *
+ * @example
+ * program.pipe(Effect.provide(layerConfig(defaultConfig)))
+ */
+export const layerConfig = (config: SimulatedConfig): Layer.Layer<Generator | Verifier | Tokenizer> =>
+  Layer.effectContext(
+    Effect.map(make(config), (backend) =>
+      Context.make(Generator, backend.generator).pipe(
+        Context.add(Verifier, backend.verifier),
+        Context.add(Tokenizer, backend.tokenizer)
+      )
+    )
+  )
+
+/**
+ * The backend's services from a partial configuration (missing knobs take their defaults); a
+ * malformed one fails the layer with a `SimulatedConfigError` naming the field.
+ *
+ * @example
+ * program.pipe(Effect.provide(layer({ worldSeed: 1, generator: { concurrency: 8 } })))
+ */
+export const layer = (
+  config?: SimulatedConfigInput | undefined
+): Layer.Layer<Generator | Verifier | Tokenizer, SimulatedConfigError> =>
+  Layer.unwrap(Effect.map(decodeConfig(config ?? {}), layerConfig))

@@ -1,0 +1,18 @@
+/**
+ * The simulated backend (the embedded default): a deterministic simulated reasoner, PRM and
+ * tokenizer. See docs/simulator.md.
+ *
+ * @since 0.1.0
+ */
+export {
+  decodeConfig,
+  decodeConfigUnsafe,
+  defaultConfig,
+  SimulatedConfig,
+  SimulatedConfigError,
+  type SimulatedConfigInput
+} from "./Config.ts"
+export { isCorrect, isSimLatent, type LineageState, lastLatent, type SimLatent } from "./Latent.ts"
+export { BACKEND, CAPABILITIES, layer, layerConfig, make, type SimulatedBackend } from "./Simulated.ts"
+export { countTokens } from "./Tokens.ts"
+export { makeWorld, type World } from "./World.ts"
