@@ -10,8 +10,8 @@
  * - any other gold: structural variants — one number inside it changed (n ± 1, n ± 2, 2n, n + 10),
  *   then `-(gold)`, `2(gold)`, `gold + k`.
  *
- * The first eight (the "plausible slips") are shuffled per problem, so which wrong answer is the
- * most popular differs from problem to problem.
+ * The plausible slips (the first eight, or the other letters of a multiple choice) are shuffled per
+ * problem, so which wrong answer is the most popular differs from problem to problem.
  *
  * @since 0.1.0
  */
@@ -157,9 +157,13 @@ const shuffleHead = <A>(xs: ReadonlyArray<A>, head: number, h: number): Array<A>
  */
 export const makeDistractors = (gold: string, K: number, ph: number): ReadonlyArray<string> => {
   const numeric = parseNumeric(gold)
+  const choices = numeric ? undefined : choiceDistractors(gold)
   const pool = numeric
     ? numericDistractors(numeric.value, numeric.style, numeric.decimals)
-    : [...(choiceDistractors(gold) ?? []), ...structuralDistractors(gold)]
+    : [...(choices ?? []), ...structuralDistractors(gold)]
+  // the plausible slips come first and are shuffled per problem: the other letters of a
+  // multiple-choice gold, else the first eight
+  const head = choices?.length ?? 8
   const seen = new Set([gold.trim()])
   const unique: Array<string> = []
   for (const s of pool) {
@@ -167,7 +171,7 @@ export const makeDistractors = (gold: string, K: number, ph: number): ReadonlyAr
     seen.add(s)
     unique.push(s)
   }
-  return shuffleHead(unique, 8, hash32(ph, T_DISTRACTORS)).slice(0, K)
+  return shuffleHead(unique, head, hash32(ph, T_DISTRACTORS)).slice(0, K)
 }
 
 /**

@@ -91,6 +91,11 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
   })
 
   const score = Effect.fn("simulated.score")(function* (request: ScoreRequest) {
+    if (!(VERIFIERS as ReadonlyArray<string>).includes(request.verifier))
+      return yield* invalid(
+        "score",
+        `verifier: expected one of ${VERIFIERS.join(", ")}, got ${JSON.stringify(request.verifier)}`
+      )
     const w = yield* world(request.problem, "score")
     const stepScores: Array<ReadonlyArray<number>> = []
     let inputTokens = 0
