@@ -1,0 +1,238 @@
+/**
+ * Answer equivalence: `equivalent(a, b)` for voting, `grade(answer, gold)` for accuracy, and the
+ * cheap `answerKey` that groups the common spellings of one answer in O(1) each.
+ *
+ * `equivalent` compares shapes (see `Structures`) part by part:
+ * - equal keys are equivalent (so equal normalised strings are);
+ * - numbers by exact value, decimals by the rounding rule of `Numbers`; `x\%` also matches `x`
+ *   and `x/100`;
+ * - tuples and intervals in order, with their brackets (open and closed intervals differ); sets,
+ *   bare lists and unions in any order; a one-element set is its element; a column or row vector
+ *   matches a parenthesised tuple; matrices element-wise;
+ * - words case-insensitively, never by the CAS;
+ * - a decimal against a constant expression by value (`37.699` ≈ `12\pi`), other expressions by
+ *   `Symbolic.identical`; relations by `Symbolic.sameRelation`.
+ *
+ * It is reflexive and symmetric (the pair is put in a canonical order first), pure, synchronous,
+ * and bounded in work (see `Symbolic`).
+ *
+ * @since 0.1.0
+ */
+import { MAX_ANSWER_LENGTH } from "./Normalize.ts"
+import { matchesValue, type NumberLiteral, numberKey, parseNumber, percentOf, sameNumber } from "./Numbers.ts"
+import { isTexty } from "./Rules.ts"
+import { type Answer, analyze, type Relation, render, type Scalar } from "./Structures.ts"
+import { constantValue, identical, sameRelation } from "./Symbolic.ts"
+
+/** Collections larger than this are compared by key only. */
+const MAX_ITEMS = 64
+
+const ANALYSIS_CACHE_SIZE = 4096
+const analyses = new Map<string, Answer>()
+
+/** The shape of an answer, memoised (voting analyses the same strings again and again). */
+const shapeOf = (answer: string): Answer => {
+  const hit = analyses.get(answer)
+  if (hit !== undefined) return hit
+  const a: Answer =
+    answer.length > MAX_ANSWER_LENGTH ? { _tag: "Scalar", text: answer, percent: false } : analyze(answer)
+  if (analyses.size >= ANALYSIS_CACHE_SIZE) analyses.clear()
+  analyses.set(answer, a)
+  return a
+}
+
+const isLetter = (s: string): boolean => /^[a-zA-Z]$/.test(s)
+
+/** Words and single letters (multiple-choice letters) compare without case, as in both reference graders. */
+const caseless = (text: string): boolean => (isTexty(text) && !text.includes("\\")) || isLetter(text)
+
+const scalarKey = (s: Scalar): string => {
+  const n = parseNumber(s.text)
+  if (n !== undefined) return `#${numberKey(n)}`
+  return caseless(s.text) ? s.text.toLowerCase() : s.text
+}
+
+const keyOf = (a: Answer): string => {
+  switch (a._tag) {
+    case "Scalar":
+      return scalarKey(a)
+    case "Tuple":
+      return `${a.open}${a.items.map(keyOf).join(",")}${a.close}`
+    case "Set":
+      return a.items.length === 1 && a.items[0] !== undefined
+        ? keyOf(a.items[0])
+        : `{${a.items.map(keyOf).sort().join(",")}}`
+    case "Union":
+      return `U{${a.items.map(keyOf).sort().join(",")}}`
+    case "Matrix":
+      return `M[${a.rows.map((r) => r.map(keyOf).join("&")).join(";")}]`
+    case "Relation":
+      return render(a)
+  }
+}
+
+/**
+ * The voting key of an answer: equal keys mean equivalent answers. It is the normalised form with
+ * every number replaced by its exact value (`0.5`, `\frac{1}{2}`, `1/2`, `\dfrac12` → `#1/2`),
+ * percent signs dropped (`50\%` groups with `50`), sets and lists sorted, and words in lower case.
+ * It never calls the CAS, so grouping n answers by key is O(n).
+ *
+ * @example
+ * answerKey("\\frac12") === answerKey("0.5") // true
+ * answerKey("\\{3, 1\\}") === answerKey("1,3") // true
+ */
+export const answerKey = (answer: string): string => keyOf(shapeOf(answer))
+
+/** A number's exact value as LaTeX, for the CAS: `\frac{-1}{2}`, `3`. */
+const literalLatex = (lit: NumberLiteral): string =>
+  lit.value.den === 1n ? lit.value.num.toString() : `\\frac{${lit.value.num}}{${lit.value.den}}`
+
+/** A number against a constant expression: exact numbers by the CAS, decimals by value. */
+const numberMatches = (lit: NumberLiteral, text: string): boolean => {
+  if (lit.ulp === undefined && identical(literalLatex(lit), text)) return true
+  const v = constantValue(text)
+  return v !== undefined && matchesValue(lit, v)
+}
+
+const sameText = (x: string, y: string): boolean => {
+  if (x === y) return true
+  const nx = parseNumber(x)
+  const ny = parseNumber(y)
+  if (nx !== undefined && ny !== undefined) return sameNumber(nx, ny)
+  if (x === "" || y === "") return false
+  if (isTexty(x) || isTexty(y) || (isLetter(x) && isLetter(y))) return x.toLowerCase() === y.toLowerCase()
+  if (nx !== undefined) return numberMatches(nx, y)
+  if (ny !== undefined) return numberMatches(ny, x)
+  return identical(x, y)
+}
+
+const sameScalar = (a: Scalar, b: Scalar): boolean => {
+  if (sameText(a.text, b.text)) return true
+  if (a.percent === b.percent) return false
+  // x% is x/100 too (Qwen2.5-Math accepts both readings; PRM800K only drops the sign)
+  const [p, q] = a.percent ? [a, b] : [b, a]
+  const np = parseNumber(p.text)
+  const nq = parseNumber(q.text)
+  return np !== undefined && nq !== undefined && sameNumber(percentOf(np), nq)
+}
+
+/** A perfect matching between two unordered collections (backtracking; sizes are small). */
+const sameMultiset = (xs: ReadonlyArray<Answer>, ys: ReadonlyArray<Answer>): boolean => {
+  if (xs.length !== ys.length || xs.length > MAX_ITEMS) return false
+  const used = new Array<boolean>(ys.length).fill(false)
+  const memo = new Map<string, boolean>()
+  const pair = (i: number, j: number): boolean => {
+    const k = `${i},${j}`
+    let v = memo.get(k)
+    if (v === undefined) {
+      const x = xs[i]
+      const y = ys[j]
+      v = x !== undefined && y !== undefined && same(x, y)
+      memo.set(k, v)
+    }
+    return v
+  }
+  let steps = 0
+  const assign = (i: number): boolean => {
+    if (i === xs.length) return true
+    if (++steps > 10_000) return false
+    for (let j = 0; j < ys.length; j++) {
+      if (used[j] || !pair(i, j)) continue
+      used[j] = true
+      if (assign(i + 1)) return true
+      used[j] = false
+    }
+    return false
+  }
+  return assign(0)
+}
+
+const sameSequence = (xs: ReadonlyArray<Answer>, ys: ReadonlyArray<Answer>): boolean =>
+  xs.length === ys.length &&
+  xs.length <= MAX_ITEMS &&
+  xs.every((x, i) => {
+    const y = ys[i]
+    return y !== undefined && same(x, y)
+  })
+
+const vectorItems = (m: Answer): ReadonlyArray<Answer> | undefined => {
+  if (m._tag !== "Matrix") return undefined
+  if (m.rows.every((r) => r.length === 1)) return m.rows.flat()
+  if (m.rows.length === 1) return m.rows[0]
+  return undefined
+}
+
+const FLIP: Readonly<Record<Relation["op"], Relation["op"]>> = {
+  "=": "=",
+  "\\ne": "\\ne",
+  "<": ">",
+  ">": "<",
+  "\\le": "\\ge",
+  "\\ge": "\\le"
+}
+
+const sameRelations = (a: Relation, b: Relation): boolean => {
+  if (a.op === "=" || a.op === "\\ne") return a.op === b.op && (sameRelation(a, b, false) || sameRelation(a, b, true))
+  if (a.op === b.op && sameRelation(a, b, false)) return true
+  return FLIP[a.op] === b.op && sameRelation(a, b, true)
+}
+
+const same = (a: Answer, b: Answer): boolean => {
+  if (keyOf(a) === keyOf(b)) return true
+  if (a._tag === "Set" && a.items.length === 1 && a.items[0] !== undefined) return same(a.items[0], b)
+  if (b._tag === "Set" && b.items.length === 1 && b.items[0] !== undefined) return same(a, b.items[0])
+  switch (a._tag) {
+    case "Scalar":
+      return b._tag === "Scalar" && sameScalar(a, b)
+    case "Tuple": {
+      if (b._tag === "Tuple") return a.open === b.open && a.close === b.close && sameSequence(a.items, b.items)
+      const v = vectorItems(b)
+      return v !== undefined && a.open === "(" && a.close === ")" && sameSequence(a.items, v)
+    }
+    case "Set":
+      return b._tag === "Set" && sameMultiset(a.items, b.items)
+    case "Union":
+      return b._tag === "Union" && sameMultiset(a.items, b.items)
+    case "Matrix": {
+      if (b._tag === "Tuple") return same(b, a)
+      if (b._tag !== "Matrix" || a.rows.length !== b.rows.length) return false
+      return a.rows.every((r, i) => {
+        const s = b.rows[i]
+        return s !== undefined && sameSequence(r, s)
+      })
+    }
+    case "Relation":
+      return b._tag === "Relation" && sameRelations(a, b)
+  }
+}
+
+/**
+ * Whether two answers are the same answer (see the module doc for the rules). Reflexive,
+ * symmetric, pure and synchronous; never throws; bounded work.
+ *
+ * @example
+ * equivalent("\\frac{1}{2}", "0.5") // true
+ * equivalent("(1,2]", "(1,2)") // false
+ * equivalent("x^2+2x+1", "(x+1)^2") // true
+ * equivalent("1 \\pm \\sqrt{19}", "1-\\sqrt{19}, 1+\\sqrt{19}") // true
+ */
+export const equivalent = (a: string, b: string): boolean => {
+  if (a === b) return true
+  try {
+    const [x, y] = a <= b ? [a, b] : [b, a]
+    return same(shapeOf(x), shapeOf(y))
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Grades an extracted answer against the gold answer: `false` when there is no answer (an
+ * empty one included), otherwise `equivalent`.
+ *
+ * @example
+ * grade("\\dfrac{1}{9}", "\\frac19") // true
+ * grade(undefined, "3") // false
+ */
+export const grade = (answer: string | undefined, gold: string): boolean =>
+  answer !== undefined && answer.trim() !== "" && equivalent(answer, gold)

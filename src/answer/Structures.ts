@@ -1,0 +1,200 @@
+/**
+ * The shape of an answer: a scalar, a tuple or interval, a set or list of answers, a union of
+ * intervals, a matrix, or a relation (`5x-7y+11z+4=0`). `analyze` reads the shape from a raw
+ * answer (applying the rewrite rules of `Rules`); `render` writes it back as normalised LaTeX.
+ *
+ * Reading order, each step on top-level text only (outside every bracket):
+ * - `\cup` splits a union; commas split a list (and `or`/`and`, which `cleanup` made commas);
+ * - a short left side goes: `x = 5` → `5`, `x \in [1,2]` → `[1,2]`, `(a,b) = (1,2)` → `(1,2)`,
+ *   and a chain `a = b = 3` keeps its last side (Hendrycks);
+ * - `\begin{pmatrix}…\end{pmatrix}` (after `bmatrix`/`array` became `pmatrix`) is a matrix;
+ * - `\{…\}` is a set; brackets `(`/`[` … `)`/`]` around a top-level comma are a tuple or interval;
+ * - one `\pm` in a list or at the top makes two answers: `1\pm\sqrt{19}` → `1+\sqrt{19},1-\sqrt{19}`;
+ * - one relation symbol makes a relation; anything else is a scalar, with a trailing `%` noted.
+ *
+ * @since 0.1.0
+ */
+import { enclosed, splitTopLevel } from "./Latex.ts"
+import { cleanup, normalizeScalar } from "./Rules.ts"
+
+export type Answer = Scalar | Tuple | AnswerSet | Union | Matrix | Relation
+
+/** A single value: a number, an expression, or words. */
+export interface Scalar {
+  readonly _tag: "Scalar"
+  /** normalised LaTeX, without a trailing `%` */
+  readonly text: string
+  /** the answer ended with a percent sign */
+  readonly percent: boolean
+}
+
+/** An ordered tuple or an interval; the brackets tell `(1,2]` from `[1,2]`. */
+export interface Tuple {
+  readonly _tag: "Tuple"
+  readonly open: "(" | "["
+  readonly close: ")" | "]"
+  readonly items: ReadonlyArray<Answer>
+}
+
+/** An unordered collection: a set `\{…\}` or a bare list `1, 2` (braces: whether it had `\{\}`). */
+export interface AnswerSet {
+  readonly _tag: "Set"
+  readonly braces: boolean
+  readonly items: ReadonlyArray<Answer>
+}
+
+/** A union of intervals (or sets), unordered. */
+export interface Union {
+  readonly _tag: "Union"
+  readonly items: ReadonlyArray<Answer>
+}
+
+/** A matrix or vector, row by row. */
+export interface Matrix {
+  readonly _tag: "Matrix"
+  readonly rows: ReadonlyArray<ReadonlyArray<Answer>>
+}
+
+export type RelationOp = "=" | "<" | ">" | "\\le" | "\\ge" | "\\ne"
+
+/** An equation or inequality whose left side is not a mere name. */
+export interface Relation {
+  readonly _tag: "Relation"
+  readonly op: RelationOp
+  readonly lhs: string
+  readonly rhs: string
+}
+
+const RELATIONS: ReadonlyArray<RelationOp> = ["\\le", "\\ge", "\\ne", "=", "<", ">"]
+/** Nesting beyond this is read as a scalar, so no input recurses deeply. */
+const MAX_DEPTH = 6
+
+/** A left side that only names the answer: `x`, `AB`, `f(x)`, `\theta`, `a_1`, `(a,b)`, `m\angle A`. */
+const isName = (lhs: string): boolean => {
+  const s = lhs.trim()
+  if (s === "" || s.length > 24 || /^\d/.test(s) || /[+\-^/<>=]|\\(?:frac|sqrt|cdot|pm)(?![a-zA-Z])/.test(s))
+    return false
+  return /^[a-zA-Z\\{}_'()[\],| 0-9]+$/.test(s)
+}
+
+/** `x = 5` → `5`; `x \in S` → `S`; `a = b = 3` → `3`. Returns the text unchanged otherwise. */
+const stripBinding = (s: string): string => {
+  const inMatch = /^\s*(?:[a-zA-Z]|\\[a-zA-Z]+)(?:_\{?\w+\}?)?\s*\\in(?![a-zA-Z])\s*/.exec(s)
+  if (inMatch !== null) return s.slice(inMatch[0].length)
+  const sides = splitTopLevel(s, ["="])
+  if (sides.length >= 3) return sides.at(-1) ?? s
+  if (sides.length === 2 && isName(sides[0] ?? "") && (sides[1] ?? "").trim() !== "") return sides[1] ?? s
+  return s
+}
+
+const scalar = (raw: string): Scalar => {
+  let text = raw.trim()
+  let percent = false
+  while (text.endsWith("%")) {
+    percent = true
+    text = text.slice(0, -1).trim()
+  }
+  return { _tag: "Scalar", text: normalizeScalar(text), percent }
+}
+
+/** Bare lists inside a list are flattened into it (`1\pm2, 5` is three answers). */
+const flatten = (items: ReadonlyArray<Answer>): Array<Answer> =>
+  items.flatMap((a) => (a._tag === "Set" && !a.braces ? a.items : [a]))
+
+const plusMinus = (s: string): [string, string] | undefined => {
+  const parts = splitTopLevel(s, ["\\pm", "\\mp"])
+  if (parts.length !== 2) return undefined
+  const [a = "", b = ""] = parts
+  const head = a.trim() === "" ? "" : a
+  return [`${head}+${b}`, `${head}-${b}`]
+}
+
+const matrix = (s: string, depth: number): Matrix | undefined => {
+  const m = /^\\begin\{pmatrix\}([\s\S]*)\\end\{pmatrix\}$/.exec(s)
+  if (m === null) return undefined
+  const body = m[1] ?? ""
+  if (body.includes("\\begin{pmatrix}")) return undefined
+  const rows = body
+    .split(/\\\\(?:\[[^\]]*\])?/)
+    .map((r) => r.trim())
+    .filter((r) => r !== "")
+    .map((r) => r.split("&").map((cell) => analyzeAt(cell, depth + 1, false)))
+  return rows.length === 0 ? undefined : { _tag: "Matrix", rows }
+}
+
+const analyzeAt = (input: string, depth: number, list: boolean): Answer => {
+  const s = input.trim()
+  if (depth > MAX_DEPTH) return scalar(s)
+  if (list) {
+    const pieces = splitTopLevel(s, ["\\cup"])
+    if (pieces.length > 1) return { _tag: "Union", items: pieces.map((p) => analyzeAt(p, depth + 1, false)) }
+    if (!/^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?%?$/.test(s)) {
+      const parts = splitTopLevel(s, [",", ";"])
+      if (parts.length > 1)
+        return { _tag: "Set", braces: false, items: flatten(parts.map((p) => analyzeAt(p, depth + 1, true))) }
+    }
+  }
+  const bound = stripBinding(s)
+  if (bound !== s) return analyzeAt(bound, depth + 1, list)
+  const mat = matrix(s, depth)
+  if (mat !== undefined) return mat
+  if (s.startsWith("\\{") && s.endsWith("\\}") && enclosed(s)) {
+    const inner = s.slice(2, -2).trim()
+    const items = inner === "" ? [] : flatten(splitTopLevel(inner, [","]).map((p) => analyzeAt(p, depth + 1, true)))
+    return { _tag: "Set", braces: true, items }
+  }
+  const open = s[0]
+  const close = s.at(-1)
+  if ((open === "(" || open === "[") && (close === ")" || close === "]") && enclosed(s)) {
+    const inner = splitTopLevel(s.slice(1, -1), [","])
+    if (inner.length > 1) return { _tag: "Tuple", open, close, items: inner.map((p) => analyzeAt(p, depth + 1, false)) }
+  }
+  if (list) {
+    const pm = plusMinus(s)
+    if (pm !== undefined) return { _tag: "Set", braces: false, items: pm.map((p) => analyzeAt(p, depth + 1, false)) }
+  }
+  const sides = splitTopLevel(s, RELATIONS)
+  if (sides.length === 2) {
+    const [lhs = "", rhs = ""] = sides
+    const op = RELATIONS.find((r) => s.slice(lhs.length).startsWith(r)) ?? "="
+    const l = normalizeScalar(lhs)
+    const r = normalizeScalar(rhs)
+    if (l !== "" && r !== "") return { _tag: "Relation", op, lhs: l, rhs: r }
+  }
+  return scalar(s)
+}
+
+/**
+ * Reads the shape of a raw answer (already extracted, e.g. the content of `\boxed{}`).
+ *
+ * @example
+ * analyze("\\left( 3, \\frac{\\pi}{2} \\right)")
+ * // { _tag: "Tuple", open: "(", close: ")", items: [3, \frac{\pi}{2} as scalars] }
+ */
+export const analyze = (raw: string): Answer => analyzeAt(cleanup(raw), 0, true)
+
+const renderRelation = (r: Relation): string =>
+  `${r.lhs}${r.op}${r.op.startsWith("\\") && /^[a-zA-Z]/.test(r.rhs) ? " " : ""}${r.rhs}`
+
+/**
+ * Writes an answer back as normalised LaTeX; `render(analyze(s))` is `normalize(s)`.
+ *
+ * @example
+ * render(analyze("x \\in [-2,7]")) // "[-2,7]"
+ */
+export const render = (a: Answer): string => {
+  switch (a._tag) {
+    case "Scalar":
+      return a.text
+    case "Tuple":
+      return `${a.open}${a.items.map(render).join(",")}${a.close}`
+    case "Set":
+      return a.braces ? `\\{${a.items.map(render).join(",")}\\}` : a.items.map(render).join(",")
+    case "Union":
+      return a.items.map(render).join("\\cup ")
+    case "Matrix":
+      return `\\begin{pmatrix}${a.rows.map((r) => r.map(render).join("&")).join("\\\\")}\\end{pmatrix}`
+    case "Relation":
+      return renderRelation(a)
+  }
+}
