@@ -259,3 +259,90 @@ export const make = Effect.fnUntraced(function* (limits: Limits.Limits, pricing:
  */
 export const layer = (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.free): Layer.Layer<Ledger> =>
   Layer.effect(Ledger, make(limits, pricing))
+
+/**
+ * The equal share of what remains of a ledger's limits for one of `parts` parts: integer meters
+ * are floored, so the shares never sum past what remains.
+ *
+ * @example
+ * shareOf({ sequences: 10 }, committed, reserved, 3) // { sequences: 3 }
+ */
+export const shareOf = (
+  limits: Limits.Limits,
+  snapshot: Pick<LedgerSnapshot, "committed" | "reserved">,
+  parts: number
+): Limits.Limits => {
+  const out: Partial<Record<Usage.Meter, number>> = {}
+  for (const meter of Usage.METERS) {
+    const limit = limits[meter]
+    if (limit === undefined) continue
+    const left = Math.max(0, limit - snapshot.committed[meter] - snapshot.reserved[meter])
+    out[meter] = meter === "flops" || meter === "usd" ? (left / parts) * (1 - 1e-12) : Math.floor(left / parts)
+  }
+  return out
+}
+
+/**
+ * A ledger that pays from a share of `parent`: it enforces its own `limits` (the share) and
+ * reserves and commits everything in the parent too, so the parent's per-node attribution stays
+ * complete. Parallel branches each get one, so what a branch can spend never depends on how fast
+ * the other branches run.
+ *
+ * @example
+ * const branch = yield* makeShare(parent, shareOf(parent.limits, yield* parent.snapshot, 4))
+ */
+export const makeShare = Effect.fnUntraced(function* (parent: LedgerShape, limits: Limits.Limits) {
+  const state = makeState(limits, parent.pricing)
+  const inParent = new Map<number, Reservation>()
+  const reserve = (request: ReserveRequest): Effect.Effect<Reservation, BudgetRefused, Scope.Scope> =>
+    Effect.acquireRelease(
+      Effect.gen(function* () {
+        const outcome = state.tryReserve(request)
+        if (outcome._tag === "Refused") return yield* outcome.error
+        const mine = outcome.reservation
+        // the parent always has room for a share's grant; if a float edge says otherwise, refuse
+        const up = yield* Effect.result(
+          parent.reserve({ node: request.node, fixed: mine.usage, perUnit: Usage.zero, units: 1 })
+        )
+        if (up._tag === "Failure") {
+          state.release(mine)
+          return yield* up.failure
+        }
+        inParent.set(mine.id, up.success)
+        return mine
+      }),
+      (mine) =>
+        Effect.gen(function* () {
+          state.release(mine)
+          const p = inParent.get(mine.id)
+          if (p !== undefined) {
+            inParent.delete(mine.id)
+            yield* parent.release(p)
+          }
+        })
+    )
+  return Ledger.of({
+    limits,
+    pricing: parent.pricing,
+    reserve,
+    commit: (mine, actual, spent) =>
+      Effect.gen(function* () {
+        state.commit(mine, actual, spent)
+        const p = inParent.get(mine.id)
+        if (p !== undefined) {
+          inParent.delete(mine.id)
+          yield* parent.commit(p, actual, spent)
+        }
+      }),
+    release: (mine) =>
+      Effect.gen(function* () {
+        state.release(mine)
+        const p = inParent.get(mine.id)
+        if (p !== undefined) {
+          inParent.delete(mine.id)
+          yield* parent.release(p)
+        }
+      }),
+    snapshot: Effect.sync(state.snapshot)
+  })
+})

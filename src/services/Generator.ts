@@ -43,6 +43,19 @@ export interface GenerateResult {
   readonly generations: ReadonlyArray<Generation>
   /** prompt tokens of the call (counted once per call, as OpenAI-compatible servers report them) */
   readonly inputTokens: number
+  /**
+   * What the backend really spent, when it differs from the logical cost above — a cache hit
+   * spends nothing. Absent: the logical cost was spent.
+   */
+  readonly spent?: BackendSpend
+}
+
+/** Real backend spend of a call. */
+export interface BackendSpend {
+  readonly calls: number
+  readonly sequences: number
+  readonly inputTokens: number
+  readonly outputTokens: number
 }
 
 export interface GeneratorShape {

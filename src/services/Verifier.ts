@@ -21,6 +21,8 @@ export interface ScoreResult {
   readonly stepScores: ReadonlyArray<ReadonlyArray<number>>
   /** tokens the verifier read */
   readonly inputTokens: number
+  /** what the backend really spent when it differs (a cache hit spends nothing); absent: as above */
+  readonly spent?: { readonly calls: number; readonly inputTokens: number }
 }
 
 export interface VerifierShape {

@@ -1,0 +1,360 @@
+/**
+ * Expressions in graph documents: any numeric field may be a number or a string such as
+ * `"N / M"`, `"min(N, budget.sequences)"` or `"ceil(sqrt(N))"`. A small recursive-descent parser
+ * (never `eval`) turns the text into a tree once, at load time.
+ *
+ * Grammar:
+ * ```
+ * expr    = term (("+" | "-") term)*
+ * term    = unary (("*" | "/") unary)*
+ * unary   = "-" unary | primary
+ * primary = number | name | call | "(" expr ")"
+ * name    = ident ("." ident)*            e.g. N, budget.sequences, population.active
+ * call    = ("min" | "max" | "floor" | "ceil" | "sqrt" | "round") "(" expr ("," expr)* ")"
+ * ```
+ *
+ * @since 0.1.0
+ */
+
+export type Expr =
+  | { readonly _tag: "Num"; readonly value: number }
+  | { readonly _tag: "Var"; readonly name: string }
+  | { readonly _tag: "Neg"; readonly arg: Expr }
+  | { readonly _tag: "Bin"; readonly op: "+" | "-" | "*" | "/"; readonly left: Expr; readonly right: Expr }
+  | { readonly _tag: "Call"; readonly fn: Fn; readonly args: ReadonlyArray<Expr> }
+
+export const FUNCTIONS = ["min", "max", "floor", "ceil", "sqrt", "round"] as const
+export type Fn = (typeof FUNCTIONS)[number]
+
+const ARITY: Readonly<Record<Fn, readonly [number, number]>> = {
+  min: [1, Number.POSITIVE_INFINITY],
+  max: [1, Number.POSITIVE_INFINITY],
+  floor: [1, 1],
+  ceil: [1, 1],
+  sqrt: [1, 1],
+  round: [1, 1]
+}
+
+export type ParseResult = { readonly ok: true; readonly expr: Expr } | { readonly ok: false; readonly message: string }
+
+type Token =
+  | { readonly kind: "num"; readonly value: number; readonly at: number }
+  | { readonly kind: "name"; readonly value: string; readonly at: number }
+  | { readonly kind: "op"; readonly value: string; readonly at: number }
+  | { readonly kind: "end"; readonly at: number }
+
+const MAX_LENGTH = 1000
+
+const tokenize = (text: string): ReadonlyArray<Token> | string => {
+  const out: Array<Token> = []
+  let i = 0
+  while (i < text.length) {
+    const ch = text.charAt(i)
+    if (/\s/u.test(ch)) {
+      i++
+      continue
+    }
+    const num = /^(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?/u.exec(text.slice(i))
+    if (num !== null) {
+      out.push({ kind: "num", value: Number(num[0]), at: i })
+      i += num[0].length
+      continue
+    }
+    const name = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*/u.exec(text.slice(i))
+    if (name !== null) {
+      out.push({ kind: "name", value: name[0], at: i })
+      i += name[0].length
+      continue
+    }
+    if ("+-*/(),".includes(ch)) {
+      out.push({ kind: "op", value: ch, at: i })
+      i++
+      continue
+    }
+    return `unexpected character "${ch}" at column ${i + 1}`
+  }
+  out.push({ kind: "end", at: text.length })
+  return out
+}
+
+/**
+ * Parses an expression.
+ *
+ * @example
+ * parse("N / M")          // { ok: true, expr: ... }
+ * parse("N / ")           // { ok: false, message: "expected a number, a name or ( at column 5" }
+ */
+export const parse = (text: string): ParseResult => {
+  if (text.length > MAX_LENGTH) return { ok: false, message: `expression longer than ${MAX_LENGTH} characters` }
+  const tokens = tokenize(text)
+  if (typeof tokens === "string") return { ok: false, message: tokens }
+  let pos = 0
+  let depth = 0
+  const peek = (): Token => tokens[pos] ?? { kind: "end", at: text.length }
+  const fail = (message: string): never => {
+    throw new ExprSyntaxError(message)
+  }
+  const isOp = (t: Token, value: string) => t.kind === "op" && t.value === value
+  const expect = (value: string) => {
+    const t = peek()
+    if (!isOp(t, value)) fail(`expected "${value}" at column ${t.at + 1}`)
+    pos++
+  }
+  const expr = (): Expr => {
+    if (++depth > 100) fail("expression nested too deeply")
+    let left = term()
+    for (;;) {
+      const t = peek()
+      if (isOp(t, "+") || isOp(t, "-")) {
+        pos++
+        left = { _tag: "Bin", op: t.kind === "op" && t.value === "+" ? "+" : "-", left, right: term() }
+      } else break
+    }
+    depth--
+    return left
+  }
+  const term = (): Expr => {
+    let left = unary()
+    for (;;) {
+      const t = peek()
+      if (isOp(t, "*") || isOp(t, "/")) {
+        pos++
+        left = { _tag: "Bin", op: t.kind === "op" && t.value === "*" ? "*" : "/", left, right: unary() }
+      } else break
+    }
+    return left
+  }
+  const unary = (): Expr => {
+    if (isOp(peek(), "-")) {
+      pos++
+      if (++depth > 100) fail("expression nested too deeply")
+      const arg = unary()
+      depth--
+      return { _tag: "Neg", arg }
+    }
+    return primary()
+  }
+  const primary = (): Expr => {
+    const t = peek()
+    if (t.kind === "num") {
+      pos++
+      return { _tag: "Num", value: t.value }
+    }
+    if (t.kind === "name") {
+      pos++
+      if (isOp(peek(), "(")) {
+        if (!(FUNCTIONS as ReadonlyArray<string>).includes(t.value))
+          fail(`unknown function "${t.value}" (functions: ${FUNCTIONS.join(", ")})`)
+        const fn = t.value as Fn
+        pos++
+        const args: Array<Expr> = [expr()]
+        while (isOp(peek(), ",")) {
+          pos++
+          args.push(expr())
+        }
+        expect(")")
+        const [lo, hi] = ARITY[fn]
+        if (args.length < lo || args.length > hi)
+          fail(`${fn}() takes ${lo === hi ? lo : `at least ${lo}`} argument${lo === 1 && hi === 1 ? "" : "s"}`)
+        return { _tag: "Call", fn, args }
+      }
+      return { _tag: "Var", name: t.value }
+    }
+    if (isOp(t, "(")) {
+      pos++
+      const inner = expr()
+      expect(")")
+      return inner
+    }
+    return fail(`expected a number, a name or ( at column ${t.at + 1}`)
+  }
+  try {
+    if (tokens.length === 1) return { ok: false, message: "empty expression" }
+    const e = expr()
+    const t = peek()
+    if (t.kind !== "end") return { ok: false, message: `unexpected "${t.value}" at column ${t.at + 1}` }
+    return { ok: true, expr: e }
+  } catch (e) {
+    if (e instanceof ExprSyntaxError) return { ok: false, message: e.message }
+    throw e
+  }
+}
+
+class ExprSyntaxError extends Error {}
+
+/**
+ * The names an expression reads.
+ *
+ * @example
+ * names(parseOrThrow("min(N, budget.sequences) / M")) // ["N", "budget.sequences", "M"]
+ */
+export const names = (e: Expr): ReadonlyArray<string> => {
+  const out = new Set<string>()
+  const go = (x: Expr): void => {
+    switch (x._tag) {
+      case "Num":
+        return
+      case "Var":
+        out.add(x.name)
+        return
+      case "Neg":
+        go(x.arg)
+        return
+      case "Bin":
+        go(x.left)
+        go(x.right)
+        return
+      case "Call":
+        for (const a of x.args) go(a)
+    }
+  }
+  go(e)
+  return [...out]
+}
+
+const apply = (fn: Fn, xs: ReadonlyArray<number>): number => {
+  switch (fn) {
+    case "min":
+      return Math.min(...xs)
+    case "max":
+      return Math.max(...xs)
+    case "floor":
+      return Math.floor(xs[0] ?? Number.NaN)
+    case "ceil":
+      return Math.ceil(xs[0] ?? Number.NaN)
+    case "sqrt":
+      return Math.sqrt(xs[0] ?? Number.NaN)
+    case "round":
+      return Math.round(xs[0] ?? Number.NaN)
+  }
+}
+
+/**
+ * Evaluates an expression; `lookup` gives each name's value (`undefined` for an unknown name,
+ * which makes the result `NaN` — validation rejects unknown names before anything runs).
+ *
+ * @example
+ * evaluate(parseOrThrow("N / M"), (n) => ({ N: 16, M: 4 })[n]) // 4
+ */
+export const evaluate = (e: Expr, lookup: (name: string) => number | undefined): number => {
+  switch (e._tag) {
+    case "Num":
+      return e.value
+    case "Var":
+      return lookup(e.name) ?? Number.NaN
+    case "Neg":
+      return -evaluate(e.arg, lookup)
+    case "Bin": {
+      const a = evaluate(e.left, lookup)
+      const b = evaluate(e.right, lookup)
+      return e.op === "+" ? a + b : e.op === "-" ? a - b : e.op === "*" ? a * b : a / b
+    }
+    case "Call":
+      return apply(
+        e.fn,
+        e.args.map((a) => evaluate(a, lookup))
+      )
+  }
+}
+
+/** A closed interval of reals; either end may be infinite. */
+export interface Interval {
+  readonly lo: number
+  readonly hi: number
+}
+
+const point = (x: number): Interval => ({ lo: x, hi: x })
+const TOP: Interval = { lo: Number.NEGATIVE_INFINITY, hi: Number.POSITIVE_INFINITY }
+
+const mulBounds = (a: Interval, b: Interval): Interval => {
+  const ps = [a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi].map((x) => (Number.isNaN(x) ? 0 : x))
+  return { lo: Math.min(...ps), hi: Math.max(...ps) }
+}
+
+/**
+ * Interval evaluation: a sound range for the expression when each name ranges over its interval
+ * (used by the static cost bound, where population counts are only known to lie in `[0, max]`).
+ *
+ * @example
+ * evaluateInterval(parseOrThrow("N - population.size"), (n) => n === "N" ? { lo: 8, hi: 8 } : { lo: 0, hi: 3 })
+ * // { lo: 5, hi: 8 }
+ */
+export const evaluateInterval = (e: Expr, lookup: (name: string) => Interval | undefined): Interval => {
+  switch (e._tag) {
+    case "Num":
+      return point(e.value)
+    case "Var":
+      return lookup(e.name) ?? TOP
+    case "Neg": {
+      const a = evaluateInterval(e.arg, lookup)
+      return { lo: -a.hi, hi: -a.lo }
+    }
+    case "Bin": {
+      const a = evaluateInterval(e.left, lookup)
+      const b = evaluateInterval(e.right, lookup)
+      switch (e.op) {
+        case "+":
+          return { lo: a.lo + b.lo, hi: a.hi + b.hi }
+        case "-":
+          return { lo: a.lo - b.hi, hi: a.hi - b.lo }
+        case "*":
+          return mulBounds(a, b)
+        case "/":
+          if (b.lo <= 0 && b.hi >= 0) return TOP
+          return mulBounds(a, { lo: 1 / b.hi, hi: 1 / b.lo })
+      }
+      return TOP
+    }
+    case "Call": {
+      const xs = e.args.map((a) => evaluateInterval(a, lookup))
+      const first = xs[0] ?? TOP
+      switch (e.fn) {
+        case "min":
+          return { lo: Math.min(...xs.map((x) => x.lo)), hi: Math.min(...xs.map((x) => x.hi)) }
+        case "max":
+          return { lo: Math.max(...xs.map((x) => x.lo)), hi: Math.max(...xs.map((x) => x.hi)) }
+        case "floor":
+          return { lo: Math.floor(first.lo), hi: Math.floor(first.hi) }
+        case "ceil":
+          return { lo: Math.ceil(first.lo), hi: Math.ceil(first.hi) }
+        case "round":
+          return { lo: Math.round(first.lo), hi: Math.round(first.hi) }
+        case "sqrt":
+          return first.hi < 0 ? TOP : { lo: Math.sqrt(Math.max(0, first.lo)), hi: Math.sqrt(first.hi) }
+      }
+    }
+  }
+}
+
+/**
+ * Parses or throws; for expressions written in code (tests, built-ins), never for user input.
+ *
+ * @example
+ * parseOrThrow("N * 2")
+ */
+export const parseOrThrow = (text: string): Expr => {
+  const r = parse(text)
+  if (!r.ok) throw new Error(`bad expression "${text}": ${r.message}`)
+  return r.expr
+}
+
+/**
+ * Prints an expression back as text (fully parenthesised binary operations).
+ *
+ * @example
+ * print(parseOrThrow("N/M")) // "(N / M)"
+ */
+export const print = (e: Expr): string => {
+  switch (e._tag) {
+    case "Num":
+      return String(e.value)
+    case "Var":
+      return e.name
+    case "Neg":
+      return `-${print(e.arg)}`
+    case "Bin":
+      return `(${print(e.left)} ${e.op} ${print(e.right)})`
+    case "Call":
+      return `${e.fn}(${e.args.map(print).join(", ")})`
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * Loading graph documents: by built-in name (from `graphs/`, or other configured folders) or by
+ * path; JSON parse and Schema decode with every problem reported; `use` targets resolved
+ * recursively with cycle detection. Validation against params, budget and backend is in
+ * `Validate.ts`.
+ *
+ * @since 0.1.0
+ */
+import { readdir, readFile } from "node:fs/promises"
+import * as NodePath from "node:path"
+import { fileURLToPath } from "node:url"
+import { Effect, Result } from "effect"
+import * as Graph from "./Graph.ts"
+import { GraphError } from "./GraphError.ts"
+import { walk } from "./Walk.ts"
+
+/** A decoded document with its `use` targets resolved. */
+export interface LoadedGraph {
+  /** a built-in name (`beam-search`) or the absolute file path */
+  readonly source: string
+  /** folder that relative `use` paths are resolved against */
+  readonly dir: string
+  readonly doc: Graph.GraphDocument
+  /** resolved `use` targets, by the JSON path of the `use` node */
+  readonly uses: ReadonlyMap<string, LoadedGraph>
+}
+
+/** The folder of the built-in graphs shipped with mull. */
+export const builtinDir: string = fileURLToPath(new URL("../../graphs/", import.meta.url))
+
+export interface LoadOptions {
+  /** folders searched for graph names, in order; defaults to the built-in folder */
+  readonly folders?: ReadonlyArray<string>
+  /** folder that a relative path is resolved against; defaults to the working directory */
+  readonly cwd?: string
+  /** refuse file paths, accept names only (the HTTP service sets this) */
+  readonly namesOnly?: boolean
+}
+
+/** Whether a graph reference is a path (has a slash or ends in `.json`) rather than a name. */
+export const isPath = (ref: string): boolean => ref.includes("/") || ref.includes("\\") || ref.endsWith(".json")
+
+const readText = (file: string) =>
+  Effect.tryPromise({
+    try: () => readFile(file, "utf8"),
+    catch: (e) =>
+      new GraphError({
+        graph: file,
+        problems: [`(file): cannot read: ${e instanceof Error ? e.message.replace(/^[A-Z]+: /u, "") : String(e)}`]
+      })
+  })
+
+const exists = (file: string) =>
+  Effect.promise(() =>
+    readFile(file, "utf8").then(
+      () => true,
+      () => false
+    )
+  )
+
+/**
+ * Finds the file of a graph reference.
+ *
+ * @example
+ * resolve("beam-search", {}) // Effect of "<mull>/graphs/beam-search.json"
+ */
+export const resolve = Effect.fnUntraced(function* (ref: string, options: LoadOptions) {
+  const folders = options.folders ?? [builtinDir]
+  if (isPath(ref)) {
+    if (options.namesOnly === true)
+      return yield* new GraphError({ graph: ref, problems: [`(graph): only graph names are accepted here, not paths`] })
+    return NodePath.resolve(options.cwd ?? process.cwd(), ref)
+  }
+  if (!/^[a-z0-9][a-z0-9._-]*$/u.test(ref))
+    return yield* new GraphError({ graph: ref, problems: [`(graph): "${ref}" is neither a graph name nor a path`] })
+  for (const folder of folders) {
+    const file = NodePath.join(folder, `${ref}.json`)
+    if (yield* exists(file)) return file
+  }
+  const known = yield* list(folders)
+  return yield* new GraphError({
+    graph: ref,
+    problems: [`(graph): no graph named "${ref}" (known: ${known.map((k) => k.name).join(", ")})`]
+  })
+})
+
+/**
+ * Parses and decodes a document from text, reporting every problem with its JSON path.
+ *
+ * @example
+ * parseDocument('{"name":"x","description":"","root":{"type":"select","method":"best"}}', "x.json")
+ */
+export const parseDocument = (text: string, source: string): Effect.Effect<Graph.GraphDocument, GraphError> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch (e) {
+    return Effect.fail(
+      new GraphError({
+        graph: source,
+        problems: [`(document): not valid JSON: ${e instanceof Error ? e.message : String(e)}`]
+      })
+    )
+  }
+  return decodeDocument(json, source)
+}
+
+/** Decodes a document from JSON values, reporting every problem with its JSON path. */
+export const decodeDocument = (json: unknown, source: string): Effect.Effect<Graph.GraphDocument, GraphError> =>
+  Graph.decode(json, { errors: "all", onExcessProperty: "error" }).pipe(
+    Effect.mapError((e) => new GraphError({ graph: source, problems: Graph.formatIssues(e) }))
+  )
+
+const loadFrom = (
+  file: string,
+  source: string,
+  doc: Graph.GraphDocument,
+  options: LoadOptions,
+  stack: ReadonlyArray<string>
+): Effect.Effect<LoadedGraph, GraphError> =>
+  Effect.gen(function* () {
+    const dir = NodePath.dirname(file)
+    const uses = new Map<string, LoadedGraph>()
+    const refs: Array<readonly [string, string]> = []
+    walk(doc.root, "root", (node, path) => {
+      if (node.type === "use") refs.push([path, node.graph])
+    })
+    const problems: Array<string> = []
+    for (const [path, ref] of refs) {
+      const r = yield* Effect.result(loadRef(ref, { ...options, cwd: dir }, [...stack, file], path))
+      if (Result.isSuccess(r)) uses.set(path, r.success)
+      else problems.push(...r.failure.problems.map((p) => (p.startsWith(`${path}.graph`) ? p : `${path}.graph: ${p}`)))
+    }
+    if (problems.length > 0) return yield* new GraphError({ graph: source, problems })
+    return { source, dir, doc, uses }
+  })
+
+const loadRef = (
+  ref: string,
+  options: LoadOptions,
+  stack: ReadonlyArray<string>,
+  usePath: string
+): Effect.Effect<LoadedGraph, GraphError> =>
+  Effect.gen(function* () {
+    const file = yield* resolve(ref, options)
+    if (stack.includes(file)) {
+      const names = [...stack.slice(stack.indexOf(file)), file].map((f) => NodePath.basename(f, ".json"))
+      return yield* new GraphError({ graph: ref, problems: [`${usePath}.graph: use cycle: ${names.join(" → ")}`] })
+    }
+    const text = yield* readText(file)
+    const source = isPath(ref) ? file : ref
+    const doc = yield* parseDocument(text, source)
+    return yield* loadFrom(file, source, doc, options, stack)
+  })
+
+/**
+ * Loads a graph by name or path, resolving its `use` targets.
+ *
+ * @example
+ * const g = yield* load("beam-search")
+ */
+export const load = (ref: string, options: LoadOptions = {}): Effect.Effect<LoadedGraph, GraphError> =>
+  Effect.gen(function* () {
+    const file = yield* resolve(ref, options)
+    const text = yield* readText(file)
+    const source = isPath(ref) ? file : ref
+    const doc = yield* parseDocument(text, source)
+    return yield* loadFrom(file, source, doc, options, [])
+  })
+
+/**
+ * Loads a graph from a document already in memory (an HTTP body, a test); `use` targets are
+ * resolved by name from the folders (or relative to `cwd`).
+ *
+ * @example
+ * const g = yield* fromJson({ name: "x", description: "", root: { type: "select", method: "best" } })
+ */
+export const fromJson = (json: unknown, options: LoadOptions = {}): Effect.Effect<LoadedGraph, GraphError> =>
+  Effect.gen(function* () {
+    const source =
+      typeof json === "object" && json !== null && "name" in json && typeof json.name === "string"
+        ? json.name
+        : "(document)"
+    const doc = yield* decodeDocument(json, source)
+    const dir = options.cwd ?? process.cwd()
+    return yield* loadFrom(NodePath.join(dir, "(inline).json"), source, doc, options, [])
+  })
+
+/** A graph available by name. */
+export interface Listed {
+  readonly name: string
+  readonly description: string
+  readonly file: string
+}
+
+/**
+ * The graphs available by name in the folders (the first folder wins on duplicates), sorted.
+ *
+ * @example
+ * const graphs = yield* list([builtinDir])
+ */
+export const list = (folders: ReadonlyArray<string> = [builtinDir]): Effect.Effect<ReadonlyArray<Listed>> =>
+  Effect.gen(function* () {
+    const seen = new Map<string, Listed>()
+    for (const folder of folders) {
+      const files = yield* Effect.promise(() => readdir(folder).catch(() => [] as Array<string>))
+      for (const f of files.filter((f) => f.endsWith(".json")).sort()) {
+        const name = f.slice(0, -5)
+        if (seen.has(name)) continue
+        const file = NodePath.join(folder, f)
+        const text = yield* Effect.promise(() => readFile(file, "utf8").catch(() => ""))
+        let description = ""
+        try {
+          const j: unknown = JSON.parse(text)
+          if (typeof j === "object" && j !== null && "description" in j && typeof j.description === "string")
+            description = j.description
+        } catch {
+          description = "(not valid JSON)"
+        }
+        seen.set(name, { name, description, file })
+      }
+    }
+    return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name))
+  })

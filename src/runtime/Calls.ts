@@ -1,0 +1,269 @@
+/**
+ * Metered backend calls. Every call of a node is reserved first, *in population order, before any
+ * call starts*, so which calls the budget pays for never depends on concurrency or timing; then
+ * the paid calls run concurrently (bounded by the backend's permits) and each commits what it
+ * really used. Reservations live in the node's scope: a failure or interruption releases them.
+ *
+ * @since 0.1.0
+ */
+import { Clock, Effect, type Scope } from "effect"
+import type { Reservation, ReserveRequest } from "../budget/Ledger.ts"
+import type { Candidate } from "../domain/Candidate.ts"
+import { seedOf } from "../domain/Hash.ts"
+import * as Usage from "../domain/Usage.ts"
+import { type BackendError, BadResponse } from "../services/BackendError.ts"
+import type { GenerateRequest, GenerateResult } from "../services/Generator.ts"
+import type { ScoreResult } from "../services/Verifier.ts"
+import type { Frame } from "./Env.ts"
+
+/**
+ * Reserves each request in order; stops at the first refusal (marking the run exhausted), so the
+ * result is a paid prefix followed by `undefined`s.
+ *
+ * @example
+ * const reservations = yield* reserveInOrder(frame, requests)
+ */
+export const reserveInOrder = (
+  frame: Frame,
+  requests: ReadonlyArray<ReserveRequest>
+): Effect.Effect<ReadonlyArray<Reservation | undefined>, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const out: Array<Reservation | undefined> = []
+    let refused = false
+    for (const request of requests) {
+      if (refused) {
+        out.push(undefined)
+        continue
+      }
+      const r = yield* Effect.result(frame.ledger.reserve(request))
+      if (r._tag === "Success") out.push(r.success)
+      else {
+        refused = true
+        frame.env.exhausted.value = true
+        out.push(undefined)
+        if (frame.env.events.enabled)
+          yield* frame.env.events.publish({
+            _tag: "Refused",
+            node: request.node,
+            meter: r.failure.meter,
+            requested: r.failure.requested,
+            available: r.failure.available
+          })
+      }
+    }
+    return out
+  })
+
+/**
+ * Commits a reservation and publishes the charge.
+ *
+ * @example
+ * yield* commit(frame, reservation, actual, spent)
+ */
+export const commit = (
+  frame: Frame,
+  reservation: Reservation,
+  actual: Usage.Usage,
+  spent: Usage.Usage = actual
+): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    yield* frame.ledger.commit(reservation, actual, spent)
+    if (frame.env.events.enabled) {
+      const snap = yield* frame.ledger.snapshot
+      yield* frame.env.events.publish({ _tag: "Charged", node: reservation.node, usage: actual, total: snap.committed })
+    }
+  })
+
+/** One generation wanted by a node. */
+export interface GenCall {
+  /** the id that seeds the call: the fresh sample's, the parent's, or the revision's */
+  readonly seedKey: string
+  readonly prefix: Candidate | undefined
+  readonly context?: ReadonlyArray<Candidate>
+  readonly n: number
+  /** least acceptable n (a partial grant); defaults to n */
+  readonly minN?: number
+  readonly until: "step" | "end"
+  readonly temperature: number
+  readonly maxTokens: number
+}
+
+/**
+ * The backend request of a call, seeded by `seedOf(runSeed, problem, seedKey, node)`.
+ *
+ * @example
+ * const request = requestOf(frame, "root.nodes.0", call, 1)
+ */
+export const requestOf = (frame: Frame, node: string, call: GenCall, n: number): GenerateRequest => ({
+  problem: frame.env.problem,
+  prefix: call.prefix,
+  n,
+  until: call.until,
+  temperature: call.temperature,
+  maxTokens: call.maxTokens,
+  seed: seedOf(frame.env.runSeed, frame.env.problem.id, call.seedKey, node),
+  ...(call.context === undefined ? {} : { context: call.context })
+})
+
+/**
+ * What a generation call reserves: one call and its exact prompt tokens (when the backend has a
+ * tokenizer) as the fixed part, one sequence and `maxTokens` output tokens per unit.
+ *
+ * @example
+ * const r = generationReservation(frame, node, call)
+ */
+export const generationReservation = (frame: Frame, node: string, call: GenCall): ReserveRequest => {
+  const prompt = frame.env.generator.promptTokens?.(requestOf(frame, node, call, call.n)) ?? 0
+  return {
+    node,
+    fixed: Usage.make({ calls: 1, inputTokens: prompt }),
+    perUnit: Usage.make({ sequences: 1, outputTokens: call.maxTokens }),
+    units: call.n,
+    minUnits: call.minN ?? call.n
+  }
+}
+
+/**
+ * Calls the generator (holding one of its permits) and checks the response's shape. Returns the
+ * result and the logical and real usage of the call.
+ *
+ * @example
+ * const { result, usage } = yield* invokeGenerator(frame, request)
+ */
+export const invokeGenerator = (
+  frame: Frame,
+  request: GenerateRequest
+): Effect.Effect<
+  { readonly result: GenerateResult; readonly usage: Usage.Usage; readonly spent: Usage.Usage },
+  BackendError
+> =>
+  frame.env.generatorPermits.withPermits(1)(
+    Effect.gen(function* () {
+      const gen = frame.env.generator
+      const t0 = yield* Clock.currentTimeMillis
+      const result = yield* gen.generate(request)
+      const wallMs = (yield* Clock.currentTimeMillis) - t0
+      if (result.generations.length !== request.n)
+        return yield* new BadResponse({
+          backend: gen.backend,
+          operation: "generate",
+          message: `asked for ${request.n} continuations, got ${result.generations.length}`
+        })
+      let outputTokens = 0
+      for (const g of result.generations) outputTokens += g.outputTokens
+      const usage = Usage.make({
+        calls: 1,
+        sequences: request.n,
+        inputTokens: result.inputTokens,
+        outputTokens,
+        wallMs
+      })
+      const spent = result.spent === undefined ? usage : Usage.make({ ...result.spent, wallMs })
+      return { result, usage, spent }
+    })
+  )
+
+/**
+ * Runs a node's generation calls: reserves them in order, runs the paid ones concurrently, commits
+ * each. `undefined` marks a call the budget refused.
+ *
+ * @example
+ * const results = yield* generate(frame, "root.nodes.0", calls)
+ */
+export const generate = (
+  frame: Frame,
+  node: string,
+  calls: ReadonlyArray<GenCall>
+): Effect.Effect<ReadonlyArray<GenerateResult | undefined>, BackendError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const reservations = yield* reserveInOrder(
+        frame,
+        calls.map((c) => generationReservation(frame, node, c))
+      )
+      return yield* Effect.forEach(
+        calls,
+        (call, i) => {
+          const r = reservations[i]
+          if (r === undefined) return Effect.succeed(undefined)
+          return Effect.gen(function* () {
+            const { result, usage, spent } = yield* invokeGenerator(frame, requestOf(frame, node, call, r.units))
+            yield* commit(frame, r, usage, spent)
+            return result
+          })
+        },
+        { concurrency: "unbounded" }
+      )
+    })
+  )
+
+/**
+ * Runs a node's verifier calls, one per candidate: reserved in order (one call, one verifier call
+ * and the exact tokens the verifier will read, when known), run concurrently, committed. Returns
+ * each candidate's step scores, or `undefined` where the budget refused.
+ *
+ * @example
+ * const scores = yield* score(frame, "root.nodes.1", "prm", candidates)
+ */
+export const score = (
+  frame: Frame,
+  node: string,
+  verifierName: string,
+  candidates: ReadonlyArray<Candidate>
+): Effect.Effect<ReadonlyArray<ReadonlyArray<number> | undefined>, BackendError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const v = frame.env.verifier
+      const reservations = yield* reserveInOrder(
+        frame,
+        candidates.map((c) => ({
+          node,
+          fixed: Usage.make({
+            calls: 1,
+            verifierCalls: 1,
+            verifierTokens: v.inputTokens?.(frame.env.problem, c) ?? 0
+          }),
+          perUnit: Usage.zero,
+          units: 1
+        }))
+      )
+      return yield* Effect.forEach(
+        candidates,
+        (c, i) => {
+          const r = reservations[i]
+          if (r === undefined) return Effect.succeed(undefined)
+          return frame.env.verifierPermits.withPermits(1)(
+            Effect.gen(function* () {
+              const t0 = yield* Clock.currentTimeMillis
+              const result: ScoreResult = yield* v.score({
+                problem: frame.env.problem,
+                candidates: [c],
+                verifier: verifierName
+              })
+              const wallMs = (yield* Clock.currentTimeMillis) - t0
+              const scores = result.stepScores[0]
+              if (result.stepScores.length !== 1 || scores === undefined || !scores.every((s) => s >= 0 && s <= 1))
+                return yield* new BadResponse({
+                  backend: v.backend,
+                  operation: "score",
+                  message: `expected one list of step scores in [0, 1], got ${JSON.stringify(result.stepScores).slice(0, 200)}`
+                })
+              const usage = Usage.make({ calls: 1, verifierCalls: 1, verifierTokens: result.inputTokens, wallMs })
+              const spent =
+                result.spent === undefined
+                  ? usage
+                  : Usage.make({
+                      calls: result.spent.calls,
+                      verifierCalls: Math.min(1, result.spent.calls),
+                      verifierTokens: result.spent.inputTokens,
+                      wallMs
+                    })
+              yield* commit(frame, r, usage, spent)
+              return scores
+            })
+          )
+        },
+        { concurrency: "unbounded" }
+      )
+    })
+  )

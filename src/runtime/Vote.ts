@@ -1,0 +1,130 @@
+/**
+ * Choosing the final answer (the `select` node): majority vote, best (argmax score), and
+ * best-of-N weighted (the sum of scores per equivalent answer, Snell et al. 2024 §5.1, after Li et
+ * al. 2023); and hierarchical selection over revision chains (§6): within each chain first, then
+ * across chains.
+ *
+ * Equivalent answers are grouped by the answer key (O(n)); groups with different keys are then
+ * merged when `equivalent` says so, with at most `MERGE_BUDGET` comparisons per vote so that no
+ * vote can take long. Ties go to the answer seen first.
+ *
+ * @since 0.1.0
+ */
+import type { RankedAnswer } from "../domain/RunResult.ts"
+import type { AnswerKeyShape } from "../services/Grader.ts"
+
+export type Method = "majority" | "best" | "weighted"
+
+/** One vote: a candidate's answer and score (unscored candidates vote with score 0). */
+export interface Ballot {
+  readonly id: string
+  readonly answer: string
+  readonly score: number
+}
+
+/** Upper bound on `equivalent` calls in one vote. */
+export const MERGE_BUDGET = 2000
+
+/** Equivalent answers: how many ballots, their total score, and the best of them. */
+export interface AnswerGroup {
+  readonly answer: string
+  readonly count: number
+  readonly total: number
+  readonly bestScore: number
+  /** id of the best-scored ballot (first seen on ties) */
+  readonly best: string
+}
+
+type Group = { -readonly [K in keyof AnswerGroup]: AnswerGroup[K] }
+
+/**
+ * Groups ballots into equivalent answers, in first-seen order.
+ *
+ * @example
+ * group([{ id: "a", answer: "1/2", score: 0.5 }, { id: "b", answer: "0.5", score: 0.7 }], key).length // 1
+ */
+export const group = (ballots: ReadonlyArray<Ballot>, answers: AnswerKeyShape): ReadonlyArray<AnswerGroup> => {
+  const byKey = new Map<string, Group>()
+  const groups: Array<Group> = []
+  let budget = MERGE_BUDGET
+  for (const b of ballots) {
+    const key = answers.key(b.answer)
+    let g = byKey.get(key)
+    if (g === undefined) {
+      // a new key: merge with an earlier group if equivalent (bounded work)
+      for (const other of groups) {
+        if (budget <= 0) break
+        budget--
+        if (answers.equivalent(other.answer, b.answer)) {
+          g = other
+          break
+        }
+      }
+      if (g === undefined) {
+        g = { answer: b.answer, count: 0, total: 0, bestScore: Number.NEGATIVE_INFINITY, best: b.id }
+        groups.push(g)
+      }
+      byKey.set(key, g)
+    }
+    g.count++
+    g.total += b.score
+    if (b.score > g.bestScore) {
+      g.bestScore = b.score
+      g.best = b.id
+    }
+  }
+  return groups
+}
+
+/**
+ * Ranks grouped answers by a method: majority by count, best by the best single score, weighted
+ * by the total score. Stable: ties keep first-seen order.
+ *
+ * @example
+ * vote(ballots, "weighted", answers)[0]?.answer
+ */
+export const vote = (
+  ballots: ReadonlyArray<Ballot>,
+  method: Method,
+  answers: AnswerKeyShape
+): ReadonlyArray<RankedAnswer> => {
+  const weightOf = (g: AnswerGroup) => (method === "majority" ? g.count : method === "best" ? g.bestScore : g.total)
+  const groups = group(ballots, answers)
+  return groups
+    .map((g, i) => [g, weightOf(g), i] as const)
+    .sort((a, b) => (b[1] !== a[1] ? (b[1] > a[1] ? 1 : -1) : a[2] - b[2]))
+    .map(([g, w]) => ({ answer: g.answer, weight: w, count: g.count, best: g.best }))
+}
+
+/** A ballot with the chain it belongs to. */
+export interface ChainBallot extends Ballot {
+  readonly chain: string
+}
+
+/**
+ * Hierarchical selection (Snell et al. 2024 §6): the method picks a winner within each chain
+ * (its weight: the winner's count, best score or total score); then the chains' winners vote
+ * across chains with those weights (majority: one vote per chain).
+ *
+ * @example
+ * voteHierarchical(ballots, "weighted", answers)[0]?.answer
+ */
+export const voteHierarchical = (
+  ballots: ReadonlyArray<ChainBallot>,
+  method: Method,
+  answers: AnswerKeyShape
+): ReadonlyArray<RankedAnswer> => {
+  const chains = new Map<string, Array<ChainBallot>>()
+  for (const b of ballots) {
+    const list = chains.get(b.chain)
+    if (list === undefined) chains.set(b.chain, [b])
+    else list.push(b)
+  }
+  const winners: Array<Ballot> = []
+  for (const list of chains.values()) {
+    const top = vote(list, method, answers)[0]
+    if (top !== undefined)
+      winners.push({ id: top.best, answer: top.answer, score: method === "majority" ? 1 : top.weight })
+  }
+  return vote(winners, method === "majority" ? "weighted" : method, answers)
+}
