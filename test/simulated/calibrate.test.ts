@@ -1,0 +1,54 @@
+/** `mull sim calibrate`: the AUROC helper, the per-level table, and the command end to end. */
+import { NodeServices } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import { Command } from "effect/cli"
+import { TestConsole } from "effect/testing"
+import { decodeConfigUnsafe, layerConfig } from "../../plugins/simulated/index.ts"
+import { auroc, calibrate, formatCalibration, sim } from "../../src/cli/sim.ts"
+import { loadMath500 } from "../../src/eval/DatasetMath500.ts"
+
+describe("auroc", () => {
+  it("is the Mann–Whitney statistic with ties counted half; NaN without both classes", () => {
+    expect(auroc([0.9, 0.8, 0.1], [true, true, false])).toBe(1)
+    expect(auroc([0.1, 0.2], [true, false])).toBe(0)
+    expect(auroc([0.5, 0.5], [true, false])).toBe(0.5)
+    expect(auroc([0.3, 0.5, 0.5, 0.9], [false, true, false, true])).toBe(0.875)
+    expect(auroc([0.3, 0.4], [true, true])).toBeNaN()
+    expect(auroc([], [])).toBeNaN()
+  })
+})
+
+describe("sim calibrate", () => {
+  it.effect("pass@1 follows the model per level and falls with level; the PRM separates right from wrong", () =>
+    Effect.gen(function* () {
+      const config = decodeConfigUnsafe({})
+      const problems = yield* loadMath500()
+      const result = yield* calibrate(problems, config, { samples: 8, runSeed: 0 }).pipe(
+        Effect.provide(layerConfig(config))
+      )
+      const levels = result.rows.filter((r) => r.level !== "all")
+      expect(levels.map((r) => r.problems)).toEqual([43, 90, 105, 128, 134])
+      for (const [i, r] of levels.entries()) {
+        expect(Math.abs(r.passAt1 - r.expected)).toBeLessThan(0.05)
+        expect(r.auroc).toBeGreaterThan(0.65)
+        if (i > 0) expect(r.passAt1).toBeLessThan(levels[i - 1]?.passAt1 ?? 1)
+        if (i > 0) expect(r.meanOutputTokens).toBeGreaterThan(levels[i - 1]?.meanOutputTokens ?? 0)
+      }
+      expect(result.solutions).toBe(4000)
+      const text = formatCalibration(result)
+      expect(text).toContain("pass@1 falls monotonically from level 1 to 5: yes")
+      expect(text.split("\n")[0]).toMatch(/^level\s+problems\s+mean δ\s+pass@1\s+expected\s+sim\.py\s+PRM AUROC/u)
+    })
+  )
+
+  it.effect("the command prints the table", () =>
+    Effect.gen(function* () {
+      yield* Command.runWith(sim, { version: "test" })(["calibrate", "--samples", "2", "--world-seed", "1"])
+      const lines = (yield* TestConsole.logLines).join("\n")
+      expect(lines).toContain("500 problems × 2 samples, world seed 1, run seed 0")
+      expect(lines).toMatch(/\n\s+5\s+134 /u)
+      expect(lines).toContain("pass@1 falls monotonically")
+    }).pipe(Effect.provide(Layer.merge(NodeServices.layer, TestConsole.layer)))
+  )
+})
