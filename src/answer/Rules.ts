@@ -190,7 +190,7 @@ const braceArguments = (s: string, command: "frac" | "sqrt", arity: number): str
     let j = at + marker.length
     if (command === "sqrt" && s[j] === "[") {
       const close = s.indexOf("]", j)
-      if (close < 0) break
+      if (close < 0) return out + s.slice(j)
       out += s.slice(j, close + 1)
       j = close + 1
     }

@@ -173,28 +173,81 @@ const numericValue = (e: Expression): { readonly re: number; readonly im: number
 
 const close = (x: number, y: number): boolean => Math.abs(x - y) <= SAMPLE_TOL * Math.max(1, Math.abs(x), Math.abs(y))
 
-/** Compares two expressions at seeded points in (0.5, 2.5) for each free variable. */
+/**
+ * Compares two expressions at seeded points in (0.5, 2.5) for each free variable (once when there
+ * are none): `false` at the first disagreement, `true` after 3 agreeing points, else `undefined`.
+ */
 const sampledEqual = (a: Expression, b: Expression, seed: number): boolean | undefined =>
   bounded(seed, () => {
     const vars = [...new Set([...a.freeVariables, ...b.freeVariables])]
     const next = seeded(seed ^ 0x9e3779b9)
+    const points = vars.length === 0 ? 1 : SAMPLE_POINTS
     let agreed = 0
-    for (let k = 0; k < SAMPLE_POINTS; k++) {
+    for (let k = 0; k < points; k++) {
       const point: Record<string, number> = {}
       for (const v of vars) point[v] = 0.5 + 2 * next()
-      const x = numericValue(a.subs(point))
-      const y = numericValue(b.subs(point))
+      const x = numericValue(vars.length === 0 ? a : a.subs(point))
+      const y = numericValue(vars.length === 0 ? b : b.subs(point))
       if (x === undefined || y === undefined) continue
       if (!close(x.re, y.re) || !close(x.im, y.im)) return false
       agreed++
     }
-    return agreed >= 3 ? true : undefined
+    return agreed >= Math.min(3, points) ? true : undefined
   })
 
 /**
+ * The exact difference `a - b` when it evaluates to a rational number: `true` when it is 0,
+ * `false` when it is another rational, `undefined` when it is symbolic or a float.
+ */
+const exactResidue = (a: Expression, b: Expression): boolean | undefined => {
+  const r = ce().box(["Subtract", a, b]).evaluate()
+  const j: unknown = r.json
+  if (j === 0) return true
+  if (typeof j === "number") return Number.isInteger(j) ? false : undefined
+  if (Array.isArray(j) && j[0] === "Rational") return false
+  if (typeof j === "object" && j !== null && "num" in j && typeof j.num === "string" && /^-?\d+$/.test(j.num))
+    return /^-?0+$/.test(j.num)
+  return undefined
+}
+
+/** Symbols the engine reads as constants or functions, which answers use as plain variables. */
+const RESERVED_LETTERS = new Set(["D", "E", "N"])
+const RESERVED_COMMANDS = new Set(["gamma", "zeta", "varphi"])
+const SPARE = "uvwpqrsjklmnogfhtbcdzyxa"
+
+/**
+ * Spells a pair of admissible expressions for the engine: `e` is Euler's number and `i` the
+ * imaginary unit (as in MATH), written as commands so that `2e+1` is not read as 20; the letters
+ * and Greek names the engine reserves (`N`, `D`, `E`, `\gamma`, `\zeta`, `\varphi`) become spare
+ * letters unused in either expression.
+ */
+const prepare = (a: string, b: string): readonly [string, string] => {
+  const used = new Set(`${a} ${b}`.replace(/\\[a-zA-Z]+/g, " ").match(/[a-zA-Z]/g) ?? [])
+  const spare = [...SPARE].filter((c) => !used.has(c))
+  const renamed = new Map<string, string>()
+  const rename = (token: string): string => {
+    let r = renamed.get(token)
+    if (r === undefined) {
+      r = spare.shift() ?? token
+      renamed.set(token, r)
+    }
+    return r
+  }
+  const spell = (s: string): string =>
+    s.replace(/\\([a-zA-Z]+)|[a-zA-Z]/g, (token, command: string | undefined) => {
+      if (command !== undefined) return RESERVED_COMMANDS.has(command) ? ` ${rename(token)} ` : token
+      if (token === "e") return "\\exponentialE "
+      if (token === "i") return "\\imaginaryI "
+      return RESERVED_LETTERS.has(token) ? rename(token) : token
+    })
+  return [spell(a), spell(b)]
+}
+
+/**
  * Whether two LaTeX expressions are identical for all values of their variables: proven by the
- * CAS (`isIdenticallyEqual`), or, when the CAS runs out of budget, agreeing at seeded random
- * points. `false` when either side is not admissible, does not parse, or the check is undecided.
+ * CAS (`isIdenticallyEqual`) and not contradicted at seeded random points, or — when the CAS
+ * cannot decide or runs out of budget — agreeing at those points. `false` when either side is not
+ * admissible or does not parse.
  *
  * @example
  * identical("x^2+2x+1", "(x+1)^2") // true
@@ -203,27 +256,34 @@ const sampledEqual = (a: Expression, b: Expression, seed: number): boolean | und
  */
 export const identical = (a: string, b: string): boolean => {
   if (!admissible(a) || !admissible(b)) return false
-  const [x, y] = a <= b ? [a, b] : [b, a]
+  const [x, y] = a <= b ? prepare(a, b) : prepare(b, a)
   const seed = seedOf(x, y)
   const ex = bounded(seed, () => parse(x))
   const ey = bounded(seed, () => parse(y))
   if (ex == null || ey == null) return false
+  // exact arithmetic first: the engine's identity test has a tolerance (x+10^{-12} ≡ x) and
+  // misses exact equalities of large numbers (2^{100} vs 2^{99}·2)
+  const residue = bounded(seed, () => exactResidue(ex, ey))
+  if (residue !== undefined) return residue
   const proof = bounded(seed, () => ex.isIdenticallyEqual(ey))
-  if (proof !== undefined) return proof
-  return sampledEqual(ex, ey, seed) === true
+  if (proof === false) return false
+  // a proof is checked against our own sample too: the engine's sampling has misfired
+  const sample = sampledEqual(ex, ey, seed)
+  return proof === true ? sample !== false : sample === true
 }
 
 /**
  * The numeric value of a constant expression (no free variables), such as `12\pi` or
- * `\frac{\sqrt{3}}{3}`; `undefined` when it has variables, is complex, or is not admissible.
+ * `\frac{\sqrt{3}}{3}`; `undefined` when it has variables, is not real, or is not admissible.
  *
  * @example
  * constantValue("\\frac{\\sqrt{3}}{3}") // 0.5773502691896257
  */
 export const constantValue = (latex: string): number | undefined => {
   if (!admissible(latex)) return undefined
-  const seed = seedOf(latex, "")
-  const e = bounded(seed, () => parse(latex))
+  const [prepared] = prepare(latex, "")
+  const seed = seedOf(prepared, "")
+  const e = bounded(seed, () => parse(prepared))
   if (e == null) return undefined
   return bounded(seed, () => {
     if (e.freeVariables.length > 0) return undefined
@@ -233,8 +293,8 @@ export const constantValue = (latex: string): number | undefined => {
 }
 
 /**
- * Whether two relations `l₁ op r₁` and `l₂ op r₂` hold for the same values: `l₁ - r₁` is
- * identical to `l₂ - r₂`, or to its negation (then with `<` and `>` swapped), as in Qwen2.5-Math.
+ * Whether two relations `l₁ op r₁` and `l₂ op r₂` have the same solutions by Qwen2.5-Math's test:
+ * `l₁ - r₁` is identical to `l₂ - r₂` or, with `negated`, to `r₂ - l₂`.
  *
  * @example
  * sameRelation({ lhs: "5x+4", rhs: "0" }, { lhs: "-5x", rhs: "4" }, true) // true
@@ -243,8 +303,4 @@ export const sameRelation = (
   a: { readonly lhs: string; readonly rhs: string },
   b: { readonly lhs: string; readonly rhs: string },
   negated: boolean
-): boolean => {
-  const da = `(${a.lhs})-(${a.rhs})`
-  const db = negated ? `(${b.rhs})-(${b.lhs})` : `(${b.lhs})-(${b.rhs})`
-  return identical(da, db)
-}
+): boolean => identical(`(${a.lhs})-(${a.rhs})`, negated ? `(${b.rhs})-(${b.lhs})` : `(${b.lhs})-(${b.rhs})`)
