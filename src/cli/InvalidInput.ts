@@ -5,7 +5,6 @@
  * @since 0.1.0
  */
 import { Schema } from "effect"
-import { CliError } from "effect/cli"
 
 export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInput", {
   /** what was being read, e.g. `graph beam-search` or `--param` */
@@ -15,8 +14,5 @@ export class InvalidInput extends Schema.TaggedError<InvalidInput>()("InvalidInp
 }) {
   override get message(): string {
     return `${this.subject}:\n${this.problems.join("\n")}`
-  }
-  override get [CliError.userMessage](): string {
-    return this.problems.join("\n")
   }
 }

@@ -243,12 +243,12 @@ export type NodeType = (typeof NODE_TYPES)[number]
 
 const NodeRef = Schema.suspend((): Schema.Codec<Node> => Node)
 
-/** `until` of a repeat: `"no-active"` or `"done >= <expression>"`. */
+/** `until` of a repeat: `"no-active"` (the default), `"none"` (run every round) or `"done >= <expression>"`. */
 export const RepeatUntil = Schema.String.check(
   Schema.makeFilter((text: string) => {
-    if (text === "no-active") return undefined
+    if (text === "no-active" || text === "none") return undefined
     const m = /^\s*done\s*>=\s*(.+)$/u.exec(text)
-    if (m === null) return `expected "no-active" or "done >= <expression>", got "${text}"`
+    if (m === null) return `expected "no-active", "none" or "done >= <expression>", got "${text}"`
     const r = Expression.parse(m[1] ?? "")
     return r.ok ? undefined : `invalid expression in until "${text}": ${r.message}`
   })
@@ -269,7 +269,7 @@ export const RepeatNode = Schema.Struct({
 }).annotate({
   identifier: "RepeatNode",
   description:
-    "Runs body up to max times; stops early when the until condition holds (checked before each round) or the budget refused a call in the last round."
+    "Runs body up to max times; stops early when the until condition holds (checked before each round: no-active, the default, or done >= expr; none never holds) or the budget refused a call in the last round."
 })
 
 export const ParallelNode = Schema.Struct({

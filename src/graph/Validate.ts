@@ -169,7 +169,7 @@ const validateWith = (
     for (const f of numFields(node, path)) checkNum(f.path, f.value, f.rule, node.type !== "use")
     switch (node.type) {
       case "repeat": {
-        if (node.until !== undefined && node.until !== "no-active") {
+        if (node.until !== undefined && node.until !== "no-active" && node.until !== "none") {
           const m = /^\s*done\s*>=\s*(.+)$/u.exec(node.until)
           if (m?.[1] !== undefined) checkNum(`${path}.until`, m[1], { integer: false, min: Number.NEGATIVE_INFINITY })
         }

@@ -1,0 +1,43 @@
+#!/usr/bin/env node
+/**
+ * The `mull` command.
+ *
+ * @since 0.1.0
+ */
+import { NodeRuntime, NodeServices } from "@effect/platform-node"
+import { Console, Effect } from "effect"
+import { Command } from "effect/cli"
+import { gradeCommand } from "./grade.ts"
+import { cost, graphs, schema, validate } from "./graphs.ts"
+import { InvalidInput } from "./InvalidInput.ts"
+import { run } from "./run.ts"
+import { sim } from "./sim.ts"
+
+export const VERSION = "0.1.0"
+
+export const mull = Command.make("mull").pipe(
+  Command.withDescription("Spend LLM test-time compute well: strategies as budgeted graph documents"),
+  Command.withSubcommands([run, graphs, validate, cost, schema, gradeCommand, sim])
+)
+
+/** Prints an `InvalidInput` as one line per problem on stderr and sets exit status 2. */
+const reportInvalidInput = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A | undefined, E, R> =>
+  Effect.catch(self, (e) =>
+    e instanceof InvalidInput
+      ? Effect.andThen(
+          Console.error(e.problems.join("\n")),
+          Effect.sync(() => {
+            process.exitCode = 2
+            return undefined
+          })
+        )
+      : Effect.fail(e)
+  )
+
+/** Runs the CLI on explicit arguments (tests use this); bad input exits 2 with one line per problem. */
+export const runCli = (argv: ReadonlyArray<string>) =>
+  reportInvalidInput(Command.runWith(mull, { version: VERSION })(argv))
+
+if (import.meta.main) {
+  runCli(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+}

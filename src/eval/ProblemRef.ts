@@ -1,0 +1,56 @@
+/**
+ * Problem references on the command line: `math500:<unique_id>` (or `math500:#<index>`),
+ * `gsm8k:<index>`, or a question given as text.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import type { Problem } from "../domain/Problem.ts"
+import type { DatasetError } from "./Dataset.ts"
+import { loadGsm8k } from "./DatasetGsm8k.ts"
+import { loadMath500 } from "./DatasetMath500.ts"
+
+/** A problem reference that names no known problem. */
+export class UnknownProblem extends Schema.TaggedError<UnknownProblem>()("UnknownProblem", {
+  ref: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `--problem ${this.ref}: ${this.reason}`
+  }
+}
+
+const DATASETS = ["math500", "gsm8k"] as const
+
+/**
+ * Finds a problem by reference.
+ *
+ * @example
+ * const p = yield* resolveProblem("math500:test/precalculus/807.json")
+ * const q = yield* resolveProblem("gsm8k:12")
+ */
+export const resolveProblem = (ref: string): Effect.Effect<Problem, UnknownProblem | DatasetError> =>
+  Effect.gen(function* () {
+    const colon = ref.indexOf(":")
+    const dataset = colon < 0 ? "" : ref.slice(0, colon)
+    const key = colon < 0 ? ref : ref.slice(colon + 1)
+    if (!(DATASETS as ReadonlyArray<string>).includes(dataset))
+      return yield* new UnknownProblem({
+        ref,
+        reason: `expected <dataset>:<id> with dataset one of ${DATASETS.join(", ")} (e.g. math500:test/algebra/1.json, gsm8k:0)`
+      })
+    const problems = dataset === "math500" ? yield* loadMath500() : yield* loadGsm8k()
+    const byIndex = /^#?(\d+)$/u.exec(key)
+    const found =
+      problems.find((p) => p.id === key) ??
+      (byIndex?.[1] === undefined ? undefined : problems.find((p) => p.meta.index === Number(byIndex[1])))
+    if (found !== undefined) return found
+    const near = problems
+      .filter((p) => p.id.includes(key.split("/").pop() ?? key))
+      .slice(0, 3)
+      .map((p) => p.id)
+    return yield* new UnknownProblem({
+      ref,
+      reason: `no ${dataset} problem with id or index "${key}"${near.length > 0 ? ` (did you mean ${near.join(", ")}?)` : ` (${problems.length} problems; ids look like ${problems[0]?.id ?? "?"})`}`
+    })
+  })
