@@ -18,10 +18,11 @@
  *
  * @since 0.1.0
  */
-import { MAX_ANSWER_LENGTH } from "./Normalize.ts"
+import { shape } from "./Normalize.ts"
 import { matchesValue, type NumberLiteral, numberKey, parseNumber, percentOf, sameNumber } from "./Numbers.ts"
 import { isTexty } from "./Rules.ts"
-import { type Answer, analyze, type Relation, render, type Scalar } from "./Structures.ts"
+import type { Answer, Relation, Scalar } from "./Structures.ts"
+import { render } from "./Structures.ts"
 import { constantValue, identical, sameRelation } from "./Symbolic.ts"
 
 /** Collections larger than this are compared by key only. */
@@ -30,12 +31,11 @@ const MAX_ITEMS = 64
 const ANALYSIS_CACHE_SIZE = 4096
 const analyses = new Map<string, Answer>()
 
-/** The shape of an answer, memoised (voting analyses the same strings again and again). */
+/** The settled shape of an answer, memoised (voting compares the same strings again and again). */
 const shapeOf = (answer: string): Answer => {
   const hit = analyses.get(answer)
   if (hit !== undefined) return hit
-  const a: Answer =
-    answer.length > MAX_ANSWER_LENGTH ? { _tag: "Scalar", text: answer, percent: false } : analyze(answer)
+  const a = shape(answer)
   if (analyses.size >= ANALYSIS_CACHE_SIZE) analyses.clear()
   analyses.set(answer, a)
   return a
@@ -89,7 +89,7 @@ const literalLatex = (lit: NumberLiteral): string =>
 
 /** A number against a constant expression: exact numbers by the CAS, decimals by value. */
 const numberMatches = (lit: NumberLiteral, text: string): boolean => {
-  if (lit.ulp === undefined && identical(literalLatex(lit), text)) return true
+  if (lit.ulp === undefined) return identical(literalLatex(lit), text)
   const v = constantValue(text)
   return v !== undefined && matchesValue(lit, v)
 }

@@ -63,7 +63,7 @@ export const gsm8k = (text: string): string | undefined => {
   return nonEmpty(line.replace(/\.\s*$/, ""))
 }
 
-const ANSWER_IS = /(?:final answer|the answer|answer)\s*(?:is|:|=)\s*:?\s*/gi
+const ANSWER_IS = /\b(?:final answer|the answer|answer)\s*(?:is\b|:|=)\s*:?\s*/gi
 
 const delimited = (rest: string): string | undefined => {
   for (const [open, close] of [

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { analyze, render } from "./Structures.ts"
+import { type Answer, analyze, render } from "./Structures.ts"
 
 /** Longer strings are not final answers; they are left as they are (and compared verbatim). */
 export const MAX_ANSWER_LENGTH = 1000
@@ -28,4 +28,24 @@ export const normalize = (answer: string): string => {
     s = next
   }
   return s
+}
+
+/**
+ * The settled shape of an answer: `analyze` iterated to its fixed point like `normalize`, but with
+ * percent signs kept, since `equivalent` reads `50\%` as both 50 and 0.5.
+ *
+ * @example
+ * shape("\\boxed{50\\%}") // { _tag: "Scalar", text: "50", percent: true }
+ */
+export const shape = (answer: string): Answer => {
+  if (answer.length > MAX_ANSWER_LENGTH) return { _tag: "Scalar", text: answer, percent: false }
+  let a = analyze(answer)
+  let s = answer
+  for (let i = 0; i < 8; i++) {
+    const next = render(a, { percent: true })
+    if (next === s || next.length > MAX_ANSWER_LENGTH) return a
+    s = next
+    a = analyze(s)
+  }
+  return a
 }

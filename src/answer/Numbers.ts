@@ -77,7 +77,8 @@ export const toNumber = (r: Rational): number => {
 
 const DEC = String.raw`(\d+(?:\.\d*)?|\.\d+)`
 const PLAIN = new RegExp(`^([+-]?)${DEC}$`)
-const E_NOTATION = new RegExp(String.raw`^([+-]?)${DEC}[eE]([+-]?\d{1,4})$`)
+// the mantissa needs a decimal point: `2e+1` is 2e + 1 with Euler's e, `1.5e3` is 1500
+const E_NOTATION = /^([+-]?)(\d*\.\d+|\d+\.)[eE]([+-]?\d{1,4})$/
 const TIMES_TEN = new RegExp(String.raw`^([+-]?)(?:${DEC}(?:\\cdot|\\times|\*))?10\^(?:\{([+-]?\d{1,4})\}|(\d))$`)
 const FRAC = new RegExp(String.raw`^([+-]?)\\frac\{([+-]?)${DEC}\}\{([+-]?)${DEC}\}$`)
 const MIXED = /^([+-]?)(\d+)\\frac\{(\d+)\}\{(\d+)\}$/

@@ -57,7 +57,7 @@ const UNICODE: ReadonlyArray<readonly [string, string]> = [
 
 /** Command spellings with the same meaning, mapped to one. */
 const SYNONYMS: ReadonlyArray<readonly [RegExp, string]> = [
-  [/\\[dt]frac(?![a-zA-Z])/g, "\\frac"],
+  [/\\[dtc]frac(?![a-zA-Z])/g, "\\frac"],
   [/\\[dt]binom(?![a-zA-Z])/g, "\\binom"],
   [/\\leq(?:slant)?(?![a-zA-Z])/g, "\\le"],
   [/\\geq(?:slant)?(?![a-zA-Z])/g, "\\ge"],
@@ -95,7 +95,7 @@ const TEXT_UNIT = /\\(?:text|textrm|textnormal|textit|mbox|mathrm)\s*\{([^{}]*)\
 const MEANINGFUL_SUFFIX = /^\s*(?:a\.?\s*m\.?|p\.?\s*m\.?|noon|midnight)\s*$/i
 /** A number-like prefix after which a bare unit word may be dropped. */
 const NUMERIC_PREFIX =
-  /^[+-]?(?:\d[\d,.]*|\.\d+)(?:\s*\\frac\s*\{?\d+\}?\s*\{?\d+\}?)?(?:\s*\\?pi)?$|^[+-]?\\frac\s*\{[^{}]*\}\s*\{[^{}]*\}$/
+  /^[+-]?(?:\d[\d,.]*|\.\d+)(?:\s*\\frac\s*\{?\d+\}?\s*\{?\d+\}?)?(?:\s*\\?pi)?$|^[+-]?\\frac\s*(?:\{[^{}]*\}|\d)\s*(?:\{[^{}]*\}|\d)$/
 
 const removeTextUnits = (s: string): string => {
   let out = s
@@ -157,6 +157,7 @@ export const cleanup = (raw: string): string => {
   s = s.replace(/\^\s*\{\s*\\circ\s*\}|\^\s*\\circ(?![a-zA-Z])|\\circ(?![a-zA-Z])|\\degree(?![a-zA-Z])/g, "")
   s = s.replace(/\\(?:emph|underline)(?![a-zA-Z])\s*/g, "")
   s = s.replace(/\\mathbb\s*\{\s*R\s*\}/g, "(-\\infty,\\infty)")
+  s = unwrapMacros(s, ["boxed", "fbox"])
   s = removeTextUnits(s.trim())
   s = unwrapMacros(s, TEXT_MACROS)
   s = s.replace(/\s+/g, " ").trim()

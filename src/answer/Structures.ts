@@ -110,7 +110,8 @@ const plusMinus = (s: string): [string, string] | undefined => {
 }
 
 const matrix = (s: string, depth: number): Matrix | undefined => {
-  const m = /^\\begin\{pmatrix\}([\s\S]*)\\end\{pmatrix\}$/.exec(s)
+  // brackets around a matrix, as in \left[\begin{array}…\end{array}\right]
+  const m = /^[([]?\s*\\begin\{pmatrix\}([\s\S]*)\\end\{pmatrix\}\s*[)\]]?$/.exec(s)
   if (m === null) return undefined
   const body = m[1] ?? ""
   if (body.includes("\\begin{pmatrix}")) return undefined
@@ -177,23 +178,25 @@ const renderRelation = (r: Relation): string =>
   `${r.lhs}${r.op}${r.op.startsWith("\\") && /^[a-zA-Z]/.test(r.rhs) ? " " : ""}${r.rhs}`
 
 /**
- * Writes an answer back as normalised LaTeX; `render(analyze(s))` is `normalize(s)`.
+ * Writes an answer back as normalised LaTeX (`render(analyze(s))` is one step of `normalize`),
+ * without percent signs unless `percent` asks to keep them.
  *
  * @example
  * render(analyze("x \\in [-2,7]")) // "[-2,7]"
  */
-export const render = (a: Answer): string => {
+export const render = (a: Answer, options?: { readonly percent?: boolean | undefined }): string => {
+  const part = (x: Answer): string => render(x, options)
   switch (a._tag) {
     case "Scalar":
-      return a.text
+      return options?.percent === true && a.percent ? `${a.text}\\%` : a.text
     case "Tuple":
-      return `${a.open}${a.items.map(render).join(",")}${a.close}`
+      return `${a.open}${a.items.map(part).join(",")}${a.close}`
     case "Set":
-      return a.braces ? `\\{${a.items.map(render).join(",")}\\}` : a.items.map(render).join(",")
+      return a.braces ? `\\{${a.items.map(part).join(",")}\\}` : a.items.map(part).join(",")
     case "Union":
-      return a.items.map(render).join("\\cup ")
+      return a.items.map(part).join("\\cup ")
     case "Matrix":
-      return `\\begin{pmatrix}${a.rows.map((r) => r.map(render).join("&")).join("\\\\")}\\end{pmatrix}`
+      return `\\begin{pmatrix}${a.rows.map((r) => r.map(part).join("&")).join("\\\\")}\\end{pmatrix}`
     case "Relation":
       return renderRelation(a)
   }

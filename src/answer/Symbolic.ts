@@ -269,6 +269,8 @@ export const identical = (a: string, b: string): boolean => {
   if (proof === false) return false
   // a proof is checked against our own sample too: the engine's sampling has misfired
   const sample = sampledEqual(ex, ey, seed)
+  // constants must have a finite value (\frac{1}{0} and \frac{2}{0} are not answers)
+  if (sample === undefined && ex.freeVariables.length + ey.freeVariables.length === 0) return false
   return proof === true ? sample !== false : sample === true
 }
 

@@ -1,0 +1,273 @@
+import { readFileSync } from "node:fs"
+import { describe, expect, it } from "@effect/vitest"
+import fc from "fast-check"
+import { answerKey, equivalent } from "../../src/answer/Equivalence.ts"
+import { normalize } from "../../src/answer/Normalize.ts"
+
+const DATA = new URL("../../../shared/data/", import.meta.url)
+const jsonl = (path: string): Array<Record<string, unknown>> =>
+  readFileSync(new URL(path, DATA), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+
+/** Fragments of answers as models and datasets write them, glued at random. */
+const TOKENS = [
+  "\\frac",
+  "\\dfrac",
+  "{",
+  "}",
+  "(",
+  ")",
+  "[",
+  "]",
+  "\\{",
+  "\\}",
+  ",",
+  "=",
+  "x",
+  "y",
+  "1",
+  "2",
+  "3",
+  "0.5",
+  ".",
+  "-",
+  "+",
+  "^",
+  "_",
+  "\\sqrt",
+  "\\pi",
+  "\\pm",
+  "\\text{",
+  "\\left(",
+  "\\right)",
+  "\\boxed{",
+  " ",
+  "\\%",
+  "%",
+  "\\$",
+  "$",
+  "\\cup",
+  "\\in",
+  "\\begin{pmatrix}",
+  "\\end{pmatrix}",
+  "&",
+  "\\\\",
+  "\\le",
+  "<",
+  "\\infty",
+  "cm",
+  " or ",
+  " and ",
+  "^\\circ",
+  "\\!",
+  ",\\!",
+  "/",
+  "e",
+  "i",
+  "\\cdot",
+  "!",
+  "10",
+  "000",
+  "\\mbox{ ",
+  "units",
+  "p.m.",
+  "\\",
+  "\\text{ cm}",
+  "sqrt",
+  "pi",
+  "*",
+  "\\times",
+  "ab",
+  "east",
+  "(B)",
+  "\\mathbb{R}",
+  "\\emptyset",
+  "0",
+  "e3",
+  ":",
+  ";",
+  "'",
+  "\\mathrm{",
+  "\\sin",
+  "\\log",
+  "a",
+  "b",
+  "c",
+  "^{",
+  "9",
+  "99",
+  "N",
+  "\\gamma",
+  "\u03c0",
+  "\u2212"
+]
+const latexish = fc.array(fc.constantFrom(...TOKENS), { maxLength: 30 }).map((ts) => ts.join(""))
+const anyText = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 30 }), latexish)
+
+/** Expensive shapes: big powers, towers, factorials, deep nesting, many variables. */
+const adversarial = fc
+  .tuple(
+    fc.constantFrom("(a+b+c+d)", "(x+1)", "(a+b+c+d+f+g+h)", "9", "2", "(x-y)", "\\sqrt{2}", "(1+\\sqrt{2})"),
+    fc.integer({ min: 1, max: 400 }),
+    fc.constantFrom("", "+1", "(a+b+c+d+10^{-7})", "!", "^{9^{9}}", "\\cdot x", "-(x-1)^{200}")
+  )
+  .map(([base, n, tail]) => `${base}^{${n}}${tail}`)
+
+const BOUND_MS = 2000
+
+describe("normalize", () => {
+  it("is idempotent on arbitrary strings and LaTeX-like input", () => {
+    fc.assert(
+      fc.property(anyText, (s) => {
+        const once = normalize(s)
+        expect(normalize(once)).toBe(once)
+      }),
+      { numRuns: 3000 }
+    )
+  })
+
+  it("is idempotent on every MATH-500 answer and every Qwen prediction", () => {
+    const answers = [
+      ...jsonl("math500/test.jsonl").map((r) => String(r.answer)),
+      ...jsonl("qwen25-math-rm-pool/math_cot_50.jsonl").flatMap((r) => (r.pred as Array<string>).map(String))
+    ]
+    for (const a of answers) expect(normalize(normalize(a))).toBe(normalize(a))
+  })
+})
+
+describe("equivalent", () => {
+  it("is reflexive and symmetric, never throws, and equal keys imply it", () => {
+    fc.assert(
+      fc.property(anyText, anyText, (a, b) => {
+        expect(equivalent(a, a)).toBe(true)
+        const ab = equivalent(a, b)
+        expect(equivalent(b, a)).toBe(ab)
+        if (answerKey(a) === answerKey(b)) expect(ab).toBe(true)
+      }),
+      { numRuns: 1500 }
+    )
+  })
+
+  it("never hangs: each call on adversarial input finishes within 2 s", () => {
+    let worst = 0
+    fc.assert(
+      fc.property(adversarial, adversarial, (a, b) => {
+        const start = performance.now()
+        equivalent(a, b)
+        equivalent(a, normalize(a))
+        const ms = performance.now() - start
+        worst = Math.max(worst, ms)
+        expect(ms).toBeLessThan(BOUND_MS)
+      }),
+      { numRuns: 150 }
+    )
+    console.log(`slowest adversarial comparison: ${worst.toFixed(0)} ms`)
+  })
+
+  it.each([
+    ["an expansion to degree 25", "(a+b+c+d)^{25}", "(a+b+c+d)^{24}(a+b+c+d+10^{-7})"],
+    ["a power tower", "9^{9^{9}}", "9^{9^{9}}+1"],
+    ["a tower of tens", "10^{10^{10}}", "1"],
+    ["a huge binomial", "\\binom{1000000}{500000}", "3"],
+    ["a sum of 10^9 terms", "\\sum_{n=1}^{10^{9}} n", "5"],
+    ["degree-300 binomials", "(x+y)^{300}-(x-y)^{300}", "2"],
+    ["a 300th power of a surd", "(1+\\sqrt{2})^{300}", "(1-\\sqrt2)^{300}"],
+    [
+      "a product in 8 variables",
+      "(a-b)(b-c)(c-d)(d-f)(f-g)(g-h)(h-j)(j-a)",
+      "(a-b)(b-c)(c-d)(d-f)(f-g)(g-h)(h-j)(a-j)"
+    ],
+    ["60 nested roots", `${"\\sqrt{".repeat(60)}2${"}".repeat(60)}`, "1"],
+    ["500 nested braces", "{".repeat(500) + "}".repeat(500), "x"],
+    ["1000 open parentheses", "(".repeat(1000), ")".repeat(1000)],
+    ["300 bare \\frac", "\\frac".repeat(300), "1"]
+  ])("bounds %s", (_label, a, b) => {
+    const start = performance.now()
+    expect(equivalent(a, b)).toBe(false)
+    expect(performance.now() - start).toBeLessThan(BOUND_MS)
+  })
+})
+
+/** The exact decimal of p/q when q divides a power of ten. */
+const decimalOf = (p: number, q: number): string | undefined => {
+  let places = 0
+  while (places <= 12 && 10 ** places % q !== 0) places++
+  if (10 ** places % q !== 0) return undefined
+  const digits = (BigInt(Math.abs(p)) * 10n ** BigInt(places)) / BigInt(q)
+  const s = digits.toString().padStart(places + 1, "0")
+  const body = places === 0 ? s : `${s.slice(0, -places)}.${s.slice(-places)}`
+  return `${p < 0 && digits !== 0n ? "-" : ""}${body}`
+}
+
+/** Spellings of the number p/q: fractions, slashes, unreduced, mixed, decimals, scientific, separators, wrappers. */
+const spellings = (p: number, q: number, k: number): Array<string> => {
+  const sign = p < 0 ? "-" : ""
+  const a = Math.abs(p)
+  const out = [
+    `\\frac{${p}}{${q}}`,
+    `${sign}\\dfrac{${a}}{${q}}`,
+    `${p}/${q}`,
+    `\\frac{${p * k}}{${q * k}}`,
+    `${sign}\\tfrac${a < 10 && q < 10 ? `${a}${q}` : `{${a}}{${q}}`}`
+  ]
+  if (a >= q && a % q !== 0) out.push(`${sign}${Math.floor(a / q)}\\frac{${a % q}}{${q}}`)
+  const dec = decimalOf(p, q)
+  if (dec !== undefined) {
+    out.push(dec, `${dec}${dec.includes(".") ? "" : "."}000`, dec.replace(/^(-?)0\./, "$1."))
+    const [whole = "", frac = ""] = dec.replace("-", "").split(".")
+    const digits = `${whole}${frac}`.replace(/^0+/, "") || "0"
+    const exponent = whole === "0" ? -(frac.search(/[1-9]/) + 1) : whole.length - 1
+    if (digits !== "0")
+      out.push(`${sign}${digits[0]}${digits.length > 1 ? `.${digits.slice(1)}` : ""}\\times 10^{${exponent}}`)
+  }
+  if (q === 1 && a >= 1000) out.push(p.toLocaleString("en-US"), p.toLocaleString("en-US").replaceAll(",", ",\\!"))
+  const first = out[0] ?? ""
+  out.push(`x = ${first}`, `\\boxed{${first}}`, `$${first}$`, `\\left( ${first} \\right)`)
+  return out
+}
+
+describe("numbers in different notations", () => {
+  const rational = fc.record({
+    p: fc.integer({ min: -5000, max: 5000 }),
+    q: fc.constantFrom(1, 2, 3, 4, 5, 7, 8, 10, 16, 20, 25, 40, 64, 125, 12),
+    k: fc.integer({ min: 2, max: 9 })
+  })
+
+  it("are equivalent and share one key", () => {
+    fc.assert(
+      fc.property(rational, ({ p, q, k }) => {
+        const forms = spellings(p, q, k)
+        const key = answerKey(forms[0] ?? "")
+        for (const f of forms) {
+          expect(answerKey(f), f).toBe(key)
+          expect(equivalent(f, forms[0] ?? ""), `${f} ~ ${forms[0]}`).toBe(true)
+        }
+      }),
+      { numRuns: 300 }
+    )
+  })
+
+  it("as a percentage equal the ratio", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -100000, max: 100000 }), (n) => {
+        const ratio = decimalOf(n, 100) ?? ""
+        expect(equivalent(`${n}\\%`, ratio), `${n}% ~ ${ratio}`).toBe(true)
+        expect(equivalent(`${n}\\%`, `${n}`)).toBe(true)
+      }),
+      { numRuns: 200 }
+    )
+  })
+
+  it("differ from their neighbours", () => {
+    fc.assert(
+      fc.property(rational, ({ p, q, k }) => {
+        const forms = spellings(p, q, k)
+        const other = spellings(p + 1, q, k)
+        for (let i = 0; i < 3; i++) expect(equivalent(forms[i] ?? "", other[i] ?? "")).toBe(false)
+      }),
+      { numRuns: 200 }
+    )
+  })
+})
