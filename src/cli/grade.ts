@@ -81,9 +81,9 @@ const booleans = (v: unknown): ReadonlyArray<boolean> | string => {
 const read = (text: string, reading: Reading): string | undefined =>
   reading === "none" ? text : extract(text, reading satisfies Extractor)
 
-/** Pairs a per-line value with n responses: one value for all, or a list of exactly n. */
-const spread = <A>(values: ReadonlyArray<A>, n: number, field: string): ReadonlyArray<A> | string =>
-  values.length === 1
+/** Pairs a per-line value with n responses: a single value for all, or a list of exactly n. */
+const spread = <A>(values: ReadonlyArray<A>, list: boolean, n: number, field: string): ReadonlyArray<A> | string =>
+  !list
     ? Array.from({ length: n }, () => values[0] as A)
     : values.length === n
       ? values
@@ -136,8 +136,11 @@ export const gradeJsonl = (
     if (typeof golds === "string") problems.push(`line ${n}: field "${options.goldField}": ${golds}`)
     if (typeof labels === "string") problems.push(`line ${n}: field "${options.labelField}": ${labels}`)
     if (typeof responses === "string" || typeof golds === "string" || typeof labels === "string") continue
-    const goldList = spread(golds, responses.length, options.goldField)
-    const labelList = labels === undefined ? undefined : spread(labels, responses.length, options.labelField ?? "")
+    const goldList = spread(golds, Array.isArray(goldValue), responses.length, options.goldField)
+    const labelList =
+      labels === undefined
+        ? undefined
+        : spread(labels, Array.isArray(labelValue), responses.length, options.labelField ?? "")
     if (typeof goldList === "string") problems.push(`line ${n}: ${goldList}`)
     if (typeof labelList === "string") problems.push(`line ${n}: ${labelList}`)
     if (typeof goldList === "string" || typeof labelList === "string") continue
