@@ -1,31 +1,45 @@
 /**
- * The composition point for backends: a backend name (`--backend`) maps to the layer of its
- * services. Only this module (and the server's) imports plugins.
+ * The composition point for backends: a backend name maps to the layer of its services. Only this
+ * module (and the CLI and server, through it) imports plugins.
  *
  * @since 0.1.0
  */
-import { Effect, Layer } from "effect"
-import * as Simulated from "../../plugins/simulated/index.ts"
-import * as MathGrader from "../answer/MathGrader.ts"
-import type { Generator } from "../services/Generator.ts"
-import type { AnswerKey, Grader } from "../services/Grader.ts"
-import type { Tokenizer } from "../services/Tokenizer.ts"
-import type { Verifier } from "../services/Verifier.ts"
-import { InvalidInput } from "./InvalidInput.ts"
+import { Effect, Layer, Schema } from "effect"
+import * as Simulated from "../plugins/simulated/index.ts"
+import * as MathGrader from "./answer/MathGrader.ts"
+import type { Generator } from "./services/Generator.ts"
+import type { AnswerKey, Grader } from "./services/Grader.ts"
+import type { Tokenizer } from "./services/Tokenizer.ts"
+import type { Verifier } from "./services/Verifier.ts"
 
-/** The backends the CLI knows. */
+/** The backends mull knows by name. */
 export const BACKENDS = ["simulated"] as const
 export type BackendName = (typeof BACKENDS)[number]
 
+/** Everything a run needs from its backend. */
 export type BackendServices = Generator | Verifier | Tokenizer | Grader | AnswerKey
 
+/** A backend configuration that does not decode; `problems` are `path: message` lines. */
+export class BackendConfigError extends Schema.TaggedError<BackendConfigError>()("BackendConfigError", {
+  backend: Schema.String,
+  problems: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `invalid ${this.backend} backend config:\n${this.problems.join("\n")}`
+  }
+}
+
 /**
- * The services of a backend, configured from JSON (a `--backend-config` file).
+ * The services of a backend, configured from JSON (e.g. a `--backend-config` file), with mull's
+ * MATH grader for grading and answer grouping.
  *
  * @example
  * program.pipe(Effect.provide(backendLayer("simulated", { worldSeed: 1 })))
  */
-export const backendLayer = (name: BackendName, config: unknown): Layer.Layer<BackendServices, InvalidInput> => {
+export const backendLayer = (
+  name: BackendName,
+  config: unknown = undefined
+): Layer.Layer<BackendServices, BackendConfigError> => {
   switch (name) {
     case "simulated":
       return Layer.mergeAll(
@@ -33,8 +47,8 @@ export const backendLayer = (name: BackendName, config: unknown): Layer.Layer<Ba
           Simulated.decodeConfig(config ?? {}).pipe(
             Effect.mapError(
               (e) =>
-                new InvalidInput({
-                  subject: "--backend-config",
+                new BackendConfigError({
+                  backend: name,
                   problems: e.message
                     .replace(/^invalid simulated backend config: /u, "")
                     .split("; ")

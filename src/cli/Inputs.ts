@@ -5,7 +5,8 @@
  * @since 0.1.0
  */
 import { readFile } from "node:fs/promises"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
+import { type BackendName, type BackendServices, backendLayer } from "../backends.ts"
 import * as Limits from "../budget/Limits.ts"
 import type { Params } from "../graph/Scope.ts"
 import { InvalidInput } from "./InvalidInput.ts"
@@ -60,3 +61,16 @@ export const readJsonFile = (flag: string, file: string | undefined): Effect.Eff
             problems: [`${flag} ${file}: ${e instanceof Error ? e.message : String(e)}`]
           })
       })
+
+/**
+ * A backend's layer for the CLI: a bad `--backend-config` becomes `InvalidInput` (exit 2).
+ *
+ * @example
+ * program.pipe(Effect.provide(cliBackend("simulated", config)))
+ */
+export const cliBackend = (name: BackendName, config: unknown): Layer.Layer<BackendServices, InvalidInput> =>
+  backendLayer(name, config).pipe(
+    Layer.catchTag("BackendConfigError", (e) =>
+      Layer.effectContext(Effect.fail(new InvalidInput({ subject: "--backend-config", problems: e.problems })))
+    )
+  )

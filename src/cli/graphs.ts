@@ -6,6 +6,7 @@
  */
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import { BACKENDS } from "../backends.ts"
 import * as Limits from "../budget/Limits.ts"
 import * as Usage from "../domain/Usage.ts"
 import { minimumCost, staticCost } from "../graph/Cost.ts"
@@ -15,8 +16,7 @@ import * as Loader from "../graph/Loader.ts"
 import { effectiveParams, validate as validateGraph } from "../graph/Validate.ts"
 import { Generator } from "../services/Generator.ts"
 import { Verifier } from "../services/Verifier.ts"
-import { BACKENDS, backendLayer } from "./Backends.ts"
-import { parseBudget, parseParams, readJsonFile } from "./Inputs.ts"
+import { cliBackend, parseBudget, parseParams, readJsonFile } from "./Inputs.ts"
 import { asInvalidInput } from "./run.ts"
 import { fmt, table } from "./Table.ts"
 
@@ -74,7 +74,7 @@ export const validate = Command.make(
       yield* Console.log(
         `${loaded.doc.name}: valid for backend ${generator.backend} (params ${JSON.stringify(effective)})`
       )
-    }).pipe(Effect.provide(backendLayer(flags.backend, config)))
+    }).pipe(Effect.provide(cliBackend(flags.backend, config)))
   })
 ).pipe(Command.withDescription("Check a graph: schema, expressions, params, reachability, backend capabilities"))
 
@@ -117,7 +117,7 @@ export const cost = Command.make(
           "a run never exceeds a limit: it stops early and answers from what it could pay for"
         ].join("\n")
       )
-    }).pipe(Effect.provide(backendLayer(flags.backend, config)))
+    }).pipe(Effect.provide(cliBackend(flags.backend, config)))
   })
 ).pipe(Command.withDescription("Print the static upper bound of each meter before running"))
 

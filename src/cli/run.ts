@@ -9,6 +9,7 @@
 import { writeFile } from "node:fs/promises"
 import { Console, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import { BACKENDS } from "../backends.ts"
 import * as Candidate from "../domain/Candidate.ts"
 import { makeProblem, type Problem } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
@@ -20,8 +21,7 @@ import { run as runGraph } from "../runtime/Run.ts"
 import * as RunEvents from "../runtime/RunEvents.ts"
 import { Generator } from "../services/Generator.ts"
 import { Grader } from "../services/Grader.ts"
-import { BACKENDS, backendLayer } from "./Backends.ts"
-import { parseBudget, parseParams, readJsonFile } from "./Inputs.ts"
+import { cliBackend, parseBudget, parseParams, readJsonFile } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import { render } from "./Progress.ts"
 import { fmt, table } from "./Table.ts"
@@ -137,7 +137,7 @@ export const run = Command.make(
           })
     const loaded = yield* asInvalidInput(Loader.load(flags.graph), `graph ${flags.graph}`)
     const config = yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig))
-    const backend = backendLayer(flags.backend, config)
+    const backend = cliBackend(flags.backend, config)
     const trace = Option.getOrUndefined(flags.trace)
     const program = Effect.scoped(
       Effect.gen(function* () {

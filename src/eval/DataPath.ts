@@ -5,7 +5,7 @@
  * @since 0.1.0
  */
 import { join } from "node:path"
-import { fileURLToPath } from "node:url"
+import { fromRoot } from "../paths.ts"
 
 /**
  * The shared data folder.
@@ -15,10 +15,8 @@ import { fileURLToPath } from "node:url"
  */
 export const dataDir = (): string => {
   const override = process.env.MULL_DATA
-  // src/eval → repository root → its parent holds shared/data
-  return override !== undefined && override !== ""
-    ? override
-    : fileURLToPath(new URL("../../../shared/data/", import.meta.url))
+  // the repository's parent holds shared/data
+  return override !== undefined && override !== "" ? override : fromRoot("..", "shared", "data")
 }
 
 /**

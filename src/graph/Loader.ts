@@ -8,8 +8,8 @@
  */
 import { readdir, readFile } from "node:fs/promises"
 import * as NodePath from "node:path"
-import { fileURLToPath } from "node:url"
 import { Effect, Result } from "effect"
+import { fromRoot } from "../paths.ts"
 import * as Graph from "./Graph.ts"
 import { GraphError } from "./GraphError.ts"
 import { walk } from "./Walk.ts"
@@ -26,7 +26,7 @@ export interface LoadedGraph {
 }
 
 /** The folder of the built-in graphs shipped with mull. */
-export const builtinDir: string = fileURLToPath(new URL("../../graphs/", import.meta.url))
+export const builtinDir: string = fromRoot("graphs")
 
 export interface LoadOptions {
   /** folders searched for graph names, in order; defaults to the built-in folder */
