@@ -28,7 +28,8 @@ export const run = (
     for (let round = 1; round <= max; round++) {
       const counts = Population.counts(pop)
       if (until === "no-active" && counts.active === 0) break
-      if (threshold !== undefined && counts.done >= Scope.evaluate(threshold, frame.params, frame.env.limits, counts)) break
+      if (threshold !== undefined && counts.done >= Scope.evaluate(threshold, frame.params, frame.env.limits, counts))
+        break
       const refusedBefore = (yield* frame.ledger.snapshot).refusals
       pop = yield* runNode({ ...frame, round }, node.body, `${path}.body`, pop)
       if ((yield* frame.ledger.snapshot).refusals > refusedBefore) break
