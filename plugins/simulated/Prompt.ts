@@ -20,6 +20,23 @@ const head = (question: string): string =>
 /** Tokens of the step delimiter "\n\n" between two steps (steps start and end with non-space). */
 const DELIMITER_TOKENS = 1
 
+// the template's token count per question, computed once (tokenizing is the simulator's hot spot)
+const headCache = new Map<string, number>()
+const headTokens = (question: string): number => {
+  let n = headCache.get(question)
+  if (n === undefined) {
+    n = countTokens(head(question))
+    if (headCache.size > 4096) headCache.clear()
+    headCache.set(question, n)
+  }
+  return n
+}
+
+const TAIL = `<|im_end|>\n<|im_start|>user\n${REVISE}<|im_end|>\n<|im_start|>assistant\n`
+const TAIL_TOKENS = countTokens(TAIL)
+const attemptHeader = (i: number): string => `Attempt ${i}:\n`
+const SEPARATOR_TOKENS = countTokens("\n\n")
+
 /** Tokens of a candidate's steps joined by the delimiter (additive: steps never start or end with a space). */
 const stepsTokens = (steps: Steps.Steps | undefined): number =>
   steps === undefined ? 0 : steps.tokens + (steps.length - 1) * DELIMITER_TOKENS
@@ -37,8 +54,8 @@ export const promptText = (
   context: ReadonlyArray<Candidate> | undefined
 ): string => {
   if (context !== undefined && context.length > 0) {
-    const attempts = context.map((c, i) => `Attempt ${i + 1}:\n${Steps.text(c.steps)}`).join("\n\n")
-    return `${head(problem.question)}${attempts}<|im_end|>\n<|im_start|>user\n${REVISE}<|im_end|>\n<|im_start|>assistant\n`
+    const attempts = context.map((c, i) => `${attemptHeader(i + 1)}${Steps.text(c.steps)}`).join("\n\n")
+    return `${head(problem.question)}${attempts}${TAIL}`
   }
   return head(problem.question) + Steps.text(prefix?.steps)
 }
@@ -54,9 +71,16 @@ export const promptTokens = (
   prefix: Candidate | undefined,
   context: ReadonlyArray<Candidate> | undefined
 ): number => {
-  if (context !== undefined && context.length > 0) return countTokens(promptText(problem, prefix, context))
-  // the template ends with "\n" and a step starts with "Step": the counts add up
-  return countTokens(head(problem.question)) + stepsTokens(prefix?.steps)
+  // the pieces meet at whitespace or at "<|", so their token counts add up (tested against
+  // countTokens(promptText(…)))
+  if (context !== undefined && context.length > 0) {
+    let n = headTokens(problem.question) + TAIL_TOKENS + (context.length - 1) * SEPARATOR_TOKENS
+    context.forEach((c, i) => {
+      n += countTokens(attemptHeader(i + 1)) + stepsTokens(c.steps)
+    })
+    return n
+  }
+  return headTokens(problem.question) + stepsTokens(prefix?.steps)
 }
 
 /**
@@ -66,4 +90,4 @@ export const promptTokens = (
  * verifierTokens(problem, candidate) // > candidate.steps.tokens
  */
 export const verifierTokens = (problem: Problem, candidate: Candidate): number =>
-  countTokens(head(problem.question)) + stepsTokens(candidate.steps)
+  headTokens(problem.question) + stepsTokens(candidate.steps)

@@ -1,8 +1,9 @@
 /**
  * `sample {n, until, temperature, maxTokens}`: appends n fresh candidates from the problem — a
  * first step (`until: "step"`) or a whole solution (`until: "end"`). Fresh sample k of a branch is
- * `${prefix}s${k}`; each is one call seeded by its id, so the first 64 samples of best-of-256 are
- * best-of-64's samples. Cost: n sequences.
+ * `${prefix}s${k}`. The node makes one call with n continuations, seeded by its first sample's id,
+ * so the first 64 samples of best-of-256 are best-of-64's samples; under a tight budget it is
+ * granted fewer (at least one). Cost: 1 call, n sequences.
  *
  * @since 0.1.0
  */
@@ -25,21 +26,18 @@ export const freshSamples = (
   maxTokens: number
 ): Effect.Effect<ReadonlyArray<Candidate>, RunError> =>
   Effect.gen(function* () {
+    if (n === 0) return []
     const first = frame.counter.next
     frame.counter.next += n
-    const ids = Array.from({ length: n }, (_, i) => `${frame.prefix}s${first + i}`)
-    const results = yield* generate(
-      frame,
-      node,
-      ids.map((id) => ({ seedKey: id, prefix: undefined, n: 1, until, temperature, maxTokens }))
-    )
-    const created: Array<Created> = []
-    results.forEach((r, i) => {
-      const generation = r?.generations[0]
-      const id = ids[i]
-      if (generation === undefined || id === undefined) return
-      created.push({ candidate: grow(frame, node, id, undefined, generation), generation })
-    })
+    // one call for the node's n samples (servers share the prompt), seeded by the first sample's
+    // id: sample first+i is continuation i, whatever n is — so best-of-64 gets best-of-256's first 64
+    const results = yield* generate(frame, node, [
+      { seedKey: `${frame.prefix}s${first}`, prefix: undefined, n, minN: 1, until, temperature, maxTokens }
+    ])
+    const created: Array<Created> = (results[0]?.generations ?? []).map((generation, i) => ({
+      candidate: grow(frame, node, `${frame.prefix}s${first + i}`, undefined, generation),
+      generation
+    }))
     yield* announce(frame, node, created)
     return created.map((c) => c.candidate)
   })
