@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Effect, Layer, Schema } from "effect"
+import * as Replay from "../plugins/replay/index.ts"
 import * as Simulated from "../plugins/simulated/index.ts"
 import * as MathGrader from "./answer/MathGrader.ts"
 import type { Generator } from "./services/Generator.ts"
@@ -13,7 +14,7 @@ import type { Tokenizer } from "./services/Tokenizer.ts"
 import type { Verifier } from "./services/Verifier.ts"
 
 /** The backends mull knows by name. */
-export const BACKENDS = ["simulated"] as const
+export const BACKENDS = ["simulated", "replay"] as const
 export type BackendName = (typeof BACKENDS)[number]
 
 /** Everything a run needs from its backend. */
@@ -31,7 +32,8 @@ export class BackendConfigError extends Schema.TaggedError<BackendConfigError>()
 
 /**
  * The services of a backend, configured from JSON (e.g. a `--backend-config` file), with mull's
- * MATH grader for grading and answer grouping.
+ * MATH grader for grading and answer grouping — except replay, which grades by its recorded labels
+ * unless configured with `grading: "math"` (see docs/replay.md).
  *
  * @example
  * program.pipe(Effect.provide(backendLayer("simulated", { worldSeed: 1 })))
@@ -59,6 +61,28 @@ export const backendLayer = (
           )
         ),
         MathGrader.layer
+      )
+    case "replay":
+      return Layer.unwrap(
+        Replay.decodeConfig(config ?? {}).pipe(
+          Effect.mapError(
+            (e) =>
+              new BackendConfigError({
+                backend: name,
+                problems: e.message
+                  .replace(/^invalid replay backend config: /u, "")
+                  .split("; ")
+                  .map((l) => `backend-config.${l}`)
+              })
+          ),
+          Effect.flatMap((c) =>
+            Effect.mapError(
+              Replay.make(c),
+              (e) => new BackendConfigError({ backend: name, problems: [`backend-config.dataset: ${e.message}`] })
+            )
+          ),
+          Effect.map(Replay.layerBackend)
+        )
       )
   }
 }

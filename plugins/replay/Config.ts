@@ -1,0 +1,112 @@
+/**
+ * The replay backend's configuration: which recording to serve, in which format, how to grade,
+ * and the few knobs of the (in-memory) server.
+ *
+ * @since 0.1.0
+ */
+import { resolve } from "node:path"
+import { Effect, Schema, SchemaIssue } from "effect"
+import { QWEN_POOL, qwenPoolPath } from "./QwenPool.ts"
+
+const int = (value: number, minimum: number, maximum: number, description: string) =>
+  Schema.Int.check(Schema.isBetween({ minimum, maximum }))
+    .annotate({ description })
+    .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+const nonNegative = (value: number, description: string) =>
+  Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+    .annotate({ description })
+    .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+export const ReplayConfig = Schema.Struct({
+  dataset: Schema.NonEmptyString.annotate({
+    description: `"${QWEN_POOL}" (the shared Qwen2.5-Math pool) or the path of a recording`
+  }).pipe(Schema.withDecodingDefaultKey(Effect.succeed(QWEN_POOL))),
+  format: Schema.optionalKey(
+    Schema.Literals(["qwen", "jsonl"]).annotate({
+      description: `the recording's format; default "qwen" for "${QWEN_POOL}", "jsonl" (docs/replay.md) for a path`
+    })
+  ),
+  grading: Schema.optionalKey(
+    Schema.Literals(["labels", "math"]).annotate({
+      description:
+        'labels: group by exact answer string, grade by the recorded labels (mull\'s grader where none); math: mull\'s answer key and grader. Default "labels" for the qwen format, "math" for jsonl'
+    })
+  ),
+  concurrency: int(64, 1, 1_000_000, "concurrent calls the backend accepts"),
+  maxTokens: int(4096, 1, 10_000_000, "default and largest maxTokens of one call; longer recorded responses are cut"),
+  model: Schema.optionalKey(
+    Schema.NonEmptyString.annotate({ description: "generator model name (default replay:<dataset>)" })
+  ),
+  params: nonNegative(0, "generator parameters, for FLOPs reports (unknown for a recording: 0 unless set)"),
+  verifierModel: Schema.optionalKey(
+    Schema.NonEmptyString.annotate({ description: "verifier model name (default replay:<dataset>:reward)" })
+  ),
+  verifierParams: nonNegative(0, "reward-model parameters, for FLOPs reports (0 unless set)")
+}).annotate({ identifier: "ReplayConfig", description: "Configuration of the replay backend" })
+
+/** What a user writes: any subset of the knobs. */
+export type ReplayConfigInput = typeof ReplayConfig.Encoded
+
+/** A decoded configuration with every default resolved. */
+export interface ResolvedReplayConfig {
+  /** as configured: `qwen-pool` or a path */
+  readonly dataset: string
+  /** the file to read */
+  readonly path: string
+  readonly format: "qwen" | "jsonl"
+  readonly grading: "labels" | "math"
+  readonly concurrency: number
+  readonly maxTokens: number
+  readonly model: string | undefined
+  readonly params: number
+  readonly verifierModel: string | undefined
+  readonly verifierParams: number
+}
+
+/** A malformed configuration; `path` names the first bad field (e.g. `grading`). */
+export class ReplayConfigError extends Schema.TaggedError<ReplayConfigError>()("ReplayConfigError", {
+  path: Schema.String,
+  message: Schema.String
+}) {}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/**
+ * Decodes a configuration (missing knobs take their defaults; unknown keys are rejected, so a typo
+ * names itself) and resolves the dataset's path, format and grading.
+ *
+ * @example
+ * import { Effect } from "effect"
+ * const config = Effect.runSync(decodeConfig({}))
+ * config.format // "qwen"
+ * config.grading // "labels"
+ */
+export const decodeConfig = (input: unknown): Effect.Effect<ResolvedReplayConfig, ReplayConfigError> =>
+  Schema.decodeUnknownEffect(ReplayConfig)(input ?? {}, { errors: "all", onExcessProperty: "error" }).pipe(
+    Effect.mapError((error) => {
+      const lines = formatter(error.issue).issues.map((i) => {
+        const path = i.path && i.path.length > 0 ? i.path.map(String).join(".") : "(root)"
+        return { path, line: `${path}: ${i.message}` }
+      })
+      return new ReplayConfigError({
+        path: lines[0]?.path ?? "(root)",
+        message: `invalid replay backend config: ${lines.map((l) => l.line).join("; ")}`
+      })
+    }),
+    Effect.map((c): ResolvedReplayConfig => {
+      const builtin = c.dataset === QWEN_POOL
+      const format = c.format ?? (builtin ? "qwen" : "jsonl")
+      return {
+        dataset: c.dataset,
+        path: builtin ? qwenPoolPath() : resolve(c.dataset),
+        format,
+        grading: c.grading ?? (format === "qwen" ? "labels" : "math"),
+        concurrency: c.concurrency,
+        maxTokens: c.maxTokens,
+        model: c.model,
+        params: c.params,
+        verifierModel: c.verifierModel,
+        verifierParams: c.verifierParams
+      }
+    })
+  )

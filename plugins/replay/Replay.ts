@@ -1,0 +1,208 @@
+/**
+ * The replay backend: serves recorded completions and reward scores (the Qwen pool format and the
+ * generic JSONL format of docs/replay.md). It provides a `Generator` (n recorded whole solutions
+ * drawn without replacement in a seeded order; capabilities `seeded` and `nSampling` only), a
+ * `Verifier` (`orm`/`prm`: σ of the recorded raw reward, for the last step), an approximate
+ * `Tokenizer`, and a `Grader` and `AnswerKey` (recorded labels and exact answer strings, or mull's
+ * MATH grader). Step-level search and revisions are refused with `Unsupported`.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Result, Semaphore } from "effect"
+import * as MathGrader from "../../src/answer/MathGrader.ts"
+import type { Problem } from "../../src/domain/Problem.ts"
+import type { DatasetError } from "../../src/eval/Dataset.ts"
+import { InvalidRequest, Unsupported } from "../../src/services/BackendError.ts"
+import type { Capability } from "../../src/services/Capability.ts"
+import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
+import { AnswerKey, type AnswerKeyShape, Grader, type GraderShape } from "../../src/services/Grader.ts"
+import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
+import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
+import { decodeConfig, type ReplayConfigError, type ResolvedReplayConfig } from "./Config.ts"
+import { generate as generatePure, type Refusal, STEP_DELIMITER } from "./Generate.ts"
+import { exactAnswerKey, labelGrader } from "./Grading.ts"
+import { loadJsonlPool } from "./JsonlPool.ts"
+import { hasRewards, type ReplayDataset } from "./Pool.ts"
+import { loadQwenPool } from "./QwenPool.ts"
+import { scoreCandidate, VERIFIERS } from "./Score.ts"
+import { approximateTokens, TOKENIZER_NAME } from "./Tokens.ts"
+
+/** The backend's name in errors, usage records and `--backend`. */
+export const BACKEND = "replay"
+
+/**
+ * What replay can do: reproduce a draw from its seed, and return n samples from one call. Not
+ * `stepwise`, not `revise` (recordings are whole solutions), not `tokenizer` (counts are
+ * approximate).
+ */
+export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(["seeded", "nSampling"])
+
+/** Everything the replay layer provides. */
+export type ReplayServices = Generator | Verifier | Tokenizer | Grader | AnswerKey
+
+export interface ReplayBackend {
+  readonly config: ResolvedReplayConfig
+  readonly dataset: ReplayDataset
+  /** the problems the recording covers, in file order */
+  readonly problems: ReadonlyArray<Problem>
+  readonly generator: GeneratorShape
+  readonly verifier: VerifierShape
+  readonly tokenizer: TokenizerShape
+  readonly grader: GraderShape
+  readonly answerKey: AnswerKeyShape
+}
+
+/**
+ * Reads the recording a configuration names.
+ *
+ * @example
+ * const dataset = yield* loadDataset(yield* decodeConfig({ dataset: "qwen-pool" }))
+ */
+export const loadDataset = (config: ResolvedReplayConfig): Effect.Effect<ReplayDataset, DatasetError> =>
+  config.format === "qwen" ? loadQwenPool(config.path) : loadJsonlPool(config.path)
+
+const backendError = (operation: string, refusal: Refusal) =>
+  refusal._tag === "Unsupported"
+    ? new Unsupported({ backend: BACKEND, operation, message: refusal.message })
+    : new InvalidRequest({ backend: BACKEND, operation, message: refusal.message })
+
+/**
+ * Builds the backend's services over a loaded recording.
+ *
+ * @example
+ * const backend = yield* fromDataset(dataset, config)
+ * const { generations } = yield* backend.generator.generate(request)
+ */
+export const fromDataset = Effect.fn("replay.fromDataset")(function* (
+  dataset: ReplayDataset,
+  config: ResolvedReplayConfig
+) {
+  const generatorSlots = yield* Semaphore.make(config.concurrency)
+  const verifierSlots = yield* Semaphore.make(config.concurrency)
+
+  const generate = (request: GenerateRequest) =>
+    Effect.suspend(() => {
+      const result = generatePure(dataset, request)
+      return Result.isFailure(result)
+        ? Effect.fail(backendError("generate", result.failure))
+        : Effect.succeed(result.success)
+    })
+
+  const score = (request: ScoreRequest) =>
+    Effect.suspend(() => {
+      const stepScores: Array<ReadonlyArray<number>> = []
+      let inputTokens = 0
+      for (const candidate of request.candidates) {
+        const scores = scoreCandidate(dataset, request.problem, candidate, request.verifier)
+        if (Result.isFailure(scores)) return Effect.fail(backendError("score", scores.failure))
+        stepScores.push(scores.success)
+        inputTokens += approximateTokens(request.problem.question) + (candidate.steps?.tokens ?? 0)
+      }
+      return Effect.succeed({ stepScores, inputTokens })
+    })
+
+  const generator: GeneratorShape = {
+    backend: BACKEND,
+    model: config.model ?? `replay:${dataset.name}`,
+    params: config.params,
+    capabilities: CAPABILITIES,
+    concurrency: config.concurrency,
+    maxTokens: config.maxTokens,
+    stepDelimiter: STEP_DELIMITER,
+    generate: (request) => generatorSlots.withPermits(1)(generate(request)),
+    promptTokens: undefined
+  }
+  const verifier: VerifierShape = {
+    backend: BACKEND,
+    model: config.verifierModel ?? `replay:${dataset.name}:reward`,
+    params: config.verifierParams,
+    // a recording without rewards has no verifier, so graphs that score are refused at load time
+    verifiers: hasRewards(dataset) ? VERIFIERS : [],
+    concurrency: config.concurrency,
+    score: (request) => verifierSlots.withPermits(1)(score(request)),
+    inputTokens: undefined
+  }
+  const tokenizer: TokenizerShape = { name: TOKENIZER_NAME, count: approximateTokens }
+  const grader = config.grading === "labels" ? labelGrader(dataset) : MathGrader.grader
+  const answerKey = config.grading === "labels" ? exactAnswerKey : MathGrader.mathAnswerKey
+  return {
+    config,
+    dataset,
+    problems: dataset.problems,
+    generator,
+    verifier,
+    tokenizer,
+    grader,
+    answerKey
+  } satisfies ReplayBackend
+})
+
+/**
+ * Reads the recording and builds the backend's services.
+ *
+ * @example
+ * const backend = yield* make(yield* decodeConfig({}))
+ * backend.problems.length // 50
+ */
+export const make = (config: ResolvedReplayConfig): Effect.Effect<ReplayBackend, DatasetError> =>
+  Effect.flatMap(loadDataset(config), (dataset) => fromDataset(dataset, config))
+
+/** The services of a built backend, as a context. */
+const contextOf = (backend: ReplayBackend) =>
+  Context.make(Generator, backend.generator).pipe(
+    Context.add(Verifier, backend.verifier),
+    Context.add(Tokenizer, backend.tokenizer),
+    Context.add(Grader, backend.grader),
+    Context.add(AnswerKey, backend.answerKey)
+  )
+
+/**
+ * The services of a built backend as a layer.
+ *
+ * @example
+ * Layer.unwrap(Effect.map(make(config), layerBackend))
+ */
+export const layerBackend = (backend: ReplayBackend): Layer.Layer<ReplayServices> =>
+  Layer.succeedContext(contextOf(backend))
+
+/**
+ * The backend's services over an already loaded recording (tests, in-memory pools).
+ *
+ * @example
+ * program.pipe(Effect.provide(layerDataset(dataset, config)))
+ */
+export const layerDataset = (dataset: ReplayDataset, config: ResolvedReplayConfig): Layer.Layer<ReplayServices> =>
+  Layer.effectContext(Effect.map(fromDataset(dataset, config), contextOf))
+
+/**
+ * The backend's services from a decoded configuration; an unreadable or malformed recording fails
+ * the layer with a `DatasetError` naming the file, the line and the field.
+ *
+ * @example
+ * program.pipe(Effect.provide(layerConfig(yield* decodeConfig({ grading: "math" }))))
+ */
+export const layerConfig = (config: ResolvedReplayConfig): Layer.Layer<ReplayServices, DatasetError> =>
+  Layer.effectContext(Effect.map(make(config), contextOf))
+
+/**
+ * The backend's services from a configuration (missing knobs take their defaults: the shared Qwen
+ * pool, graded by its labels).
+ *
+ * @example
+ * program.pipe(Effect.provide(layer({ dataset: "qwen-pool" })))
+ */
+export const layer = (config?: unknown): Layer.Layer<ReplayServices, ReplayConfigError | DatasetError> =>
+  Layer.unwrap(Effect.map(decodeConfig(config ?? {}), layerConfig))
+
+/**
+ * The problems a configuration's recording covers, in file order (for an evaluation to iterate
+ * the dataset the backend serves).
+ *
+ * @example
+ * const problems = yield* problems({ dataset: "qwen-pool" }) // 50 problems, ids qwen-pool/0 … qwen-pool/49
+ */
+export const problems = (config?: unknown): Effect.Effect<ReadonlyArray<Problem>, ReplayConfigError | DatasetError> =>
+  decodeConfig(config ?? {}).pipe(
+    Effect.flatMap(loadDataset),
+    Effect.map((dataset) => dataset.problems)
+  )
