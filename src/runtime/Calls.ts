@@ -18,7 +18,8 @@ import type { Frame } from "./Env.ts"
 
 /**
  * Reserves each request in order; stops at the first refusal (marking the run exhausted), so the
- * result is a paid prefix followed by `undefined`s.
+ * result is a paid prefix followed by `undefined`s. A partial grant (fewer units than asked) marks
+ * the run exhausted too: the answer then comes from what could be paid for.
  *
  * @example
  * const reservations = yield* reserveInOrder(frame, requests)
@@ -36,8 +37,10 @@ export const reserveInOrder = (
         continue
       }
       const r = yield* Effect.result(frame.ledger.reserve(request))
-      if (r._tag === "Success") out.push(r.success)
-      else {
+      if (r._tag === "Success") {
+        out.push(r.success)
+        if (r.success.units < request.units) frame.env.exhausted.value = true
+      } else {
         refused = true
         frame.env.exhausted.value = true
         out.push(undefined)
