@@ -40,6 +40,11 @@ export interface ReserveRequest {
   readonly perUnit: Usage.Usage
   /** units wanted */
   readonly units: number
+  /**
+   * Units of different costs (e.g. candidates to score, each with its own token count): unit i
+   * costs `unitCosts[i]`, `perUnit` is ignored, and a partial grant is the longest prefix that fits.
+   */
+  readonly unitCosts?: ReadonlyArray<Usage.Usage>
   /** least acceptable number of units; defaults to `units` (all or nothing) */
   readonly minUnits?: number
 }
@@ -116,18 +121,16 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
   const open = new Map<number, Reservation>()
   const overruns: Array<Overrun> = []
 
-  /** Units grantable on one meter; Infinity when unlimited or free. */
-  const unitsFor = (meter: Usage.Meter, fixed: Usage.Usage, perUnit: Usage.Usage, units: number): number => {
+  /** Units grantable on one meter, given the cost of the first k units; -1 when even none fit. */
+  const unitsFor = (meter: Usage.Meter, costOf: (k: number) => Usage.Usage, units: number): number => {
     const limit = limits[meter]
     if (limit === undefined) return units
-    const total = (k: number) =>
-      Pricing.derive(pricing, Usage.add(Usage.add(committed, reserved), Usage.add(fixed, Usage.scale(perUnit, k))))[
-        meter
-      ]
-    const ok = (k: number) => total(k) <= limit + Limits.tolerance(limit)
+    const ok = (k: number) =>
+      Pricing.derive(pricing, Usage.add(Usage.add(committed, reserved), costOf(k)))[meter] <=
+      limit + Limits.tolerance(limit)
     if (ok(units)) return units
     if (!ok(0)) return -1
-    // the metered total is linear and non-decreasing in k: binary search the largest k that fits
+    // the metered total is non-decreasing in k: binary search the largest k that fits
     let lo = 0
     let hi = units
     while (hi - lo > 1) {
@@ -138,19 +141,31 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     return lo
   }
 
+  /** The worst-case cost of the first k units of a request. */
+  const costFunction = (request: ReserveRequest): ((k: number) => Usage.Usage) => {
+    const fixed = baseOnly(request.fixed)
+    if (request.unitCosts === undefined) {
+      const perUnit = baseOnly(request.perUnit)
+      return (k) => Usage.add(fixed, Usage.scale(perUnit, k))
+    }
+    const sums: Array<Usage.Usage> = [fixed]
+    for (const u of request.unitCosts) sums.push(Usage.add(sums[sums.length - 1] ?? fixed, baseOnly(u)))
+    return (k) => sums[Math.min(k, sums.length - 1)] ?? fixed
+  }
+
   const tryReserve = (
     request: ReserveRequest
   ):
     | { readonly _tag: "Granted"; readonly reservation: Reservation }
     | { readonly _tag: "Refused"; readonly error: BudgetRefused } => {
-    const units = Math.max(0, Math.floor(request.units))
+    const asked = request.unitCosts === undefined ? request.units : request.unitCosts.length
+    const units = Math.max(0, Math.floor(asked))
     const minUnits = Math.min(units, Math.max(0, Math.floor(request.minUnits ?? units)))
-    const fixed = baseOnly(request.fixed)
-    const perUnit = baseOnly(request.perUnit)
+    const costOf = costFunction(request)
     let grant = units
     let binding: Usage.Meter | undefined
     for (const meter of Usage.METERS) {
-      const k = unitsFor(meter, fixed, perUnit, grant)
+      const k = unitsFor(meter, costOf, grant)
       if (k < grant) {
         grant = k
         binding = meter
@@ -162,7 +177,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
       const meter = binding ?? "calls"
       const limit = limits[meter] ?? Number.POSITIVE_INFINITY
       const spentOrHeld = Pricing.derive(pricing, Usage.add(committed, reserved))[meter]
-      const need = Pricing.derive(pricing, Usage.add(fixed, Usage.scale(perUnit, Math.max(minUnits, 1))))[meter]
+      const need = Pricing.derive(pricing, costOf(Math.max(minUnits, 1)))[meter]
       return {
         _tag: "Refused",
         error: new BudgetRefused({
@@ -173,7 +188,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
         })
       }
     }
-    const usage = Usage.add(fixed, Usage.scale(perUnit, grant))
+    const usage = costOf(grant)
     const reservation: Reservation = { id: nextId++, node: request.node, units: grant, usage }
     reserved = Usage.add(reserved, usage)
     open.set(reservation.id, reservation)

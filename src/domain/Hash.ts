@@ -56,33 +56,40 @@ const fmix64 = (k: bigint): bigint => {
   return h
 }
 
-const FNV_OFFSET = 0xcbf29ce484222325n
-const FNV_PRIME = 0x100000001b3n
 const encoder = new TextEncoder()
+let scratch = new Uint8Array(256)
 
 /**
  * A 64-bit hash of a list of strings and numbers: FNV-1a over the UTF-8 bytes of each part
  * (each part is length-prefixed, so `["ab","c"]` and `["a","bc"]` differ), finished with
  * MurmurHash3's `fmix64` avalanche. Returns an unsigned 64-bit `bigint`.
  *
+ * The FNV loop runs on two 32-bit halves (the prime is 2^40 + 0x1b3, so a multiply is a shift and
+ * a small product): keys of long prefixes are hashed for every cached call.
+ *
  * @example
  * hash64(["seed", 7]) === hash64(["seed", 7]) // true
  */
 export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint => {
-  let h = FNV_OFFSET
-  const eat = (byte: number) => {
-    h ^= BigInt(byte)
-    h = (h * FNV_PRIME) & MASK64
-  }
+  // FNV-1a 64 offset basis 0xcbf29ce484222325 as (hi, lo)
+  let hi = 0xcbf29ce4
+  let lo = 0x84222325
   for (const part of parts) {
-    const bytes = encoder.encode(typeof part === "string" ? `s${part}` : `n${part.toString()}`)
-    const n = bytes.length
-    eat(n & 0xff)
-    eat((n >>> 8) & 0xff)
-    eat((n >>> 16) & 0xff)
-    for (const b of bytes) eat(b)
+    const text = typeof part === "string" ? `s${part}` : `n${part.toString()}`
+    if (scratch.length < text.length * 3 + 3) scratch = new Uint8Array(text.length * 3 + 3)
+    const n = encoder.encodeInto(text, scratch.subarray(3)).written
+    scratch[0] = n & 0xff
+    scratch[1] = (n >>> 8) & 0xff
+    scratch[2] = (n >>> 16) & 0xff
+    for (let i = 0; i < n + 3; i++) {
+      lo = (lo ^ (scratch[i] ?? 0)) >>> 0
+      // (hi·2^32 + lo)·(2^40 + 0x1b3) mod 2^64
+      const p = lo * 0x1b3
+      hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
+      lo = p >>> 0
+    }
   }
-  return fmix64(h)
+  return fmix64((BigInt(hi) << 32n) | BigInt(lo))
 }
 
 /**

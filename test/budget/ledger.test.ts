@@ -52,17 +52,23 @@ const requestArb = fc.record({
   fixed: usageArb(2),
   perUnit: usageArb(4),
   units: fc.integer({ min: 0, max: 40 }),
-  minUnitsFraction: fc.double({ min: 0, max: 1, noNaN: true })
+  minUnitsFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+  // units of different costs (a batch of candidates to score), half of the time
+  unitCosts: fc.option(fc.array(usageArb(4), { maxLength: 12 }), { nil: undefined })
 })
 type RequestDraw = typeof requestArb extends fc.Arbitrary<infer A> ? A : never
 
-const toRequest = (r: RequestDraw): Ledger.ReserveRequest => ({
-  node: r.node,
-  fixed: r.fixed,
-  perUnit: r.perUnit,
-  units: r.units,
-  minUnits: Math.floor(r.units * r.minUnitsFraction)
-})
+const toRequest = (r: RequestDraw): Ledger.ReserveRequest => {
+  const units = r.unitCosts === undefined ? r.units : r.unitCosts.length
+  return {
+    node: r.node,
+    fixed: r.fixed,
+    perUnit: r.perUnit,
+    units,
+    minUnits: Math.floor(units * r.minUnitsFraction),
+    ...(r.unitCosts === undefined ? {} : { unitCosts: r.unitCosts })
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // A simple reference model: a list of open reservations and the committed total.
@@ -83,10 +89,16 @@ const fits = (m: Model, extra: Usage.Usage): boolean => {
   )
 }
 
+/** The worst case of the first k units of a request, summed the obvious way. */
+const modelCost = (req: Ledger.ReserveRequest, k: number): Usage.Usage =>
+  req.unitCosts === undefined
+    ? Usage.add(req.fixed, Usage.scale(req.perUnit, k))
+    : Usage.sum([req.fixed, ...req.unitCosts.slice(0, k)])
+
 /** The model's grant: scan every k from `units` down (slow but obviously right). */
 const modelGrant = (m: Model, req: Ledger.ReserveRequest): number | undefined => {
   const min = req.minUnits ?? req.units
-  for (let k = req.units; k >= min; k--) if (fits(m, Usage.add(req.fixed, Usage.scale(req.perUnit, k)))) return k
+  for (let k = req.units; k >= min; k--) if (fits(m, modelCost(req, k))) return k
   return undefined
 }
 
@@ -297,7 +309,7 @@ describe("Ledger", () => {
                   if (j.outcome === "fail") return yield* Effect.fail("backend failed")
                   if (j.outcome === "die") return yield* Effect.die("defect")
                   if (j.outcome === "hang") return yield* Effect.never
-                  yield* ledger.commit(r, Usage.make({ sequences: r.units * j.request.perUnit.sequences }))
+                  yield* ledger.commit(r, Usage.make({ sequences: r.usage.sequences }))
                   yield* check
                 })
               ).pipe(Effect.exit)
