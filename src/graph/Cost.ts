@@ -55,8 +55,8 @@ type Env = {
 const EMPTY: PopulationBound = { size: 0, active: 0, done: 0, chains: 0 }
 const MAX_ROUNDS = 100_000
 
-const hiOf = (value: Num | undefined, fallback: number, env: Env, pop: PopulationBound): number => {
-  if (value === undefined) return fallback
+/** The interval of a numeric field over the params' intervals and the population's bounds. */
+const intervalOf = (value: Num, env: Env, pop: PopulationBound): Expression.Interval => {
   const r = Expression.evaluateInterval(Scope.exprOf(value), (name) => {
     const p = env.params[name]
     if (p !== undefined) return p
@@ -69,8 +69,14 @@ const hiOf = (value: Num | undefined, fallback: number, env: Env, pop: Populatio
     if (name === "population.done") return { lo: 0, hi: pop.done }
     return undefined
   })
-  return Number.isNaN(r.hi) ? Number.POSITIVE_INFINITY : Math.max(0, r.hi)
+  return {
+    lo: Number.isNaN(r.lo) ? Number.NEGATIVE_INFINITY : r.lo,
+    hi: Number.isNaN(r.hi) ? Number.POSITIVE_INFINITY : r.hi
+  }
 }
+
+const hiOf = (value: Num | undefined, fallback: number, env: Env, pop: PopulationBound): number =>
+  value === undefined ? fallback : Math.max(0, intervalOf(value, env, pop).hi)
 
 const mt = (value: Num | undefined, env: Env, pop: PopulationBound) =>
   Math.min(hiOf(value, env.opts.maxTokens, env, pop), env.opts.maxTokens)
@@ -81,7 +87,11 @@ const gen = (env: Env, calls: number, sequences: number, outputTokens: number): 
     sequences,
     outputTokens,
     inputTokens:
-      env.opts.promptTokens === undefined ? (calls > 0 ? Number.POSITIVE_INFINITY : 0) : calls * env.opts.promptTokens
+      env.opts.promptTokens === undefined
+        ? calls > 0
+          ? Number.POSITIVE_INFINITY
+          : 0
+        : mul(calls, env.opts.promptTokens)
   })
 
 const ver = (env: Env, n: number): Usage.Usage =>
@@ -89,14 +99,26 @@ const ver = (env: Env, n: number): Usage.Usage =>
     calls: n,
     verifierCalls: n,
     verifierTokens:
-      env.opts.verifierTokens === undefined ? (n > 0 ? Number.POSITIVE_INFINITY : 0) : n * env.opts.verifierTokens
+      env.opts.verifierTokens === undefined ? (n > 0 ? Number.POSITIVE_INFINITY : 0) : mul(n, env.opts.verifierTokens)
   })
 
 const safe = (x: number) => (Number.isNaN(x) ? Number.POSITIVE_INFINITY : x)
+/** A product of upper bounds: none of something unbounded, or unboundedly many free things, is 0 (not NaN). */
+const mul = (a: number, b: number) => (a === 0 || b === 0 ? 0 : a * b)
+const scaleU = (u: Usage.Usage, k: number): Usage.Usage =>
+  Usage.make(Object.fromEntries(Usage.METERS.map((m) => [m, mul(u[m], k)])))
 const addU = (a: Usage.Usage, b: Usage.Usage): Usage.Usage => {
   const s = Usage.add(a, b)
   return Usage.make(Object.fromEntries(Usage.METERS.map((m) => [m, safe(s[m])])))
 }
+
+/** The least bound of two populations' bounds. */
+const joinPop = (a: PopulationBound, b: PopulationBound): PopulationBound => ({
+  size: Math.max(a.size, b.size),
+  active: Math.max(a.active, b.active),
+  done: Math.max(a.done, b.done),
+  chains: Math.max(a.chains, b.chains)
+})
 
 const step = (
   loaded: LoadedGraph,
@@ -110,7 +132,7 @@ const step = (
       const n = hiOf(node.n, 0, env, pop)
       const m = mt(node.maxTokens, env, pop)
       return {
-        cost: gen(env, n, n, n * m),
+        cost: gen(env, n, n, mul(n, m)),
         pop: {
           size: pop.size + n,
           active: pop.active + n,
@@ -124,12 +146,12 @@ const step = (
       const m = mt(node.maxTokens, env, pop)
       const a = pop.active
       return {
-        cost: gen(env, a, a * n, a * n * m),
+        cost: gen(env, a, mul(a, n), mul(mul(a, n), m)),
         pop: {
-          size: pop.size + a * Math.max(0, n - 1),
-          active: a * n,
-          done: pop.done + a * n,
-          chains: pop.chains + a * n
+          size: pop.size + mul(a, Math.max(0, n - 1)),
+          active: mul(a, n),
+          done: pop.done + mul(a, n),
+          chains: pop.chains + mul(a, n)
         }
       }
     }
@@ -138,7 +160,7 @@ const step = (
       if (node.lookahead !== undefined) {
         const k = hiOf(node.lookahead.steps, 0, env, pop)
         const m = mt(node.lookahead.maxTokens, env, pop)
-        cost = addU(cost, gen(env, pop.active * k, pop.active * k, pop.active * k * m))
+        cost = addU(cost, gen(env, mul(pop.active, k), mul(pop.active, k), mul(mul(pop.active, k), m)))
       }
       return { cost, pop }
     }
@@ -146,16 +168,17 @@ const step = (
       const keep = hiOf(node.keep, 0, env, pop)
       const sample = node.mode === "sample"
       const among = node.among ?? Defaults.prunAmong
+      // a sampling prune's extra copies of a candidate outside any chain are chains of their own
+      const chains = (size: number) => Math.min(size, sample ? pop.chains + keep : pop.chains)
       if (among === "active") {
         const active = sample ? (pop.active > 0 ? keep : 0) : Math.min(pop.active, keep)
+        // candidates outside the pool are the done ones: at most `done` of them (`size − active` is
+        // no bound, since `size`, `active` and `done` are separate upper bounds)
+        const outside = Math.min(pop.size, pop.done)
+        const size = sample ? outside + active : Math.min(pop.size, outside + active)
         return {
           cost: Usage.zero,
-          pop: {
-            size: pop.size - pop.active + active,
-            active,
-            done: pop.done,
-            chains: Math.min(pop.chains, pop.size - pop.active + active)
-          }
+          pop: { size, active, done: pop.done, chains: chains(size) }
         }
       }
       const size = sample ? (pop.size > 0 ? keep : 0) : Math.min(pop.size, keep)
@@ -165,7 +188,7 @@ const step = (
           size,
           active: Math.min(size, sample ? keep : pop.active),
           done: Math.min(size, sample ? keep : pop.done),
-          chains: Math.min(pop.chains, size)
+          chains: chains(size)
         }
       }
     }
@@ -173,7 +196,7 @@ const step = (
       const c = Math.min(pop.chains, pop.size)
       const m = mt(node.maxTokens, env, pop)
       return {
-        cost: gen(env, c, c, c * m),
+        cost: gen(env, c, c, mul(c, m)),
         pop: { size: pop.size + c, active: pop.active + c, done: pop.done + c, chains: c }
       }
     }
@@ -208,6 +231,9 @@ const step = (
       }
       let cost = Usage.zero
       let p = pop
+      // the loop may stop after any round (no-active, done >= …, a refusal), so the population
+      // that leaves it is bounded by the join over every round count, not by the last round's
+      let joined = pop
       for (let r = 0; r < max; r++) {
         const out = step(loaded, node.body, `${path}.body`, env, p)
         cost = addU(cost, out.cost)
@@ -217,31 +243,32 @@ const step = (
           out.pop.done === p.done &&
           out.pop.chains === p.chains
         p = out.pop
+        joined = joinPop(joined, p)
         if (same) {
           // a fixpoint: every further round costs the same
           cost = addU(cost, Usage.scale(out.cost, max - r - 1))
           break
         }
       }
-      return { cost, pop: p }
+      return { cost, pop: joined }
     }
     case "parallel": {
       const b = hiOf(node.branches, 1, env, pop)
       const one = step(loaded, node.body, `${path}.body`, env, EMPTY)
       return {
-        cost: Usage.scale(one.cost, b),
+        cost: scaleU(one.cost, b),
         pop: {
-          size: pop.size + b * one.pop.size,
-          active: pop.active + b * one.pop.active,
-          done: pop.done + b * one.pop.done,
-          chains: pop.chains + b * one.pop.chains
+          size: pop.size + mul(b, one.pop.size),
+          active: pop.active + mul(b, one.pop.active),
+          done: pop.done + mul(b, one.pop.done),
+          chains: pop.chains + mul(b, one.pop.chains)
         }
       }
     }
     case "route": {
       const s = hiOf(node.estimate.samples, 1, env, pop)
       const m = mt(node.estimate.maxTokens, env, pop)
-      const est = addU(gen(env, s, s, s * m), ver(env, s))
+      const est = addU(gen(env, s, s, mul(s, m)), ver(env, s))
       const inner: PopulationBound = {
         size: pop.size + s,
         active: pop.active + s,
@@ -253,12 +280,7 @@ const step = (
       node.cases.forEach((c, i) => {
         const r = step(loaded, c, `${path}.cases.${i}`, env, inner)
         worst = Usage.max(worst, r.cost)
-        out = {
-          size: Math.max(out.size, r.pop.size),
-          active: Math.max(out.active, r.pop.active),
-          done: Math.max(out.done, r.pop.done),
-          chains: Math.max(out.chains, r.pop.chains)
-        }
+        out = joinPop(out, r.pop)
       })
       return { cost: addU(est, worst), pop: out }
     }
@@ -267,11 +289,9 @@ const step = (
       if (target === undefined) return { cost: Usage.zero, pop }
       const params: Record<string, Expression.Interval> = {}
       for (const [k, v] of Object.entries(target.doc.params ?? {})) params[k] = { lo: v, hi: v }
-      for (const [k, v] of Object.entries(node.params ?? {})) {
-        const hi = hiOf(v, 0, env, pop)
-        const lo = -hiOf(typeof v === "number" ? -v : `-(${v})`, 0, env, pop)
-        params[k] = { lo, hi }
-      }
+      // the used graph's params range over the intervals of their expressions (not clamped at 0:
+      // a divisor known to be ≥ 1 must stay so)
+      for (const [k, v] of Object.entries(node.params ?? {})) params[k] = intervalOf(v, env, pop)
       return step(target, target.doc.root, "root", { ...env, params }, pop)
     }
   }
@@ -315,12 +335,12 @@ export const staticCost = (loaded: LoadedGraph, options: CostOptions): CostBound
  */
 export const minimumCost = (loaded: LoadedGraph, options: CostOptions): Usage.Usage => {
   const { params } = effectiveParams(loaded.doc, options.params ?? {})
-  const env: Env = {
+  const top: Env = {
     params: Object.fromEntries(Object.entries(params).map(([k, v]) => [k, { lo: v, hi: v }])),
     limits: options.limits ?? {},
     opts: options
   }
-  const first = (g: LoadedGraph, node: Node, path: string): Usage.Usage | undefined => {
+  const first = (g: LoadedGraph, node: Node, path: string, env: Env): Usage.Usage | undefined => {
     switch (node.type) {
       case "sample":
         if (hiOf(node.n, 0, env, EMPTY) === 0) return undefined
@@ -330,20 +350,34 @@ export const minimumCost = (loaded: LoadedGraph, options: CostOptions): Usage.Us
       case "sequence":
         for (let i = 0; i < node.nodes.length; i++) {
           const c = node.nodes[i]
-          const r = c === undefined ? undefined : first(g, c, `${path}.nodes.${i}`)
+          const r = c === undefined ? undefined : first(g, c, `${path}.nodes.${i}`, env)
           if (r !== undefined) return r
         }
         return undefined
-      case "repeat":
+      case "repeat": {
+        // before the first call the population is empty: a loop that stops when nothing is active
+        // (the default), or whose `done >= x` already holds, or that has no round, never runs
+        if (hiOf(node.max, 0, env, EMPTY) < 1) return undefined
+        const until = node.until ?? Defaults.repeatUntil
+        if (until === "no-active") return undefined
+        const threshold = /^\s*done\s*>=\s*(.+)$/u.exec(until)?.[1]
+        if (threshold !== undefined && intervalOf(threshold, env, EMPTY).hi <= 0) return undefined
+        return first(g, node.body, `${path}.body`, env)
+      }
       case "parallel":
-        return first(g, node.body, `${path}.body`)
+        return first(g, node.body, `${path}.body`, env)
       case "use": {
         const t = g.uses.get(path)
-        return t === undefined ? undefined : first(t, t.doc.root, "root")
+        if (t === undefined) return undefined
+        // the used graph's own params, as `step` evaluates them
+        const inner: Record<string, Expression.Interval> = {}
+        for (const [k, v] of Object.entries(t.doc.params ?? {})) inner[k] = { lo: v, hi: v }
+        for (const [k, v] of Object.entries(node.params ?? {})) inner[k] = intervalOf(v, env, EMPTY)
+        return first(t, t.doc.root, "root", { ...env, params: inner })
       }
       default:
         return undefined
     }
   }
-  return first(loaded, loaded.doc.root, "root") ?? Usage.zero
+  return first(loaded, loaded.doc.root, "root", top) ?? Usage.zero
 }

@@ -37,6 +37,11 @@ export interface RunEnv {
   readonly verifierPermits: Semaphore.Semaphore
   /** set when the ledger refused a reservation */
   readonly exhausted: { value: boolean }
+  /**
+   * fresh-sample counters of parallel branches, by id prefix (`b2/`, `b2/b0/`): kept across every
+   * run of a `parallel` node, so a parallel inside a repeat (or two parallels) never repeats an id
+   */
+  readonly counters: Map<string, { next: number }>
 }
 
 /** The answer chosen by the last `select` of a frame lineage. */

@@ -96,10 +96,9 @@ export const execute = Effect.fn("mull.execute")(function* (
       maxTokens: generator.maxTokens,
       seed: 0n
     }) ?? 0
-  const minimum = Usage.add(
-    minimumCost(loaded, { params, limits, maxTokens: generator.maxTokens }),
-    Usage.make({ inputTokens: prompt })
-  )
+  const firstCall = minimumCost(loaded, { params, limits, maxTokens: generator.maxTokens })
+  // the first call's prompt, when the graph makes a call at all
+  const minimum = firstCall.calls > 0 ? Usage.add(firstCall, Usage.make({ inputTokens: prompt })) : firstCall
   const first = Pricing.derive(ledger.pricing, minimum)
   const short = Usage.METERS.filter((m) => {
     const limit = limits[m]
@@ -121,7 +120,8 @@ export const execute = Effect.fn("mull.execute")(function* (
     delimiter: loaded.doc.stepDelimiter ?? generator.stepDelimiter,
     generatorPermits: yield* Semaphore.make(concurrency),
     verifierPermits: yield* Semaphore.make(Math.max(1, options.concurrency ?? verifier.concurrency)),
-    exhausted: { value: false }
+    exhausted: { value: false },
+    counters: new Map()
   }
   const frame: Frame = {
     env,

@@ -29,12 +29,19 @@ export const run = (
       (j) =>
         Effect.gen(function* () {
           const ledger = share === undefined ? frame.ledger : yield* Ledger.makeShare(frame.ledger, share)
+          const prefix = `${frame.prefix}b${j}/`
+          // branch j of every parallel at this depth counts its fresh samples on from the last one
+          let counter = frame.env.counters.get(prefix)
+          if (counter === undefined) {
+            counter = { next: 0 }
+            frame.env.counters.set(prefix, counter)
+          }
           const branch: Frame = {
             ...frame,
             ledger,
-            prefix: `${frame.prefix}b${j}/`,
+            prefix,
             group: `${frame.prefix}b${j}`,
-            counter: { next: 0 },
+            counter,
             selection: { ranking: [] }
           }
           return yield* runNode(branch, node.body, `${path}.body`, Population.empty)

@@ -66,14 +66,21 @@ export const run = (frame: Frame, node: PruneNode, path: string, population: Pop
       const seed = seed32(seedOf(frame.env.runSeed, frame.env.problem.id, `${frame.prefix}@${frame.round}`, where))
       picks = resample(scores, keep, temperature, seed)
     }
-    // the kept candidates, copies numbered in order
+    // the kept candidates, copies numbered in order, past any copy id already in the population
+    // (a second sampling prune of the same candidates must not repeat `s0~1`)
     const kept = new Map<string, Array<Candidate>>()
+    const taken = new Set(pop.map((c) => c.id))
     for (const i of picks) {
       const c = pool[i]
       if (c === undefined) continue
       const list = kept.get(c.id)
       if (list === undefined) kept.set(c.id, [c])
-      else list.push({ ...c, id: `${c.id}~${list.length}` })
+      else {
+        let j = list.length
+        while (taken.has(`${c.id}~${j}`)) j++
+        taken.add(`${c.id}~${j}`)
+        list.push({ ...c, id: `${c.id}~${j}` })
+      }
     }
     const out = pop.flatMap((c) => (inPool(c) ? (kept.get(c.id) ?? []) : [c]))
     if (frame.env.events.enabled) {

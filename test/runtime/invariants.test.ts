@@ -1,0 +1,839 @@
+/**
+ * Budget invariants of the runtime over random graphs (DESIGN §6, issue 3): fast-check builds valid
+ * node trees of every node type (and `use` of the built-ins) with random params and random limits,
+ * runs each at concurrency 1 and 64 on the simulated backend (whose calls yield a pseudo-random
+ * number of times, so the fibers interleave differently), and checks:
+ *
+ * 1. committed ≤ limit on every limited meter at every moment (a wrapped ledger checks committed
+ *    and committed + reserved after each reserve and commit; `Charged` events carry the total);
+ * 2. the ledger's total equals the sum of its per-node entries;
+ * 3. nothing stays reserved after a run — also after a random interruption;
+ * 4. actual ≤ the static bound on every bounded meter (and the population's size);
+ * 5. same seed ⇒ same answer, population and usage at concurrency 1 and 64;
+ * 6. for sample-only graphs, a larger budget never yields a smaller population prefix.
+ */
+import { afterAll, assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Fiber, Layer, ManagedRuntime, Stream } from "effect"
+import fc from "fast-check"
+import * as Simulated from "../../plugins/simulated/index.ts"
+import * as MathGrader from "../../src/answer/MathGrader.ts"
+import * as Ledger from "../../src/budget/Ledger.ts"
+import * as Limits from "../../src/budget/Limits.ts"
+import * as Pricing from "../../src/budget/Pricing.ts"
+import type { Problem } from "../../src/domain/Problem.ts"
+import type { RunResult } from "../../src/domain/RunResult.ts"
+import * as Usage from "../../src/domain/Usage.ts"
+import { staticCost } from "../../src/graph/Cost.ts"
+import * as Loader from "../../src/graph/Loader.ts"
+import { execute, pricingOf, type RunOptions } from "../../src/runtime/Run.ts"
+import { type RunEvent, RunEvents } from "../../src/runtime/RunEvents.ts"
+import { Generator, type GeneratorShape } from "../../src/services/Generator.ts"
+import type { AnswerKey } from "../../src/services/Grader.ts"
+import { Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
+
+// ---------------------------------------------------------------------------------------------
+// The backend: the simulated one, with calls that yield a pseudo-random number of times first
+
+const MAX_TOKENS = 1024
+
+const runtime = ManagedRuntime.make(
+  Layer.mergeAll(Simulated.layer({ generator: { maxTokens: MAX_TOKENS } }), MathGrader.layer)
+)
+
+/** 0–5 yields, a pure function of the request's seed: interleavings differ with concurrency. */
+const jitter = (seed: bigint): Effect.Effect<void> => {
+  const k = Number(seed % 6n)
+  return k === 0 ? Effect.void : Effect.forEach(Array.from({ length: k }), () => Effect.yieldNow, { discard: true })
+}
+
+const jittered = Effect.gen(function* () {
+  const generator = yield* Generator
+  const verifier = yield* Verifier
+  const g: GeneratorShape = {
+    ...generator,
+    generate: (request) => Effect.andThen(jitter(request.seed), generator.generate(request))
+  }
+  let count = 0n
+  const v: VerifierShape = {
+    ...verifier,
+    score: (request) => Effect.andThen(jitter(count++), verifier.score(request))
+  }
+  return { generator: g, verifier: v }
+})
+
+const PROBLEMS: ReadonlyArray<Problem> = [
+  { id: "inv/easy", question: "What is $1+1$?", gold: "2", meta: { level: 1 } },
+  { id: "inv/mid", question: "Find $x$.", gold: "\\frac{14}{3}", meta: { level: 3 } },
+  { id: "inv/hard", question: "Give $n$.", gold: "7", meta: { level: 5 } }
+]
+
+// ---------------------------------------------------------------------------------------------
+// Arbitraries: valid graph documents
+
+type Json = { readonly [k: string]: unknown }
+
+const PARAMS = { N: 4, M: 2, K: 2, R: 2 } as const
+
+const opt = <A>(arb: fc.Arbitrary<A>): fc.Arbitrary<A | undefined> => fc.option(arb, { nil: undefined, freq: 2 })
+
+/** Drops undefined fields (the schema rejects `undefined` for optional keys). */
+const obj = (fields: Record<string, unknown>): Json =>
+  Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined))
+
+const until = fc.constantFrom("step", "end")
+const maxTokens = opt(
+  fc.oneof(fc.integer({ min: 48, max: MAX_TOKENS }), fc.constant("min(512, max(48, floor(budget.outputTokens / 4)))"))
+)
+const temperature = opt(fc.constantFrom(0, 0.5, 0.8, 1.2, "min(1, R / 2)"))
+
+const sampleArb = fc
+  .record({
+    n: fc.constantFrom(0, 1, 2, 3, "N", "K", "min(N, 3)", "max(1, floor(N / M))", "min(2, population.size)"),
+    until,
+    temperature,
+    maxTokens
+  })
+  .map((r) => obj({ type: "sample", ...r }))
+
+const expandArb = fc
+  .record({
+    n: fc.constantFrom(1, 2, 3, "M", "max(1, M - 1)"),
+    until,
+    temperature,
+    maxTokens,
+    among: opt(fc.constant("active"))
+  })
+  .map((r) => obj({ type: "expand", ...r }))
+
+const scoreArb = fc
+  .record({
+    verifier: opt(fc.constantFrom("prm", "orm")),
+    aggregate: opt(fc.constantFrom("last", "min", "prod", "mean")),
+    lookahead: opt(
+      fc
+        .record({
+          steps: fc.constantFrom(0, 1, 2, "R", "min(R, 1)"),
+          temperature: opt(fc.constantFrom(0, 0.7)),
+          maxTokens: opt(fc.integer({ min: 48, max: 512 }))
+        })
+        .map(obj)
+    )
+  })
+  .map((r) => obj({ type: "score", ...r }))
+
+const pruneArb = fc
+  .record({
+    keep: fc.constantFrom(
+      0,
+      1,
+      2,
+      3,
+      "K",
+      "max(1, floor(N / M))",
+      "population.active",
+      "max(1, floor(population.active / 2))",
+      "min(K, population.size)"
+    ),
+    among: opt(fc.constantFrom("active", "all")),
+    mode: opt(fc.constantFrom("top", "sample")),
+    temperature: opt(fc.constantFrom(0.2, 1, "R + 0.5")),
+    dedupe: opt(fc.boolean()),
+    dropUnanswered: opt(fc.boolean())
+  })
+  .map((r) => obj({ type: "prune", ...r }))
+
+const reviseArb = fc
+  .record({ context: opt(fc.constantFrom(1, 2, 4, "max(1, K)")), temperature, maxTokens })
+  .map((r) => obj({ type: "revise", ...r }))
+
+const selectArb = fc
+  .record({
+    method: fc.constantFrom("majority", "best", "weighted"),
+    among: opt(fc.constantFrom("done", "all")),
+    hierarchical: opt(fc.constant("chain"))
+  })
+  .map((r) => obj({ type: "select", ...r }))
+
+/** `use` of a built-in with small params, so a run stays fast. */
+const useArb = fc
+  .constantFrom<Json>(
+    { graph: "best-of-n", params: { N: "min(N, 3)" } },
+    { graph: "majority", params: { N: 2 } },
+    { graph: "weighted-best-of-n", params: { N: "K" } },
+    { graph: "beam-search", params: { N: 4, M: 2, rounds: 2 } },
+    { graph: "beam-search-sqrt", params: { N: "N", rounds: "R" } },
+    { graph: "lookahead", params: { N: 2, M: 2, k: 1, rounds: 2 } },
+    { graph: "dvts", params: { N: 4, M: 2, rounds: 2 } },
+    { graph: "particle-filter", params: { N: 3, rounds: 2 } },
+    { graph: "sequential-revisions", params: { N: 3 } },
+    { graph: "parallel-revisions", params: { N: 2 } },
+    { graph: "hybrid-revisions", params: { P: 2, S: 2 } }
+  )
+  .map((u) => ({ type: "use", ...u }))
+
+const leafArb: fc.Arbitrary<Json> = fc.oneof(
+  { arbitrary: sampleArb, weight: 4 },
+  { arbitrary: expandArb, weight: 3 },
+  { arbitrary: scoreArb, weight: 3 },
+  { arbitrary: pruneArb, weight: 3 },
+  { arbitrary: reviseArb, weight: 1 },
+  { arbitrary: selectArb, weight: 1 },
+  { arbitrary: useArb, weight: 1 }
+)
+
+const BINS: ReadonlyArray<ReadonlyArray<number>> = [[], [0.5], [0.8, 0.3], [0.9, 0.6, 0.2]]
+
+/** A node tree of at most `depth` levels of combinators. */
+const nodeArb = (depth: number): fc.Arbitrary<Json> => {
+  if (depth <= 0) return leafArb
+  const child = nodeArb(depth - 1)
+  return fc.oneof(
+    { arbitrary: leafArb, weight: 3 },
+    {
+      arbitrary: fc.array(child, { minLength: 1, maxLength: 3 }).map((nodes) => ({ type: "sequence", nodes })),
+      weight: 3
+    },
+    {
+      arbitrary: fc
+        .record({
+          max: fc.constantFrom(0, 1, 2, 3, "R"),
+          until: opt(fc.constantFrom("no-active", "none", "done >= K", "done >= N + 1")),
+          body: child
+        })
+        .map((r) => obj({ type: "repeat", ...r })),
+      weight: 2
+    },
+    {
+      arbitrary: fc
+        .record({ branches: fc.constantFrom(1, 2, 3, "M"), body: child })
+        .map((r) => ({ type: "parallel", ...r })),
+      weight: 1
+    },
+    {
+      arbitrary: fc
+        .record({
+          samples: fc.constantFrom(1, 2, "M"),
+          verifier: opt(fc.constantFrom("prm", "orm")),
+          aggregate: opt(fc.constantFrom("last", "mean")),
+          maxTokens,
+          bins: fc.constantFrom(...BINS)
+        })
+        .chain(({ bins, ...estimate }) =>
+          fc.array(child, { minLength: bins.length + 1, maxLength: bins.length + 1 }).map((cases) => ({
+            type: "route",
+            estimate: obj(estimate),
+            bins,
+            cases
+          }))
+        ),
+      weight: 1
+    }
+  )
+}
+
+/** The first node: mostly fresh samples, so that the rest of the tree has something to work on. */
+const startArb: fc.Arbitrary<ReadonlyArray<Json>> = fc.oneof(
+  {
+    arbitrary: fc
+      .record({ n: fc.constantFrom(1, 2, 4, "N", "N + K"), until, temperature, maxTokens })
+      .map((r) => [obj({ type: "sample", ...r })]),
+    weight: 6
+  },
+  { arbitrary: fc.constant([]), weight: 1 }
+)
+
+/** A valid document: (mostly) samples, a random tree, then a select. */
+const documentArb: fc.Arbitrary<Json> = fc
+  .record({ start: startArb, tree: fc.array(nodeArb(2), { minLength: 1, maxLength: 4 }), select: selectArb })
+  .map(({ start, tree, select }) => ({
+    name: "random",
+    description: "a random graph",
+    params: PARAMS,
+    root: { type: "sequence", nodes: [...start, ...tree, select] }
+  }))
+
+const paramsArb = fc.record(
+  {
+    N: fc.integer({ min: 1, max: 8 }),
+    M: fc.integer({ min: 1, max: 3 }),
+    K: fc.integer({ min: 0, max: 4 }),
+    R: fc.integer({ min: 0, max: 3 })
+  },
+  { requiredKeys: [] }
+)
+
+const LIMITABLE = [
+  "calls",
+  "sequences",
+  "outputTokens",
+  "verifierCalls",
+  "inputTokens",
+  "verifierTokens",
+  "flops",
+  "usd"
+] as const
+type Limitable = (typeof LIMITABLE)[number]
+
+/**
+ * Limits on a random subset of the meters the simulated backend can enforce (it has a tokenizer):
+ * absolute values, or fractions (0–1.2) of what the run spends without a budget, so that the
+ * budget binds in most cases.
+ */
+type LimitSpec =
+  | { readonly _tag: "absolute"; readonly limits: Limits.Limits }
+  | { readonly _tag: "relative"; readonly fractions: ReadonlyArray<readonly [Limitable, number]> }
+
+const RANGES: Record<Limitable, number> = {
+  calls: 80,
+  sequences: 80,
+  outputTokens: 40_000,
+  verifierCalls: 40,
+  inputTokens: 80_000,
+  verifierTokens: 80_000,
+  flops: 4e14,
+  usd: 0.1
+}
+
+const limitSpecArb: fc.Arbitrary<LimitSpec> = fc.oneof(
+  fc.subarray([...LIMITABLE], { maxLength: 4 }).chain((meters) =>
+    fc
+      .tuple(
+        ...meters.map((m) =>
+          fc.noBias(
+            m === "usd"
+              ? fc.integer({ min: 0, max: 1_000_000 }).map((x) => (x / 1_000_000) * RANGES[m])
+              : fc.integer({ min: 0, max: RANGES[m] })
+          )
+        )
+      )
+      .map((values) => ({
+        _tag: "absolute" as const,
+        limits: Object.fromEntries(meters.map((m, i) => [m, values[i] ?? 0]))
+      }))
+  ),
+  fc.subarray([...LIMITABLE], { minLength: 1, maxLength: 3 }).chain((meters) =>
+    fc.tuple(...meters.map(() => fc.noBias(fc.integer({ min: 5, max: 110 })))).map((percents) => ({
+      _tag: "relative" as const,
+      fractions: meters.map((m, i) => [m, (percents[i] ?? 0) / 100] as const)
+    }))
+  )
+)
+
+const PRICES: RunOptions["prices"] = { usdPerMillionInput: 0.5, usdPerMillionOutput: 1.5, usdPerMillionVerifier: 0.1 }
+
+const caseArb = fc.record({
+  doc: documentArb,
+  params: paramsArb,
+  limits: limitSpecArb,
+  problem: fc.constantFrom(...PROBLEMS),
+  seed: fc.integer({ min: 0, max: 1000 })
+})
+type Case = typeof caseArb extends fc.Arbitrary<infer A> ? A : never
+
+// ---------------------------------------------------------------------------------------------
+// Running a case with a watched ledger
+
+const TOL = (limit: number) => Limits.tolerance(limit)
+
+/** Every limited meter of `usage` is within `limits`; returns the meters that are not. */
+const over = (usage: Usage.Usage, limits: Limits.Limits): ReadonlyArray<string> =>
+  Usage.METERS.filter((m) => {
+    const limit = limits[m]
+    return limit !== undefined && usage[m] > limit + TOL(limit)
+  }).map((m) => `${m} ${usage[m]} > ${limits[m]}`)
+
+/**
+ * A ledger that checks, after every reserve, commit and release, that committed and committed +
+ * reserved are within the limits; violations are recorded.
+ */
+const watched = (
+  inner: Ledger.LedgerShape,
+  violations: Array<string>,
+  requests: Array<Ledger.ReserveRequest>
+): Ledger.LedgerShape => {
+  const check = (what: string) =>
+    Effect.map(inner.snapshot, (s) => {
+      for (const v of over(s.committed, inner.limits)) violations.push(`after ${what}: committed ${v}`)
+      for (const v of over(Usage.add(s.committed, s.reserved), inner.limits))
+        violations.push(`after ${what}: committed + reserved ${v}`)
+    })
+  return {
+    ...inner,
+    reserve: (request) =>
+      Effect.suspend(() => {
+        requests.push(request)
+        return Effect.tap(inner.reserve(request), () => check(`reserve at ${request.node}`))
+      }),
+    commit: (r, actual, spent) => Effect.andThen(inner.commit(r, actual, spent), check(`commit at ${r.node}`)),
+    release: (r) => Effect.andThen(inner.release(r), check(`release at ${r.node}`))
+  }
+}
+
+/** Events go to a callback, synchronously (exercises the runtime's event paths cheaply). */
+const eventsTo = (onEvent: (e: RunEvent) => void) =>
+  RunEvents.of({
+    enabled: true,
+    publish: (e) => Effect.sync(() => onEvent(e)),
+    subscribe: Effect.succeed(Stream.empty)
+  })
+
+interface Outcome {
+  readonly exit: Exit.Exit<RunResult, unknown>
+  readonly snapshot: Ledger.LedgerSnapshot
+  readonly violations: ReadonlyArray<string>
+  /** how many times the test fiber yielded before the run ended (or was interrupted) */
+  readonly yields: number
+  /** every reservation asked for, in order */
+  readonly requests: ReadonlyArray<Ledger.ReserveRequest>
+}
+
+interface RunSpec {
+  readonly params: Case["params"]
+  readonly limits: Limits.Limits
+  readonly problem: Problem
+  readonly seed: number
+}
+
+/**
+ * Runs a loaded graph with a fresh watched ledger, forked; the test fiber yields until the run
+ * ends, or interrupts it after `interruptAfter` yields.
+ */
+const runCase = (
+  loaded: Loader.LoadedGraph,
+  c: RunSpec,
+  concurrency: number,
+  interruptAfter = Number.POSITIVE_INFINITY
+) =>
+  Effect.gen(function* () {
+    const { generator, verifier } = yield* jittered
+    const violations: Array<string> = []
+    const requests: Array<Ledger.ReserveRequest> = []
+    const inner = yield* Ledger.make(c.limits, pricingOf(generator, verifier, PRICES))
+    const ledger = watched(inner, violations, requests)
+    const events = eventsTo((e) => {
+      if (e._tag === "Charged")
+        for (const v of over(e.total, c.limits)) violations.push(`Charged event at ${e.node}: ${v}`)
+    })
+    const program = execute(loaded, c.problem, { params: c.params, seed: c.seed, concurrency, prices: PRICES }).pipe(
+      Effect.provideService(Ledger.Ledger, ledger),
+      Effect.provideService(RunEvents, events),
+      Effect.provideService(Generator, generator),
+      Effect.provideService(Verifier, verifier)
+    )
+    const fiber = yield* Effect.forkChild(program)
+    let yields = 0
+    while (fiber.pollUnsafe() === undefined && yields < interruptAfter) {
+      yield* Effect.yieldNow
+      yields++
+    }
+    if (fiber.pollUnsafe() === undefined) yield* Fiber.interrupt(fiber)
+    const exit = yield* Fiber.await(fiber)
+    const snapshot = yield* inner.snapshot
+    return { exit, snapshot, violations, yields, requests } satisfies Outcome
+  })
+
+/** The invariants every run satisfies, whatever its outcome. */
+const checkLedger = (o: Outcome, limits: Limits.Limits, what: string) => {
+  const s = o.snapshot
+  assert.deepStrictEqual(o.violations, [], `${what}: a limit was passed`)
+  assert.deepStrictEqual(over(s.committed, limits), [], `${what}: committed within limits`)
+  // the total is the sum of the per-node entries (token meters are exact integers)
+  const sum = Usage.sum(s.byNode.map((e) => e.usage))
+  for (const m of ["calls", "sequences", "inputTokens", "outputTokens", "verifierCalls", "verifierTokens"] as const)
+    assert.strictEqual(sum[m], s.committed[m], `${what}: byNode sums to committed ${m}`)
+  assert.strictEqual(s.open, 0, `${what}: open reservations`)
+  for (const m of Usage.METERS) assert.strictEqual(s.reserved[m], 0, `${what}: reserved ${m}`)
+  assert.deepStrictEqual(s.overruns, [], `${what}: overruns`)
+  if (Exit.isFailure(o.exit))
+    assert.isFalse(Cause.hasDies(o.exit.cause), `${what}: defect ${Cause.pretty(o.exit.cause)}`)
+}
+
+/** What must be equal between two runs of the same case (wall time excluded). */
+const fingerprint = (r: RunResult) => ({
+  answer: r.answer,
+  chosen: r.chosen?.id,
+  ranking: r.ranking,
+  exhausted: r.exhausted,
+  population: r.population.map((c) => ({
+    id: c.id,
+    done: c.done,
+    answer: c.answer,
+    score: c.score,
+    stepScores: c.stepScores,
+    tokens: c.steps?.tokens ?? 0,
+    chain: c.chain,
+    group: c.group,
+    origin: c.origin
+  })),
+  usage: { ...r.usage, wallMs: 0 },
+  ledger: r.ledger.map((e) => ({ node: e.node, usage: { ...e.usage, wallMs: 0 } }))
+})
+
+const BOUNDED = ["calls", "sequences", "outputTokens", "verifierCalls"] as const
+
+const loadCase = (doc: Json) =>
+  Effect.map(Effect.result(Loader.fromJson(doc)), (r) => {
+    if (r._tag === "Failure") throw new Error(`a generated graph did not load:\n${r.failure.message}`)
+    return r.success
+  })
+
+const stats = {
+  cases: 0,
+  runs: 0,
+  failures: new Map<string, number>(),
+  exhausted: 0,
+  interruptions: 0,
+  interrupted: 0,
+  population: 0,
+  calls: 0
+}
+
+const tagOf = (cause: Cause.Cause<unknown>): string => {
+  const e = Cause.squash(cause)
+  return typeof e === "object" && e !== null && "_tag" in e ? String(e._tag) : String(e)
+}
+
+/** The limits of a case: absolute, or fractions of what an unlimited run spends. */
+const limitsOf = (loaded: Loader.LoadedGraph, c: Case) =>
+  Effect.gen(function* () {
+    if (c.limits._tag === "absolute") return c.limits.limits
+    const free = yield* runCase(loaded, { ...c, limits: {} }, 64)
+    checkLedger(free, {}, "without a budget")
+    const used = free.snapshot.committed
+    return Object.fromEntries(
+      c.limits.fractions.map(([m, f]) => [m, m === "usd" || m === "flops" ? used[m] * f : Math.floor(used[m] * f)])
+    )
+  })
+
+/**
+ * A run refused up front (`BudgetTooSmall`) really could not pay for its first call: the first
+ * reservation an unlimited run asks for (at its least acceptable size) passes a limit.
+ */
+const checkRefusedUpFront = (loaded: Loader.LoadedGraph, c: RunSpec) =>
+  Effect.gen(function* () {
+    const { generator, verifier } = yield* jittered
+    const free = yield* runCase(loaded, { ...c, limits: {} }, 1)
+    const first = free.requests[0]
+    if (first === undefined) return assert.fail("refused up front, but the graph makes no call")
+    const need = Pricing.derive(
+      pricingOf(generator, verifier, PRICES),
+      Usage.add(first.fixed, Usage.scale(first.perUnit, first.minUnits ?? first.units))
+    )
+    assert.notDeepEqual(
+      over(need, c.limits),
+      [],
+      `the first call (${first.node}) fits the budget, yet the run was refused`
+    )
+  })
+
+/** Invariants 1–5 on one case. */
+const property = (c: Case) =>
+  Effect.gen(function* () {
+    stats.cases++
+    const loaded = yield* loadCase(c.doc)
+    const limits = yield* limitsOf(loaded, c)
+    const bound = staticCost(loaded, { params: c.params, limits, maxTokens: MAX_TOKENS })
+    const outcomes: Array<Outcome> = []
+    for (const concurrency of [1, 64]) {
+      const o = yield* runCase(loaded, { ...c, limits }, concurrency)
+      checkLedger(o, limits, `concurrency ${concurrency}`)
+      outcomes.push(o)
+      stats.runs++
+      if (Exit.isFailure(o.exit)) {
+        const tag = tagOf(o.exit.cause)
+        const sq = Cause.squash(o.exit.cause) as { problems?: ReadonlyArray<string> }
+        const key = `${tag} ${c.limits._tag} ${(sq.problems ?? []).map((p) => p.split(":")[0]).join(",")}`
+        stats.failures.set(key, (stats.failures.get(key) ?? 0) + 1)
+        // the only way a valid random graph fails: the budget cannot pay its first call
+        assert.strictEqual(tag, "BudgetTooSmall", Cause.pretty(o.exit.cause))
+        assert.strictEqual(o.snapshot.committed.calls, 0)
+        if (concurrency === 1) yield* checkRefusedUpFront(loaded, { ...c, limits })
+        continue
+      }
+      const r = o.exit.value
+      if (r.exhausted) stats.exhausted++
+      stats.population += r.population.length
+      stats.calls += r.usage.calls
+      // actual ≤ static bound
+      for (const m of BOUNDED)
+        assert.isAtMost(r.usage[m], bound.usage[m], `concurrency ${concurrency}: ${m} within the static bound`)
+      assert.isAtMost(r.population.length, bound.population.size, "population within the static bound")
+      const ids = r.population.map((c) => c.id)
+      assert.deepStrictEqual(
+        ids.filter((id, i) => ids.indexOf(id) !== i),
+        [],
+        "candidate ids are unique"
+      )
+      assert.deepStrictEqual(r.usage, o.snapshot.committed)
+    }
+    const [a, b] = outcomes
+    if (a === undefined || b === undefined) return
+    assert.strictEqual(a.exit._tag, b.exit._tag, "same outcome at concurrency 1 and 64")
+    if (Exit.isSuccess(a.exit) && Exit.isSuccess(b.exit))
+      assert.deepStrictEqual(fingerprint(b.exit.value), fingerprint(a.exit.value), "same run at concurrency 1 and 64")
+  })
+
+/**
+ * Invariant 3 under interruption: a first run counts how many yields of the test fiber it takes;
+ * a second is interrupted after a random fraction of them.
+ */
+const interruption = (c: Case & { readonly at: number; readonly concurrency: number }) =>
+  Effect.gen(function* () {
+    stats.cases++
+    const loaded = yield* loadCase(c.doc)
+    const limits = yield* limitsOf(loaded, c)
+    const whole = yield* runCase(loaded, { ...c, limits }, c.concurrency)
+    checkLedger(whole, limits, "whole run")
+    const o = yield* runCase(loaded, { ...c, limits }, c.concurrency, Math.floor(c.at * whole.yields))
+    stats.interruptions++
+    if (Exit.isFailure(o.exit) && Cause.hasInterruptsOnly(o.exit.cause)) stats.interrupted++
+    checkLedger(o, limits, `interrupted after ${o.yields} of ${whole.yields} yields`)
+  })
+
+/** `MULL_PROPERTY_SCALE=10` multiplies the number of cases (for hunting, not for CI). */
+const SCALE = Number(process.env.MULL_PROPERTY_SCALE ?? "1") || 1
+
+const TIMEOUT = 120_000 * SCALE
+
+const check = <A, E>(
+  arb: fc.Arbitrary<A>,
+  f: (a: A) => Effect.Effect<void, E, Generator | Verifier | AnswerKey>,
+  numRuns: number
+) =>
+  fc.assert(
+    fc.asyncProperty(arb, (a) => runtime.runPromise(f(a))),
+    { numRuns: Math.round(numRuns * SCALE) }
+  )
+
+// ---------------------------------------------------------------------------------------------
+
+describe("budget invariants over random graphs", () => {
+  it(
+    "committed ≤ limits at every moment, byNode sums, nothing reserved, ≤ static bound, same at concurrency 1 and 64",
+    async () => {
+      await check(caseArb, property, 300)
+    },
+    TIMEOUT
+  )
+
+  it(
+    "a random interruption leaves nothing reserved and committed ≤ limits",
+    async () => {
+      await check(
+        fc.record({
+          doc: documentArb,
+          params: paramsArb,
+          limits: limitSpecArb,
+          problem: fc.constantFrom(...PROBLEMS),
+          seed: fc.integer({ min: 0, max: 1000 }),
+          at: fc.double({ min: 0, max: 1, noNaN: true }),
+          concurrency: fc.constantFrom(1, 64)
+        }),
+        interruption,
+        300
+      )
+    },
+    TIMEOUT
+  )
+})
+
+// ---------------------------------------------------------------------------------------------
+// Regressions: shrunk counterexamples the properties found
+
+const graph = (nodes: ReadonlyArray<Json>): Json => ({
+  name: "regression",
+  description: "a shrunk counterexample",
+  params: PARAMS,
+  root: { type: "sequence", nodes: [...nodes, { type: "select", method: "majority" }] }
+})
+
+const [easy] = PROBLEMS as [Problem]
+
+/** Runs a document with a fresh ledger on the simulated backend; the exit, never a defect. */
+const runDoc = (doc: Json, limits: Limits.Limits = {}) =>
+  Effect.gen(function* () {
+    const loaded = yield* loadCase(doc)
+    const o = yield* runCase(loaded, { params: {}, limits, problem: easy, seed: 0 }, 64)
+    checkLedger(o, limits, "regression")
+    return { loaded, o, bound: staticCost(loaded, { limits, maxTokens: MAX_TOKENS }) }
+  })
+
+const resultOf = (o: Outcome): RunResult => {
+  if (Exit.isFailure(o.exit)) return assert.fail(`the run failed: ${Cause.pretty(o.exit.cause)}`)
+  return o.exit.value
+}
+
+const withinBound = (r: RunResult, bound: ReturnType<typeof staticCost>) => {
+  for (const m of BOUNDED) assert.isAtMost(r.usage[m], bound.usage[m], m)
+  assert.isAtMost(r.population.length, bound.population.size, "population")
+}
+
+describe("regressions", () => {
+  it("static bound: a prune among active keeps the done candidates (size − active is no bound)", () =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        const { o, bound } = yield* runDoc(
+          graph([
+            { type: "sample", n: 3, until: "step" },
+            { type: "revise" },
+            { type: "prune", keep: 0 },
+            { type: "score" }
+          ])
+        )
+        const r = resultOf(o)
+        assert.strictEqual(r.population.length, 3)
+        withinBound(r, bound)
+      })
+    ))
+
+  it("static bound: a repeat may stop before its last round, so its population is the join over rounds", () =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        const { o, bound } = yield* runDoc(
+          graph([
+            { type: "sample", n: 1, until: "end" },
+            { type: "repeat", max: 1, body: { type: "prune", keep: 0, among: "all" } }
+          ])
+        )
+        const r = resultOf(o)
+        assert.strictEqual(r.population.length, 1)
+        withinBound(r, bound)
+      })
+    ))
+
+  it("static bound: a sampling prune's copies are chains of their own", () =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        const { o, bound } = yield* runDoc(
+          graph([
+            { type: "sample", n: 1, until: "step" },
+            { type: "prune", keep: 3, mode: "sample" },
+            { type: "revise" }
+          ])
+        )
+        const r = resultOf(o)
+        assert.strictEqual(r.usage.calls, 4)
+        withinBound(r, bound)
+      })
+    ))
+
+  it("static bound: `use` params keep their lower bounds (M ≥ 1), and 0 × ∞ is 0, not NaN", () =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        const sqrt = staticCost(yield* Loader.load("beam-search-sqrt"), { maxTokens: MAX_TOKENS })
+        const plain = staticCost(yield* Loader.load("beam-search"), { maxTokens: MAX_TOKENS })
+        assert.deepStrictEqual(sqrt.usage, plain.usage)
+        const { o, bound } = yield* runDoc(
+          graph([
+            {
+              type: "route",
+              estimate: { samples: "M" },
+              bins: [0.8, 0.3],
+              cases: [
+                { type: "use", graph: "dvts", params: { N: 4, M: 2, rounds: 2 } },
+                { type: "prune", keep: 0 },
+                { type: "sample", n: 0, until: "step" }
+              ]
+            },
+            { type: "expand", n: 1, until: "step" }
+          ])
+        )
+        for (const m of BOUNDED) assert.isFalse(Number.isNaN(bound.usage[m]), m)
+        assert.isFalse(Number.isNaN(bound.population.size))
+        withinBound(resultOf(o), bound)
+      })
+    ))
+
+  it("a graph that makes no call is not refused up front for its prompt", () =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        const { o } = yield* runDoc(graph([{ type: "repeat", max: 0, body: { type: "score" } }]), { usd: 0 })
+        assert.isTrue(Exit.isSuccess(o.exit))
+      })
+    ))
+
+  it("the first call is found past a loop that never runs and inside `use` with its own params", () =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        // the loop's body would need 1024 output tokens; the first call really made needs 100
+        const skipped = yield* runDoc(
+          graph([
+            { type: "repeat", max: 1, body: { type: "sample", n: 1, until: "end" } },
+            { type: "sample", n: 1, until: "end", maxTokens: 100 }
+          ]),
+          { outputTokens: 150 }
+        )
+        assert.strictEqual(resultOf(skipped.o).usage.calls, 1)
+        // best-of-n with N = 0 makes no call; the graph's first call is the later 100-token sample
+        const used = yield* runDoc(
+          graph([
+            { type: "use", graph: "best-of-n", params: { N: 0 } },
+            { type: "sample", n: 1, until: "end", maxTokens: 100 }
+          ]),
+          { outputTokens: 150 }
+        )
+        assert.strictEqual(resultOf(used.o).usage.calls, 1)
+      })
+    ))
+
+  it("a parallel inside a repeat draws fresh samples each round, with unique ids", () =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        const { o, bound } = yield* runDoc(
+          graph([
+            { type: "sample", n: 1, until: "step" },
+            {
+              type: "repeat",
+              max: 2,
+              body: { type: "parallel", branches: 1, body: { type: "sample", n: 2, until: "step" } }
+            },
+            { type: "prune", keep: 2 },
+            { type: "expand", n: 1, until: "step" }
+          ])
+        )
+        const r = resultOf(o)
+        assert.deepStrictEqual(
+          r.population.map((c) => c.id),
+          ["s0.0", "b0/s0.0"]
+        )
+        withinBound(r, bound)
+        const twice = resultOf(
+          (yield* runDoc(
+            graph([
+              { type: "parallel", branches: 2, body: { type: "sample", n: 1, until: "end" } },
+              { type: "parallel", branches: 2, body: { type: "sample", n: 1, until: "end" } }
+            ])
+          )).o
+        )
+        assert.deepStrictEqual(
+          twice.population.map((c) => c.id),
+          ["b0/s0", "b1/s0", "b0/s1", "b1/s1"]
+        )
+      })
+    ))
+
+  it("a second sampling prune numbers its copies past the first one's", () =>
+    runtime.runPromise(
+      Effect.gen(function* () {
+        const r = resultOf(
+          (yield* runDoc(
+            graph([
+              { type: "sample", n: 1, until: "end" },
+              { type: "prune", keep: 2, mode: "sample", among: "all" },
+              { type: "prune", keep: 4, mode: "sample", among: "all" }
+            ])
+          )).o
+        )
+        const ids = r.population.map((c) => c.id)
+        // before the fix, the copy of s0 drawn by the second prune was a second "s0~1"
+        assert.deepStrictEqual(ids, ["s0", "s0~2", "s0~1", "s0~1~1"])
+        assert.strictEqual(new Set(ids).size, 4)
+      })
+    ))
+})
+
+afterAll(() => {
+  // MULL_PROPERTY_STATS=1 prints what the generated cases did (outcomes, exhaustion, sizes)
+  if (process.env.MULL_PROPERTY_STATS !== undefined)
+    console.log(JSON.stringify({ ...stats, failures: [...stats.failures] }))
+})
