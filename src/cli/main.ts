@@ -7,6 +7,8 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
+import { exchange, optimize, report } from "./analysis.ts"
+import { evalCommand } from "./eval.ts"
 import { gradeCommand } from "./grade.ts"
 import { cost, graphs, schema, validate } from "./graphs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
@@ -17,7 +19,19 @@ export const VERSION = "0.1.0"
 
 export const mull = Command.make("mull").pipe(
   Command.withDescription("Spend LLM test-time compute well: strategies as budgeted graph documents"),
-  Command.withSubcommands([run, graphs, validate, cost, schema, gradeCommand, sim])
+  Command.withSubcommands([
+    run,
+    graphs,
+    validate,
+    cost,
+    schema,
+    evalCommand,
+    optimize,
+    exchange,
+    report,
+    gradeCommand,
+    sim
+  ])
 )
 
 /** Prints an `InvalidInput` as one line per problem on stderr and sets exit status 2. */

@@ -1,0 +1,178 @@
+/**
+ * `mull eval`: runs a sweep — strategies × budgets × seeds × problems — into the results store,
+ * with a progress bar and ETA; rerunning it resumes and never redoes finished work.
+ *
+ * @since 0.1.0
+ */
+import { readFile } from "node:fs/promises"
+import { Console, Effect, Option } from "effect"
+import { Command, Flag } from "effect/cli"
+import { BACKENDS } from "../backends.ts"
+import type { RunRecord } from "../eval/Record.ts"
+import { runSweep, type Summary } from "../eval/Runner.ts"
+import * as Store from "../eval/Store.ts"
+import { decodeSweep, type SweepSpec } from "../eval/Sweep.ts"
+import { progressBar } from "./EvalProgress.ts"
+import { readJsonFile } from "./Inputs.ts"
+import { InvalidInput } from "./InvalidInput.ts"
+import { asInvalidInput } from "./run.ts"
+import { fmt, table } from "./Table.ts"
+
+const list = (text: string): ReadonlyArray<string> =>
+  text
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")
+
+const ints = (flag: string, text: string): Effect.Effect<ReadonlyArray<number>, InvalidInput> => {
+  const out: Array<number> = []
+  for (const part of list(text)) {
+    const range = /^(-?\d+)\.\.(-?\d+)$/u.exec(part)
+    if (range !== null) {
+      const a = Number(range[1])
+      const b = Number(range[2])
+      for (let i = a; i <= b; i++) out.push(i)
+    } else if (/^-?\d+$/u.test(part)) out.push(Number(part))
+    else
+      return Effect.fail(
+        new InvalidInput({ subject: flag, problems: [`${flag}: "${part}" is not an integer or a range a..b`] })
+      )
+  }
+  return out.length === 0
+    ? Effect.fail(new InvalidInput({ subject: flag, problems: [`${flag}: expected a list such as 4,16,64 or 0..3`] }))
+    : Effect.succeed(out)
+}
+
+/**
+ * Accuracy per strategy (rows) and budget (columns), averaged over seeds and problems.
+ *
+ * @example
+ * accuracyTable(records)
+ */
+export const accuracyTable = (records: ReadonlyArray<RunRecord>): string => {
+  const budgets = [...new Set(records.map((r) => r.budget))].sort((a, b) => a - b)
+  const strategies = [...new Set(records.map((r) => r.strategy))]
+  const cell = new Map<string, { n: number; right: number; tokens: number }>()
+  for (const r of records) {
+    const k = `${r.strategy}\u0000${r.budget}`
+    const c = cell.get(k) ?? { n: 0, right: 0, tokens: 0 }
+    c.n++
+    if (r.correct) c.right++
+    c.tokens += r.usage.outputTokens
+    cell.set(k, c)
+  }
+  return table(
+    ["strategy", ...budgets.map((b) => `N=${b}`)],
+    strategies.map((s) => [
+      s,
+      ...budgets.map((b) => {
+        const c = cell.get(`${s}\u0000${b}`)
+        return c === undefined ? "—" : (c.right / c.n).toFixed(3)
+      })
+    ])
+  )
+}
+
+const summaryLine = (s: Summary): string =>
+  `sweep ${s.sweep}: ${s.ran} runs now, ${s.skipped} already stored, ${fmt(s.total)} in all · ${(s.elapsedMs / 1000).toFixed(1)} s · cache ${s.cache.hits} hits / ${s.cache.misses} misses`
+
+export const evalCommand = Command.make(
+  "eval",
+  {
+    sweep: Flag.String("sweep").pipe(Flag.withDescription("A sweep file (JSON); see sweeps/paper.json"), Flag.optional),
+    name: Flag.String("name").pipe(Flag.withDescription("Sweep name (with flags instead of a file)"), Flag.optional),
+    dataset: Flag.Literals("dataset", ["math500", "gsm8k", "qwen-pool"]).pipe(Flag.withDefault("math500" as const)),
+    every: Flag.Int("every").pipe(Flag.withDescription("Keep every k-th problem"), Flag.optional),
+    limit: Flag.Int("limit").pipe(Flag.withDescription("Keep at most this many problems"), Flag.optional),
+    graphs: Flag.String("graphs").pipe(
+      Flag.withDescription("Graphs, comma-separated (each gets N = B)"),
+      Flag.optional
+    ),
+    budgets: Flag.String("budgets").pipe(Flag.withDescription("Budgets N, e.g. 4,16,64,256"), Flag.optional),
+    seeds: Flag.String("seeds").pipe(Flag.withDescription("Seeds, e.g. 0,1 or 0..3"), Flag.optional),
+    backend: Flag.Literals("backend", BACKENDS).pipe(Flag.optional),
+    backendConfig: Flag.String("backend-config").pipe(Flag.optional),
+    store: Flag.String("store").pipe(Flag.withDescription("The results store"), Flag.withDefault("out/mull.db")),
+    concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("Problems evaluated at once"), Flag.optional),
+    difficulty: Flag.Int("difficulty").pipe(
+      Flag.withDescription("Estimate each problem's difficulty from this many samples"),
+      Flag.optional
+    )
+  },
+  Effect.fn(
+    function* (flags) {
+      const file = Option.getOrUndefined(flags.sweep)
+      const backendConfig = yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig))
+      let json: Record<string, unknown>
+      if (file !== undefined) {
+        const text = yield* Effect.tryPromise({
+          try: () => readFile(file, "utf8"),
+          catch: (e) =>
+            new InvalidInput({
+              subject: "--sweep",
+              problems: [`--sweep ${file}: ${e instanceof Error ? e.message : String(e)}`]
+            })
+        })
+        const parsed = yield* Effect.try({
+          try: () => JSON.parse(text) as unknown,
+          catch: (e) =>
+            new InvalidInput({
+              subject: "--sweep",
+              problems: [`--sweep ${file}: not valid JSON: ${e instanceof Error ? e.message : String(e)}`]
+            })
+        })
+        json =
+          typeof parsed === "object" && parsed !== null ? { ...(parsed as Record<string, unknown>) } : { value: parsed }
+      } else {
+        const graphs = Option.getOrUndefined(flags.graphs)
+        if (graphs === undefined)
+          return yield* new InvalidInput({
+            subject: "eval",
+            problems: ["eval: give --sweep FILE, or --graphs (with --budgets, --seeds)"]
+          })
+        json = {
+          name: Option.getOrElse(flags.name, () => "eval"),
+          dataset: { name: flags.dataset },
+          backend: { name: "simulated" },
+          strategies: list(graphs).map((g) => ({ label: g, graph: g, params: { N: "B" } })),
+          budgets: yield* ints(
+            "--budgets",
+            Option.getOrElse(flags.budgets, () => "4,16,64")
+          ),
+          seeds: yield* ints(
+            "--seeds",
+            Option.getOrElse(flags.seeds, () => "0")
+          )
+        }
+      }
+      // flags refine a sweep file too
+      const dataset = { ...((json.dataset as Record<string, unknown> | undefined) ?? { name: flags.dataset }) }
+      if (Option.isSome(flags.every)) dataset.every = flags.every.value
+      if (Option.isSome(flags.limit)) dataset.limit = flags.limit.value
+      json.dataset = dataset
+      if (Option.isSome(flags.backend))
+        json.backend = { name: flags.backend.value, ...(backendConfig === undefined ? {} : { config: backendConfig }) }
+      else if (backendConfig !== undefined) json.backend = { ...(json.backend as object), config: backendConfig }
+      if (Option.isSome(flags.concurrency)) json.concurrency = flags.concurrency.value
+      if (Option.isSome(flags.difficulty)) json.difficulty = { samples: flags.difficulty.value }
+      if (file !== undefined && Option.isSome(flags.budgets))
+        json.budgets = yield* ints("--budgets", flags.budgets.value)
+      if (file !== undefined && Option.isSome(flags.seeds)) json.seeds = yield* ints("--seeds", flags.seeds.value)
+      const spec: SweepSpec = yield* asInvalidInput(decodeSweep(json), "sweep")
+      const summary = yield* asInvalidInput(
+        runSweep(spec, { onProgress: progressBar(spec.name) }),
+        `sweep ${spec.name}`
+      )
+      const store = yield* Store.Store
+      const records = yield* store.runs(spec.name)
+      yield* Console.log([summaryLine(summary), "", accuracyTable(records)].join("\n"))
+    },
+    (effect, flags) =>
+      effect.pipe(
+        Effect.provide(Store.layer(flags.store)),
+        Effect.mapError((e) =>
+          e._tag === "StoreError" ? new InvalidInput({ subject: "--store", problems: [e.message] }) : e
+        )
+      )
+  )
+).pipe(Command.withDescription("Run a sweep of strategies × budgets × seeds × problems into the results store"))

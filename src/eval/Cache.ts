@@ -1,0 +1,142 @@
+/**
+ * The generation cache: wraps a Generator and a Verifier so that a call already made — the same
+ * backend, model, problem, prefix, attempts in context, sampling parameters and seed — is answered
+ * from the cache. Each continuation is cached on its own (continuation i of a call depends only on
+ * the request, the seed and i), so best-of-64 finds its 64 samples among best-of-256's. A hit
+ * costs the backend nothing: the result says so (`spent`), and the ledger still charges the
+ * strategy's logical cost.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import type { Candidate } from "../domain/Candidate.ts"
+import { hash64 } from "../domain/Hash.ts"
+import * as Steps from "../domain/Steps.ts"
+import type { BackendError } from "../services/BackendError.ts"
+import type { GenerateRequest, GenerateResult, Generation, GeneratorShape } from "../services/Generator.ts"
+import type { ScoreRequest, ScoreResult, VerifierShape } from "../services/Verifier.ts"
+
+/** Where cached entries live (a Map per problem, or the results store). */
+export interface CacheStore {
+  readonly get: (key: string) => Effect.Effect<unknown>
+  readonly set: (key: string, value: unknown) => Effect.Effect<void>
+}
+
+/** Hit and miss counts, for reports. */
+export interface CacheStats {
+  hits: number
+  misses: number
+}
+
+/**
+ * An in-memory cache store.
+ *
+ * @example
+ * const cache = memoryStore()
+ */
+export const memoryStore = (): CacheStore => {
+  const map = new Map<string, unknown>()
+  return {
+    get: (key) => Effect.sync(() => map.get(key)),
+    set: (key, value) =>
+      Effect.sync(() => {
+        map.set(key, value)
+      })
+  }
+}
+
+const prefixIdentity = (c: Candidate | undefined): string => {
+  if (c === undefined) return ""
+  // the text plus the backend's state of the last step (the simulator continues from it)
+  return `${Steps.text(c.steps)}\u0000${JSON.stringify(c.steps?.step.latent ?? null)}`
+}
+
+/**
+ * The cache key of a request (continuation index excluded).
+ *
+ * @example
+ * requestKey(generator, request)
+ */
+export const requestKey = (gen: Pick<GeneratorShape, "backend" | "model">, r: GenerateRequest): string =>
+  hash64([
+    "generate",
+    gen.backend,
+    gen.model,
+    r.problem.id,
+    r.problem.question,
+    prefixIdentity(r.prefix),
+    (r.context ?? []).map(prefixIdentity).join("\u0001"),
+    r.until,
+    r.temperature,
+    r.maxTokens,
+    r.seed
+  ]).toString(16)
+
+const isGeneration = (x: unknown): x is Generation =>
+  typeof x === "object" && x !== null && "steps" in x && "done" in x && "outputTokens" in x
+
+/**
+ * A Generator that answers from the cache when it can.
+ *
+ * @example
+ * const cached = cachedGenerator(generator, memoryStore(), stats)
+ */
+export const cachedGenerator = (inner: GeneratorShape, store: CacheStore, stats: CacheStats): GeneratorShape => ({
+  ...inner,
+  generate: (request: GenerateRequest): Effect.Effect<GenerateResult, BackendError> =>
+    Effect.gen(function* () {
+      const base = requestKey(inner, request)
+      const hits: Array<Generation> = []
+      for (let i = 0; i < request.n; i++) {
+        const g = yield* store.get(`${base}:${i}`)
+        if (!isGeneration(g)) break
+        hits.push(g)
+      }
+      const input = yield* store.get(`${base}:input`)
+      if (hits.length === request.n && typeof input === "number") {
+        stats.hits += request.n
+        return {
+          generations: hits,
+          inputTokens: input,
+          spent: { calls: 0, sequences: 0, inputTokens: 0, outputTokens: 0 }
+        }
+      }
+      const result = yield* inner.generate(request)
+      stats.misses += request.n
+      yield* store.set(`${base}:input`, result.inputTokens)
+      for (let i = 0; i < result.generations.length; i++) yield* store.set(`${base}:${i}`, result.generations[i])
+      return result
+    })
+})
+
+/**
+ * A Verifier that answers from the cache when it can (keyed by the candidate's text and state).
+ *
+ * @example
+ * const cached = cachedVerifier(verifier, memoryStore(), stats)
+ */
+export const cachedVerifier = (inner: VerifierShape, store: CacheStore, stats: CacheStats): VerifierShape => ({
+  ...inner,
+  score: (request: ScoreRequest): Effect.Effect<ScoreResult, BackendError> =>
+    Effect.gen(function* () {
+      const key = hash64([
+        "score",
+        inner.backend,
+        inner.model,
+        request.verifier,
+        request.problem.id,
+        request.problem.question,
+        request.candidates.map(prefixIdentity).join("\u0001")
+      ]).toString(16)
+      const hit = yield* store.get(key)
+      if (typeof hit === "object" && hit !== null && "stepScores" in hit && "inputTokens" in hit) {
+        stats.hits++
+        const h = hit as ScoreResult
+        return { stepScores: h.stepScores, inputTokens: h.inputTokens, spent: { calls: 0, inputTokens: 0 } }
+      }
+      const result = yield* inner.score(request)
+      stats.misses++
+      yield* store.set(key, { stepScores: result.stepScores, inputTokens: result.inputTokens })
+      return result
+    })
+})
