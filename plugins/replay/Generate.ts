@@ -111,12 +111,21 @@ export const toGeneration = (
  * Serves a request: n recorded responses of the problem's pool, drawn without replacement in the
  * seeded order of `Order.draw` (the whole pool in recorded order when n is the pool size).
  * Refuses step-level requests and revisions (`Unsupported`), unknown problems and n larger than
- * the pool (`InvalidRequest`). `inputTokens` is the question's approximate token count.
+ * the pool (`InvalidRequest`). `inputTokens` is the question's approximate token count. Whole
+ * generations are kept in `memo` (the backend keeps one per dataset), so a response's text is
+ * tokenized once.
  *
  * @example
  * generate(dataset, { problem, prefix: undefined, n: 8, until: "end", temperature: 0.8, maxTokens: 4096, seed: 1n })
  */
-export const generate = (dataset: ReplayDataset, request: GenerateRequest): Result.Result<GenerateResult, Refusal> => {
+/** Whole (uncut) generations already built, by `problemId#index`: building one tokenizes its text. */
+export type GenerationMemo = Map<string, Generation>
+
+export const generate = (
+  dataset: ReplayDataset,
+  request: GenerateRequest,
+  memo: GenerationMemo = new Map()
+): Result.Result<GenerateResult, Refusal> => {
   const refusal = unsupported(request)
   if (refusal !== undefined) return Result.fail(refusal)
   const found = poolOf(dataset, request.problem.id)
@@ -130,12 +139,18 @@ export const generate = (dataset: ReplayDataset, request: GenerateRequest): Resu
       _tag: "InvalidRequest",
       message: `n = ${request.n} is more than the ${size} recorded responses of ${pool.problem.id}; replay draws without replacement, so n ≤ ${size}`
     })
-  const generations = draw(pool.problem.id, request.seed, size, request.n).map((i) => {
+  const id = pool.problem.id
+  const generations = draw(id, request.seed, size, request.n).map((i): Generation => {
     const response = pool.responses[i]
     // draw returns indices below size
-    return response === undefined
-      ? { steps: [], done: false, outputTokens: 0, finishReason: "end" as const }
-      : toGeneration(pool.problem.id, i, response, request.maxTokens)
+    if (response === undefined) return { steps: [], done: false, outputTokens: 0, finishReason: "end" }
+    const key = `${id}#${i}`
+    let whole = memo.get(key)
+    if (whole === undefined) {
+      whole = toGeneration(id, i, response, Number.POSITIVE_INFINITY)
+      memo.set(key, whole)
+    }
+    return whole.outputTokens <= request.maxTokens ? whole : toGeneration(id, i, response, request.maxTokens)
   })
   return Result.succeed({ generations, inputTokens: approximateTokens(request.problem.question) })
 }

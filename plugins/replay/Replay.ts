@@ -19,7 +19,7 @@ import { AnswerKey, type AnswerKeyShape, Grader, type GraderShape } from "../../
 import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { decodeConfig, type ReplayConfigError, type ResolvedReplayConfig } from "./Config.ts"
-import { generate as generatePure, type Refusal, STEP_DELIMITER } from "./Generate.ts"
+import { type GenerationMemo, generate as generatePure, type Refusal, STEP_DELIMITER } from "./Generate.ts"
 import { exactAnswerKey, labelGrader } from "./Grading.ts"
 import { loadJsonlPool } from "./JsonlPool.ts"
 import { hasRewards, type ReplayDataset } from "./Pool.ts"
@@ -80,9 +80,11 @@ export const fromDataset = Effect.fn("replay.fromDataset")(function* (
   const generatorSlots = yield* Semaphore.make(config.concurrency)
   const verifierSlots = yield* Semaphore.make(config.concurrency)
 
+  const memo: GenerationMemo = new Map()
+
   const generate = (request: GenerateRequest) =>
     Effect.suspend(() => {
-      const result = generatePure(dataset, request)
+      const result = generatePure(dataset, request, memo)
       return Result.isFailure(result)
         ? Effect.fail(backendError("generate", result.failure))
         : Effect.succeed(result.success)
