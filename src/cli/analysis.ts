@@ -1,0 +1,406 @@
+/**
+ * `mull optimize`, `mull exchange`, `mull report`: the analysis of a sweep in the results store —
+ * the compute-optimal policy (and its `route` graphs), the FLOPs exchange rate against a larger
+ * model, and the HTML/Markdown report.
+ *
+ * @since 0.1.0
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs"
+import { dirname, join, relative, resolve } from "node:path"
+import { Console, Effect, Option, Schema } from "effect"
+import { Command, Flag } from "effect/cli"
+import { type Analysis, type AnalysisOptions, analyze, backendName, load, strategyGraphs } from "../eval/Analysis.ts"
+import { BIN_KINDS } from "../eval/Bins.ts"
+import { CANDIDATE_SETS, formatEfficiency, formatMatch, type Policy } from "../eval/ComputeOptimal.ts"
+import { DEFAULT_PARAMETER_RATIO, DEFAULT_R, type Exchange, type ExchangeRow } from "../eval/Exchange.ts"
+import { policyGraph, policyGraphName } from "../eval/PolicyGraph.ts"
+import * as Report from "../eval/Report.ts"
+import * as Store from "../eval/Store.ts"
+import * as Loader from "../graph/Loader.ts"
+import { validate as validateGraph } from "../graph/Validate.ts"
+import { InvalidInput } from "./InvalidInput.ts"
+import { fmt, table } from "./Table.ts"
+
+// ---------------------------------------------------------------------------------------------
+// Flags
+
+const storeFlag = Flag.String("store").pipe(
+  Flag.withDescription("The results store (SQLite) that `mull eval` filled"),
+  Flag.withDefault("out/mull.db")
+)
+const sweepFlag = Flag.String("sweep").pipe(
+  Flag.withDescription("The sweep to analyse (default: the store's only sweep)"),
+  Flag.optional
+)
+const binsFlag = Flag.Literals("bins", BIN_KINDS).pipe(
+  Flag.withDescription("Bins the policy is fit on: oracle (pass@1) or predicted (mean final verifier score)"),
+  Flag.withDefault("oracle" as const)
+)
+const candidatesFlag = Flag.Literals("candidates", CANDIDATE_SETS).pipe(
+  Flag.withDescription("Configurations the policy may choose: all, search (incl. best-of-N) or revisions"),
+  Flag.withDefault("all" as const)
+)
+const baselineFlag = Flag.String("baseline").pipe(
+  Flag.withDescription("Strategy label of the best-of-N baseline (default: the weighted-best-of-n configuration)"),
+  Flag.optional
+)
+const ratioFlag = Flag.Finite("ratio").pipe(
+  Flag.withDescription("Parameter ratio P_large / P_small of the exchange rate"),
+  Flag.withSchema(Schema.Finite.check(Schema.isGreaterThan(1))),
+  Flag.withDefault(DEFAULT_PARAMETER_RATIO)
+)
+const rFlag = Flag.String("r").pipe(
+  Flag.withDescription("Inference-to-pretraining token ratios R = D_inference / D_pretrain, comma-separated"),
+  Flag.withDefault(DEFAULT_R.join(","))
+)
+
+// ---------------------------------------------------------------------------------------------
+// Shared steps
+
+/**
+ * Parses `--r 0.16,0.79,22`.
+ *
+ * @example
+ * parseRs("0.16, 22") // Effect of [0.16, 22]
+ */
+export const parseRs = (text: string): Effect.Effect<ReadonlyArray<number>, InvalidInput> => {
+  const parts = text.split(",").map((s) => s.trim())
+  const bad = parts.filter((p) => p === "" || !Number.isFinite(Number(p)) || Number(p) <= 0)
+  return bad.length > 0 || parts.length === 0
+    ? Effect.fail(
+        new InvalidInput({ subject: "--r", problems: [`--r ${text}: expected positive numbers separated by commas`] })
+      )
+    : Effect.succeed(parts.map(Number))
+}
+
+const storeError = (path: string) => (e: Store.StoreError) =>
+  new InvalidInput({ subject: "--store", problems: [`--store ${path}: ${e.message}`] })
+
+/** Opens the store (which must exist), picks the sweep, loads and analyses it. */
+const analysed = (
+  storePath: string,
+  sweepFlagValue: Option.Option<string>,
+  options: AnalysisOptions
+): Effect.Effect<Analysis, InvalidInput> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      if (storePath !== ":memory:" && !existsSync(storePath))
+        return yield* new InvalidInput({
+          subject: "--store",
+          problems: [`--store ${storePath}: no results store there (run \`mull eval\` first, or pass --store PATH)`]
+        })
+      const store = yield* Store.make(storePath).pipe(Effect.mapError(storeError(storePath)))
+      const sweeps = (yield* store.sweeps.pipe(Effect.mapError(storeError(storePath)))).filter(
+        (s) => !s.endsWith("/large")
+      )
+      let sweep: string
+      if (Option.isSome(sweepFlagValue)) {
+        if (!sweeps.includes(sweepFlagValue.value))
+          return yield* new InvalidInput({
+            subject: "--sweep",
+            problems: [
+              `--sweep ${sweepFlagValue.value}: no runs of that sweep in ${storePath} (sweeps: ${sweeps.join(", ") || "none"})`
+            ]
+          })
+        sweep = sweepFlagValue.value
+      } else {
+        const only = sweeps[0]
+        if (sweeps.length !== 1 || only === undefined)
+          return yield* new InvalidInput({
+            subject: "--sweep",
+            problems: [
+              sweeps.length === 0
+                ? `--store ${storePath}: the store holds no runs (run \`mull eval\` first)`
+                : `--sweep: the store holds several sweeps, name one (sweeps: ${sweeps.join(", ")})`
+            ]
+          })
+        sweep = only
+      }
+      const data = yield* load(store, sweep).pipe(Effect.mapError(storeError(storePath)))
+      const a = analyze(data, options)
+      if (options.baseline !== undefined && !a.configs.some((c) => c.strategy === options.baseline))
+        return yield* new InvalidInput({
+          subject: "--baseline",
+          problems: [
+            `--baseline ${options.baseline}: no such strategy in sweep ${sweep} (strategies: ${[...new Set(a.configs.map((c) => c.strategy))].join(", ")})`
+          ]
+        })
+      return a
+    })
+  )
+
+const simulatorNote = (a: Analysis): string => {
+  const backend = backendName(a.data.meta.backend)
+  return backend === "simulated"
+    ? "Backend: simulated — these numbers describe a simulator, not a real LLM."
+    : backend === undefined
+      ? "Backend: not recorded (if simulated, these numbers describe a simulator, not a real LLM)."
+      : `Backend: ${backend}.`
+}
+
+const f3 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(3))
+const pm = (x: number, se: number) => (Number.isFinite(se) ? `${f3(x)} ± ${se.toFixed(3)}` : f3(x))
+
+/**
+ * The policy table: budget, cross-validated accuracy, in-sample, best-of-N, the best-of-N budget
+ * that matches, the efficiency ratio, and the choice per bin.
+ *
+ * @example
+ * formatPolicy(analysis.policy).split("\n")[0] // "N  policy (CV)  in-sample  best-of-N  …"
+ */
+export const formatPolicy = (p: Policy): string =>
+  table(
+    [
+      "N",
+      "policy (CV)",
+      "in-sample",
+      "best-of-N",
+      "BoN N to match",
+      "efficiency",
+      ...Array.from({ length: p.binCount }, (_, i) => `bin ${i + 1}`)
+    ],
+    p.points.map((pt) => [
+      String(pt.budget),
+      pm(pt.accuracy, pt.stderr),
+      f3(pt.inSample),
+      pt.baseline === undefined ? "—" : pm(pt.baseline.accuracy, pt.baseline.stderr),
+      formatMatch(pt.match),
+      formatEfficiency(pt.efficiency),
+      ...pt.bins.map((b) => b.strategy ?? "—")
+    ])
+  )
+
+/**
+ * The exchange-rate table (overall, then per bin) and its notes.
+ *
+ * @example
+ * formatExchange(analysis.exchange)
+ */
+export const formatExchange = (x: Exchange): string => {
+  const readAt = (r: ExchangeRow) => {
+    const at = r.policy?.at ?? r.bestOfN?.at
+    const clipped = r.policy?.clipped ?? r.bestOfN?.clipped
+    return at === undefined ? "—" : `${fmt(Number(at.toPrecision(4)))}${clipped === undefined ? "" : " (clipped)"}`
+  }
+  const rows = (bins: boolean) =>
+    x.rows
+      .filter((r) => (r.bin === "all") !== bins)
+      .map((r) => [
+        String(r.r),
+        r.multiplier.toFixed(2),
+        ...(bins ? [String(r.bin)] : []),
+        readAt(r),
+        f3(r.policy?.accuracy),
+        f3(r.bestOfN?.accuracy),
+        f3(r.large),
+        r.winner
+      ])
+  const header = (bins: boolean) => [
+    "R",
+    "M",
+    ...(bins ? ["bin"] : []),
+    "small model read at N",
+    "compute-optimal",
+    "best-of-N",
+    `${x.ratio}× larger pass@1`,
+    "winner"
+  ]
+  return [
+    table(header(false), rows(false)),
+    "",
+    "per bin:",
+    table(header(true), rows(true)),
+    ...(x.notes.length === 0 ? [] : ["", ...x.notes.map((n) => `note: ${n}`)])
+  ].join("\n")
+}
+
+// ---------------------------------------------------------------------------------------------
+// optimize
+
+const writeJson = (path: string, value: unknown) =>
+  Effect.try({
+    try: () => {
+      mkdirSync(dirname(path), { recursive: true })
+      writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`)
+    },
+    catch: (e) =>
+      new InvalidInput({ subject: "--out", problems: [`--out ${path}: ${e instanceof Error ? e.message : String(e)}`] })
+  })
+
+export const optimize = Command.make(
+  "optimize",
+  {
+    store: storeFlag,
+    sweep: sweepFlag,
+    bins: binsFlag,
+    candidates: candidatesFlag,
+    baseline: baselineFlag,
+    budget: Flag.Finite("budget").pipe(
+      Flag.withDescription("Write the policy at this budget N only (default: one graph per budget)"),
+      Flag.optional
+    ),
+    samples: Flag.Int("samples").pipe(
+      Flag.withDescription("Fresh samples of the route's difficulty estimate"),
+      Flag.withSchema(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 4096 }))),
+      Flag.withDefault(4)
+    ),
+    out: Flag.String("out").pipe(
+      Flag.withDescription("A folder for compute-optimal-n<N>.json files, or a .json file with --budget"),
+      Flag.withDefault("out/policies")
+    )
+  },
+  Effect.fn("mull.optimize")(function* (flags) {
+    const a = yield* analysed(flags.store, flags.sweep, {
+      bins: flags.bins,
+      candidates: flags.candidates,
+      baseline: Option.getOrUndefined(flags.baseline)
+    })
+    const p = a.policy
+    const budget = Option.getOrUndefined(flags.budget)
+    const measured = p.points.map((pt) => pt.budget)
+    if (budget !== undefined && !measured.includes(budget))
+      return yield* new InvalidInput({
+        subject: "--budget",
+        problems: [`--budget ${budget}: not a measured budget (budgets: ${measured.join(", ") || "none"})`]
+      })
+    const toFile = flags.out.endsWith(".json")
+    if (toFile && budget === undefined && measured.length > 1)
+      return yield* new InvalidInput({
+        subject: "--out",
+        problems: [`--out ${flags.out}: one file holds one budget; add --budget N or give a folder`]
+      })
+    const sizes = a.binning.sizes.join("/")
+    yield* Console.log(
+      [
+        `Compute-optimal policy — sweep ${a.data.sweep}, ${p.binKind} bins (${p.binCount}; problems ${sizes}), candidates ${flags.candidates} (${p.candidates.length}), baseline ${p.baseline ?? "none (no weighted-best-of-n runs)"}`,
+        simulatorNote(a),
+        "policy (CV): cross-validated inside each bin (2 folds by problem hash), ± standard error over problems;",
+        "efficiency: the best-of-N budget that matches the policy's CV accuracy ÷ N (> x: never matched within the measured budgets, a lower bound).",
+        "",
+        formatPolicy(p),
+        ...(p.unbinned > 0 ? ["", `note: ${p.unbinned} problems have runs but no difficulty record; left out`] : [])
+      ].join("\n")
+    )
+    const points = budget === undefined ? p.points : p.points.filter((pt) => pt.budget === budget)
+    const written: Array<string> = []
+    const refs = strategyGraphs(a.data.meta.spec)
+    for (const pt of points) {
+      const path = (name: string) => (toFile ? flags.out : join(flags.out, `${name}.json`))
+      const doc = policyGraph(pt, {
+        graphRef: ({ strategy, graph }) => {
+          // a strategy run from a graph file: refer to that file from where the policy is written
+          const ref = refs.get(strategy) ?? graph
+          if (!Loader.isPath(ref)) return ref
+          const rel = relative(dirname(resolve(path(policyGraphName(pt.budget)))), resolve(ref))
+          return rel.startsWith(".") ? rel : `./${rel}`
+        },
+        thresholds: a.predicted.thresholds,
+        sweep: a.data.sweep,
+        binKind: p.binKind,
+        samples: flags.samples
+      })
+      if (doc === undefined) {
+        yield* Console.log(`N = ${pt.budget}: no configuration measured in any bin; no graph written`)
+        continue
+      }
+      const file = path(doc.name)
+      yield* writeJson(file, doc)
+      const loaded = yield* Effect.result(Loader.fromJson(doc, { cwd: dirname(file) }))
+      const problems = loaded._tag === "Success" ? validateGraph(loaded.success) : loaded.failure.problems
+      written.push(file)
+      for (const problem of problems) yield* Console.log(`warning: ${file}: ${problem}`)
+    }
+    if (written.length > 0)
+      yield* Console.log(
+        [
+          "",
+          `wrote ${written.length} route graph${written.length === 1 ? "" : "s"} (estimate: ${flags.samples} samples, PRM; thresholds ${a.predicted.thresholds.map((t) => t.toFixed(3)).join(", ")}):`,
+          ...written.map((w) => `  ${w}`),
+          ...(p.binKind === "oracle"
+            ? ["the graphs route by model-predicted difficulty to the choices fit on oracle bins (an approximation)"]
+            : [])
+        ].join("\n")
+      )
+  })
+).pipe(
+  Command.withDescription(
+    "Fit the compute-optimal policy per (difficulty bin, budget) with cross-validation; compare with best-of-N; write route graphs"
+  )
+)
+
+// ---------------------------------------------------------------------------------------------
+// exchange
+
+export const exchange = Command.make(
+  "exchange",
+  {
+    store: storeFlag,
+    sweep: sweepFlag,
+    ratio: ratioFlag,
+    r: rFlag,
+    bins: binsFlag,
+    candidates: candidatesFlag,
+    baseline: baselineFlag
+  },
+  Effect.fn("mull.exchange")(function* (flags) {
+    const rs = yield* parseRs(flags.r)
+    const a = yield* analysed(flags.store, flags.sweep, {
+      bins: flags.bins,
+      candidates: flags.candidates,
+      baseline: Option.getOrUndefined(flags.baseline),
+      rs,
+      ratio: flags.ratio
+    })
+    yield* Console.log(
+      [
+        `Exchange rate — sweep ${a.data.sweep}: a ${flags.ratio}× larger model answering once vs the small model with M× the inference tokens, at equal total FLOPs`,
+        simulatorNote(a),
+        "X = 6·P·D_pretrain, Y = 2·P·D_inference, R = D_inference/D_pretrain ⇒ M = ratio·(1 + 3/R) − 3/R (N = M generations of equal length)",
+        `larger model: mean pass@1 of sweep ${a.data.sweep}/large; small model: ${a.policy.binKind}-bin compute-optimal policy (CV) and best-of-N, log2-interpolated at N = M`,
+        "",
+        formatExchange(a.exchange)
+      ].join("\n")
+    )
+  })
+).pipe(Command.withDescription("FLOPs-matched comparison with a larger model (Snell et al. 2024 §7)"))
+
+// ---------------------------------------------------------------------------------------------
+// report
+
+export const report = Command.make(
+  "report",
+  {
+    store: storeFlag,
+    sweep: sweepFlag,
+    out: Flag.String("out").pipe(
+      Flag.withDescription("Folder for report.html, report.md and the SVG charts"),
+      Flag.withDefault("out")
+    ),
+    bins: binsFlag,
+    candidates: candidatesFlag,
+    baseline: baselineFlag,
+    ratio: ratioFlag,
+    r: rFlag
+  },
+  Effect.fn("mull.report")(function* (flags) {
+    const rs = yield* parseRs(flags.r)
+    const a = yield* analysed(flags.store, flags.sweep, {
+      bins: flags.bins,
+      candidates: flags.candidates,
+      baseline: Option.getOrUndefined(flags.baseline),
+      rs,
+      ratio: flags.ratio
+    })
+    const built = yield* Report.build(a)
+    const files = yield* Report.write(built, flags.out).pipe(
+      Effect.mapError((e) => new InvalidInput({ subject: "--out", problems: [e.message] }))
+    )
+    yield* Console.log(
+      [
+        `Report of sweep ${a.data.sweep} (${a.data.runs.length} runs, ${built.charts.length} charts)`,
+        simulatorNote(a),
+        ...files.map((f) => `  ${f}`)
+      ].join("\n")
+    )
+  })
+).pipe(Command.withDescription("Write the HTML and Markdown report of a sweep (charts as SVG)"))

@@ -1,0 +1,190 @@
+/**
+ * Everything the analysis commands compute from one sweep of the results store: configurations,
+ * oracle and model-predicted bins, accuracy overall and per bin, the compute-optimal policy on
+ * either kind of bins, and the exchange rate. `load` reads a sweep (and its larger-model
+ * difficulty records, `<sweep>/large`, and its metadata); `analyze` is pure.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import { type AccuracyPoint, accuracy, accuracyByBin, type Configuration, configurations } from "./Accuracy.ts"
+import { type BinKind, type Binning, oracleBins, type PredictedBinning, predictedBins } from "./Bins.ts"
+import { type CandidateSet, optimize, type Policy } from "./ComputeOptimal.ts"
+import { type Exchange, exchange } from "./Exchange.ts"
+import type { DifficultyRecord, RunRecord } from "./Record.ts"
+import type { StoreError, StoreShape } from "./Store.ts"
+
+/** The metadata keys a sweep may carry (each a JSON string), without the `sweep:<name>:` prefix. */
+export const META_KEYS = ["spec", "backend", "backendConfig", "generatorParams", "largeParams", "largeConfig"] as const
+export type MetaKey = (typeof META_KEYS)[number]
+
+/** What one sweep holds. */
+export interface SweepData {
+  readonly sweep: string
+  readonly runs: ReadonlyArray<RunRecord>
+  readonly difficulties: ReadonlyArray<DifficultyRecord>
+  /** the larger model's difficulty records (sweep `<sweep>/large`), for the exchange rate */
+  readonly large: ReadonlyArray<DifficultyRecord>
+  /** raw metadata values (JSON strings) that are present */
+  readonly meta: Partial<Record<MetaKey, string>>
+}
+
+export interface AnalysisOptions {
+  /** bins the policy is fit on (default `oracle`) */
+  readonly bins?: BinKind | undefined
+  /** number of bins (default 5) */
+  readonly binCount?: number | undefined
+  readonly candidates?: CandidateSet | undefined
+  /** the baseline's strategy label (default: the weighted-best-of-n configuration) */
+  readonly baseline?: string | undefined
+  /** inference-to-pretraining token ratios for the exchange rate */
+  readonly rs?: ReadonlyArray<number> | undefined
+  /** P_large / P_small */
+  readonly ratio?: number | undefined
+}
+
+export interface Analysis {
+  readonly data: SweepData
+  readonly options: AnalysisOptions
+  readonly configs: ReadonlyArray<Configuration>
+  readonly oracle: Binning
+  readonly predicted: PredictedBinning
+  /** the bins the policy is fit on */
+  readonly binning: Binning
+  readonly overall: ReadonlyArray<AccuracyPoint>
+  readonly byOracleBin: ReadonlyArray<AccuracyPoint>
+  readonly byPredictedBin: ReadonlyArray<AccuracyPoint>
+  /** the policy on `binning` */
+  readonly policy: Policy
+  /** the policy on the other kind of bins (for comparison) */
+  readonly otherPolicy: Policy
+  readonly exchange: Exchange
+}
+
+/**
+ * The larger model's sweep name for a sweep.
+ *
+ * @example
+ * largeSweep("main") // "main/large"
+ */
+export const largeSweep = (sweep: string): string => `${sweep}/large`
+
+/**
+ * Reads one sweep from a store.
+ *
+ * @example
+ * const data = yield* load(store, "main")
+ */
+export const load = (store: StoreShape, sweep: string): Effect.Effect<SweepData, StoreError> =>
+  Effect.gen(function* () {
+    const runs = yield* store.runs(sweep)
+    const difficulties = yield* store.difficulties(sweep)
+    const large = yield* store.difficulties(largeSweep(sweep))
+    const meta: Partial<Record<MetaKey, string>> = {}
+    for (const k of META_KEYS) {
+      const v = yield* store.getMeta(`sweep:${sweep}:${k}`)
+      if (v !== undefined) meta[k] = v
+    }
+    return { sweep, runs, difficulties, large, meta }
+  })
+
+/**
+ * Computes bins, accuracy, the policy and the exchange rate for one sweep.
+ *
+ * @example
+ * const a = analyze(data, { bins: "oracle", candidates: "all" })
+ * a.policy.points.map((p) => p.accuracy)
+ */
+export const analyze = (data: SweepData, options: AnalysisOptions = {}): Analysis => {
+  const count = options.binCount ?? 5
+  const configs = configurations(data.runs)
+  const oracle = oracleBins(data.difficulties, count)
+  const predicted = predictedBins(data.difficulties, count)
+  const kind = options.bins ?? "oracle"
+  const binning = kind === "oracle" ? oracle : predicted
+  const policyOn = (b: Binning) =>
+    optimize(configs, { binning: b, baseline: options.baseline, candidates: options.candidates ?? "all" })
+  const policy = policyOn(binning)
+  const otherPolicy = policyOn(kind === "oracle" ? predicted : oracle)
+  return {
+    data,
+    options,
+    configs,
+    oracle,
+    predicted,
+    binning,
+    overall: accuracy(configs),
+    byOracleBin: accuracyByBin(configs, oracle),
+    byPredictedBin: accuracyByBin(configs, predicted),
+    policy,
+    otherPolicy,
+    exchange: exchange({ policy, configs, binning, large: data.large }, { rs: options.rs, ratio: options.ratio })
+  }
+}
+
+/**
+ * A metadata value as JSON (the raw string when it is not JSON).
+ *
+ * @example
+ * parseMeta('{"worldSeed":1}') // { worldSeed: 1 }
+ */
+export const parseMeta = (value: string | undefined): unknown => {
+  if (value === undefined) return undefined
+  try {
+    return JSON.parse(value) as unknown
+  } catch {
+    return value
+  }
+}
+
+/**
+ * The backend's name from the `backend` metadata: a JSON string, or an object's `name`/`backend`.
+ *
+ * @example
+ * backendName('"simulated"') // "simulated"
+ */
+export const backendName = (value: string | undefined): string | undefined => {
+  const v = parseMeta(value)
+  if (typeof v === "string") return v
+  if (typeof v === "object" && v !== null) {
+    if ("name" in v && typeof v.name === "string") return v.name
+    if ("backend" in v && typeof v.backend === "string") return v.backend
+  }
+  return undefined
+}
+
+/**
+ * The graph reference (built-in name or path, as the sweep spec wrote it) of each strategy label,
+ * from the `spec` metadata; empty when absent or unreadable.
+ *
+ * @example
+ * strategyGraphs('{"strategies":[{"label":"mine","graph":"./g.json"}]}') // Map { "mine" => "./g.json" }
+ */
+export const strategyGraphs = (spec: string | undefined): ReadonlyMap<string, string> => {
+  const v = parseMeta(spec)
+  const out = new Map<string, string>()
+  if (typeof v !== "object" || v === null || !("strategies" in v) || !Array.isArray(v.strategies)) return out
+  for (const s of v.strategies as ReadonlyArray<unknown>)
+    if (typeof s === "object" && s !== null && "label" in s && "graph" in s)
+      if (typeof s.label === "string" && typeof s.graph === "string") out.set(s.label, s.graph)
+  return out
+}
+
+/**
+ * A parameter count from metadata: a JSON number, or an object's `params`/`parameters`.
+ *
+ * @example
+ * parameterCount('{"params": 1.5e9}') // 1500000000
+ */
+export const parameterCount = (value: string | undefined): number | undefined => {
+  const v = parseMeta(value)
+  if (typeof v === "number" && Number.isFinite(v)) return v
+  if (typeof v === "object" && v !== null) {
+    for (const k of ["params", "parameters"] as const)
+      if (k in v) {
+        const x = (v as Record<string, unknown>)[k]
+        if (typeof x === "number" && Number.isFinite(x)) return x
+      }
+  }
+  return undefined
+}

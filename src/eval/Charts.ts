@@ -1,0 +1,314 @@
+/**
+ * The report's charts as Vega-Lite specifications, rendered server-side to SVG strings by Vega
+ * (no browser, no canvas): accuracy versus the paper's budget N (log2 axis) and versus measured
+ * output tokens, overall and per difficulty bin; the compute-optimal policy versus best-of-N; the
+ * exchange-rate comparison. The spec builders are pure; `render` is the only effect.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import * as vega from "vega"
+import * as vl from "vega-lite"
+import type { AccuracyPoint } from "./Accuracy.ts"
+import type { BinKind } from "./Bins.ts"
+import { formatEfficiency, type Policy } from "./ComputeOptimal.ts"
+import type { Exchange } from "./Exchange.ts"
+
+/** A Vega-Lite specification (the library's own type). */
+export type Spec = vl.TopLevelSpec
+
+/** A rendered chart. */
+export interface Chart {
+  /** a slug, used for the SVG's file name and to keep its element ids unique in a page */
+  readonly id: string
+  readonly title: string
+  readonly svg: string
+}
+
+/** The x axis of an accuracy chart: the paper's generation budget N, or measured output tokens. */
+export type XAxis = "budget" | "tokens"
+
+const FONT = "Helvetica, Arial, sans-serif"
+const CONFIG = {
+  font: FONT,
+  view: { stroke: "#ddd" },
+  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: "#eee" },
+  legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 400, symbolOpacity: 1 },
+  title: { fontSize: 14, anchor: "start" as const }
+}
+
+const finite = (x: number) => (Number.isFinite(x) ? x : null)
+
+interface Row {
+  readonly strategy: string
+  readonly budget: number
+  readonly tokens: number
+  readonly accuracy: number
+  readonly lo: number | null
+  readonly hi: number | null
+  readonly bin?: string
+}
+
+const rowsOf = (points: ReadonlyArray<AccuracyPoint>, binLabel?: (bin: number) => string): ReadonlyArray<Row> =>
+  points.map((p) => ({
+    strategy: p.strategy,
+    budget: p.budget,
+    tokens: p.outputTokens,
+    accuracy: p.accuracy,
+    lo: Number.isFinite(p.stderr) ? Math.max(0, p.accuracy - p.stderr) : null,
+    hi: Number.isFinite(p.stderr) ? Math.min(1, p.accuracy + p.stderr) : null,
+    ...(p.bin === undefined || binLabel === undefined ? {} : { bin: binLabel(p.bin) })
+  }))
+
+const budgetsOf = (points: ReadonlyArray<{ readonly budget: number }>) =>
+  [...new Set(points.map((p) => p.budget))].sort((a, b) => a - b)
+
+const xEncoding = (x: XAxis, budgets: ReadonlyArray<number>, short = false) =>
+  x === "budget"
+    ? {
+        field: "budget",
+        type: "quantitative" as const,
+        title: short ? "N (log2)" : "generation budget N (log2)",
+        scale: { type: "log" as const, base: 2 },
+        axis: { values: [...budgets], format: "d" }
+      }
+    : {
+        field: "tokens",
+        type: "quantitative" as const,
+        title: short ? "output tokens (log)" : "mean output tokens per question (log)",
+        scale: { type: "log" as const, nice: false },
+        axis: { format: "~s", tickCount: 6 }
+      }
+
+const yEncoding = {
+  field: "accuracy",
+  type: "quantitative" as const,
+  title: "accuracy",
+  scale: { domain: [0, 1] }
+}
+
+const colorEncoding = {
+  field: "strategy",
+  type: "nominal" as const,
+  title: "strategy",
+  scale: { scheme: "tableau10" }
+}
+
+const lineLayers = (x: XAxis, budgets: ReadonlyArray<number>, errorBars: boolean, short = false) => [
+  ...(errorBars
+    ? [
+        {
+          mark: { type: "rule" as const, opacity: 0.45 },
+          encoding: {
+            x: xEncoding(x, budgets, short),
+            y: { field: "lo", type: "quantitative" as const },
+            y2: { field: "hi" },
+            color: colorEncoding
+          }
+        }
+      ]
+    : []),
+  {
+    mark: { type: "line" as const, point: { filled: true, size: 30 }, strokeWidth: 1.6 },
+    encoding: { x: xEncoding(x, budgets, short), y: yEncoding, color: colorEncoding }
+  }
+]
+
+/**
+ * Accuracy versus budget (N on a log2 axis, or measured output tokens) per strategy, with ±1
+ * standard error bars over problems.
+ *
+ * @example
+ * accuracyChart(accuracy(configs), "budget", "Accuracy vs generation budget")
+ */
+export const accuracyChart = (points: ReadonlyArray<AccuracyPoint>, x: XAxis, title: string): Spec => ({
+  $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+  title,
+  width: 520,
+  height: 320,
+  config: CONFIG,
+  data: { values: rowsOf(points) as Array<Row> },
+  layer: lineLayers(x, budgetsOf(points), true)
+})
+
+/**
+ * Accuracy versus budget per strategy in one panel per difficulty bin (bin 1 = easiest).
+ *
+ * @example
+ * binChart(accuracyByBin(configs, oracle), "budget", "oracle", "Accuracy per oracle difficulty bin")
+ */
+export const binChart = (
+  points: ReadonlyArray<AccuracyPoint>,
+  x: XAxis,
+  kind: BinKind,
+  title: string,
+  count = 5
+): Spec => {
+  const label = (b: number) => `bin ${b}${b === 1 ? " (easiest)" : b === count ? " (hardest)" : ""}`
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    config: CONFIG,
+    data: { values: rowsOf(points, label) as Array<Row> },
+    facet: {
+      field: "bin",
+      type: "ordinal",
+      title: `${kind === "oracle" ? "oracle" : "model-predicted"} difficulty bin`,
+      sort: Array.from({ length: count }, (_, i) => label(i + 1))
+    },
+    columns: Math.min(count, 3),
+    spec: { width: 230, height: 170, layer: lineLayers(x, budgetsOf(points), false, true) }
+  }
+}
+
+/**
+ * The compute-optimal policy (cross-validated, and in-sample dashed) versus best-of-N weighted,
+ * accuracy against N on a log2 axis; the efficiency ratio at each N is written along the bottom.
+ *
+ * @example
+ * policyChart(optimize(configs, { binning }), "Compute-optimal vs best-of-N")
+ */
+export const policyChart = (policy: Policy, title: string): Spec => {
+  const bon = `best-of-N weighted${policy.baseline === undefined ? "" : ` (${policy.baseline})`}`
+  const cv = "compute-optimal (cross-validated)"
+  const ins = "compute-optimal (in-sample)"
+  const values = [
+    ...policy.baselineCurve.map((p) => ({ series: bon, budget: p.budget, accuracy: p.accuracy, label: "" })),
+    ...policy.points.flatMap((p) =>
+      Number.isFinite(p.accuracy)
+        ? [
+            { series: cv, budget: p.budget, accuracy: p.accuracy, label: formatEfficiency(p.efficiency) },
+            ...(Number.isFinite(p.inSample) ? [{ series: ins, budget: p.budget, accuracy: p.inSample, label: "" }] : [])
+          ]
+        : []
+    )
+  ]
+  const budgets = budgetsOf(values)
+  const x = xEncoding("budget", budgets)
+  const color = {
+    field: "series",
+    type: "nominal" as const,
+    title: null,
+    scale: { domain: [cv, ins, bon], range: ["#d62728", "#ff9896", "#1f77b4"] },
+    legend: { orient: "bottom" as const, direction: "vertical" as const }
+  }
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    width: 520,
+    height: 320,
+    config: CONFIG,
+    data: { values },
+    layer: [
+      {
+        mark: { type: "line", point: { filled: true, size: 36 }, strokeWidth: 1.8 },
+        encoding: {
+          x,
+          y: yEncoding,
+          color,
+          strokeDash: {
+            field: "series",
+            type: "nominal",
+            scale: {
+              domain: [cv, ins, bon],
+              range: [
+                [1, 0],
+                [4, 3],
+                [1, 0]
+              ]
+            },
+            legend: { orient: "bottom" as const, direction: "vertical" as const }
+          }
+        }
+      },
+      {
+        transform: [{ filter: "datum.label !== ''" }],
+        mark: { type: "text", fontSize: 11, color: "#d62728", baseline: "bottom" },
+        encoding: { x, y: { datum: 0.02 }, text: { field: "label" } }
+      }
+    ]
+  }
+}
+
+/**
+ * The exchange rate: for each R, the small model's compute-optimal and best-of-N accuracy at the
+ * FLOPs-matched budget M against the larger model's pass@1, overall (grouped bars).
+ *
+ * @example
+ * exchangeChart(exchange(input), "FLOPs-matched: small model × M vs 14× larger model")
+ */
+export const exchangeChart = (x: Exchange, title: string): Spec => {
+  const values = x.rows
+    .filter((r) => r.bin === "all")
+    .flatMap((r) => {
+      const group = `R = ${r.r} (M = ${r.multiplier.toFixed(1)})`
+      return [
+        { group, side: "small: compute-optimal at N = M", accuracy: finite(r.policy?.accuracy ?? Number.NaN) },
+        { group, side: "small: best-of-N at N = M", accuracy: finite(r.bestOfN?.accuracy ?? Number.NaN) },
+        { group, side: `${x.ratio}× larger model, pass@1`, accuracy: finite(r.large) }
+      ].filter((v) => v.accuracy !== null)
+    })
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title,
+    width: 520,
+    height: 260,
+    config: CONFIG,
+    data: { values },
+    mark: { type: "bar" },
+    encoding: {
+      x: { field: "group", type: "nominal", title: null, sort: null, axis: { labelAngle: 0 } },
+      xOffset: { field: "side", type: "nominal", sort: null },
+      y: yEncoding,
+      color: {
+        field: "side",
+        type: "nominal",
+        title: null,
+        sort: null,
+        scale: { range: ["#d62728", "#1f77b4", "#7f7f7f"] },
+        legend: { orient: "bottom", direction: "vertical" }
+      }
+    }
+  }
+}
+
+/**
+ * Makes the element ids of an SVG unique to a chart (`clip1` → `<id>-clip1`), so several charts
+ * can be inlined in one HTML page.
+ *
+ * @example
+ * scopeIds('<clipPath id="clip1"/><g clip-path="url(#clip1)"/>', "acc")
+ * // '<clipPath id="acc-clip1"/><g clip-path="url(#acc-clip1)"/>'
+ */
+export const scopeIds = (svg: string, id: string): string =>
+  svg
+    .replace(/\bid="([^"]+)"/gu, (_, x: string) => `id="${id}-${x}"`)
+    .replace(/url\(#([^)]+)\)/gu, (_, x: string) => `url(#${id}-${x})`)
+    .replace(/href="#([^"]+)"/gu, (_, x: string) => `href="#${id}-${x}"`)
+
+/**
+ * Renders a Vega-Lite spec to an SVG string (headless: no renderer, text measured by estimate).
+ *
+ * @example
+ * const svg = yield* render(accuracyChart(points, "budget", "Accuracy"), "accuracy-n")
+ */
+export const render = (spec: Spec, id: string): Effect.Effect<string> =>
+  Effect.promise(async () => {
+    // warnings (e.g. a log scale's ignored properties) are not the reader's concern; errors are
+    const logger = vega.logger(vega.Error)
+    const view = new vega.View(vega.parse(vl.compile(spec, { logger }).spec), { renderer: "none", logger })
+    try {
+      return scopeIds(await view.toSVG(), id)
+    } finally {
+      view.finalize()
+    }
+  })
+
+/**
+ * Renders a spec into a `Chart`.
+ *
+ * @example
+ * const chart = yield* chart("accuracy-n", "Accuracy vs N", accuracyChart(points, "budget", "Accuracy vs N"))
+ */
+export const chart = (id: string, title: string, spec: Spec): Effect.Effect<Chart> =>
+  Effect.map(render(spec, id), (svg) => ({ id, title, svg }))

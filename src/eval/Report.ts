@@ -1,0 +1,613 @@
+/**
+ * The evaluation report of one sweep, as one self-contained HTML page (inline SVG charts, simple
+ * CSS) and as Markdown (tables, with the charts as SVG files next to it). Both are rendered from
+ * the same list of sections, so they say the same things:
+ *
+ * setup (backend, knobs, seeds, problems, sweep spec) · difficulty bins · accuracy versus N and
+ * versus output tokens, overall and per oracle bin · the compute-optimal policy versus best-of-N
+ * with efficiency ratios (on oracle and on model-predicted bins) · the exchange rate · method.
+ *
+ * Numbers from the simulated backend describe a simulator, not a language model; the report says
+ * so at the top whenever the sweep's backend is `simulated` (or unknown).
+ *
+ * @since 0.1.0
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { join } from "node:path"
+import { Effect, Schema } from "effect"
+import type { AccuracyPoint } from "./Accuracy.ts"
+import { type Analysis, backendName, parameterCount, parseMeta } from "./Analysis.ts"
+import { agreement, type Binning } from "./Bins.ts"
+import * as Charts from "./Charts.ts"
+import { formatEfficiency, formatMatch, type Policy } from "./ComputeOptimal.ts"
+import type { Exchange, ExchangeRow } from "./Exchange.ts"
+
+/** A block of a section. Text is plain; `code` spans in backticks become `<code>` in HTML. */
+export type Block =
+  | { readonly kind: "p"; readonly text: string }
+  | { readonly kind: "warning"; readonly text: string }
+  | { readonly kind: "list"; readonly items: ReadonlyArray<string> }
+  | {
+      readonly kind: "table"
+      readonly header: ReadonlyArray<string>
+      readonly rows: ReadonlyArray<ReadonlyArray<string>>
+      readonly caption?: string
+    }
+  | { readonly kind: "chart"; readonly chart: Charts.Chart; readonly caption: string }
+  | { readonly kind: "code"; readonly text: string }
+
+export interface Section {
+  readonly id: string
+  readonly title: string
+  readonly blocks: ReadonlyArray<Block>
+}
+
+export interface Report {
+  readonly title: string
+  readonly sections: ReadonlyArray<Section>
+  readonly charts: ReadonlyArray<Charts.Chart>
+  readonly html: string
+  readonly markdown: string
+}
+
+export interface ReportOptions {
+  /** when the report was made (ISO string); default: now */
+  readonly generatedAt?: string | undefined
+}
+
+/** The report could not be written. */
+export class ReportError extends Schema.TaggedError<ReportError>()("ReportError", {
+  path: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `cannot write the report to ${this.path}: ${this.reason}`
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Formatting
+
+const f3 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(3))
+const pm = (acc: number, se: number) => (Number.isFinite(se) ? `${f3(acc)} ± ${se.toFixed(3)}` : f3(acc))
+const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "—")
+const list = (xs: ReadonlyArray<number | string>) => (xs.length === 0 ? "none" : xs.join(", "))
+
+const budgetsOf = (points: ReadonlyArray<{ readonly budget: number }>) =>
+  [...new Set(points.map((p) => p.budget))].sort((a, b) => a - b)
+const strategiesOf = (points: ReadonlyArray<{ readonly strategy: string }>) =>
+  [...new Set(points.map((p) => p.strategy))].sort()
+
+const pivot = (
+  points: ReadonlyArray<AccuracyPoint>,
+  cell: (p: AccuracyPoint) => string
+): { header: ReadonlyArray<string>; rows: ReadonlyArray<ReadonlyArray<string>> } => {
+  const budgets = budgetsOf(points)
+  const by = new Map(points.map((p) => [`${p.strategy}\u0000${p.budget}`, p] as const))
+  return {
+    header: ["strategy", ...budgets.map((b) => `N = ${b}`)],
+    rows: strategiesOf(points).map((s) => [
+      s,
+      ...budgets.map((b) => {
+        const p = by.get(`${s}\u0000${b}`)
+        return p === undefined ? "—" : cell(p)
+      })
+    ])
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+const setupSection = (a: Analysis): Section => {
+  const { data } = a
+  const backend = backendName(data.meta.backend)
+  const seeds = [...new Set(data.runs.map((r) => r.seed))].sort((x, y) => x - y)
+  const problems = new Set(data.runs.map((r) => r.problemId))
+  const samples = [...new Set(data.difficulties.map((d) => d.samples))].sort((x, y) => x - y)
+  const levels = [...new Set(data.runs.flatMap((r) => (r.level === undefined ? [] : [r.level])))].sort()
+  const small = parameterCount(data.meta.generatorParams)
+  const large = parameterCount(data.meta.largeParams)
+  const pretty = (v: string | undefined) => {
+    const j = parseMeta(v)
+    return j === undefined ? undefined : typeof j === "string" ? j : JSON.stringify(j, null, 2)
+  }
+  const blocks: Array<Block> = [
+    {
+      kind: "table",
+      header: ["", ""],
+      rows: [
+        ["sweep", data.sweep],
+        ["backend", backend ?? "unknown (no sweep:<name>:backend metadata)"],
+        ["problems with runs", int(problems.size)],
+        ["MATH levels", list(levels)],
+        ["run records", int(data.runs.length)],
+        ["seeds", list(seeds)],
+        ["strategy configurations", int(strategiesOf(a.configs).length)],
+        ["budgets N", list(budgetsOf(a.configs))],
+        ["difficulty records", `${int(data.difficulties.length)} (samples per problem: ${list(samples)})`],
+        ["larger-model records", data.large.length === 0 ? "none" : int(data.large.length)],
+        ["generator parameters", small === undefined ? "—" : small.toExponential(2)],
+        ["larger model parameters", large === undefined ? "—" : large.toExponential(2)]
+      ]
+    }
+  ]
+  const codes: ReadonlyArray<readonly [string, string | undefined]> = [
+    ["Backend configuration (simulator knobs)", pretty(data.meta.backendConfig)],
+    ["Generator", pretty(data.meta.generatorParams)],
+    ["Larger model", pretty(data.meta.largeParams)],
+    ["Larger model's backend configuration", pretty(data.meta.largeConfig)],
+    ["Sweep specification", pretty(data.meta.spec)]
+  ]
+  for (const [title, text] of codes) {
+    if (text === undefined) continue
+    blocks.push({ kind: "p", text: `${title}:` }, { kind: "code", text })
+  }
+  const absent = codes.filter(([, t]) => t === undefined).map(([t]) => t.toLowerCase())
+  if (absent.length > 0) blocks.push({ kind: "p", text: `Not recorded in the store's metadata: ${absent.join("; ")}.` })
+  return { id: "setup", title: "Setup", blocks }
+}
+
+const binRows = (b: Binning, values: "pass1" | "meanScore", a: Analysis) => {
+  const byId = new Map(a.data.difficulties.map((d) => [d.problemId, d] as const))
+  return Array.from({ length: b.count }, (_, i) => {
+    const ids = [...b.bins].filter(([, bin]) => bin === i + 1).map(([id]) => id)
+    const ds = ids.flatMap((id) => {
+      const d = byId.get(id)
+      return d === undefined ? [] : [d]
+    })
+    const v = ds.map((d) => d[values])
+    const meanOf = (xs: ReadonlyArray<number>) =>
+      xs.length === 0 ? Number.NaN : xs.reduce((s, x) => s + x, 0) / xs.length
+    return [
+      `${i + 1}${i === 0 ? " (easiest)" : i === b.count - 1 ? " (hardest)" : ""}`,
+      int(ids.length),
+      v.length === 0 ? "—" : `${f3(Math.min(...v))} – ${f3(Math.max(...v))}`,
+      f3(meanOf(ds.map((d) => d.pass1))),
+      f3(meanOf(ds.map((d) => d.meanScore)))
+    ]
+  })
+}
+
+const binsSection = (a: Analysis): Section => {
+  const blocks: Array<Block> = []
+  if (a.data.difficulties.length === 0)
+    blocks.push({
+      kind: "warning",
+      text: "No difficulty records for this sweep: nothing can be binned, so the per-bin results, the policy and the exchange rate are empty."
+    })
+  blocks.push(
+    {
+      kind: "p",
+      text: "Oracle bins: quintiles of pass@1 over the difficulty samples (ground truth needed). Model-predicted bins: quintiles of the mean final verifier score of the same samples (no ground truth). Bin 1 is the easiest; ties are broken by a hash of the problem id (Snell et al. 2024 §3.2)."
+    },
+    {
+      kind: "table",
+      caption: "Oracle bins",
+      header: ["bin", "problems", "pass@1 range", "mean pass@1", "mean score"],
+      rows: binRows(a.oracle, "pass1", a)
+    },
+    {
+      kind: "table",
+      caption: "Model-predicted bins",
+      header: ["bin", "problems", "score range", "mean pass@1", "mean score"],
+      rows: binRows(a.predicted, "meanScore", a)
+    },
+    {
+      kind: "p",
+      text: `Route thresholds (mean final score, descending): ${a.predicted.thresholds.map((t) => t.toFixed(4)).join(", ") || "none"}. Problems in the same oracle and predicted bin: ${Number.isNaN(agreement(a.oracle, a.predicted)) ? "—" : `${(100 * agreement(a.oracle, a.predicted)).toFixed(1)}%`}.`
+    }
+  )
+  return { id: "bins", title: "Difficulty bins", blocks }
+}
+
+const accuracySection = (a: Analysis, charts: ChartSet): Section => {
+  const acc = pivot(a.overall, (p) => pm(p.accuracy, p.stderr))
+  const tokens = pivot(a.overall, (p) => int(p.outputTokens))
+  const extra = pivot(a.overall, (p) => `${f3(p.passAtN)} / ${f3(p.pass1)}`)
+  return {
+    id: "accuracy",
+    title: "Accuracy versus budget",
+    blocks: [
+      {
+        kind: "chart",
+        chart: charts.accuracyN,
+        caption:
+          "Accuracy of each strategy configuration against the paper's generation budget N (log2 axis), over all problems; bars are ±1 standard error over problems."
+      },
+      {
+        kind: "chart",
+        chart: charts.accuracyTokens,
+        caption:
+          "The same runs against the mean output tokens actually generated per question (log axis): what the budget costs in tokens. Step-wise search and revisions spend tokens differently from best-of-N at the same N."
+      },
+      { kind: "table", caption: "Accuracy (± standard error over problems)", ...acc },
+      { kind: "table", caption: "Mean output tokens per question", ...tokens },
+      {
+        kind: "table",
+        caption: "pass@N / mean pass@1 of the final population (oracle: is any candidate right / what fraction is)",
+        ...extra
+      }
+    ]
+  }
+}
+
+const perBinSection = (a: Analysis, charts: ChartSet): Section => {
+  const rows: Array<ReadonlyArray<string>> = []
+  const overall = new Map(a.overall.map((p) => [`${p.strategy}\u0000${p.budget}`, p] as const))
+  const byBin = new Map(a.byOracleBin.map((p) => [`${p.strategy}\u0000${p.budget}\u0000${p.bin}`, p] as const))
+  for (const s of strategiesOf(a.overall))
+    for (const b of budgetsOf(a.overall.filter((p) => p.strategy === s)))
+      rows.push([
+        s,
+        String(b),
+        f3(overall.get(`${s}\u0000${b}`)?.accuracy),
+        ...Array.from({ length: a.oracle.count }, (_, i) => f3(byBin.get(`${s}\u0000${b}\u0000${i + 1}`)?.accuracy))
+      ])
+  return {
+    id: "per-bin",
+    title: "Accuracy per difficulty bin",
+    blocks: [
+      {
+        kind: "chart",
+        chart: charts.binsN,
+        caption:
+          "One panel per oracle difficulty bin (bin 1 = easiest): accuracy against N (log2). Which strategy wins depends on the bin — the premise of compute-optimal scaling."
+      },
+      {
+        kind: "chart",
+        chart: charts.binsTokens,
+        caption: "The same per-bin accuracy against mean output tokens per question (log axis)."
+      },
+      {
+        kind: "table",
+        caption: "Accuracy per oracle bin",
+        header: ["strategy", "N", "all", ...Array.from({ length: a.oracle.count }, (_, i) => `bin ${i + 1}`)],
+        rows
+      }
+    ]
+  }
+}
+
+const policyTable = (p: Policy): Block => ({
+  kind: "table",
+  caption: `Compute-optimal policy on ${p.binKind === "oracle" ? "oracle" : "model-predicted"} bins vs ${p.baseline ?? "best-of-N (none measured)"}`,
+  header: [
+    "N",
+    "policy (CV)",
+    "in-sample",
+    "best-of-N",
+    "best-of-N budget to match",
+    "efficiency",
+    ...Array.from({ length: p.binCount }, (_, i) => `bin ${i + 1}`)
+  ],
+  rows: p.points.map((pt) => [
+    String(pt.budget),
+    pm(pt.accuracy, pt.stderr),
+    f3(pt.inSample),
+    pt.baseline === undefined ? "—" : pm(pt.baseline.accuracy, pt.baseline.stderr),
+    formatMatch(pt.match),
+    formatEfficiency(pt.efficiency),
+    ...pt.bins.map((b) => b.strategy ?? "—")
+  ])
+})
+
+const policySection = (a: Analysis, charts: ChartSet): Section => {
+  const p = a.policy
+  const blocks: Array<Block> = [
+    {
+      kind: "p",
+      text: `Per (bin, budget N) the policy picks the configuration with the highest accuracy among ${p.candidates.length} candidates (${a.options.candidates ?? "all"}). Its accuracy is cross-validated inside each bin: the bin's problems are split into two folds by a hash of the problem id, the choice made on one fold is scored on the other, both ways, and the held-out results are averaged over all problems. The efficiency ratio is the best-of-N budget that matches the policy's cross-validated accuracy (log2-interpolated on the monotone envelope of best-of-N's measured accuracy) divided by N; "> x×" means best-of-N never matched it within its measured budgets (a lower bound), "≤ x×" that it already matched at its smallest budget. Reported as measured.`
+    },
+    {
+      kind: "chart",
+      chart: charts.policy,
+      caption:
+        "The compute-optimal policy (cross-validated: solid red; in-sample: dashed) against best-of-N weighted (blue), accuracy against N (log2). Labels are the efficiency ratios."
+    },
+    policyTable(p),
+    {
+      kind: "chart",
+      chart: charts.otherPolicy,
+      caption: `The same on ${a.otherPolicy.binKind === "oracle" ? "oracle" : "model-predicted"} bins.`
+    },
+    policyTable(a.otherPolicy)
+  ]
+  if (p.unbinned > 0)
+    blocks.push({
+      kind: "p",
+      text: `${p.unbinned} problems have runs but no difficulty record; they are left out of the policy.`
+    })
+  blocks.push({
+    kind: "p",
+    text: "`mull optimize` writes the policy fit on all problems as a `route` graph per budget (`compute-optimal-n<N>.json`): it estimates a question's difficulty from a few fresh samples' mean PRM score, bins it with the model-predicted thresholds above, and runs the bin's configuration."
+  })
+  return { id: "compute-optimal", title: "Compute-optimal policy versus best-of-N", blocks }
+}
+
+const exchangeTable = (x: Exchange, bin: "all" | "bins"): Block => {
+  const rows = x.rows.filter((r) => (bin === "all" ? r.bin === "all" : r.bin !== "all"))
+  const readAt = (r: ExchangeRow) => {
+    const at = r.policy?.at ?? r.bestOfN?.at
+    const clipped = r.policy?.clipped ?? r.bestOfN?.clipped
+    return at === undefined ? "—" : `${Number(at.toPrecision(4))}${clipped === undefined ? "" : " (clipped)"}`
+  }
+  return {
+    kind: "table",
+    caption: bin === "all" ? "Overall" : "Per bin",
+    header: [
+      "R",
+      "M",
+      ...(bin === "all" ? [] : ["bin"]),
+      "small model read at N",
+      "compute-optimal",
+      "best-of-N",
+      `${x.ratio}× larger, pass@1`,
+      "winner"
+    ],
+    rows: rows.map((r) => [
+      String(r.r),
+      r.multiplier.toFixed(2),
+      ...(bin === "all" ? [] : [String(r.bin)]),
+      readAt(r),
+      f3(r.policy?.accuracy),
+      f3(r.bestOfN?.accuracy),
+      f3(r.large),
+      r.winner
+    ])
+  }
+}
+
+const exchangeSection = (a: Analysis, charts: ChartSet): Section => {
+  const x = a.exchange
+  return {
+    id: "exchange",
+    title: "Exchange rate: test-time compute versus a larger model",
+    blocks: [
+      {
+        kind: "p",
+        text: `FLOPs-matched comparison (Snell et al. 2024 §7). Pretraining costs X = 6·P·D_pretrain, inference Y = 2·P·D_inference, R = D_inference / D_pretrain. A model ${x.ratio}× larger answering once matches the total FLOPs of the small model spending M = ${x.ratio}·(1 + 3/R) − 3/R times as many inference tokens per question, i.e. N = M generations of equal length. The small model's accuracy at N = M is interpolated in log2(N) between measured budgets (clipped to the measured range, marked "(clipped)"); the larger model's is its mean pass@1 (sweep \`${a.data.sweep}/large\`).`
+      },
+      {
+        kind: "chart",
+        chart: charts.exchange,
+        caption: "Small model at N = M (compute-optimal, best-of-N) against the larger model's pass@1, per R."
+      },
+      exchangeTable(x, "all"),
+      exchangeTable(x, "bins"),
+      ...(x.notes.length === 0 ? [] : [{ kind: "list" as const, items: x.notes }])
+    ]
+  }
+}
+
+const methodSection: Section = {
+  id: "method",
+  title: "Method",
+  blocks: [
+    {
+      kind: "list",
+      items: [
+        "Accuracy of a configuration at N: the runs of a problem (one per seed) are averaged first, then the problems; ± is the standard error of the mean over problems.",
+        "Tokens and FLOPs are the strategy's logical usage (cache hits included).",
+        "N is the paper's generation budget: best-of-N samples N solutions, beam search keeps N beams, lookahead with k steps N/(k+1) beams, revisions N attempts.",
+        "Bins: 5 equal-size quantiles; the policy is fit per (bin, N) with two-fold cross-validation inside each bin; ties go to best-of-N, then to the label that sorts first.",
+        "Curves are read between measured budgets by linear interpolation in log2(N); efficiency ratios use best-of-N's monotone envelope."
+      ]
+    }
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Charts
+
+interface ChartSet {
+  readonly accuracyN: Charts.Chart
+  readonly accuracyTokens: Charts.Chart
+  readonly binsN: Charts.Chart
+  readonly binsTokens: Charts.Chart
+  readonly policy: Charts.Chart
+  readonly otherPolicy: Charts.Chart
+  readonly exchange: Charts.Chart
+}
+
+const binWord = (k: string) => (k === "oracle" ? "oracle" : "model-predicted")
+
+const renderCharts = (a: Analysis): Effect.Effect<ChartSet> =>
+  Effect.all({
+    accuracyN: Charts.chart(
+      "accuracy-vs-n",
+      "Accuracy vs generation budget N",
+      Charts.accuracyChart(a.overall, "budget", "Accuracy vs generation budget N")
+    ),
+    accuracyTokens: Charts.chart(
+      "accuracy-vs-tokens",
+      "Accuracy vs output tokens",
+      Charts.accuracyChart(a.overall, "tokens", "Accuracy vs mean output tokens per question")
+    ),
+    binsN: Charts.chart(
+      "bins-vs-n",
+      "Accuracy per oracle bin vs N",
+      Charts.binChart(a.byOracleBin, "budget", "oracle", "Accuracy per oracle difficulty bin vs N", a.oracle.count)
+    ),
+    binsTokens: Charts.chart(
+      "bins-vs-tokens",
+      "Accuracy per oracle bin vs output tokens",
+      Charts.binChart(
+        a.byOracleBin,
+        "tokens",
+        "oracle",
+        "Accuracy per oracle difficulty bin vs output tokens",
+        a.oracle.count
+      )
+    ),
+    policy: Charts.chart(
+      `policy-${a.policy.binKind}`,
+      `Compute-optimal (${binWord(a.policy.binKind)} bins) vs best-of-N`,
+      Charts.policyChart(a.policy, `Compute-optimal (${binWord(a.policy.binKind)} bins) vs best-of-N weighted`)
+    ),
+    otherPolicy: Charts.chart(
+      `policy-${a.otherPolicy.binKind}`,
+      `Compute-optimal (${binWord(a.otherPolicy.binKind)} bins) vs best-of-N`,
+      Charts.policyChart(
+        a.otherPolicy,
+        `Compute-optimal (${binWord(a.otherPolicy.binKind)} bins) vs best-of-N weighted`
+      )
+    ),
+    exchange: Charts.chart(
+      "exchange",
+      "Exchange rate",
+      Charts.exchangeChart(a.exchange, `FLOPs-matched: small model at N = M vs a ${a.exchange.ratio}× larger model`)
+    )
+  })
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+const escapeHtml = (s: string) =>
+  s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;")
+const inlineHtml = (s: string) => escapeHtml(s).replace(/`([^`]+)`/gu, "<code>$1</code>")
+const mdCell = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ")
+
+const CSS = `
+body { font: 15px/1.5 Helvetica, Arial, sans-serif; color: #222; max-width: 1100px; margin: 2em auto; padding: 0 1em; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
+.warning { background: #fff4e5; border-left: 4px solid #f0a030; padding: 0.6em 1em; margin: 1em 0; }
+table { border-collapse: collapse; margin: 0.8em 0 1.4em; font-size: 13px; }
+caption { text-align: left; font-weight: bold; padding-bottom: 0.3em; }
+th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: right; white-space: nowrap; }
+th:first-child, td:first-child { text-align: left; }
+tr:nth-child(even) td { background: #fafafa; }
+figure { margin: 1em 0 1.6em; } figcaption { color: #555; font-size: 13px; max-width: 800px; }
+figure svg { max-width: 100%; height: auto; }
+pre { background: #f6f6f6; padding: 0.6em 1em; overflow-x: auto; font-size: 12px; }
+code { background: #f3f3f3; padding: 0 3px; } nav a { margin-right: 1em; }
+`
+
+const htmlBlock = (b: Block): string => {
+  switch (b.kind) {
+    case "p":
+      return `<p>${inlineHtml(b.text)}</p>`
+    case "warning":
+      return `<p class="warning">${inlineHtml(b.text)}</p>`
+    case "list":
+      return `<ul>${b.items.map((i) => `<li>${inlineHtml(i)}</li>`).join("")}</ul>`
+    case "code":
+      return `<pre><code>${escapeHtml(b.text)}</code></pre>`
+    case "chart":
+      return `<figure id="fig-${b.chart.id}">${b.chart.svg}<figcaption>${inlineHtml(b.caption)}</figcaption></figure>`
+    case "table": {
+      const head = b.header.every((h) => h === "")
+        ? ""
+        : `<thead><tr>${b.header.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead>`
+      const body = b.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join("")}</tr>`).join("\n")
+      return `<table>${b.caption === undefined ? "" : `<caption>${escapeHtml(b.caption)}</caption>`}${head}<tbody>\n${body}\n</tbody></table>`
+    }
+  }
+}
+
+const markdownBlock = (b: Block): string => {
+  switch (b.kind) {
+    case "p":
+      return b.text
+    case "warning":
+      return `> **Note.** ${b.text}`
+    case "list":
+      return b.items.map((i) => `- ${i}`).join("\n")
+    case "code":
+      return `\`\`\`json\n${b.text}\n\`\`\``
+    case "chart":
+      return `![${b.chart.title}](${b.chart.id}.svg)\n\n_${b.caption}_`
+    case "table": {
+      const header = b.header.every((h) => h === "") ? b.header.map((_, i) => (i === 0 ? "item" : "value")) : b.header
+      const lines = [
+        `| ${header.map(mdCell).join(" | ")} |`,
+        `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`,
+        ...b.rows.map((r) => `| ${r.map(mdCell).join(" | ")} |`)
+      ]
+      return `${b.caption === undefined ? "" : `**${b.caption}**\n\n`}${lines.join("\n")}`
+    }
+  }
+}
+
+const simulatorWarning = (a: Analysis): Block | undefined => {
+  const backend = backendName(a.data.meta.backend)
+  if (backend === "simulated")
+    return {
+      kind: "warning",
+      text: "These numbers come from the simulated backend: they describe a calibrated simulator of a reasoner and a PRM (docs/simulator.md), not a real language model."
+    }
+  if (backend === undefined)
+    return {
+      kind: "warning",
+      text: "The sweep's backend is not recorded. If it was the simulated backend, these numbers describe a simulator, not a real language model."
+    }
+  return undefined
+}
+
+/**
+ * Builds the report of an analysed sweep: renders the charts and both documents.
+ *
+ * @example
+ * const report = yield* build(analyze(yield* load(store, "main")))
+ * report.html.includes("<svg") // true
+ */
+export const build = (a: Analysis, options: ReportOptions = {}): Effect.Effect<Report> =>
+  Effect.map(renderCharts(a), (charts) => {
+    const title = `mull evaluation report — sweep ${a.data.sweep}`
+    const warning = simulatorWarning(a)
+    const sections: ReadonlyArray<Section> = [
+      setupSection(a),
+      binsSection(a),
+      accuracySection(a, charts),
+      perBinSection(a, charts),
+      policySection(a, charts),
+      exchangeSection(a, charts),
+      methodSection
+    ]
+    const when = options.generatedAt ?? new Date().toISOString()
+    const intro = `Generated by \`mull report\` at ${when}. Snell et al. 2024, "Scaling LLM Test-Time Compute Optimally can be More Effective than Scaling Model Parameters" (arXiv 2408.03314).`
+    const html = [
+      "<!doctype html>",
+      '<html lang="en"><head><meta charset="utf-8">',
+      `<title>${escapeHtml(title)}</title>`,
+      `<style>${CSS}</style></head><body>`,
+      `<h1>${escapeHtml(title)}</h1>`,
+      `<p>${inlineHtml(intro)}</p>`,
+      warning === undefined ? "" : htmlBlock(warning),
+      `<nav>${sections.map((s) => `<a href="#${s.id}">${escapeHtml(s.title)}</a>`).join("")}</nav>`,
+      ...sections.map((s) => [`<h2 id="${s.id}">${escapeHtml(s.title)}</h2>`, ...s.blocks.map(htmlBlock)].join("\n")),
+      "</body></html>",
+      ""
+    ].join("\n")
+    const markdown = [
+      `# ${title}`,
+      intro,
+      ...(warning === undefined ? [] : [markdownBlock(warning)]),
+      sections.map((s) => `- [${s.title}](#${s.id})`).join("\n"),
+      ...sections.flatMap((s) => [`## ${s.title}`, ...s.blocks.map(markdownBlock)]),
+      ""
+    ].join("\n\n")
+    return { title, sections, charts: Object.values(charts), html, markdown }
+  })
+
+/**
+ * Writes `report.html`, `report.md` and one `<chart>.svg` per chart into a folder (created if
+ * needed); returns the paths written.
+ *
+ * @example
+ * const files = yield* write(report, "out") // ["out/report.html", "out/report.md", "out/accuracy-vs-n.svg", …]
+ */
+export const write = (report: Report, dir: string): Effect.Effect<ReadonlyArray<string>, ReportError> =>
+  Effect.try({
+    try: () => {
+      mkdirSync(dir, { recursive: true })
+      const files: Array<readonly [string, string]> = [
+        [join(dir, "report.html"), report.html],
+        [join(dir, "report.md"), report.markdown],
+        ...report.charts.map((c) => [join(dir, `${c.id}.svg`), c.svg] as const)
+      ]
+      for (const [path, text] of files) writeFileSync(path, text)
+      return files.map(([path]) => path)
+    },
+    catch: (e) => new ReportError({ path: dir, reason: e instanceof Error ? e.message : String(e) })
+  })
