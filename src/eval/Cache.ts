@@ -110,7 +110,8 @@ export const cachedGenerator = (inner: GeneratorShape, store: CacheStore, stats:
 })
 
 /**
- * A Verifier that answers from the cache when it can (keyed by the candidate's text and state).
+ * A Verifier that answers from the cache when it can: each candidate of a batch is looked up on
+ * its own (keyed by its text and state), and only the misses go to the backend.
  *
  * @example
  * const cached = cachedVerifier(verifier, memoryStore(), stats)
@@ -119,24 +120,53 @@ export const cachedVerifier = (inner: VerifierShape, store: CacheStore, stats: C
   ...inner,
   score: (request: ScoreRequest): Effect.Effect<ScoreResult, BackendError> =>
     Effect.gen(function* () {
-      const key = hash64([
-        "score",
-        inner.backend,
-        inner.model,
-        request.verifier,
-        request.problem.id,
-        request.problem.question,
-        request.candidates.map(prefixIdentity).join("\u0001")
-      ]).toString(16)
-      const hit = yield* store.get(key)
-      if (typeof hit === "object" && hit !== null && "stepScores" in hit && "inputTokens" in hit) {
-        stats.hits++
-        const h = hit as ScoreResult
-        return { stepScores: h.stepScores, inputTokens: h.inputTokens, spent: { calls: 0, inputTokens: 0 } }
+      const keys = request.candidates.map((c) =>
+        hash64([
+          "score",
+          inner.backend,
+          inner.model,
+          request.verifier,
+          request.problem.id,
+          request.problem.question,
+          prefixIdentity(c)
+        ]).toString(16)
+      )
+      const found: Array<CachedScore | undefined> = []
+      for (const key of keys) {
+        const hit = yield* store.get(key)
+        found.push(isCachedScore(hit) ? hit : undefined)
       }
-      const result = yield* inner.score(request)
-      stats.misses++
-      yield* store.set(key, { stepScores: result.stepScores, inputTokens: result.inputTokens })
-      return result
+      const misses = request.candidates.filter((_, i) => found[i] === undefined)
+      stats.hits += request.candidates.length - misses.length
+      stats.misses += misses.length
+      let spent = { calls: 0, inputTokens: 0 }
+      if (misses.length > 0) {
+        const result = yield* inner.score({ ...request, candidates: misses })
+        spent = { calls: 1, inputTokens: result.inputTokens }
+        let m = 0
+        for (let i = 0; i < found.length; i++) {
+          if (found[i] !== undefined) continue
+          const c = request.candidates[i]
+          const stepScores = result.stepScores[m]
+          m++
+          if (c === undefined || stepScores === undefined) continue
+          // a batch reports its tokens in total: split them by what each candidate reads
+          const tokens = inner.inputTokens?.(request.problem, c) ?? result.inputTokens / misses.length
+          const entry: CachedScore = { stepScores, inputTokens: tokens }
+          found[i] = entry
+          yield* store.set(keys[i] ?? "", entry)
+        }
+      }
+      let inputTokens = 0
+      for (const f of found) inputTokens += f?.inputTokens ?? 0
+      return { stepScores: found.map((f) => f?.stepScores ?? []), inputTokens, spent }
     })
 })
+
+interface CachedScore {
+  readonly stepScores: ReadonlyArray<number>
+  readonly inputTokens: number
+}
+
+const isCachedScore = (x: unknown): x is CachedScore =>
+  typeof x === "object" && x !== null && "stepScores" in x && Array.isArray(x.stepScores) && "inputTokens" in x

@@ -201,9 +201,11 @@ export const generate = (
   )
 
 /**
- * Runs a node's verifier calls, one per candidate: reserved in order (one call, one verifier call
- * and the exact tokens the verifier will read, when known), run concurrently, committed. Returns
- * each candidate's step scores, or `undefined` where the budget refused.
+ * Runs a node's verifier calls: the candidates go in batches (of at most the verifier's `maxBatch`),
+ * one call each. Each batch is reserved in order before any call starts — one call, and per
+ * candidate one verifier call and the exact tokens the verifier will read (when known) — and a
+ * partial grant scores the batch's first candidates. Returns each candidate's step scores, or
+ * `undefined` where the budget refused.
  *
  * @example
  * const scores = yield* score(frame, "root.nodes.1", "prm", candidates)
@@ -217,56 +219,68 @@ export const score = (
   Effect.scoped(
     Effect.gen(function* () {
       const v = frame.env.verifier
+      const size = Math.max(1, Math.floor(v.maxBatch ?? candidates.length))
+      const batches: Array<ReadonlyArray<Candidate>> = []
+      for (let i = 0; i < candidates.length; i += size) batches.push(candidates.slice(i, i + size))
       const reservations = yield* reserveInOrder(
         frame,
-        candidates.map((c) => ({
+        batches.map((batch) => ({
           node,
-          fixed: Usage.make({
-            calls: 1,
-            verifierCalls: 1,
-            verifierTokens: v.inputTokens?.(frame.env.problem, c) ?? 0
-          }),
+          fixed: Usage.make({ calls: 1 }),
           perUnit: Usage.zero,
-          units: 1
+          units: batch.length,
+          minUnits: 1,
+          unitCosts: batch.map((c) =>
+            Usage.make({ verifierCalls: 1, verifierTokens: v.inputTokens?.(frame.env.problem, c) ?? 0 })
+          )
         }))
       )
-      return yield* Effect.forEach(
-        candidates,
-        (c, i) => {
+      const scored = yield* Effect.forEach(
+        batches,
+        (batch, i) => {
           const r = reservations[i]
-          if (r === undefined) return Effect.succeed(undefined)
+          if (r === undefined) return Effect.succeed(batch.map(() => undefined))
+          const paid = batch.slice(0, r.units)
           return frame.env.verifierPermits.withPermits(1)(
             Effect.gen(function* () {
               const t0 = yield* Clock.currentTimeMillis
               const result: ScoreResult = yield* v.score({
                 problem: frame.env.problem,
-                candidates: [c],
+                candidates: paid,
                 verifier: verifierName
               })
               const wallMs = (yield* Clock.currentTimeMillis) - t0
-              const scores = result.stepScores[0]
-              if (result.stepScores.length !== 1 || scores === undefined || !scores.every((s) => s >= 0 && s <= 1))
+              const ok =
+                result.stepScores.length === paid.length &&
+                result.stepScores.every((scores) => scores.length > 0 && scores.every((x) => x >= 0 && x <= 1))
+              if (!ok)
                 return yield* new BadResponse({
                   backend: v.backend,
                   operation: "score",
-                  message: `expected one list of step scores in [0, 1], got ${JSON.stringify(result.stepScores).slice(0, 200)}`
+                  message: `expected ${paid.length} non-empty lists of step scores in [0, 1], got ${JSON.stringify(result.stepScores).slice(0, 200)}`
                 })
-              const usage = Usage.make({ calls: 1, verifierCalls: 1, verifierTokens: result.inputTokens, wallMs })
+              const usage = Usage.make({
+                calls: 1,
+                verifierCalls: paid.length,
+                verifierTokens: result.inputTokens,
+                wallMs
+              })
               const spent =
                 result.spent === undefined
                   ? usage
                   : Usage.make({
                       calls: result.spent.calls,
-                      verifierCalls: Math.min(1, result.spent.calls),
+                      verifierCalls: result.spent.calls === 0 ? 0 : paid.length,
                       verifierTokens: result.spent.inputTokens,
                       wallMs
                     })
               yield* commit(frame, r, usage, spent)
-              return scores
+              return batch.map((_, j): ReadonlyArray<number> | undefined => result.stepScores[j])
             })
           )
         },
         { concurrency: "unbounded" }
       )
+      return scored.flat()
     })
   )

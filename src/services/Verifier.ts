@@ -33,6 +33,8 @@ export interface VerifierShape {
   /** names this backend answers to in a graph's `score.verifier` */
   readonly verifiers: ReadonlyArray<string>
   readonly concurrency: number
+  /** most candidates in one call; the runtime sends all of a node's candidates at once if absent */
+  readonly maxBatch?: number
   readonly score: (request: ScoreRequest) => Effect.Effect<ScoreResult, BackendError>
   /** exact tokens the verifier will read for a candidate, when known before the call */
   readonly inputTokens: ((problem: Problem, candidate: Candidate) => number) | undefined

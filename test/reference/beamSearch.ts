@@ -100,7 +100,7 @@ export const beamSearchWith = (
     for (let round = 1; round <= rounds; round++) {
       if (beams.every((c) => c.done)) break
       // 2. score what is new
-      beams = yield* scoreUnscored(beams, (c) => stepScorer(kit, c, paths.score))
+      beams = yield* scoreUnscored(kit, beams, (c) => stepScorer(kit, c, paths.score))
       // 3. the top N/M unfinished beams survive; finished ones wait
       const survivors = new Set(
         topByScore(
@@ -124,7 +124,7 @@ export const beamSearchWith = (
       if (c.done) completed.push(c)
       else completed.push(...(yield* children(kit, c, 1, "end", temperature, { node: paths.complete, round: 0 })))
     }
-    const scored = yield* scoreUnscored(completed, (c) => scoreLast(kit, c))
+    const scored = yield* scoreUnscored(kit, completed, (c) => scoreLast(kit, c))
     return finish(kit, scored, "weighted", false)
   })
 

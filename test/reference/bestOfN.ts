@@ -59,5 +59,7 @@ export const bestOfN = (
     const samples = yield* freshSamples(kit, "", affordable, "end", temperature, { node: SAMPLE, round: 0 })
     const scored: Array<Candidate> = []
     for (const c of samples) scored.push(options.method === "majority" ? c : yield* scoreLast(kit, c))
+    // the verifier scores the samples in one batch: one backend call
+    if (options.method !== "majority" && samples.length > 0) kit.tally.calls += 1
     return finish(kit, scored, options.method, affordable < options.N)
   })

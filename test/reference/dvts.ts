@@ -60,7 +60,7 @@ const subtree = (
     let beams = yield* freshSamples(kit, `${group}/`, M, "step", temperature, { node: SAMPLE, round: 0, group })
     for (let round = 1; round <= rounds; round++) {
       if (beams.every((c) => c.done)) break
-      beams = yield* scoreUnscored(beams, (c) => scoreLast(kit, c))
+      beams = yield* scoreUnscored(kit, beams, (c) => scoreLast(kit, c))
       const best = new Set(
         topByScore(
           beams.filter((c) => !c.done),
@@ -101,6 +101,6 @@ export const dvts = (
     const subtrees = Math.max(1, Math.floor(options.N / options.M))
     const population: Array<Candidate> = []
     for (let j = 0; j < subtrees; j++) population.push(...(yield* subtree(kit, j, options.M, rounds, temperature)))
-    const scored = yield* scoreUnscored(population, (c) => scoreLast(kit, c))
+    const scored = yield* scoreUnscored(kit, population, (c) => scoreLast(kit, c))
     return finish(kit, scored, "weighted", false)
   })

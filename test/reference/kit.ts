@@ -204,7 +204,8 @@ export const children = (
   })
 
 /**
- * One verifier call (metered): the PRM's per-step scores of `read`.
+ * The PRM's per-step scores of `read` (metered as one verifier call; the backend call that carries
+ * it is counted per scoring batch, see `scoreUnscored`).
  *
  * @example
  * const scores = yield* prm(kit, candidate)
@@ -212,7 +213,6 @@ export const children = (
 export const prm = (kit: Kit, read: Candidate): Effect.Effect<ReadonlyArray<number>, BackendError> =>
   Effect.gen(function* () {
     const result = yield* kit.verifier.score({ problem: kit.problem, candidates: [read], verifier: "prm" })
-    kit.tally.calls += 1
     kit.tally.verifierCalls += 1
     kit.tally.verifierTokens += result.inputTokens
     const scores = result.stepScores[0]
@@ -235,18 +235,26 @@ export const scoreLast = (kit: Kit, c: Candidate): Effect.Effect<Candidate, Back
 
 /**
  * Scores, in order, every candidate that has steps and no score yet (the others are left as they
- * are), with a given scorer.
+ * are), with a given scorer — one batch: one backend call for all of them, as a verifier serving a
+ * whole beam at once.
  *
  * @example
- * pop = yield* scoreUnscored(pop, (c) => scoreLast(kit, c))
+ * pop = yield* scoreUnscored(kit, pop, (c) => scoreLast(kit, c))
  */
 export const scoreUnscored = (
+  kit: Kit,
   population: ReadonlyArray<Candidate>,
   scorer: (c: Candidate) => Effect.Effect<Candidate, BackendError>
 ): Effect.Effect<ReadonlyArray<Candidate>, BackendError> =>
   Effect.gen(function* () {
     const out: Array<Candidate> = []
-    for (const c of population) out.push(c.score === undefined && c.steps !== undefined ? yield* scorer(c) : c)
+    let scored = 0
+    for (const c of population) {
+      const unscored = c.score === undefined && c.steps !== undefined
+      out.push(unscored ? yield* scorer(c) : c)
+      if (unscored) scored++
+    }
+    if (scored > 0) kit.tally.calls += 1
     return out
   })
 
