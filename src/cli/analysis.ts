@@ -19,7 +19,7 @@ import * as Store from "../eval/Store.ts"
 import * as Loader from "../graph/Loader.ts"
 import { validate as validateGraph } from "../graph/Validate.ts"
 import { InvalidInput } from "./InvalidInput.ts"
-import { fmt, table } from "./Table.ts"
+import { table } from "./Table.ts"
 
 // ---------------------------------------------------------------------------------------------
 // Flags
@@ -180,7 +180,7 @@ export const formatExchange = (x: Exchange): string => {
   const readAt = (r: ExchangeRow) => {
     const at = r.policy?.at ?? r.bestOfN?.at
     const clipped = r.policy?.clipped ?? r.bestOfN?.clipped
-    return at === undefined ? "—" : `${fmt(Number(at.toPrecision(4)))}${clipped === undefined ? "" : " (clipped)"}`
+    return at === undefined ? "—" : `${Number(at.toPrecision(4))}${clipped === undefined ? "" : " (clipped)"}`
   }
   const rows = (bins: boolean) =>
     x.rows
