@@ -105,11 +105,39 @@ export const parseDocument = (text: string, source: string): Effect.Effect<Graph
   return decodeDocument(json, source)
 }
 
+/** How deeply a document may nest objects and arrays; deeper ones are refused before decoding. */
+export const MAX_DEPTH = 128
+
+/**
+ * The path of the first value nested deeper than `MAX_DEPTH` (found without recursion), or
+ * `undefined`. Decoding recurses, so a document nested thousands deep would overflow the stack.
+ */
+const tooDeep = (json: unknown): string | undefined => {
+  const stack: Array<readonly [unknown, number, ReadonlyArray<string>]> = [[json, 0, []]]
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const [value, depth, path] = top
+    if (typeof value !== "object" || value === null) continue
+    if (depth >= MAX_DEPTH)
+      return path.length > 8 ? `${path.slice(0, 6).join(".")}.….${path.slice(-2).join(".")}` : path.join(".")
+    for (const [k, v] of Object.entries(value)) stack.push([v, depth + 1, [...path, k]])
+  }
+  return undefined
+}
+
 /** Decodes a document from JSON values, reporting every problem with its JSON path. */
-export const decodeDocument = (json: unknown, source: string): Effect.Effect<Graph.GraphDocument, GraphError> =>
-  Graph.decode(json, { errors: "all", onExcessProperty: "error" }).pipe(
+export const decodeDocument = (json: unknown, source: string): Effect.Effect<Graph.GraphDocument, GraphError> => {
+  const deep = tooDeep(json)
+  if (deep !== undefined)
+    return Effect.fail(
+      new GraphError({
+        graph: source,
+        problems: [`${deep}: the document nests deeper than ${MAX_DEPTH} levels of objects and arrays`]
+      })
+    )
+  return Graph.decode(json, { errors: "all", onExcessProperty: "error" }).pipe(
     Effect.mapError((e) => new GraphError({ graph: source, problems: Graph.formatIssues(e) }))
   )
+}
 
 const loadFrom = (
   file: string,

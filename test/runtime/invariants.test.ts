@@ -635,7 +635,76 @@ describe("budget invariants over random graphs", () => {
     },
     TIMEOUT
   )
+
+  it(
+    "sample-only graphs: a larger budget never yields a smaller population prefix",
+    async () => {
+      await check(monotoneArb, monotone, 200)
+    },
+    TIMEOUT
+  )
 })
+
+// ---------------------------------------------------------------------------------------------
+// Invariant 6: monotone anytime behaviour of sample-only graphs
+
+/** Sample nodes (best-of-n-like), optionally scored (not on a calls budget: scoring costs calls). */
+const sampleOnlyArb = (scored: boolean): fc.Arbitrary<Json> =>
+  fc
+    .record({
+      samples: fc.array(
+        fc
+          .record({
+            n: fc.constantFrom(0, 1, 2, 3, 5, 8, "N"),
+            until,
+            temperature,
+            maxTokens: opt(fc.constantFrom(64, 512))
+          })
+          .map((r) => obj({ type: "sample", ...r })),
+        { minLength: 1, maxLength: 3 }
+      ),
+      score: scored ? fc.boolean() : fc.constant(false),
+      select: selectArb
+    })
+    .map(({ samples, score, select }) => ({
+      name: "sample-only",
+      description: "samples, then a vote",
+      params: PARAMS,
+      root: { type: "sequence", nodes: [...samples, ...(score ? [{ type: "score" }] : []), select] }
+    }))
+
+const monotoneArb = fc
+  .constantFrom("sequences" as const, "calls" as const)
+  .chain((meter) =>
+    fc.record({
+      meter: fc.constant(meter),
+      doc: sampleOnlyArb(meter === "sequences"),
+      params: paramsArb,
+      a: fc.integer({ min: 0, max: 30 }),
+      b: fc.integer({ min: 0, max: 30 }),
+      problem: fc.constantFrom(...PROBLEMS),
+      seed: fc.integer({ min: 0, max: 1000 }),
+      concurrency: fc.constantFrom(1, 64)
+    })
+  )
+  .filter((c) => c.a < c.b)
+
+const monotone = (c: typeof monotoneArb extends fc.Arbitrary<infer A> ? A : never) =>
+  Effect.gen(function* () {
+    stats.cases++
+    const loaded = yield* loadCase(c.doc)
+    const populationOf = (limit: number) =>
+      Effect.map(runCase(loaded, { ...c, limits: { [c.meter]: limit } }, c.concurrency), (o) => {
+        checkLedger(o, { [c.meter]: limit }, `${c.meter} ≤ ${limit}`)
+        // refused up front (the budget cannot pay one sample): nothing at all
+        if (Exit.isFailure(o.exit)) return []
+        return fingerprint(o.exit.value).population
+      })
+    const small = yield* populationOf(c.a)
+    const large = yield* populationOf(c.b)
+    assert.isAtMost(small.length, large.length, "a larger budget never yields a smaller population")
+    assert.deepStrictEqual(small, large.slice(0, small.length), "the smaller budget's population is a prefix")
+  })
 
 // ---------------------------------------------------------------------------------------------
 // Regressions: shrunk counterexamples the properties found
