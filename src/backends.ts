@@ -8,6 +8,7 @@ import { Effect, Layer, Schema } from "effect"
 import * as Replay from "../plugins/replay/index.ts"
 import * as Simulated from "../plugins/simulated/index.ts"
 import * as MathGrader from "./answer/MathGrader.ts"
+import type { Problem } from "./domain/Problem.ts"
 import type { Generator } from "./services/Generator.ts"
 import type { AnswerKey, Grader } from "./services/Grader.ts"
 import type { Tokenizer } from "./services/Tokenizer.ts"
@@ -86,3 +87,24 @@ export const backendLayer = (
       )
   }
 }
+
+/**
+ * The problems a backend serves itself (a recording): the replay backend's pool, e.g. the Qwen
+ * pool for `dataset: "qwen-pool"`.
+ *
+ * @example
+ * const problems = yield* servedProblems({ dataset: "qwen-pool" })
+ */
+export const servedProblems = (config: unknown): Effect.Effect<ReadonlyArray<Problem>, BackendConfigError> =>
+  Replay.problems(config).pipe(
+    Effect.mapError(
+      (e) =>
+        new BackendConfigError({
+          backend: "replay",
+          problems: [`dataset: ${e.message}`]
+        })
+    )
+  )
+
+/** Whether a backend's calls are worth caching (a recording costs nothing to serve again). */
+export const cacheable = (name: BackendName): boolean => name !== "replay"

@@ -44,21 +44,23 @@ const ints = (flag: string, text: string): Effect.Effect<ReadonlyArray<number>, 
 }
 
 /**
- * Accuracy per strategy (rows) and budget (columns), averaged over seeds and problems.
+ * A per strategy (rows) × budget (columns) table of a per-run value, averaged over seeds and
+ * problems.
  *
  * @example
- * accuracyTable(records)
+ * budgetTable(records, (r) => (r.correct ? 1 : 0))
  */
-export const accuracyTable = (records: ReadonlyArray<RunRecord>): string => {
+export const budgetTable = (records: ReadonlyArray<RunRecord>, value: (r: RunRecord) => number | undefined): string => {
   const budgets = [...new Set(records.map((r) => r.budget))].sort((a, b) => a - b)
   const strategies = [...new Set(records.map((r) => r.strategy))]
-  const cell = new Map<string, { n: number; right: number; tokens: number }>()
+  const cell = new Map<string, { n: number; sum: number }>()
   for (const r of records) {
+    const v = value(r)
+    if (v === undefined) continue
     const k = `${r.strategy}\u0000${r.budget}`
-    const c = cell.get(k) ?? { n: 0, right: 0, tokens: 0 }
+    const c = cell.get(k) ?? { n: 0, sum: 0 }
     c.n++
-    if (r.correct) c.right++
-    c.tokens += r.usage.outputTokens
+    c.sum += v
     cell.set(k, c)
   }
   return table(
@@ -67,10 +69,47 @@ export const accuracyTable = (records: ReadonlyArray<RunRecord>): string => {
       s,
       ...budgets.map((b) => {
         const c = cell.get(`${s}\u0000${b}`)
-        return c === undefined ? "—" : (c.right / c.n).toFixed(3)
+        return c === undefined ? "—" : (c.sum / c.n).toFixed(3)
       })
     ])
   )
+}
+
+/**
+ * What `mull eval` prints after a sweep: accuracy, pass@N and mean pass@1 per strategy and
+ * budget — and the same graded by mull's grader when the backend grades by other means.
+ *
+ * @example
+ * summaryTables(records)
+ */
+export const summaryTables = (records: ReadonlyArray<RunRecord>): string => {
+  const parts = [
+    "accuracy (the chosen answer is right)",
+    budgetTable(records, (r) => (r.correct ? 1 : 0)),
+    "",
+    "pass@N (some complete candidate is right)",
+    budgetTable(records, (r) => (r.done === 0 ? undefined : r.correctCandidates > 0 ? 1 : 0)),
+    "",
+    "mean pass@1 (share of complete candidates that are right)",
+    budgetTable(records, (r) => (r.done === 0 ? undefined : r.correctCandidates / r.done))
+  ]
+  if (records.some((r) => r.math !== undefined))
+    parts.push(
+      "",
+      "graded by mull's grader: accuracy",
+      budgetTable(records, (r) => (r.math === undefined ? undefined : r.math.correct ? 1 : 0)),
+      "",
+      "graded by mull's grader: pass@N",
+      budgetTable(records, (r) =>
+        r.math === undefined || r.done === 0 ? undefined : r.math.correctCandidates > 0 ? 1 : 0
+      ),
+      "",
+      "graded by mull's grader: mean pass@1",
+      budgetTable(records, (r) =>
+        r.math === undefined || r.done === 0 ? undefined : r.math.correctCandidates / r.done
+      )
+    )
+  return parts.join("\n")
 }
 
 const summaryLine = (s: Summary): string =>
@@ -124,24 +163,27 @@ export const evalCommand = Command.make(
         json =
           typeof parsed === "object" && parsed !== null ? { ...(parsed as Record<string, unknown>) } : { value: parsed }
       } else {
-        const graphs = Option.getOrUndefined(flags.graphs)
+        // the recorded Qwen pool has a default experiment: the voting methods at N = 1…8 (its size)
+        const pool = flags.dataset === "qwen-pool"
+        const graphs =
+          Option.getOrUndefined(flags.graphs) ?? (pool ? "majority,best-of-n,weighted-best-of-n" : undefined)
         if (graphs === undefined)
           return yield* new InvalidInput({
             subject: "eval",
             problems: ["eval: give --sweep FILE, or --graphs (with --budgets, --seeds)"]
           })
         json = {
-          name: Option.getOrElse(flags.name, () => "eval"),
+          name: Option.getOrElse(flags.name, () => (pool ? "qwen-pool" : "eval")),
           dataset: { name: flags.dataset },
-          backend: { name: "simulated" },
+          backend: { name: pool ? "replay" : "simulated" },
           strategies: list(graphs).map((g) => ({ label: g, graph: g, params: { N: "B" } })),
           budgets: yield* ints(
             "--budgets",
-            Option.getOrElse(flags.budgets, () => "4,16,64")
+            Option.getOrElse(flags.budgets, () => (pool ? "1,2,4,8" : "4,16,64"))
           ),
           seeds: yield* ints(
             "--seeds",
-            Option.getOrElse(flags.seeds, () => "0")
+            Option.getOrElse(flags.seeds, () => (pool ? "0..15" : "0"))
           )
         }
       }
@@ -165,7 +207,7 @@ export const evalCommand = Command.make(
       )
       const store = yield* Store.Store
       const records = yield* store.runs(spec.name)
-      yield* Console.log([summaryLine(summary), "", accuracyTable(records)].join("\n"))
+      yield* Console.log([summaryLine(summary), "", summaryTables(records)].join("\n"))
     },
     (effect, flags) =>
       effect.pipe(

@@ -11,7 +11,7 @@
 import { Effect } from "effect"
 import type { Candidate } from "../domain/Candidate.ts"
 import { hash64 } from "../domain/Hash.ts"
-import * as Steps from "../domain/Steps.ts"
+import type * as Steps from "../domain/Steps.ts"
 import type { BackendError } from "../services/BackendError.ts"
 import type { GenerateRequest, GenerateResult, Generation, GeneratorShape } from "../services/Generator.ts"
 import type { ScoreRequest, ScoreResult, VerifierShape } from "../services/Verifier.ts"
@@ -45,11 +45,33 @@ export const memoryStore = (): CacheStore => {
   }
 }
 
-const prefixIdentity = (c: Candidate | undefined): string => {
-  if (c === undefined) return ""
-  // the text plus the backend's state of the last step (the simulator continues from it)
-  return `${Steps.text(c.steps)}\u0000${JSON.stringify(c.steps?.step.latent ?? null)}`
+// identities of step lists, computed once per list node: candidates share their prefixes' nodes,
+// so hashing a beam of 256 lanes costs one step per lane, not its whole text
+const identities = new WeakMap<Steps.Steps, string>()
+
+const stepsIdentity = (steps: Steps.Steps | undefined): string => {
+  if (steps === undefined) return ""
+  const known = identities.get(steps)
+  if (known !== undefined) return known
+  // walk up to the nearest known ancestor, then hash down
+  const chain: Array<Steps.Steps> = []
+  let node: Steps.Steps | undefined = steps
+  while (node !== undefined && !identities.has(node)) {
+    chain.push(node)
+    node = node.parent
+  }
+  let id = node === undefined ? "" : (identities.get(node) ?? "")
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const s = chain[i]
+    if (s === undefined) continue
+    // the text plus the backend's state of the step (the simulator continues from it)
+    id = hash64([id, s.step.text, JSON.stringify(s.step.latent ?? null)]).toString(16)
+    identities.set(s, id)
+  }
+  return id
 }
+
+const prefixIdentity = (c: Candidate | undefined): string => (c === undefined ? "" : stepsIdentity(c.steps))
 
 /**
  * The cache key of a request (continuation index excluded).

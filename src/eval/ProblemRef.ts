@@ -9,6 +9,7 @@ import type { Problem } from "../domain/Problem.ts"
 import type { DatasetError } from "./Dataset.ts"
 import { loadGsm8k } from "./DatasetGsm8k.ts"
 import { loadMath500 } from "./DatasetMath500.ts"
+import { loadProblems } from "./Problems.ts"
 
 /** A problem reference that names no known problem. */
 export class UnknownProblem extends Schema.TaggedError<UnknownProblem>()("UnknownProblem", {
@@ -20,7 +21,7 @@ export class UnknownProblem extends Schema.TaggedError<UnknownProblem>()("Unknow
   }
 }
 
-const DATASETS = ["math500", "gsm8k"] as const
+const DATASETS = ["math500", "gsm8k", "qwen-pool"] as const
 
 /**
  * Finds a problem by reference.
@@ -37,9 +38,14 @@ export const resolveProblem = (ref: string): Effect.Effect<Problem, UnknownProbl
     if (!(DATASETS as ReadonlyArray<string>).includes(dataset))
       return yield* new UnknownProblem({
         ref,
-        reason: `expected <dataset>:<id> with dataset one of ${DATASETS.join(", ")} (e.g. math500:test/algebra/1.json, gsm8k:0)`
+        reason: `expected <dataset>:<id> with dataset one of ${DATASETS.join(", ")} (e.g. math500:test/algebra/1.json, gsm8k:0, qwen-pool:3)`
       })
-    const problems = dataset === "math500" ? yield* loadMath500() : yield* loadGsm8k()
+    const problems =
+      dataset === "math500"
+        ? yield* loadMath500()
+        : dataset === "gsm8k"
+          ? yield* loadGsm8k()
+          : yield* loadProblems({ name: "qwen-pool" })
     const byIndex = /^#?(\d+)$/u.exec(key)
     const found =
       problems.find((p) => p.id === key) ??

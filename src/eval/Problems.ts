@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
+import { servedProblems } from "../backends.ts"
 import type { Problem } from "../domain/Problem.ts"
 import { DatasetError, loadJsonl } from "./Dataset.ts"
 import { loadGsm8k } from "./DatasetGsm8k.ts"
@@ -56,10 +57,11 @@ export const loadProblems = (spec: DatasetSpec): Effect.Effect<ReadonlyArray<Pro
         problems = yield* loadJsonl(spec.path, spec.mapping)
         break
       case "qwen-pool":
-        return yield* new DatasetError({
-          file: "qwen-pool",
-          message: "the qwen-pool dataset is served by the replay backend"
-        })
+        // the recorded pool is served by the replay backend, which loads (and validates) it
+        problems = yield* servedProblems({ dataset: spec.path ?? "qwen-pool" }).pipe(
+          Effect.mapError((e) => new DatasetError({ file: spec.path ?? "qwen-pool", message: e.problems.join("; ") }))
+        )
+        break
     }
     const out = subset(problems, spec)
     if (out.length === 0)

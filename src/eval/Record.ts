@@ -38,6 +38,8 @@ export interface RunRecord {
   readonly done: number
   /** complete candidates whose answer is right (for pass@N and mean pass@1) */
   readonly correctCandidates: number
+  /** when the backend grades by other means (replay's recorded labels): the verdicts of mull's grader */
+  readonly math?: { readonly correct: boolean; readonly correctCandidates: number }
 }
 
 export interface DifficultyRecord {

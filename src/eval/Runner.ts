@@ -8,7 +8,8 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { BACKENDS, type BackendName, backendLayer } from "../backends.ts"
+import * as MathGrader from "../answer/MathGrader.ts"
+import { BACKENDS, type BackendName, backendLayer, cacheable } from "../backends.ts"
 import { hash64 } from "../domain/Hash.ts"
 import type { Problem } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
@@ -255,7 +256,8 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
     done++
     options.onProgress?.({ done, total: todo.length, skipped, elapsedMs: Date.now() - started, cache: stats })
   }
-  const cacheMode = spec.cache ?? "memory"
+  // a recording costs nothing to serve again, and replay answers a whole-pool draw in recorded order
+  const cacheMode = cacheable(backend) ? (spec.cache ?? "memory") : "off"
   const storeCache: CacheStore = {
     get: (key) =>
       store.cacheGet(key).pipe(
@@ -286,6 +288,8 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
           seed: item.seed
         }).pipe(Effect.provideService(Generator, gen), Effect.provideService(Verifier, ver))
         const g = gradeRun(grader, item.problem, result)
+        // a backend that grades by other means (recorded labels) is checked by mull's grader too
+        const m = grader.name === MathGrader.grader.name ? undefined : gradeRun(MathGrader.grader, item.problem, result)
         if (item.kind === "run" && item.config !== undefined) {
           const record: RunRecord = {
             key: item.key,
@@ -305,7 +309,8 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
             backendUsage: result.backendUsage,
             candidates: result.population.length,
             done: g.done,
-            correctCandidates: g.correctCandidates
+            correctCandidates: g.correctCandidates,
+            ...(m === undefined ? {} : { math: { correct: m.correct, correctCandidates: m.correctCandidates } })
           }
           yield* store.putRun(record)
         } else {

@@ -49,7 +49,8 @@ CREATE TABLE IF NOT EXISTS runs (
   params TEXT NOT NULL, budget REAL NOT NULL, seed INTEGER NOT NULL, problem TEXT NOT NULL,
   level INTEGER, answer TEXT, gold TEXT, correct INTEGER NOT NULL, exhausted INTEGER NOT NULL,
   usage TEXT NOT NULL, backend_usage TEXT NOT NULL, candidates INTEGER NOT NULL, done INTEGER NOT NULL,
-  correct_candidates INTEGER NOT NULL, created_at TEXT NOT NULL
+  correct_candidates INTEGER NOT NULL, math_correct INTEGER, math_correct_candidates INTEGER,
+  created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS runs_sweep ON runs(sweep);
 CREATE TABLE IF NOT EXISTS difficulty (
@@ -83,7 +84,10 @@ const toRun = (r: Row): RunRecord => ({
   backendUsage: JSON.parse(str(r.backend_usage)) as RunRecord["backendUsage"],
   candidates: num(r.candidates),
   done: num(r.done),
-  correctCandidates: num(r.correct_candidates)
+  correctCandidates: num(r.correct_candidates),
+  ...(r.math_correct === null || r.math_correct === undefined
+    ? {}
+    : { math: { correct: num(r.math_correct) === 1, correctCandidates: num(r.math_correct_candidates) } })
 })
 
 const toDifficulty = (r: Row): DifficultyRecord => ({
@@ -120,8 +124,9 @@ export const make = Effect.fnUntraced(function* (path: string) {
   )
   const insertRun = db.prepare(
     `INSERT OR REPLACE INTO runs (key, sweep, strategy, graph, params, budget, seed, problem, level, answer, gold,
-       correct, exhausted, usage, backend_usage, candidates, done, correct_candidates, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+       correct, exhausted, usage, backend_usage, candidates, done, correct_candidates, math_correct,
+       math_correct_candidates, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
   )
   const insertDifficulty = db.prepare(
     "INSERT OR REPLACE INTO difficulty (sweep, problem, level, samples, seed, pass1, mean_score) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -168,6 +173,8 @@ export const make = Effect.fnUntraced(function* (path: string) {
           r.candidates,
           r.done,
           r.correctCandidates,
+          r.math === undefined ? null : r.math.correct ? 1 : 0,
+          r.math?.correctCandidates ?? null,
           new Date().toISOString()
         )
       }),
