@@ -1,19 +1,27 @@
 /**
  * Symbolic equivalence of two expressions with a hard cap on work, on `@cortex-js/compute-engine`
- * (a maintained CAS that parses LaTeX). Synchronous and deterministic, so voting can call it.
+ * (a maintained CAS that parses LaTeX). Synchronous and pure from the outside, so voting can call
+ * it.
  *
- * The cap has three layers, because the engine's own time limit does not bound everything (a
- * power tower such as `9^{9^{9}}` ran for 30 s inside a 500 ms limit, `\binom{10^6}{5\cdot10^5}` for
- * 5.6 s):
- * 1. a guard admits only small inputs in a small language — at most 200 characters, the commands
- *    of school algebra and trigonometry, no power towers, literal exponents of at most 300,
- *    factorials of at most 170, integers of at most 30 digits, at most 8 variables, and no words;
- * 2. each engine call runs in `withTimeLimit(300 ms)`;
- * 3. when the engine gives up or throws, the two sides are evaluated at 6 seeded points in the
- *    free variables and compared within 1e-9 relative — the "random points" check of the field.
+ * A comparison, in order:
+ * 1. the guard (`admissible`) admits only small inputs in a small language — at most 200
+ *    characters, the commands of school algebra and trigonometry, no power towers, literal
+ *    exponents of at most 300, factorials of at most 170, integers of at most 30 digits, at most 8
+ *    variables, no words — and, on the unevaluated parse, a `weight` (digits of numbers and
+ *    degrees, multiplied through powers) of at most 2000. The engine's own time limit does not
+ *    bound big-integer work: `9^{9^{9}}` ran for 30 s inside a 500 ms limit,
+ *    `\binom{10^6}{5\cdot10^5}` for 5.6 s, `((\sqrt{(10^{-7})^{258}})a)^{300}` for 81 s;
+ * 2. the exact difference `a - b` is evaluated: a rational result decides (0 or not);
+ * 3. `isIdenticallyEqual` (never `.is()`, which blocked 10.8 s on `(a+b+c+d)^{25}`): `false`
+ *    decides; `true` must not be contradicted by step 4;
+ * 4. both sides are evaluated at 6 seeded points in (0.5, 2.5) per free variable and compared
+ *    within 1e-9 relative — the random-points check of the field, and the verdict when the engine
+ *    cannot decide.
  *
- * The engine's own sampling is seeded through its `entropy` capability, so each answer pair gets
- * the same verdict every time.
+ * Every engine call runs under `withTimeLimit` (400 ms at most, 800 ms per comparison in all) in
+ * a fresh scope (parsing declares symbols, so verdicts must not depend on history), with the
+ * engine's random sampling seeded from the pair through its `entropy` capability: the same pair
+ * gets the same verdict every time, unless a time limit is hit on a loaded machine.
  *
  * @since 0.1.0
  */
@@ -25,8 +33,11 @@ const MAX_EXPONENT = 300
 const MAX_FACTORIAL = 170
 const MAX_DIGITS = 30
 const MAX_VARIABLES = 8
-/** Per engine call; the guard keeps typical calls under 50 ms. */
-const TIME_LIMIT_MS = 300
+/** See `weight`: about the digits of the largest number, or the degree of the largest power. */
+const MAX_WEIGHT = 2000
+/** Per engine call, and per comparison in all; the guard keeps typical comparisons under 50 ms. */
+const CALL_LIMIT_MS = 400
+const COMPARISON_LIMIT_MS = 800
 const SAMPLE_POINTS = 6
 const SAMPLE_TOL = 1e-9
 
@@ -114,22 +125,68 @@ const ce = (): ComputeEngine => {
   return engine
 }
 
-const PARSE_CACHE_SIZE = 2048
-const parsed = new Map<string, Expression | null>()
+/** The value of a literal exponent in MathJSON (`3`, `-7`, `["Negate", 7]`, `["Rational", 1, 2]`). */
+const literal = (j: unknown): number | undefined => {
+  if (typeof j === "number") return j
+  if (typeof j === "object" && j !== null && "num" in j && typeof j.num === "string") return Number(j.num)
+  if (!Array.isArray(j)) return undefined
+  const [op, a, b] = j
+  if (op === "Negate" || op === "Delimiter")
+    return a === undefined ? undefined : op === "Negate" ? -(literal(a) ?? Number.NaN) : literal(a)
+  if (op === "Rational" || op === "Divide") return (literal(a) ?? Number.NaN) / (literal(b) ?? Number.NaN)
+  return undefined
+}
+
+/**
+ * A bound on the work an expression can cause, from its raw (unevaluated) MathJSON: digits of
+ * numbers and degrees of variables, multiplied through powers (so `((10^{-7})^{258})^{300}` and
+ * `(170!)^{300}`, each under the string guard's limits, weigh hundreds of thousands).
+ */
+const weight = (j: unknown, depth = 0): number => {
+  if (depth > 60) return Number.POSITIVE_INFINITY
+  if (typeof j === "number") return Math.max(1, String(Math.abs(j)).length)
+  if (typeof j === "string") return 1
+  if (typeof j === "object" && j !== null && !Array.isArray(j))
+    return "num" in j && typeof j.num === "string" ? j.num.length : 1
+  if (!Array.isArray(j)) return 1
+  const [op, ...args] = j
+  if (op === "Power") {
+    const e = literal(args[1])
+    const base = weight(args[0], depth + 1)
+    return e === undefined || !Number.isFinite(e)
+      ? base * 64 + weight(args[1], depth + 1)
+      : base * Math.max(1, Math.abs(e))
+  }
+  if (op === "Factorial" || op === "Factorial2") {
+    const n = literal(args[0])
+    return n === undefined || n > MAX_FACTORIAL ? Number.POSITIVE_INFINITY : Math.max(1, n * Math.log10(Math.max(n, 2)))
+  }
+  return args.reduce((sum: number, a) => sum + weight(a, depth + 1), 0)
+}
 
 const parse = (latex: string): Expression | null => {
-  const hit = parsed.get(latex)
-  if (hit !== undefined) return hit
-  let e: Expression | null = null
   try {
+    const raw = ce().parse(latex, { form: "raw" })
+    if (weight(raw.json) > MAX_WEIGHT) return null
     const x = ce().parse(latex)
-    e = x.isValid ? x : null
+    return x.isValid ? x : null
   } catch {
-    e = null
+    return null
   }
-  if (parsed.size >= PARSE_CACHE_SIZE) parsed.clear()
-  parsed.set(latex, e)
-  return e
+}
+
+/**
+ * Runs `f` in a fresh engine scope: parsing declares symbols (after `f+1`, `f(x)` reads as a
+ * product), so each comparison starts from the same state and verdicts do not depend on history.
+ */
+const scoped = <A>(f: () => A): A => {
+  const engine = ce()
+  engine.pushScope()
+  try {
+    return f()
+  } finally {
+    engine.popScope()
+  }
 }
 
 /** A small seeded generator (mulberry32), so sampled checks are reproducible. */
@@ -150,12 +207,17 @@ const seedOf = (a: string, b: string): number => {
   return h >>> 0
 }
 
-/** Runs `f` under the time limit with seeded entropy; `undefined` when it throws or runs out of time. */
-const bounded = <A>(seed: number, f: () => A): A | undefined => {
+/**
+ * Runs `f` under the engine's time limit (at most `CALL_LIMIT_MS`, and no later than `deadline`)
+ * with seeded entropy; `undefined` when it throws, runs out of time, or the deadline has passed.
+ */
+const bounded = <A>(seed: number, deadline: number, f: () => A): A | undefined => {
+  const ms = Math.min(CALL_LIMIT_MS, Math.floor(deadline - performance.now()))
+  if (ms < 1) return undefined
   try {
     const random = seeded(seed)
     let out: A | undefined
-    ce().withTimeLimit(TIME_LIMIT_MS, () => {
+    ce().withTimeLimit(ms, () => {
       out = ce().withEffects({ entropy: { random } }, f)
     })
     return out
@@ -177,8 +239,8 @@ const close = (x: number, y: number): boolean => Math.abs(x - y) <= SAMPLE_TOL *
  * Compares two expressions at seeded points in (0.5, 2.5) for each free variable (once when there
  * are none): `false` at the first disagreement, `true` after 3 agreeing points, else `undefined`.
  */
-const sampledEqual = (a: Expression, b: Expression, seed: number): boolean | undefined =>
-  bounded(seed, () => {
+const sampledEqual = (a: Expression, b: Expression, seed: number, deadline: number): boolean | undefined =>
+  bounded(seed, deadline, () => {
     const vars = [...new Set([...a.freeVariables, ...b.freeVariables])]
     const next = seeded(seed ^ 0x9e3779b9)
     const points = vars.length === 0 ? 1 : SAMPLE_POINTS
@@ -258,20 +320,24 @@ export const identical = (a: string, b: string): boolean => {
   if (!admissible(a) || !admissible(b)) return false
   const [x, y] = a <= b ? prepare(a, b) : prepare(b, a)
   const seed = seedOf(x, y)
-  const ex = bounded(seed, () => parse(x))
-  const ey = bounded(seed, () => parse(y))
-  if (ex == null || ey == null) return false
-  // exact arithmetic first: the engine's identity test has a tolerance (x+10^{-12} ≡ x) and
-  // misses exact equalities of large numbers (2^{100} vs 2^{99}·2)
-  const residue = bounded(seed, () => exactResidue(ex, ey))
-  if (residue !== undefined) return residue
-  const proof = bounded(seed, () => ex.isIdenticallyEqual(ey))
-  if (proof === false) return false
-  // a proof is checked against our own sample too: the engine's sampling has misfired
-  const sample = sampledEqual(ex, ey, seed)
-  // constants must have a finite value (\frac{1}{0} and \frac{2}{0} are not answers)
-  if (sample === undefined && ex.freeVariables.length + ey.freeVariables.length === 0) return false
-  return proof === true ? sample !== false : sample === true
+  ce() // the engine is built outside the budget
+  const deadline = performance.now() + COMPARISON_LIMIT_MS
+  return scoped(() => {
+    const ex = bounded(seed, deadline, () => parse(x))
+    const ey = bounded(seed, deadline, () => parse(y))
+    if (ex == null || ey == null) return false
+    // exact arithmetic first: the engine's identity test has a tolerance (x+10^{-12} ≡ x) and
+    // misses exact equalities of large numbers (2^{100} vs 2^{99}·2)
+    const residue = bounded(seed, deadline, () => exactResidue(ex, ey))
+    if (residue !== undefined) return residue
+    const proof = bounded(seed, deadline, () => ex.isIdenticallyEqual(ey))
+    if (proof === false) return false
+    // a proof is checked against our own sample too: the engine's sampling has misfired
+    const sample = sampledEqual(ex, ey, seed, deadline)
+    // constants must have a finite value (\frac{1}{0} and \frac{2}{0} are not answers)
+    if (sample === undefined && ex.freeVariables.length + ey.freeVariables.length === 0) return false
+    return proof === true ? sample !== false : sample === true
+  })
 }
 
 /**
@@ -285,13 +351,15 @@ export const constantValue = (latex: string): number | undefined => {
   if (!admissible(latex)) return undefined
   const [prepared] = prepare(latex, "")
   const seed = seedOf(prepared, "")
-  const e = bounded(seed, () => parse(prepared))
-  if (e == null) return undefined
-  return bounded(seed, () => {
-    if (e.freeVariables.length > 0) return undefined
-    const v = numericValue(e)
-    return v !== undefined && Math.abs(v.im) <= 1e-12 * Math.max(1, Math.abs(v.re)) ? v.re : undefined
-  })
+  ce() // the engine is built outside the budget
+  return scoped(() =>
+    bounded(seed, performance.now() + COMPARISON_LIMIT_MS, () => {
+      const e = parse(prepared)
+      if (e === null || e.freeVariables.length > 0) return undefined
+      const v = numericValue(e)
+      return v !== undefined && Math.abs(v.im) <= 1e-12 * Math.max(1, Math.abs(v.re)) ? v.re : undefined
+    })
+  )
 }
 
 /**

@@ -115,6 +115,18 @@ const adversarial = fc
   )
   .map(([base, n, tail]) => `${base}^{${n}}${tail}`)
 
+/** Random expression trees over atoms that make big numbers: powers up to 300, factorials, surds. */
+const expressionTree = fc.letrec((tie) => ({
+  e: fc.oneof(
+    { depthSize: "small" },
+    fc.constantFrom("a", "x", "y", "2", "\\pi", "e", "i", "\\sqrt{2}", "\\sin x", "10^{-7}", "N", "7!", "170!"),
+    fc.tuple(tie("e"), fc.constantFrom("+", "-", "\\cdot ", ""), tie("e")).map(([a, o, b]) => `(${a})${o}(${b})`),
+    fc.tuple(tie("e"), fc.integer({ min: 2, max: 300 })).map(([a, n]) => `(${a})^{${n}}`),
+    fc.tuple(tie("e"), tie("e")).map(([a, b]) => `\\frac{${a}}{${b}}`),
+    tie("e").map((a) => `\\sqrt{${a}}`)
+  )
+})).e as fc.Arbitrary<string>
+
 const BOUND_MS = 2000
 
 describe("normalize", () => {
@@ -166,6 +178,21 @@ describe("equivalent", () => {
     console.log(`slowest adversarial comparison: ${worst.toFixed(0)} ms`)
   })
 
+  it("never hangs on random expression trees with big powers and factorials", () => {
+    let worst = 0
+    fc.assert(
+      fc.property(expressionTree, expressionTree, (a, b) => {
+        const start = performance.now()
+        equivalent(a, b)
+        const ms = performance.now() - start
+        worst = Math.max(worst, ms)
+        expect(ms).toBeLessThan(BOUND_MS)
+      }),
+      { numRuns: 200 }
+    )
+    console.log(`slowest expression-tree comparison: ${worst.toFixed(0)} ms`)
+  })
+
   it.each([
     ["an expansion to degree 25", "(a+b+c+d)^{25}", "(a+b+c+d)^{24}(a+b+c+d+10^{-7})"],
     ["a power tower", "9^{9^{9}}", "9^{9^{9}}+1"],
@@ -182,7 +209,9 @@ describe("equivalent", () => {
     ["60 nested roots", `${"\\sqrt{".repeat(60)}2${"}".repeat(60)}`, "1"],
     ["500 nested braces", "{".repeat(500) + "}".repeat(500), "x"],
     ["1000 open parentheses", "(".repeat(1000), ")".repeat(1000)],
-    ["300 bare \\frac", "\\frac".repeat(300), "1"]
+    ["300 bare \\frac", "\\frac".repeat(300), "1"],
+    ["a power of a power of a tiny number", "((\\sqrt{(10^{-7})^{258}})\\cdot (a))^{300}", "(2\\sqrt{2})(e-7!)"],
+    ["a power of a factorial", "\\sqrt{(170!)^{300}}", "((\\sqrt{y})-(\\pi))((170!)\\cdot (y))"]
   ])("bounds %s", (_label, a, b) => {
     const start = performance.now()
     expect(equivalent(a, b)).toBe(false)
