@@ -8,8 +8,9 @@ import { readFile } from "node:fs/promises"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { BACKENDS } from "../backends.ts"
+import { defaultWorkers, runSweepParallel } from "../eval/Parallel.ts"
 import type { RunRecord } from "../eval/Record.ts"
-import { runSweep, type Summary } from "../eval/Runner.ts"
+import type { Summary } from "../eval/Runner.ts"
 import * as Store from "../eval/Store.ts"
 import { decodeSweep, type SweepSpec } from "../eval/Sweep.ts"
 import { progressBar } from "./EvalProgress.ts"
@@ -132,7 +133,11 @@ export const evalCommand = Command.make(
     backend: Flag.Literals("backend", BACKENDS).pipe(Flag.optional),
     backendConfig: Flag.String("backend-config").pipe(Flag.optional),
     store: Flag.String("store").pipe(Flag.withDescription("The results store"), Flag.withDefault("out/mull.db")),
-    concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("Problems evaluated at once"), Flag.optional),
+    concurrency: Flag.Int("concurrency").pipe(
+      Flag.withDescription("Problems evaluated at once per worker"),
+      Flag.optional
+    ),
+    workers: Flag.Int("workers").pipe(Flag.withDescription("Worker threads (default: one per core)"), Flag.optional),
     difficulty: Flag.Int("difficulty").pipe(
       Flag.withDescription("Estimate each problem's difficulty from this many samples"),
       Flag.optional
@@ -201,8 +206,11 @@ export const evalCommand = Command.make(
         json.budgets = yield* ints("--budgets", flags.budgets.value)
       if (file !== undefined && Option.isSome(flags.seeds)) json.seeds = yield* ints("--seeds", flags.seeds.value)
       const spec: SweepSpec = yield* asInvalidInput(decodeSweep(json), "sweep")
-      const summary = yield* asInvalidInput(
-        runSweep(spec, { onProgress: progressBar(spec.name) }),
+      const summary: Summary = yield* asInvalidInput(
+        runSweepParallel(spec, flags.store, {
+          workers: Option.getOrElse(flags.workers, defaultWorkers),
+          onProgress: progressBar(spec.name)
+        }),
         `sweep ${spec.name}`
       )
       const store = yield* Store.Store

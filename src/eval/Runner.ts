@@ -49,6 +49,10 @@ export interface RunnerOptions {
   readonly onProgress?: (p: Progress) => void
   /** stop after this many items (tests use it to simulate an interruption) */
   readonly maxItems?: number
+  /** run only the problems at positions ≡ index (mod count): one worker's share */
+  readonly shard?: { readonly index: number; readonly count: number }
+  /** validate, count and record the sweep's setup, but run nothing */
+  readonly prepareOnly?: boolean
 }
 
 export interface Summary {
@@ -130,7 +134,10 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
   const store = yield* Store
   const backend = yield* backendName(spec.backend.name)
   const all = yield* configs(spec)
-  const problems = yield* loadProblems(spec.dataset)
+  const shard = options.shard
+  const problems = (yield* loadProblems(spec.dataset)).filter(
+    (_, i) => shard === undefined || i % shard.count === shard.index
+  )
   const graphs = new Map<string, Loader.LoadedGraph>()
   const loadGraph = (ref: string) =>
     Effect.gen(function* () {
@@ -237,6 +244,8 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
   yield* store.putMeta(`sweep:${spec.name}:spec`, JSON.stringify(spec))
   yield* store.putMeta(`sweep:${spec.name}:backend`, backend)
   yield* store.putMeta(`sweep:${spec.name}:backendConfig`, JSON.stringify(spec.backend.config ?? {}))
+  if (options.prepareOnly === true)
+    return { sweep: spec.name, total: items.length, ran: 0, skipped, elapsedMs: 0, cache: { hits: 0, misses: 0 } }
 
   // group by problem; within a problem, largest budget first so smaller ones hit the cache
   const byProblem = new Map<string, Array<Item>>()

@@ -1,0 +1,61 @@
+/**
+ * A worker thread of a parallel sweep: runs its share of the problems (`workerData.shard`) into the
+ * store and reports progress to the main thread. Started by `Parallel.runSweepParallel`.
+ *
+ * @since 0.1.0
+ */
+import { parentPort, workerData } from "node:worker_threads"
+import { Effect } from "effect"
+import { runSweep } from "./Runner.ts"
+import * as Store from "./Store.ts"
+import type { SweepSpec } from "./Sweep.ts"
+
+/** What the main thread sends. */
+export interface WorkerInput {
+  readonly spec: SweepSpec
+  readonly storePath: string
+  readonly shard: { readonly index: number; readonly count: number }
+}
+
+/** What a worker reports. */
+export type WorkerMessage =
+  | {
+      readonly type: "progress"
+      readonly done: number
+      readonly total: number
+      readonly hits: number
+      readonly misses: number
+    }
+  | {
+      readonly type: "done"
+      readonly ran: number
+      readonly total: number
+      readonly hits: number
+      readonly misses: number
+    }
+  | { readonly type: "error"; readonly tag: string; readonly message: string }
+
+if (parentPort !== null) {
+  const port = parentPort
+  const input = workerData as WorkerInput
+  const post = (m: WorkerMessage) => port.postMessage(m)
+  let last = 0
+  const program = runSweep(input.spec, {
+    shard: input.shard,
+    onProgress: (p) => {
+      const now = Date.now()
+      if (now - last < 100 && p.done < p.total) return
+      last = now
+      post({ type: "progress", done: p.done, total: p.total, hits: p.cache.hits, misses: p.cache.misses })
+    }
+  }).pipe(Effect.provide(Store.layer(input.storePath)), Effect.scoped)
+  Effect.runPromise(program).then(
+    (s) => post({ type: "done", ran: s.ran, total: s.total, hits: s.cache.hits, misses: s.cache.misses }),
+    (e: unknown) =>
+      post({
+        type: "error",
+        tag: typeof e === "object" && e !== null && "_tag" in e ? String(e._tag) : "Error",
+        message: e instanceof Error ? e.message : String(e)
+      })
+  )
+}
