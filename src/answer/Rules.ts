@@ -162,6 +162,13 @@ export const cleanup = (raw: string): string => {
   s = unwrapMacros(s, TEXT_MACROS)
   s = s.replace(/\s+/g, " ").trim()
   s = s.replace(/(?<![a-zA-Z\\])percent(?![a-zA-Z])/g, "%")
+  // PRM800K: 2 million → 2·10^6
+  s = s.replace(
+    /(\d)\s*(million|billion|trillion)(?![a-zA-Z])/g,
+    (_m, d: string, w: string) => `${d}\\cdot10^{${w === "million" ? 6 : w === "billion" ? 9 : 12}}`
+  )
+  // an approximation is read as the value: x \approx 3.14 → x = 3.14
+  s = s.replace(/\\approx(?![a-zA-Z])|\u2248/g, "=").replace(/^\s*=\s*/, "")
   s = bareFunctions(s)
   s = s.replace(/\s+/g, " ").trim()
   s = s.replace(/^(?:final answer|answer|ans)\s*[:=]\s*/i, "")

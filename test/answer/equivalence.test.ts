@@ -38,7 +38,9 @@ const numbers: ReadonlyArray<Case> = [
   ["0.57735", "\\frac{\\sqrt3}{3}", true, "a decimal against a radical"],
   ["2", "\\sqrt{4}", true, "an integer against a constant expression"],
   ["2", "\\sqrt{5}", false, "not equal"],
-  ["\\frac{1}{0}", "\\frac{2}{0}", false, "no value is no answer"]
+  ["\\frac{1}{0}", "\\frac{2}{0}", false, "no value is no answer"],
+  ["2.5 million", "2500000", true, "million (PRM800K)"],
+  ["x \\approx 3.14159", "\\pi", true, "an approximation is its value"]
 ]
 
 const percentAndUnits: ReadonlyArray<Case> = [
@@ -221,6 +223,24 @@ describe("answerKey", () => {
   it("leaves what only the CAS can decide to equivalent", () => {
     expect(answerKey("\\frac{\\sqrt2}{2}")).not.toBe(answerKey("\\frac{1}{\\sqrt2}"))
     expect(equivalent("\\frac{\\sqrt2}{2}", "\\frac{1}{\\sqrt2}")).toBe(true)
+  })
+})
+
+describe("determinism", () => {
+  it("gives a pair the same verdict whatever was compared before", () => {
+    const pairs = [
+      ["f(x+1)", "f(1+x)"],
+      ["f+1", "1+f"],
+      ["x^2+2x+1", "(x+1)^2"],
+      ["\\frac{\\sqrt2}{2}", "\\frac{1}{\\sqrt2}"],
+      ["N(x)", "xN"]
+    ] as const
+    const first = pairs.map(([a, b]) => equivalent(a, b))
+    const again = [...pairs]
+      .reverse()
+      .map(([a, b]) => equivalent(b, a))
+      .reverse()
+    expect(again).toEqual(first)
   })
 })
 
