@@ -49,16 +49,23 @@ interface Row {
   readonly bin?: string
 }
 
-const rowsOf = (points: ReadonlyArray<AccuracyPoint>, binLabel?: (bin: number) => string): ReadonlyArray<Row> =>
-  points.map((p) => ({
-    strategy: p.strategy,
-    budget: p.budget,
-    tokens: p.outputTokens,
-    accuracy: p.accuracy,
-    lo: Number.isFinite(p.stderr) ? Math.max(0, p.accuracy - p.stderr) : null,
-    hi: Number.isFinite(p.stderr) ? Math.min(1, p.accuracy + p.stderr) : null,
-    ...(p.bin === undefined || binLabel === undefined ? {} : { bin: binLabel(p.bin) })
-  }))
+const rowsOf = (
+  points: ReadonlyArray<AccuracyPoint>,
+  x: XAxis,
+  binLabel?: (bin: number) => string
+): ReadonlyArray<Row> =>
+  // a log axis cannot show zero tokens (nothing generated)
+  points
+    .filter((p) => x === "budget" || p.outputTokens > 0)
+    .map((p) => ({
+      strategy: p.strategy,
+      budget: p.budget,
+      tokens: p.outputTokens,
+      accuracy: p.accuracy,
+      lo: Number.isFinite(p.stderr) ? Math.max(0, p.accuracy - p.stderr) : null,
+      hi: Number.isFinite(p.stderr) ? Math.min(1, p.accuracy + p.stderr) : null,
+      ...(p.bin === undefined || binLabel === undefined ? {} : { bin: binLabel(p.bin) })
+    }))
 
 const budgetsOf = (points: ReadonlyArray<{ readonly budget: number }>) =>
   [...new Set(points.map((p) => p.budget))].sort((a, b) => a - b)
@@ -87,14 +94,22 @@ const yEncoding = {
   scale: { domain: [0, 1] }
 }
 
-const colorEncoding = {
+const colorEncoding = (strategies: number) => ({
   field: "strategy",
   type: "nominal" as const,
   title: "strategy",
-  scale: { scheme: "tableau10" }
-}
+  scale: { scheme: strategies <= 10 ? "tableau10" : "tableau20" }
+})
 
-const lineLayers = (x: XAxis, budgets: ReadonlyArray<number>, errorBars: boolean, short = false) => [
+const strategyCount = (points: ReadonlyArray<AccuracyPoint>) => new Set(points.map((p) => p.strategy)).size
+
+const lineLayers = (
+  x: XAxis,
+  budgets: ReadonlyArray<number>,
+  errorBars: boolean,
+  short: boolean,
+  strategies: number
+) => [
   ...(errorBars
     ? [
         {
@@ -103,14 +118,14 @@ const lineLayers = (x: XAxis, budgets: ReadonlyArray<number>, errorBars: boolean
             x: xEncoding(x, budgets, short),
             y: { field: "lo", type: "quantitative" as const },
             y2: { field: "hi" },
-            color: colorEncoding
+            color: colorEncoding(strategies)
           }
         }
       ]
     : []),
   {
     mark: { type: "line" as const, point: { filled: true, size: 30 }, strokeWidth: 1.6 },
-    encoding: { x: xEncoding(x, budgets, short), y: yEncoding, color: colorEncoding }
+    encoding: { x: xEncoding(x, budgets, short), y: yEncoding, color: colorEncoding(strategies) }
   }
 ]
 
@@ -127,8 +142,8 @@ export const accuracyChart = (points: ReadonlyArray<AccuracyPoint>, x: XAxis, ti
   width: 520,
   height: 320,
   config: CONFIG,
-  data: { values: rowsOf(points) as Array<Row> },
-  layer: lineLayers(x, budgetsOf(points), true)
+  data: { values: rowsOf(points, x) as Array<Row> },
+  layer: lineLayers(x, budgetsOf(points), true, false, strategyCount(points))
 })
 
 /**
@@ -149,7 +164,7 @@ export const binChart = (
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title,
     config: CONFIG,
-    data: { values: rowsOf(points, label) as Array<Row> },
+    data: { values: rowsOf(points, x, label) as Array<Row> },
     facet: {
       field: "bin",
       type: "ordinal",
@@ -157,7 +172,7 @@ export const binChart = (
       sort: Array.from({ length: count }, (_, i) => label(i + 1))
     },
     columns: Math.min(count, 3),
-    spec: { width: 230, height: 170, layer: lineLayers(x, budgetsOf(points), false, true) }
+    spec: { width: 230, height: 170, layer: lineLayers(x, budgetsOf(points), false, true, strategyCount(points)) }
   }
 }
 

@@ -244,6 +244,15 @@ const perBinSection = (a: Analysis, charts: ChartSet): Section => {
         f3(overall.get(`${s}\u0000${b}`)?.accuracy),
         ...Array.from({ length: a.oracle.count }, (_, i) => f3(byBin.get(`${s}\u0000${b}\u0000${i + 1}`)?.accuracy))
       ])
+  const predictedRows = strategiesOf(a.byPredictedBin).flatMap((s) =>
+    budgetsOf(a.byPredictedBin.filter((p) => p.strategy === s)).map((b) => [
+      s,
+      String(b),
+      ...Array.from({ length: a.predicted.count }, (_, i) =>
+        f3(a.byPredictedBin.find((p) => p.strategy === s && p.budget === b && p.bin === i + 1)?.accuracy)
+      )
+    ])
+  )
   return {
     id: "per-bin",
     title: "Accuracy per difficulty bin",
@@ -264,6 +273,12 @@ const perBinSection = (a: Analysis, charts: ChartSet): Section => {
         caption: "Accuracy per oracle bin",
         header: ["strategy", "N", "all", ...Array.from({ length: a.oracle.count }, (_, i) => `bin ${i + 1}`)],
         rows
+      },
+      {
+        kind: "table",
+        caption: "Accuracy per model-predicted bin (what a route graph can see)",
+        header: ["strategy", "N", ...Array.from({ length: a.predicted.count }, (_, i) => `bin ${i + 1}`)],
+        rows: predictedRows
       }
     ]
   }
