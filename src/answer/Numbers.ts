@@ -166,7 +166,8 @@ export const parseNumber = (text: string): NumberLiteral | undefined => {
  * every spelling of that number.
  *
  * @example
- * numberKey(parseNumber("0.50")!) // "1/2"
+ * const half = parseNumber("0.50")
+ * half && numberKey(half) // "1/2"
  */
 export const numberKey = (n: NumberLiteral): string =>
   n.value.den === 1n ? n.value.num.toString() : `${n.value.num}/${n.value.den}`
@@ -183,8 +184,8 @@ const roundsTo = (lit: NumberLiteral, value: Rational): boolean => {
  * the other correctly rounded (see the module doc).
  *
  * @example
- * sameNumber(parseNumber("0.3333")!, parseNumber("\\frac{1}{3}")!) // true
- * sameNumber(parseNumber("10081")!, parseNumber("10080")!) // false
+ * const [a, b] = [parseNumber("0.3333"), parseNumber("\\frac{1}{3}")]
+ * a && b && sameNumber(a, b) // true
  */
 export const sameNumber = (a: NumberLiteral, b: NumberLiteral): boolean =>
   eq(a.value, b.value) || roundsTo(a, b.value) || roundsTo(b, a.value)
@@ -194,7 +195,8 @@ export const sameNumber = (a: NumberLiteral, b: NumberLiteral): boolean =>
  * relative when the literal is exact, by the rounding rule when it is a decimal.
  *
  * @example
- * matchesValue(parseNumber("37.699")!, 12 * Math.PI) // true
+ * const x = parseNumber("37.699")
+ * x && matchesValue(x, 12 * Math.PI) // true
  */
 export const matchesValue = (lit: NumberLiteral, value: number): boolean => {
   if (!Number.isFinite(value)) return false
@@ -209,7 +211,8 @@ export const matchesValue = (lit: NumberLiteral, value: number): boolean => {
  * The literal divided by 100 (for a percentage read as a ratio); the rounding unit scales too.
  *
  * @example
- * numberKey(percentOf(parseNumber("50")!)) // "1/2"
+ * const fifty = parseNumber("50")
+ * fifty && numberKey(percentOf(fifty)) // "1/2"
  */
 export const percentOf = (lit: NumberLiteral): NumberLiteral => {
   const k = rational(1n, 100n)

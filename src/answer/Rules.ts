@@ -73,7 +73,6 @@ const SYNONYMS: ReadonlyArray<readonly [RegExp, string]> = [
   [/\\(?:varnothing|O)(?![a-zA-Z])/g, "\\emptyset "],
   [/\\(?:infinity|infin)(?![a-zA-Z])/g, "\\infty "],
   [/\\varepsilon(?![a-zA-Z])/g, "\\epsilon "],
-  [/\\(?:bmatrix|Bmatrix|matrix|smallmatrix)(?![a-zA-Z])/g, "\\pmatrix"],
   [/\\begin\{(?:bmatrix|Bmatrix|matrix|smallmatrix)\}/g, "\\begin{pmatrix}"],
   [/\\end\{(?:bmatrix|Bmatrix|matrix|smallmatrix)\}/g, "\\end{pmatrix}"],
   [/\\begin\{array\}\{[^{}]*\}/g, "\\begin{pmatrix}"],
@@ -181,7 +180,7 @@ export const cleanup = (raw: string): string => {
   return s.trim()
 }
 
-/** Applies `fix` to each `\frac` (or `\sqrt`) argument that is not braced: `\frac12` → `\frac{1}{2}`. */
+/** Braces the arguments of each `\frac` (two) or `\sqrt` (one): `\frac12` → `\frac{1}{2}`, `\sqrt2` → `\sqrt{2}`. */
 const braceArguments = (s: string, command: "frac" | "sqrt", arity: number): string => {
   const marker = `\\${command}`
   let out = ""
@@ -252,7 +251,7 @@ const canonicalDecimal = (s: string): string => {
  * @example
  * normalizeScalar("\\frac 34") // "\\frac{3}{4}"
  * normalizeScalar("10,080") // "10080"
- * normalizeScalar("\\text{Evelyn}") // "evelyn"
+ * normalizeScalar("Evelyn") // "evelyn"
  */
 export const normalizeScalar = (part: string): string => {
   let s = stripOuter(part.trim())

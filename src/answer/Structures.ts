@@ -170,7 +170,7 @@ const analyzeAt = (input: string, depth: number, list: boolean): Answer => {
  *
  * @example
  * analyze("\\left( 3, \\frac{\\pi}{2} \\right)")
- * // { _tag: "Tuple", open: "(", close: ")", items: [3, \frac{\pi}{2} as scalars] }
+ * // { _tag: "Tuple", open: "(", close: ")", items: [Scalar "3", Scalar "\\frac{\\pi}{2}"] }
  */
 export const analyze = (raw: string): Answer => analyzeAt(cleanup(raw), 0, true)
 
