@@ -13,7 +13,7 @@ import { Command } from "effect/cli"
 import { TestConsole } from "effect/testing"
 import { InvalidInput } from "../../src/cli/InvalidInput.ts"
 import { mull, VERSION } from "../../src/cli/main.ts"
-import { analyze, load } from "../../src/eval/Analysis.ts"
+import { analyze, backendName, load, parameterCount, strategyGraphs } from "../../src/eval/Analysis.ts"
 import * as Charts from "../../src/eval/Charts.ts"
 import * as Report from "../../src/eval/Report.ts"
 import * as Store from "../../src/eval/Store.ts"
@@ -165,6 +165,20 @@ describe("report", () => {
       expect(svgsIn(report.html).length).toBe(7)
     })
   )
+
+  it("reads the sweep metadata leniently", () => {
+    expect(backendName("simulated")).toBe("simulated") // the runner's bare string
+    expect(backendName('"replay"')).toBe("replay")
+    expect(backendName('{"name":"openai"}')).toBe("openai")
+    expect(backendName(undefined)).toBeUndefined()
+    expect(parameterCount("21000000000")).toBe(21e9)
+    expect(parameterCount('{"params": 1.5e9}')).toBe(1.5e9)
+    expect(parameterCount('"big"')).toBeUndefined()
+    expect(strategyGraphs('{"strategies":[{"label":"mine","graph":"./g.json"},{"label":"x"}]}')).toEqual(
+      new Map([["mine", "./g.json"]])
+    )
+    expect(strategyGraphs("not json").size).toBe(0)
+  })
 
   it("scopes SVG ids per chart", () => {
     expect(Charts.scopeIds('<clipPath id="c1"/><g clip-path="url(#c1)"/><use href="#c1"/>', "x")).toBe(
