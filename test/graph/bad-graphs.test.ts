@@ -652,7 +652,7 @@ describe("mutated and random documents never end in a defect", () => {
             return runtime.runPromise(neverADefect(mutated, params, budget))
           }
         ),
-        { numRuns: Math.round(1000 * SCALE) }
+        { numRuns: Math.round(2500 * SCALE) }
       )
     },
     240_000 * SCALE
