@@ -76,7 +76,15 @@ const xEncoding = (x: XAxis, budgets: ReadonlyArray<number>, short = false) =>
         field: "budget",
         type: "quantitative" as const,
         title: short ? "N (log2)" : "generation budget N (log2)",
-        scale: { type: "log" as const, base: 2 },
+        // half a doubling of margin on each side, so end points and their labels are not clipped
+        scale: {
+          type: "log" as const,
+          base: 2,
+          nice: false,
+          ...(budgets.length === 0
+            ? {}
+            : { domain: [(budgets[0] ?? 1) / Math.SQRT2, (budgets[budgets.length - 1] ?? 1) * Math.SQRT2] })
+        },
         axis: { values: [...budgets], format: "d" }
       }
     : {
@@ -184,7 +192,10 @@ export const binChart = (
  * policyChart(optimize(configs, { binning }), "Compute-optimal vs best-of-N")
  */
 export const policyChart = (policy: Policy, title: string): Spec => {
-  const bon = `best-of-N weighted${policy.baseline === undefined ? "" : ` (${policy.baseline})`}`
+  const bon =
+    policy.baseline === undefined || policy.baseline.toLowerCase().includes("best-of-n")
+      ? (policy.baseline ?? "best-of-N weighted")
+      : `best-of-N weighted (${policy.baseline})`
   const cv = "compute-optimal (cross-validated)"
   const ins = "compute-optimal (in-sample)"
   const values = [
