@@ -112,6 +112,8 @@ const setupSection = (a: Analysis): Section => {
     const j = parseMeta(v)
     return j === undefined ? undefined : typeof j === "string" ? j : JSON.stringify(j, null, 2)
   }
+  // a bare parameter count is already in the table above
+  const structured = (v: string | undefined) => (typeof parseMeta(v) === "number" ? "" : pretty(v))
   const blocks: Array<Block> = [
     {
       kind: "table",
@@ -134,13 +136,13 @@ const setupSection = (a: Analysis): Section => {
   ]
   const codes: ReadonlyArray<readonly [string, string | undefined]> = [
     ["Backend configuration (simulator knobs)", pretty(data.meta.backendConfig)],
-    ["Generator", pretty(data.meta.generatorParams)],
-    ["Larger model", pretty(data.meta.largeParams)],
+    ["Generator", structured(data.meta.generatorParams)],
+    ["Larger model", structured(data.meta.largeParams)],
     ["Larger model's backend configuration", pretty(data.meta.largeConfig)],
     ["Sweep specification", pretty(data.meta.spec)]
   ]
   for (const [title, text] of codes) {
-    if (text === undefined) continue
+    if (text === undefined || text === "") continue
     blocks.push({ kind: "p", text: `${title}:` }, { kind: "code", text })
   }
   const absent = codes.filter(([, t]) => t === undefined).map(([t]) => t.toLowerCase())
