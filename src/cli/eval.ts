@@ -120,7 +120,7 @@ export const evalCommand = Command.make(
   "eval",
   {
     sweep: Flag.String("sweep").pipe(Flag.withDescription("A sweep file (JSON); see sweeps/paper.json"), Flag.optional),
-    name: Flag.String("name").pipe(Flag.withDescription("Sweep name (with flags instead of a file)"), Flag.optional),
+    name: Flag.String("name").pipe(Flag.withDescription("Sweep name (overrides the file's)"), Flag.optional),
     dataset: Flag.Literals("dataset", ["math500", "gsm8k", "qwen-pool"]).pipe(Flag.withDefault("math500" as const)),
     every: Flag.Int("every").pipe(Flag.withDescription("Keep every k-th problem"), Flag.optional),
     limit: Flag.Int("limit").pipe(Flag.withDescription("Keep at most this many problems"), Flag.optional),
@@ -200,6 +200,7 @@ export const evalCommand = Command.make(
       if (Option.isSome(flags.backend))
         json.backend = { name: flags.backend.value, ...(backendConfig === undefined ? {} : { config: backendConfig }) }
       else if (backendConfig !== undefined) json.backend = { ...(json.backend as object), config: backendConfig }
+      if (file !== undefined && Option.isSome(flags.name)) json.name = flags.name.value
       if (Option.isSome(flags.concurrency)) json.concurrency = flags.concurrency.value
       if (Option.isSome(flags.difficulty)) json.difficulty = { samples: flags.difficulty.value }
       if (file !== undefined && Option.isSome(flags.budgets))

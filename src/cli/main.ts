@@ -12,6 +12,7 @@ import { evalCommand } from "./eval.ts"
 import { gradeCommand } from "./grade.ts"
 import { cost, graphs, schema, validate } from "./graphs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
+import { paper } from "./paper.ts"
 import { run } from "./run.ts"
 import { sim } from "./sim.ts"
 
@@ -29,6 +30,7 @@ export const mull = Command.make("mull").pipe(
     optimize,
     exchange,
     report,
+    paper,
     gradeCommand,
     sim
   ])
