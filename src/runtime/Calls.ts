@@ -189,11 +189,16 @@ export const generate = (
         (call, i) => {
           const r = reservations[i]
           if (r === undefined) return Effect.succeed(undefined)
-          return Effect.gen(function* () {
-            const { result, usage, spent } = yield* invokeGenerator(frame, requestOf(frame, node, call, r.units))
-            yield* commit(frame, r, usage, spent)
-            return result
-          })
+          // once the backend has answered, its spend is committed even if the run is interrupted
+          return Effect.uninterruptibleMask((restore) =>
+            Effect.gen(function* () {
+              const { result, usage, spent } = yield* restore(
+                invokeGenerator(frame, requestOf(frame, node, call, r.units))
+              )
+              yield* commit(frame, r, usage, spent)
+              return result
+            })
+          )
         },
         { concurrency: "unbounded" }
       )
@@ -241,14 +246,15 @@ export const score = (
           const r = reservations[i]
           if (r === undefined) return Effect.succeed(batch.map(() => undefined))
           const paid = batch.slice(0, r.units)
-          return frame.env.verifierPermits.withPermits(1)(
+          // once the backend has answered, its spend is committed even if the run is interrupted
+          return Effect.uninterruptibleMask((restore) =>
             Effect.gen(function* () {
               const t0 = yield* Clock.currentTimeMillis
-              const result: ScoreResult = yield* v.score({
-                problem: frame.env.problem,
-                candidates: paid,
-                verifier: verifierName
-              })
+              const result: ScoreResult = yield* restore(
+                frame.env.verifierPermits.withPermits(1)(
+                  v.score({ problem: frame.env.problem, candidates: paid, verifier: verifierName })
+                )
+              )
               const wallMs = (yield* Clock.currentTimeMillis) - t0
               const ok =
                 result.stepScores.length === paid.length &&

@@ -142,7 +142,7 @@ describe("generic JSONL", () => {
         if (before === undefined) delete process.env.MULL_DATA
         else process.env.MULL_DATA = before
       }
-      expect(dataDir().endsWith(join("shared", "data/"))).toBe(true)
+      expect(dataDir().endsWith(join("shared", "data"))).toBe(true)
     })
   )
 })

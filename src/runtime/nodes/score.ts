@@ -66,10 +66,10 @@ const rollouts = (
         (c, i) => {
           const r = reservations[i]
           if (r === undefined) return Effect.succeed(undefined)
-          return Effect.gen(function* () {
+          let usage = Usage.zero
+          let spent = Usage.zero
+          const rollout = Effect.gen(function* () {
             let cur = c
-            let usage = Usage.zero
-            let spent = Usage.zero
             for (let k = 0; k < r.units && !cur.done; k++) {
               // each rollout step is seeded by the rollout's own prefix, so it is reproducible
               const out = yield* invokeGenerator(frame, requestOf(frame, `${node}#lookahead`, call(cur), 1))
@@ -85,9 +85,10 @@ const rollouts = (
                 ...(g.answer === undefined ? {} : { answer: g.answer })
               }
             }
-            yield* commit(frame, r, usage, spent)
             return cur
           })
+          // the steps the backend answered are committed however the rollout ends (done, failed, interrupted)
+          return rollout.pipe(Effect.ensuring(Effect.suspend(() => commit(frame, r, usage, spent))))
         },
         { concurrency: "unbounded" }
       )
