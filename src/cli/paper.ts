@@ -1,7 +1,7 @@
 /**
  * `mull paper` — what `npm start` runs: the experiment of Snell et al. 2024 on the embedded
  * simulated backend, end to end. It runs the sweep `sweeps/paper.json` (search and revision
- * strategies at budgets 4–256 on every 5th MATH-500 problem, with difficulty samples and a larger
+ * strategies at budgets 4–256 on every 2nd MATH-500 problem, with difficulty samples and a larger
  * model), fits the compute-optimal policy and writes it as `route` graphs, compares with the larger
  * model at equal FLOPs, and writes the report to `out/`. Everything lands in the results store, so
  * a second run only redoes the analysis.
@@ -27,10 +27,10 @@ export const paper = Command.make(
       Flag.withDefault(fromRoot("sweeps", "paper.json"))
     ),
     full: Flag.Boolean("full").pipe(
-      Flag.withDescription("All 500 problems instead of every 5th"),
+      Flag.withDescription("All 500 problems instead of every 2nd"),
       Flag.withDefault(false)
     ),
-    every: Flag.Int("every").pipe(Flag.withDescription("Keep every k-th problem (the file says 5)"), Flag.optional),
+    every: Flag.Int("every").pipe(Flag.withDescription("Keep every k-th problem (the file says 2)"), Flag.optional),
     store: Flag.String("store").pipe(Flag.withDefault("out/mull.db")),
     out: Flag.String("out").pipe(Flag.withDescription("Folder of the report and policies"), Flag.withDefault("out")),
     workers: Flag.Int("workers").pipe(Flag.withDescription("Worker threads (default: one per core)"), Flag.optional)
