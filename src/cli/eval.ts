@@ -121,7 +121,10 @@ export const evalCommand = Command.make(
   {
     sweep: Flag.String("sweep").pipe(Flag.withDescription("A sweep file (JSON); see sweeps/paper.json"), Flag.optional),
     name: Flag.String("name").pipe(Flag.withDescription("Sweep name (overrides the file's)"), Flag.optional),
-    dataset: Flag.Literals("dataset", ["math500", "gsm8k", "qwen-pool"]).pipe(Flag.withDefault("math500" as const)),
+    dataset: Flag.Literals("dataset", ["math500", "gsm8k", "qwen-pool", "recording"]).pipe(
+      Flag.withDescription("math500, gsm8k, qwen-pool, or recording (the replay backend's --backend-config dataset)"),
+      Flag.withDefault("math500" as const)
+    ),
     every: Flag.Int("every").pipe(Flag.withDescription("Keep every k-th problem"), Flag.optional),
     limit: Flag.Int("limit").pipe(Flag.withDescription("Keep at most this many problems"), Flag.optional),
     graphs: Flag.String("graphs").pipe(
@@ -169,7 +172,7 @@ export const evalCommand = Command.make(
           typeof parsed === "object" && parsed !== null ? { ...(parsed as Record<string, unknown>) } : { value: parsed }
       } else {
         // the recorded Qwen pool has a default experiment: the voting methods at N = 1…8 (its size)
-        const pool = flags.dataset === "qwen-pool"
+        const pool = flags.dataset === "qwen-pool" || flags.dataset === "recording"
         const graphs =
           Option.getOrUndefined(flags.graphs) ?? (pool ? "majority,best-of-n,weighted-best-of-n" : undefined)
         if (graphs === undefined)
@@ -178,7 +181,7 @@ export const evalCommand = Command.make(
             problems: ["eval: give --sweep FILE, or --graphs (with --budgets, --seeds)"]
           })
         json = {
-          name: Option.getOrElse(flags.name, () => (pool ? "qwen-pool" : "eval")),
+          name: Option.getOrElse(flags.name, () => (pool ? flags.dataset : "eval")),
           dataset: { name: flags.dataset },
           backend: { name: pool ? "replay" : "simulated" },
           strategies: list(graphs).map((g) => ({ label: g, graph: g, params: { N: "B" } })),

@@ -38,7 +38,10 @@ export const subset = (problems: ReadonlyArray<Problem>, spec: DatasetSpec): Rea
  * @example
  * const problems = yield* loadProblems({ name: "math500", every: 5 })
  */
-export const loadProblems = (spec: DatasetSpec): Effect.Effect<ReadonlyArray<Problem>, DatasetError> =>
+export const loadProblems = (
+  spec: DatasetSpec,
+  backendConfig: unknown = undefined
+): Effect.Effect<ReadonlyArray<Problem>, DatasetError> =>
   Effect.gen(function* () {
     let problems: ReadonlyArray<Problem>
     switch (spec.name) {
@@ -60,6 +63,12 @@ export const loadProblems = (spec: DatasetSpec): Effect.Effect<ReadonlyArray<Pro
         // the recorded pool is served by the replay backend, which loads (and validates) it
         problems = yield* servedProblems({ dataset: spec.path ?? "qwen-pool" }).pipe(
           Effect.mapError((e) => new DatasetError({ file: spec.path ?? "qwen-pool", message: e.problems.join("; ") }))
+        )
+        break
+      case "recording":
+        // the problems of the recording the replay backend is configured to serve
+        problems = yield* servedProblems(backendConfig).pipe(
+          Effect.mapError((e) => new DatasetError({ file: "recording", message: e.problems.join("; ") }))
         )
         break
     }

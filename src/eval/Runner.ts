@@ -135,7 +135,7 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
   const backend = yield* backendName(spec.backend.name)
   const all = yield* configs(spec)
   const shard = options.shard
-  const problems = (yield* loadProblems(spec.dataset)).filter(
+  const problems = (yield* loadProblems(spec.dataset, spec.backend.config)).filter(
     (_, i) => shard === undefined || i % shard.count === shard.index
   )
   const graphs = new Map<string, Loader.LoadedGraph>()

@@ -23,8 +23,11 @@ export const StrategySpec = Schema.Struct({
 export type StrategySpec = typeof StrategySpec.Type
 
 export const DatasetSpec = Schema.Struct({
-  /** `math500`, `gsm8k`, `qwen-pool` (served by the replay backend) or `jsonl` */
-  name: Schema.Literals(["math500", "gsm8k", "qwen-pool", "jsonl"]),
+  /**
+   * `math500`, `gsm8k`, `jsonl` (a file with a field mapping), `qwen-pool` (the recorded Qwen pool)
+   * or `recording` (the problems of the replay backend's recording, `backend.config.dataset`)
+   */
+  name: Schema.Literals(["math500", "gsm8k", "qwen-pool", "recording", "jsonl"]),
   /** the file, for `jsonl` (and to override the default location of the others) */
   path: Schema.optionalKey(Schema.String),
   /** field mapping, for `jsonl`: dotted paths */
