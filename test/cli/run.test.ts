@@ -56,7 +56,11 @@ const stackTrace = (lines: ReadonlyArray<string>) => lines.filter((l) => /^\s+at
 
 /** The param overrides that give a built-in graph 16 samples' worth of compute. */
 const sixteen = (graph: string): ReadonlyArray<string> =>
-  graph === "hybrid-revisions" ? ["--param", "P=4", "--param", "S=4"] : ["--param", "N=16"]
+  graph === "hybrid-revisions"
+    ? ["--param", "P=4", "--param", "S=4"]
+    : graph === "compute-optimal"
+      ? []
+      : ["--param", "N=16"]
 
 describe("mull run: every built-in graph", () => {
   it.effect("there are built-in graphs to run", () =>
