@@ -326,38 +326,31 @@ export const makeShare = Effect.fnUntraced(function* (parent: LedgerShape, limit
         inParent.set(mine.id, up.success)
         return mine
       }),
-      (mine) =>
-        Effect.gen(function* () {
-          state.release(mine)
-          const p = inParent.get(mine.id)
-          if (p !== undefined) {
-            inParent.delete(mine.id)
-            yield* parent.release(p)
-          }
-        })
+      (mine) => release(mine)
     )
+  /** Settles a reservation here and, once, its twin in the parent. */
+  const settleParent = (mine: Reservation, settle: (p: Reservation) => Effect.Effect<void>) =>
+    Effect.suspend(() => {
+      const p = inParent.get(mine.id)
+      if (p === undefined) return Effect.void
+      inParent.delete(mine.id)
+      return settle(p)
+    })
+  const release = (mine: Reservation) =>
+    Effect.suspend(() => {
+      state.release(mine)
+      return settleParent(mine, parent.release)
+    })
   return Ledger.of({
     limits,
     pricing: parent.pricing,
     reserve,
     commit: (mine, actual, spent) =>
-      Effect.gen(function* () {
+      Effect.suspend(() => {
         state.commit(mine, actual, spent)
-        const p = inParent.get(mine.id)
-        if (p !== undefined) {
-          inParent.delete(mine.id)
-          yield* parent.commit(p, actual, spent)
-        }
+        return settleParent(mine, (p) => parent.commit(p, actual, spent))
       }),
-    release: (mine) =>
-      Effect.gen(function* () {
-        state.release(mine)
-        const p = inParent.get(mine.id)
-        if (p !== undefined) {
-          inParent.delete(mine.id)
-          yield* parent.release(p)
-        }
-      }),
+    release,
     snapshot: Effect.sync(state.snapshot)
   })
 })

@@ -12,7 +12,7 @@ import type { Candidate } from "../domain/Candidate.ts"
 import type { Counts } from "../domain/Population.ts"
 import type { Problem } from "../domain/Problem.ts"
 import type { RankedAnswer } from "../domain/RunResult.ts"
-import type { Num } from "../graph/Graph.ts"
+import { Defaults, type Num } from "../graph/Graph.ts"
 import type { LoadedGraph } from "../graph/Loader.ts"
 import * as Scope from "../graph/Scope.ts"
 import { checkRule, type FieldRule } from "../graph/Walk.ts"
@@ -126,6 +126,27 @@ export type RunNode = (
   path: string,
   population: import("../domain/Population.ts").Population
 ) => Effect.Effect<import("../domain/Population.ts").Population, import("./RunError.ts").RunError>
+
+/**
+ * The sampling knobs of a generating node: its temperature (default 0.8) and its `maxTokens`
+ * (default and cap: the backend's), evaluated and checked.
+ *
+ * @example
+ * const { temperature, maxTokens } = yield* sampling(frame, path, node, counts)
+ */
+export const sampling = (
+  frame: Frame,
+  path: string,
+  node: { readonly temperature?: Num; readonly maxTokens?: Num },
+  counts: Counts,
+  defaultTemperature: number = Defaults.temperature
+): Effect.Effect<{ readonly temperature: number; readonly maxTokens: number }, InvalidValue> =>
+  Effect.gen(function* () {
+    const temperature = yield* numOr(frame, `${path}.temperature`, node.temperature, defaultTemperature, NONNEG, counts)
+    const requested =
+      node.maxTokens === undefined ? undefined : yield* num(frame, `${path}.maxTokens`, node.maxTokens, INT1, counts)
+    return { temperature, maxTokens: maxTokensOf(frame, requested) }
+  })
 
 /** The `maxTokens` of a call: the node's, capped by the backend's. */
 export const maxTokensOf = (frame: Frame, requested: number | undefined): number =>

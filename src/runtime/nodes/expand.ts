@@ -9,26 +9,16 @@
 import { Effect } from "effect"
 import type { Candidate } from "../../domain/Candidate.ts"
 import * as Population from "../../domain/Population.ts"
-import { Defaults, type ExpandNode } from "../../graph/Graph.ts"
+import type { ExpandNode } from "../../graph/Graph.ts"
 import { type GenCall, generate } from "../Calls.ts"
-import { type Frame, INT1, maxTokensOf, NONNEG, num, numOr, pathOf } from "../Env.ts"
+import { type Frame, INT1, num, pathOf, sampling } from "../Env.ts"
 import { announce, type Created, grow } from "../Grow.ts"
 
 export const run = (frame: Frame, node: ExpandNode, path: string, population: Population.Population) =>
   Effect.gen(function* () {
     const counts = Population.counts(population)
     const n = yield* num(frame, `${path}.n`, node.n, INT1, counts)
-    const temperature = yield* numOr(
-      frame,
-      `${path}.temperature`,
-      node.temperature,
-      Defaults.temperature,
-      NONNEG,
-      counts
-    )
-    const requested =
-      node.maxTokens === undefined ? undefined : yield* num(frame, `${path}.maxTokens`, node.maxTokens, INT1, counts)
-    const maxTokens = maxTokensOf(frame, requested)
+    const { temperature, maxTokens } = yield* sampling(frame, path, node, counts)
     const where = pathOf(frame, path)
     const parents = population.filter((c) => !c.done)
     const calls: Array<GenCall> = parents.map((c) => ({

@@ -12,7 +12,7 @@ import { type Candidate, chainOf } from "../../domain/Candidate.ts"
 import * as Population from "../../domain/Population.ts"
 import { Defaults, type ReviseNode } from "../../graph/Graph.ts"
 import { type GenCall, generate } from "../Calls.ts"
-import { type Frame, INT1, maxTokensOf, NONNEG, num, numOr, pathOf } from "../Env.ts"
+import { type Frame, INT1, numOr, pathOf, sampling } from "../Env.ts"
 import { announce, type Created, grow } from "../Grow.ts"
 
 /**
@@ -37,17 +37,7 @@ export const run = (frame: Frame, node: ReviseNode, path: string, population: Po
   Effect.gen(function* () {
     const counts = Population.counts(population)
     const context = yield* numOr(frame, `${path}.context`, node.context, Defaults.reviseContext, INT1, counts)
-    const temperature = yield* numOr(
-      frame,
-      `${path}.temperature`,
-      node.temperature,
-      Defaults.temperature,
-      NONNEG,
-      counts
-    )
-    const requested =
-      node.maxTokens === undefined ? undefined : yield* num(frame, `${path}.maxTokens`, node.maxTokens, INT1, counts)
-    const maxTokens = maxTokensOf(frame, requested)
+    const { temperature, maxTokens } = yield* sampling(frame, path, node, counts)
     const where = pathOf(frame, path)
     const heads: Array<{
       readonly chain: string

@@ -14,7 +14,7 @@ import * as Population from "../../domain/Population.ts"
 import { Defaults, type RouteNode } from "../../graph/Graph.ts"
 import { aggregate } from "../Aggregate.ts"
 import { score } from "../Calls.ts"
-import { type Frame, INT1, maxTokensOf, NONNEG, num, numOr, pathOf, type RunNode } from "../Env.ts"
+import { type Frame, INT1, num, pathOf, type RunNode, sampling } from "../Env.ts"
 import { freshSamples } from "./sample.ts"
 
 /**
@@ -34,20 +34,9 @@ export const run = (frame: Frame, node: RouteNode, path: string, population: Pop
     const counts = Population.counts(population)
     const est = node.estimate
     const samples = yield* num(frame, `${path}.estimate.samples`, est.samples, INT1, counts)
-    const temperature = yield* numOr(
-      frame,
-      `${path}.estimate.temperature`,
-      est.temperature,
-      Defaults.temperature,
-      NONNEG,
-      counts
-    )
-    const requested =
-      est.maxTokens === undefined
-        ? undefined
-        : yield* num(frame, `${path}.estimate.maxTokens`, est.maxTokens, INT1, counts)
+    const { temperature, maxTokens } = yield* sampling(frame, `${path}.estimate`, est, counts)
     const where = `${pathOf(frame, path)}.estimate`
-    const fresh = yield* freshSamples(frame, where, samples, "end", temperature, maxTokensOf(frame, requested))
+    const fresh = yield* freshSamples(frame, where, samples, "end", temperature, maxTokens)
     const scores = yield* score(frame, where, est.verifier ?? Defaults.verifier, fresh)
     const how = est.aggregate ?? Defaults.aggregate
     const scored: Array<Candidate> = []

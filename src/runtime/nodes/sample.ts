@@ -10,9 +10,9 @@
 import { Effect } from "effect"
 import type { Candidate } from "../../domain/Candidate.ts"
 import * as Population from "../../domain/Population.ts"
-import { Defaults, type SampleNode } from "../../graph/Graph.ts"
+import type { SampleNode } from "../../graph/Graph.ts"
 import { generate } from "../Calls.ts"
-import { type Frame, INT0, INT1, maxTokensOf, NONNEG, num, numOr, pathOf } from "../Env.ts"
+import { type Frame, INT0, num, pathOf, sampling } from "../Env.ts"
 import { announce, type Created, grow } from "../Grow.ts"
 import type { RunError } from "../RunError.ts"
 
@@ -46,23 +46,7 @@ export const run = (frame: Frame, node: SampleNode, path: string, population: Po
   Effect.gen(function* () {
     const counts = Population.counts(population)
     const n = yield* num(frame, `${path}.n`, node.n, INT0, counts)
-    const temperature = yield* numOr(
-      frame,
-      `${path}.temperature`,
-      node.temperature,
-      Defaults.temperature,
-      NONNEG,
-      counts
-    )
-    const requested =
-      node.maxTokens === undefined ? undefined : yield* num(frame, `${path}.maxTokens`, node.maxTokens, INT1, counts)
-    const fresh = yield* freshSamples(
-      frame,
-      pathOf(frame, path),
-      n,
-      node.until,
-      temperature,
-      maxTokensOf(frame, requested)
-    )
+    const { temperature, maxTokens } = yield* sampling(frame, path, node, counts)
+    const fresh = yield* freshSamples(frame, pathOf(frame, path), n, node.until, temperature, maxTokens)
     return [...population, ...fresh]
   })
