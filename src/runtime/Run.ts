@@ -8,7 +8,6 @@ import { Effect, Semaphore } from "effect"
 import * as Ledger from "../budget/Ledger.ts"
 import * as Limits from "../budget/Limits.ts"
 import * as Pricing from "../budget/Pricing.ts"
-import { hash64 } from "../domain/Hash.ts"
 import type { Problem } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
 import * as Usage from "../domain/Usage.ts"
@@ -184,7 +183,3 @@ export const run = (
     const ledger = yield* Ledger.make(options.limits ?? {}, pricingOf(generator, verifier, options.prices))
     return yield* execute(loaded, problem, options).pipe(Effect.provideService(Ledger.Ledger, ledger))
   })
-
-/** A short stable fingerprint of a run's identity, for caches and stores. */
-export const runKey = (graph: string, problemId: string, params: Params, seed: number | bigint): string =>
-  hash64([graph, problemId, JSON.stringify(Object.entries(params).sort()), BigInt(seed)]).toString(16)
