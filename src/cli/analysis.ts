@@ -328,6 +328,26 @@ export const optimize = Command.make(
   )
 )
 
+/** The flags `exchange` and `report` share, and the analysis they ask for. */
+const analysedWithExchange = (flags: {
+  readonly store: string
+  readonly sweep: Option.Option<string>
+  readonly bins: AnalysisOptions["bins"]
+  readonly candidates: AnalysisOptions["candidates"]
+  readonly baseline: Option.Option<string>
+  readonly r: string
+  readonly ratio: number
+}): Effect.Effect<Analysis, InvalidInput> =>
+  Effect.flatMap(parseRs(flags.r), (rs) =>
+    analysed(flags.store, flags.sweep, {
+      bins: flags.bins,
+      candidates: flags.candidates,
+      baseline: Option.getOrUndefined(flags.baseline),
+      rs,
+      ratio: flags.ratio
+    })
+  )
+
 // ---------------------------------------------------------------------------------------------
 // exchange
 
@@ -343,14 +363,7 @@ export const exchange = Command.make(
     baseline: baselineFlag
   },
   Effect.fn("mull.exchange")(function* (flags) {
-    const rs = yield* parseRs(flags.r)
-    const a = yield* analysed(flags.store, flags.sweep, {
-      bins: flags.bins,
-      candidates: flags.candidates,
-      baseline: Option.getOrUndefined(flags.baseline),
-      rs,
-      ratio: flags.ratio
-    })
+    const a = yield* analysedWithExchange(flags)
     yield* Console.log(
       [
         `Exchange rate — sweep ${a.data.sweep}: a ${flags.ratio}× larger model answering once vs the small model with M× the inference tokens, at equal total FLOPs`,
@@ -383,14 +396,7 @@ export const report = Command.make(
     r: rFlag
   },
   Effect.fn("mull.report")(function* (flags) {
-    const rs = yield* parseRs(flags.r)
-    const a = yield* analysed(flags.store, flags.sweep, {
-      bins: flags.bins,
-      candidates: flags.candidates,
-      baseline: Option.getOrUndefined(flags.baseline),
-      rs,
-      ratio: flags.ratio
-    })
+    const a = yield* analysedWithExchange(flags)
     const built = yield* Report.build(a)
     const files = yield* Report.write(built, flags.out).pipe(
       Effect.mapError((e) => new InvalidInput({ subject: "--out", problems: [e.message] }))

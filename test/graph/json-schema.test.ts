@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
+import { NODE_TYPES } from "../../src/graph/Graph.ts"
 import { graphJsonSchema } from "../../src/graph/JsonSchema.ts"
 import { fromRoot } from "../../src/paths.ts"
 
@@ -11,20 +12,7 @@ describe("JSON Schema export", () => {
 
   it("names every node type and rejects extra fields", () => {
     const text = JSON.stringify(graphJsonSchema())
-    for (const t of [
-      "sample",
-      "expand",
-      "score",
-      "prune",
-      "revise",
-      "select",
-      "sequence",
-      "repeat",
-      "parallel",
-      "route",
-      "use"
-    ])
-      expect(text).toContain(`"enum":["${t}"]`)
+    for (const t of NODE_TYPES) expect(text).toContain(`"enum":["${t}"]`)
     expect(text).toContain('"additionalProperties":false')
   })
 })
