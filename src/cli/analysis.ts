@@ -9,9 +9,10 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { Console, Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
+import { formatAccuracy } from "../eval/Accuracy.ts"
 import { type Analysis, type AnalysisOptions, analyze, backendName, load, strategyGraphs } from "../eval/Analysis.ts"
 import { BIN_KINDS } from "../eval/Bins.ts"
-import { CANDIDATE_SETS, formatEfficiency, formatMatch, type Policy } from "../eval/ComputeOptimal.ts"
+import { CANDIDATE_SETS, type Policy, policyTableRows } from "../eval/ComputeOptimal.ts"
 import { DEFAULT_PARAMETER_RATIO, DEFAULT_R, type Exchange, type ExchangeRow } from "../eval/Exchange.ts"
 import { policyGraph, policyGraphName } from "../eval/PolicyGraph.ts"
 import * as Report from "../eval/Report.ts"
@@ -138,8 +139,7 @@ const simulatorNote = (a: Analysis): string => {
       : `Backend: ${backend}.`
 }
 
-const f3 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(3))
-const pm = (x: number, se: number) => (Number.isFinite(se) ? `${f3(x)} ± ${se.toFixed(3)}` : f3(x))
+const f3 = formatAccuracy
 
 /**
  * The policy table: budget, cross-validated accuracy, in-sample, best-of-N, the best-of-N budget
@@ -148,27 +148,10 @@ const pm = (x: number, se: number) => (Number.isFinite(se) ? `${f3(x)} ± ${se.t
  * @example
  * formatPolicy(analysis.policy).split("\n")[0] // "N  policy (CV)  in-sample  best-of-N  …"
  */
-export const formatPolicy = (p: Policy): string =>
-  table(
-    [
-      "N",
-      "policy (CV)",
-      "in-sample",
-      "best-of-N",
-      "BoN N to match",
-      "efficiency",
-      ...Array.from({ length: p.binCount }, (_, i) => `bin ${i + 1}`)
-    ],
-    p.points.map((pt) => [
-      String(pt.budget),
-      pm(pt.accuracy, pt.stderr),
-      f3(pt.inSample),
-      pt.baseline === undefined ? "—" : pm(pt.baseline.accuracy, pt.baseline.stderr),
-      formatMatch(pt.match),
-      formatEfficiency(pt.efficiency),
-      ...pt.bins.map((b) => b.strategy ?? "—")
-    ])
-  )
+export const formatPolicy = (p: Policy): string => {
+  const { header, rows } = policyTableRows(p)
+  return table(header, rows)
+}
 
 /**
  * The exchange-rate table (overall, then per bin) and its notes.

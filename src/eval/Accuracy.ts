@@ -227,3 +227,21 @@ export const axes = (
   strategies: [...new Set(configs.map((c) => c.strategy))].sort(),
   budgets: [...new Set(configs.map((c) => c.budget))].sort((a, b) => a - b)
 })
+
+/**
+ * An accuracy for tables: three decimals, `—` when unknown.
+ *
+ * @example
+ * formatAccuracy(0.5) // "0.500"
+ */
+export const formatAccuracy = (x: number | undefined): string =>
+  x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(3)
+
+/**
+ * An accuracy with its standard error, `0.500 ± 0.050`.
+ *
+ * @example
+ * formatWithError(0.5, 0.05) // "0.500 ± 0.050"
+ */
+export const formatWithError = (accuracy: number, stderr: number): string =>
+  Number.isFinite(stderr) ? `${formatAccuracy(accuracy)} ± ${stderr.toFixed(3)}` : formatAccuracy(accuracy)

@@ -22,7 +22,7 @@
  * @since 0.1.0
  */
 import { hashString32 } from "../domain/Hash.ts"
-import { type Configuration, mean, standardError } from "./Accuracy.ts"
+import { type Configuration, formatAccuracy, formatWithError, mean, standardError } from "./Accuracy.ts"
 import type { BinKind, Binning } from "./Bins.ts"
 import { budgetToMatch, type CurvePoint, type Match } from "./Curve.ts"
 
@@ -353,3 +353,34 @@ export const optimize = (configs: ReadonlyArray<Configuration>, options: Optimiz
     unbinned
   }
 }
+
+/**
+ * The policy as a table: per budget, its cross-validated accuracy, in-sample accuracy, the
+ * baseline's, the baseline budget that matches, the efficiency ratio and the choice per bin.
+ * The CLI prints it and the report shows it.
+ *
+ * @example
+ * const { header, rows } = policyTableRows(policy)
+ */
+export const policyTableRows = (
+  p: Policy
+): { readonly header: ReadonlyArray<string>; readonly rows: ReadonlyArray<ReadonlyArray<string>> } => ({
+  header: [
+    "N",
+    "policy (CV)",
+    "in-sample",
+    "best-of-N",
+    "best-of-N budget to match",
+    "efficiency",
+    ...Array.from({ length: p.binCount }, (_, i) => `bin ${i + 1}`)
+  ],
+  rows: p.points.map((pt) => [
+    String(pt.budget),
+    formatWithError(pt.accuracy, pt.stderr),
+    formatAccuracy(pt.inSample),
+    pt.baseline === undefined ? "—" : formatWithError(pt.baseline.accuracy, pt.baseline.stderr),
+    formatMatch(pt.match),
+    formatEfficiency(pt.efficiency),
+    ...pt.bins.map((b) => b.strategy ?? "—")
+  ])
+})

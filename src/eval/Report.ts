@@ -15,11 +15,11 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Schema } from "effect"
-import type { AccuracyPoint } from "./Accuracy.ts"
+import { type AccuracyPoint, formatAccuracy, formatWithError } from "./Accuracy.ts"
 import { type Analysis, backendName, parameterCount, parseMeta } from "./Analysis.ts"
 import { agreement, type Binning } from "./Bins.ts"
 import * as Charts from "./Charts.ts"
-import { formatEfficiency, formatMatch, type Policy } from "./ComputeOptimal.ts"
+import { type Policy, policyTableRows } from "./ComputeOptimal.ts"
 import type { Exchange, ExchangeRow } from "./Exchange.ts"
 
 /** A block of a section. Text is plain; `code` spans in backticks become `<code>` in HTML. */
@@ -68,8 +68,8 @@ export class ReportError extends Schema.TaggedError<ReportError>()("ReportError"
 // ---------------------------------------------------------------------------------------------
 // Formatting
 
-const f3 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(3))
-const pm = (acc: number, se: number) => (Number.isFinite(se) ? `${f3(acc)} ± ${se.toFixed(3)}` : f3(acc))
+const f3 = formatAccuracy
+const pm = formatWithError
 const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString("en-US") : "—")
 const list = (xs: ReadonlyArray<number | string>) => (xs.length === 0 ? "none" : xs.join(", "))
 
@@ -289,24 +289,7 @@ const perBinSection = (a: Analysis, charts: ChartSet): Section => {
 const policyTable = (p: Policy): Block => ({
   kind: "table",
   caption: `Compute-optimal policy on ${p.binKind === "oracle" ? "oracle" : "model-predicted"} bins vs ${p.baseline ?? "best-of-N (none measured)"}`,
-  header: [
-    "N",
-    "policy (CV)",
-    "in-sample",
-    "best-of-N",
-    "best-of-N budget to match",
-    "efficiency",
-    ...Array.from({ length: p.binCount }, (_, i) => `bin ${i + 1}`)
-  ],
-  rows: p.points.map((pt) => [
-    String(pt.budget),
-    pm(pt.accuracy, pt.stderr),
-    f3(pt.inSample),
-    pt.baseline === undefined ? "—" : pm(pt.baseline.accuracy, pt.baseline.stderr),
-    formatMatch(pt.match),
-    formatEfficiency(pt.efficiency),
-    ...pt.bins.map((b) => b.strategy ?? "—")
-  ])
+  ...policyTableRows(p)
 })
 
 const policySection = (a: Analysis, charts: ChartSet): Section => {

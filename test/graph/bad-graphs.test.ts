@@ -15,6 +15,7 @@ import * as MathGrader from "../../src/answer/MathGrader.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
 import * as Usage from "../../src/domain/Usage.ts"
 import { minimumCost, staticCost } from "../../src/graph/Cost.ts"
+import { NODE_TYPES } from "../../src/graph/Graph.ts"
 import { GraphError } from "../../src/graph/GraphError.ts"
 import * as Loader from "../../src/graph/Loader.ts"
 import { type BackendInfo, validate } from "../../src/graph/Validate.ts"
@@ -465,20 +466,6 @@ type Mutation =
   | { readonly _tag: "nest"; readonly at: number; readonly depth: number; readonly wrapper: "sequence" | "repeat" }
   | { readonly _tag: "duplicate"; readonly at: number }
 
-const TYPES = [
-  "sample",
-  "expand",
-  "score",
-  "prune",
-  "revise",
-  "select",
-  "sequence",
-  "repeat",
-  "parallel",
-  "route",
-  "use"
-]
-
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   {
     arbitrary: fc.record({ _tag: fc.constant("plausible" as const), at: fc.nat(), choice: fc.nat() }),
@@ -488,7 +475,7 @@ const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({
     _tag: fc.constant("type" as const),
     at: fc.nat(),
-    type: fc.oneof(fc.constantFrom(...TYPES), fc.string({ maxLength: 8 }))
+    type: fc.oneof(fc.constantFrom(...NODE_TYPES), fc.string({ maxLength: 8 }))
   }),
   fc.record({ _tag: fc.constant("replace" as const), at: fc.nat(), value: fc.jsonValue({ maxDepth: 3 }) }),
   fc.record({
