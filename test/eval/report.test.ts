@@ -195,7 +195,9 @@ describe("mull optimize / exchange / report", () => {
       const text = (yield* TestConsole.logLines).join("\n")
       expect(text).toContain("Compute-optimal policy — sweep main, oracle bins")
       expect(text).toContain("simulated — these numbers describe a simulator, not a real LLM")
-      expect(text).toMatch(/N\s+policy \(CV\)\s+in-sample\s+best-of-N\s+best-of-N budget to match\s+efficiency\s+bin 1/u)
+      expect(text).toMatch(
+        /N\s+policy \(CV\)\s+in-sample\s+best-of-N\s+best-of-N budget to match\s+efficiency\s+bin 1/u
+      )
       expect(text).not.toContain("warning:")
       const files = readdirSync(out).sort()
       expect(files).toEqual(
