@@ -6,13 +6,14 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, type Scope } from "effect"
+import { Clock, Effect, Random, type Scope } from "effect"
 import type { Reservation, ReserveRequest } from "../budget/Ledger.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import { seedOf } from "../domain/Hash.ts"
 import * as Usage from "../domain/Usage.ts"
-import { type BackendError, BadResponse } from "../services/BackendError.ts"
+import { type BackendError, BadResponse, isRetryable } from "../services/BackendError.ts"
 import type { GenerateRequest, GenerateResult } from "../services/Generator.ts"
+import * as Retry from "../services/Retry.ts"
 import type { ScoreResult } from "../services/Verifier.ts"
 import type { Frame } from "./Env.ts"
 
@@ -76,6 +77,54 @@ export const commit = (
       yield* frame.env.events.publish({ _tag: "Charged", node: reservation.node, usage: actual, total: snap.committed })
     }
   })
+
+/** What a paid attempt returns: its value, and its logical and real usage to commit. */
+interface Paid<A> {
+  readonly value: A
+  readonly usage: Usage.Usage
+  readonly spent: Usage.Usage
+}
+
+/**
+ * Runs one paid call under the backend's retry policy. Every attempt reaches the backend, so every
+ * attempt is a call on the ledger: a failed one commits one call (and its wall time) to its
+ * reservation; a retry waits (backoff with jitter, or `retry-after`) and then reserves `again`
+ * before it starts — if the ledger refuses, the call goes unpaid (`undefined`) and the run is
+ * exhausted, as for any refusal. Commits are uninterruptible: once a backend has answered, its
+ * spend is on the ledger even if the run is interrupted.
+ *
+ * @example
+ * const result = yield* paidCall(frame, generator.retry, reservation, request, (r) => invoke(r))
+ */
+export const paidCall = <A>(
+  frame: Frame,
+  policy: Retry.RetryPolicy | undefined,
+  first: Reservation,
+  again: ReserveRequest,
+  attempt: (reservation: Reservation) => Effect.Effect<Paid<A>, BackendError>
+): Effect.Effect<A | undefined, BackendError, Scope.Scope> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function* () {
+      let reservation = first
+      for (let retry = 0; ; retry++) {
+        const t0 = yield* Clock.currentTimeMillis
+        const outcome = yield* Effect.result(restore(attempt(reservation)))
+        if (outcome._tag === "Success") {
+          yield* commit(frame, reservation, outcome.success.usage, outcome.success.spent)
+          return outcome.success.value
+        }
+        const error = outcome.failure
+        const wallMs = (yield* Clock.currentTimeMillis) - t0
+        yield* commit(frame, reservation, Usage.make({ calls: 1, wallMs }))
+        if (policy === undefined || !isRetryable(error) || retry >= policy.retries) return yield* Effect.fail(error)
+        const unit = yield* Random.next
+        yield* restore(Effect.sleep(Retry.delayMs(policy, retry + 1, error, unit)))
+        const [next] = yield* reserveInOrder(frame, [again])
+        if (next === undefined) return undefined
+        reservation = next
+      }
+    })
+  )
 
 /** One generation wanted by a node. */
 export interface GenCall {
@@ -189,15 +238,10 @@ export const generate = (
         (call, i) => {
           const r = reservations[i]
           if (r === undefined) return Effect.succeed(undefined)
-          // once the backend has answered, its spend is committed even if the run is interrupted
-          return Effect.uninterruptibleMask((restore) =>
-            Effect.gen(function* () {
-              const { result, usage, spent } = yield* restore(
-                invokeGenerator(frame, requestOf(frame, node, call, r.units))
-              )
-              yield* commit(frame, r, usage, spent)
-              return result
-            })
+          const request = requestOf(frame, node, call, r.units)
+          const again = { ...generationReservation(frame, node, call), units: r.units, minUnits: r.units }
+          return paidCall(frame, frame.env.generator.retry, r, again, () =>
+            Effect.map(invokeGenerator(frame, request), ({ result, usage, spent }) => ({ value: result, usage, spent }))
           )
         },
         { concurrency: "unbounded" }
@@ -227,18 +271,19 @@ export const score = (
       const size = Math.max(1, Math.floor(v.maxBatch ?? candidates.length))
       const batches: Array<ReadonlyArray<Candidate>> = []
       for (let i = 0; i < candidates.length; i += size) batches.push(candidates.slice(i, i + size))
+      const requestOfBatch = (batch: ReadonlyArray<Candidate>, minUnits: number): ReserveRequest => ({
+        node,
+        fixed: Usage.make({ calls: 1 }),
+        perUnit: Usage.zero,
+        units: batch.length,
+        minUnits,
+        unitCosts: batch.map((c) =>
+          Usage.make({ verifierCalls: 1, verifierTokens: v.inputTokens?.(frame.env.problem, c) ?? 0 })
+        )
+      })
       const reservations = yield* reserveInOrder(
         frame,
-        batches.map((batch) => ({
-          node,
-          fixed: Usage.make({ calls: 1 }),
-          perUnit: Usage.zero,
-          units: batch.length,
-          minUnits: 1,
-          unitCosts: batch.map((c) =>
-            Usage.make({ verifierCalls: 1, verifierTokens: v.inputTokens?.(frame.env.problem, c) ?? 0 })
-          )
-        }))
+        batches.map((batch) => requestOfBatch(batch, 1))
       )
       const scored = yield* Effect.forEach(
         batches,
@@ -246,43 +291,41 @@ export const score = (
           const r = reservations[i]
           if (r === undefined) return Effect.succeed(batch.map(() => undefined))
           const paid = batch.slice(0, r.units)
-          // once the backend has answered, its spend is committed even if the run is interrupted
-          return Effect.uninterruptibleMask((restore) =>
-            Effect.gen(function* () {
-              const t0 = yield* Clock.currentTimeMillis
-              const result: ScoreResult = yield* restore(
-                frame.env.verifierPermits.withPermits(1)(
-                  v.score({ problem: frame.env.problem, candidates: paid, verifier: verifierName })
-                )
-              )
-              const wallMs = (yield* Clock.currentTimeMillis) - t0
-              const ok =
-                result.stepScores.length === paid.length &&
-                result.stepScores.every((scores) => scores.length > 0 && scores.every((x) => x >= 0 && x <= 1))
-              if (!ok)
-                return yield* new BadResponse({
-                  backend: v.backend,
-                  operation: "score",
-                  message: `expected ${paid.length} non-empty lists of step scores in [0, 1], got ${JSON.stringify(result.stepScores).slice(0, 200)}`
-                })
-              const usage = Usage.make({
-                calls: 1,
-                verifierCalls: paid.length,
-                verifierTokens: result.inputTokens,
-                wallMs
+          const attempt = Effect.gen(function* () {
+            const t0 = yield* Clock.currentTimeMillis
+            const result: ScoreResult = yield* frame.env.verifierPermits.withPermits(1)(
+              v.score({ problem: frame.env.problem, candidates: paid, verifier: verifierName })
+            )
+            const wallMs = (yield* Clock.currentTimeMillis) - t0
+            const ok =
+              result.stepScores.length === paid.length &&
+              result.stepScores.every((scores) => scores.length > 0 && scores.every((x) => x >= 0 && x <= 1))
+            if (!ok)
+              return yield* new BadResponse({
+                backend: v.backend,
+                operation: "score",
+                message: `expected ${paid.length} non-empty lists of step scores in [0, 1], got ${JSON.stringify(result.stepScores).slice(0, 200)}`
               })
-              const spent =
-                result.spent === undefined
-                  ? usage
-                  : Usage.make({
-                      calls: result.spent.calls,
-                      verifierCalls: result.spent.calls === 0 ? 0 : paid.length,
-                      verifierTokens: result.spent.inputTokens,
-                      wallMs
-                    })
-              yield* commit(frame, r, usage, spent)
-              return batch.map((_, j): ReadonlyArray<number> | undefined => result.stepScores[j])
+            const usage = Usage.make({
+              calls: 1,
+              verifierCalls: paid.length,
+              verifierTokens: result.inputTokens,
+              wallMs
             })
+            const spent =
+              result.spent === undefined
+                ? usage
+                : Usage.make({
+                    calls: result.spent.calls,
+                    verifierCalls: result.spent.calls === 0 ? 0 : paid.length,
+                    verifierTokens: result.spent.inputTokens,
+                    wallMs
+                  })
+            return { value: result.stepScores, usage, spent }
+          })
+          return Effect.map(
+            paidCall(frame, v.retry, r, requestOfBatch(paid, paid.length), () => attempt),
+            (stepScores) => batch.map((_, j): ReadonlyArray<number> | undefined => stepScores?.[j])
           )
         },
         { concurrency: "unbounded" }

@@ -9,6 +9,7 @@ import type { Problem } from "../domain/Problem.ts"
 import type { Step } from "../domain/Steps.ts"
 import type { BackendError } from "./BackendError.ts"
 import type { Capability } from "./Capability.ts"
+import type { RetryPolicy } from "./Retry.ts"
 
 export interface GenerateRequest {
   readonly problem: Problem
@@ -78,6 +79,11 @@ export interface GeneratorShape {
    * `undefined` otherwise.
    */
   readonly promptTokens: ((request: GenerateRequest) => number) | undefined
+  /**
+   * How the runtime retries this backend's transient failures; each attempt is reserved and
+   * charged as a call. Absent: no retries.
+   */
+  readonly retry?: RetryPolicy
 }
 
 /** The generator of a run. */

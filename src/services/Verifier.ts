@@ -8,6 +8,7 @@ import { Context, type Effect } from "effect"
 import type { Candidate } from "../domain/Candidate.ts"
 import type { Problem } from "../domain/Problem.ts"
 import type { BackendError } from "./BackendError.ts"
+import type { RetryPolicy } from "./Retry.ts"
 
 export interface ScoreRequest {
   readonly problem: Problem
@@ -38,6 +39,8 @@ export interface VerifierShape {
   readonly score: (request: ScoreRequest) => Effect.Effect<ScoreResult, BackendError>
   /** exact tokens the verifier will read for a candidate, when known before the call */
   readonly inputTokens: ((problem: Problem, candidate: Candidate) => number) | undefined
+  /** how the runtime retries transient failures (each attempt is a call on the ledger); absent: none */
+  readonly retry?: RetryPolicy
 }
 
 /** The verifier of a run. */
