@@ -74,7 +74,14 @@ export const commit = (
     yield* frame.ledger.commit(reservation, actual, spent)
     if (frame.env.events.enabled) {
       const snap = yield* frame.ledger.snapshot
-      yield* frame.env.events.publish({ _tag: "Charged", node: reservation.node, usage: actual, total: snap.committed })
+      const at = yield* Clock.currentTimeMillis
+      yield* frame.env.events.publish({
+        _tag: "Charged",
+        node: reservation.node,
+        usage: actual,
+        total: snap.committed,
+        at
+      })
     }
   })
 
@@ -202,7 +209,15 @@ export const invokeGenerator = (
           message: `asked for ${request.n} continuations, got ${result.generations.length}`
         })
       let outputTokens = 0
-      for (const g of result.generations) outputTokens += g.outputTokens
+      for (const [i, g] of result.generations.entries()) {
+        if (!(Number.isInteger(g.outputTokens) && g.outputTokens >= 0 && g.outputTokens <= request.maxTokens))
+          return yield* new BadResponse({
+            backend: gen.backend,
+            operation: "generate",
+            message: `continuation ${i} reports ${g.outputTokens} output tokens; maxTokens is ${request.maxTokens}`
+          })
+        outputTokens += g.outputTokens
+      }
       const usage = Usage.make({
         calls: 1,
         sequences: request.n,

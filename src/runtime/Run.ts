@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Semaphore } from "effect"
+import { Clock, Effect, Semaphore } from "effect"
 import * as Ledger from "../budget/Ledger.ts"
 import * as Limits from "../budget/Limits.ts"
 import * as Pricing from "../budget/Pricing.ts"
@@ -141,7 +141,8 @@ export const execute = Effect.fn("mull.execute")(function* (
       graph: loaded.doc.name,
       params,
       limits: { ...limits },
-      seed: String(options.seed ?? 0)
+      seed: String(options.seed ?? 0),
+      at: yield* Clock.currentTimeMillis
     })
   const population = yield* runNode(frame, loaded.doc.root, "root", [])
   const snap = yield* ledger.snapshot

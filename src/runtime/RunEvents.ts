@@ -17,6 +17,8 @@ export type RunEvent =
       readonly params: { readonly [name: string]: number }
       readonly limits: { readonly [meter: string]: number }
       readonly seed: string
+      /** when the run started (ms since the epoch, from the Effect clock) */
+      readonly at: number
     }
   | {
       readonly _tag: "NodeEntered"
@@ -65,6 +67,8 @@ export type RunEvent =
       readonly usage: Usage
       /** the ledger's committed total after this charge */
       readonly total: Usage
+      /** when the charge was committed (ms since the epoch, from the Effect clock) */
+      readonly at: number
     }
   | {
       readonly _tag: "Refused"
@@ -77,6 +81,11 @@ export type RunEvent =
       readonly _tag: "Selected"
       readonly node: string
       readonly answer?: string
+      /** id of the candidate that stands for the chosen answer */
+      readonly chosen?: string
+      /** the select node's method (`majority`, `best`, `weighted`) and hierarchy, if any */
+      readonly method: string
+      readonly hierarchical?: string
       /** how many candidates voted */
       readonly candidates: number
       /** the top answers, best first */

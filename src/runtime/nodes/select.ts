@@ -46,6 +46,9 @@ export const run = (frame: Frame, node: SelectNode, path: string, population: Po
         _tag: "Selected",
         node: pathOf(frame, path),
         ...(sel.answer === undefined ? {} : { answer: sel.answer }),
+        ...(sel.chosen === undefined ? {} : { chosen: sel.chosen.id }),
+        method: node.method,
+        ...(node.hierarchical === undefined ? {} : { hierarchical: node.hierarchical }),
         candidates: pool.length,
         ranking: ranking.slice(0, 10)
       })
