@@ -201,13 +201,27 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     return true
   }
 
+  // Meters whose committed total must never pass what was reserved: the limited ones, and the
+  // token meters when FLOPs or USD (derived from them) are limited.
+  const tokenMeters: ReadonlyArray<Usage.Meter> = ["inputTokens", "outputTokens", "verifierTokens"]
+  const capped = new Set<Usage.Meter>(
+    Usage.METERS.filter(
+      (m) => limits[m] !== undefined || (tokenMeters.includes(m) && (limits.flops ?? limits.usd) !== undefined)
+    )
+  )
+
   const commit = (reservation: Reservation, actual: Usage.Usage, spent: Usage.Usage = actual): void => {
     if (!settle(reservation)) return
-    const a = baseOnly(actual)
+    let a = baseOnly(actual)
     for (const meter of Usage.METERS) {
       if (meter === "wallMs" || meter === "flops" || meter === "usd") continue
-      if (a[meter] > reservation.usage[meter])
+      if (a[meter] > reservation.usage[meter]) {
         overruns.push({ node: reservation.node, meter, reserved: reservation.usage[meter], actual: a[meter] })
+        // a misbehaving backend reported more than it was granted: the ledger charges what was
+        // reserved on a limited meter (so no limit is ever passed) and records the overrun; the
+        // backend meter keeps the real figure
+        if (capped.has(meter)) a = { ...a, [meter]: reservation.usage[meter] }
+      }
     }
     committed = Usage.add(committed, a)
     backend = Usage.add(backend, baseOnly(spent))
