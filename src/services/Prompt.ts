@@ -84,3 +84,14 @@ const assistantHead = (template: TemplateName): string => {
  */
 export const render = (template: TemplateName, msgs: ReadonlyArray<Message>, partial: string): string =>
   `${template === "llama-3" ? "<|begin_of_text|>" : ""}${msgs.map((m) => renderMessage(template, m)).join("")}${assistantHead(template)}${partial}`
+
+/**
+ * A whole conversation under a chat template, every turn closed and no turn opened — what a
+ * reward model reads (e.g. Qwen2.5-Math-PRM: system, question, and the assistant's solution).
+ *
+ * @example
+ * conversation("chatml", [{ role: "user", content: "1+1?" }, { role: "assistant", content: "2" }])
+ * // "<|im_start|>user\n1+1?<|im_end|>\n<|im_start|>assistant\n2<|im_end|>\n"
+ */
+export const conversation = (template: TemplateName, msgs: ReadonlyArray<Message>): string =>
+  `${template === "llama-3" ? "<|begin_of_text|>" : ""}${msgs.map((m) => renderMessage(template, m)).join("")}`

@@ -1,0 +1,209 @@
+/**
+ * The openai backend's configuration: where the server is, which model, what kind of server
+ * (which decides the honest defaults of what it can do), sampling knobs, limits and retries. JSON
+ * (`--backend-config`, CLI flags merged in) first, then the environment (`MULL_BASE_URL`,
+ * `MULL_MODEL`, `MULL_API_KEY`, `MULL_SERVER`) through Effect `Config`.
+ *
+ * @since 0.1.0
+ */
+import { Config, Effect, Option, Redacted, Schema, SchemaIssue } from "effect"
+import { SYSTEM, TEMPLATES, type TemplateName } from "../../src/services/Prompt.ts"
+import * as Retry from "../../src/services/Retry.ts"
+
+/** The servers mull knows; each sets the defaults of the knobs below (docs/backends.md). */
+export const SERVERS = ["vllm", "sglang", "llama.cpp", "ollama", "openai"] as const
+export type ServerKind = (typeof SERVERS)[number]
+
+/** How a partial solution is continued: a raw completion under a chat template, vLLM's chat `continue_final_message`, or not at all. */
+export const STEP_MODES = ["completions", "continue", "none"] as const
+export type StepMode = (typeof STEP_MODES)[number]
+
+/** What a kind of server supports, as documented by its project (see docs/backends.md). */
+export interface ServerProfile {
+  /** `n` > 1 in one request */
+  readonly n: boolean
+  /** `seed` reproduces an output */
+  readonly seed: boolean
+  /** vLLM's `/tokenize` */
+  readonly tokenize: boolean
+  readonly stepMode: StepMode
+  /** the request field that keeps the stop string in the output, if any */
+  readonly keepStop: "include_stop_str_in_output" | "no_stop_trim" | undefined
+}
+
+export const PROFILES: Readonly<Record<ServerKind, ServerProfile>> = {
+  vllm: { n: true, seed: true, tokenize: true, stepMode: "completions", keepStop: "include_stop_str_in_output" },
+  sglang: { n: true, seed: false, tokenize: false, stepMode: "completions", keepStop: "no_stop_trim" },
+  "llama.cpp": { n: false, seed: true, tokenize: false, stepMode: "completions", keepStop: undefined },
+  ollama: { n: false, seed: true, tokenize: false, stepMode: "none", keepStop: undefined },
+  // OpenAI: seed is best effort ("determinism is not guaranteed"); no raw completions for chat models
+  openai: { n: true, seed: false, tokenize: false, stepMode: "none", keepStop: undefined }
+}
+
+const int = (value: number, minimum: number, maximum: number, description: string) =>
+  Schema.Int.check(Schema.isBetween({ minimum, maximum }))
+    .annotate({ description })
+    .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+const nonNegative = (value: number, description: string) =>
+  Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
+    .annotate({ description })
+    .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+
+export const RetryConfig = Schema.Struct({
+  retries: int(Retry.defaults.retries, 0, 100, "retries after the first attempt"),
+  baseDelayMs: nonNegative(Retry.defaults.baseDelayMs, "first backoff; doubles each retry (with jitter)"),
+  maxDelayMs: nonNegative(Retry.defaults.maxDelayMs, "longest wait, retry-after included")
+}).annotate({ description: "how the runtime retries 429, 5xx, timeouts and connection errors" })
+
+export const OpenAiConfig = Schema.Struct({
+  baseUrl: Schema.optionalKey(
+    Schema.NonEmptyString.annotate({
+      description: "the OpenAI-compatible API root, e.g. http://localhost:8000/v1 (default: MULL_BASE_URL)"
+    })
+  ),
+  model: Schema.optionalKey(Schema.NonEmptyString.annotate({ description: "the served model (default: MULL_MODEL)" })),
+  apiKey: Schema.optionalKey(
+    Schema.String.annotate({ description: "bearer token (default: MULL_API_KEY); never logged" })
+  ),
+  server: Schema.optionalKey(
+    Schema.Literals(SERVERS).annotate({
+      description: 'the kind of server; sets what it supports (default: MULL_SERVER, else "vllm")'
+    })
+  ),
+  template: Schema.Literals(TEMPLATES)
+    .annotate({ description: "the model's chat template, for raw completions (chatml = Qwen)" })
+    .pipe(Schema.withDecodingDefaultKey(Effect.succeed<TemplateName>("chatml"))),
+  stepMode: Schema.optionalKey(
+    Schema.Literals(STEP_MODES).annotate({ description: "how partial solutions are continued (default by server)" })
+  ),
+  nSampling: Schema.optionalKey(Schema.Boolean.annotate({ description: "send n in one request (default by server)" })),
+  seeded: Schema.optionalKey(Schema.Boolean.annotate({ description: "seed reproduces outputs (default by server)" })),
+  tokenize: Schema.optionalKey(
+    Schema.Boolean.annotate({ description: "count prompt tokens with vLLM's /tokenize (default by server)" })
+  ),
+  system: Schema.String.annotate({ description: "the system instruction" }).pipe(
+    Schema.withDecodingDefaultKey(Effect.succeed(SYSTEM))
+  ),
+  topP: Schema.optionalKey(Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))),
+  logprobs: Schema.optionalKey(
+    Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 20 })).annotate({
+      description: "ask for this many top logprobs per token (they give exact per-sequence token counts)"
+    })
+  ),
+  stepDelimiter: Schema.NonEmptyString.pipe(Schema.withDecodingDefaultKey(Effect.succeed("\n\n"))),
+  maxTokens: int(4096, 1, 10_000_000, "default and largest max_tokens of one call"),
+  concurrency: int(16, 1, 100_000, "concurrent HTTP requests to the server"),
+  timeoutMs: int(120_000, 1, 86_400_000, "per-request timeout"),
+  retry: RetryConfig.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+  params: nonNegative(0, "model parameters, for FLOPs (2·params·tokens)"),
+  verifier: Schema.optionalKey(
+    Schema.Unknown.annotate({ description: "a prm-http configuration: the verifier of this backend" })
+  )
+}).annotate({ identifier: "OpenAiConfig", description: "Configuration of the openai backend" })
+
+export type OpenAiConfigInput = typeof OpenAiConfig.Encoded
+
+/** A configuration with every default resolved. */
+export interface ResolvedOpenAiConfig {
+  readonly baseUrl: string
+  readonly model: string
+  readonly apiKey: Redacted.Redacted<string> | undefined
+  readonly server: ServerKind
+  readonly template: TemplateName
+  readonly stepMode: StepMode
+  readonly nSampling: boolean
+  readonly seeded: boolean
+  readonly tokenize: boolean
+  readonly keepStop: ServerProfile["keepStop"]
+  readonly system: string
+  readonly topP: number | undefined
+  readonly logprobs: number | undefined
+  readonly stepDelimiter: string
+  readonly maxTokens: number
+  readonly concurrency: number
+  readonly timeoutMs: number
+  readonly retry: Retry.RetryPolicy
+  readonly params: number
+  /** the prm-http configuration, decoded by the composition (`src/backends.ts`) */
+  readonly verifier: unknown
+}
+
+/** A malformed or incomplete configuration; `problems` are `path: message` lines. */
+export class OpenAiConfigError extends Schema.TaggedError<OpenAiConfigError>()("OpenAiConfigError", {
+  problems: Schema.Array(Schema.String)
+}) {
+  override get message(): string {
+    return `invalid openai backend config: ${this.problems.join("; ")}`
+  }
+}
+
+const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
+
+/** An optional environment variable; one that cannot be read is reported, never silently dropped. */
+const env = <A>(config: Config.Config<A>) =>
+  Config.option(config).pipe(
+    Effect.map(Option.getOrUndefined),
+    Effect.mapError((e) => new OpenAiConfigError({ problems: [`environment: ${e.message}`] }))
+  )
+
+/**
+ * Decodes a configuration (unknown keys are rejected so a typo names itself), fills `baseUrl`,
+ * `model`, `apiKey` and `server` from `MULL_BASE_URL`, `MULL_MODEL`, `MULL_API_KEY` and
+ * `MULL_SERVER` when absent, and resolves the server's defaults. `baseUrl` and `model` are required.
+ *
+ * @example
+ * const config = yield* resolveConfig({ baseUrl: "http://localhost:8000/v1", model: "Qwen/Qwen2.5-Math-1.5B-Instruct" })
+ * config.nSampling // true (vLLM)
+ */
+export const resolveConfig = Effect.fn("openai.resolveConfig")(function* (input: unknown) {
+  const c = yield* Schema.decodeUnknownEffect(OpenAiConfig)(input ?? {}, {
+    errors: "all",
+    onExcessProperty: "error"
+  }).pipe(
+    Effect.mapError(
+      (error) =>
+        new OpenAiConfigError({
+          problems: formatter(error.issue).issues.map(
+            (i) => `${i.path && i.path.length > 0 ? i.path.map(String).join(".") : "(root)"}: ${i.message}`
+          )
+        })
+    )
+  )
+  const baseUrl = c.baseUrl ?? (yield* env(Config.String("MULL_BASE_URL")))
+  const model = c.model ?? (yield* env(Config.String("MULL_MODEL")))
+  const apiKey = c.apiKey !== undefined ? Redacted.make(c.apiKey) : yield* env(Config.Redacted("MULL_API_KEY"))
+  const serverText = c.server ?? (yield* env(Config.String("MULL_SERVER"))) ?? "vllm"
+  const problems: Array<string> = []
+  if (baseUrl === undefined || baseUrl === "")
+    problems.push("baseUrl: missing (give --base-url, baseUrl in --backend-config, or MULL_BASE_URL)")
+  if (model === undefined || model === "")
+    problems.push("model: missing (give --model, model in --backend-config, or MULL_MODEL)")
+  if (!(SERVERS as ReadonlyArray<string>).includes(serverText))
+    problems.push(`server: expected one of ${SERVERS.join(", ")}, got ${JSON.stringify(serverText)}`)
+  if (problems.length > 0) return yield* new OpenAiConfigError({ problems })
+  const server = serverText as ServerKind
+  const profile = PROFILES[server]
+  const resolved: ResolvedOpenAiConfig = {
+    baseUrl: (baseUrl ?? "").replace(/\/+$/u, ""),
+    model: model ?? "",
+    apiKey: apiKey === undefined || Redacted.value(apiKey) === "" ? undefined : apiKey,
+    server,
+    template: c.template,
+    stepMode: c.stepMode ?? profile.stepMode,
+    nSampling: c.nSampling ?? profile.n,
+    seeded: c.seeded ?? profile.seed,
+    tokenize: c.tokenize ?? profile.tokenize,
+    keepStop: profile.keepStop,
+    system: c.system,
+    topP: c.topP,
+    logprobs: c.logprobs,
+    stepDelimiter: c.stepDelimiter,
+    maxTokens: c.maxTokens,
+    concurrency: c.concurrency,
+    timeoutMs: c.timeoutMs,
+    retry: c.retry,
+    params: c.params,
+    verifier: c.verifier
+  }
+  return resolved
+})

@@ -1,0 +1,289 @@
+/**
+ * The openai backend: a `Generator` over any OpenAI-compatible server (vLLM, SGLang, llama.cpp's
+ * server, Ollama, OpenAI). Each `generate` is one attempt — one HTTP request, or n concurrent
+ * ones on a server without `n` — and the runtime retries under the configured policy, charging
+ * every attempt as a call. Capabilities follow the server kind (see `Config.PROFILES` and
+ * docs/backends.md).
+ *
+ * Prompt tokens: with `/tokenize` (vLLM), `promptTokens` is the exact count of every prompt mull
+ * has seen — a continuation's prompt is tokenized as soon as the step it continues is generated, and
+ * every reply's `usage.prompt_tokens` is remembered — and, for a prompt not yet counted (the very
+ * first one), a safe upper bound (its UTF-8 bytes + 128), so a reservation is never exceeded.
+ *
+ * @since 0.1.0
+ */
+import { Context, Effect, Layer, Semaphore } from "effect"
+import { FetchHttpClient, HttpClient } from "effect/http"
+import * as Candidate from "../../src/domain/Candidate.ts"
+import * as Steps from "../../src/domain/Steps.ts"
+import { type BackendError, BadResponse, Unsupported } from "../../src/services/BackendError.ts"
+import type { Capability } from "../../src/services/Capability.ts"
+import {
+  type GenerateRequest,
+  type GenerateResult,
+  type Generation,
+  Generator,
+  type GeneratorShape
+} from "../../src/services/Generator.ts"
+import { type HttpEndpoint, postJson, serverRoot } from "../../src/services/HttpAttempt.ts"
+import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
+import type { VerifierShape } from "../../src/services/Verifier.ts"
+import type { ResolvedOpenAiConfig } from "./Config.ts"
+import { type Choice, outputTokensOf, toGeneration } from "./Generations.ts"
+import {
+  bodyOf,
+  isRefusal,
+  prefixText,
+  promptBound,
+  promptKey,
+  type Route,
+  routeOf,
+  tokenizeBodyOf
+} from "./Request.ts"
+import { ChatResponse, CompletionResponse, TokenizeResponse } from "./Wire.ts"
+
+/** The backend's name in errors, usage records and `--backend`. */
+export const BACKEND = "openai"
+
+/** What a configured server can do. */
+export const capabilitiesOf = (config: ResolvedOpenAiConfig): ReadonlySet<Capability> =>
+  new Set<Capability>([
+    "revise",
+    ...(config.stepMode === "none" ? [] : (["stepwise"] as const)),
+    ...(config.seeded ? (["seeded"] as const) : []),
+    ...(config.tokenize ? (["tokenizer"] as const) : []),
+    ...(config.nSampling ? (["nSampling"] as const) : [])
+  ])
+
+/** One reply, reduced to what a generation needs. */
+interface Reply {
+  readonly choices: ReadonlyArray<Choice & { readonly tokens: number | undefined }>
+  readonly promptTokens: number
+  readonly completionTokens: number
+}
+
+const chatReply = (r: ChatResponse): Reply => ({
+  choices: [...r.choices]
+    .sort((a, b) => a.index - b.index)
+    .map((c) => ({
+      text: c.message.content ?? "",
+      finishReason: c.finish_reason,
+      stopReason: c.stop_reason,
+      tokens: c.logprobs?.content?.length
+    })),
+  promptTokens: r.usage.prompt_tokens,
+  completionTokens: r.usage.completion_tokens
+})
+
+const completionReply = (r: CompletionResponse): Reply => ({
+  choices: [...r.choices]
+    .sort((a, b) => a.index - b.index)
+    .map((c) => ({
+      text: c.text,
+      finishReason: c.finish_reason,
+      stopReason: c.stop_reason,
+      tokens: c.logprobs?.tokens.length
+    })),
+  promptTokens: r.usage.prompt_tokens,
+  completionTokens: r.usage.completion_tokens
+})
+
+/** Most prompt counts kept; the oldest go first. */
+const CACHE_LIMIT = 100_000
+
+/**
+ * The backend's generator and tokenizer, over an `HttpClient`.
+ *
+ * @example
+ * const { generator } = yield* make(yield* resolveConfig({ baseUrl: "http://localhost:8000/v1", model: "m" }))
+ */
+export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiConfig) {
+  const client = yield* HttpClient.HttpClient
+  const slots = yield* Semaphore.make(config.concurrency)
+  const endpoint: HttpEndpoint = { backend: BACKEND, apiKey: config.apiKey, timeoutMs: config.timeoutMs }
+  const counts = new Map<string, number>()
+  const remember = (key: string, count: number) => {
+    if (counts.size >= CACHE_LIMIT) {
+      const oldest = counts.keys().next()
+      if (oldest.done !== true) counts.delete(oldest.value)
+    }
+    counts.set(key, count)
+  }
+
+  const post = (route: Route, body: unknown): Effect.Effect<Reply, BackendError> =>
+    slots.withPermits(1)(
+      route.kind === "chat"
+        ? Effect.map(
+            postJson(client, endpoint, "generate", `${config.baseUrl}/chat/completions`, body, ChatResponse),
+            chatReply
+          )
+        : Effect.map(
+            postJson(client, endpoint, "generate", `${config.baseUrl}/completions`, body, CompletionResponse),
+            completionReply
+          )
+    )
+
+  /** Counts a prompt with `/tokenize`; a failure only leaves the prompt uncounted. */
+  const tokenize = (route: Route): Effect.Effect<void> => {
+    const key = promptKey(route)
+    if (counts.has(key)) return Effect.void
+    return slots
+      .withPermits(1)(
+        postJson(
+          client,
+          endpoint,
+          "tokenize",
+          `${serverRoot(config.baseUrl)}/tokenize`,
+          tokenizeBodyOf(config, route),
+          TokenizeResponse
+        )
+      )
+      .pipe(
+        Effect.tap((r) => Effect.sync(() => remember(key, r.count))),
+        Effect.ignore
+      )
+  }
+
+  const checkCount = (reply: Reply, n: number): Effect.Effect<void, BadResponse> =>
+    reply.choices.length === n
+      ? Effect.void
+      : Effect.fail(
+          new BadResponse({
+            backend: BACKEND,
+            operation: "generate",
+            message: `asked for ${n} choices, got ${reply.choices.length}`
+          })
+        )
+
+  const generate = Effect.fn("openai.generate")(function* (request: GenerateRequest) {
+    const route = routeOf(config, request)
+    if (isRefusal(route))
+      return yield* new Unsupported({ backend: BACKEND, operation: "generate", message: route.message })
+    const n = request.n
+    if (n === 0) return { generations: [], inputTokens: 0 } satisfies GenerateResult
+    const one = config.nSampling || n === 1
+    const replies: ReadonlyArray<Reply> = one
+      ? [yield* post(route, bodyOf(config, request, route, n, 0))]
+      : yield* Effect.forEach(
+          Array.from({ length: n }, (_, i) => i),
+          (i) => post(route, bodyOf(config, request, route, 1, i)),
+          { concurrency: "unbounded" }
+        )
+    for (const reply of replies) yield* checkCount(reply, one ? n : 1)
+    const shape = {
+      until: request.until,
+      delimiter: config.stepDelimiter,
+      prefixText: prefixText(config, request),
+      keepsStop: config.keepStop !== undefined
+    }
+    const generations: Array<Generation> = []
+    for (const reply of replies) {
+      const tokens = outputTokensOf(reply.choices, reply.completionTokens)
+      reply.choices.forEach((c, i) => {
+        generations.push(toGeneration(c, shape, tokens[i] ?? 0))
+      })
+    }
+    const first = replies[0]
+    const promptTokens = first?.promptTokens ?? 0
+    remember(promptKey(route), promptTokens)
+    if (config.tokenize && request.context === undefined)
+      // the prompts that will continue these generations, counted now so their calls reserve exactly
+      yield* Effect.forEach(
+        generations.filter((g) => !g.done),
+        (g) => {
+          const next = routeOf(config, {
+            ...request,
+            prefix: {
+              ...Candidate.make({ id: "next", origin: { node: "", round: 0 } }),
+              steps: Steps.appendAll(request.prefix?.steps, g.steps)
+            },
+            until: "step"
+          })
+          return isRefusal(next) ? Effect.void : tokenize(next)
+        },
+        { concurrency: "unbounded", discard: true }
+      )
+    let outputTokens = 0
+    for (const g of generations) outputTokens += g.outputTokens
+    const result: GenerateResult = {
+      generations,
+      inputTokens: promptTokens,
+      ...(one
+        ? {}
+        : {
+            // n separate requests: the server read the prompt n times
+            spent: {
+              calls: n,
+              sequences: n,
+              inputTokens: replies.reduce((a, r) => a + r.promptTokens, 0),
+              outputTokens
+            }
+          })
+    }
+    return result
+  })
+
+  const promptTokens = (request: GenerateRequest): number => {
+    const route = routeOf(config, request)
+    if (isRefusal(route)) return 0
+    return counts.get(promptKey(route)) ?? promptBound(route)
+  }
+
+  const generator: GeneratorShape = {
+    backend: BACKEND,
+    model: config.model,
+    params: config.params,
+    capabilities: capabilitiesOf(config),
+    concurrency: config.concurrency,
+    maxTokens: config.maxTokens,
+    stepDelimiter: config.stepDelimiter,
+    generate,
+    promptTokens: config.tokenize ? promptTokens : undefined,
+    retry: config.retry
+  }
+  const tokenizer: TokenizerShape = {
+    name: "approximate (4 characters a token)",
+    count: (text) => Math.ceil(text.length / 4)
+  }
+  return { config, generator, tokenizer }
+})
+
+/**
+ * The generator and tokenizer as a layer over a given `HttpClient` (tests, custom transports).
+ *
+ * @example
+ * layerNoDeps(config).pipe(Layer.provide(FetchHttpClient.layer))
+ */
+export const layerNoDeps = (
+  config: ResolvedOpenAiConfig
+): Layer.Layer<Generator | Tokenizer, never, HttpClient.HttpClient> =>
+  Layer.effectContext(
+    Effect.map(make(config), (b) => Context.make(Generator, b.generator).pipe(Context.add(Tokenizer, b.tokenizer)))
+  )
+
+/**
+ * The generator and tokenizer over the platform's `fetch`.
+ *
+ * @example
+ * program.pipe(Effect.provide(layerConfig(yield* resolveConfig({ baseUrl, model }))))
+ */
+export const layerConfig = (config: ResolvedOpenAiConfig): Layer.Layer<Generator | Tokenizer> =>
+  layerNoDeps(config).pipe(Layer.provide(FetchHttpClient.layer))
+
+/** Why the openai backend alone cannot score. */
+export const NO_VERIFIER =
+  'the openai backend has no verifier unless configured: give "verifier": { prm-http config } in --backend-config, or --prm-url/--prm-model (MULL_PRM_URL, MULL_PRM_MODEL); graphs that score are refused until then'
+
+/**
+ * The verifier of an openai backend without a reward model: it answers to no verifier name, so
+ * the loader refuses graphs that score (naming the missing verifier) before anything is spent.
+ */
+export const noVerifier: VerifierShape = {
+  backend: BACKEND,
+  model: "none",
+  params: 0,
+  verifiers: [],
+  concurrency: 1,
+  score: () => Effect.fail(new Unsupported({ backend: BACKEND, operation: "score", message: NO_VERIFIER })),
+  inputTokens: undefined
+}
