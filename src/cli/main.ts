@@ -15,6 +15,7 @@ import { InvalidInput } from "./InvalidInput.ts"
 import { paper } from "./paper.ts"
 import { run } from "./run.ts"
 import { sim } from "./sim.ts"
+import { traceCommand } from "./trace.ts"
 
 export const VERSION = "0.1.0"
 
@@ -32,7 +33,8 @@ export const mull = Command.make("mull").pipe(
     report,
     paper,
     gradeCommand,
-    sim
+    sim,
+    traceCommand
   ])
 )
 

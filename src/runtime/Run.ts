@@ -138,6 +138,8 @@ export const execute = Effect.fn("mull.execute")(function* (
     yield* events.publish({
       _tag: "RunStarted",
       problemId: problem.id,
+      question: problem.question,
+      ...(problem.gold === undefined ? {} : { gold: problem.gold }),
       graph: loaded.doc.name,
       params,
       limits: { ...limits },

@@ -13,6 +13,9 @@ export type RunEvent =
   | {
       readonly _tag: "RunStarted"
       readonly problemId: string
+      readonly question: string
+      /** the gold answer, when known (so a trace can be graded) */
+      readonly gold?: string
       readonly graph: string
       readonly params: { readonly [name: string]: number }
       readonly limits: { readonly [meter: string]: number }

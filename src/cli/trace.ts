@@ -1,0 +1,57 @@
+/**
+ * `mull trace <run.jsonl> [--out tree.html]`: turns the trace `mull run --trace` writes into a
+ * self-contained HTML page — the search tree (PRM scores as colour, pruned branches faded, the
+ * chosen answer's path highlighted), the vote tally, and the budget spent over time per meter.
+ *
+ * @since 0.1.0
+ */
+import { readFile, writeFile } from "node:fs/promises"
+import { Console, Effect, Option } from "effect"
+import { Argument, Command, Flag } from "effect/cli"
+import { grade } from "../answer/Equivalence.ts"
+import { mathAnswerKey } from "../answer/MathGrader.ts"
+import { treeCounts } from "../trace/TraceTree.ts"
+import { tracePage } from "../trace/Viewer.ts"
+import { InvalidInput } from "./InvalidInput.ts"
+
+/** `run.jsonl` → `run.html`. */
+const defaultOut = (file: string): string => `${file.replace(/\.jsonl?$/u, "")}.html`
+
+export const traceCommand = Command.make(
+  "trace",
+  {
+    file: Argument.String("trace").pipe(Argument.withDescription("A trace written by `mull run --trace FILE.jsonl`")),
+    out: Flag.String("out").pipe(
+      Flag.withDescription("The HTML file to write (default: the trace's name with .html)"),
+      Flag.optional
+    )
+  },
+  Effect.fn("trace")(function* ({ file, out }) {
+    const text = yield* Effect.tryPromise({
+      try: () => readFile(file, "utf8"),
+      catch: (e) =>
+        new InvalidInput({
+          subject: `trace ${file}`,
+          problems: [`${file}: cannot read (${e instanceof Error ? e.message : String(e)})`]
+        })
+    })
+    const { html, model } = yield* tracePage(text, { ...mathAnswerKey, grade }).pipe(
+      Effect.mapError(
+        (e) => new InvalidInput({ subject: `trace ${file}`, problems: e.problems.map((p) => `${file}: ${p}`) })
+      )
+    )
+    const path = Option.getOrElse(out, () => defaultOut(file))
+    yield* Effect.tryPromise({
+      try: () => writeFile(path, html),
+      catch: (e) =>
+        new InvalidInput({
+          subject: "--out",
+          problems: [`--out ${path}: cannot write (${e instanceof Error ? e.message : String(e)})`]
+        })
+    })
+    const c = treeCounts(model)
+    yield* Console.log(
+      `${path}: ${model.run.graph} on ${model.run.problemId}, ${c.candidates} candidates (${c.pruned} pruned, ${c.done} done), answer ${model.finished?.answer ?? model.selected?.answer ?? "(none)"}`
+    )
+  })
+).pipe(Command.withDescription("Render a run trace (mull run --trace) as an interactive HTML search tree"))
