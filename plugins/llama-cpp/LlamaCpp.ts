@@ -1,0 +1,378 @@
+/**
+ * The llama-cpp backend: a GGUF model run in-process by node-llama-cpp (CPU only). It provides a
+ * `Generator` (seeded sampling, steps stopped at the step delimiter, exact token counts), a
+ * `Verifier` (`prm`/`orm`: a next-token-probability judge, see Judge.ts) and an exact `Tokenizer`.
+ *
+ * Determinism: each call starts from an empty context (`clearHistory`), evaluates its prompt once,
+ * and samples continuation i with the seed `continuationSeed(seed, i)`; calls run one at a time on
+ * their context's single sequence. So an output depends only on the model file, the config, the
+ * request and i — not on call order or concurrency (`concurrency` is 1: one sequence, honestly).
+ *
+ * @since 0.1.0
+ */
+import { basename } from "node:path"
+import { Context, Effect, Layer, Result, type Scope } from "effect"
+import type { LlamaCompletion, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp"
+import type { Candidate } from "../../src/domain/Candidate.ts"
+import type { Problem } from "../../src/domain/Problem.ts"
+import * as Steps from "../../src/domain/Steps.ts"
+import { type BackendError, InvalidRequest, Unavailable } from "../../src/services/BackendError.ts"
+import type { Capability } from "../../src/services/Capability.ts"
+import {
+  type GenerateRequest,
+  type GenerateResult,
+  type Generation,
+  Generator,
+  type GeneratorShape
+} from "../../src/services/Generator.ts"
+import * as Prompt from "../../src/services/Prompt.ts"
+import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
+import { type ScoreRequest, type ScoreResult, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
+import { continuationSeed, type StopReason, toGeneration } from "./Completion.ts"
+import { decodeConfig, type LlamaCppConfigError, type ResolvedLlamaCppConfig, resolveTemplate } from "./Config.ts"
+import { type JudgeTokens, judgedPrefixes, judgeScore, judgeTokens, VERIFIERS } from "./Judge.ts"
+import { acquireLlama, LlamaCppLoadError, loadModel } from "./Load.ts"
+import { makeSerial } from "./Serial.ts"
+
+/** The backend's name in errors, usage records and `--backend`. */
+export const BACKEND = "llama-cpp"
+
+/** A local model can do everything: continue steps, revise, reproduce from a seed, count tokens, sample n. */
+export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
+  "stepwise",
+  "revise",
+  "seeded",
+  "tokenizer",
+  "nSampling"
+])
+
+/** Everything the llama-cpp layer provides. */
+export type LlamaCppServices = Generator | Verifier | Tokenizer
+
+export interface LlamaCppBackend {
+  readonly config: ResolvedLlamaCppConfig
+  /** the prompt template in use ("auto" resolved) */
+  readonly template: Prompt.TemplateName
+  /** the context window of each call, in tokens */
+  readonly contextSize: number
+  readonly generator: GeneratorShape
+  readonly verifier: VerifierShape
+  readonly tokenizer: TokenizerShape
+  /** the generator's model, for tests and tools that want its tokenizer */
+  readonly model: LlamaModel
+}
+
+/**
+ * Tokenization exactly as node-llama-cpp's completion does it: a beginning-of-sequence token is
+ * prepended when the vocabulary asks for one, and the text after it loses SentencePiece's dummy
+ * leading space. Template markers are special tokens unless the template is "none".
+ */
+interface TextTokens {
+  /** the token prepended to every prompt, if any */
+  readonly bos: Token | undefined
+  /** a text's tokens, without the beginning token */
+  readonly encode: (text: string) => Array<Token>
+}
+
+const textTokens = (model: LlamaModel, special: boolean): TextTokens => {
+  // as node-llama-cpp's resolveBeginningTokenToPrepend
+  const vocabulary = String(model.vocabularyType)
+  const bos =
+    vocabulary === "rwkv" || vocabulary === "ugm"
+      ? undefined
+      : vocabulary === "wpm" || model.tokens.shouldPrependBosToken
+        ? (model.tokens.bos ?? undefined)
+        : undefined
+  return {
+    bos,
+    encode: (text) => {
+      const tokens = model.tokenize(text, special, bos === undefined ? undefined : "trimLeadingSpace")
+      // a template that writes the beginning token itself (llama-3) must not get it twice
+      return bos !== undefined && tokens[0] === bos ? tokens.slice(1) : tokens
+    }
+  }
+}
+
+const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e))
+
+/** A context with one sequence (one evaluation state), disposed with the scope. */
+const acquireSequence = (model: LlamaModel, contextSize: number, threads: number, path: string) =>
+  Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => model.createContext({ contextSize, sequences: 1, threads }),
+      catch: (e) =>
+        new LlamaCppLoadError({
+          path,
+          message: `${path}: cannot create a context of ${contextSize} tokens: ${describe(e)}`
+        })
+    }),
+    (context) => Effect.promise(() => context.dispose())
+  ).pipe(Effect.map((context) => context.getSequence()))
+
+/**
+ * Loads the model(s) and builds the backend's services; everything native is disposed when the
+ * scope closes.
+ *
+ * @example
+ * const backend = yield* make(yield* decodeConfig({ modelPath: "stories260K.gguf", threads: 1 }))
+ * const { generations } = yield* backend.generator.generate(request)
+ */
+export const make = Effect.fn("llama-cpp.make")(function* (
+  config: ResolvedLlamaCppConfig
+): Effect.fn.Return<LlamaCppBackend, LlamaCppLoadError, Scope.Scope> {
+  const llama = yield* acquireLlama(config.threads)
+  const model = yield* loadModel(llama, config.modelPath, "modelPath")
+  const judgeModel =
+    config.judge.modelPath === undefined ? model : yield* loadModel(llama, config.judge.modelPath, "judge.modelPath")
+  const contextSize = config.contextSize ?? Math.min(model.trainContextSize, 4096)
+  if (config.maxTokens >= contextSize)
+    return yield* new LlamaCppLoadError({
+      path: "maxTokens",
+      message: `maxTokens: ${config.maxTokens} leaves no room for a prompt in the model's context of ${contextSize} tokens (set contextSize or maxTokens)`
+    })
+  const template =
+    config.template === "auto" ? resolveTemplate(model.fileInfo.metadata.tokenizer?.chat_template) : config.template
+  const special = template !== "none"
+  const system = config.system ?? Prompt.SYSTEM
+  const delimiter = config.stepDelimiter
+  const tokens = textTokens(model, special)
+  const judgeText = textTokens(judgeModel, special)
+  const judge: JudgeTokens = yield* Result.match(
+    judgeTokens(
+      judgeText.encode(config.judge.suffix + config.judge.yes),
+      judgeText.encode(config.judge.suffix + config.judge.no)
+    ),
+    {
+      onFailure: (message) => Effect.fail(new LlamaCppLoadError({ path: "judge", message: `judge: ${message}` })),
+      onSuccess: Effect.succeed
+    }
+  )
+
+  const sequence: LlamaContextSequence = yield* acquireSequence(model, contextSize, config.threads, "contextSize")
+  const judgeSequence: LlamaContextSequence = yield* acquireSequence(
+    judgeModel,
+    contextSize,
+    config.threads,
+    "contextSize"
+  )
+  const { LlamaCompletion: Completion } = yield* Effect.promise(() => import("node-llama-cpp"))
+  const completion: LlamaCompletion = new Completion({ contextSequence: sequence })
+  const generatorQueue = makeSerial()
+  const judgeQueue = makeSerial()
+
+  // ---------------------------------------------------------------------------------------------
+  // Generator
+
+  const promptText = (request: GenerateRequest): string =>
+    Prompt.render(
+      template,
+      Prompt.messages(request.problem, request.context, system),
+      Prompt.continuation(request.prefix, delimiter)
+    )
+  /** what the model reads, without the beginning token (node-llama-cpp prepends it) */
+  const promptIds = (request: GenerateRequest): Array<Token> => tokens.encode(promptText(request))
+  const promptTokens = (request: GenerateRequest): number =>
+    promptIds(request).length + (tokens.bos === undefined ? 0 : 1)
+
+  const checkRequest = (request: GenerateRequest, inputTokens: number): string | undefined => {
+    if (!Number.isInteger(request.n) || request.n < 0) return `n: expected a non-negative integer, got ${request.n}`
+    if (!Number.isInteger(request.maxTokens) || request.maxTokens < 1)
+      return `maxTokens: expected a positive integer, got ${request.maxTokens}`
+    if (!Number.isFinite(request.temperature) || request.temperature < 0)
+      return `temperature: expected a finite number ≥ 0, got ${request.temperature}`
+    if (inputTokens >= contextSize)
+      return `the prompt has ${inputTokens} tokens; the context holds ${contextSize} (set contextSize in the backend config)`
+    return undefined
+  }
+
+  const sample = async (request: GenerateRequest, ids: Array<Token>, signal: AbortSignal) => {
+    const maxTokens = Math.min(request.maxTokens, config.maxTokens)
+    const soFar = Prompt.continuation(request.prefix, delimiter)
+    // every call starts from an empty context, so it does not depend on the calls before it
+    await sequence.clearHistory()
+    const generations: Array<Generation> = []
+    for (let i = 0; i < request.n; i++) {
+      const before = sequence.tokenMeter.getState()
+      const released: Array<Token> = []
+      const response = await completion.generateCompletionWithMeta(ids.slice(), {
+        signal,
+        maxTokens,
+        temperature: request.temperature,
+        seed: continuationSeed(request.seed, i),
+        topK: config.topK,
+        topP: config.topP,
+        minP: config.minP,
+        // plain temperature sampling, as OpenAI-compatible servers default to
+        repeatPenalty: false,
+        ...(request.until === "step" ? { customStopTriggers: [delimiter] } : {}),
+        // a full context ends the continuation ("length") instead of silently dropping the prompt's start
+        disableContextShift: true,
+        contextShiftSize: 0,
+        onToken: (chunk) => {
+          for (const t of chunk) released.push(t)
+        }
+      })
+      const stopReason: StopReason = response.metadata.stopReason
+      generations.push(
+        toGeneration(
+          {
+            text: response.response,
+            stopReason,
+            // sampled tokens: the text's, a stop trigger's and the end-of-sequence token
+            outputTokens: sequence.tokenMeter.diff(before).usedOutputTokens,
+            textTokens: released.length
+          },
+          delimiter,
+          request.until,
+          soFar,
+          (k) => model.detokenize(released.slice(0, k)).length
+        )
+      )
+    }
+    return generations
+  }
+
+  const generate = (request: GenerateRequest): Effect.Effect<GenerateResult, BackendError> =>
+    Effect.suspend((): Effect.Effect<GenerateResult, BackendError> => {
+      const ids = promptIds(request)
+      const inputTokens = ids.length + (tokens.bos === undefined ? 0 : 1)
+      const bad = checkRequest(request, inputTokens)
+      if (bad !== undefined)
+        return Effect.fail(new InvalidRequest({ backend: BACKEND, operation: "generate", message: bad }))
+      return generatorQueue
+        .run(
+          (signal) => sample(request, ids, signal),
+          (e) => new Unavailable({ backend: BACKEND, operation: "generate", message: describe(e) })
+        )
+        .pipe(Effect.map((generations): GenerateResult => ({ generations, inputTokens })))
+    })
+
+  // ---------------------------------------------------------------------------------------------
+  // Verifier
+
+  /** the judge's prompt for the first `k` steps: template, question, the steps, suffix, shared answer tokens */
+  const judgeIds = (problem: Problem, steps: ReadonlyArray<Steps.Step>, k: number): Array<Token> => [
+    ...(judgeText.bos === undefined ? [] : [judgeText.bos]),
+    ...judgeText.encode(
+      Prompt.render(
+        template,
+        Prompt.messages(problem, undefined, system),
+        steps
+          .slice(0, k)
+          .map((s) => s.text)
+          .join(delimiter)
+      )
+    ),
+    ...(judge.tail as ReadonlyArray<Token>)
+  ]
+
+  const judged = (verifier: string, problem: Problem, candidate: Candidate): ReadonlyArray<Array<Token>> => {
+    const steps = Steps.toArray(candidate.steps)
+    return judgedPrefixes(verifier, steps.length).map((k) => judgeIds(problem, steps, k))
+  }
+
+  const probabilityOfYes = async (ids: Array<Token>): Promise<number> => {
+    const last = ids[ids.length - 1]
+    if (last === undefined) return 0.5
+    await judgeSequence.clearHistory()
+    const out = await judgeSequence.controlledEvaluate([
+      ...ids.slice(0, -1),
+      [last, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]
+    ])
+    const probabilities = out[ids.length - 1]?.next.probabilities
+    return judgeScore(probabilities?.get(judge.yes as Token) ?? 0, probabilities?.get(judge.no as Token) ?? 0)
+  }
+
+  const score = (request: ScoreRequest): Effect.Effect<ScoreResult, BackendError> =>
+    Effect.suspend((): Effect.Effect<ScoreResult, BackendError> => {
+      if (!(VERIFIERS as ReadonlyArray<string>).includes(request.verifier))
+        return Effect.fail(
+          new InvalidRequest({
+            backend: BACKEND,
+            operation: "score",
+            message: `verifier: expected one of ${VERIFIERS.join(", ")}, got ${JSON.stringify(request.verifier)}`
+          })
+        )
+      const prompts = request.candidates.map((c) => judged(request.verifier, request.problem, c))
+      const inputTokens = prompts.reduce((sum, ps) => sum + ps.reduce((s, p) => s + p.length, 0), 0)
+      const tooLong = prompts.flat().find((p) => p.length >= contextSize)
+      if (tooLong !== undefined)
+        return Effect.fail(
+          new InvalidRequest({
+            backend: BACKEND,
+            operation: "score",
+            message: `a judge prompt has ${tooLong.length} tokens; the context holds ${contextSize} (set contextSize in the backend config)`
+          })
+        )
+      return judgeQueue
+        .run(
+          async () => {
+            const stepScores: Array<ReadonlyArray<number>> = []
+            for (const candidatePrompts of prompts) {
+              const scores: Array<number> = []
+              for (const ids of candidatePrompts) scores.push(await probabilityOfYes(ids))
+              stepScores.push(scores)
+            }
+            return stepScores
+          },
+          (e) => new Unavailable({ backend: BACKEND, operation: "score", message: describe(e) })
+        )
+        .pipe(Effect.map((stepScores): ScoreResult => ({ stepScores, inputTokens })))
+    })
+
+  const name = config.model ?? basename(config.modelPath).replace(/\.gguf$/iu, "")
+  const judgeName =
+    config.judge.modelPath === undefined ? name : basename(config.judge.modelPath).replace(/\.gguf$/iu, "")
+  const generator: GeneratorShape = {
+    backend: BACKEND,
+    model: name,
+    params: config.params ?? model.fileInsights.totalParameters,
+    capabilities: CAPABILITIES,
+    concurrency: 1,
+    maxTokens: config.maxTokens,
+    stepDelimiter: delimiter,
+    generate,
+    promptTokens
+  }
+  const verifier: VerifierShape = {
+    backend: BACKEND,
+    model: `${judgeName}:judge`,
+    params: judgeModel.fileInsights.totalParameters,
+    verifiers: VERIFIERS,
+    concurrency: 1,
+    score,
+    // the PRM's cost (every step prefix): an upper bound for the ORM, which judges the last prefix only
+    inputTokens: (problem, candidate) => judged("prm", problem, candidate).reduce((s, p) => s + p.length, 0)
+  }
+  const tokenizer: TokenizerShape = {
+    name: `${BACKEND}:${name}`,
+    count: (text) => tokens.encode(text).length
+  }
+  return { config, template, contextSize, generator, verifier, tokenizer, model } satisfies LlamaCppBackend
+})
+
+/** The services of a built backend, as a context. */
+const contextOf = (backend: LlamaCppBackend) =>
+  Context.make(Generator, backend.generator).pipe(
+    Context.add(Verifier, backend.verifier),
+    Context.add(Tokenizer, backend.tokenizer)
+  )
+
+/**
+ * The backend's services from a decoded configuration; the model is loaded when the layer is
+ * built and disposed when it is released.
+ *
+ * @example
+ * program.pipe(Effect.provide(layerConfig(yield* decodeConfig({ modelPath: "stories260K.gguf" }))))
+ */
+export const layerConfig = (config: ResolvedLlamaCppConfig): Layer.Layer<LlamaCppServices, LlamaCppLoadError> =>
+  Layer.effectContext(Effect.map(make(config), contextOf))
+
+/**
+ * The backend's services from a JSON configuration (decoded with its defaults).
+ *
+ * @example
+ * program.pipe(Effect.provide(layer({ modelPath: "stories260K.gguf", threads: 1 })))
+ */
+export const layer = (input: unknown): Layer.Layer<LlamaCppServices, LlamaCppConfigError | LlamaCppLoadError> =>
+  Layer.unwrap(Effect.map(decodeConfig(input), layerConfig))

@@ -1,0 +1,36 @@
+/**
+ * The llama-cpp backend: a GGUF model in the same process through node-llama-cpp (an optional
+ * peer dependency, imported only when this backend is built). See docs/backends.md.
+ *
+ * @since 0.1.0
+ */
+export {
+  continuationSeed,
+  type RawCompletion,
+  type StopReason,
+  splitSteps,
+  stepTokenCounts,
+  toGeneration
+} from "./Completion.ts"
+export {
+  decodeConfig,
+  defaultThreads,
+  JudgeConfig,
+  LlamaCppConfig,
+  LlamaCppConfigError,
+  type LlamaCppConfigInput,
+  type ResolvedLlamaCppConfig,
+  resolveTemplate
+} from "./Config.ts"
+export { type JudgeTokens, judgedPrefixes, judgeScore, judgeTokens, VERIFIERS } from "./Judge.ts"
+export {
+  BACKEND,
+  CAPABILITIES,
+  type LlamaCppBackend,
+  type LlamaCppServices,
+  layer,
+  layerConfig,
+  make
+} from "./LlamaCpp.ts"
+export { acquireLlama, importNodeLlamaCpp, LlamaCppLoadError, loadModel, NODE_LLAMA_CPP_VERSION } from "./Load.ts"
+export { makeSerial, type Serial } from "./Serial.ts"
