@@ -4,18 +4,22 @@
  *
  * @since 0.1.0
  */
-import { Effect, Layer, Schema } from "effect"
+import { Config, Context, Effect, Layer, Option, Schema } from "effect"
+import { FetchHttpClient } from "effect/http"
+import * as OpenAi from "../plugins/openai/index.ts"
+import * as PrmHttp from "../plugins/prm-http/index.ts"
 import * as Replay from "../plugins/replay/index.ts"
 import * as Simulated from "../plugins/simulated/index.ts"
 import * as MathGrader from "./answer/MathGrader.ts"
 import type { Problem } from "./domain/Problem.ts"
-import type { Generator } from "./services/Generator.ts"
+import type { Capability } from "./services/Capability.ts"
+import { Generator } from "./services/Generator.ts"
 import type { AnswerKey, Grader } from "./services/Grader.ts"
-import type { Tokenizer } from "./services/Tokenizer.ts"
-import type { Verifier } from "./services/Verifier.ts"
+import { Tokenizer } from "./services/Tokenizer.ts"
+import { Verifier, type VerifierShape } from "./services/Verifier.ts"
 
 /** The backends mull knows by name. */
-export const BACKENDS = ["simulated", "replay"] as const
+export const BACKENDS = ["simulated", "replay", "openai"] as const
 export type BackendName = (typeof BACKENDS)[number]
 
 /** Everything a run needs from its backend. */
@@ -85,8 +89,39 @@ export const backendLayer = (
           Effect.map(Replay.layerBackend)
         )
       )
+    case "openai":
+      return Layer.mergeAll(Layer.effectContext(openAiContext(config)), MathGrader.layer)
   }
 }
+
+/**
+ * The openai backend's services: its generator, and as verifier a prm-http reward model — from the
+ * config's `verifier` object, or from `MULL_PRM_URL`/`MULL_PRM_MODEL` — or, with neither, no
+ * verifier (graphs that score are then refused at load time, see `OpenAi.NO_VERIFIER`).
+ */
+const openAiContext = (
+  config: unknown
+): Effect.Effect<Context.Context<Generator | Tokenizer | Verifier>, BackendConfigError> =>
+  Effect.gen(function* () {
+    const problems = (prefix: string) => (e: { readonly problems: ReadonlyArray<string> }) =>
+      new BackendConfigError({ backend: "openai", problems: e.problems.map((p) => `${prefix}${p}`) })
+    const resolved = yield* OpenAi.resolveConfig(config).pipe(Effect.mapError(problems("backend-config.")))
+    const backend = yield* OpenAi.make(resolved)
+    const prmFromEnv = Option.isSome(
+      yield* Config.option(Config.String("MULL_PRM_URL")).pipe(Effect.orElseSucceed(Option.none))
+    )
+    let verifier: VerifierShape = OpenAi.noVerifier
+    if (resolved.verifier !== undefined || prmFromEnv) {
+      const prm = yield* PrmHttp.resolveConfig(resolved.verifier ?? {}).pipe(
+        Effect.mapError(problems("backend-config.verifier."))
+      )
+      verifier = yield* PrmHttp.make(prm)
+    }
+    return Context.make(Generator, backend.generator).pipe(
+      Context.add(Tokenizer, backend.tokenizer),
+      Context.add(Verifier, verifier)
+    )
+  }).pipe(Effect.provide(FetchHttpClient.layer))
 
 /**
  * The problems a backend serves itself (a recording): the replay backend's pool, e.g. the Qwen
@@ -108,3 +143,42 @@ export const servedProblems = (config: unknown): Effect.Effect<ReadonlyArray<Pro
 
 /** Whether a backend's calls are worth caching (a recording costs nothing to serve again). */
 export const cacheable = (name: BackendName): boolean => name !== "replay"
+
+/** What `mull backends` shows of a backend: its variants and what each can do. */
+export interface BackendInfo {
+  readonly name: string
+  readonly description: string
+  readonly variants: ReadonlyArray<{
+    readonly label: string
+    readonly capabilities: ReadonlySet<Capability>
+    readonly verifiers: string
+  }>
+}
+
+/**
+ * The backends mull knows, with their capabilities (per kind of server for openai).
+ *
+ * @example
+ * backendInfo().map((b) => b.name) // ["simulated", "replay", "openai", …]
+ */
+export const backendInfo = (): ReadonlyArray<BackendInfo> => [
+  {
+    name: "simulated",
+    description: "the embedded simulated reasoner and PRM (docs/simulator.md)",
+    variants: [{ label: "", capabilities: Simulated.CAPABILITIES, verifiers: "prm, orm" }]
+  },
+  {
+    name: "replay",
+    description: "recorded whole solutions and reward scores (docs/replay.md)",
+    variants: [{ label: "", capabilities: Replay.CAPABILITIES, verifiers: "prm, orm (recorded rewards)" }]
+  },
+  {
+    name: "openai",
+    description: "an OpenAI-compatible server; verifier: a prm-http reward model (docs/backends.md)",
+    variants: OpenAi.SERVERS.map((server) => ({
+      label: `server ${server}`,
+      capabilities: OpenAi.profileCapabilities(server),
+      verifiers: "prm, orm with a prm-http verifier; none without"
+    }))
+  }
+]

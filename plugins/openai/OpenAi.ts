@@ -28,7 +28,7 @@ import {
 import { type HttpEndpoint, postJson, serverRoot } from "../../src/services/HttpAttempt.ts"
 import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
 import type { VerifierShape } from "../../src/services/Verifier.ts"
-import type { ResolvedOpenAiConfig } from "./Config.ts"
+import { PROFILES, type ResolvedOpenAiConfig, type ServerKind } from "./Config.ts"
 import { type Choice, outputTokensOf, toGeneration } from "./Generations.ts"
 import {
   bodyOf,
@@ -46,7 +46,9 @@ import { ChatResponse, CompletionResponse, TokenizeResponse } from "./Wire.ts"
 export const BACKEND = "openai"
 
 /** What a configured server can do. */
-export const capabilitiesOf = (config: ResolvedOpenAiConfig): ReadonlySet<Capability> =>
+export const capabilitiesOf = (
+  config: Pick<ResolvedOpenAiConfig, "stepMode" | "seeded" | "tokenize" | "nSampling">
+): ReadonlySet<Capability> =>
   new Set<Capability>([
     "revise",
     ...(config.stepMode === "none" ? [] : (["stepwise"] as const)),
@@ -54,6 +56,17 @@ export const capabilitiesOf = (config: ResolvedOpenAiConfig): ReadonlySet<Capabi
     ...(config.tokenize ? (["tokenizer"] as const) : []),
     ...(config.nSampling ? (["nSampling"] as const) : [])
   ])
+
+/**
+ * What a kind of server can do with its default settings.
+ *
+ * @example
+ * profileCapabilities("openai").has("stepwise") // false
+ */
+export const profileCapabilities = (server: ServerKind): ReadonlySet<Capability> => {
+  const p = PROFILES[server]
+  return capabilitiesOf({ stepMode: p.stepMode, seeded: p.seed, tokenize: p.tokenize, nSampling: p.n })
+}
 
 /** One reply, reduced to what a generation needs. */
 interface Reply {

@@ -18,6 +18,15 @@ export {
   type StepMode
 } from "./Config.ts"
 export { type Choice, outputTokensOf, type Shape, splitTotal, toGeneration } from "./Generations.ts"
-export { BACKEND, capabilitiesOf, layerConfig, layerNoDeps, make, NO_VERIFIER, noVerifier } from "./OpenAi.ts"
+export {
+  BACKEND,
+  capabilitiesOf,
+  layerConfig,
+  layerNoDeps,
+  make,
+  NO_VERIFIER,
+  noVerifier,
+  profileCapabilities
+} from "./OpenAi.ts"
 export { bodyOf, isRefusal, promptBound, promptKey, type Route, routeOf, seedOf, tokenizeBodyOf } from "./Request.ts"
 export { ChatResponse, CompletionResponse, TokenizeResponse } from "./Wire.ts"

@@ -5,7 +5,8 @@
  * @since 0.1.0
  */
 import { readFile } from "node:fs/promises"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { Flag } from "effect/cli"
 import { type BackendName, type BackendServices, backendLayer } from "../backends.ts"
 import * as Limits from "../budget/Limits.ts"
 import type { Params } from "../graph/Scope.ts"
@@ -74,3 +75,83 @@ export const cliBackend = (name: BackendName, config: unknown): Layer.Layer<Back
       Layer.effectContext(Effect.fail(new InvalidInput({ subject: "--backend-config", problems: e.problems })))
     )
   )
+
+/**
+ * The flags that point the openai backend at a server (`mull run`, `mull eval`). Each overrides
+ * the same field of `--backend-config`; absent, the backend reads MULL_BASE_URL, MULL_MODEL,
+ * MULL_API_KEY, MULL_SERVER, MULL_PRM_URL and MULL_PRM_MODEL (docs/backends.md).
+ */
+export const connectionFlags = {
+  baseUrl: Flag.String("base-url").pipe(
+    Flag.withDescription("openai backend: the API root, e.g. http://localhost:8000/v1 (default: MULL_BASE_URL)"),
+    Flag.optional
+  ),
+  model: Flag.String("model").pipe(
+    Flag.withDescription("openai backend: the served model (default: MULL_MODEL)"),
+    Flag.optional
+  ),
+  server: Flag.String("server").pipe(
+    Flag.withDescription("openai backend: vllm, sglang, llama.cpp, ollama or openai (default: MULL_SERVER, else vllm)"),
+    Flag.optional
+  ),
+  apiKey: Flag.Redacted("api-key").pipe(
+    Flag.withDescription("openai backend: the API key (prefer MULL_API_KEY: a flag shows in the process list)"),
+    Flag.optional
+  ),
+  prmUrl: Flag.String("prm-url").pipe(
+    Flag.withDescription("openai backend: a prm-http reward model server as verifier (default: MULL_PRM_URL)"),
+    Flag.optional
+  ),
+  prmModel: Flag.String("prm-model").pipe(
+    Flag.withDescription("openai backend: the reward model (default: MULL_PRM_MODEL)"),
+    Flag.optional
+  )
+}
+
+/** The values of `connectionFlags`. */
+export interface ConnectionFlags {
+  readonly baseUrl: Option.Option<string>
+  readonly model: Option.Option<string>
+  readonly server: Option.Option<string>
+  readonly apiKey: Option.Option<Redacted.Redacted<string>>
+  readonly prmUrl: Option.Option<string>
+  readonly prmModel: Option.Option<string>
+}
+
+/**
+ * A backend config with the connection flags merged in (flags win). The flags belong to the
+ * openai backend; given with another backend they are an error.
+ *
+ * @example
+ * const config = yield* withConnection("openai", undefined, flags) // { baseUrl, model, … }
+ */
+export const withConnection = (
+  backend: BackendName,
+  config: unknown,
+  flags: ConnectionFlags
+): Effect.Effect<unknown, InvalidInput> => {
+  const given = (Object.keys(connectionFlags) as ReadonlyArray<keyof ConnectionFlags>).filter((k) => {
+    const value: Option.Option<unknown> = flags[k]
+    return Option.isSome(value)
+  })
+  if (given.length === 0) return Effect.succeed(config)
+  if (backend !== "openai")
+    return Effect.fail(
+      new InvalidInput({
+        subject: "--backend",
+        problems: given.map((k) => `--${k.replace(/[A-Z]/gu, (c) => `-${c.toLowerCase()}`)}: only for --backend openai`)
+      })
+    )
+  const base = typeof config === "object" && config !== null ? (config as Record<string, unknown>) : {}
+  const verifier = typeof base.verifier === "object" && base.verifier !== null ? (base.verifier as object) : undefined
+  const set = <A>(o: Option.Option<A>, f: (a: A) => Record<string, unknown>) => (Option.isSome(o) ? f(o.value) : {})
+  const prm = { ...set(flags.prmUrl, (baseUrl) => ({ baseUrl })), ...set(flags.prmModel, (model) => ({ model })) }
+  return Effect.succeed({
+    ...base,
+    ...set(flags.baseUrl, (baseUrl) => ({ baseUrl })),
+    ...set(flags.model, (model) => ({ model })),
+    ...set(flags.server, (server) => ({ server })),
+    ...set(flags.apiKey, (key) => ({ apiKey: Redacted.value(key) })),
+    ...(Object.keys(prm).length === 0 && verifier === undefined ? {} : { verifier: { ...verifier, ...prm } })
+  })
+}

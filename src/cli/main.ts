@@ -8,6 +8,7 @@ import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
 import { exchange, optimize, report } from "./analysis.ts"
+import { backendsCommand } from "./backends.ts"
 import { evalCommand } from "./eval.ts"
 import { gradeCommand } from "./grade.ts"
 import { cost, graphs, schema, validate } from "./graphs.ts"
@@ -24,6 +25,7 @@ export const mull = Command.make("mull").pipe(
   Command.withSubcommands([
     run,
     graphs,
+    backendsCommand,
     validate,
     cost,
     schema,

@@ -21,7 +21,7 @@ import { run as runGraph } from "../runtime/Run.ts"
 import * as RunEvents from "../runtime/RunEvents.ts"
 import { Generator } from "../services/Generator.ts"
 import { Grader } from "../services/Grader.ts"
-import { cliBackend, parseBudget, parseParams, readJsonFile } from "./Inputs.ts"
+import { cliBackend, connectionFlags, parseBudget, parseParams, readJsonFile, withConnection } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import { render } from "./Progress.ts"
 import { fmt, table } from "./Table.ts"
@@ -107,6 +107,7 @@ export const run = Command.make(
       Flag.withDescription("A JSON file configuring the backend"),
       Flag.optional
     ),
+    ...connectionFlags,
     seed: Flag.Int("seed").pipe(Flag.withDefault(0)),
     concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("Concurrent backend calls"), Flag.optional),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print the whole result as JSON"), Flag.withDefault(false)),
@@ -136,7 +137,11 @@ export const run = Command.make(
             meta: level === undefined ? {} : { level }
           })
     const loaded = yield* asInvalidInput(Loader.load(flags.graph), `graph ${flags.graph}`)
-    const config = yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig))
+    const config = yield* withConnection(
+      flags.backend,
+      yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig)),
+      flags
+    )
     const backend = cliBackend(flags.backend, config)
     const trace = Option.getOrUndefined(flags.trace)
     const program = Effect.scoped(
