@@ -1,0 +1,97 @@
+/**
+ * A recorded backend: wraps a generator and a verifier so that each answer is computed once and
+ * then served from a map. The simulated backend is deterministic (an answer depends only on the
+ * request), so a replayed answer is the one the simulator would give, and a benchmark on it
+ * measures what the caller does around the calls with the backend's own work taken out.
+ *
+ * @since 0.1.0
+ */
+import { Duration, Effect, Semaphore } from "effect"
+import type { GenerateRequest, GenerateResult, GeneratorShape } from "../src/services/Generator.ts"
+import type { ScoreRequest, ScoreResult, VerifierShape } from "../src/services/Verifier.ts"
+
+interface Scored {
+  readonly stepScores: ReadonlyArray<number>
+  readonly inputTokens: number
+}
+
+/**
+ * The recorded twin of a backend's ports.
+ *
+ * @example
+ * const fast = recorded(backend) // run once to record, then every rerun is served from memory
+ */
+export const recorded = (ports: {
+  readonly generator: GeneratorShape
+  readonly verifier: VerifierShape
+}): { readonly generator: GeneratorShape; readonly verifier: VerifierShape } => {
+  const generations = new Map<string, GenerateResult>()
+  const scores = new Map<string, Scored>()
+  // the seed already names the problem, the candidate continued and the graph node
+  const genKey = (r: GenerateRequest) => `${r.seed}:${r.n}:${r.until}:${r.temperature}:${r.maxTokens}`
+  const generate = (request: GenerateRequest): Effect.Effect<GenerateResult, never> => {
+    const key = genKey(request)
+    const hit = generations.get(key)
+    if (hit !== undefined) return Effect.succeed(hit)
+    return ports.generator.generate(request).pipe(
+      Effect.orDie,
+      Effect.tap((result) => Effect.sync(() => generations.set(key, result)))
+    )
+  }
+  const score = (request: ScoreRequest): Effect.Effect<ScoreResult, never> =>
+    Effect.suspend(() => {
+      const keys = request.candidates.map((c) => `${request.problem.id}|${c.id}|${c.steps?.length ?? 0}`)
+      const found = keys.map((k) => scores.get(k))
+      if (found.every((f) => f !== undefined)) {
+        let inputTokens = 0
+        for (const f of found) inputTokens += f?.inputTokens ?? 0
+        return Effect.succeed({ stepScores: found.map((f) => f?.stepScores ?? []), inputTokens })
+      }
+      return ports.verifier.score(request).pipe(
+        Effect.orDie,
+        Effect.tap((result) =>
+          Effect.sync(() => {
+            request.candidates.forEach((c, i) => {
+              scores.set(keys[i] ?? "", {
+                stepScores: result.stepScores[i] ?? [],
+                inputTokens: ports.verifier.inputTokens?.(request.problem, c) ?? 0
+              })
+            })
+          })
+        )
+      )
+    })
+  return { generator: { ...ports.generator, generate }, verifier: { ...ports.verifier, score } }
+}
+
+/**
+ * A server in front of ports: at most `concurrency` calls at once, each answered `latencyMs`
+ * after it starts (the simulated backend's own latency model, `Semaphore` + `Effect.sleep`).
+ * Put in front of `recorded` ports, it models a server whose compute happens elsewhere — as with
+ * a real model server — so that a benchmark's wall time holds only the caller's work and the waits.
+ *
+ * @example
+ * const server = served(recorded(backend), { latencyMs: 20, verifierLatencyMs: 20, concurrency: 64 })
+ */
+export const served = (
+  ports: { readonly generator: GeneratorShape; readonly verifier: VerifierShape },
+  server: { readonly latencyMs: number; readonly verifierLatencyMs: number; readonly concurrency: number }
+): { readonly generator: GeneratorShape; readonly verifier: VerifierShape } => {
+  const generatorSlots = Semaphore.makeUnsafe(server.concurrency)
+  const verifierSlots = Semaphore.makeUnsafe(server.concurrency)
+  const wait = (ms: number) => (ms > 0 ? Effect.sleep(Duration.millis(ms)) : Effect.void)
+  return {
+    generator: {
+      ...ports.generator,
+      concurrency: server.concurrency,
+      generate: (request) =>
+        generatorSlots.withPermits(1)(Effect.andThen(ports.generator.generate(request), (r) => Effect.as(wait(server.latencyMs), r)))
+    },
+    verifier: {
+      ...ports.verifier,
+      concurrency: server.concurrency,
+      score: (request) =>
+        verifierSlots.withPermits(1)(Effect.andThen(ports.verifier.score(request), (r) => Effect.as(wait(server.verifierLatencyMs), r)))
+    }
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * `npm run bench`: the runtime's cost next to the model's (issue 8), measured side by side in
+ * one process and printed as a table — figure, measured (median and min–max over repetitions),
+ * target, met. Then how cost grows with N, rounds and concurrency. docs/performance.md records a
+ * run and explains each figure.
+ *
+ * Flags: `--quick` (fewer repetitions, no scaling tables), `--full` (the throughput figure on all
+ * 250 problems of `npm start` instead of a slice), `--only <figure>` (overhead, scheduling,
+ * memory, sweep, throughput, scaling; repeatable), `--json <file>` (also write the rows).
+ *
+ * @since 0.1.0
+ */
+import { writeFileSync } from "node:fs"
+import os from "node:os"
+import { measure as measureMemory } from "./memory.ts"
+import { beamCase, bestOfNCase, measureOverhead } from "./overhead.ts"
+import { beamScheduling, bestOfNScheduling, measureScheduling } from "./scheduling.ts"
+import { fmt, now, spread } from "./Stats.ts"
+import { bestOfNSweep, paperSlice, sweepCost } from "./sweep.ts"
+import { bestOfNThroughput } from "./throughput.ts"
+
+/** One line of the table. */
+export interface Row {
+  readonly figure: string
+  readonly measured: string
+  readonly target: string
+  /** undefined: reported, no target */
+  readonly met: boolean | undefined
+}
+
+const args = process.argv.slice(2)
+const quick = args.includes("--quick")
+const full = args.includes("--full")
+const only = args.flatMap((a, i) => (a === "--only" ? [args[i + 1] ?? ""] : []))
+const jsonAt = args.indexOf("--json")
+const jsonFile = jsonAt >= 0 ? args[jsonAt + 1] : undefined
+const wanted = (figure: string) => only.length === 0 || only.includes(figure)
+
+const rows: Array<Row> = []
+const log = (line: string) => process.stderr.write(`${line}\n`)
+
+const machine = () => {
+  const cpus = os.cpus()
+  return [
+    `cpu: ${cpus[0]?.model ?? "?"} × ${cpus.length} (${os.availableParallelism()} available)`,
+    `memory: ${fmt(os.totalmem() / 2 ** 30, 1)} GiB; os: ${os.type()} ${os.release()} ${os.arch()}`,
+    `node: ${process.version}; v8 ${process.versions.v8}; load average at start: ${os
+      .loadavg()
+      .map((x) => fmt(x, 2))
+      .join(" ")}`
+  ]
+}
+
+const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length))
+
+/** The table, as aligned text. */
+export const table = (list: ReadonlyArray<Row>): string => {
+  const head: Row = { figure: "figure", measured: "measured: median (min–max)", target: "target", met: undefined }
+  const cells = [head, ...list].map((r, i) => [
+    r.figure,
+    r.measured,
+    r.target,
+    i === 0 ? "met" : r.met === undefined ? "—" : r.met ? "yes" : "NO"
+  ])
+  const widths = [0, 1, 2, 3].map((c) => Math.max(...cells.map((row) => (row[c] ?? "").length)))
+  const line = (row: ReadonlyArray<string>) =>
+    row
+      .map((cell, c) => pad(cell, widths[c] ?? 0))
+      .join(" | ")
+      .trimEnd()
+  const rule = widths.map((w) => "-".repeat(w)).join("-|-")
+  return [line(cells[0] ?? []), rule, ...cells.slice(1).map(line)].join("\n")
+}
+
+const started = now()
+for (const line of machine()) console.log(line)
+console.log(`flags: ${args.join(" ") || "(none)"}\n`)
+
+// ---- 1. orchestration overhead -------------------------------------------------------------
+if (wanted("overhead")) {
+  const reps = quick ? 3 : 7
+  log(`1. overhead: beam search and best-of-N, runtime vs reference, ${reps} repetitions…`)
+  const beam = await measureOverhead(beamCase(64, 4, 40), { reps, warmup: 1, problems: 2 })
+  const bon = await measureOverhead(bestOfNCase(256), { reps, warmup: 1, problems: 4 })
+  const beamRec = await measureOverhead(beamCase(64, 4, 40), { reps, warmup: 1, problems: 2, recorded: true })
+  const bonRec = await measureOverhead(bestOfNCase(256), { reps, warmup: 1, problems: 4, recorded: true })
+  rows.push(
+    {
+      figure: "1 overhead: beam N=64 M=4 40 rounds, runtime ÷ reference (simulated, 0 ms)",
+      measured: `${spread(beam.ratio)} (${fmt(beam.runtimeMs.median, 0)} vs ${fmt(beam.referenceMs.median, 0)} ms, ${beam.calls} calls)`,
+      target: "≤ 1.5",
+      met: beam.ratio.median <= 1.5
+    },
+    {
+      figure: "1 overhead: best-of-N N=256, runtime ÷ reference (simulated, 0 ms)",
+      measured: `${spread(bon.ratio)} (${fmt(bon.runtimeMs.median, 0)} vs ${fmt(bon.referenceMs.median, 0)} ms, 4 problems)`,
+      target: "≤ 1.5",
+      met: bon.ratio.median <= 1.5
+    },
+    {
+      figure: "1 overhead per model call: beam, (runtime − reference) ÷ calls, recorded answers",
+      measured: `${spread(beamRec.perCallUs, 1)} µs (ratio ${fmt(beamRec.ratio.median)})`,
+      target: "≤ 50 µs",
+      met: beamRec.perCallUs.median <= 50
+    },
+    {
+      figure: "1 overhead per model call: best-of-N N=256 (2 calls a run), recorded answers",
+      measured: `${spread(bonRec.perCallUs, 0)} µs (ratio ${fmt(bonRec.ratio.median)})`,
+      target: "≤ 50 µs",
+      met: bonRec.perCallUs.median <= 50
+    }
+  )
+}
+
+// ---- 2. scheduling efficiency --------------------------------------------------------------
+if (wanted("scheduling")) {
+  const reps = quick ? 2 : 4
+  log(`2. scheduling: 20 ms per call, ${reps} repetitions per case…`)
+  for (const c of [beamScheduling(64, 4, 40, 20, 64), bestOfNScheduling(256, 20, 32)]) {
+    for (const mode of ["served", "simulated"] as const) {
+      const r = await measureScheduling(c, mode, reps)
+      rows.push({
+        figure: `2 scheduling: ${r.label}, wall ÷ critical path`,
+        measured: `${spread(r.ratio, 3)} (${fmt(r.wallMs.median, 0)} ÷ ${r.criticalMs} ms; ${r.waves} waves, ${r.phases} phases)`,
+        target: mode === "served" ? "≤ 1.1" : "— (simulator CPU in wall)",
+        met: mode === "served" ? r.ratio.median <= 1.1 : undefined
+      })
+    }
+  }
+}
+
+// ---- 3. memory -----------------------------------------------------------------------------
+const memory: Array<ReturnType<typeof measureMemory>> = []
+if (wanted("memory")) {
+  log("3. memory: beam search M=4, 40 rounds, N = 256 and 1024, in child processes with --expose-gc…")
+  const small = measureMemory(256, 40)
+  const big = measureMemory(1024, 40)
+  memory.push(small, big)
+  const mib = (b: number) => `${fmt(b / 2 ** 20, 1)} MiB`
+  const slope = (big.retainedBytes - small.retainedBytes) / (big.generatedSteps - small.generatedSteps)
+  rows.push(
+    {
+      figure: "3 memory: peak heap above base, beam N=1024 M=4 40 rounds",
+      measured: `${mib(big.peakBytes)} (${big.generatedSteps} steps generated, ${fmt(big.ms / 1000, 1)} s)`,
+      target: "—",
+      met: undefined
+    },
+    {
+      figure: "3 memory: retained by the result, N=1024 (distinct steps kept / Σ candidate lengths)",
+      measured: `${mib(big.retainedBytes)} (${big.sharedSteps} / ${big.copiedSteps} steps)`,
+      target: "prefixes shared",
+      met: big.sharedSteps < big.copiedSteps
+    },
+    {
+      figure: "3 memory: bytes retained per generated step, N 256 → 1024 (slope)",
+      measured: `${fmt(slope, 0)} B/step (${mib(small.retainedBytes)} → ${mib(big.retainedBytes)})`,
+      target: "≤ 1024 B (no copies)",
+      met: slope <= 1024
+    }
+  )
+}
+
+// ---- 4. sweep cost -------------------------------------------------------------------------
+if (wanted("sweep")) {
+  const every = quick ? 50 : 25
+  log(`4. sweep cost: best-of-N at N ∈ {4, 16, 64, 256} on every ${every}th MATH-500 problem, cache on and off…`)
+  const cached = await sweepCost(await bestOfNSweep("memory", every))
+  const uncached = await sweepCost(await bestOfNSweep("off", every))
+  rows.push(
+    {
+      figure: `4 sweep cost: backend samples per problem with the cache (${cached.problems} problems)`,
+      measured: `${fmt(cached.samplesPerProblem, 0)} (charged ${fmt(cached.chargedPerProblem, 0)}; ${fmt(cached.ms / 1000, 1)} s)`,
+      target: "256",
+      met: cached.samplesPerProblem === 256
+    },
+    {
+      figure: "4 sweep cost: backend samples per problem without the cache",
+      measured: `${fmt(uncached.samplesPerProblem, 0)} (${fmt(uncached.ms / 1000, 1)} s)`,
+      target: "340",
+      met: uncached.samplesPerProblem === 340
+    },
+    {
+      figure: "4 sweep cost: without ÷ with the cache",
+      measured: fmt(uncached.samplesPerProblem / cached.samplesPerProblem, 3),
+      target: "340/256 = 1.328",
+      met: Math.abs(uncached.samplesPerProblem / cached.samplesPerProblem - 340 / 256) < 1e-9
+    }
+  )
+}
+
+// ---- 5. throughput -------------------------------------------------------------------------
+if (wanted("throughput")) {
+  const limit = full ? undefined : quick ? 3 : 6
+  log(`5. throughput: sweeps/paper.json on ${limit === undefined ? "all its" : `the first ${limit}`} problems…`)
+  const paper = await sweepCost(await paperSlice(limit))
+  const bon = await bestOfNThroughput(quick ? 10 : 40, 256)
+  rows.push(
+    {
+      figure: `5 throughput: npm start's sweep (sweeps/paper.json), ${paper.problems} problems, 1 thread`,
+      measured: `${fmt((paper.problems * 1000) / paper.ms, 3)} problems/s (${paper.runs} runs, ${fmt(paper.ms / 1000, 1)} s)`,
+      target: "—",
+      met: undefined
+    },
+    {
+      figure: `5 throughput: best-of-N N=256, ${bon.problems} problems (${bon.samples} samples)`,
+      measured: `${fmt((bon.problems * 1000) / bon.ms, 2)} problems/s (${fmt((bon.samples * 1000) / bon.ms, 0)} samples/s)`,
+      target: "—",
+      met: undefined
+    }
+  )
+}
+
+console.log(table(rows))
+
+// ---- how cost grows ------------------------------------------------------------------------
+if (wanted("scaling") && !quick) {
+  log("scaling: beam search M=4 over N, rounds and concurrency…")
+  console.log("\nbeam search M=4, 40 rounds, simulated backend with 0 ms latency (1 repetition after a warm-up):")
+  console.log("N | calls | runtime ms | reference ms | ratio | µs per call (recorded answers)")
+  for (const N of [16, 64, 256, 1024]) {
+    const o = await measureOverhead(beamCase(N, 4, 40), { reps: 1, warmup: 1, problems: 1 })
+    const r = await measureOverhead(beamCase(N, 4, 40), { reps: 1, warmup: 1, problems: 1, recorded: true })
+    console.log(
+      `${N} | ${o.calls} | ${fmt(o.runtimeMs.median, 0)} | ${fmt(o.referenceMs.median, 0)} | ${fmt(o.ratio.median)} | ${fmt(r.perCallUs.median, 1)}`
+    )
+  }
+  console.log("\nbeam search N=64 M=4 over rounds (recorded answers, 0 ms): runtime ms per round")
+  console.log("rounds | calls | runtime ms | ms per round")
+  for (const rounds of [10, 20, 40]) {
+    const r = await measureOverhead(beamCase(64, 4, rounds), { reps: 1, warmup: 1, problems: 1, recorded: true })
+    console.log(`${rounds} | ${r.calls} | ${fmt(r.runtimeMs.median, 1)} | ${fmt(r.runtimeMs.median / rounds, 2)}`)
+  }
+  console.log("\nbeam search N=256 M=4, 10 rounds, 20 ms per call, served answers: wall ÷ critical path by concurrency")
+  console.log("concurrency | phases | waves | wall ms | critical ms | ratio")
+  for (const concurrency of [16, 64, 256]) {
+    const r = await measureScheduling(beamScheduling(256, 4, 10, 20, concurrency), "served", 1)
+    console.log(
+      `${concurrency} | ${r.phases} | ${r.waves} | ${fmt(r.wallMs.median, 0)} | ${r.criticalMs} | ${fmt(r.ratio.median, 3)}`
+    )
+  }
+  if (memory.length > 0) {
+    console.log("\nmemory, beam search M=4, 40 rounds (child process, after full GC):")
+    console.log("N | steps generated | distinct steps kept | Σ candidate lengths | peak MiB | retained MiB")
+    for (const m of memory)
+      console.log(
+        `${m.N} | ${m.generatedSteps} | ${m.sharedSteps} | ${m.copiedSteps} | ${fmt(m.peakBytes / 2 ** 20, 1)} | ${fmt(m.retainedBytes / 2 ** 20, 1)}`
+      )
+  }
+}
+
+console.log(`\ntotal ${fmt((now() - started) / 1000, 1)} s`)
+if (jsonFile !== undefined) writeFileSync(jsonFile, JSON.stringify({ machine: machine(), args, rows }, null, 2))

@@ -1,0 +1,198 @@
+/**
+ * Figure 2, scheduling efficiency: with a simulated server that answers each call after a fixed
+ * latency and runs at most `concurrency` calls at once, the wall time of a run against its
+ * critical path — the number of phases of calls that depend on each other, times the latency. A
+ * runtime that keeps the server busy has a ratio near 1; one that serialised calls a node could
+ * make together would show more *waves* of calls than phases.
+ *
+ * @since 0.1.0
+ */
+import { Effect } from "effect"
+import type { SimulatedConfigInput } from "../plugins/simulated/index.ts"
+import type { Problem } from "../src/domain/Problem.ts"
+import { fromJson, type LoadedGraph } from "../src/graph/Loader.ts"
+import type { GeneratorShape } from "../src/services/Generator.ts"
+import type { VerifierShape } from "../src/services/Verifier.ts"
+import { run } from "../src/runtime/Run.ts"
+import { layerSilent } from "../src/runtime/RunEvents.ts"
+import { recorded, served } from "./Recorded.ts"
+import { now, type Summary, summarize } from "./Stats.ts"
+import { backendOf, graph, LONG, problem, provide, withServer } from "./World.ts"
+
+/** What one scheduling case measured. */
+export interface SchedulingResult {
+  readonly label: string
+  /** wall ÷ critical path, per repetition */
+  readonly ratio: Summary
+  readonly wallMs: Summary
+  readonly criticalMs: number
+  /** dependent phases of calls (the critical path in latencies) */
+  readonly phases: number
+  /** waves of calls the server saw (calls starting within half a latency of a wave's first) */
+  readonly waves: number
+  readonly calls: number
+}
+
+/** Wraps ports so that every call's start time is recorded. */
+const timed = (
+  ports: { readonly generator: GeneratorShape; readonly verifier: VerifierShape },
+  starts: Array<number>
+) => ({
+  generator: {
+    ...ports.generator,
+    generate: (r: Parameters<GeneratorShape["generate"]>[0]) =>
+      Effect.suspend(() => {
+        starts.push(now())
+        return ports.generator.generate(r)
+      })
+  },
+  verifier: {
+    ...ports.verifier,
+    score: (r: Parameters<VerifierShape["score"]>[0]) =>
+      Effect.suspend(() => {
+        starts.push(now())
+        return ports.verifier.score(r)
+      })
+  }
+})
+
+/**
+ * Waves in a list of start times: a call starting more than `gap` ms after the first call of the
+ * current wave starts a new one.
+ *
+ * @example
+ * waves([0, 1, 2, 20, 21, 40], 10) // 3
+ */
+export const waves = (starts: ReadonlyArray<number>, gap: number): number => {
+  const s = [...starts].sort((a, b) => a - b)
+  let count = 0
+  let first = Number.NEGATIVE_INFINITY
+  for (const t of s) {
+    if (t - first > gap) {
+      count++
+      first = t
+    }
+  }
+  return count
+}
+
+/** A scheduling case: a graph, params, server, and its critical path in phases. */
+export interface SchedulingCase {
+  readonly label: string
+  readonly graph: () => Promise<LoadedGraph>
+  readonly params: Record<string, number>
+  /** the simulator's model (its latency is set per mode) */
+  readonly config: SimulatedConfigInput
+  readonly server: { readonly latencyMs: number; readonly verifierLatencyMs: number; readonly concurrency: number }
+  readonly phases: number
+}
+
+/**
+ * Where the model's work happens: `simulated` — the simulated backend with its latency and
+ * concurrency knobs, computing every answer in this process (its CPU time adds to the wall time,
+ * as no real server's would); `served` — the same answers, computed once in a warm-up run and
+ * served by a server model with the same latency and cap (`Recorded.ts`), so that the wall time
+ * holds only the runtime's work and the waits.
+ */
+export type Mode = "simulated" | "served"
+
+/**
+ * Runs a case `reps` times (after one warm-up) on one problem each.
+ *
+ * @example
+ * const r = await measureScheduling(beamScheduling(), "served", 3)
+ */
+export const measureScheduling = async (c: SchedulingCase, mode: Mode, reps: number): Promise<SchedulingResult> => {
+  const backend =
+    mode === "simulated"
+      ? await backendOf(withServer(c.config, c.server))
+      : served(recorded(await backendOf(c.config)), c.server)
+  const loaded = await c.graph()
+  const critical = c.phases * c.server.latencyMs
+  // the same problem and seed every repetition: the warm-up records what the others replay
+  const p: Problem = await problem(17)
+  const ratios: Array<number> = []
+  const walls: Array<number> = []
+  let lastWaves = 0
+  let calls = 0
+  for (let rep = 0; rep <= reps; rep++) {
+    const starts: Array<number> = []
+    const ports = timed(backend, starts)
+    const t0 = now()
+    const result = await Effect.runPromise(
+      provide(ports, run(loaded, p, { params: c.params, seed: 0 }).pipe(Effect.provide(layerSilent)))
+    )
+    const wall = now() - t0
+    if (rep === 0) continue // warm-up
+    walls.push(wall)
+    ratios.push(wall / critical)
+    lastWaves = waves(starts, c.server.latencyMs / 2)
+    calls = result.usage.calls
+  }
+  return {
+    label: `${c.label} [${mode}]`,
+    ratio: summarize(ratios),
+    wallMs: summarize(walls),
+    criticalMs: critical,
+    phases: c.phases,
+    waves: lastWaves,
+    calls
+  }
+}
+
+/**
+ * Beam search (N, M, `rounds` rounds) on long solutions, so every round runs: the critical path
+ * is the first sample, then per round a scoring call and the expansions, then the completion of
+ * the beams and the last scoring — 2·rounds + 3 phases.
+ *
+ * @example
+ * beamScheduling(64, 4, 40, 20, 64)
+ */
+export const beamScheduling = (
+  N = 64,
+  M = 4,
+  rounds = 40,
+  latencyMs = 20,
+  concurrency = 64
+): SchedulingCase => ({
+  label: `beam search N=${N} M=${M} ${rounds} rounds, ${latencyMs} ms/call, server concurrency ${concurrency}`,
+  graph: () => graph("beam-search"),
+  params: { N, M, rounds },
+  config: LONG,
+  server: { latencyMs, verifierLatencyMs: latencyMs, concurrency },
+  // expansions of N/M survivors: ⌈(N/M)/concurrency⌉ waves each
+  phases: 1 + rounds * (1 + Math.ceil(Math.max(1, Math.floor(N / M)) / concurrency)) + Math.ceil(N / concurrency) + 1
+})
+
+/**
+ * Best-of-N as N one-sample calls (what a server without n-sampling needs: a `parallel` of N
+ * branches of `sample 1`), weighted vote; the verifier answers at once, so the critical path is
+ * ⌈N / concurrency⌉ latencies. (The built-in `weighted-best-of-n` asks for the N samples in one
+ * call, one latency.)
+ *
+ * @example
+ * bestOfNScheduling(256, 20, 32)
+ */
+export const bestOfNScheduling = (N = 256, latencyMs = 20, concurrency = 32): SchedulingCase => ({
+  label: `best-of-N N=${N} as ${N} calls, ${latencyMs} ms/call, concurrency cap ${concurrency}`,
+  graph: () =>
+    Effect.runPromise(
+      fromJson({
+        name: "best-of-n-calls",
+        description: "best-of-N as N one-sample calls, weighted vote",
+        params: { N: 16 },
+        root: {
+          type: "sequence",
+          nodes: [
+            { type: "parallel", branches: "N", body: { type: "sample", n: 1, until: "end" } },
+            { type: "score", verifier: "prm", aggregate: "last" },
+            { type: "select", method: "weighted" }
+          ]
+        }
+      })
+    ),
+  params: { N },
+  config: {},
+  server: { latencyMs, verifierLatencyMs: 0, concurrency },
+  phases: Math.ceil(N / concurrency)
+})
