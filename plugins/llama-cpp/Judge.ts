@@ -65,3 +65,33 @@ export const judgeScore = (pYes: number, pNo: number): number => {
   const total = pYes + pNo
   return total > 0 && Number.isFinite(total) ? Math.min(1, Math.max(0, pYes / total)) : 0.5
 }
+
+/**
+ * How much of each prompt the judge can keep from the one before it: the prompts are evaluated in
+ * order on one context, and prompt k reuses the evaluated tokens it shares with prompt k − 1 (a
+ * PRM's prompts for steps 1…K share the question and the first steps). The last token is always
+ * evaluated again, since its next-token probabilities are what the judge reads.
+ *
+ * @example
+ * reuse([[1, 2, 3, 9], [1, 2, 3, 4, 9]]) // [0, 3]
+ */
+export const reuse = (prompts: ReadonlyArray<ReadonlyArray<number>>): ReadonlyArray<number> => {
+  let state: ReadonlyArray<number> = []
+  return prompts.map((prompt) => {
+    let common = 0
+    while (common < state.length && common < prompt.length && state[common] === prompt[common]) common++
+    state = prompt
+    return Math.max(0, Math.min(common, prompt.length - 1))
+  })
+}
+
+/**
+ * The tokens the judge evaluates for prompts judged in order (see `reuse`).
+ *
+ * @example
+ * evaluatedTokens([[1, 2, 3, 9], [1, 2, 3, 4, 9]]) // 4 + 2
+ */
+export const evaluatedTokens = (prompts: ReadonlyArray<ReadonlyArray<number>>): number => {
+  const kept = reuse(prompts)
+  return prompts.reduce((sum, p, i) => sum + p.length - (kept[i] ?? 0), 0)
+}

@@ -30,8 +30,16 @@ import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
 import { type ScoreRequest, type ScoreResult, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { continuationSeed, type StopReason, toGeneration } from "./Completion.ts"
 import { decodeConfig, type LlamaCppConfigError, type ResolvedLlamaCppConfig, resolveTemplate } from "./Config.ts"
-import { type JudgeTokens, judgedPrefixes, judgeScore, judgeTokens, VERIFIERS } from "./Judge.ts"
-import { acquireLlama, LlamaCppLoadError, loadModel } from "./Load.ts"
+import {
+  evaluatedTokens,
+  type JudgeTokens,
+  judgedPrefixes,
+  judgeScore,
+  judgeTokens,
+  reuse,
+  VERIFIERS
+} from "./Judge.ts"
+import { acquireLlama, checkFile, LlamaCppLoadError, loadModel } from "./Load.ts"
 import { makeSerial } from "./Serial.ts"
 
 /** The backend's name in errors, usage records and `--backend`. */
@@ -120,6 +128,8 @@ const acquireSequence = (model: LlamaModel, contextSize: number, threads: number
 export const make = Effect.fn("llama-cpp.make")(function* (
   config: ResolvedLlamaCppConfig
 ): Effect.fn.Return<LlamaCppBackend, LlamaCppLoadError, Scope.Scope> {
+  yield* checkFile(config.modelPath, "modelPath")
+  if (config.judge.modelPath !== undefined) yield* checkFile(config.judge.modelPath, "judge.modelPath")
   const llama = yield* acquireLlama(config.threads)
   const model = yield* loadModel(llama, config.modelPath, "modelPath")
   const judgeModel =
@@ -271,16 +281,29 @@ export const make = Effect.fn("llama-cpp.make")(function* (
     return judgedPrefixes(verifier, steps.length).map((k) => judgeIds(problem, steps, k))
   }
 
-  const probabilityOfYes = async (ids: Array<Token>): Promise<number> => {
-    const last = ids[ids.length - 1]
-    if (last === undefined) return 0.5
+  /** judges prompts in order on the judge's context, reusing what each shares with the one before */
+  const judgeAll = async (prompts: ReadonlyArray<Array<Token>>): Promise<Array<number>> => {
+    const kept = reuse(prompts)
     await judgeSequence.clearHistory()
-    const out = await judgeSequence.controlledEvaluate([
-      ...ids.slice(0, -1),
-      [last, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]
-    ])
-    const probabilities = out[ids.length - 1]?.next.probabilities
-    return judgeScore(probabilities?.get(judge.yes as Token) ?? 0, probabilities?.get(judge.no as Token) ?? 0)
+    const scores: Array<number> = []
+    for (let i = 0; i < prompts.length; i++) {
+      const keep = kept[i] ?? 0
+      const rest = (prompts[i] ?? []).slice(keep)
+      const last = rest[rest.length - 1]
+      if (last === undefined) {
+        scores.push(0.5)
+        continue
+      }
+      if (judgeSequence.nextTokenIndex > keep)
+        await judgeSequence.eraseContextTokenRanges([{ start: keep, end: judgeSequence.nextTokenIndex }])
+      const out = await judgeSequence.controlledEvaluate([
+        ...rest.slice(0, -1),
+        [last, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]
+      ])
+      const probabilities = out[rest.length - 1]?.next.probabilities
+      scores.push(judgeScore(probabilities?.get(judge.yes as Token) ?? 0, probabilities?.get(judge.no as Token) ?? 0))
+    }
+    return scores
   }
 
   const score = (request: ScoreRequest): Effect.Effect<ScoreResult, BackendError> =>
@@ -294,8 +317,9 @@ export const make = Effect.fn("llama-cpp.make")(function* (
           })
         )
       const prompts = request.candidates.map((c) => judged(request.verifier, request.problem, c))
-      const inputTokens = prompts.reduce((sum, ps) => sum + ps.reduce((s, p) => s + p.length, 0), 0)
-      const tooLong = prompts.flat().find((p) => p.length >= contextSize)
+      const all = prompts.flat()
+      const inputTokens = evaluatedTokens(all)
+      const tooLong = all.find((p) => p.length >= contextSize)
       if (tooLong !== undefined)
         return Effect.fail(
           new InvalidRequest({
@@ -307,13 +331,12 @@ export const make = Effect.fn("llama-cpp.make")(function* (
       return judgeQueue
         .run(
           async () => {
-            const stepScores: Array<ReadonlyArray<number>> = []
-            for (const candidatePrompts of prompts) {
-              const scores: Array<number> = []
-              for (const ids of candidatePrompts) scores.push(await probabilityOfYes(ids))
-              stepScores.push(scores)
-            }
-            return stepScores
+            const scores = await judgeAll(all)
+            let at = 0
+            return prompts.map((ps) => {
+              at += ps.length
+              return scores.slice(at - ps.length, at)
+            })
           },
           (e) => new Unavailable({ backend: BACKEND, operation: "score", message: describe(e) })
         )
@@ -341,8 +364,9 @@ export const make = Effect.fn("llama-cpp.make")(function* (
     verifiers: VERIFIERS,
     concurrency: 1,
     score,
-    // the PRM's cost (every step prefix): an upper bound for the ORM, which judges the last prefix only
-    inputTokens: (problem, candidate) => judged("prm", problem, candidate).reduce((s, p) => s + p.length, 0)
+    // the PRM's cost (every step prefix) judged alone: an upper bound for the ORM, which judges the
+    // last prefix only, and for a batch, whose candidates may reuse each other's evaluated tokens
+    inputTokens: (problem, candidate) => evaluatedTokens(judged("prm", problem, candidate))
   }
   const tokenizer: TokenizerShape = {
     name: `${BACKEND}:${name}`,

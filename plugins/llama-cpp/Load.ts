@@ -59,6 +59,17 @@ export const acquireLlama = Effect.fn("llama-cpp.acquireLlama")(function* (
 })
 
 /**
+ * Fails unless a model file exists (checked before llama.cpp starts, so a typo fails fast).
+ *
+ * @example
+ * yield* checkFile("/data/stories260K.gguf", "modelPath")
+ */
+export const checkFile = (file: string, path: string): Effect.Effect<void, LlamaCppLoadError> =>
+  existsSync(file)
+    ? Effect.void
+    : Effect.fail(new LlamaCppLoadError({ path, message: `${path}: no such file: ${file}` }))
+
+/**
  * Loads a GGUF file (disposed with the scope); `path` names the config field in errors.
  *
  * @example
@@ -69,8 +80,7 @@ export const loadModel = Effect.fn("llama-cpp.loadModel")(function* (
   modelPath: string,
   path: string
 ): Effect.fn.Return<LlamaModel, LlamaCppLoadError, Scope.Scope> {
-  if (!existsSync(modelPath))
-    return yield* new LlamaCppLoadError({ path, message: `${path}: no such file: ${modelPath}` })
+  yield* checkFile(modelPath, path)
   return yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: () => llama.loadModel({ modelPath }),

@@ -22,7 +22,15 @@ export {
   type ResolvedLlamaCppConfig,
   resolveTemplate
 } from "./Config.ts"
-export { type JudgeTokens, judgedPrefixes, judgeScore, judgeTokens, VERIFIERS } from "./Judge.ts"
+export {
+  evaluatedTokens,
+  type JudgeTokens,
+  judgedPrefixes,
+  judgeScore,
+  judgeTokens,
+  reuse,
+  VERIFIERS
+} from "./Judge.ts"
 export {
   BACKEND,
   CAPABILITIES,
@@ -32,5 +40,12 @@ export {
   layerConfig,
   make
 } from "./LlamaCpp.ts"
-export { acquireLlama, importNodeLlamaCpp, LlamaCppLoadError, loadModel, NODE_LLAMA_CPP_VERSION } from "./Load.ts"
+export {
+  acquireLlama,
+  checkFile,
+  importNodeLlamaCpp,
+  LlamaCppLoadError,
+  loadModel,
+  NODE_LLAMA_CPP_VERSION
+} from "./Load.ts"
 export { makeSerial, type Serial } from "./Serial.ts"

@@ -10,11 +10,13 @@ import {
   continuationSeed,
   decodeConfig,
   defaultThreads,
+  evaluatedTokens,
   judgedPrefixes,
   judgeScore,
   judgeTokens,
   makeSerial,
   resolveTemplate,
+  reuse,
   splitSteps,
   stepTokenCounts,
   toGeneration
@@ -136,6 +138,12 @@ describe("judge", () => {
     assert.deepStrictEqual(judgedPrefixes("prm", 3), [1, 2, 3])
     assert.deepStrictEqual(judgedPrefixes("orm", 3), [3])
     assert.deepStrictEqual(judgedPrefixes("prm", 0), [])
+  })
+
+  it("reuses what each prompt shares with the one before, always evaluating the last token", () => {
+    assert.deepStrictEqual(reuse([[1, 2, 3, 9], [1, 2, 3, 4, 9], [1, 2, 3, 4, 9], [5]]), [0, 3, 4, 0])
+    assert.strictEqual(evaluatedTokens([[1, 2, 3, 9], [1, 2, 3, 4, 9], [1, 2, 3, 4, 9], [5]]), 4 + 2 + 1 + 1)
+    assert.strictEqual(evaluatedTokens([]), 0)
   })
 
   it("normalises p(yes) over the two answers", () => {
