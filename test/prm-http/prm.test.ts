@@ -141,7 +141,10 @@ describe("prm-http over HTTP", () => {
       const v = yield* verifierOf()
       const result = yield* v.score({ problem, candidates: [candidate("s0", ["a", "b", "c"])], verifier: "orm" })
       assert.deepStrictEqual(result.stepScores, [[0.8]])
-      assert.include(String((server.requests[0]?.body.input as ReadonlyArray<string>)[0]), "a\n\nb\n\nc<extra_0>")
+      assert.include(
+        String((server.requests[0]?.body.input as ReadonlyArray<string> | undefined)?.[0]),
+        "a\n\nb\n\nc<extra_0>"
+      )
     })
   )
 
