@@ -6,6 +6,7 @@
  */
 import { Config, Context, Effect, Layer, Option, Schema } from "effect"
 import { FetchHttpClient } from "effect/http"
+import * as LlamaCpp from "../plugins/llama-cpp/index.ts"
 import * as OpenAi from "../plugins/openai/index.ts"
 import * as PrmHttp from "../plugins/prm-http/index.ts"
 import * as Replay from "../plugins/replay/index.ts"
@@ -19,7 +20,7 @@ import { Tokenizer } from "./services/Tokenizer.ts"
 import { Verifier, type VerifierShape } from "./services/Verifier.ts"
 
 /** The backends mull knows by name. */
-export const BACKENDS = ["simulated", "replay", "openai"] as const
+export const BACKENDS = ["simulated", "replay", "openai", "llama-cpp"] as const
 export type BackendName = (typeof BACKENDS)[number]
 
 /** Everything a run needs from its backend. */
@@ -91,6 +92,20 @@ export const backendLayer = (
       )
     case "openai":
       return Layer.mergeAll(Layer.effectContext(openAiContext(config)), MathGrader.layer)
+    case "llama-cpp": {
+      const fail = (problems: ReadonlyArray<string>) =>
+        Layer.effectContext(Effect.fail(new BackendConfigError({ backend: name, problems })))
+      return Layer.mergeAll(
+        LlamaCpp.layer(config ?? {}).pipe(
+          Layer.catchTag("LlamaCppConfigError", (e) => fail(e.problems.map((l) => `backend-config.${l}`))),
+          // a missing node-llama-cpp is not a config problem: its message says what to install
+          Layer.catchTag("LlamaCppLoadError", (e) =>
+            fail([e.path === "node-llama-cpp" ? e.message : `backend-config.${e.message}`])
+          )
+        ),
+        MathGrader.layer
+      )
+    }
   }
 }
 
@@ -180,5 +195,11 @@ export const backendInfo = (): ReadonlyArray<BackendInfo> => [
       capabilities: OpenAi.profileCapabilities(server),
       verifiers: "prm, orm with a prm-http verifier; none without"
     }))
+  },
+  {
+    name: "llama-cpp",
+    description:
+      "a GGUF model in-process via node-llama-cpp (CPU; --model-path, --threads); verifier: a next-token-probability judge (docs/backends.md)",
+    variants: [{ label: "", capabilities: LlamaCpp.CAPABILITIES, verifiers: "prm, orm (yes/no judge)" }]
   }
 ]
