@@ -22,7 +22,8 @@ export const VIEWER_SCRIPT = String.raw`
   var DATA = JSON.parse(document.getElementById("trace-data").textContent);
   var nodes = DATA.nodes;
   var N = nodes.length;
-  var COL = 70, ROW = 16, PAD = 30;
+  // column width and row height adapt to the tree (see render); LEFT and RIGHT leave room for the labels
+  var COL = 70, ROW = 16, PAD = 30, LEFT = 70, RIGHT = 110;
   var COL_MIN = 46, COL_MAX = 150;
   var children = nodes.map(function (n) { return n.children; });
   var pruned = nodes.map(function (n) { return n.prunedBy !== undefined; });
@@ -33,6 +34,8 @@ export const VIEWER_SCRIPT = String.raw`
     collapsed: new Array(N).fill(false),
     showPruned: !compact,
     revealed: new Set(),
+    // parents whose pruned children the current search or vote marking shows
+    transient: new Set(),
     selected: -1,
     matches: [],
     matchAt: -1,
@@ -62,14 +65,15 @@ export const VIEWER_SCRIPT = String.raw`
     var s = id.indexOf("/");
     return s < 0 ? "" : id.slice(0, s + 1);
   }
-  function X(i) { return PAD + layout.depth[i] * COL; }
+  function X(i) { return LEFT + layout.depth[i] * COL; }
   function Y(i) { return PAD + layout.row[i] * ROW; }
 
   function hiddenArray() {
     var h = new Array(N).fill(false);
     if (state.showPruned) return h;
     for (var i = 1; i < N; i++)
-      if (pruned[i] && !nodes[i].onPath && !state.revealed.has(nodes[i].parent)) h[i] = true;
+      if (pruned[i] && !nodes[i].onPath && !state.revealed.has(nodes[i].parent) && !state.transient.has(nodes[i].parent))
+        h[i] = true;
     return h;
   }
 
@@ -78,8 +82,10 @@ export const VIEWER_SCRIPT = String.raw`
     var hidden = hiddenArray();
     layout = layoutTree(children, state.collapsed, hidden);
     // a tree that fits the height spreads across the width (at the scale Fit will pick)
+    // a short tree gets taller rows
+    ROW = Math.max(16, Math.min(30, (wrap.clientHeight - PAD * 2) / Math.max(1, layout.rows)));
     var kH = Math.min(1.6, wrap.clientHeight / (PAD * 2 + Math.max(1, layout.rows) * ROW));
-    COL = kH < 0.35 ? 70 : Math.max(COL_MIN, Math.min(COL_MAX, (wrap.clientWidth - 150) / kH / (layout.depthMax + 1.5)));
+    COL = kH < 0.35 ? 70 : Math.max(COL_MIN, Math.min(COL_MAX, (wrap.clientWidth / kH - LEFT - RIGHT) / Math.max(1, layout.depthMax)));
     var matchSet = new Set(state.matches);
     var bands = [], edges = { plain: [], pruned: [], rev: [], path: [] }, marks = [], labels = [];
     // parallel branches: a band behind each branch's rows
@@ -96,9 +102,10 @@ export const VIEWER_SCRIPT = String.raw`
       DATA.groups.forEach(function (g, k) {
         if (!(g in lo)) return;
         var y0 = PAD + (lo[g] - 0.5) * ROW, h = (hi[g] - lo[g] + 1) * ROW;
-        bands.push('<rect class="band' + (k % 2 ? " odd" : "") + '" data-group="' + esc(g) + '" x="' + (PAD + COL * 0.5) + '" y="' + y0 +
-          '" width="' + ((layout.depthMax + 2) * COL) + '" height="' + h + '"></rect>' +
-          '<text class="band-label" x="' + (PAD + COL * 0.5 + 4) + '" y="' + (y0 + 11) + '">branch ' + esc(g.slice(0, -1)) + "</text>");
+        var bx = LEFT + COL * 0.5, bw = (layout.depthMax - 0.5) * COL + RIGHT - 10;
+        bands.push('<rect class="band' + (k % 2 ? " odd" : "") + '" data-group="' + esc(g) + '" x="' + bx + '" y="' + y0 +
+          '" width="' + bw + '" height="' + h + '"></rect>' +
+          '<text class="band-label" text-anchor="end" x="' + (bx + bw - 4) + '" y="' + (y0 + 11) + '">branch ' + esc(g.slice(0, -1)) + "</text>");
       });
     }
     var stubs = [];
@@ -132,7 +139,7 @@ export const VIEWER_SCRIPT = String.raw`
         labels.push('<text class="label answer' + (n.vote === 0 ? " win" : "") + (i === DATA.chosen ? " chosen-label" : "") + '" x="' + (x + 8) + '" y="' + (y + 4) + '">' +
           (i === DATA.chosen ? "★ " : "") + esc(n.answer.length > 24 ? n.answer.slice(0, 23) + "…" : n.answer) + "</text>");
     });
-    var w = PAD * 2 + (layout.depthMax + 2) * COL + 160, h = PAD * 2 + Math.max(1, layout.rows) * ROW;
+    var w = LEFT + layout.depthMax * COL + RIGHT, h = PAD * 2 + Math.max(1, layout.rows) * ROW;
     viewport.innerHTML =
       '<g class="bands">' + bands.join("") + "</g>" +
       '<path class="edge plain" d="' + edges.plain.join("") + '"></path>' +
@@ -189,16 +196,19 @@ export const VIEWER_SCRIPT = String.raw`
     applyTransform();
   }
 
-  // reveal a candidate: expand its ancestors and show it even when pruned ones are hidden
-  function reveal(i) {
+  // reveal a candidate: expand its ancestors and show it even when pruned ones are hidden (until
+  // the next search when transient)
+  function reveal(i, transient) {
+    var shown = transient ? state.transient : state.revealed;
     var p = nodes[i].parent;
-    if (pruned[i]) state.revealed.add(p);
+    if (pruned[i]) shown.add(p);
     while (p >= 0) {
       state.collapsed[p] = false;
-      if (pruned[p] && nodes[p].parent >= 0) state.revealed.add(nodes[p].parent);
+      if (pruned[p] && nodes[p].parent >= 0) shown.add(nodes[p].parent);
       p = nodes[p].parent;
     }
   }
+  function revealTransient(i) { reveal(i, true); }
 
   function nodeIndex(target) {
     var el = target && target.closest ? target.closest("[data-i]") : null;
@@ -242,7 +252,13 @@ export const VIEWER_SCRIPT = String.raw`
     state.selected = i;
     var panel = document.getElementById("details");
     panel.innerHTML = "";
-    if (i < 0) { panel.textContent = "Click a candidate to read its solution."; render(); return; }
+    // mark it in place: redrawing would replace the element under the pointer between the two
+    // clicks of a double-click, and the browser would not report the double-click
+    var prev = viewport.querySelector(".node.selected");
+    if (prev) prev.classList.remove("selected");
+    var el = viewport.querySelector('[data-i="' + i + '"]');
+    if (el) el.classList.add("selected");
+    if (i < 0) { panel.textContent = "Click a candidate to read its solution."; return; }
     var n = nodes[i];
     var h = document.createElement("h3");
     h.textContent = i === 0 ? "the problem" : n.id;
@@ -260,12 +276,12 @@ export const VIEWER_SCRIPT = String.raw`
     }
     if (n.children.length > 0)
       button("toggle-collapse", state.collapsed[i] ? "Expand subtree" : "Collapse subtree", function () {
-        state.collapsed[i] = !state.collapsed[i]; select(i);
+        state.collapsed[i] = !state.collapsed[i]; render(); select(i);
       });
     if (!state.showPruned && n.children.some(function (c) { return pruned[c]; }))
       button("toggle-pruned", state.revealed.has(i) ? "Hide pruned children" : "Show pruned children", function () {
         if (state.revealed.has(i)) state.revealed.delete(i); else state.revealed.add(i);
-        select(i);
+        render(); select(i);
       });
     button("centre", "Centre", function () { centreOn(i); });
     panel.appendChild(bar);
@@ -291,7 +307,6 @@ export const VIEWER_SCRIPT = String.raw`
       step.appendChild(pre);
       panel.appendChild(step);
     });
-    render();
   }
 
   // search by text, answer or id
@@ -302,6 +317,7 @@ export const VIEWER_SCRIPT = String.raw`
     var q = search.value.trim().toLowerCase();
     state.matches = [];
     state.matchAt = -1;
+    state.transient = new Set();
     if (q !== "") {
       for (var i = 1; i < N; i++) {
         var n = nodes[i];
@@ -309,7 +325,7 @@ export const VIEWER_SCRIPT = String.raw`
           state.matches.push(i);
       }
       // reveal at most a few hundred, so a common word does not unfold the whole tree
-      state.matches.slice(0, 300).forEach(reveal);
+      state.matches.slice(0, 300).forEach(revealTransient);
     }
     count.textContent = q === "" ? "" : state.matches.length + " match" + (state.matches.length === 1 ? "" : "es");
     render();
@@ -319,7 +335,7 @@ export const VIEWER_SCRIPT = String.raw`
     if (state.matches.length === 0) return;
     state.matchAt = (state.matchAt + step + state.matches.length) % state.matches.length;
     var i = state.matches[state.matchAt];
-    reveal(i);
+    reveal(i, true);
     render();
     centreOn(i);
   }
@@ -368,7 +384,7 @@ export const VIEWER_SCRIPT = String.raw`
   svg.addEventListener("click", function (e) { var i = nodeIndex(e.target); if (i >= 0) select(i); });
   svg.addEventListener("dblclick", function (e) {
     var i = nodeIndex(e.target);
-    if (i >= 0 && nodes[i].children.length > 0) { state.collapsed[i] = !state.collapsed[i]; select(i); }
+    if (i >= 0 && nodes[i].children.length > 0) { state.collapsed[i] = !state.collapsed[i]; render(); select(i); }
   });
 
   // the vote tally links into the tree
@@ -378,14 +394,15 @@ export const VIEWER_SCRIPT = String.raw`
       var best = e.target.closest("[data-best]");
       if (best) {
         var b = Number(best.getAttribute("data-best"));
-        reveal(b); select(b); centreOn(b);
+        reveal(b, false); render(); select(b); centreOn(b);
         return;
       }
       state.voters = state.voters === v ? -1 : v;
       Array.prototype.forEach.call(document.querySelectorAll("#tally tr"), function (r) { r.classList.remove("active"); });
       if (state.voters >= 0) {
         tr.classList.add("active");
-        for (var i = 1; i < N; i++) if (nodes[i].vote === v) reveal(i);
+        state.transient = new Set();
+        for (var i = 1; i < N; i++) if (nodes[i].vote === v) reveal(i, true);
       }
       render();
     });
