@@ -155,3 +155,65 @@ export const withConnection = (
     ...(Object.keys(prm).length === 0 && verifier === undefined ? {} : { verifier: { ...verifier, ...prm } })
   })
 }
+
+/**
+ * The flags of the llama-cpp backend's main options (`mull run`, `validate`, `cost`, `eval`). Each
+ * overrides the same field of `--backend-config`; the other knobs are set there (docs/backends.md).
+ */
+export const localModelFlags = {
+  modelPath: Flag.String("model-path").pipe(
+    Flag.withDescription("llama-cpp backend: the GGUF model file"),
+    Flag.optional
+  ),
+  threads: Flag.Int("threads").pipe(
+    Flag.withDescription("llama-cpp backend: CPU threads (default: all cores but one)"),
+    Flag.optional
+  ),
+  contextSize: Flag.Int("context-size").pipe(
+    Flag.withDescription("llama-cpp backend: the context window in tokens (default: the model's, at most 4096)"),
+    Flag.optional
+  ),
+  maxTokens: Flag.Int("max-tokens").pipe(
+    Flag.withDescription("llama-cpp backend: default and largest output tokens of one call (default 512)"),
+    Flag.optional
+  )
+}
+
+/** The values of `localModelFlags`. */
+export interface LocalModelFlags {
+  readonly modelPath: Option.Option<string>
+  readonly threads: Option.Option<number>
+  readonly contextSize: Option.Option<number>
+  readonly maxTokens: Option.Option<number>
+}
+
+/**
+ * A backend config with the llama-cpp flags merged in (flags win); given with another backend,
+ * they are an error.
+ *
+ * @example
+ * const config = yield* withLocalModel("llama-cpp", undefined, flags) // { modelPath, threads, … }
+ */
+export const withLocalModel = (
+  backend: string,
+  config: unknown,
+  flags: LocalModelFlags
+): Effect.Effect<unknown, InvalidInput> => {
+  const given = (Object.keys(localModelFlags) as ReadonlyArray<keyof LocalModelFlags>).filter((k) =>
+    Option.isSome<unknown>(flags[k])
+  )
+  if (given.length === 0) return Effect.succeed(config)
+  if (backend !== "llama-cpp")
+    return Effect.fail(
+      new InvalidInput({
+        subject: "--backend",
+        problems: given.map(
+          (k) => `--${k.replace(/[A-Z]/gu, (c) => `-${c.toLowerCase()}`)}: only for --backend llama-cpp`
+        )
+      })
+    )
+  const base = typeof config === "object" && config !== null ? (config as Record<string, unknown>) : {}
+  const out: Record<string, unknown> = { ...base }
+  for (const k of given) out[k] = Option.getOrUndefined<unknown>(flags[k])
+  return Effect.succeed(out)
+}

@@ -14,7 +14,7 @@ import type { Summary } from "../eval/Runner.ts"
 import * as Store from "../eval/Store.ts"
 import { decodeSweep, type SweepSpec } from "../eval/Sweep.ts"
 import { progressBar } from "./EvalProgress.ts"
-import { readJsonFile } from "./Inputs.ts"
+import { localModelFlags, readJsonFile, withLocalModel } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import { asInvalidInput } from "./run.ts"
 import { fmt, table } from "./Table.ts"
@@ -135,6 +135,7 @@ export const evalCommand = Command.make(
     seeds: Flag.String("seeds").pipe(Flag.withDescription("Seeds, e.g. 0,1 or 0..3"), Flag.optional),
     backend: Flag.Literals("backend", BACKENDS).pipe(Flag.optional),
     backendConfig: Flag.String("backend-config").pipe(Flag.optional),
+    ...localModelFlags,
     store: Flag.String("store").pipe(Flag.withDescription("The results store"), Flag.withDefault("out/mull.db")),
     concurrency: Flag.Int("concurrency").pipe(
       Flag.withDescription("Problems evaluated at once per worker"),
@@ -203,6 +204,9 @@ export const evalCommand = Command.make(
       if (Option.isSome(flags.backend))
         json.backend = { name: flags.backend.value, ...(backendConfig === undefined ? {} : { config: backendConfig }) }
       else if (backendConfig !== undefined) json.backend = { ...(json.backend as object), config: backendConfig }
+      const named = json.backend as { readonly name?: unknown; readonly config?: unknown } | undefined
+      const local = yield* withLocalModel(String(named?.name ?? "simulated"), named?.config, flags)
+      if (local !== named?.config) json.backend = { ...named, config: local }
       if (file !== undefined && Option.isSome(flags.name)) json.name = flags.name.value
       if (Option.isSome(flags.concurrency)) json.concurrency = flags.concurrency.value
       if (Option.isSome(flags.difficulty)) json.difficulty = { samples: flags.difficulty.value }

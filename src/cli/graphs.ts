@@ -16,7 +16,7 @@ import * as Loader from "../graph/Loader.ts"
 import { effectiveParams, validate as validateGraph } from "../graph/Validate.ts"
 import { Generator } from "../services/Generator.ts"
 import { Verifier } from "../services/Verifier.ts"
-import { cliBackend, parseBudget, parseParams, readJsonFile } from "./Inputs.ts"
+import { cliBackend, localModelFlags, parseBudget, parseParams, readJsonFile, withLocalModel } from "./Inputs.ts"
 import { asInvalidInput } from "./run.ts"
 import { fmt, table } from "./Table.ts"
 
@@ -45,12 +45,23 @@ export const graphs = Command.make(
 
 export const validate = Command.make(
   "validate",
-  { graph: graphArg, param: paramFlag, budget: budgetFlag, backend: backendFlag, backendConfig: backendConfigFlag },
+  {
+    graph: graphArg,
+    param: paramFlag,
+    budget: budgetFlag,
+    backend: backendFlag,
+    backendConfig: backendConfigFlag,
+    ...localModelFlags
+  },
   Effect.fn(function* (flags) {
     const params = yield* parseParams(flags.param)
     const limits = yield* parseBudget(Option.getOrUndefined(flags.budget))
     const loaded = yield* asInvalidInput(Loader.load(flags.graph), `graph ${flags.graph}`)
-    const config = yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig))
+    const config = yield* withLocalModel(
+      flags.backend,
+      yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig)),
+      flags
+    )
     yield* Effect.gen(function* () {
       const generator = yield* Generator
       const verifier = yield* Verifier
@@ -80,7 +91,14 @@ export const validate = Command.make(
 
 export const cost = Command.make(
   "cost",
-  { graph: graphArg, param: paramFlag, budget: budgetFlag, backend: backendFlag, backendConfig: backendConfigFlag },
+  {
+    graph: graphArg,
+    param: paramFlag,
+    budget: budgetFlag,
+    backend: backendFlag,
+    backendConfig: backendConfigFlag,
+    ...localModelFlags
+  },
   Effect.fn(function* (flags) {
     const params = yield* parseParams(flags.param)
     const limits = yield* parseBudget(Option.getOrUndefined(flags.budget))
@@ -91,7 +109,11 @@ export const cost = Command.make(
         Effect.fail(new GraphError({ graph: loaded.source, problems })),
         `graph ${flags.graph}`
       )
-    const config = yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig))
+    const config = yield* withLocalModel(
+      flags.backend,
+      yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig)),
+      flags
+    )
     yield* Effect.gen(function* () {
       const generator = yield* Generator
       const { params: effective } = effectiveParams(loaded.doc, params)

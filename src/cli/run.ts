@@ -21,7 +21,16 @@ import { run as runGraph } from "../runtime/Run.ts"
 import * as RunEvents from "../runtime/RunEvents.ts"
 import { Generator } from "../services/Generator.ts"
 import { Grader } from "../services/Grader.ts"
-import { cliBackend, connectionFlags, parseBudget, parseParams, readJsonFile, withConnection } from "./Inputs.ts"
+import {
+  cliBackend,
+  connectionFlags,
+  localModelFlags,
+  parseBudget,
+  parseParams,
+  readJsonFile,
+  withConnection,
+  withLocalModel
+} from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import { render } from "./Progress.ts"
 import { fmt, table } from "./Table.ts"
@@ -108,6 +117,7 @@ export const run = Command.make(
       Flag.optional
     ),
     ...connectionFlags,
+    ...localModelFlags,
     seed: Flag.Int("seed").pipe(Flag.withDefault(0)),
     concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("Concurrent backend calls"), Flag.optional),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print the whole result as JSON"), Flag.withDefault(false)),
@@ -137,9 +147,13 @@ export const run = Command.make(
             meta: level === undefined ? {} : { level }
           })
     const loaded = yield* asInvalidInput(Loader.load(flags.graph), `graph ${flags.graph}`)
-    const config = yield* withConnection(
+    const config = yield* withLocalModel(
       flags.backend,
-      yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig)),
+      yield* withConnection(
+        flags.backend,
+        yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig)),
+        flags
+      ),
       flags
     )
     const backend = cliBackend(flags.backend, config)
