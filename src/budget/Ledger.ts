@@ -368,3 +368,34 @@ export const makeShare = Effect.fnUntraced(function* (parent: LedgerShape, limit
     snapshot: Effect.sync(state.snapshot)
   })
 })
+
+/**
+ * The ledger, counting its open reservations into `gauge` (shared by many ledgers: the service's
+ * "reservations outstanding" metric). A reservation counts from its grant until it is committed,
+ * released, or its scope closes.
+ *
+ * @example
+ * const ledger = tracked(yield* make({ sequences: 64 }), outstanding)
+ */
+export const tracked = (inner: LedgerShape, gauge: { value: number }): LedgerShape => {
+  const open = new Set<number>()
+  const settle = (r: Reservation) =>
+    Effect.sync(() => {
+      if (open.delete(r.id)) gauge.value -= 1
+    })
+  return Ledger.of({
+    ...inner,
+    reserve: (request) =>
+      Effect.tap(inner.reserve(request), (r) =>
+        Effect.andThen(
+          Effect.sync(() => {
+            open.add(r.id)
+            gauge.value += 1
+          }),
+          Effect.addFinalizer(() => settle(r))
+        )
+      ),
+    commit: (r, actual, spent) => Effect.andThen(inner.commit(r, actual, spent), settle(r)),
+    release: (r) => Effect.andThen(inner.release(r), settle(r))
+  })
+}

@@ -15,6 +15,7 @@ import { cost, graphs, schema, validate } from "./graphs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import { paper } from "./paper.ts"
 import { run } from "./run.ts"
+import { serve } from "./serve.ts"
 import { sim } from "./sim.ts"
 import { traceCommand } from "./trace.ts"
 
@@ -36,7 +37,8 @@ export const mull = Command.make("mull").pipe(
     paper,
     gradeCommand,
     sim,
-    traceCommand
+    traceCommand,
+    serve
   ])
 )
 

@@ -58,7 +58,7 @@ const stackTrace = (lines: ReadonlyArray<string>) => lines.filter((l) => /^\s+at
 const sixteen = (graph: string): ReadonlyArray<string> =>
   graph === "hybrid-revisions"
     ? ["--param", "P=4", "--param", "S=4"]
-    : graph === "compute-optimal"
+    : graph === "compute-optimal" || graph === "passthrough"
       ? []
       : ["--param", "N=16"]
 

@@ -1,0 +1,105 @@
+/**
+ * `mull serve [--backend B] [--backend-config F] [--config F] [--host H] [--port P] [--graphs DIR]…
+ * [--traces DIR]`: strategies behind an OpenAI-compatible endpoint (docs/service.md). The bearer
+ * token comes from MULL_SERVE_TOKEN (never a flag: flags show in the process list).
+ *
+ * @since 0.1.0
+ */
+import { Config, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Command, Flag } from "effect/cli"
+import { BACKENDS } from "../backends.ts"
+import { formatIssues } from "../graph/Graph.ts"
+import { builtinDir } from "../graph/Loader.ts"
+import { type Policy, policyOf, ServerConfig } from "../server/Policy.ts"
+import * as Server from "../server/Server.ts"
+import { cliBackend, connectionFlags, readJsonFile, withConnection } from "./Inputs.ts"
+import { InvalidInput } from "./InvalidInput.ts"
+
+const decodeConfig = (json: unknown) =>
+  Schema.decodeUnknownEffect(ServerConfig)(json ?? {}, { errors: "all", onExcessProperty: "error" }).pipe(
+    Effect.mapError(
+      (e) => new InvalidInput({ subject: "--config", problems: formatIssues(e).map((l) => `config.${l}`) })
+    )
+  )
+
+/**
+ * The policy of `mull serve`: the config file, then flags, then the token from the environment.
+ *
+ * @example
+ * const policy = yield* servePolicy(undefined, { port: Option.some(0), … })
+ */
+const servePolicy = (
+  file: unknown,
+  flags: {
+    readonly host: Option.Option<string>
+    readonly port: Option.Option<number>
+    readonly graphs: ReadonlyArray<string>
+    readonly traces: Option.Option<string>
+  }
+) =>
+  Effect.gen(function* () {
+    const config = yield* decodeConfig(file)
+    const token = yield* Config.option(Config.Redacted("MULL_SERVE_TOKEN")).pipe(
+      Effect.mapError(
+        (e) => new InvalidInput({ subject: "MULL_SERVE_TOKEN", problems: [`MULL_SERVE_TOKEN: ${e.message}`] })
+      )
+    )
+    const merged: ServerConfig = {
+      ...config,
+      ...(Option.isSome(flags.host) ? { host: flags.host.value } : {}),
+      ...(Option.isSome(flags.port) ? { port: flags.port.value } : {}),
+      ...(flags.graphs.length > 0 ? { graphs: flags.graphs } : {}),
+      ...(Option.isSome(flags.traces) ? { traces: flags.traces.value } : {})
+    }
+    return policyOf(merged, [builtinDir], Option.isSome(token) ? Redacted.value(token.value) : undefined)
+  })
+
+const banner = (policy: Policy, backend: string, parts: Server.ServerParts) =>
+  [
+    `mull serve: http://${policy.host}:${policy.port}/v1 (${backend} backend)`,
+    `  models     ${[...parts.catalog.graphs.keys()].map((g) => `mull/${g}`).join(", ")}`,
+    ...(Object.keys(policy.aliases).length > 0 ? [`  aliases    ${Object.keys(policy.aliases).join(", ")}`] : []),
+    `  auth       ${policy.token === undefined ? "none (set MULL_SERVE_TOKEN to require a bearer token)" : "bearer token"}`,
+    `  caps       params ${JSON.stringify(policy.maxParams)}, budget ${JSON.stringify(policy.maxBudget)}, body ${policy.maxBodyBytes} bytes`,
+    ...parts.catalog.broken.map((b) => `  not served ${b}`)
+  ].join("\n")
+
+export const serve = Command.make(
+  "serve",
+  {
+    backend: Flag.Literals("backend", BACKENDS).pipe(Flag.withDefault("simulated" as const)),
+    backendConfig: Flag.String("backend-config").pipe(
+      Flag.withDescription("A JSON file configuring the backend"),
+      Flag.optional
+    ),
+    ...connectionFlags,
+    config: Flag.String("config").pipe(
+      Flag.withDescription("A JSON file of server policy: aliases, caps, folders (docs/service.md)"),
+      Flag.optional
+    ),
+    host: Flag.String("host").pipe(Flag.withDescription("Interface to listen on (default 127.0.0.1)"), Flag.optional),
+    port: Flag.Int("port").pipe(Flag.withDescription("Port (default 8080; 0 = any free port)"), Flag.optional),
+    graphs: Flag.String("graphs").pipe(
+      Flag.withDescription("A folder of graphs served by name (repeatable; default: the built-in graphs)"),
+      Flag.atLeast(0)
+    ),
+    traces: Flag.String("traces").pipe(
+      Flag.withDescription("A folder where requests that ask for a trace (mull.trace) have it written"),
+      Flag.optional
+    )
+  },
+  Effect.fn(function* (flags) {
+    const policy = yield* servePolicy(yield* readJsonFile("--config", Option.getOrUndefined(flags.config)), flags)
+    const backendConfig = yield* withConnection(
+      flags.backend,
+      yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig)),
+      flags
+    )
+    const program = Effect.gen(function* () {
+      const parts = yield* Server.makeParts(policy)
+      yield* Console.log(banner(policy, flags.backend, parts))
+      return yield* Layer.launch(Server.layer(parts))
+    })
+    yield* program.pipe(Effect.provide(cliBackend(flags.backend, backendConfig)))
+  })
+).pipe(Command.withDescription("Serve graphs behind an OpenAI-compatible endpoint"))
