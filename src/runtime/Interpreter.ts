@@ -56,7 +56,12 @@ const dispatch: RunNode = (frame, node, path, population) => {
 export const runNode: RunNode = (frame: Frame, node: Node, path: string, population: Population.Population) => {
   const events = frame.env.events
   const body = dispatch(frame, node, path, population)
-  const traced = Effect.withSpan(body, `mull.node.${node.type}`, { attributes: { path: pathOf(frame, path) } })
+  // no stack trace per span: a beam search runs thousands of nodes, and capturing one each time
+  // costs more than the node's own bookkeeping (the path attribute says where the node is)
+  const traced = Effect.withSpan(body, `mull.node.${node.type}`, {
+    attributes: { path: pathOf(frame, path) },
+    captureStackTrace: false
+  })
   if (!events.enabled) return traced
   const where = pathOf(frame, path)
   return Effect.gen(function* () {
