@@ -85,13 +85,17 @@ export const served = (
       ...ports.generator,
       concurrency: server.concurrency,
       generate: (request) =>
-        generatorSlots.withPermits(1)(Effect.andThen(ports.generator.generate(request), (r) => Effect.as(wait(server.latencyMs), r)))
+        generatorSlots.withPermits(1)(
+          Effect.andThen(ports.generator.generate(request), (r) => Effect.as(wait(server.latencyMs), r))
+        )
     },
     verifier: {
       ...ports.verifier,
       concurrency: server.concurrency,
       score: (request) =>
-        verifierSlots.withPermits(1)(Effect.andThen(ports.verifier.score(request), (r) => Effect.as(wait(server.verifierLatencyMs), r)))
+        verifierSlots.withPermits(1)(
+          Effect.andThen(ports.verifier.score(request), (r) => Effect.as(wait(server.verifierLatencyMs), r))
+        )
     }
   }
 }

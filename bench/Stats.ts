@@ -31,6 +31,17 @@ export const summarize = (xs: ReadonlyArray<number>): Summary => {
 export const now = (): number => performance.now()
 
 /**
+ * CPU milliseconds this process has used (user + system, all threads: GC helpers included).
+ *
+ * @example
+ * const t0 = cpuMs(); work(); const used = cpuMs() - t0
+ */
+export const cpuMs = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
+
+/**
  * Times an async function once, in milliseconds.
  *
  * @example

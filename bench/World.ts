@@ -6,7 +6,12 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { decodeConfigUnsafe, make, type SimulatedBackend, type SimulatedConfigInput } from "../plugins/simulated/index.ts"
+import {
+  decodeConfigUnsafe,
+  make,
+  type SimulatedBackend,
+  type SimulatedConfigInput
+} from "../plugins/simulated/index.ts"
 import { mathAnswerKey } from "../src/answer/MathGrader.ts"
 import type { Problem } from "../src/domain/Problem.ts"
 import { loadMath500 } from "../src/eval/DatasetMath500.ts"

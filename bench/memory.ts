@@ -12,9 +12,9 @@ import { execFileSync } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { Effect } from "effect"
 import type { Steps } from "../src/domain/Steps.ts"
-import type { GenerateRequest, GeneratorShape } from "../src/services/Generator.ts"
 import { run } from "../src/runtime/Run.ts"
 import { layerSilent } from "../src/runtime/RunEvents.ts"
+import type { GenerateRequest, GeneratorShape } from "../src/services/Generator.ts"
 import { backendOf, graph, LONG, problem, provide } from "./World.ts"
 
 /** What one beam search retained and peaked at. */

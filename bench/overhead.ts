@@ -13,11 +13,12 @@ import type { Problem } from "../src/domain/Problem.ts"
 import type { RunResult } from "../src/domain/RunResult.ts"
 import { run } from "../src/runtime/Run.ts"
 import { layerSilent } from "../src/runtime/RunEvents.ts"
+import type { BackendError } from "../src/services/BackendError.ts"
 import { beamSearch } from "../test/reference/beamSearch.ts"
 import { bestOfN } from "../test/reference/bestOfN.ts"
-import type { ReferenceResult } from "../test/reference/kit.ts"
+import type { Ports, ReferenceResult } from "../test/reference/kit.ts"
 import { recorded } from "./Recorded.ts"
-import { now, type Summary, summarize } from "./Stats.ts"
+import { cpuMs, type Summary, summarize } from "./Stats.ts"
 import { backendOf, graph, LONG, problem, provide } from "./World.ts"
 
 /** One side-by-side case: a graph with params, and the reference that makes the same calls. */
@@ -26,7 +27,7 @@ export interface OverheadCase {
   readonly graph: string
   readonly params: Record<string, number>
   readonly config: SimulatedConfigInput
-  readonly reference: (p: Problem, seed: number) => Effect.Effect<ReferenceResult, unknown, never>
+  readonly reference: (p: Problem, seed: number) => Effect.Effect<ReferenceResult, BackendError, Ports>
 }
 
 /** What one case measured. */
@@ -38,7 +39,7 @@ export interface OverheadResult {
   readonly perCallUs: Summary
   /** backend calls of one repetition (all problems) */
   readonly calls: number
-  /** reference milliseconds of one repetition */
+  /** reference CPU milliseconds of one repetition */
   readonly referenceMs: Summary
   readonly runtimeMs: Summary
 }
@@ -89,15 +90,15 @@ export const measureOverhead = async (
       const seed = i
       const sides = [
         async () => {
-          const t0 = now()
+          const t0 = cpuMs()
           const g = await runtimeOnce(p, seed)
-          tRuntime += now() - t0
+          tRuntime += cpuMs() - t0
           return g
         },
         async () => {
-          const t0 = now()
+          const t0 = cpuMs()
           const r = await referenceOnce(p, seed)
-          tReference += now() - t0
+          tReference += cpuMs() - t0
           return r
         }
       ] as const

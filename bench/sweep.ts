@@ -13,7 +13,7 @@
 import { readFileSync } from "node:fs"
 import { Effect } from "effect"
 import { runSweep } from "../src/eval/Runner.ts"
-import { layer as storeLayer, Store } from "../src/eval/Store.ts"
+import { Store, layer as storeLayer } from "../src/eval/Store.ts"
 import { decodeSweep, type SweepSpec } from "../src/eval/Sweep.ts"
 import { fromRoot } from "../src/paths.ts"
 
