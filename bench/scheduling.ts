@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Duration, Effect, Semaphore } from "effect"
 import type { SimulatedConfigInput } from "../plugins/simulated/index.ts"
 import type { Problem } from "../src/domain/Problem.ts"
 import { fromJson, type LoadedGraph } from "../src/graph/Loader.ts"
@@ -34,6 +34,36 @@ export interface SchedulingResult {
   /** waves of calls the server saw (calls starting within half a latency of a wave's first) */
   readonly waves: number
   readonly calls: number
+  /** the same waits with no runtime: bare sleeps under a semaphore, phase by phase (see `floor`) */
+  readonly floorMs: Summary
+}
+
+/**
+ * The floor of a case on this machine at this moment: its phases as bare `Effect.sleep`s under a
+ * semaphore of the server's concurrency (no runtime, no backend) — what timers and the event loop
+ * alone cost. Wall ÷ floor is what the runtime adds to the waits.
+ *
+ * @example
+ * await floor([1, 16, 1], 64, 20) // ≈ 61 ms
+ */
+export const floor = async (phases: ReadonlyArray<number>, concurrency: number, latencyMs: number): Promise<number> => {
+  const slots = Semaphore.makeUnsafe(concurrency)
+  const call = slots.withPermits(1)(Effect.sleep(Duration.millis(latencyMs)))
+  const t0 = now()
+  await Effect.runPromise(
+    Effect.forEach(
+      phases,
+      (k) =>
+        Effect.all(
+          Array.from({ length: k }, () => call),
+          { concurrency: "unbounded" }
+        ),
+      {
+        discard: true
+      }
+    )
+  )
+  return now() - t0
 }
 
 /** Wraps ports so that every call's start time is recorded. */
@@ -88,6 +118,8 @@ export interface SchedulingCase {
   readonly config: SimulatedConfigInput
   readonly server: { readonly latencyMs: number; readonly verifierLatencyMs: number; readonly concurrency: number }
   readonly phases: number
+  /** calls per phase with latency (the floor's shape) */
+  readonly shape: ReadonlyArray<number>
 }
 
 /**
@@ -121,6 +153,7 @@ export const measureScheduling = async (c: SchedulingCase, mode: Mode, reps: num
   const p: Problem = await problem(SCHEDULING_PROBLEM)
   const ratios: Array<number> = []
   const walls: Array<number> = []
+  const floors: Array<number> = []
   let lastWaves = 0
   let calls = 0
   for (let rep = -WARMUP; rep < reps; rep++) {
@@ -133,6 +166,7 @@ export const measureScheduling = async (c: SchedulingCase, mode: Mode, reps: num
     const wall = now() - t0
     if (rep < 0) continue // warm-up: records the answers, compiles the code
     walls.push(wall)
+    floors.push(await floor(c.shape, c.server.concurrency, c.server.latencyMs))
     ratios.push(wall / critical)
     lastWaves = waves(starts, c.server.latencyMs / 2)
     calls = result.usage.calls
@@ -144,7 +178,8 @@ export const measureScheduling = async (c: SchedulingCase, mode: Mode, reps: num
     criticalMs: critical,
     phases: c.phases,
     waves: lastWaves,
-    calls
+    calls,
+    floorMs: summarize(floors)
   }
 }
 
@@ -163,7 +198,8 @@ export const beamScheduling = (N = 64, M = 4, rounds = 40, latencyMs = 20, concu
   config: LONG,
   server: { latencyMs, verifierLatencyMs: latencyMs, concurrency },
   // expansions of N/M survivors: ⌈(N/M)/concurrency⌉ waves each
-  phases: 1 + rounds * (1 + Math.ceil(Math.max(1, Math.floor(N / M)) / concurrency)) + Math.ceil(N / concurrency) + 1
+  phases: 1 + rounds * (1 + Math.ceil(Math.max(1, Math.floor(N / M)) / concurrency)) + Math.ceil(N / concurrency) + 1,
+  shape: [1, ...Array.from({ length: rounds }, () => [1, Math.max(1, Math.floor(N / M))]).flat(), N, 1]
 })
 
 /**
@@ -196,5 +232,6 @@ export const bestOfNScheduling = (N = 256, latencyMs = 20, concurrency = 32): Sc
   params: { N },
   config: {},
   server: { latencyMs, verifierLatencyMs: 0, concurrency },
-  phases: Math.ceil(N / concurrency)
+  phases: Math.ceil(N / concurrency),
+  shape: [N]
 })
