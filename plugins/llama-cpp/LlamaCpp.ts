@@ -14,6 +14,7 @@ import { basename } from "node:path"
 import { Context, Effect, Layer, Result, type Scope } from "effect"
 import type { LlamaCompletion, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp"
 import type { Candidate } from "../../src/domain/Candidate.ts"
+import { hash64 } from "../../src/domain/Hash.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
 import * as Steps from "../../src/domain/Steps.ts"
 import { type BackendError, InvalidRequest, Unavailable } from "../../src/services/BackendError.ts"
@@ -40,6 +41,7 @@ import {
   VERIFIERS
 } from "./Judge.ts"
 import { acquireLlama, checkFile, LlamaCppLoadError, loadModel } from "./Load.ts"
+import { makeMemo } from "./Memo.ts"
 import { makeSerial } from "./Serial.ts"
 
 /** The backend's name in errors, usage records and `--backend`. */
@@ -53,6 +55,9 @@ export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "tokenizer",
   "nSampling"
 ])
+
+/** Judge scores remembered (a few MB): a beam search of 40 rounds × 256 beams judges ~10k new prefixes per round. */
+const MEMO_CAPACITY = 200_000
 
 /** Everything the llama-cpp layer provides. */
 export type LlamaCppServices = Generator | Verifier | Tokenizer
@@ -169,6 +174,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
   const completion: LlamaCompletion = new Completion({ contextSequence: sequence })
   const generatorQueue = makeSerial()
   const judgeQueue = makeSerial()
+  const memo = makeMemo(MEMO_CAPACITY)
 
   // ---------------------------------------------------------------------------------------------
   // Generator
@@ -328,19 +334,42 @@ export const make = Effect.fn("llama-cpp.make")(function* (
             message: `a judge prompt has ${tooLong.length} tokens; the context holds ${contextSize} (set contextSize in the backend config)`
           })
         )
-      return judgeQueue
-        .run(
-          async () => {
-            const scores = await judgeAll(all)
-            let at = 0
-            return prompts.map((ps) => {
-              at += ps.length
-              return scores.slice(at - ps.length, at)
-            })
-          },
-          (e) => new Unavailable({ backend: BACKEND, operation: "score", message: describe(e) })
-        )
-        .pipe(Effect.map((stepScores): ScoreResult => ({ stepScores, inputTokens })))
+      return judgeQueue.run(
+        async (): Promise<ScoreResult> => {
+          // prompts judged before (earlier rounds, or shared by siblings in this call) are not evaluated again
+          const keys = all.map((p) => hash64(p))
+          const known = new Map<bigint, number>()
+          const missing: Array<Array<Token>> = []
+          const missingKeys: Array<bigint> = []
+          const pending = new Set<bigint>()
+          all.forEach((p, i) => {
+            const key = keys[i] ?? 0n
+            if (known.has(key) || pending.has(key)) return
+            const hit = memo.get(key)
+            if (hit === undefined) {
+              missing.push(p)
+              missingKeys.push(key)
+              pending.add(key)
+            } else known.set(key, hit)
+          })
+          const scored = await judgeAll(missing)
+          for (const [i, key] of missingKeys.entries()) {
+            const score = scored[i] ?? 0.5
+            known.set(key, score)
+            memo.set(key, score)
+          }
+          let at = 0
+          const stepScores = prompts.map((ps) => {
+            at += ps.length
+            return keys.slice(at - ps.length, at).map((key) => known.get(key) ?? 0.5)
+          })
+          const evaluated = evaluatedTokens(missing)
+          return evaluated === inputTokens
+            ? { stepScores, inputTokens }
+            : { stepScores, inputTokens, spent: { calls: missing.length === 0 ? 0 : 1, inputTokens: evaluated } }
+        },
+        (e) => new Unavailable({ backend: BACKEND, operation: "score", message: describe(e) })
+      )
     })
 
   const name = config.model ?? basename(config.modelPath).replace(/\.gguf$/iu, "")

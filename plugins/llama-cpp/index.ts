@@ -48,4 +48,5 @@ export {
   loadModel,
   NODE_LLAMA_CPP_VERSION
 } from "./Load.ts"
+export { type Memo, makeMemo } from "./Memo.ts"
 export { makeSerial, type Serial } from "./Serial.ts"

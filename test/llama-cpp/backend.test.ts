@@ -199,11 +199,31 @@ describe("llama-cpp judge (next-token probability)", () => {
     })
   )
 
+  it.effect("remembers judged prompts: judging them again spends nothing and gives the same scores", () =>
+    Effect.gen(function* () {
+      const fresh = [candidate("m", ["Tom had a hat", " It was red"])]
+      const first = yield* backend.verifier.score({ problem, candidates: fresh, verifier: "prm" })
+      assert.isUndefined(first.spent)
+      const again = yield* backend.verifier.score({ problem, candidates: fresh, verifier: "prm" })
+      assert.deepStrictEqual(again.stepScores, first.stepScores)
+      assert.strictEqual(again.inputTokens, first.inputTokens)
+      assert.deepStrictEqual(again.spent, { calls: 0, inputTokens: 0 })
+      // a child: only its new prefix is evaluated
+      const child = [candidate("m.0", ["Tom had a hat", " It was red", " He liked it"])]
+      const grown = yield* backend.verifier.score({ problem, candidates: child, verifier: "prm" })
+      assert.deepStrictEqual(grown.stepScores[0]?.slice(0, 2), first.stepScores[0])
+      assert.isBelow(grown.spent?.inputTokens ?? 0, grown.inputTokens)
+      assert.isAbove(grown.spent?.inputTokens ?? 0, 0)
+    })
+  )
+
   it.effect("is deterministic, also on a separately loaded model", () =>
     Effect.gen(function* () {
       const a = yield* backend.verifier.score({ problem, candidates, verifier: "prm" })
       const b = yield* second.backend.verifier.score({ problem, candidates, verifier: "prm" })
-      assert.deepStrictEqual(b, a)
+      // (the first backend remembers these prompts from earlier tests, so only its real spend differs)
+      assert.deepStrictEqual(b.stepScores, a.stepScores)
+      assert.strictEqual(b.inputTokens, a.inputTokens)
       // different texts get different scores
       assert.notStrictEqual(a.stepScores[0]?.[0], a.stepScores[1]?.[0])
     })
@@ -275,6 +295,8 @@ describe("llama-cpp through the runtime", () => {
       assert.strictEqual(a.usage.outputTokens, a.backendUsage.outputTokens)
       assert.strictEqual(a.usage.inputTokens, a.backendUsage.inputTokens)
       assert.isAbove(a.usage.verifierTokens, 0)
+      // the judge remembers prefixes judged in earlier rounds: it really evaluated fewer tokens
+      assert.isBelow(a.backendUsage.verifierTokens, a.usage.verifierTokens)
       const loaded = yield* Loader.load("beam-search")
       const bound = staticCost(loaded, { params: { N: 4, rounds: 2 }, maxTokens: CONFIG.maxTokens }).usage
       for (const m of ["calls", "sequences", "outputTokens", "verifierCalls"] as const)

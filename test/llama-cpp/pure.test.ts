@@ -14,6 +14,7 @@ import {
   judgedPrefixes,
   judgeScore,
   judgeTokens,
+  makeMemo,
   makeSerial,
   resolveTemplate,
   reuse,
@@ -194,6 +195,21 @@ describe("config", () => {
     assert.strictEqual(resolveTemplate("{{'<|im_start|>' + m.role}}"), "chatml")
     assert.strictEqual(resolveTemplate("<|start_header_id|>{{ role }}"), "llama-3")
     assert.strictEqual(resolveTemplate("[INST] {{ m }} [/INST]"), "none")
+  })
+})
+
+describe("memo", () => {
+  it("remembers at most its capacity, forgetting the oldest first", () => {
+    const memo = makeMemo(2)
+    memo.set(1n, 0.1)
+    memo.set(2n, 0.2)
+    memo.set(1n, 0.15)
+    assert.strictEqual(memo.size(), 2)
+    memo.set(3n, 0.3)
+    assert.strictEqual(memo.size(), 2)
+    assert.isUndefined(memo.get(1n))
+    assert.strictEqual(memo.get(2n), 0.2)
+    assert.strictEqual(memo.get(3n), 0.3)
   })
 })
 
