@@ -7,6 +7,8 @@
  * and samples continuation i with the seed `continuationSeed(seed, i)`; calls run one at a time on
  * their context's single sequence. So an output depends only on the model file, the config, the
  * request and i — not on call order or concurrency (`concurrency` is 1: one sequence, honestly).
+ * The judge reuses evaluated tokens within a call and remembers judged prompts across calls
+ * (Memo.ts); neither changes a score, only the real spend it reports.
  *
  * @since 0.1.0
  */
