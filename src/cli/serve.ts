@@ -12,7 +12,7 @@ import { formatIssues } from "../graph/Graph.ts"
 import { builtinDir } from "../graph/Loader.ts"
 import { type Policy, policyOf, ServerConfig } from "../server/Policy.ts"
 import * as Server from "../server/Server.ts"
-import { cliBackend, connectionFlags, readJsonFile, withConnection } from "./Inputs.ts"
+import { cliBackend, connectionFlags, localModelFlags, readJsonFile, withConnection, withLocalModel } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 
 const decodeConfig = (json: unknown) =>
@@ -73,6 +73,7 @@ export const serve = Command.make(
       Flag.optional
     ),
     ...connectionFlags,
+    ...localModelFlags,
     config: Flag.String("config").pipe(
       Flag.withDescription("A JSON file of server policy: aliases, caps, folders (docs/service.md)"),
       Flag.optional
@@ -90,9 +91,13 @@ export const serve = Command.make(
   },
   Effect.fn(function* (flags) {
     const policy = yield* servePolicy(yield* readJsonFile("--config", Option.getOrUndefined(flags.config)), flags)
-    const backendConfig = yield* withConnection(
+    const backendConfig = yield* withLocalModel(
       flags.backend,
-      yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig)),
+      yield* withConnection(
+        flags.backend,
+        yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig)),
+        flags
+      ),
       flags
     )
     const program = Effect.gen(function* () {
