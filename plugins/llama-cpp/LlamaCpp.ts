@@ -42,7 +42,7 @@ import {
   reuse,
   VERIFIERS
 } from "./Judge.ts"
-import { acquireLlama, checkFile, LlamaCppLoadError, loadModel } from "./Load.ts"
+import { acquireLlama, checkFile, importNodeLlamaCpp, LlamaCppLoadError, loadModel } from "./Load.ts"
 import { makeMemo } from "./Memo.ts"
 import { makeSerial } from "./Serial.ts"
 
@@ -172,7 +172,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
     config.threads,
     "contextSize"
   )
-  const { LlamaCompletion: Completion } = yield* Effect.promise(() => import("node-llama-cpp"))
+  const { LlamaCompletion: Completion } = yield* importNodeLlamaCpp
   const completion: LlamaCompletion = new Completion({ contextSequence: sequence })
   const generatorQueue = makeSerial()
   const judgeQueue = makeSerial()
