@@ -36,7 +36,7 @@ describe("mull run → mull serve → llama-cpp", () => {
         "--model-path",
         MODEL,
         "--threads",
-        "2",
+        "1",
         "--max-tokens",
         "24",
         "--port",
