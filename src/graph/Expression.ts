@@ -100,8 +100,9 @@ export const parse = (text: string): ParseResult => {
     if (!isOp(t, value)) fail(`expected "${value}" at column ${t.at + 1}`)
     pos++
   }
+  const tooDeep = () => fail(`expression nested too deeply (more than 100 levels) at column ${peek().at + 1}`)
   const expr = (): Expr => {
-    if (++depth > 100) fail("expression nested too deeply")
+    if (++depth > 100) tooDeep()
     let left = term()
     for (;;) {
       const t = peek()
@@ -127,7 +128,7 @@ export const parse = (text: string): ParseResult => {
   const unary = (): Expr => {
     if (isOp(peek(), "-")) {
       pos++
-      if (++depth > 100) fail("expression nested too deeply")
+      if (++depth > 100) tooDeep()
       const arg = unary()
       depth--
       return { _tag: "Neg", arg }
@@ -144,7 +145,7 @@ export const parse = (text: string): ParseResult => {
       pos++
       if (isOp(peek(), "(")) {
         if (!(FUNCTIONS as ReadonlyArray<string>).includes(t.value))
-          fail(`unknown function "${t.value}" (functions: ${FUNCTIONS.join(", ")})`)
+          fail(`unknown function "${t.value}" at column ${t.at + 1} (functions: ${FUNCTIONS.join(", ")})`)
         const fn = t.value as Fn
         pos++
         const args: Array<Expr> = [expr()]
@@ -155,7 +156,9 @@ export const parse = (text: string): ParseResult => {
         expect(")")
         const [lo, hi] = ARITY[fn]
         if (args.length < lo || args.length > hi)
-          fail(`${fn}() takes ${lo === hi ? lo : `at least ${lo}`} argument${lo === 1 && hi === 1 ? "" : "s"}`)
+          fail(
+            `${fn}() at column ${t.at + 1} takes ${lo === hi ? lo : `at least ${lo}`} argument${lo === 1 && hi === 1 ? "" : "s"}`
+          )
         return { _tag: "Call", fn, args }
       }
       return { _tag: "Var", name: t.value }
@@ -272,6 +275,17 @@ const mulBounds = (a: Interval, b: Interval): Interval => {
 }
 
 /**
+ * Quotient bounds for a divisor that excludes 0: the extremes are quotients of ends. Computed as
+ * quotients (not as `a * (1 / b)`, which rounds twice: 49 * (1 / 49) < 1 = 49 / 49, and `floor`
+ * of the bound would then miss the point value). ∞ / ∞ has no value, so the range is unknown.
+ */
+const divBounds = (a: Interval, b: Interval): Interval => {
+  const qs = [a.lo / b.lo, a.lo / b.hi, a.hi / b.lo, a.hi / b.hi]
+  if (qs.some(Number.isNaN)) return TOP
+  return { lo: Math.min(...qs), hi: Math.max(...qs) }
+}
+
+/**
  * Interval evaluation: a sound range for the expression when each name ranges over its interval
  * (used by the static cost bound, where population counts are only known to lie in `[0, max]`).
  *
@@ -301,7 +315,7 @@ export const evaluateInterval = (e: Expr, lookup: (name: string) => Interval | u
           return mulBounds(a, b)
         case "/":
           if (b.lo <= 0 && b.hi >= 0) return TOP
-          return mulBounds(a, { lo: 1 / b.hi, hi: 1 / b.lo })
+          return divBounds(a, b)
       }
       return TOP
     }

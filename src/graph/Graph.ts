@@ -16,10 +16,13 @@ import * as Expression from "./Expression.ts"
 /** A numeric field: a number, or an expression over params, `budget.*` and `population.*`. */
 export type Num = number | string
 
+/** The text of a field as quoted in a problem line: at most 100 characters, so a huge value stays readable. */
+const quote = (text: string): string => (text.length > 100 ? `${text.slice(0, 100)}…` : text)
+
 const ExpressionText = Schema.String.check(
   Schema.makeFilter((text: string) => {
     const r = Expression.parse(text)
-    return r.ok ? undefined : `invalid expression "${text}": ${r.message}`
+    return r.ok ? undefined : `invalid expression "${quote(text)}": ${r.message}`
   })
 ).annotate({
   description:
@@ -248,9 +251,9 @@ export const RepeatUntil = Schema.String.check(
   Schema.makeFilter((text: string) => {
     if (text === "no-active" || text === "none") return undefined
     const m = /^\s*done\s*>=\s*(.+)$/u.exec(text)
-    if (m === null) return `expected "no-active", "none" or "done >= <expression>", got "${text}"`
+    if (m === null) return `expected "no-active", "none" or "done >= <expression>", got "${quote(text)}"`
     const r = Expression.parse(m[1] ?? "")
-    return r.ok ? undefined : `invalid expression in until "${text}": ${r.message}`
+    return r.ok ? undefined : `invalid expression in until "${quote(text)}": ${r.message}`
   })
 )
 

@@ -43,7 +43,8 @@ export const effectiveParams = (
 ): { readonly params: Scope.Params; readonly problems: ReadonlyArray<string> } => {
   const declared = doc.params ?? {}
   const problems: Array<string> = []
-  const params: Record<string, number> = { ...declared }
+  // a Map, not `params[k] = v`: a param named `__proto__` would hit the prototype setter
+  const params = new Map(Object.entries(declared))
   for (const [k, v] of Object.entries(overrides)) {
     if (!Object.hasOwn(declared, k)) {
       const known = Object.keys(declared)
@@ -51,9 +52,9 @@ export const effectiveParams = (
         `${where}.${k}: unknown param "${k}" (${known.length === 0 ? "this graph has no params" : `params: ${known.join(", ")}`})`
       )
     } else if (!Number.isFinite(v)) problems.push(`${where}.${k}: expected a finite number, got ${v}`)
-    else params[k] = v
+    else params.set(k, v)
   }
-  return { params, problems }
+  return { params: Object.fromEntries(params), problems }
 }
 
 /**

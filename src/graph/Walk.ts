@@ -45,13 +45,24 @@ export interface FieldRule {
   readonly min: number
   /** the minimum is exclusive */
   readonly exclusive?: boolean
+  /** the largest value allowed, when there is one */
+  readonly max?: number
 }
+
+/**
+ * The most branches a `parallel` may run: each is a fiber with its own share of the budget, so a
+ * count such as 1e9 would exhaust memory (and 2^32 or more cannot even be listed) before the
+ * budget could refuse anything.
+ */
+export const MAX_BRANCHES = 10_000
 
 const int0: FieldRule = { integer: true, min: 0 }
 const int1: FieldRule = { integer: true, min: 1 }
 const temp: FieldRule = { integer: false, min: 0 }
 const positive: FieldRule = { integer: false, min: 0, exclusive: true }
 const any: FieldRule = { integer: false, min: Number.NEGATIVE_INFINITY }
+/** `parallel.branches` */
+export const BRANCHES: FieldRule = { integer: true, min: 1, max: MAX_BRANCHES }
 
 /** A numeric field of a node: its JSON path, its value as written, and its rule. */
 export interface NumField {
@@ -102,7 +113,7 @@ export const numFields = (node: Node, path: string): ReadonlyArray<NumField> => 
       add("max", node.max, int0)
       break
     case "parallel":
-      add("branches", node.branches, int1)
+      add("branches", node.branches, BRANCHES)
       break
     case "route":
       add("estimate.samples", node.estimate.samples, int1)
@@ -125,10 +136,14 @@ export const numFields = (node: Node, path: string): ReadonlyArray<NumField> => 
  * checkRule(2.5, { integer: true, min: 0 }) // "expected an integer ≥ 0, got 2.5"
  */
 export const checkRule = (value: number, rule: FieldRule): string | undefined => {
-  const what = `${rule.integer ? "an integer" : "a number"} ${rule.exclusive ? ">" : "≥"} ${rule.min}`
+  const what =
+    rule.max === undefined
+      ? `${rule.integer ? "an integer" : "a number"} ${rule.exclusive ? ">" : "≥"} ${rule.min}`
+      : `${rule.integer ? "an integer" : "a number"} in ${rule.min}..${rule.max}`
   if (Number.isNaN(value)) return `expected ${what}, got NaN`
   if (rule.integer && Number.isFinite(value) && !Number.isInteger(value)) return `expected ${what}, got ${value}`
   if (rule.integer && !Number.isFinite(value)) return `expected ${what}, got ${value}`
   if (rule.exclusive ? value <= rule.min : value < rule.min) return `expected ${what}, got ${value}`
+  if (rule.max !== undefined && value > rule.max) return `expected ${what}, got ${value}`
   return undefined
 }

@@ -128,16 +128,18 @@ export const capParams = (
   base: Params,
   requested: Params
 ): { readonly params: Params; readonly capped: ReadonlyArray<string> } => {
-  const params: Record<string, number> = { ...base }
+  // a Map, not `params[name] = …`: a param named `__proto__` would hit the prototype setter and
+  // vanish, instead of reaching validation as an undeclared param
+  const params = new Map(Object.entries(base))
   const capped: Array<string> = []
   for (const [name, value] of Object.entries(requested)) {
     const cap = Object.hasOwn(maxParams, name) ? maxParams[name] : undefined
     if (cap !== undefined && value > cap) {
-      params[name] = cap
+      params.set(name, cap)
       capped.push(name)
-    } else params[name] = value
+    } else params.set(name, value)
   }
-  return { params, capped }
+  return { params: Object.fromEntries(params), capped }
 }
 
 /**

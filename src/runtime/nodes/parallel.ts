@@ -11,7 +11,8 @@ import { Effect } from "effect"
 import * as Ledger from "../../budget/Ledger.ts"
 import * as Population from "../../domain/Population.ts"
 import type { ParallelNode } from "../../graph/Graph.ts"
-import { type Frame, INT1, num, type RunNode } from "../Env.ts"
+import { BRANCHES } from "../../graph/Walk.ts"
+import { type Frame, num, type RunNode } from "../Env.ts"
 
 export const run = (
   frame: Frame,
@@ -21,7 +22,7 @@ export const run = (
   runNode: RunNode
 ) =>
   Effect.gen(function* () {
-    const branches = yield* num(frame, `${path}.branches`, node.branches, INT1, Population.counts(population))
+    const branches = yield* num(frame, `${path}.branches`, node.branches, BRANCHES, Population.counts(population))
     const limited = Object.keys(frame.ledger.limits).length > 0
     const share = limited ? Ledger.shareOf(frame.ledger.limits, yield* frame.ledger.snapshot, branches) : undefined
     const outs = yield* Effect.forEach(
