@@ -37,6 +37,21 @@ export const Num = Schema.Union([Schema.Finite, ExpressionText]).annotate({
 
 const comment = { comment: Schema.optionalKey(Schema.String.annotate({ description: "Free text, ignored" })) }
 
+/** Key annotations (description, default) shared by several nodes; the reference (docs/reference.md) prints them. */
+const temperatureKey = { description: "Sampling temperature (number ≥ 0)", default: 0.8 }
+const maxTokensKey = {
+  description:
+    "Output tokens of one generated sequence, at most (integer ≥ 1; default and cap: the backend's maxTokens)"
+}
+const verifierKey = {
+  description: "Which of the backend's verifiers scores (the simulated backend has prm and orm)",
+  default: "prm"
+}
+const aggregateKey = {
+  description: "How a candidate's step scores become its score: last (the last step's), min, prod or mean",
+  default: "last" as const
+}
+
 export const Until = Schema.Literals(["step", "end"]).annotate({
   description: '"step": one more reasoning step; "end": to the end of the solution'
 })
@@ -51,10 +66,10 @@ export interface SampleNode {
 }
 export const SampleNode = Schema.Struct({
   type: Schema.Literal("sample"),
-  n: Num,
+  n: Num.annotateKey({ description: "How many fresh candidates (integer ≥ 0)" }),
   until: Until,
-  temperature: Schema.optionalKey(Num),
-  maxTokens: Schema.optionalKey(Num),
+  temperature: Schema.optionalKey(Num).annotateKey(temperatureKey),
+  maxTokens: Schema.optionalKey(Num).annotateKey(maxTokensKey),
   ...comment
 }).annotate({
   identifier: "SampleNode",
@@ -72,11 +87,14 @@ export interface ExpandNode {
 }
 export const ExpandNode = Schema.Struct({
   type: Schema.Literal("expand"),
-  n: Num,
+  n: Num.annotateKey({ description: "Children per active candidate (integer ≥ 1)" }),
   until: Until,
-  temperature: Schema.optionalKey(Num),
-  maxTokens: Schema.optionalKey(Num),
-  among: Schema.optionalKey(Schema.Literal("active")),
+  temperature: Schema.optionalKey(Num).annotateKey(temperatureKey),
+  maxTokens: Schema.optionalKey(Num).annotateKey(maxTokensKey),
+  among: Schema.optionalKey(Schema.Literal("active")).annotateKey({
+    description: "Which candidates are expanded: the active (not done) ones",
+    default: "active"
+  }),
   ...comment
 }).annotate({
   identifier: "ExpandNode",
@@ -101,11 +119,20 @@ export interface ScoreNode {
 }
 export const ScoreNode = Schema.Struct({
   type: Schema.Literal("score"),
-  verifier: Schema.optionalKey(Schema.NonEmptyString),
-  aggregate: Schema.optionalKey(Aggregate),
+  verifier: Schema.optionalKey(Schema.NonEmptyString).annotateKey(verifierKey),
+  aggregate: Schema.optionalKey(Aggregate).annotateKey(aggregateKey),
   lookahead: Schema.optionalKey(
-    Schema.Struct({ steps: Num, temperature: Schema.optionalKey(Num), maxTokens: Schema.optionalKey(Num) })
-  ),
+    Schema.Struct({
+      steps: Num.annotateKey({ description: "Rollout length k in steps (integer ≥ 0)" }),
+      temperature: Schema.optionalKey(Num).annotateKey({
+        description: "Temperature of the rollout (number ≥ 0; 0 is greedy)",
+        default: 0
+      }),
+      maxTokens: Schema.optionalKey(Num).annotateKey(maxTokensKey)
+    })
+  ).annotateKey({
+    description: "Roll each active candidate out k more steps (not kept) and score the rollout (Snell et al. 2024 §5.2)"
+  }),
   ...comment
 }).annotate({
   identifier: "ScoreNode",
@@ -126,13 +153,31 @@ export interface PruneNode {
 }
 export const PruneNode = Schema.Struct({
   type: Schema.Literal("prune"),
-  keep: Num,
-  among: Schema.optionalKey(Schema.Literals(["active", "all"])),
-  by: Schema.optionalKey(Schema.Literal("score")),
-  mode: Schema.optionalKey(Schema.Literals(["top", "sample"])),
-  temperature: Schema.optionalKey(Num),
-  dedupe: Schema.optionalKey(Schema.Boolean),
-  dropUnanswered: Schema.optionalKey(Schema.Boolean),
+  keep: Num.annotateKey({ description: "How many candidates of the pool to keep (integer ≥ 0)" }),
+  among: Schema.optionalKey(Schema.Literals(["active", "all"])).annotateKey({
+    description: "The pool: the active candidates or all of them; candidates outside the pool stay",
+    default: "active"
+  }),
+  by: Schema.optionalKey(Schema.Literal("score")).annotateKey({
+    description: "What candidates are ranked by",
+    default: "score"
+  }),
+  mode: Schema.optionalKey(Schema.Literals(["top", "sample"])).annotateKey({
+    description: "top: the best scores; sample: draws with replacement ∝ softmax(score / temperature)",
+    default: "top"
+  }),
+  temperature: Schema.optionalKey(Num).annotateKey({
+    description: "Softmax temperature of mode sample (number > 0)",
+    default: 1
+  }),
+  dedupe: Schema.optionalKey(Schema.Boolean).annotateKey({
+    description: "First drop pool candidates whose text repeats a better-scored one",
+    default: false
+  }),
+  dropUnanswered: Schema.optionalKey(Schema.Boolean).annotateKey({
+    description: "First drop done pool candidates without an answer",
+    default: false
+  }),
   ...comment
 }).annotate({
   identifier: "PruneNode",
@@ -149,9 +194,12 @@ export interface ReviseNode {
 }
 export const ReviseNode = Schema.Struct({
   type: Schema.Literal("revise"),
-  context: Schema.optionalKey(Num),
-  temperature: Schema.optionalKey(Num),
-  maxTokens: Schema.optionalKey(Num),
+  context: Schema.optionalKey(Num).annotateKey({
+    description: "Previous attempts of the chain in the prompt, at most (integer ≥ 1)",
+    default: 4
+  }),
+  temperature: Schema.optionalKey(Num).annotateKey(temperatureKey),
+  maxTokens: Schema.optionalKey(Num).annotateKey(maxTokensKey),
   ...comment
 }).annotate({
   identifier: "ReviseNode",
@@ -168,9 +216,17 @@ export interface SelectNode {
 }
 export const SelectNode = Schema.Struct({
   type: Schema.Literal("select"),
-  method: Schema.Literals(["majority", "best", "weighted"]),
-  among: Schema.optionalKey(Schema.Literals(["done", "all"])),
-  hierarchical: Schema.optionalKey(Schema.Literal("chain")),
+  method: Schema.Literals(["majority", "best", "weighted"]).annotateKey({
+    description:
+      "majority: the answer most candidates give; best: the highest-scored candidate's; weighted: the answer with the largest sum of scores"
+  }),
+  among: Schema.optionalKey(Schema.Literals(["done", "all"])).annotateKey({
+    description: "The pool: done candidates with an answer (every answered one when none is done), or all",
+    default: "done"
+  }),
+  hierarchical: Schema.optionalKey(Schema.Literal("chain")).annotateKey({
+    description: "chain: pick a winner within each revision chain first, then vote across chains (§6)"
+  }),
   ...comment
 }).annotate({
   identifier: "SelectNode",
@@ -259,26 +315,32 @@ export const RepeatUntil = Schema.String.check(
 
 export const SequenceNode = Schema.Struct({
   type: Schema.Literal("sequence"),
-  nodes: Schema.Array(NodeRef),
+  nodes: Schema.Array(NodeRef).annotateKey({ description: "Run in order, each on the previous one's output" }),
   ...comment
 }).annotate({ identifier: "SequenceNode", description: "Runs nodes in order." })
 
 export const RepeatNode = Schema.Struct({
   type: Schema.Literal("repeat"),
-  max: Num,
-  until: Schema.optionalKey(RepeatUntil),
-  body: NodeRef,
+  max: Num.annotateKey({ description: "Rounds, at most (integer ≥ 0)" }),
+  until: Schema.optionalKey(RepeatUntil).annotateKey({
+    description:
+      'Checked before each round: "no-active" (no candidate can be extended), "none" (never), or "done >= <expression>"',
+    default: "no-active"
+  }),
+  body: NodeRef.annotateKey({ description: "The node run each round" }),
   ...comment
 }).annotate({
   identifier: "RepeatNode",
   description:
-    "Runs body up to max times; stops early when the until condition holds (checked before each round: no-active, the default, or done >= expr; none never holds) or the budget refused a call in the last round."
+    "Runs body up to max rounds. Before each round it stops when until holds (no-active, the default; done >= expr; none never holds); after a round it stops when the budget refused a call in it or it changed nothing."
 })
 
 export const ParallelNode = Schema.Struct({
   type: Schema.Literal("parallel"),
-  branches: Num,
-  body: NodeRef,
+  branches: Num.annotateKey({ description: "How many branches (integer ≥ 1)" }),
+  body: NodeRef.annotateKey({
+    description: "Run once per branch from an empty population, paid from an equal share of the remaining budget"
+  }),
   ...comment
 }).annotate({
   identifier: "ParallelNode",
@@ -289,14 +351,18 @@ export const ParallelNode = Schema.Struct({
 export const RouteNode = Schema.Struct({
   type: Schema.Literal("route"),
   estimate: Schema.Struct({
-    samples: Num,
-    verifier: Schema.optionalKey(Schema.NonEmptyString),
-    aggregate: Schema.optionalKey(Aggregate),
-    temperature: Schema.optionalKey(Num),
-    maxTokens: Schema.optionalKey(Num)
+    samples: Num.annotateKey({ description: "Fresh complete samples the estimate is the mean score of (integer ≥ 1)" }),
+    verifier: Schema.optionalKey(Schema.NonEmptyString).annotateKey(verifierKey),
+    aggregate: Schema.optionalKey(Aggregate).annotateKey(aggregateKey),
+    temperature: Schema.optionalKey(Num).annotateKey(temperatureKey),
+    maxTokens: Schema.optionalKey(Num).annotateKey(maxTokensKey)
+  }).annotateKey({ description: "How the question's difficulty is estimated" }),
+  bins: Schema.Array(Schema.Finite).annotateKey({
+    description: "Strictly decreasing score thresholds: bin i is the first with estimate ≥ bins[i]"
   }),
-  bins: Schema.Array(Schema.Finite),
-  cases: Schema.Array(NodeRef),
+  cases: Schema.Array(NodeRef).annotateKey({
+    description: "One node per bin, the easiest first, and one more for an estimate below every threshold"
+  }),
   ...comment
 }).annotate({
   identifier: "RouteNode",
@@ -306,8 +372,12 @@ export const RouteNode = Schema.Struct({
 
 export const UseNode = Schema.Struct({
   type: Schema.Literal("use"),
-  graph: Schema.NonEmptyString,
-  params: Schema.optionalKey(Schema.Record(Schema.String, Num)),
+  graph: Schema.NonEmptyString.annotateKey({
+    description: "A built-in graph's name, or a path relative to this file"
+  }),
+  params: Schema.optionalKey(Schema.Record(Schema.String, Num)).annotateKey({
+    description: "Overrides of the used graph's params, evaluated in this graph"
+  }),
   ...comment
 }).annotate({
   identifier: "UseNode",
@@ -347,18 +417,26 @@ export interface GraphDocument {
 }
 
 export const GraphDocument = Schema.Struct({
-  $schema: Schema.optionalKey(Schema.String),
+  $schema: Schema.optionalKey(Schema.String).annotateKey({
+    description: "Where graph.schema.json is (mull schema prints it), for editors"
+  }),
   name: Schema.String.check(
     Schema.isPattern(/^[a-z0-9][a-z0-9._-]*$/u, { message: "graph names are lowercase slugs (a-z, 0-9, . _ -)" })
-  ),
-  description: Schema.String,
+  ).annotateKey({ description: "A lowercase slug; built-in graphs are run by this name" }),
+  description: Schema.String.annotateKey({ description: "One line, shown by mull graphs" }),
   reproduces: Schema.optionalKey(
     Schema.String.annotate({ description: "What the graph reproduces (paper, section, system)" })
   ),
-  params: Schema.optionalKey(Schema.Record(ParamName, Schema.Finite)),
-  requires: Schema.optionalKey(Schema.Array(Schema.Literals(CAPABILITIES))),
-  stepDelimiter: Schema.optionalKey(Schema.String),
-  root: Node
+  params: Schema.optionalKey(Schema.Record(ParamName, Schema.Finite)).annotateKey({
+    description: "Named numbers any numeric field may use; callers override them (--param N=64, request bodies, sweeps)"
+  }),
+  requires: Schema.optionalKey(Schema.Array(Schema.Literals(CAPABILITIES))).annotateKey({
+    description: "Backend capabilities needed beyond those the nodes imply"
+  }),
+  stepDelimiter: Schema.optionalKey(Schema.String).annotateKey({
+    description: 'The text between steps (default: the backend\'s, "\\n\\n" for every built-in backend)'
+  }),
+  root: Node.annotateKey({ description: "The node the run starts with, on an empty population" })
 }).annotate({ identifier: "GraphDocument", description: "A mull strategy graph" })
 
 /** Defaults applied where nodes run (documented in docs/graphs.md). */
