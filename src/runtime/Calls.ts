@@ -69,21 +69,24 @@ export const commit = (
   reservation: Reservation,
   actual: Usage.Usage,
   spent: Usage.Usage = actual
-): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    yield* frame.ledger.commit(reservation, actual, spent)
-    if (frame.env.events.enabled) {
-      const snap = yield* frame.ledger.snapshot
-      const at = yield* Clock.currentTimeMillis
-      yield* frame.env.events.publish({
-        _tag: "Charged",
-        node: reservation.node,
-        usage: actual,
-        total: snap.committed,
-        at
-      })
-    }
+): Effect.Effect<void> => {
+  const committed = frame.ledger.commit(reservation, actual, spent)
+  // with no listener there is no event to build: the commit is all there is to do
+  if (!frame.env.events.enabled) return committed
+  const events = frame.env.events
+  return Effect.gen(function* () {
+    yield* committed
+    const snap = yield* frame.ledger.snapshot
+    const at = yield* Clock.currentTimeMillis
+    yield* events.publish({
+      _tag: "Charged",
+      node: reservation.node,
+      usage: actual,
+      total: snap.committed,
+      at
+    })
   })
+}
 
 /** What a paid attempt returns: its value, and its logical and real usage to commit. */
 interface Paid<A> {
@@ -111,25 +114,30 @@ export const paidCall = <A>(
   attempt: (reservation: Reservation) => Effect.Effect<Paid<A>, BackendError>
 ): Effect.Effect<A | undefined, BackendError, Scope.Scope> =>
   Effect.uninterruptibleMask((restore) =>
-    Effect.gen(function* () {
-      let reservation = first
-      for (let retry = 0; ; retry++) {
-        const t0 = yield* Clock.currentTimeMillis
-        const outcome = yield* Effect.result(restore(attempt(reservation)))
-        if (outcome._tag === "Success") {
-          yield* commit(frame, reservation, outcome.success.usage, outcome.success.spent)
-          return outcome.success.value
-        }
-        const error = outcome.failure
-        const wallMs = (yield* Clock.currentTimeMillis) - t0
-        yield* commit(frame, reservation, Usage.make({ calls: 1, wallMs }))
-        if (policy === undefined || !isRetryable(error) || retry >= policy.retries) return yield* Effect.fail(error)
-        const unit = yield* Random.next
-        yield* restore(Effect.sleep(Retry.delayMs(policy, retry + 1, error, unit)))
-        const [next] = yield* reserveInOrder(frame, [again])
-        if (next === undefined) return undefined
-        reservation = next
+    // the clock is read directly: a call that succeeds is one effect and a commit, no generator
+    Effect.clockWith((clock) => {
+      const tryWith = (
+        reservation: Reservation,
+        retry: number
+      ): Effect.Effect<A | undefined, BackendError, Scope.Scope> => {
+        const t0 = clock.currentTimeMillisUnsafe()
+        return Effect.matchEffect(restore(attempt(reservation)), {
+          onSuccess: (paid) => Effect.as(commit(frame, reservation, paid.usage, paid.spent), paid.value),
+          onFailure: (error) =>
+            Effect.gen(function* () {
+              const wallMs = clock.currentTimeMillisUnsafe() - t0
+              yield* commit(frame, reservation, Usage.make({ calls: 1, wallMs }))
+              if (policy === undefined || !isRetryable(error) || retry >= policy.retries)
+                return yield* Effect.fail(error)
+              const unit = yield* Random.next
+              yield* restore(Effect.sleep(Retry.delayMs(policy, retry + 1, error, unit)))
+              const [next] = yield* reserveInOrder(frame, [again])
+              if (next === undefined) return undefined
+              return yield* tryWith(next, retry + 1)
+            })
+        })
       }
+      return tryWith(first, 0)
     })
   )
 
@@ -166,13 +174,19 @@ export const requestOf = (frame: Frame, node: string, call: GenCall, n: number):
 
 /**
  * What a generation call reserves: one call and its exact prompt tokens (when the backend has a
- * tokenizer) as the fixed part, one sequence and `maxTokens` output tokens per unit.
+ * tokenizer) as the fixed part, one sequence and `maxTokens` output tokens per unit. `request` is
+ * the call's request (`requestOf(frame, node, call, call.n)`) when the caller has built it already.
  *
  * @example
  * const r = generationReservation(frame, node, call)
  */
-export const generationReservation = (frame: Frame, node: string, call: GenCall): ReserveRequest => {
-  const prompt = frame.env.generator.promptTokens?.(requestOf(frame, node, call, call.n)) ?? 0
+export const generationReservation = (
+  frame: Frame,
+  node: string,
+  call: GenCall,
+  request: GenerateRequest = requestOf(frame, node, call, call.n)
+): ReserveRequest => {
+  const prompt = frame.env.generator.promptTokens?.(request) ?? 0
   return {
     node,
     fixed: Usage.make({ calls: 1, inputTokens: prompt }),
@@ -197,36 +211,41 @@ export const invokeGenerator = (
   BackendError
 > =>
   frame.env.generatorPermits.withPermits(1)(
-    Effect.gen(function* () {
+    Effect.clockWith((clock) => {
       const gen = frame.env.generator
-      const t0 = yield* Clock.currentTimeMillis
-      const result = yield* gen.generate(request)
-      const wallMs = (yield* Clock.currentTimeMillis) - t0
-      if (result.generations.length !== request.n)
-        return yield* new BadResponse({
-          backend: gen.backend,
-          operation: "generate",
-          message: `asked for ${request.n} continuations, got ${result.generations.length}`
+      const t0 = clock.currentTimeMillisUnsafe()
+      return Effect.flatMap(gen.generate(request), (result) => {
+        const wallMs = clock.currentTimeMillisUnsafe() - t0
+        if (result.generations.length !== request.n)
+          return Effect.fail(
+            new BadResponse({
+              backend: gen.backend,
+              operation: "generate",
+              message: `asked for ${request.n} continuations, got ${result.generations.length}`
+            })
+          )
+        let outputTokens = 0
+        for (const [i, g] of result.generations.entries()) {
+          if (!(Number.isInteger(g.outputTokens) && g.outputTokens >= 0 && g.outputTokens <= request.maxTokens))
+            return Effect.fail(
+              new BadResponse({
+                backend: gen.backend,
+                operation: "generate",
+                message: `continuation ${i} reports ${g.outputTokens} output tokens; maxTokens is ${request.maxTokens}`
+              })
+            )
+          outputTokens += g.outputTokens
+        }
+        const usage = Usage.make({
+          calls: 1,
+          sequences: request.n,
+          inputTokens: result.inputTokens,
+          outputTokens,
+          wallMs
         })
-      let outputTokens = 0
-      for (const [i, g] of result.generations.entries()) {
-        if (!(Number.isInteger(g.outputTokens) && g.outputTokens >= 0 && g.outputTokens <= request.maxTokens))
-          return yield* new BadResponse({
-            backend: gen.backend,
-            operation: "generate",
-            message: `continuation ${i} reports ${g.outputTokens} output tokens; maxTokens is ${request.maxTokens}`
-          })
-        outputTokens += g.outputTokens
-      }
-      const usage = Usage.make({
-        calls: 1,
-        sequences: request.n,
-        inputTokens: result.inputTokens,
-        outputTokens,
-        wallMs
+        const spent = result.spent === undefined ? usage : Usage.make({ ...result.spent, wallMs })
+        return Effect.succeed({ result, usage, spent })
       })
-      const spent = result.spent === undefined ? usage : Usage.make({ ...result.spent, wallMs })
-      return { result, usage, spent }
     })
   )
 
@@ -244,23 +263,26 @@ export const generate = (
 ): Effect.Effect<ReadonlyArray<GenerateResult | undefined>, BackendError> =>
   Effect.scoped(
     Effect.gen(function* () {
-      const reservations = yield* reserveInOrder(
-        frame,
-        calls.map((c) => generationReservation(frame, node, c))
-      )
-      return yield* Effect.forEach(
-        calls,
-        (call, i) => {
-          const r = reservations[i]
-          if (r === undefined) return Effect.succeed(undefined)
-          const request = requestOf(frame, node, call, r.units)
-          const again = { ...generationReservation(frame, node, call), units: r.units, minUnits: r.units }
-          return paidCall(frame, frame.env.generator.retry, r, again, () =>
-            Effect.map(invokeGenerator(frame, request), ({ result, usage, spent }) => ({ value: result, usage, spent }))
-          )
-        },
-        { concurrency: "unbounded" }
-      )
+      // each call's request and reservation are built once: the seed (a 64-bit hash) and the
+      // prompt's token count serve the reservation, the call and any retry's reservation
+      const requests = calls.map((c) => requestOf(frame, node, c, c.n))
+      const wanted = calls.map((c, i) => generationReservation(frame, node, c, requests[i]))
+      const reservations = yield* reserveInOrder(frame, wanted)
+      const one = (i: number): Effect.Effect<GenerateResult | undefined, BackendError, Scope.Scope> => {
+        const r = reservations[i]
+        const full = requests[i]
+        const asked = wanted[i]
+        if (r === undefined || full === undefined || asked === undefined) return Effect.succeed(undefined)
+        // a partial grant asks for fewer continuations, with the same seed
+        const request = r.units === full.n ? full : { ...full, n: r.units }
+        const again = { ...asked, units: r.units, minUnits: r.units }
+        return paidCall(frame, frame.env.generator.retry, r, again, () =>
+          Effect.map(invokeGenerator(frame, request), ({ result, usage, spent }) => ({ value: result, usage, spent }))
+        )
+      }
+      // a single call (a sample node, a one-parent expansion) runs in this fiber: no fork to join
+      if (calls.length === 1) return [yield* one(0)]
+      return yield* Effect.forEach(calls, (_, i) => one(i), { concurrency: "unbounded" })
     })
   )
 
@@ -286,65 +308,72 @@ export const score = (
       const size = Math.max(1, Math.floor(v.maxBatch ?? candidates.length))
       const batches: Array<ReadonlyArray<Candidate>> = []
       for (let i = 0; i < candidates.length; i += size) batches.push(candidates.slice(i, i + size))
-      const requestOfBatch = (batch: ReadonlyArray<Candidate>, minUnits: number): ReserveRequest => ({
+      // each candidate's cost (the verifier's token count of it) is computed once, for the batch's
+      // reservation and any retry's
+      const requestOfBatch = (unitCosts: ReadonlyArray<Usage.Usage>, minUnits: number): ReserveRequest => ({
         node,
         fixed: Usage.make({ calls: 1 }),
         perUnit: Usage.zero,
-        units: batch.length,
+        units: unitCosts.length,
         minUnits,
-        unitCosts: batch.map((c) =>
-          Usage.make({ verifierCalls: 1, verifierTokens: v.inputTokens?.(frame.env.problem, c) ?? 0 })
-        )
+        unitCosts
       })
+      const costs = batches.map((batch) =>
+        batch.map((c) => Usage.make({ verifierCalls: 1, verifierTokens: v.inputTokens?.(frame.env.problem, c) ?? 0 }))
+      )
       const reservations = yield* reserveInOrder(
         frame,
-        batches.map((batch) => requestOfBatch(batch, 1))
+        costs.map((unitCosts) => requestOfBatch(unitCosts, 1))
       )
-      const scored = yield* Effect.forEach(
-        batches,
-        (batch, i) => {
-          const r = reservations[i]
-          if (r === undefined) return Effect.succeed(batch.map(() => undefined))
-          const paid = batch.slice(0, r.units)
-          const attempt = Effect.gen(function* () {
-            const t0 = yield* Clock.currentTimeMillis
-            const result: ScoreResult = yield* frame.env.verifierPermits.withPermits(1)(
-              v.score({ problem: frame.env.problem, candidates: paid, verifier: verifierName })
-            )
-            const wallMs = (yield* Clock.currentTimeMillis) - t0
-            const ok =
-              result.stepScores.length === paid.length &&
-              result.stepScores.every((scores) => scores.length > 0 && scores.every((x) => x >= 0 && x <= 1))
-            if (!ok)
-              return yield* new BadResponse({
-                backend: v.backend,
-                operation: "score",
-                message: `expected ${paid.length} non-empty lists of step scores in [0, 1], got ${JSON.stringify(result.stepScores).slice(0, 200)}`
-              })
-            const usage = Usage.make({
-              calls: 1,
-              verifierCalls: paid.length,
-              verifierTokens: result.inputTokens,
-              wallMs
-            })
-            const spent =
-              result.spent === undefined
-                ? usage
-                : Usage.make({
-                    calls: result.spent.calls,
-                    verifierCalls: result.spent.calls === 0 ? 0 : paid.length,
-                    verifierTokens: result.spent.inputTokens,
-                    wallMs
-                  })
-            return { value: result.stepScores, usage, spent }
-          })
-          return Effect.map(
-            paidCall(frame, v.retry, r, requestOfBatch(paid, paid.length), () => attempt),
-            (stepScores) => batch.map((_, j): ReadonlyArray<number> | undefined => stepScores?.[j])
+      const one = (
+        batch: ReadonlyArray<Candidate>,
+        i: number
+      ): Effect.Effect<ReadonlyArray<ReadonlyArray<number> | undefined>, BackendError, Scope.Scope> => {
+        const r = reservations[i]
+        if (r === undefined) return Effect.succeed(batch.map(() => undefined))
+        const paid = batch.slice(0, r.units)
+        const paidCosts = (costs[i] ?? []).slice(0, r.units)
+        const attempt = Effect.gen(function* () {
+          const t0 = yield* Clock.currentTimeMillis
+          const result: ScoreResult = yield* frame.env.verifierPermits.withPermits(1)(
+            v.score({ problem: frame.env.problem, candidates: paid, verifier: verifierName })
           )
-        },
-        { concurrency: "unbounded" }
-      )
+          const wallMs = (yield* Clock.currentTimeMillis) - t0
+          const ok =
+            result.stepScores.length === paid.length &&
+            result.stepScores.every((scores) => scores.length > 0 && scores.every((x) => x >= 0 && x <= 1))
+          if (!ok)
+            return yield* new BadResponse({
+              backend: v.backend,
+              operation: "score",
+              message: `expected ${paid.length} non-empty lists of step scores in [0, 1], got ${JSON.stringify(result.stepScores).slice(0, 200)}`
+            })
+          const usage = Usage.make({
+            calls: 1,
+            verifierCalls: paid.length,
+            verifierTokens: result.inputTokens,
+            wallMs
+          })
+          const spent =
+            result.spent === undefined
+              ? usage
+              : Usage.make({
+                  calls: result.spent.calls,
+                  verifierCalls: result.spent.calls === 0 ? 0 : paid.length,
+                  verifierTokens: result.spent.inputTokens,
+                  wallMs
+                })
+          return { value: result.stepScores, usage, spent }
+        })
+        return Effect.map(
+          paidCall(frame, v.retry, r, requestOfBatch(paidCosts, paid.length), () => attempt),
+          (stepScores) => batch.map((_, j): ReadonlyArray<number> | undefined => stepScores?.[j])
+        )
+      }
+      // one batch (the usual case: the verifier takes them all) runs in this fiber: no fork to join
+      const only = batches.length === 1 ? batches[0] : undefined
+      if (only !== undefined) return yield* one(only, 0)
+      const scored = yield* Effect.forEach(batches, one, { concurrency: "unbounded" })
       return scored.flat()
     })
   )

@@ -42,6 +42,12 @@ export interface RunEnv {
    * run of a `parallel` node, so a parallel inside a repeat (or two parallels) never repeats an id
    */
   readonly counters: Map<string, { next: number }>
+  /**
+   * whether nodes open spans: only when a tracer that exports them is installed. The default
+   * native tracer keeps spans in memory for nobody, and a span costs more than a small node's own
+   * bookkeeping (a 256-branch parallel opens 256)
+   */
+  readonly traced: boolean
 }
 
 /** The answer chosen by the last `select` of a frame lineage. */

@@ -1,6 +1,6 @@
 /**
  * The interpreter: runs one node of a graph on a population, dispatching on its type, with
- * `NodeEntered` / `NodeExited` events and a span per node.
+ * `NodeEntered` / `NodeExited` events and a span per node (when a tracer is installed).
  *
  * @since 0.1.0
  */
@@ -58,10 +58,12 @@ export const runNode: RunNode = (frame: Frame, node: Node, path: string, populat
   const body = dispatch(frame, node, path, population)
   // no stack trace per span: a beam search runs thousands of nodes, and capturing one each time
   // costs more than the node's own bookkeeping (the path attribute says where the node is)
-  const traced = Effect.withSpan(body, `mull.node.${node.type}`, {
-    attributes: { path: pathOf(frame, path) },
-    captureStackTrace: false
-  })
+  const traced = frame.env.traced
+    ? Effect.withSpan(body, `mull.node.${node.type}`, {
+        attributes: { path: pathOf(frame, path) },
+        captureStackTrace: false
+      })
+    : body
   if (!events.enabled) return traced
   const where = pathOf(frame, path)
   return Effect.gen(function* () {

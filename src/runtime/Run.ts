@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Semaphore } from "effect"
+import { Clock, Effect, References, Semaphore, Tracer } from "effect"
 import * as Ledger from "../budget/Ledger.ts"
 import * as Limits from "../budget/Limits.ts"
 import * as Pricing from "../budget/Pricing.ts"
@@ -16,9 +16,9 @@ import { GraphError } from "../graph/GraphError.ts"
 import type { LoadedGraph } from "../graph/Loader.ts"
 import type { Params } from "../graph/Scope.ts"
 import { effectiveParams, validate } from "../graph/Validate.ts"
-import { Generator } from "../services/Generator.ts"
+import { Generator, type GeneratorShape } from "../services/Generator.ts"
 import { AnswerKey } from "../services/Grader.ts"
-import { Verifier } from "../services/Verifier.ts"
+import { Verifier, type VerifierShape } from "../services/Verifier.ts"
 import type { Frame, RunEnv } from "./Env.ts"
 import { runNode } from "./Interpreter.ts"
 import { BudgetTooSmall, type RunError } from "./RunError.ts"
@@ -55,6 +55,108 @@ export const pricingOf = (
 })
 
 /**
+ * What a run knows before it starts that depends only on the graph, the param overrides, the
+ * limits and the backend's declared facts: the validation problems, the effective params, and
+ * the graph's first call without its prompt (the minimum-cost check adds the problem's prompt).
+ */
+interface StaticFacts {
+  readonly problems: ReadonlyArray<string>
+  readonly params: Params
+  /** the first call's cost without its prompt tokens (zero usage when the graph is invalid) */
+  readonly firstCall: Usage.Usage
+}
+
+/** Static facts by loaded graph, then by everything else they depend on (`factsKey`). */
+const factsMemo = new WeakMap<LoadedGraph, Map<string, StaticFacts>>()
+
+/** Distinct keys kept per graph: a sweep uses a handful; a server fed arbitrary params stays bounded. */
+const FACTS_PER_GRAPH = 256
+
+/** A number's exact spelling in a key (`-0`, `NaN` and `Infinity` included). */
+const numberKey = (v: number): string => (Object.is(v, -0) ? "-0" : String(v))
+
+/** A record of numbers as a key, or undefined if a value is not a number (such a run is not memoised). */
+const recordKey = (r: Readonly<Record<string, unknown>>): string | undefined => {
+  const parts: Array<string> = []
+  for (const [k, v] of Object.entries(r)) {
+    if (v === undefined) continue
+    if (typeof v !== "number") return undefined
+    parts.push(`${JSON.stringify(k)}:${numberKey(v)}`)
+  }
+  return parts.join(",")
+}
+
+const computeFacts = (
+  loaded: LoadedGraph,
+  overrides: Params,
+  limits: Limits.Limits,
+  generator: GeneratorShape,
+  verifier: VerifierShape
+): StaticFacts => {
+  const problems = [
+    ...validate(loaded, {
+      params: overrides,
+      limits,
+      backend: { name: generator.backend, capabilities: generator.capabilities, verifiers: verifier.verifiers }
+    }),
+    ...Limits.check(limits, {
+      generatorTokenizer: generator.promptTokens !== undefined,
+      verifierTokenizer: verifier.inputTokens !== undefined
+    })
+  ]
+  const { params } = effectiveParams(loaded.doc, overrides)
+  if (problems.length > 0) return { problems, params, firstCall: Usage.zero }
+  return { problems, params, firstCall: minimumCost(loaded, { params, limits, maxTokens: generator.maxTokens }) }
+}
+
+/**
+ * The static facts of a run, computed once per (graph, params, limits, backend facts): a sweep or
+ * a server runs the same graph many times, and validating it and bounding its first call cost
+ * more than a small run's own bookkeeping. A loaded graph is never mutated after loading, so the
+ * graph object itself keys the memo.
+ *
+ * @example
+ * const { problems, params, firstCall } = staticFacts(loaded, { N: 16 }, {}, generator, verifier)
+ */
+export const staticFacts = (
+  loaded: LoadedGraph,
+  overrides: Params,
+  limits: Limits.Limits,
+  generator: GeneratorShape,
+  verifier: VerifierShape
+): StaticFacts => {
+  const paramsKey = recordKey(overrides)
+  const limitsKey = recordKey(limits)
+  if (paramsKey === undefined || limitsKey === undefined)
+    return computeFacts(loaded, overrides, limits, generator, verifier)
+  const key = JSON.stringify([
+    paramsKey,
+    limitsKey,
+    generator.backend,
+    [...generator.capabilities].sort(),
+    verifier.verifiers,
+    numberKey(generator.maxTokens),
+    generator.promptTokens !== undefined,
+    verifier.inputTokens !== undefined
+  ])
+  let byKey = factsMemo.get(loaded)
+  if (byKey === undefined) {
+    byKey = new Map()
+    factsMemo.set(loaded, byKey)
+  }
+  const hit = byKey.get(key)
+  if (hit !== undefined) return hit
+  const facts = computeFacts(loaded, overrides, limits, generator, verifier)
+  // forget the oldest entry (Map keeps insertion order)
+  if (byKey.size >= FACTS_PER_GRAPH) {
+    const oldest = byKey.keys().next()
+    if (oldest.done !== true) byKey.delete(oldest.value)
+  }
+  byKey.set(key, facts)
+  return facts
+}
+
+/**
  * Runs a graph on a problem, paying from the `Ledger` in context. The ledger may be shared by
  * several runs (one budget for a batch); `run` makes a fresh one.
  *
@@ -72,19 +174,9 @@ export const execute = Effect.fn("mull.execute")(function* (
   const events = yield* RunEvents
   const ledger = yield* Ledger.Ledger
   const limits = ledger.limits
-  const problems = [
-    ...validate(loaded, {
-      params: options.params ?? {},
-      limits,
-      backend: { name: generator.backend, capabilities: generator.capabilities, verifiers: verifier.verifiers }
-    }),
-    ...Limits.check(limits, {
-      generatorTokenizer: generator.promptTokens !== undefined,
-      verifierTokenizer: verifier.inputTokens !== undefined
-    })
-  ]
-  if (problems.length > 0) return yield* new GraphError({ graph: loaded.source, problems })
-  const { params } = effectiveParams(loaded.doc, options.params ?? {})
+  const facts = staticFacts(loaded, options.params ?? {}, limits, generator, verifier)
+  if (facts.problems.length > 0) return yield* new GraphError({ graph: loaded.source, problems: facts.problems })
+  const { params, firstCall } = facts
   const prompt =
     generator.promptTokens?.({
       problem,
@@ -95,7 +187,6 @@ export const execute = Effect.fn("mull.execute")(function* (
       maxTokens: generator.maxTokens,
       seed: 0n
     }) ?? 0
-  const firstCall = minimumCost(loaded, { params, limits, maxTokens: generator.maxTokens })
   // the first call's prompt, when the graph makes a call at all
   const minimum = firstCall.calls > 0 ? Usage.add(firstCall, Usage.make({ inputTokens: prompt })) : firstCall
   const first = Pricing.derive(ledger.pricing, minimum)
@@ -120,7 +211,10 @@ export const execute = Effect.fn("mull.execute")(function* (
     generatorPermits: yield* Semaphore.make(concurrency),
     verifierPermits: yield* Semaphore.make(Math.max(1, options.concurrency ?? verifier.concurrency)),
     exhausted: { value: false },
-    counters: new Map()
+    counters: new Map(),
+    // the native tracer is Effect's default and exports nothing: compare with it (as Effect's
+    // own docs advise) to skip spans no backend could observe
+    traced: (yield* References.TracerEnabled) && (yield* Effect.tracer) !== Tracer.nativeTracer
   }
   const frame: Frame = {
     env,
