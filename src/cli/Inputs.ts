@@ -19,7 +19,9 @@ import { InvalidInput } from "./InvalidInput.ts"
  * parseParams(["N=64", "M=8"]) // Effect of { N: 64, M: 8 }
  */
 export const parseParams = (pairs: ReadonlyArray<string>): Effect.Effect<Params, InvalidInput> => {
-  const out: Record<string, number> = {}
+  // a Map, not `out[name] = …`: `--param __proto__=1` would hit the prototype setter and vanish
+  // instead of being reported as an undeclared param
+  const out = new Map<string, number>()
   const problems: Array<string> = []
   for (const pair of pairs) {
     const eq = pair.indexOf("=")
@@ -28,9 +30,11 @@ export const parseParams = (pairs: ReadonlyArray<string>): Effect.Effect<Params,
     const value = Number(text.replaceAll("_", ""))
     if (eq < 0 || name === "") problems.push(`--param ${pair}: expected NAME=VALUE`)
     else if (text === "" || !Number.isFinite(value)) problems.push(`params.${name}: expected a number, got "${text}"`)
-    else out[name] = value
+    else out.set(name, value)
   }
-  return problems.length > 0 ? Effect.fail(new InvalidInput({ subject: "--param", problems })) : Effect.succeed(out)
+  return problems.length > 0
+    ? Effect.fail(new InvalidInput({ subject: "--param", problems }))
+    : Effect.succeed(Object.fromEntries(out))
 }
 
 /**
