@@ -123,6 +123,13 @@ export const openApi = () => {
           responses: { "200": { description: "JSONL" }, "404": errorResponse("No such trace") }
         }
       },
+      "/v1/traces/{id}/html": {
+        get: {
+          summary: "A request's trace as the trace viewer's self-contained HTML page",
+          security: auth,
+          responses: { "200": { description: "HTML" }, "404": errorResponse("No such trace") }
+        }
+      },
       "/healthz": { get: { summary: "Liveness", responses: { "200": { description: '`{ status: "ok" }`' } } } },
       "/metrics": {
         get: { summary: "Prometheus metrics", security: auth, responses: { "200": { description: "Prometheus text" } } }

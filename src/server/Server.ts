@@ -14,6 +14,8 @@ import * as NodePath from "node:path"
 import { NodeHttpServer } from "@effect/platform-node"
 import { ByteSize, Cause, Context, Effect, Exit, Layer, Queue, Schema, Stream } from "effect"
 import { HttpIncomingMessage, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { grade } from "../answer/Equivalence.ts"
+import { mathAnswerKey } from "../answer/MathGrader.ts"
 import * as Ledger from "../budget/Ledger.ts"
 import type * as Limits from "../budget/Limits.ts"
 import type { Candidate } from "../domain/Candidate.ts"
@@ -34,6 +36,7 @@ import { type RunEvent, RunEvents } from "../runtime/RunEvents.ts"
 import { Generator } from "../services/Generator.ts"
 import type { AnswerKey } from "../services/Grader.ts"
 import { Verifier } from "../services/Verifier.ts"
+import { tracePage } from "../trace/Viewer.ts"
 import * as Metrics from "./Metrics.ts"
 import { openApi } from "./OpenApi.ts"
 import { capBudget, capParams, type Policy, resolveModel } from "./Policy.ts"
@@ -528,7 +531,8 @@ const models = (policy: Policy, catalog: Catalog) =>
     })
   })
 
-const traceFile = (policy: Policy) =>
+/** A request's trace: the JSONL, or (`as: "html"`) the trace viewer's page of it (docs/trace.md). */
+const traceFile = (policy: Policy, as: "jsonl" | "html") =>
   Effect.gen(function* () {
     yield* authorize(policy, yield* HttpServerRequest.HttpServerRequest)
     const { id } = yield* HttpRouter.params.pipe(Effect.map((p) => ({ id: p.id ?? "" })))
@@ -537,7 +541,17 @@ const traceFile = (policy: Policy) =>
     const file = NodePath.join(policy.traces, `${id}.jsonl`)
     const text = yield* Effect.promise(() => readFile(file, "utf8").catch(() => undefined))
     if (text === undefined) return yield* fail(404, `no trace "${id}"`, "trace_not_found")
-    return HttpServerResponse.text(text, { contentType: "application/jsonl" })
+    if (as === "jsonl") return HttpServerResponse.text(text, { contentType: "application/jsonl" })
+    const page = yield* tracePage(text, { ...mathAnswerKey, grade }).pipe(
+      Effect.mapError(
+        (e) =>
+          new Reply({
+            status: 500,
+            body: Wire.errorBody(500, `trace "${id}" does not render: ${e.problems.join("; ")}`, "trace_unreadable")
+          })
+      )
+    )
+    return HttpServerResponse.text(page.html, { contentType: "text/html; charset=utf-8" })
   })
 
 /** Measures a handler and turns its early replies into responses. */
@@ -591,7 +605,12 @@ export const routes = (parts: ServerParts) => {
         "/v1/graphs/cost",
         handled(metrics, "/v1/graphs/cost", costGraph(policy, catalog, context))
       )
-      yield* router.add("GET", "/v1/traces/:id", handled(metrics, "/v1/traces/:id", traceFile(policy)))
+      yield* router.add("GET", "/v1/traces/:id", handled(metrics, "/v1/traces/:id", traceFile(policy, "jsonl")))
+      yield* router.add(
+        "GET",
+        "/v1/traces/:id/html",
+        handled(metrics, "/v1/traces/:id/html", traceFile(policy, "html"))
+      )
       yield* router.add(
         "GET",
         "/healthz",

@@ -168,6 +168,12 @@ describe("mull serve", () => {
     const lines = (await trace.text()).trim().split("\n")
     assert.strictEqual((JSON.parse(lines[0] ?? "{}") as { _tag: string })._tag, "RunStarted")
     assert.strictEqual((JSON.parse(lines.at(-1) ?? "{}") as { _tag: string })._tag, "RunFinished")
+    const page = await fetch(`${server.url}/v1/traces/${body.id}/html`)
+    assert.strictEqual(page.status, 200)
+    assert.include(page.headers.get("content-type") ?? "", "text/html")
+    const html = await page.text()
+    assert.include(html, "<svg")
+    assert.notMatch(html, /(src|href)="https?:/u, "self-contained: no network at view time")
   })
 
   it("validates and costs graphs", async () => {
