@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
-import { BadResponse, RateLimited, Timeout, Unavailable } from "../../src/services/BackendError.ts"
+import { type BackendError, BadResponse, RateLimited, Timeout, Unavailable } from "../../src/services/BackendError.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import type { RetryPolicy } from "../../src/services/Retry.ts"
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
@@ -48,6 +48,39 @@ const generationKey = (r: GenerateRequest): string =>
 
 const scoreKey = (r: ScoreRequest): string => `${r.verifier}|${r.candidates.map((c) => c.id).join(",")}`
 
+/** The faults a generator and a verifier share: transport errors and latency. */
+type SharedFault = "rateLimited" | "unavailable" | "timeout" | "spike"
+
+/**
+ * A shared fault as an effect around the inner call: the error a server or network would give, or
+ * the call after a latency spike.
+ */
+const sharedFault = <A>(
+  fault: SharedFault,
+  schedule: FaultSchedule,
+  where: { readonly backend: string; readonly operation: string },
+  status: number,
+  call: Effect.Effect<A, BackendError>
+): Effect.Effect<A, BackendError> => {
+  switch (fault) {
+    case "rateLimited":
+      return Effect.fail(
+        new RateLimited({ ...where, message: "HTTP 429 (injected)", retryAfterMs: schedule.retryAfterMs ?? 0 })
+      )
+    case "unavailable":
+      return Effect.fail(new Unavailable({ ...where, message: `HTTP ${status} (injected)` }))
+    case "timeout":
+      return Effect.andThen(
+        Effect.sleep(schedule.timeoutMs ?? 0),
+        Effect.fail(
+          new Timeout({ ...where, message: "no answer in time (injected)", timeoutMs: schedule.timeoutMs ?? 0 })
+        )
+      )
+    case "spike":
+      return Effect.andThen(Effect.sleep(schedule.spikeMs ?? 0), call)
+  }
+}
+
 /**
  * The generator with faults injected per its schedule.
  *
@@ -74,22 +107,12 @@ export const wrapGenerator = (inner: GeneratorShape, options: FaultOptions): Gen
           case undefined:
             return inner.generate(request)
           case "rateLimited":
-            return Effect.fail(
-              new RateLimited({ ...fail, message: "HTTP 429 (injected)", retryAfterMs: schedule.retryAfterMs ?? 0 })
-            )
           case "unavailable":
-            return Effect.fail(new Unavailable({ ...fail, message: "HTTP 500 (injected)" }))
+          case "timeout":
+          case "spike":
+            return sharedFault(fault, schedule, fail, 500, inner.generate(request))
           case "reset":
             return Effect.fail(new Unavailable({ ...fail, message: "connection reset (injected)" }))
-          case "timeout":
-            return Effect.andThen(
-              Effect.sleep(schedule.timeoutMs ?? 0),
-              Effect.fail(
-                new Timeout({ ...fail, message: "no answer in time (injected)", timeoutMs: schedule.timeoutMs ?? 0 })
-              )
-            )
-          case "spike":
-            return Effect.andThen(Effect.sleep(schedule.spikeMs ?? 0), inner.generate(request))
           case "malformed":
             return Effect.fail(new BadResponse({ ...fail, message: "truncated JSON (injected)" }))
           case "fewerChoices":
@@ -131,20 +154,10 @@ export const wrapVerifier = (inner: VerifierShape, options: FaultOptions): Verif
           case undefined:
             return inner.score(request)
           case "rateLimited":
-            return Effect.fail(
-              new RateLimited({ ...fail, message: "HTTP 429 (injected)", retryAfterMs: schedule.retryAfterMs ?? 0 })
-            )
           case "unavailable":
-            return Effect.fail(new Unavailable({ ...fail, message: "HTTP 503 (injected)" }))
           case "timeout":
-            return Effect.andThen(
-              Effect.sleep(schedule.timeoutMs ?? 0),
-              Effect.fail(
-                new Timeout({ ...fail, message: "no answer in time (injected)", timeoutMs: schedule.timeoutMs ?? 0 })
-              )
-            )
           case "spike":
-            return Effect.andThen(Effect.sleep(schedule.spikeMs ?? 0), inner.score(request))
+            return sharedFault(fault, schedule, fail, 503, inner.score(request))
           case "nan":
             return corrupt(Number.NaN)
           case "outOfRange":
