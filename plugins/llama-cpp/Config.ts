@@ -7,7 +7,8 @@
  */
 import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
-import { Effect, Schema, SchemaIssue } from "effect"
+import { Effect, Schema } from "effect"
+import { decodeStrict } from "../../src/services/ConfigSchema.ts"
 import { TEMPLATES, type TemplateName } from "../../src/services/Prompt.ts"
 
 const withDefault = <S extends Schema.Top & { readonly "~type.make": unknown }>(schema: S, value: S["Type"]) =>
@@ -109,8 +110,6 @@ export class LlamaCppConfigError extends Schema.TaggedError<LlamaCppConfigError>
   }
 }
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
 /**
  * Decodes a configuration: missing knobs take their defaults, unknown keys and bad values are
  * reported with their path; relative model paths resolve against the working directory.
@@ -121,14 +120,8 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
  * config.stepDelimiter // "\n\n"
  */
 export const decodeConfig = (input: unknown): Effect.Effect<ResolvedLlamaCppConfig, LlamaCppConfigError> =>
-  Schema.decodeUnknownEffect(LlamaCppConfig)(input ?? {}, { errors: "all", onExcessProperty: "error" }).pipe(
-    Effect.mapError((error) => {
-      const lines = formatter(error.issue).issues.map((i) => {
-        const path = i.path && i.path.length > 0 ? i.path.map(String).join(".") : "(root)"
-        return { path, line: `${path}: ${i.message}` }
-      })
-      return new LlamaCppConfigError({ path: lines[0]?.path ?? "(root)", problems: lines.map((l) => l.line) })
-    }),
+  decodeStrict(LlamaCppConfig)(input).pipe(
+    Effect.mapError((p) => new LlamaCppConfigError({ path: p.path, problems: p.lines })),
     Effect.flatMap((c) =>
       c.contextSize !== undefined && c.maxTokens >= c.contextSize
         ? Effect.fail(

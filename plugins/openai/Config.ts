@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Config, Effect, Option, Redacted, Schema, SchemaIssue } from "effect"
+import { Config, Effect, Redacted, Schema } from "effect"
+import { decodeStrict, intField, nonNegativeField, optionalEnv } from "../../src/services/ConfigSchema.ts"
 import { SYSTEM, TEMPLATES, type TemplateName } from "../../src/services/Prompt.ts"
 import * as Retry from "../../src/services/Retry.ts"
 
@@ -40,14 +41,8 @@ export const PROFILES: Readonly<Record<ServerKind, ServerProfile>> = {
   openai: { n: true, seed: false, tokenize: false, stepMode: "none", keepStop: undefined }
 }
 
-const int = (value: number, minimum: number, maximum: number, description: string) =>
-  Schema.Int.check(Schema.isBetween({ minimum, maximum }))
-    .annotate({ description })
-    .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
-const nonNegative = (value: number, description: string) =>
-  Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
-    .annotate({ description })
-    .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+const int = intField
+const nonNegative = nonNegativeField
 
 export const RetryConfig = Schema.Struct({
   retries: int(Retry.defaults.retries, 0, 100, "retries after the first attempt"),
@@ -137,14 +132,9 @@ export class OpenAiConfigError extends Schema.TaggedError<OpenAiConfigError>()("
   }
 }
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
 /** An optional environment variable; one that cannot be read is reported, never silently dropped. */
 const env = <A>(config: Config.Config<A>) =>
-  Config.option(config).pipe(
-    Effect.map(Option.getOrUndefined),
-    Effect.mapError((e) => new OpenAiConfigError({ problems: [`environment: ${e.message}`] }))
-  )
+  Effect.mapError(optionalEnv(config), (line) => new OpenAiConfigError({ problems: [line] }))
 
 /**
  * Decodes a configuration (unknown keys are rejected so a typo names itself), fills `baseUrl`,
@@ -156,18 +146,8 @@ const env = <A>(config: Config.Config<A>) =>
  * config.nSampling // true (vLLM)
  */
 export const resolveConfig = Effect.fn("openai.resolveConfig")(function* (input: unknown) {
-  const c = yield* Schema.decodeUnknownEffect(OpenAiConfig)(input ?? {}, {
-    errors: "all",
-    onExcessProperty: "error"
-  }).pipe(
-    Effect.mapError(
-      (error) =>
-        new OpenAiConfigError({
-          problems: formatter(error.issue).issues.map(
-            (i) => `${i.path && i.path.length > 0 ? i.path.map(String).join(".") : "(root)"}: ${i.message}`
-          )
-        })
-    )
+  const c = yield* decodeStrict(OpenAiConfig)(input).pipe(
+    Effect.mapError((p) => new OpenAiConfigError({ problems: p.lines }))
   )
   const baseUrl = c.baseUrl ?? (yield* env(Config.String("MULL_BASE_URL")))
   const model = c.model ?? (yield* env(Config.String("MULL_MODEL")))

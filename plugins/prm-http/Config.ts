@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Config, Effect, Option, Redacted, Schema, SchemaIssue } from "effect"
+import { Config, Effect, Redacted, Schema } from "effect"
+import { decodeStrict, intField, nonNegativeField, optionalEnv } from "../../src/services/ConfigSchema.ts"
 import { SYSTEM, TEMPLATES, type TemplateName } from "../../src/services/Prompt.ts"
 import * as Retry from "../../src/services/Retry.ts"
 
@@ -23,14 +24,8 @@ export type Mode = (typeof MODES)[number]
 export const FORMATS = ["math-shepherd", "rlhflow"] as const
 export type Format = (typeof FORMATS)[number]
 
-const int = (value: number, minimum: number, maximum: number, description: string) =>
-  Schema.Int.check(Schema.isBetween({ minimum, maximum }))
-    .annotate({ description })
-    .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
-const nonNegative = (value: number, description: string) =>
-  Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
-    .annotate({ description })
-    .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+const int = intField
+const nonNegative = nonNegativeField
 
 export const PrmHttpConfig = Schema.Struct({
   baseUrl: Schema.optionalKey(
@@ -108,13 +103,9 @@ export class PrmHttpConfigError extends Schema.TaggedError<PrmHttpConfigError>()
   }
 }
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
+/** An optional environment variable; one that cannot be read is reported, never silently dropped. */
 const env = <A>(config: Config.Config<A>) =>
-  Config.option(config).pipe(
-    Effect.map(Option.getOrUndefined),
-    Effect.mapError((e) => new PrmHttpConfigError({ problems: [`environment: ${e.message}`] }))
-  )
+  Effect.mapError(optionalEnv(config), (line) => new PrmHttpConfigError({ problems: [line] }))
 
 /**
  * Decodes a configuration (unknown keys rejected), fills `baseUrl`, `model` and `apiKey` from
@@ -125,18 +116,8 @@ const env = <A>(config: Config.Config<A>) =>
  * config.mode // "pooling"
  */
 export const resolveConfig = Effect.fn("prm-http.resolveConfig")(function* (input: unknown) {
-  const c = yield* Schema.decodeUnknownEffect(PrmHttpConfig)(input ?? {}, {
-    errors: "all",
-    onExcessProperty: "error"
-  }).pipe(
-    Effect.mapError(
-      (error) =>
-        new PrmHttpConfigError({
-          problems: formatter(error.issue).issues.map(
-            (i) => `${i.path && i.path.length > 0 ? i.path.map(String).join(".") : "(root)"}: ${i.message}`
-          )
-        })
-    )
+  const c = yield* decodeStrict(PrmHttpConfig)(input).pipe(
+    Effect.mapError((p) => new PrmHttpConfigError({ problems: p.lines }))
   )
   const baseUrl = c.baseUrl ?? (yield* env(Config.String("MULL_PRM_URL")))
   const model = c.model ?? (yield* env(Config.String("MULL_PRM_MODEL")))

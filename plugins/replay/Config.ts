@@ -5,17 +5,12 @@
  * @since 0.1.0
  */
 import { resolve } from "node:path"
-import { Effect, Schema, SchemaIssue } from "effect"
+import { Effect, Schema } from "effect"
+import { decodeStrict, intField, nonNegativeField } from "../../src/services/ConfigSchema.ts"
 import { QWEN_POOL, qwenPoolPath } from "./QwenPool.ts"
 
-const int = (value: number, minimum: number, maximum: number, description: string) =>
-  Schema.Int.check(Schema.isBetween({ minimum, maximum }))
-    .annotate({ description })
-    .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
-const nonNegative = (value: number, description: string) =>
-  Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
-    .annotate({ description })
-    .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+const int = intField
+const nonNegative = nonNegativeField
 
 export const ReplayConfig = Schema.Struct({
   dataset: Schema.NonEmptyString.annotate({
@@ -69,8 +64,6 @@ export class ReplayConfigError extends Schema.TaggedError<ReplayConfigError>()("
   message: Schema.String
 }) {}
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
 /**
  * Decodes a configuration (missing knobs take their defaults; unknown keys are rejected, so a typo
  * names itself) and resolves the dataset's path, format and grading.
@@ -82,17 +75,10 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
  * config.grading // "labels"
  */
 export const decodeConfig = (input: unknown): Effect.Effect<ResolvedReplayConfig, ReplayConfigError> =>
-  Schema.decodeUnknownEffect(ReplayConfig)(input ?? {}, { errors: "all", onExcessProperty: "error" }).pipe(
-    Effect.mapError((error) => {
-      const lines = formatter(error.issue).issues.map((i) => {
-        const path = i.path && i.path.length > 0 ? i.path.map(String).join(".") : "(root)"
-        return { path, line: `${path}: ${i.message}` }
-      })
-      return new ReplayConfigError({
-        path: lines[0]?.path ?? "(root)",
-        message: `invalid replay backend config: ${lines.map((l) => l.line).join("; ")}`
-      })
-    }),
+  decodeStrict(ReplayConfig)(input).pipe(
+    Effect.mapError(
+      (p) => new ReplayConfigError({ path: p.path, message: `invalid replay backend config: ${p.lines.join("; ")}` })
+    ),
     Effect.map((c): ResolvedReplayConfig => {
       const builtin = c.dataset === QWEN_POOL
       const format = c.format ?? (builtin ? "qwen" : "jsonl")

@@ -7,14 +7,12 @@
  *
  * @since 0.1.0
  */
-import { Effect, Schema, SchemaIssue } from "effect"
+import { Effect, Schema } from "effect"
+import { decodeStrict, intField, nonNegativeField } from "../../src/services/ConfigSchema.ts"
 
 const num = (value: number, description: string) =>
   Schema.Finite.annotate({ description }).pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
-const nonNegative = (value: number, description: string) =>
-  Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))
-    .annotate({ description })
-    .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+const nonNegative = nonNegativeField
 const positive = (value: number, description: string) =>
   Schema.Finite.check(Schema.isGreaterThan(0))
     .annotate({ description })
@@ -23,10 +21,7 @@ const probability = (value: number, description: string) =>
   Schema.Finite.check(Schema.isBetween({ minimum: 0, maximum: 1 }))
     .annotate({ description })
     .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
-const int = (value: number, minimum: number, maximum: number, description: string) =>
-  Schema.Int.check(Schema.isBetween({ minimum, maximum }))
-    .annotate({ description })
-    .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
+const int = intField
 const text = (value: string, description: string) =>
   Schema.NonEmptyString.annotate({ description }).pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
@@ -146,8 +141,6 @@ export class SimulatedConfigError extends Schema.TaggedError<SimulatedConfigErro
   message: Schema.String
 }) {}
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
 /**
  * Decodes a configuration (a partial object; missing knobs take their defaults). Unknown keys are
  * rejected, so a typo names itself.
@@ -159,18 +152,9 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
  */
 export const decodeConfig = (input: unknown): Effect.Effect<SimulatedConfig, SimulatedConfigError> =>
   Effect.mapError(
-    Schema.decodeUnknownEffect(SimulatedConfig)(input ?? {}, { errors: "all", onExcessProperty: "error" }),
-    (error) => {
-      const issues = formatter(error.issue).issues
-      const lines = issues.map((i) => {
-        const path = i.path && i.path.length > 0 ? i.path.map(String).join(".") : "(root)"
-        return { path, line: `${path}: ${i.message}` }
-      })
-      return new SimulatedConfigError({
-        path: lines[0]?.path ?? "(root)",
-        message: `invalid simulated backend config: ${lines.map((l) => l.line).join("; ")}`
-      })
-    }
+    decodeStrict(SimulatedConfig)(input),
+    (p) =>
+      new SimulatedConfigError({ path: p.path, message: `invalid simulated backend config: ${p.lines.join("; ")}` })
   )
 
 /**
