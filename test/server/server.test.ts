@@ -386,6 +386,27 @@ describe("mull serve: policy and failures", () => {
     }
   })
 
+  it("a client that gives up on a plain request interrupts its run too", async () => {
+    const server = await start({}, { backend: simulated({ fixedMs: 30 }) })
+    try {
+      const controller = new AbortController()
+      const pending = fetch(`${server.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(chat("mull/beam-search", Q, { params: { N: 16 } })),
+        signal: controller.signal
+      }).catch((e: unknown) => e)
+      await eventually(async () => (await metric(server.url, "mull_reservations_outstanding")) > 0)
+      controller.abort()
+      assert.instanceOf(await pending, Error)
+      await eventually(async () => (await metric(server.url, "mull_runs_in_flight")) === 0)
+      assert.strictEqual(await metric(server.url, "mull_reservations_outstanding"), 0)
+      assert.match(await (await fetch(`${server.url}/metrics`)).text(), /mull_runs_total\{outcome="interrupted"\} 1/u)
+    } finally {
+      await server.close()
+    }
+  })
+
   it("shutdown drains requests in flight", async () => {
     const server = await start({}, { backend: simulated({ fixedMs: 40 }) })
     const pending = post(`${server.url}/v1/chat/completions`, chat("mull/beam-search", Q, { params: { N: 4 } }))
