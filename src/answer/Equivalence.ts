@@ -30,6 +30,8 @@ const MAX_ITEMS = 64
 
 const ANALYSIS_CACHE_SIZE = 4096
 const analyses = new Map<string, Answer>()
+// voting keys: a vote keys every ballot (256 at best-of-256), and exact numbers cost BigInt arithmetic
+const keys = new Map<string, string>()
 
 /** The settled shape of an answer, memoised (voting compares the same strings again and again). */
 const shapeOf = (answer: string): Answer => {
@@ -81,7 +83,14 @@ const keyOf = (a: Answer): string => {
  * answerKey("\\frac12") === answerKey("0.5") // true
  * answerKey("\\{3, 1\\}") === answerKey("1,3") // true
  */
-export const answerKey = (answer: string): string => keyOf(shapeOf(answer))
+export const answerKey = (answer: string): string => {
+  const hit = keys.get(answer)
+  if (hit !== undefined) return hit
+  const key = keyOf(shapeOf(answer))
+  if (keys.size >= ANALYSIS_CACHE_SIZE) keys.clear()
+  keys.set(answer, key)
+  return key
+}
 
 /** A number's exact value as LaTeX, for the CAS: `\frac{-1}{2}`, `3`. */
 const literalLatex = (lit: NumberLiteral): string =>
@@ -206,6 +215,13 @@ const same = (a: Answer, b: Answer): boolean => {
   }
 }
 
+// Verdicts by (canonically ordered) pair: every vote of a sweep over a problem compares the same
+// answers again, and a comparison through the CAS costs up to milliseconds (#17 of MATH-500: 136
+// comparisons, ~150 ms a vote). The first verdict stands for the process, so a comparison the
+// CAS's time limit cut short is not decided differently by a later vote.
+const VERDICT_CACHE_SIZE = 16384
+const verdicts = new Map<string, boolean>()
+
 /**
  * Whether two answers are the same answer (see the module doc for the rules). Reflexive,
  * symmetric, pure and synchronous; never throws; bounded work.
@@ -218,12 +234,19 @@ const same = (a: Answer, b: Answer): boolean => {
  */
 export const equivalent = (a: string, b: string): boolean => {
   if (a === b) return true
+  const [x, y] = a <= b ? [a, b] : [b, a]
+  const pair = `${x.length}:${x}${y}`
+  const hit = verdicts.get(pair)
+  if (hit !== undefined) return hit
+  let verdict: boolean
   try {
-    const [x, y] = a <= b ? [a, b] : [b, a]
-    return same(shapeOf(x), shapeOf(y))
+    verdict = same(shapeOf(x), shapeOf(y))
   } catch {
-    return false
+    verdict = false
   }
+  if (verdicts.size >= VERDICT_CACHE_SIZE) verdicts.clear()
+  verdicts.set(pair, verdict)
+  return verdict
 }
 
 /**
