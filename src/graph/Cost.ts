@@ -58,7 +58,8 @@ const MAX_ROUNDS = 100_000
 /** The interval of a numeric field over the params' intervals and the population's bounds. */
 const intervalOf = (value: Num, env: Env, pop: PopulationBound): Expression.Interval => {
   const r = Expression.evaluateInterval(Scope.exprOf(value), (name) => {
-    const p = env.params[name]
+    // own params only: `__proto__` (an unknown name) would otherwise read Object.prototype
+    const p = Object.hasOwn(env.params, name) ? env.params[name] : undefined
     if (p !== undefined) return p
     if (name.startsWith("budget.")) {
       const v = Scope.lookup({}, env.limits)(name)

@@ -274,6 +274,12 @@ const mulBounds = (a: Interval, b: Interval): Interval => {
   return { lo: Math.min(...ps), hi: Math.max(...ps) }
 }
 
+/** ∞ − ∞ has no value: an end that is NaN is unknown, so it becomes the infinite end. */
+const widen = (i: Interval): Interval => ({
+  lo: Number.isNaN(i.lo) ? Number.NEGATIVE_INFINITY : i.lo,
+  hi: Number.isNaN(i.hi) ? Number.POSITIVE_INFINITY : i.hi
+})
+
 /**
  * Quotient bounds for a divisor that excludes 0: the extremes are quotients of ends. Computed as
  * quotients (not as `a * (1 / b)`, which rounds twice: 49 * (1 / 49) < 1 = 49 / 49, and `floor`
@@ -308,9 +314,9 @@ export const evaluateInterval = (e: Expr, lookup: (name: string) => Interval | u
       const b = evaluateInterval(e.right, lookup)
       switch (e.op) {
         case "+":
-          return { lo: a.lo + b.lo, hi: a.hi + b.hi }
+          return widen({ lo: a.lo + b.lo, hi: a.hi + b.hi })
         case "-":
-          return { lo: a.lo - b.hi, hi: a.hi - b.lo }
+          return widen({ lo: a.lo - b.hi, hi: a.hi - b.lo })
         case "*":
           return mulBounds(a, b)
         case "/":

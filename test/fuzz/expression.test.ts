@@ -204,6 +204,14 @@ describe("expressions: evaluation", () => {
     )
   })
 
+  it("regression: an unbounded sum's bound is infinite, never NaN (-∞ + ∞)", () => {
+    const e = Expression.parseOrThrow("0.5 / 0 + 1e308 * 2")
+    assert.deepStrictEqual(
+      Expression.evaluateInterval(e, () => undefined),
+      { lo: Number.NEGATIVE_INFINITY, hi: Number.POSITIVE_INFINITY }
+    )
+  })
+
   it("regression: a quotient's bound is the quotient, not a product with a rounded reciprocal", () => {
     const e = Expression.parseOrThrow("floor(N / M)")
     const point = { lo: 49, hi: 49 }

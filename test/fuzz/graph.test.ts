@@ -498,6 +498,17 @@ describe("graph documents: regressions found by these properties", () => {
     }
   })
 
+  it("an expression naming __proto__ costs as an unknown name, not NaN (it read Object.prototype)", async () => {
+    const g = await Effect.runPromise(
+      Loader.fromJson(doc([{ type: "sample", n: 1, until: "end", maxTokens: "__proto__" }, select]))
+    )
+    assert.deepStrictEqual(validate(g, { backend: SIMULATED }), [
+      'root.nodes.0.maxTokens: unknown param "__proto__" (this graph has no params)'
+    ])
+    const first = minimumCost(g, { maxTokens: 256 })
+    for (const m of Usage.METERS) assert.isFalse(Number.isNaN(first[m]), m)
+  })
+
   it("a repeat of 1e9 rounds whose body changes nothing ends at once (it used to spin)", async () => {
     const t0 = performance.now()
     const r = await within(
