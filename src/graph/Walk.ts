@@ -56,6 +56,12 @@ export interface FieldRule {
  */
 export const MAX_BRANCHES = 10_000
 
+/**
+ * The most copies a sampling `prune` may draw: each is a new candidate made without any spend the
+ * budget could refuse, so a `keep` such as 1e308 would loop until memory ran out.
+ */
+export const MAX_RESAMPLE = 1_000_000
+
 const int0: FieldRule = { integer: true, min: 0 }
 const int1: FieldRule = { integer: true, min: 1 }
 const temp: FieldRule = { integer: false, min: 0 }
@@ -63,6 +69,8 @@ const positive: FieldRule = { integer: false, min: 0, exclusive: true }
 const any: FieldRule = { integer: false, min: Number.NEGATIVE_INFINITY }
 /** `parallel.branches` */
 export const BRANCHES: FieldRule = { integer: true, min: 1, max: MAX_BRANCHES }
+/** `prune.keep` of a sampling prune (a top-k prune keeps at most what it has) */
+export const RESAMPLE_KEEP: FieldRule = { integer: true, min: 0, max: MAX_RESAMPLE }
 
 /** A numeric field of a node: its JSON path, its value as written, and its rule. */
 export interface NumField {
@@ -101,7 +109,7 @@ export const numFields = (node: Node, path: string): ReadonlyArray<NumField> => 
       }
       break
     case "prune":
-      add("keep", node.keep, int0)
+      add("keep", node.keep, node.mode === "sample" ? RESAMPLE_KEEP : int0)
       add("temperature", node.temperature, positive)
       break
     case "revise":

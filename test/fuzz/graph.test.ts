@@ -498,6 +498,15 @@ describe("graph documents: regressions found by these properties", () => {
     }
   })
 
+  it("a sampling prune's keep of 1e308 is refused (it looped until the array length overflowed)", async () => {
+    const prune = { type: "prune", keep: 1e308, mode: "sample" }
+    const fixed = await runDoc(doc([sample, { type: "score" }, prune, select]))
+    assert.deepStrictEqual(fixed.problems, ["root.nodes.2.keep: expected an integer in 0..1000000, got 1e+308"])
+    const late = await runDoc(doc([sample, { type: "score" }, { ...prune, keep: "population.size * 1e308" }, select]))
+    assert.isTrue(Exit.isFailure(late.exit))
+    if (Exit.isFailure(late.exit)) assert.isFalse(Cause.hasDies(late.exit.cause), Cause.pretty(late.exit.cause))
+  })
+
   it("an expression naming __proto__ costs as an unknown name, not NaN (it read Object.prototype)", async () => {
     const g = await Effect.runPromise(
       Loader.fromJson(doc([{ type: "sample", n: 1, until: "end", maxTokens: "__proto__" }, select]))

@@ -14,13 +14,15 @@ import * as CandidateModule from "../../domain/Candidate.ts"
 import { seed32, seedOf } from "../../domain/Hash.ts"
 import * as Population from "../../domain/Population.ts"
 import { Defaults, type PruneNode } from "../../graph/Graph.ts"
+import { RESAMPLE_KEEP } from "../../graph/Walk.ts"
 import { type Frame, INT0, num, numOr, POSITIVE, pathOf } from "../Env.ts"
 import { resample, topK } from "../Prune.ts"
 
 export const run = (frame: Frame, node: PruneNode, path: string, population: Population.Population) =>
   Effect.gen(function* () {
     const counts = Population.counts(population)
-    const keep = yield* num(frame, `${path}.keep`, node.keep, INT0, counts)
+    const mode = node.mode ?? Defaults.pruneMode
+    const keep = yield* num(frame, `${path}.keep`, node.keep, mode === "sample" ? RESAMPLE_KEEP : INT0, counts)
     const where = pathOf(frame, path)
     const among = node.among ?? Defaults.prunAmong
     const inPool = (c: Candidate) => among === "all" || !c.done
@@ -51,7 +53,6 @@ export const run = (frame: Frame, node: PruneNode, path: string, population: Pop
     }
     const pool = pop.filter(inPool)
     const scores = pool.map((c) => c.score)
-    const mode = node.mode ?? Defaults.pruneMode
     let picks: ReadonlyArray<number>
     if (mode === "top") picks = topK(scores, keep)
     else {
