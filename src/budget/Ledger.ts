@@ -11,7 +11,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import { Context, Effect, Layer, Schema, Scope } from "effect"
 import type { NodeUsage } from "../domain/RunResult.ts"
 import * as Usage from "../domain/Usage.ts"
 import * as Limits from "./Limits.ts"
@@ -245,6 +245,16 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
 }
 
 /**
+ * Runs `grant` with the scope in context, uninterruptibly, so that a grant and the finalizer that
+ * releases it are never separated. Unlike `Effect.acquireRelease`, the finalizer does not capture
+ * the fiber's context (restoring it copies the whole context once per reservation): releasing a
+ * reservation needs none.
+ */
+const scopedGrant = <A, E>(
+  grant: (scope: Scope.Scope) => Effect.Effect<A, E, Scope.Scope>
+): Effect.Effect<A, E, Scope.Scope> => Effect.uninterruptible(Effect.flatMap(Effect.scope, grant))
+
+/**
  * A ledger with the given limits and pricing.
  *
  * @example
@@ -260,13 +270,18 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
 export const make = Effect.fnUntraced(function* (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.free) {
   const state = makeState(limits, pricing)
   const reserve = (request: ReserveRequest): Effect.Effect<Reservation, BudgetRefused, Scope.Scope> =>
-    Effect.acquireRelease(
-      Effect.suspend(() => {
-        const outcome = state.tryReserve(request)
-        return outcome._tag === "Granted" ? Effect.succeed(outcome.reservation) : Effect.fail(outcome.error)
-      }),
-      (reservation) => Effect.sync(() => state.release(reservation))
-    )
+    scopedGrant((scope) => {
+      const outcome = state.tryReserve(request)
+      if (outcome._tag === "Refused") return Effect.fail(outcome.error)
+      const reservation = outcome.reservation
+      return Effect.as(
+        Scope.addFinalizer(
+          scope,
+          Effect.sync(() => state.release(reservation))
+        ),
+        reservation
+      )
+    })
   return Ledger.of({
     limits,
     pricing,
@@ -324,7 +339,7 @@ export const makeShare = Effect.fnUntraced(function* (parent: LedgerShape, limit
   const state = makeState(limits, parent.pricing)
   const inParent = new Map<number, Reservation>()
   const reserve = (request: ReserveRequest): Effect.Effect<Reservation, BudgetRefused, Scope.Scope> =>
-    Effect.acquireRelease(
+    scopedGrant((scope) =>
       Effect.gen(function* () {
         const outcome = state.tryReserve(request)
         if (outcome._tag === "Refused") return yield* outcome.error
@@ -338,9 +353,9 @@ export const makeShare = Effect.fnUntraced(function* (parent: LedgerShape, limit
           return yield* up.failure
         }
         inParent.set(mine.id, up.success)
+        yield* Scope.addFinalizer(scope, release(mine))
         return mine
-      }),
-      (mine) => release(mine)
+      })
     )
   /** Settles a reservation here and, once, its twin in the parent. */
   const settleParent = (mine: Reservation, settle: (p: Reservation) => Effect.Effect<void>) =>
@@ -392,7 +407,8 @@ export const tracked = (inner: LedgerShape, gauge: { value: number }): LedgerSha
             open.add(r.id)
             gauge.value += 1
           }),
-          Effect.addFinalizer(() => settle(r))
+          // a finalizer that needs no context (`Effect.addFinalizer` would restore the fiber's)
+          Effect.flatMap(Effect.scope, (scope) => Scope.addFinalizer(scope, settle(r)))
         )
       ),
     commit: (r, actual, spent) => Effect.andThen(inner.commit(r, actual, spent), settle(r)),
