@@ -71,7 +71,8 @@ let slack = 0
 
 /** A `path: message` line: non-empty on both sides, short, no stack trace. */
 const assertProblemLine = (line: string, what: string) => {
-  assert.match(line, /^\S.*?: \S/su, `${what}: not a \`path: message\` line: ${line.slice(0, 200)}`)
+  // the path may itself start with a space: it is the document's own key (" $schema")
+  assert.match(line, /^.+?: \S/su, `${what}: not a \`path: message\` line: ${line.slice(0, 200)}`)
   assert.notMatch(line, /\n\s+at /u, `${what}: a stack trace`)
   const limit = /invalid expression/u.test(line) ? MAX_LINE : MAX_LINE + slack
   assert.isAtMost(line.length, limit, `${what}: a ${line.length}-character problem line`)
