@@ -30,7 +30,7 @@ import { GraphError } from "../graph/GraphError.ts"
 import * as Loader from "../graph/Loader.ts"
 import type { Params } from "../graph/Scope.ts"
 import { validate } from "../graph/Validate.ts"
-import { execute, pricingOf } from "../runtime/Run.ts"
+import { execute, pricingOf, staticFacts } from "../runtime/Run.ts"
 import type { RunError } from "../runtime/RunError.ts"
 import { type RunEvent, RunEvents } from "../runtime/RunEvents.ts"
 import { Generator } from "../services/Generator.ts"
@@ -420,6 +420,15 @@ const chatCompletions = (policy: Policy, catalog: Catalog, metrics: Metrics.Metr
         ? undefined
         : yield* decode(Wire.MullOptions, request.mull, { strict: true, prefix: "mull" })
     const plan = yield* planOf(policy, catalog, request, mull)
+    // checked before a stream starts, so a bad param is a 400 whether or not the client streams
+    const facts = staticFacts(
+      plan.loaded,
+      plan.params,
+      plan.budget,
+      Context.get(context, Generator),
+      Context.get(context, Verifier)
+    )
+    if (facts.problems.length > 0) return yield* fail(400, facts.problems.join("; "), "invalid_graph_request", "mull")
     if (request.stream === true) return streamReply(policy, metrics, plan, context)
     const lines: Array<string> = []
     const outcome = yield* Effect.provide(

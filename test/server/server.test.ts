@@ -286,6 +286,14 @@ describe("mull serve", () => {
         400,
         /params\.K/u
       )
+      await expectError(
+        await post(
+          `${server.url}/v1/chat/completions`,
+          chat("mull/best-of-n", Q, { params: { K: 3 } }, { stream: true })
+        ),
+        400,
+        /params\.K/u
+      )
     })
 
     it("413 for a body over the limit", async () => {
