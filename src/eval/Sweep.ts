@@ -65,7 +65,7 @@ export const SweepSpec = Schema.Struct({
   budgets: Schema.Array(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))).check(Schema.isMinLength(1)),
   seeds: Schema.Array(Schema.Int).check(Schema.isMinLength(1)),
   /** optional per-run limits, numbers or expressions over B */
-  limits: Schema.optionalKey(Schema.Record(Schema.Literals(METERS), Num)),
+  limits: Schema.optionalKey(Schema.Record(Schema.Literals(METERS), Schema.optionalKey(Num))),
   /** per-problem difficulty: `samples` complete samples, scored (paper §3.2) */
   difficulty: Schema.optionalKey(
     Schema.Struct({

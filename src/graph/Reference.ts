@@ -204,9 +204,9 @@ export const graphReference = (): string => {
   ].join("\n")
 }
 
-// `npm run docs:reference`
+// `npm run docs:reference` writes docs/reference.md; `npm run docs:reference -- FILE` writes FILE
 if (import.meta.main) {
-  const file = fromRoot("docs", "reference.md")
+  const file = process.argv[2] ?? fromRoot("docs", "reference.md")
   writeFileSync(file, graphReference())
   console.log(`wrote ${file}`)
 }
