@@ -12,8 +12,6 @@
  * @since 0.1.0
  */
 
-const MASK64 = (1n << 64n) - 1n
-
 /**
  * The 32-bit finaliser of the simulator reference (a "lowbias32" variant).
  *
@@ -46,14 +44,33 @@ export const hash32 = (a: number, b: number): number => mix32((a ^ mix32((b + 0x
  */
 export const uniform = (h: number, tag: number): number => (hash32(h, tag) + 0.5) / 4294967296
 
-const fmix64 = (k: bigint): bigint => {
-  let h = k & MASK64
-  h ^= h >> 33n
-  h = (h * 0xff51afd7ed558ccdn) & MASK64
-  h ^= h >> 33n
-  h = (h * 0xc4ceb9fe1a85ec53n) & MASK64
-  h ^= h >> 33n
-  return h
+/**
+ * (hi·2^32 + lo)·(chi·2^32 + clo) mod 2^64, in 32-bit halves: the low product is split in 16-bit
+ * limbs so every partial product is exact in a double (no BigInt allocated per multiply).
+ */
+const mul64 = (hi: number, lo: number, chi: number, clo: number): readonly [number, number] => {
+  const a0 = lo & 0xffff
+  const a1 = lo >>> 16
+  const b0 = clo & 0xffff
+  const b1 = clo >>> 16
+  const mid = a0 * b1 + a1 * b0
+  const low = a0 * b0 + (mid % 65536) * 65536
+  const carry = Math.floor(low / 4294967296)
+  const high = a1 * b1 + Math.floor(mid / 65536) + carry + Math.imul(hi, clo) + Math.imul(lo, chi)
+  return [high >>> 0, low >>> 0]
+}
+
+/** MurmurHash3's 64-bit finaliser on (hi, lo) halves. */
+const fmix64 = (hi0: number, lo0: number): bigint => {
+  let hi = hi0 >>> 0
+  let lo = lo0 >>> 0
+  // h ^= h >> 33: the high half shifted by one lands in the low half
+  lo = (lo ^ (hi >>> 1)) >>> 0
+  ;[hi, lo] = mul64(hi, lo, 0xff51afd7, 0xed558ccd)
+  lo = (lo ^ (hi >>> 1)) >>> 0
+  ;[hi, lo] = mul64(hi, lo, 0xc4ceb9fe, 0x1a85ec53)
+  lo = (lo ^ (hi >>> 1)) >>> 0
+  return (BigInt(hi) << 32n) | BigInt(lo)
 }
 
 const encoder = new TextEncoder()
@@ -76,20 +93,41 @@ export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint =
   let lo = 0x84222325
   for (const part of parts) {
     const text = typeof part === "string" ? `s${part}` : `n${part.toString()}`
-    if (scratch.length < text.length * 3 + 3) scratch = new Uint8Array(text.length * 3 + 3)
-    const n = encoder.encodeInto(text, scratch.subarray(3)).written
-    scratch[0] = n & 0xff
-    scratch[1] = (n >>> 8) & 0xff
-    scratch[2] = (n >>> 16) & 0xff
-    for (let i = 0; i < n + 3; i++) {
-      lo = (lo ^ (scratch[i] ?? 0)) >>> 0
+    // ASCII text (ids, node paths, numbers) is its own UTF-8: its code units are hashed without
+    // encoding it first (the same bytes); on the first other character, start over with the encoder
+    const h0 = hi
+    const l0 = lo
+    let n = text.length
+    let ascii = true
+    for (let i = -3; i < n; i++) {
+      // three bytes of length prefix, then the text's bytes
+      const byte = i < 0 ? (n >>> (8 * (i + 3))) & 0xff : text.charCodeAt(i)
+      if (byte > 0x7f) {
+        ascii = false
+        break
+      }
+      lo = (lo ^ byte) >>> 0
       // (hi·2^32 + lo)·(2^40 + 0x1b3) mod 2^64
       const p = lo * 0x1b3
       hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
       lo = p >>> 0
     }
+    if (ascii) continue
+    hi = h0
+    lo = l0
+    if (scratch.length < text.length * 3 + 3) scratch = new Uint8Array(text.length * 3 + 3)
+    n = encoder.encodeInto(text, scratch.subarray(3)).written
+    scratch[0] = n & 0xff
+    scratch[1] = (n >>> 8) & 0xff
+    scratch[2] = (n >>> 16) & 0xff
+    for (let i = 0; i < n + 3; i++) {
+      lo = (lo ^ (scratch[i] ?? 0)) >>> 0
+      const p = lo * 0x1b3
+      hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
+      lo = p >>> 0
+    }
   }
-  return fmix64((BigInt(hi) << 32n) | BigInt(lo))
+  return fmix64(hi, lo)
 }
 
 /**

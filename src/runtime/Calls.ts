@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Clock, Effect, Random, type Scope } from "effect"
-import type { Reservation, ReserveRequest } from "../budget/Ledger.ts"
+import type { BudgetRefused, Reservation, ReserveRequest } from "../budget/Ledger.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import { seedOf } from "../domain/Hash.ts"
 import * as Usage from "../domain/Usage.ts"
@@ -28,8 +28,29 @@ import type { Frame } from "./Env.ts"
 export const reserveInOrder = (
   frame: Frame,
   requests: ReadonlyArray<ReserveRequest>
-): Effect.Effect<ReadonlyArray<Reservation | undefined>, never, Scope.Scope> =>
-  Effect.gen(function* () {
+): Effect.Effect<ReadonlyArray<Reservation | undefined>, never, Scope.Scope> => {
+  const refuse = (request: ReserveRequest, refusal: BudgetRefused): Effect.Effect<void> => {
+    frame.env.exhausted.value = true
+    if (!frame.env.events.enabled) return Effect.void
+    return frame.env.events.publish({
+      _tag: "Refused",
+      node: request.node,
+      meter: refusal.meter,
+      requested: refusal.requested,
+      available: refusal.available
+    })
+  }
+  const only = requests.length === 1 ? requests[0] : undefined
+  // one request (a sample node, a single batch, a retry): no loop to drive
+  if (only !== undefined)
+    return Effect.matchEffect(frame.ledger.reserve(only), {
+      onSuccess: (r) => {
+        if (r.units < only.units) frame.env.exhausted.value = true
+        return Effect.succeed([r])
+      },
+      onFailure: (refusal) => Effect.as(refuse(only, refusal), [undefined])
+    })
+  return Effect.gen(function* () {
     const out: Array<Reservation | undefined> = []
     let refused = false
     for (const request of requests) {
@@ -43,20 +64,13 @@ export const reserveInOrder = (
         if (r.success.units < request.units) frame.env.exhausted.value = true
       } else {
         refused = true
-        frame.env.exhausted.value = true
         out.push(undefined)
-        if (frame.env.events.enabled)
-          yield* frame.env.events.publish({
-            _tag: "Refused",
-            node: request.node,
-            meter: r.failure.meter,
-            requested: r.failure.requested,
-            available: r.failure.available
-          })
+        yield* refuse(request, r.failure)
       }
     }
     return out
   })
+}
 
 /**
  * Commits a reservation and publishes the charge.
@@ -262,27 +276,28 @@ export const generate = (
   calls: ReadonlyArray<GenCall>
 ): Effect.Effect<ReadonlyArray<GenerateResult | undefined>, BackendError> =>
   Effect.scoped(
-    Effect.gen(function* () {
+    Effect.suspend(() => {
       // each call's request and reservation are built once: the seed (a 64-bit hash) and the
       // prompt's token count serve the reservation, the call and any retry's reservation
       const requests = calls.map((c) => requestOf(frame, node, c, c.n))
       const wanted = calls.map((c, i) => generationReservation(frame, node, c, requests[i]))
-      const reservations = yield* reserveInOrder(frame, wanted)
-      const one = (i: number): Effect.Effect<GenerateResult | undefined, BackendError, Scope.Scope> => {
-        const r = reservations[i]
-        const full = requests[i]
-        const asked = wanted[i]
-        if (r === undefined || full === undefined || asked === undefined) return Effect.succeed(undefined)
-        // a partial grant asks for fewer continuations, with the same seed
-        const request = r.units === full.n ? full : { ...full, n: r.units }
-        const again = { ...asked, units: r.units, minUnits: r.units }
-        return paidCall(frame, frame.env.generator.retry, r, again, () =>
-          Effect.map(invokeGenerator(frame, request), ({ result, usage, spent }) => ({ value: result, usage, spent }))
-        )
-      }
-      // a single call (a sample node, a one-parent expansion) runs in this fiber: no fork to join
-      if (calls.length === 1) return [yield* one(0)]
-      return yield* Effect.forEach(calls, (_, i) => one(i), { concurrency: "unbounded" })
+      return Effect.flatMap(reserveInOrder(frame, wanted), (reservations) => {
+        const one = (i: number): Effect.Effect<GenerateResult | undefined, BackendError, Scope.Scope> => {
+          const r = reservations[i]
+          const full = requests[i]
+          const asked = wanted[i]
+          if (r === undefined || full === undefined || asked === undefined) return Effect.succeed(undefined)
+          // a partial grant asks for fewer continuations, with the same seed
+          const request = r.units === full.n ? full : { ...full, n: r.units }
+          const again = { ...asked, units: r.units, minUnits: r.units }
+          return paidCall(frame, frame.env.generator.retry, r, again, () =>
+            Effect.map(invokeGenerator(frame, request), ({ result, usage, spent }) => ({ value: result, usage, spent }))
+          )
+        }
+        // a single call (a sample node, a one-parent expansion) runs in this fiber: no fork to join
+        if (calls.length === 1) return Effect.map(one(0), (r) => [r])
+        return Effect.forEach(calls, (_, i) => one(i), { concurrency: "unbounded" })
+      })
     })
   )
 

@@ -147,12 +147,17 @@ export const sampling = (
   counts: Counts,
   defaultTemperature: number = Defaults.temperature
 ): Effect.Effect<{ readonly temperature: number; readonly maxTokens: number }, InvalidValue> =>
-  Effect.gen(function* () {
-    const temperature = yield* numOr(frame, `${path}.temperature`, node.temperature, defaultTemperature, NONNEG, counts)
-    const requested =
-      node.maxTokens === undefined ? undefined : yield* num(frame, `${path}.maxTokens`, node.maxTokens, INT1, counts)
-    return { temperature, maxTokens: maxTokensOf(frame, requested) }
-  })
+  // `num` answers at once (a success or a failure), so the two are chained without a generator
+  Effect.flatMap(
+    numOr(frame, `${path}.temperature`, node.temperature, defaultTemperature, NONNEG, counts),
+    (temperature) =>
+      node.maxTokens === undefined
+        ? Effect.succeed({ temperature, maxTokens: maxTokensOf(frame, undefined) })
+        : Effect.map(num(frame, `${path}.maxTokens`, node.maxTokens, INT1, counts), (requested) => ({
+            temperature,
+            maxTokens: maxTokensOf(frame, requested)
+          }))
+  )
 
 /** The `maxTokens` of a call: the node's, capped by the backend's. */
 export const maxTokensOf = (frame: Frame, requested: number | undefined): number =>

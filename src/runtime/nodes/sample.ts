@@ -25,28 +25,36 @@ export const freshSamples = (
   temperature: number,
   maxTokens: number
 ): Effect.Effect<ReadonlyArray<Candidate>, RunError> =>
-  Effect.gen(function* () {
-    if (n === 0) return []
+  Effect.suspend(() => {
+    if (n === 0) return Effect.succeed([])
     const first = frame.counter.next
     frame.counter.next += n
     // one call for the node's n samples (servers share the prompt), seeded by the first sample's
     // id: sample first+i is continuation i, whatever n is — so best-of-64 gets best-of-256's first 64
-    const results = yield* generate(frame, node, [
+    const results = generate(frame, node, [
       { seedKey: `${frame.prefix}s${first}`, prefix: undefined, n, minN: 1, until, temperature, maxTokens }
     ])
-    const created: Array<Created> = (results[0]?.generations ?? []).map((generation, i) => ({
-      candidate: grow(frame, node, `${frame.prefix}s${first + i}`, undefined, generation),
-      generation
-    }))
-    yield* announce(frame, node, created)
-    return created.map((c) => c.candidate)
+    return Effect.flatMap(results, (results) => {
+      const created: Array<Created> = (results[0]?.generations ?? []).map((generation, i) => ({
+        candidate: grow(frame, node, `${frame.prefix}s${first + i}`, undefined, generation),
+        generation
+      }))
+      return Effect.as(
+        announce(frame, node, created),
+        created.map((c) => c.candidate)
+      )
+    })
   })
 
 export const run = (frame: Frame, node: SampleNode, path: string, population: Population.Population) =>
-  Effect.gen(function* () {
+  Effect.suspend(() => {
     const counts = Population.counts(population)
-    const n = yield* num(frame, `${path}.n`, node.n, INT0, counts)
-    const { temperature, maxTokens } = yield* sampling(frame, path, node, counts)
-    const fresh = yield* freshSamples(frame, pathOf(frame, path), n, node.until, temperature, maxTokens)
-    return [...population, ...fresh]
+    return Effect.flatMap(num(frame, `${path}.n`, node.n, INT0, counts), (n) =>
+      Effect.flatMap(sampling(frame, path, node, counts), ({ temperature, maxTokens }) =>
+        Effect.map(freshSamples(frame, pathOf(frame, path), n, node.until, temperature, maxTokens), (fresh) => [
+          ...population,
+          ...fresh
+        ])
+      )
+    )
   })
