@@ -339,6 +339,14 @@ describe("the docs' code blocks", () => {
     expect(bad).toEqual([])
   })
 
+  it("the README's documentation index links every page of docs/", () => {
+    const readme = readFileSync(fromRoot("README.md"), "utf8")
+    const missing = docFiles()
+      .filter((f) => f.startsWith("docs/"))
+      .filter((f) => !readme.includes(`](${f})`))
+    expect(missing).toEqual([])
+  })
+
   it("json blocks marked file=PATH are that file", () => {
     const bad = blocks
       .filter((b) => b.lang === "json" && b.attrs.file !== undefined)
