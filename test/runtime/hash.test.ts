@@ -1,0 +1,24 @@
+/**
+ * `hash64` seeds every backend call, so its values must never change: these were computed by the
+ * first implementation (BigInt arithmetic over TextEncoder bytes) and pin the current one (32-bit
+ * halves, ASCII hashed without encoding).
+ */
+import { describe, expect, it } from "vitest"
+import { hash64, seedOf } from "../../src/domain/Hash.ts"
+
+describe("hash64", () => {
+  it.each([
+    [[0n, "test/algebra/1.json", "s0", "root.nodes.0"], 11317677611915985536n],
+    [[7n, "gsm8k/12", "b3/s0.1.2~1", "root.nodes.1.body.nodes.2[beam-search].root"], 8939997249117143556n],
+    [["énoncé", "中文", "😀", 42], 17394268218630105343n],
+    [["x".repeat(300), 1], 114145238575108440n],
+    [["é".repeat(200)], 11455999296943843676n],
+    [[18446744073709551615n, -3, 0.5, ""], 11991833963336937082n]
+  ] as const)("keeps its values (%#)", (parts, expected) => {
+    expect(hash64(parts)).toBe(expected)
+  })
+
+  it("seedOf is the hash of its parts", () => {
+    expect(seedOf(0, "test/algebra/1.json", "s0", "root.nodes.0")).toBe(11317677611915985536n)
+  })
+})
