@@ -66,8 +66,14 @@ interface StaticFacts {
   readonly firstCall: Usage.Usage
 }
 
-/** Static facts by loaded graph, then by everything else they depend on (`factsKey`). */
-const factsMemo = new WeakMap<LoadedGraph, Map<string, StaticFacts>>()
+/**
+ * Static facts by loaded graph, then by backend facts (`backendKey`: the same string object for
+ * the same ports, so the lookup does not hash it again), then by params and limits.
+ */
+const factsMemo = new WeakMap<LoadedGraph, Map<string, Map<string, StaticFacts>>>()
+
+/** Distinct backends kept per graph. */
+const BACKENDS_PER_GRAPH = 16
 
 /** Distinct keys kept per graph: a sweep uses a handful; a server fed arbitrary params stays bounded. */
 const FACTS_PER_GRAPH = 256
@@ -75,15 +81,42 @@ const FACTS_PER_GRAPH = 256
 /** A number's exact spelling in a key (`-0`, `NaN` and `Infinity` included). */
 const numberKey = (v: number): string => (Object.is(v, -0) ? "-0" : String(v))
 
-/** A record of numbers as a key, or undefined if a value is not a number (such a run is not memoised). */
+/**
+ * A record of numbers as a key (each name length-prefixed, so no name can forge a separator), or
+ * undefined if a value is not a number (such a run is not memoised).
+ */
 const recordKey = (r: Readonly<Record<string, unknown>>): string | undefined => {
-  const parts: Array<string> = []
-  for (const [k, v] of Object.entries(r)) {
+  let key = ""
+  for (const k of Object.keys(r)) {
+    const v = r[k]
     if (v === undefined) continue
     if (typeof v !== "number") return undefined
-    parts.push(`${JSON.stringify(k)}:${numberKey(v)}`)
+    key += `${k.length}:${k}=${numberKey(v)};`
   }
-  return parts.join(",")
+  return key
+}
+
+/** What validation and the minimum cost read of the backends, as a key (kept per port objects). */
+const backendKeys = new WeakMap<GeneratorShape, WeakMap<VerifierShape, string>>()
+const backendKey = (generator: GeneratorShape, verifier: VerifierShape): string => {
+  let byVerifier = backendKeys.get(generator)
+  if (byVerifier === undefined) {
+    byVerifier = new WeakMap()
+    backendKeys.set(generator, byVerifier)
+  }
+  let key = byVerifier.get(verifier)
+  if (key === undefined) {
+    key = JSON.stringify([
+      generator.backend,
+      [...generator.capabilities].sort(),
+      verifier.verifiers,
+      numberKey(generator.maxTokens),
+      generator.promptTokens !== undefined,
+      verifier.inputTokens !== undefined
+    ])
+    byVerifier.set(verifier, key)
+  }
+  return key
 }
 
 const computeFacts = (
@@ -129,20 +162,18 @@ export const staticFacts = (
   const limitsKey = recordKey(limits)
   if (paramsKey === undefined || limitsKey === undefined)
     return computeFacts(loaded, overrides, limits, generator, verifier)
-  const key = JSON.stringify([
-    paramsKey,
-    limitsKey,
-    generator.backend,
-    [...generator.capabilities].sort(),
-    verifier.verifiers,
-    numberKey(generator.maxTokens),
-    generator.promptTokens !== undefined,
-    verifier.inputTokens !== undefined
-  ])
-  let byKey = factsMemo.get(loaded)
+  const key = `${paramsKey}|${limitsKey}`
+  let byBackend = factsMemo.get(loaded)
+  if (byBackend === undefined) {
+    byBackend = new Map()
+    factsMemo.set(loaded, byBackend)
+  }
+  const backend = backendKey(generator, verifier)
+  let byKey = byBackend.get(backend)
   if (byKey === undefined) {
+    if (byBackend.size >= BACKENDS_PER_GRAPH) byBackend.clear()
     byKey = new Map()
-    factsMemo.set(loaded, byKey)
+    byBackend.set(backend, byKey)
   }
   const hit = byKey.get(key)
   if (hit !== undefined) return hit
@@ -163,10 +194,31 @@ export const staticFacts = (
  * @example
  * const result = yield* execute(loaded, problem, { params: { N: 16 } })
  */
-export const execute = Effect.fn("mull.execute")(function* (
+export const execute = (
   loaded: LoadedGraph,
   problem: Problem,
   options: RunOptions = {}
+): Effect.Effect<RunResult, RunError | GraphError, Generator | Verifier | AnswerKey | RunEvents | Ledger.Ledger> =>
+  // not `Effect.fn`: it captures a stack trace on every call, and opens its span under the
+  // default tracer too; a sweep runs thousands of small runs
+  Effect.flatMap(tracing, (traced) => {
+    const body = executeWith(loaded, problem, options, traced)
+    return traced ? Effect.withSpan(body, "mull.execute") : body
+  })
+
+/**
+ * Whether a tracer that exports spans is installed: the native tracer (Effect's default) keeps them
+ * for nobody, and Effect's docs advise comparing with it to skip work only a tracer could observe.
+ */
+const tracing: Effect.Effect<boolean> = Effect.gen(function* () {
+  return (yield* References.TracerEnabled) && (yield* Effect.tracer) !== Tracer.nativeTracer
+})
+
+const executeWith = Effect.fnUntraced(function* (
+  loaded: LoadedGraph,
+  problem: Problem,
+  options: RunOptions,
+  traced: boolean
 ): Effect.fn.Return<RunResult, RunError | GraphError, Generator | Verifier | AnswerKey | RunEvents | Ledger.Ledger> {
   const generator = yield* Generator
   const verifier = yield* Verifier
@@ -212,9 +264,7 @@ export const execute = Effect.fn("mull.execute")(function* (
     verifierPermits: yield* Semaphore.make(Math.max(1, options.concurrency ?? verifier.concurrency)),
     exhausted: { value: false },
     counters: new Map(),
-    // the native tracer is Effect's default and exports nothing: compare with it (as Effect's
-    // own docs advise) to skip spans no backend could observe
-    traced: (yield* References.TracerEnabled) && (yield* Effect.tracer) !== Tracer.nativeTracer
+    traced
   }
   const frame: Frame = {
     env,
