@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { Flag } from "effect/cli"
-import { type BackendName, type BackendServices, backendLayer } from "../backends.ts"
+import { BACKENDS, type BackendName, type BackendServices, backendLayer } from "../backends.ts"
 import * as Limits from "../budget/Limits.ts"
 import type { Params } from "../graph/Scope.ts"
 import { InvalidInput } from "./InvalidInput.ts"
@@ -221,3 +221,50 @@ export const withLocalModel = (
   for (const k of given) out[k] = Option.getOrUndefined<unknown>(flags[k])
   return Effect.succeed(out)
 }
+
+/**
+ * The flags that choose and configure a backend, in every command that runs one: `--backend`,
+ * `--backend-config FILE.json`, and the openai and llama-cpp options.
+ */
+export const backendFlags = {
+  backend: Flag.Literals("backend", BACKENDS).pipe(
+    Flag.withDescription(`The backend: ${BACKENDS.join(", ")} (default simulated; docs/backends.md)`),
+    Flag.withDefault("simulated" as const)
+  ),
+  backendConfig: Flag.String("backend-config").pipe(
+    Flag.withDescription("A JSON file configuring the backend"),
+    Flag.optional
+  ),
+  ...connectionFlags,
+  ...localModelFlags
+}
+
+/** The values of `backendFlags`. */
+export interface BackendFlags extends ConnectionFlags, LocalModelFlags {
+  readonly backend: BackendName
+  readonly backendConfig: Option.Option<string>
+}
+
+/**
+ * The backend configuration the flags give: the `--backend-config` file with the connection and
+ * local-model flags merged in (flags win).
+ *
+ * @example
+ * const config = yield* backendConfigOf(flags)
+ */
+export const backendConfigOf = (flags: BackendFlags): Effect.Effect<unknown, InvalidInput> =>
+  Effect.gen(function* () {
+    const file = yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig))
+    return yield* withLocalModel(flags.backend, yield* withConnection(flags.backend, file, flags), flags)
+  })
+
+/**
+ * The backend's layer from the flags; a bad configuration is `InvalidInput` (exit 2).
+ *
+ * @example
+ * program.pipe(Effect.provide(yield* backendOf(flags)))
+ */
+export const backendOf = (
+  flags: BackendFlags
+): Effect.Effect<Layer.Layer<BackendServices, InvalidInput>, InvalidInput> =>
+  Effect.map(backendConfigOf(flags), (config) => cliBackend(flags.backend, config))

@@ -6,7 +6,6 @@
  */
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { BACKENDS } from "../backends.ts"
 import * as Limits from "../budget/Limits.ts"
 import * as Usage from "../domain/Usage.ts"
 import { minimumCost, staticCost } from "../graph/Cost.ts"
@@ -16,7 +15,7 @@ import * as Loader from "../graph/Loader.ts"
 import { effectiveParams, validate as validateGraph } from "../graph/Validate.ts"
 import { Generator } from "../services/Generator.ts"
 import { Verifier } from "../services/Verifier.ts"
-import { cliBackend, localModelFlags, parseBudget, parseParams, readJsonFile, withLocalModel } from "./Inputs.ts"
+import { backendFlags, backendOf, parseBudget, parseParams } from "./Inputs.ts"
 import { asInvalidInput } from "./run.ts"
 import { fmt, table } from "./Table.ts"
 
@@ -26,8 +25,6 @@ const paramFlag = Flag.String("param").pipe(
   Flag.atLeast(0)
 )
 const budgetFlag = Flag.String("budget").pipe(Flag.withDescription("Limits: meter=limit,…"), Flag.optional)
-const backendFlag = Flag.Literals("backend", BACKENDS).pipe(Flag.withDefault("simulated" as const))
-const backendConfigFlag = Flag.String("backend-config").pipe(Flag.optional)
 
 export const graphs = Command.make(
   "graphs",
@@ -49,19 +46,13 @@ export const validate = Command.make(
     graph: graphArg,
     param: paramFlag,
     budget: budgetFlag,
-    backend: backendFlag,
-    backendConfig: backendConfigFlag,
-    ...localModelFlags
+    ...backendFlags
   },
   Effect.fn(function* (flags) {
     const params = yield* parseParams(flags.param)
     const limits = yield* parseBudget(Option.getOrUndefined(flags.budget))
     const loaded = yield* asInvalidInput(Loader.load(flags.graph), `graph ${flags.graph}`)
-    const config = yield* withLocalModel(
-      flags.backend,
-      yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig)),
-      flags
-    )
+    const backend = yield* backendOf(flags)
     yield* Effect.gen(function* () {
       const generator = yield* Generator
       const verifier = yield* Verifier
@@ -85,7 +76,7 @@ export const validate = Command.make(
       yield* Console.log(
         `${loaded.doc.name}: valid for backend ${generator.backend} (params ${JSON.stringify(effective)})`
       )
-    }).pipe(Effect.provide(cliBackend(flags.backend, config)))
+    }).pipe(Effect.provide(backend))
   })
 ).pipe(Command.withDescription("Check a graph: schema, expressions, params, reachability, backend capabilities"))
 
@@ -95,9 +86,7 @@ export const cost = Command.make(
     graph: graphArg,
     param: paramFlag,
     budget: budgetFlag,
-    backend: backendFlag,
-    backendConfig: backendConfigFlag,
-    ...localModelFlags
+    ...backendFlags
   },
   Effect.fn(function* (flags) {
     const params = yield* parseParams(flags.param)
@@ -109,11 +98,7 @@ export const cost = Command.make(
         Effect.fail(new GraphError({ graph: loaded.source, problems })),
         `graph ${flags.graph}`
       )
-    const config = yield* withLocalModel(
-      flags.backend,
-      yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig)),
-      flags
-    )
+    const backend = yield* backendOf(flags)
     yield* Effect.gen(function* () {
       const generator = yield* Generator
       const { params: effective } = effectiveParams(loaded.doc, params)
@@ -139,7 +124,7 @@ export const cost = Command.make(
           "a run never exceeds a limit: it stops early and answers from what it could pay for"
         ].join("\n")
       )
-    }).pipe(Effect.provide(cliBackend(flags.backend, config)))
+    }).pipe(Effect.provide(backend))
   })
 ).pipe(Command.withDescription("Print the static upper bound of each meter before running"))
 

@@ -9,7 +9,6 @@
 import { writeFile } from "node:fs/promises"
 import { Console, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import { BACKENDS } from "../backends.ts"
 import * as Candidate from "../domain/Candidate.ts"
 import { makeProblem, type Problem } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
@@ -21,16 +20,7 @@ import { run as runGraph } from "../runtime/Run.ts"
 import * as RunEvents from "../runtime/RunEvents.ts"
 import { Generator } from "../services/Generator.ts"
 import { Grader } from "../services/Grader.ts"
-import {
-  cliBackend,
-  connectionFlags,
-  localModelFlags,
-  parseBudget,
-  parseParams,
-  readJsonFile,
-  withConnection,
-  withLocalModel
-} from "./Inputs.ts"
+import { backendFlags, backendOf, parseBudget, parseParams } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import { render } from "./Progress.ts"
 import { fmt, table } from "./Table.ts"
@@ -111,13 +101,7 @@ export const run = Command.make(
       Flag.withDescription(`Limits: meter=limit,… (meters: ${Usage.METERS.join(", ")})`),
       Flag.optional
     ),
-    backend: Flag.Literals("backend", BACKENDS).pipe(Flag.withDefault("simulated" as const)),
-    backendConfig: Flag.String("backend-config").pipe(
-      Flag.withDescription("A JSON file configuring the backend"),
-      Flag.optional
-    ),
-    ...connectionFlags,
-    ...localModelFlags,
+    ...backendFlags,
     seed: Flag.Int("seed").pipe(Flag.withDefault(0)),
     concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("Concurrent backend calls"), Flag.optional),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print the whole result as JSON"), Flag.withDefault(false)),
@@ -147,16 +131,7 @@ export const run = Command.make(
             meta: level === undefined ? {} : { level }
           })
     const loaded = yield* asInvalidInput(Loader.load(flags.graph), `graph ${flags.graph}`)
-    const config = yield* withLocalModel(
-      flags.backend,
-      yield* withConnection(
-        flags.backend,
-        yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig)),
-        flags
-      ),
-      flags
-    )
-    const backend = cliBackend(flags.backend, config)
+    const backend = yield* backendOf(flags)
     const trace = Option.getOrUndefined(flags.trace)
     const program = Effect.scoped(
       Effect.gen(function* () {

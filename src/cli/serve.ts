@@ -7,12 +7,11 @@
  */
 import { Config, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
-import { BACKENDS } from "../backends.ts"
 import { formatIssues } from "../graph/Graph.ts"
 import { builtinDir } from "../graph/Loader.ts"
 import { type Policy, policyOf, ServerConfig } from "../server/Policy.ts"
 import * as Server from "../server/Server.ts"
-import { cliBackend, connectionFlags, localModelFlags, readJsonFile, withConnection, withLocalModel } from "./Inputs.ts"
+import { backendFlags, backendOf, readJsonFile } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 
 const decodeConfig = (json: unknown) =>
@@ -67,13 +66,7 @@ const banner = (policy: Policy, backend: string, parts: Server.ServerParts) =>
 export const serve = Command.make(
   "serve",
   {
-    backend: Flag.Literals("backend", BACKENDS).pipe(Flag.withDefault("simulated" as const)),
-    backendConfig: Flag.String("backend-config").pipe(
-      Flag.withDescription("A JSON file configuring the backend"),
-      Flag.optional
-    ),
-    ...connectionFlags,
-    ...localModelFlags,
+    ...backendFlags,
     config: Flag.String("config").pipe(
       Flag.withDescription("A JSON file of server policy: aliases, caps, folders (docs/service.md)"),
       Flag.optional
@@ -91,20 +84,12 @@ export const serve = Command.make(
   },
   Effect.fn(function* (flags) {
     const policy = yield* servePolicy(yield* readJsonFile("--config", Option.getOrUndefined(flags.config)), flags)
-    const backendConfig = yield* withLocalModel(
-      flags.backend,
-      yield* withConnection(
-        flags.backend,
-        yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig)),
-        flags
-      ),
-      flags
-    )
+    const backend = yield* backendOf(flags)
     const program = Effect.gen(function* () {
       const parts = yield* Server.makeParts(policy)
       yield* Console.log(banner(policy, flags.backend, parts))
       return yield* Layer.launch(Server.layer(parts))
     })
-    yield* program.pipe(Effect.provide(cliBackend(flags.backend, backendConfig)))
+    yield* program.pipe(Effect.provide(backend))
   })
 ).pipe(Command.withDescription("Serve graphs behind an OpenAI-compatible endpoint"))
