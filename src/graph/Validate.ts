@@ -114,6 +114,14 @@ export const requiredCapabilities = (loaded: LoadedGraph, prefix = ""): Readonly
   return out
 }
 
+/** Why a backend cannot score with verifier `name`: what it has instead, or that it has none. */
+const noVerifier = (backend: BackendInfo, name: string): string =>
+  `backend "${backend.name}" has no verifier "${name}" ${
+    backend.verifiers.length === 0
+      ? "(it has none: give it a reward model, see docs/backends.md)"
+      : `(it has: ${backend.verifiers.join(", ")})`
+  }`
+
 /**
  * Every problem with a graph for the given params, limits and backend (empty when valid).
  *
@@ -191,17 +199,13 @@ const validateWith = (
         }
         const v = node.estimate.verifier
         if (v !== undefined && options.backend !== undefined && !options.backend.verifiers.includes(v))
-          out.push(
-            `${at(`${path}.estimate.verifier`)}: backend "${options.backend.name}" has no verifier "${v}" (it has: ${options.backend.verifiers.join(", ")})`
-          )
+          out.push(`${at(`${path}.estimate.verifier`)}: ${noVerifier(options.backend, v)}`)
         break
       }
       case "score": {
         const v = node.verifier
         if (v !== undefined && options.backend !== undefined && !options.backend.verifiers.includes(v))
-          out.push(
-            `${at(`${path}.verifier`)}: backend "${options.backend.name}" has no verifier "${v}" (it has: ${options.backend.verifiers.join(", ")})`
-          )
+          out.push(`${at(`${path}.verifier`)}: ${noVerifier(options.backend, v)}`)
         break
       }
       case "use": {
