@@ -99,7 +99,7 @@ const checkResponse = async (res: Response, what: string, method: string): Promi
 
 const send = (
   withToken: boolean,
-  init: { method: string; path: string; headers: Record<string, string>; body?: string | Uint8Array }
+  init: { method: string; path: string; headers: Record<string, string>; body?: string | Uint8Array<ArrayBuffer> }
 ) => {
   const hasBody = init.body !== undefined && init.method !== "GET" && init.method !== "HEAD"
   const request = new Request(`http://localhost${init.path}`, {

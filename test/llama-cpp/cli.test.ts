@@ -4,7 +4,7 @@
  * static bounds, the same result twice under a fixed seed; the llama-cpp flags and their errors;
  * `mull backends` lists the backend.
  */
-import { NodeServices } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterEach, assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestConsole } from "effect/testing"

@@ -1,5 +1,5 @@
 /** `mull sim calibrate`: the AUROC helper, the per-level table, and the command end to end. */
-import { NodeServices } from "@effect/platform-node"
+import * as NodeServices from "@effect/platform-node/NodeServices"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { Command } from "effect/cli"

@@ -6,17 +6,18 @@
  * the README shows is written to docs/img/trace.png. A synthetic N = 256, 40-round beam (10,752
  * candidates) must load and redraw in reasonable time. Without /usr/bin/chromium the tests fail
  * (CI installs it): they never skip.
+ *
+ * Run by `npm run test:browser` (its own vitest config), not by `npm test`: a fresh machine has no
+ * browser. `npm test` covers the same page logic in a DOM (viewer-dom.test.ts); `.ci/run` runs
+ * both.
  */
 import { existsSync } from "node:fs"
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import * as NodePath from "node:path"
-import { NodeServices } from "@effect/platform-node"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { TestConsole } from "effect/testing"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
-import { runCli } from "../../src/cli/main.ts"
+import { cli, factsOf, syntheticBeam } from "./viewerFixtures.ts"
 
 const CHROMIUM = "/usr/bin/chromium"
 const SCREENSHOT = NodePath.resolve(import.meta.dirname, "../../docs/img/trace.png")
@@ -30,18 +31,6 @@ const ARGS = [
   "--disable-component-update",
   "--disable-sync"
 ]
-
-/** Runs the CLI quietly; fails on a non-zero exit code. */
-const cli = (argv: ReadonlyArray<string>) =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      process.exitCode = undefined
-      yield* runCli(argv).pipe(Effect.provide(NodeServices.layer))
-      const err = (yield* TestConsole.errorLines).map(String)
-      if (process.exitCode !== undefined && process.exitCode !== 0)
-        throw new Error(`mull ${argv.join(" ")} exited ${process.exitCode}:\n${err.join("\n")}`)
-    }).pipe(Effect.provide(TestConsole.layer))
-  )
 
 let dir = ""
 let context: BrowserContext | undefined
@@ -92,29 +81,6 @@ const viewerStats = () =>
 
 const ids = (selector: string) => page.$$eval(selector, (els) => els.map((e) => e.getAttribute("data-id") ?? "").sort())
 const count = (selector: string) => page.$$eval(selector, (els) => els.length)
-
-interface TraceFacts {
-  readonly chosen: string
-  readonly answer: string
-  readonly ranking: ReadonlyArray<{ readonly answer: string; readonly count: number }>
-  readonly created: number
-  readonly dropped: ReadonlyArray<string>
-}
-
-const factsOf = (text: string): TraceFacts => {
-  const events = text
-    .trim()
-    .split("\n")
-    .map((l) => JSON.parse(l) as Record<string, unknown>)
-  const selected = events.findLast((e) => e._tag === "Selected") ?? {}
-  return {
-    chosen: String(selected.chosen),
-    answer: String(selected.answer),
-    ranking: selected.ranking as TraceFacts["ranking"],
-    created: events.filter((e) => e._tag === "CandidateCreated").length,
-    dropped: events.flatMap((e) => (e._tag === "CandidatesPruned" ? (e.dropped as Array<string>) : []))
-  }
-}
 
 describe("mull trace in headless Chromium", () => {
   it("shows a real beam search's tree, chosen path and vote; hover, click, collapse and search work", async () => {
@@ -234,128 +200,3 @@ describe("mull trace in headless Chromium", () => {
     assert.isBelow(all.renderMs, 5_000)
   })
 })
-
-/**
- * A beam-search trace like `mull run beam-search --param N=… --trace` writes, without running
- * one: N samples, then each round scores the active lanes, keeps N / M and expands each M ways;
- * finally every lane is completed, scored and voted on. Scores follow a fixed hash of the id.
- */
-const syntheticBeam = (n: number, m: number, rounds: number): { jsonl: string; deepPruned: string } => {
-  let deepPruned = ""
-  const lines: Array<unknown> = []
-  const zero = {
-    calls: 0,
-    sequences: 0,
-    inputTokens: 0,
-    outputTokens: 0,
-    verifierCalls: 0,
-    verifierTokens: 0,
-    flops: 0,
-    usd: 0,
-    wallMs: 0
-  }
-  const total = { ...zero }
-  let at = 1_000
-  const charge = (node: string, sequences: number, verifierCalls: number) => {
-    total.calls += 1
-    total.sequences += sequences
-    total.outputTokens += sequences * 60
-    total.verifierCalls += verifierCalls
-    at += 3
-    lines.push({
-      _tag: "Charged",
-      node,
-      usage: { ...zero, calls: 1, sequences, outputTokens: sequences * 60, verifierCalls },
-      total: { ...total },
-      at
-    })
-  }
-  const scoreOf = (id: string) => {
-    let h = 2166136261
-    for (const c of id) h = Math.imul(h ^ c.charCodeAt(0), 16777619)
-    return ((h >>> 0) % 1000) / 1000
-  }
-  const create = (id: string, parentId: string | undefined, round: number, answer?: string) =>
-    lines.push({
-      _tag: "CandidateCreated",
-      id,
-      ...(parentId === undefined ? {} : { parentId }),
-      node: parentId === undefined ? "root.nodes.0" : "root.nodes.1.body.nodes.2",
-      round,
-      done: answer !== undefined,
-      ...(answer === undefined ? {} : { answer }),
-      tokens: 60 * (round + 1),
-      text: `Step ${round + 1} of ${id}: we simplify the expression and compare both sides of the equation.`
-    })
-  lines.push({
-    _tag: "RunStarted",
-    problemId: "synthetic",
-    question: "?",
-    graph: "beam-search",
-    params: { N: n, M: m, rounds },
-    limits: {},
-    seed: "0",
-    at
-  })
-  let active = Array.from({ length: n }, (_, i) => `s${i}`)
-  charge("root.nodes.0", n, 0)
-  for (const id of active) create(id, undefined, 0)
-  for (let r = 0; r < rounds; r++) {
-    charge("root.nodes.1.body.nodes.0", 0, active.length)
-    for (const id of active)
-      lines.push({
-        _tag: "CandidateScored",
-        id,
-        node: "root.nodes.1.body.nodes.0",
-        score: scoreOf(id),
-        stepScores: [scoreOf(id)]
-      })
-    const ranked = [...active].sort((a, b) => scoreOf(b) - scoreOf(a))
-    const kept = new Set(ranked.slice(0, n / m))
-    if (r === 20) deepPruned = ranked[ranked.length - 1] ?? ""
-    lines.push({
-      _tag: "CandidatesPruned",
-      node: "root.nodes.1.body.nodes.1",
-      kept: active.filter((id) => kept.has(id)),
-      dropped: active.filter((id) => !kept.has(id))
-    })
-    const next: Array<string> = []
-    for (const id of active.filter((x) => kept.has(x))) {
-      charge("root.nodes.1.body.nodes.2", m, 0)
-      for (let k = 0; k < m; k++) {
-        create(`${id}.${k}`, id, r + 1)
-        next.push(`${id}.${k}`)
-      }
-    }
-    active = next
-  }
-  const done = active.map((id, i) => {
-    const child = `${id}.0`
-    charge("root.nodes.2", 1, 0)
-    create(child, id, rounds + 1, String(i % 7))
-    return child
-  })
-  charge("root.nodes.3", 0, done.length)
-  for (const id of done)
-    lines.push({ _tag: "CandidateScored", id, node: "root.nodes.3", score: scoreOf(id), stepScores: [scoreOf(id)] })
-  const weights = new Map<string, { weight: number; count: number; best: string }>()
-  done.forEach((id, i) => {
-    const a = String(i % 7)
-    const w = weights.get(a) ?? { weight: 0, count: 0, best: id }
-    if (scoreOf(id) > scoreOf(w.best)) w.best = id
-    weights.set(a, { weight: w.weight + scoreOf(id), count: w.count + 1, best: w.best })
-  })
-  const ranking = [...weights].map(([answer, w]) => ({ answer, ...w })).sort((a, b) => b.weight - a.weight)
-  const top = ranking[0]
-  lines.push({
-    _tag: "Selected",
-    node: "root.nodes.4",
-    answer: top?.answer,
-    chosen: top?.best,
-    method: "weighted",
-    candidates: done.length,
-    ranking
-  })
-  lines.push({ _tag: "RunFinished", answer: top?.answer, exhausted: false, usage: total })
-  return { jsonl: `${lines.map((l) => JSON.stringify(l)).join("\n")}\n`, deepPruned }
-}
