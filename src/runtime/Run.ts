@@ -14,8 +14,8 @@ import * as Usage from "../domain/Usage.ts"
 import { minimumCost } from "../graph/Cost.ts"
 import { GraphError } from "../graph/GraphError.ts"
 import type { LoadedGraph } from "../graph/Loader.ts"
-import type { Params } from "../graph/Scope.ts"
-import { effectiveParams, validate } from "../graph/Validate.ts"
+import { effectiveParams, type Params } from "../graph/Scope.ts"
+import { validate } from "../graph/Validate.ts"
 import { Generator, type GeneratorShape } from "../services/Generator.ts"
 import { AnswerKey } from "../services/Grader.ts"
 import { Verifier, type VerifierShape } from "../services/Verifier.ts"
@@ -137,7 +137,7 @@ const computeFacts = (
       verifierTokenizer: verifier.inputTokens !== undefined
     })
   ]
-  const { params } = effectiveParams(loaded.doc, overrides)
+  const { params } = effectiveParams(loaded.plan, overrides)
   if (problems.length > 0) return { problems, params, firstCall: Usage.zero }
   return { problems, params, firstCall: minimumCost(loaded, { params, limits, maxTokens: generator.maxTokens }) }
 }
@@ -259,7 +259,7 @@ const executeWith = Effect.fnUntraced(function* (
     verifier,
     answers,
     events,
-    delimiter: loaded.doc.stepDelimiter ?? generator.stepDelimiter,
+    delimiter: loaded.plan.stepDelimiter ?? generator.stepDelimiter,
     generatorPermits: yield* Semaphore.make(concurrency),
     verifierPermits: yield* Semaphore.make(Math.max(1, options.concurrency ?? verifier.concurrency)),
     exhausted: { value: false },
@@ -268,14 +268,12 @@ const executeWith = Effect.fnUntraced(function* (
   }
   const frame: Frame = {
     env,
-    graph: loaded,
     params,
     ledger,
     prefix: "",
     group: undefined,
     counter: { next: 0 },
     round: 0,
-    pathPrefix: "",
     selection: { ranking: [] }
   }
   if (events.enabled)
@@ -284,13 +282,13 @@ const executeWith = Effect.fnUntraced(function* (
       problemId: problem.id,
       question: problem.question,
       ...(problem.gold === undefined ? {} : { gold: problem.gold }),
-      graph: loaded.doc.name,
+      graph: loaded.plan.name,
       params,
       limits: { ...limits },
       seed: String(options.seed ?? 0),
       at: yield* Clock.currentTimeMillis
     })
-  const population = yield* runNode(frame, loaded.doc.root, "root", [])
+  const population = yield* runNode(frame, loaded.plan.root, [])
   const snap = yield* ledger.snapshot
   const sel = frame.selection
   const result: RunResult = {
