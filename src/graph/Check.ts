@@ -103,7 +103,7 @@ export interface VerifierRef {
  */
 export const checkVerifier = (scope: CheckScope, v: VerifierRef): string | undefined => {
   const backend = scope.backend
-  if (backend === undefined || v.implicit || backend.verifiers.includes(v.name)) return undefined
+  if (backend === undefined || backend.verifiers.includes(v.name)) return undefined
   return `${v.path}: backend "${backend.name}" has no verifier "${v.name}"${v.implicit ? ", the default" : ""} ${
     backend.verifiers.length === 0
       ? "(it has none: give it a reward model, see docs/backends.md)"
