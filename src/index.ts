@@ -60,7 +60,7 @@ export {
   type WebHandler,
   webHandler
 } from "./Mull.ts"
-export { execute, type RunOptions, run } from "./runtime/Run.ts"
+export { type ExecuteOptions, execute, type RunOptions, run } from "./runtime/Run.ts"
 export { BudgetTooSmall, InvalidValue, type RunError } from "./runtime/RunError.ts"
 export * as RunEvents from "./runtime/RunEvents.ts"
 export * as ServerPolicy from "./server/Policy.ts"

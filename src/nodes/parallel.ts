@@ -73,10 +73,11 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
     return planNode("parallel", at, {
       fields: f,
       children: [body],
-      check: (scope) => [...checkNums(scope, [f.branches]), ...body.check(scope)],
+      // the body pays from a share: `budget.*` there is known only when it runs
+      check: (scope) => [...checkNums(scope, [f.branches]), ...body.check({ ...scope, share: true })],
       bound: (scope, pop) => {
         const b = Bound.hiOf(f.branches, scope, pop)
-        const one = body.bound(scope, Bound.EMPTY)
+        const one = body.bound({ ...scope, share: true }, Bound.EMPTY)
         return {
           cost: Bound.scaleBound(one.cost, b),
           pop: {
@@ -87,7 +88,7 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
           }
         }
       },
-      firstCall: (scope) => body.firstCall(scope),
+      firstCall: (scope) => body.firstCall({ ...scope, share: true }),
       run: (frame, population, runNode) =>
         Effect.gen(function* () {
           const branches = yield* num(frame, f.branches, Population.counts(population))

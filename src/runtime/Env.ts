@@ -7,7 +7,6 @@
  */
 import { Effect, type Semaphore } from "effect"
 import type { Ledger } from "../budget/Ledger.ts"
-import type { Limits } from "../budget/Limits.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import type { Counts } from "../domain/Population.ts"
 import type { Problem } from "../domain/Problem.ts"
@@ -24,7 +23,6 @@ import type { RunEventsShape } from "./RunEvents.ts"
 export interface RunEnv {
   readonly problem: Problem
   readonly runSeed: bigint
-  readonly limits: Limits
   readonly generator: GeneratorShape
   readonly verifier: VerifierShape
   readonly answers: AnswerKeyShape
@@ -84,7 +82,7 @@ export interface Frame {
 export const fieldValue = (frame: Frame, field: NumField, counts?: Counts): number =>
   field.expr._tag === "Num"
     ? field.expr.value
-    : Expression.evaluate(field.expr, Scope.lookup(frame.params, frame.env.limits, counts))
+    : Expression.evaluate(field.expr, Scope.lookup(frame.params, frame.ledger.limits, counts))
 
 /**
  * Evaluates a numeric field of a node at run time and checks its rule.

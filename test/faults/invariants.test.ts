@@ -126,8 +126,7 @@ const run = (c: FaultCase, limits: Limits.Limits, interruptAfter: number) =>
     const program = execute(loaded, c.case.problem, {
       params: c.case.params,
       seed: c.case.seed,
-      concurrency: c.concurrency,
-      prices: PRICES
+      concurrency: c.concurrency
     }).pipe(
       Effect.provideService(Ledger.Ledger, watched(inner, violations, [])),
       Effect.provideService(
@@ -155,7 +154,7 @@ const limitsOf = (c: Case) =>
     const loaded = yield* Loader.fromJson(c.doc).pipe(Effect.orDie)
     const pricing = pricingOf(yield* Generator, yield* Verifier, PRICES)
     const free = yield* Effect.exit(
-      execute(loaded, c.problem, { params: c.params, seed: c.seed, prices: PRICES }).pipe(
+      execute(loaded, c.problem, { params: c.params, seed: c.seed }).pipe(
         Effect.provideService(
           RunEvents,
           eventsTo(() => undefined)
