@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { topGroupOf } from "../domain/CandidateId.ts"
 import { METERS } from "../domain/Usage.ts"
 import { layoutTree } from "./Layout.ts"
 import { spendByNode, type TraceModel, treeCounts } from "./TraceTree.ts"
@@ -211,7 +212,7 @@ export const renderPage = (model: TraceModel, budgetSvg: string): string => {
   const title = `${model.run.graph} on ${model.run.problemId}`
   const data = { ...model, compactAbove: COMPACT_ABOVE }
   const layout = layoutTree.toString()
-  const script = VIEWER_SCRIPT.replace("LAYOUT", () => layout)
+  const script = VIEWER_SCRIPT.replace("LAYOUT", () => layout).replace("TOP_GROUP_OF", () => topGroupOf.toString())
   const meters = model.charges.length === 0 ? [] : METERS.filter((m) => (model.finished?.usage[m] ?? 0) > 0)
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
