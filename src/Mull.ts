@@ -9,7 +9,7 @@ import { Effect, Layer, ManagedRuntime, Stream } from "effect"
 import { HttpRouter } from "effect/http"
 import { type BackendConfigError, type BackendName, type BackendServices, backendLayer } from "./backends.ts"
 import type * as Limits from "./budget/Limits.ts"
-import { makeProblem, type Problem } from "./domain/Problem.ts"
+import { makeProblem, type Problem, questionId } from "./domain/Problem.ts"
 import type { RunResult } from "./domain/RunResult.ts"
 import type { GraphError } from "./graph/GraphError.ts"
 import * as Loader from "./graph/Loader.ts"
@@ -60,13 +60,13 @@ export type ProblemInput =
  * A problem from its question: the id is derived from the question unless given.
  *
  * @example
- * toProblem({ question: "2+2?", gold: "4" }).id // "question/MisyPw"
+ * toProblem({ question: "2+2?", gold: "4" }).id // "question/97c82cba7e5d2a29" (a hash of the whole question)
  */
 export const toProblem = (p: ProblemInput): Problem =>
   "meta" in p
     ? p
     : makeProblem({
-        id: p.id ?? `question/${Buffer.from(p.question).toString("base64url").slice(0, 24)}`,
+        id: p.id ?? questionId(p.question),
         question: p.question,
         gold: p.gold,
         meta: p.level === undefined ? {} : { level: p.level }

@@ -10,7 +10,7 @@ import { writeFile } from "node:fs/promises"
 import { Console, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import * as Candidate from "../domain/Candidate.ts"
-import { makeProblem, type Problem } from "../domain/Problem.ts"
+import { makeProblem, type Problem, questionId } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
 import * as Usage from "../domain/Usage.ts"
 import { resolveProblem } from "../eval/ProblemRef.ts"
@@ -123,9 +123,7 @@ export const run = Command.make(
       ref !== undefined
         ? yield* asInvalidInput(resolveProblem(ref), "--problem")
         : makeProblem({
-            id: `question/${Buffer.from(question ?? "")
-              .toString("base64url")
-              .slice(0, 24)}`,
+            id: questionId(question ?? ""),
             question: question ?? "",
             gold,
             meta: level === undefined ? {} : { level }

@@ -355,3 +355,20 @@ describe("mull validate, cost, graphs, schema", () => {
     })
   )
 })
+
+describe("mull run --question", () => {
+  it.effect("two different questions get different problem ids (a hash of the whole question)", () =>
+    Effect.gen(function* () {
+      const idOf = (question: string) =>
+        Effect.map(
+          cli(["run", "majority", "--question", question, "--param", "N=2", "--json"]),
+          ({ out }) => (JSON.parse(out) as { problem: { id: string } }).problem.id
+        )
+      const a = yield* idOf("What is the value of 2+2 in base ten?")
+      const b = yield* idOf("What is the value of 7*6 in base sixteen?")
+      assert.match(a, /^question\/[0-9a-f]+$/u)
+      assert.notStrictEqual(a, b)
+      assert.strictEqual(yield* idOf("What is the value of 2+2 in base ten?"), a)
+    })
+  )
+})
