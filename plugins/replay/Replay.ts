@@ -201,7 +201,7 @@ export const layer = (config?: unknown): Layer.Layer<ReplayServices, ReplayConfi
  * the dataset the backend serves).
  *
  * @example
- * const problems = yield* problems({ dataset: "qwen-pool" }) // 50 problems, ids qwen-pool/0 … qwen-pool/49
+ * const pool = yield* problems({ dataset: "qwen-pool" }) // 50 problems, ids qwen-pool/0 … qwen-pool/49
  */
 export const problems = (config?: unknown): Effect.Effect<ReadonlyArray<Problem>, ReplayConfigError | DatasetError> =>
   decodeConfig(config ?? {}).pipe(

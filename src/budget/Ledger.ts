@@ -286,7 +286,7 @@ const scopedGrant = <A, E>(
  *
  * @example
  * const program = Effect.gen(function*() {
- *   const ledger = yield* Ledger.make({ sequences: 10 })
+ *   const ledger = yield* make({ sequences: 10 })
  *   yield* Effect.scoped(Effect.gen(function*() {
  *     const r = yield* ledger.reserve({ node: "root", fixed: Usage.zero, perUnit: Usage.make({ sequences: 1 }), units: 64, minUnits: 1 })
  *     // r.units === 10

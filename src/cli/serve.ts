@@ -25,7 +25,7 @@ const decodeConfig = (json: unknown) =>
  * The policy of `mull serve`: the config file, then flags, then the token from the environment.
  *
  * @example
- * const policy = yield* servePolicy(undefined, { port: Option.some(0), … })
+ * const policy = yield* servePolicy(undefined, { host: Option.none(), port: Option.some(0), graphs: [], traces: Option.none() })
  */
 const servePolicy = (
   file: unknown,

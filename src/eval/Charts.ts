@@ -334,7 +334,7 @@ export const render = (spec: Spec, id: string): Effect.Effect<string> =>
  * Renders a spec into a `Chart`.
  *
  * @example
- * const chart = yield* chart("accuracy-n", "Accuracy vs N", accuracyChart(points, "budget", "Accuracy vs N"))
+ * const rendered = yield* chart("accuracy-n", "Accuracy vs N", accuracyChart(points, "budget", "Accuracy vs N"))
  */
 export const chart = (id: string, title: string, spec: Spec): Effect.Effect<Chart> =>
   Effect.map(render(spec, id), (svg) => ({ id, title, svg }))

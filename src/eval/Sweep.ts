@@ -142,7 +142,7 @@ const evalB = (value: Num, budget: number, path: string, problems: Array<string>
  * evaluated at that budget.
  *
  * @example
- * configs(spec).map((c) => `${c.strategy.label} @ ${c.budget}`)
+ * (yield* configs(spec)).map((c) => `${c.strategy.label} @ ${c.budget}`)
  */
 export const configs = (spec: SweepSpec): Effect.Effect<ReadonlyArray<Config>, SweepError> => {
   const problems: Array<string> = []
