@@ -13,7 +13,7 @@
 import { Schema, SchemaIssue } from "effect"
 import { DEFAULT_AGGREGATE, DEFAULT_TEMPERATURE, DEFAULT_VERIFIER } from "../nodes/Common.ts"
 import { DEFAULT_PRUNE_TEMPERATURE } from "../nodes/prune.ts"
-import { type NodeDoc, type Node as NodeJson, NodeSchema, TYPES } from "../nodes/Registry.ts"
+import { type NodeDoc, type Node as NodeJson, NodeSchema, type NodeType, TYPES } from "../nodes/Registry.ts"
 import { DEFAULT_CONTEXT } from "../nodes/revise.ts"
 import { DEFAULT_LOOKAHEAD_TEMPERATURE } from "../nodes/score.ts"
 import { CAPABILITIES } from "../services/Capability.ts"
@@ -38,7 +38,7 @@ export { Num, type ParsedNum } from "./Field.ts"
 export type Node = NodeJson
 
 /** The node kinds' names. */
-export const NODE_TYPES: ReadonlyArray<string> = TYPES
+export const NODE_TYPES: ReadonlyArray<NodeType> = TYPES
 
 /** The Schema of any node. */
 export const Node: Schema.Codec<NodeDoc, NodeJson> = NodeSchema

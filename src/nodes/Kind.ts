@@ -107,7 +107,7 @@ const none = (): undefined => undefined
  * A plan node of kind `type` at `at.path`.
  *
  * @example
- * planNode("select", at, { fields, check: () => [], bound: (_, pop) => ({ cost: Usage.zero, pop }), run })
+ * planNode(type, at, { fields, check: () => [], bound: (_, pop) => ({ cost: Usage.zero, pop }), run })
  */
 export const planNode = <Fields>(type: string, at: Compiler, spec: NodeSpec<Fields>): PlanNode<Fields> => ({
   type,

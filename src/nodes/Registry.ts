@@ -103,6 +103,6 @@ export const compile = <K extends NodeDoc["type"]>(
   node: Extract<NodeDoc, { readonly type: K }>,
   at: Compiler
 ): PlanNode => {
-  const of: Compilers[K] = compilers[node.type as K]
+  const of: Compilers[K] = compilers[node.type]
   return of(node, at)
 }
