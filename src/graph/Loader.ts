@@ -96,12 +96,16 @@ export interface Decoded {
 }
 
 /**
- * Parses and decodes a document from text, reporting every problem with its JSON path.
+ * Parses and decodes a document from text, reporting every problem with its JSON path; returns the
+ * document as written (`load` and `fromJson` also compile it).
  *
  * @example
  * parseDocument('{"name":"x","description":"","root":{"type":"select","method":"best"}}', "x.json")
  */
-export const parseDocument = (text: string, source: string): Effect.Effect<Decoded, GraphError> => {
+export const parseDocument = (text: string, source: string): Effect.Effect<Graph.GraphDocument, GraphError> =>
+  Effect.map(parseDecoded(text, source), (d) => d.doc)
+
+const parseDecoded = (text: string, source: string): Effect.Effect<Decoded, GraphError> => {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -113,7 +117,7 @@ export const parseDocument = (text: string, source: string): Effect.Effect<Decod
       })
     )
   }
-  return decodeDocument(json, source)
+  return decodeParsed(json, source)
 }
 
 /** How deeply a document may nest objects and arrays; deeper ones are refused before decoding. */
@@ -136,12 +140,23 @@ const tooDeep = (json: unknown): string | undefined => {
 }
 
 /**
- * Decodes a document from JSON values, reporting every problem with its JSON path.
+ * Decodes a document from JSON values, reporting every problem with its JSON path; returns the
+ * document as written.
  *
  * @example
  * decodeDocument({ name: "x", description: "", root: { type: "select", method: "best" } }, "x")
  */
-export const decodeDocument = (json: unknown, source: string): Effect.Effect<Decoded, GraphError> => {
+export const decodeDocument = (json: unknown, source: string): Effect.Effect<Graph.GraphDocument, GraphError> =>
+  Effect.map(decodeParsed(json, source), (d) => d.doc)
+
+/**
+ * Decodes a document from JSON values: as written, and with its expressions parsed (what the plan
+ * compiles).
+ *
+ * @example
+ * const { doc, parsed } = yield* decodeParsed(json, "x.json")
+ */
+export const decodeParsed = (json: unknown, source: string): Effect.Effect<Decoded, GraphError> => {
   const deep = tooDeep(json)
   if (deep !== undefined)
     return Effect.fail(
@@ -191,7 +206,7 @@ const loadRef = (
     }
     const text = yield* readText(file)
     const source = isPath(ref) ? file : ref
-    const decoded = yield* parseDocument(text, source)
+    const decoded = yield* parseDecoded(text, source)
     return yield* loadFrom(file, source, decoded, options, stack)
   })
 
@@ -206,7 +221,7 @@ export const load = (ref: string, options: LoadOptions = {}): Effect.Effect<Load
     const file = yield* resolve(ref, options)
     const text = yield* readText(file)
     const source = isPath(ref) ? file : ref
-    const decoded = yield* parseDocument(text, source)
+    const decoded = yield* parseDecoded(text, source)
     return yield* loadFrom(file, source, decoded, options, [])
   })
 
@@ -223,7 +238,7 @@ export const fromJson = (json: unknown, options: LoadOptions = {}): Effect.Effec
       typeof json === "object" && json !== null && "name" in json && typeof json.name === "string"
         ? json.name
         : "(document)"
-    const decoded = yield* decodeDocument(json, source)
+    const decoded = yield* decodeParsed(json, source)
     const dir = options.cwd ?? process.cwd()
     return yield* loadFrom(NodePath.join(dir, "(inline).json"), source, decoded, options, [])
   })
