@@ -7,10 +7,11 @@
 import { Schema } from "effect"
 import type { VerifierRef } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
+import { AGGREGATES } from "../runtime/Aggregate.ts"
 import type { Sampling } from "../runtime/Env.ts"
 
-/** How step scores become a score. */
-export const Aggregate = Schema.Literals(["last", "min", "prod", "mean"])
+/** How step scores become a score (`runtime/Aggregate.ts`). */
+export const Aggregate = Schema.Literals(AGGREGATES)
 export type Aggregate = typeof Aggregate.Type
 
 /** The default sampling temperature of a generating node. */
