@@ -9,8 +9,9 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Result, Schema, SchemaIssue, Semaphore } from "effect"
+import { Context, Duration, Effect, Layer, Result, Schema, Semaphore } from "effect"
 import { Problem } from "../../src/domain/Problem.ts"
+import { formatIssues } from "../../src/domain/SchemaProblems.ts"
 import { InvalidRequest } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
@@ -44,8 +45,6 @@ export interface SimulatedBackend {
   readonly world: (problem: Problem, operation?: string) => Effect.Effect<World, InvalidRequest>
 }
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
 const invalid = (operation: string, message: string) => new InvalidRequest({ backend: BACKEND, operation, message })
 
 /**
@@ -68,10 +67,7 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
       if (cached !== undefined) return Effect.succeed(cached)
       const decoded = decodeProblem(problem, { errors: "all" })
       if (Result.isFailure(decoded)) {
-        const issues = formatter(decoded.failure.issue).issues.map(
-          (i) => `problem${i.path && i.path.length > 0 ? `.${i.path.map(String).join(".")}` : ""}: ${i.message}`
-        )
-        return Effect.fail(invalid(operation, issues.join("; ")))
+        return Effect.fail(invalid(operation, formatIssues(decoded.failure, "problem").join("; ")))
       }
       const w = makeWorld(config, decoded.success)
       if (typeof problem === "object" && problem !== null) worlds.set(problem, w)

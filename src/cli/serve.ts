@@ -7,7 +7,7 @@
  */
 import { Config, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
-import { formatIssues } from "../graph/Graph.ts"
+import { formatIssues } from "../domain/SchemaProblems.ts"
 import { builtinDir } from "../graph/Loader.ts"
 import { type Policy, policyOf, ServerConfig } from "../server/Policy.ts"
 import * as Server from "../server/Server.ts"

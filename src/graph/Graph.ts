@@ -9,7 +9,7 @@
  *
  * @since 0.1.0
  */
-import { Schema, SchemaIssue } from "effect"
+import { Schema } from "effect"
 import { CAPABILITIES } from "../services/Capability.ts"
 import * as Expression from "./Expression.ts"
 
@@ -463,9 +463,4 @@ export const Defaults = {
 export const decode = Schema.decodeUnknownEffect(GraphDocument)
 
 /** Formats a Schema error as one `path: message` line per problem (paths like `root.nodes.2.keep`). */
-export const formatIssues = (error: Schema.SchemaError, prefix = ""): ReadonlyArray<string> =>
-  SchemaIssue.makeFormatterStandardSchemaV1()(error.issue).issues.map((i) => {
-    const path = (i.path ?? []).map((p) => String(typeof p === "object" && p !== null && "key" in p ? p.key : p))
-    const where = [prefix, ...path].filter((s) => s !== "").join(".")
-    return `${where === "" ? "(document)" : where}: ${i.message}`
-  })
+export { formatIssues } from "../domain/SchemaProblems.ts"

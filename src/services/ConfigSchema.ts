@@ -5,7 +5,8 @@
  *
  * @since 0.1.0
  */
-import { Config, Effect, Option, Schema, SchemaIssue } from "effect"
+import { Config, Effect, Option, Schema } from "effect"
+import { formatIssue, issuesOf } from "../domain/SchemaProblems.ts"
 
 /**
  * An integer knob in [minimum, maximum] with a default and a description.
@@ -35,8 +36,6 @@ export interface ConfigProblems {
   readonly lines: ReadonlyArray<string>
 }
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
 /**
  * The problems of a Schema error, as `path: message` lines (`(root)` for the whole object).
  *
@@ -44,11 +43,11 @@ const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
  * problemsOf(error).lines // ["prm.sd0: Expected a number, got \"x\""]
  */
 export const problemsOf = (error: Schema.SchemaError): ConfigProblems => {
-  const lines = formatter(error.issue).issues.map((i) => {
-    const path = i.path && i.path.length > 0 ? i.path.map(String).join(".") : "(root)"
-    return { path, line: `${path}: ${i.message}` }
-  })
-  return { path: lines[0]?.path ?? "(root)", lines: lines.map((l) => l.line) }
+  const issues = issuesOf(error)
+  return {
+    path: issues[0] === undefined || issues[0].path.length === 0 ? "(root)" : issues[0].path.join("."),
+    lines: issues.map((i) => formatIssue(i, "", "(root)"))
+  }
 }
 
 /**

@@ -12,8 +12,9 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Redacted, Schema, SchemaIssue } from "effect"
+import { Clock, Effect, Redacted, Schema } from "effect"
 import { type HttpClient, HttpClientRequest } from "effect/http"
+import { formatIssues } from "../domain/SchemaProblems.ts"
 import { type BackendError, BadResponse, InvalidRequest, Timeout, Unavailable } from "./BackendError.ts"
 import { errorOfStatus, redact } from "./HttpErrors.ts"
 
@@ -26,14 +27,8 @@ export interface HttpEndpoint {
   readonly timeoutMs: number
 }
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
-/** The first few issues of a decode failure, as `path: message`. */
-const issuesOf = (error: Schema.SchemaError): string =>
-  formatter(error.issue)
-    .issues.slice(0, 3)
-    .map((i) => `${i.path && i.path.length > 0 ? i.path.map(String).join(".") : "(root)"}: ${i.message}`)
-    .join("; ")
+/** The first few problems of a decode failure, as `path: message`. */
+const issuesOf = (error: Schema.SchemaError): string => formatIssues(error, "", { root: "(root)", limit: 3 }).join("; ")
 
 /**
  * POSTs `body` to `url` once and decodes the JSON reply with `schema`.
