@@ -10,8 +10,8 @@
  */
 import { Context, Effect, Layer, Result, Semaphore } from "effect"
 import * as MathGrader from "../../src/answer/MathGrader.ts"
+import type { DatasetError } from "../../src/data/Dataset.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
-import type { DatasetError } from "../../src/eval/Dataset.ts"
 import { InvalidRequest, Unsupported } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"

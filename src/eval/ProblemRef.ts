@@ -5,10 +5,10 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import type { DatasetError } from "../data/Dataset.ts"
+import { loadGsm8k } from "../data/DatasetGsm8k.ts"
+import { loadMath500 } from "../data/DatasetMath500.ts"
 import type { Problem } from "../domain/Problem.ts"
-import type { DatasetError } from "./Dataset.ts"
-import { loadGsm8k } from "./DatasetGsm8k.ts"
-import { loadMath500 } from "./DatasetMath500.ts"
 import { loadProblems } from "./Problems.ts"
 
 /** A problem reference that names no known problem. */

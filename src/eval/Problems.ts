@@ -6,10 +6,10 @@
  */
 import { Effect } from "effect"
 import { servedProblems } from "../backends.ts"
+import { DatasetError, loadJsonl } from "../data/Dataset.ts"
+import { loadGsm8k } from "../data/DatasetGsm8k.ts"
+import { loadMath500 } from "../data/DatasetMath500.ts"
 import type { Problem } from "../domain/Problem.ts"
-import { DatasetError, loadJsonl } from "./Dataset.ts"
-import { loadGsm8k } from "./DatasetGsm8k.ts"
-import { loadMath500 } from "./DatasetMath500.ts"
 import type { DatasetSpec } from "./Sweep.ts"
 
 /**

@@ -15,6 +15,7 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Schema } from "effect"
+import * as Vega from "../charts/Vega.ts"
 import { type AccuracyPoint, formatAccuracy, formatWithError } from "./Accuracy.ts"
 import { type Analysis, backendName, parameterCount, parseMeta } from "./Analysis.ts"
 import { agreement, type Binning } from "./Bins.ts"
@@ -33,7 +34,7 @@ export type Block =
       readonly rows: ReadonlyArray<ReadonlyArray<string>>
       readonly caption?: string
     }
-  | { readonly kind: "chart"; readonly chart: Charts.Chart; readonly caption: string }
+  | { readonly kind: "chart"; readonly chart: Vega.Chart; readonly caption: string }
   | { readonly kind: "code"; readonly text: string }
 
 export interface Section {
@@ -45,7 +46,7 @@ export interface Section {
 export interface Report {
   readonly title: string
   readonly sections: ReadonlyArray<Section>
-  readonly charts: ReadonlyArray<Charts.Chart>
+  readonly charts: ReadonlyArray<Vega.Chart>
   readonly html: string
   readonly markdown: string
 }
@@ -401,35 +402,35 @@ const methodSection: Section = {
 // Charts
 
 interface ChartSet {
-  readonly accuracyN: Charts.Chart
-  readonly accuracyTokens: Charts.Chart
-  readonly binsN: Charts.Chart
-  readonly binsTokens: Charts.Chart
-  readonly policy: Charts.Chart
-  readonly otherPolicy: Charts.Chart
-  readonly exchange: Charts.Chart
+  readonly accuracyN: Vega.Chart
+  readonly accuracyTokens: Vega.Chart
+  readonly binsN: Vega.Chart
+  readonly binsTokens: Vega.Chart
+  readonly policy: Vega.Chart
+  readonly otherPolicy: Vega.Chart
+  readonly exchange: Vega.Chart
 }
 
 const binWord = (k: string) => (k === "oracle" ? "oracle" : "model-predicted")
 
 const renderCharts = (a: Analysis): Effect.Effect<ChartSet> =>
   Effect.all({
-    accuracyN: Charts.chart(
+    accuracyN: Vega.chart(
       "accuracy-vs-n",
       "Accuracy vs generation budget N",
       Charts.accuracyChart(a.overall, "budget", "Accuracy vs generation budget N")
     ),
-    accuracyTokens: Charts.chart(
+    accuracyTokens: Vega.chart(
       "accuracy-vs-tokens",
       "Accuracy vs output tokens",
       Charts.accuracyChart(a.overall, "tokens", "Accuracy vs mean output tokens per question")
     ),
-    binsN: Charts.chart(
+    binsN: Vega.chart(
       "bins-vs-n",
       "Accuracy per oracle bin vs N",
       Charts.binChart(a.byOracleBin, "budget", "oracle", "Accuracy per oracle difficulty bin vs N", a.oracle.count)
     ),
-    binsTokens: Charts.chart(
+    binsTokens: Vega.chart(
       "bins-vs-tokens",
       "Accuracy per oracle bin vs output tokens",
       Charts.binChart(
@@ -440,12 +441,12 @@ const renderCharts = (a: Analysis): Effect.Effect<ChartSet> =>
         a.oracle.count
       )
     ),
-    policy: Charts.chart(
+    policy: Vega.chart(
       `policy-${a.policy.binKind}`,
       `Compute-optimal (${binWord(a.policy.binKind)} bins) vs best-of-N`,
       Charts.policyChart(a.policy, `Compute-optimal (${binWord(a.policy.binKind)} bins) vs best-of-N weighted`)
     ),
-    otherPolicy: Charts.chart(
+    otherPolicy: Vega.chart(
       `policy-${a.otherPolicy.binKind}`,
       `Compute-optimal (${binWord(a.otherPolicy.binKind)} bins) vs best-of-N`,
       Charts.policyChart(
@@ -453,7 +454,7 @@ const renderCharts = (a: Analysis): Effect.Effect<ChartSet> =>
         `Compute-optimal (${binWord(a.otherPolicy.binKind)} bins) vs best-of-N weighted`
       )
     ),
-    exchange: Charts.chart(
+    exchange: Vega.chart(
       "exchange",
       "Exchange rate",
       Charts.exchangeChart(a.exchange, `FLOPs-matched: small model at N = M vs a ${a.exchange.ratio}× larger model`)

@@ -205,7 +205,7 @@ const LEGEND = `<div class="legend">
  * The viewer's HTML for a trace model and its budget chart (an SVG string, or `""`).
  *
  * @example
- * const html = renderPage(buildTree(lines), yield* Charts.render(budgetChart(...), "budget"))
+ * const html = renderPage(buildTree(lines), yield* Vega.render(budgetChart(...), "budget"))
  */
 export const renderPage = (model: TraceModel, budgetSvg: string): string => {
   const title = `${model.run.graph} on ${model.run.problemId}`

@@ -43,9 +43,7 @@ describe("SchemaProblems", () => {
   })
 
   it("formatIssue renders one issue; the graph module re-exports the same formatter", () => {
-    expect(formatIssue({ path: ["prm", "sd0"], message: "bad" }, "backend-config")).toBe(
-      "backend-config.prm.sd0: bad"
-    )
+    expect(formatIssue({ path: ["prm", "sd0"], message: "bad" }, "backend-config")).toBe("backend-config.prm.sd0: bad")
     expect(formatIssue({ path: [], message: "bad" })).toBe("(document): bad")
     expect(graphFormatIssues).toBe(formatIssues)
   })
