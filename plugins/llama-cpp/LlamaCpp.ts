@@ -19,7 +19,7 @@ import type { Candidate } from "../../src/domain/Candidate.ts"
 import { hash64 } from "../../src/domain/Hash.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
 import * as Steps from "../../src/domain/Steps.ts"
-import { type BackendError, InvalidRequest, Unavailable } from "../../src/services/BackendError.ts"
+import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import {
   type GenerateRequest,
@@ -256,11 +256,11 @@ export const make = Effect.fn("llama-cpp.make")(function* (
       const inputTokens = ids.length + (tokens.bos === undefined ? 0 : 1)
       const bad = checkRequest(request, inputTokens)
       if (bad !== undefined)
-        return Effect.fail(new InvalidRequest({ backend: BACKEND, operation: "generate", message: bad }))
+        return Effect.fail(backendError({ backend: BACKEND, operation: "generate" }, "InvalidRequest", bad))
       return generatorQueue
         .run(
           (signal) => sample(request, ids, signal),
-          (e) => new Unavailable({ backend: BACKEND, operation: "generate", message: describe(e) })
+          (e) => backendError({ backend: BACKEND, operation: "generate" }, "Unavailable", describe(e))
         )
         .pipe(Effect.map((generations): GenerateResult => ({ generations, inputTokens })))
     })
@@ -318,11 +318,11 @@ export const make = Effect.fn("llama-cpp.make")(function* (
     Effect.suspend((): Effect.Effect<ScoreResult, BackendError> => {
       if (!(VERIFIERS as ReadonlyArray<string>).includes(request.verifier))
         return Effect.fail(
-          new InvalidRequest({
-            backend: BACKEND,
-            operation: "score",
-            message: `verifier: expected one of ${VERIFIERS.join(", ")}, got ${JSON.stringify(request.verifier)}`
-          })
+          backendError(
+            { backend: BACKEND, operation: "score" },
+            "InvalidRequest",
+            `verifier: expected one of ${VERIFIERS.join(", ")}, got ${JSON.stringify(request.verifier)}`
+          )
         )
       const prompts = request.candidates.map((c) => judged(request.verifier, request.problem, c))
       const all = prompts.flat()
@@ -330,11 +330,11 @@ export const make = Effect.fn("llama-cpp.make")(function* (
       const tooLong = all.find((p) => p.length >= contextSize)
       if (tooLong !== undefined)
         return Effect.fail(
-          new InvalidRequest({
-            backend: BACKEND,
-            operation: "score",
-            message: `a judge prompt has ${tooLong.length} tokens; the context holds ${contextSize} (set contextSize in the backend config)`
-          })
+          backendError(
+            { backend: BACKEND, operation: "score" },
+            "InvalidRequest",
+            `a judge prompt has ${tooLong.length} tokens; the context holds ${contextSize} (set contextSize in the backend config)`
+          )
         )
       return judgeQueue.run(
         async (): Promise<ScoreResult> => {
@@ -370,7 +370,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
             ? { stepScores, inputTokens }
             : { stepScores, inputTokens, spent: { calls: missing.length === 0 ? 0 : 1, inputTokens: evaluated } }
         },
-        (e) => new Unavailable({ backend: BACKEND, operation: "score", message: describe(e) })
+        (e) => backendError({ backend: BACKEND, operation: "score" }, "Unavailable", describe(e))
       )
     })
 

@@ -16,7 +16,7 @@ import { Context, Effect, Layer, Semaphore } from "effect"
 import { FetchHttpClient, HttpClient } from "effect/http"
 import * as Candidate from "../../src/domain/Candidate.ts"
 import * as Steps from "../../src/domain/Steps.ts"
-import { type BackendError, BadResponse, Unsupported } from "../../src/services/BackendError.ts"
+import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import {
   type GenerateRequest,
@@ -157,21 +157,21 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
       )
   }
 
-  const checkCount = (reply: Reply, n: number): Effect.Effect<void, BadResponse> =>
+  const checkCount = (reply: Reply, n: number): Effect.Effect<void, BackendError> =>
     reply.choices.length === n
       ? Effect.void
       : Effect.fail(
-          new BadResponse({
-            backend: BACKEND,
-            operation: "generate",
-            message: `asked for ${n} choices, got ${reply.choices.length}`
-          })
+          backendError(
+            { backend: BACKEND, operation: "generate" },
+            "BadResponse",
+            `asked for ${n} choices, got ${reply.choices.length}`
+          )
         )
 
   const generate = Effect.fn("openai.generate")(function* (request: GenerateRequest) {
     const route = routeOf(config, request)
     if (isRefusal(route))
-      return yield* new Unsupported({ backend: BACKEND, operation: "generate", message: route.message })
+      return yield* backendError({ backend: BACKEND, operation: "generate" }, "Unsupported", route.message)
     const n = request.n
     if (n === 0) return { generations: [], inputTokens: 0 } satisfies GenerateResult
     const one = config.nSampling || n === 1
@@ -297,6 +297,6 @@ export const noVerifier: VerifierShape = {
   params: 0,
   verifiers: [],
   concurrency: 1,
-  score: () => Effect.fail(new Unsupported({ backend: BACKEND, operation: "score", message: NO_VERIFIER })),
+  score: () => Effect.fail(backendError({ backend: BACKEND, operation: "score" }, "Unsupported", NO_VERIFIER)),
   inputTokens: undefined
 }

@@ -12,7 +12,7 @@ import { Context, Effect, Layer, Result, Semaphore } from "effect"
 import * as MathGrader from "../../src/answer/MathGrader.ts"
 import type { DatasetError } from "../../src/data/Dataset.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
-import { InvalidRequest, Unsupported } from "../../src/services/BackendError.ts"
+import { backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import { AnswerKey, type AnswerKeyShape, Grader, type GraderShape } from "../../src/services/Grader.ts"
@@ -61,10 +61,8 @@ export interface ReplayBackend {
 export const loadDataset = (config: ResolvedReplayConfig): Effect.Effect<ReplayDataset, DatasetError> =>
   config.format === "qwen" ? loadQwenPool(config.path) : loadJsonlPool(config.path)
 
-const backendError = (operation: string, refusal: Refusal) =>
-  refusal._tag === "Unsupported"
-    ? new Unsupported({ backend: BACKEND, operation, message: refusal.message })
-    : new InvalidRequest({ backend: BACKEND, operation, message: refusal.message })
+const refusalError = (operation: string, refusal: Refusal) =>
+  backendError({ backend: BACKEND, operation }, refusal._tag, refusal.message)
 
 /**
  * Builds the backend's services over a loaded recording.
@@ -86,7 +84,7 @@ export const fromDataset = Effect.fn("replay.fromDataset")(function* (
     Effect.suspend(() => {
       const result = generatePure(dataset, request, memo)
       return Result.isFailure(result)
-        ? Effect.fail(backendError("generate", result.failure))
+        ? Effect.fail(refusalError("generate", result.failure))
         : Effect.succeed(result.success)
     })
 
@@ -96,7 +94,7 @@ export const fromDataset = Effect.fn("replay.fromDataset")(function* (
       let inputTokens = 0
       for (const candidate of request.candidates) {
         const scores = scoreCandidate(dataset, request.problem, candidate, request.verifier)
-        if (Result.isFailure(scores)) return Effect.fail(backendError("score", scores.failure))
+        if (Result.isFailure(scores)) return Effect.fail(refusalError("score", scores.failure))
         stepScores.push(scores.success)
         inputTokens += approximateTokens(request.problem.question) + (candidate.steps?.tokens ?? 0)
       }

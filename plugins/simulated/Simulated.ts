@@ -12,7 +12,7 @@
 import { Context, Duration, Effect, Layer, Result, Schema, Semaphore } from "effect"
 import { Problem } from "../../src/domain/Problem.ts"
 import { formatIssues } from "../../src/domain/SchemaProblems.ts"
-import { InvalidRequest } from "../../src/services/BackendError.ts"
+import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
@@ -42,10 +42,11 @@ export interface SimulatedBackend {
   readonly verifier: VerifierShape
   readonly tokenizer: TokenizerShape
   /** the (validated, cached) world of a problem — for calibration, tests and diagnostics */
-  readonly world: (problem: Problem, operation?: string) => Effect.Effect<World, InvalidRequest>
+  readonly world: (problem: Problem, operation?: string) => Effect.Effect<World, BackendError>
 }
 
-const invalid = (operation: string, message: string) => new InvalidRequest({ backend: BACKEND, operation, message })
+const invalid = (operation: string, message: string) =>
+  backendError({ backend: BACKEND, operation }, "InvalidRequest", message)
 
 /**
  * Builds the backend's services from a decoded configuration.
@@ -61,7 +62,7 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
   const worlds = new WeakMap<object, World>()
   const decodeProblem = Schema.decodeUnknownResult(Problem)
 
-  const world = (problem: Problem, operation = "world"): Effect.Effect<World, InvalidRequest> =>
+  const world = (problem: Problem, operation = "world"): Effect.Effect<World, BackendError> =>
     Effect.suspend(() => {
       const cached = typeof problem === "object" && problem !== null ? worlds.get(problem) : undefined
       if (cached !== undefined) return Effect.succeed(cached)

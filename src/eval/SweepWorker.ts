@@ -6,6 +6,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads"
 import { Effect } from "effect"
+import { BackendError } from "../services/BackendError.ts"
 import { runSweep } from "./Runner.ts"
 import * as Store from "./Store.ts"
 import type { SweepSpec } from "./Sweep.ts"
@@ -54,7 +55,13 @@ if (parentPort !== null) {
     (e: unknown) =>
       post({
         type: "error",
-        tag: typeof e === "object" && e !== null && "_tag" in e ? String(e._tag) : "Error",
+        // a backend error is named by its reason (BadResponse, Timeout…), as everywhere else
+        tag:
+          e instanceof BackendError
+            ? e.reason._tag
+            : typeof e === "object" && e !== null && "_tag" in e
+              ? String(e._tag)
+              : "Error",
         message: e instanceof Error ? e.message : String(e)
       })
   )

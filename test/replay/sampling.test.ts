@@ -156,13 +156,13 @@ layer(replayLayer())("the replay backend on the Qwen pool", (it) => {
       const gen = yield* Generator
       const problem = yield* problemOf(0)
       const e = yield* failureOf(gen.generate(request(problem, { n: 9 })))
-      expect(e._tag).toBe("InvalidRequest")
+      expect(e.reason._tag).toBe("InvalidRequest")
       expect(e.message).toBe(
         "n = 9 is more than the 8 recorded responses of qwen-pool/0; replay draws without replacement, so n ≤ 8"
       )
       const stranger = { id: "math500:test/algebra/1.json", question: "?", meta: {} }
       const u = yield* failureOf(gen.generate(request(stranger)))
-      expect(u._tag).toBe("InvalidRequest")
+      expect(u.reason._tag).toBe("InvalidRequest")
       expect(u.message).toMatch(/^problem "math500:test\/algebra\/1\.json" is not in the recorded pool qwen-pool/u)
     })
   )

@@ -189,7 +189,7 @@ layer(simulatedLayer())("simulated backend", (it) => {
       const gen = yield* Generator
       const ver = yield* Verifier
       const e1 = yield* failureOf(gen.generate(request(easy, { n: -1 })))
-      expect(e1._tag).toBe("InvalidRequest")
+      expect(e1.reason._tag).toBe("InvalidRequest")
       expect(e1.message).toMatch(/^n: /u)
       expect((yield* failureOf(gen.generate(request(easy, { maxTokens: 0 })))).message).toMatch(/^maxTokens: /u)
       expect((yield* failureOf(gen.generate(request(easy, { temperature: Number.NaN })))).message).toMatch(
@@ -197,7 +197,7 @@ layer(simulatedLayer())("simulated backend", (it) => {
       )
       const badLevel = { ...easy, meta: { level: 7 } }
       const e2 = yield* failureOf(gen.generate(request(badLevel)))
-      expect(e2._tag).toBe("InvalidRequest")
+      expect(e2.reason._tag).toBe("InvalidRequest")
       expect(e2.message).toContain("problem.meta.level")
       const e3 = yield* failureOf(gen.generate(request({ ...easy, meta: { difficulty: 2 } })))
       expect(e3.message).toContain("problem.meta.difficulty")
@@ -206,7 +206,7 @@ layer(simulatedLayer())("simulated backend", (it) => {
         steps: Steps.append(undefined, { text: "Step 1: hello", tokens: 4 })
       }
       const e4 = yield* failureOf(gen.generate(request(easy, { prefix: foreign, until: "step" })))
-      expect(e4._tag).toBe("InvalidRequest")
+      expect(e4.reason._tag).toBe("InvalidRequest")
       expect(e4.message).toContain("prefix")
       const e5 = yield* failureOf(ver.score({ problem: easy, candidates: [foreign], verifier: "prm" }))
       expect(e5.message).toContain("latent")
