@@ -16,7 +16,6 @@ import type { Problem } from "./domain/Problem.ts"
 import type { Capability } from "./services/Capability.ts"
 import { Generator } from "./services/Generator.ts"
 import type { AnswerKey, Grader } from "./services/Grader.ts"
-import { Tokenizer } from "./services/Tokenizer.ts"
 import { Verifier, type VerifierShape } from "./services/Verifier.ts"
 
 /** The backends mull knows by name. */
@@ -24,7 +23,7 @@ export const BACKENDS = ["simulated", "replay", "openai", "llama-cpp"] as const
 export type BackendName = (typeof BACKENDS)[number]
 
 /** Everything a run needs from its backend. */
-export type BackendServices = Generator | Verifier | Tokenizer | Grader | AnswerKey
+export type BackendServices = Generator | Verifier | Grader | AnswerKey
 
 /** A backend configuration that does not decode; `problems` are `path: message` lines. */
 export class BackendConfigError extends Schema.TaggedError<BackendConfigError>()("BackendConfigError", {
@@ -114,9 +113,7 @@ export const backendLayer = (
  * config's `verifier` object, or from `MULL_PRM_URL`/`MULL_PRM_MODEL` — or, with neither, no
  * verifier (graphs that score are then refused at load time, see `OpenAi.NO_VERIFIER`).
  */
-const openAiContext = (
-  config: unknown
-): Effect.Effect<Context.Context<Generator | Tokenizer | Verifier>, BackendConfigError> =>
+const openAiContext = (config: unknown): Effect.Effect<Context.Context<Generator | Verifier>, BackendConfigError> =>
   Effect.gen(function* () {
     const problems = (prefix: string) => (e: { readonly problems: ReadonlyArray<string> }) =>
       new BackendConfigError({ backend: "openai", problems: e.problems.map((p) => `${prefix}${p}`) })
@@ -132,10 +129,7 @@ const openAiContext = (
       )
       verifier = yield* PrmHttp.make(prm)
     }
-    return Context.make(Generator, backend.generator).pipe(
-      Context.add(Tokenizer, backend.tokenizer),
-      Context.add(Verifier, verifier)
-    )
+    return Context.make(Generator, backend.generator).pipe(Context.add(Verifier, verifier))
   }).pipe(Effect.provide(FetchHttpClient.layer))
 
 /**

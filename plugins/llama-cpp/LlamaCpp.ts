@@ -1,7 +1,8 @@
 /**
  * The llama-cpp backend: a GGUF model run in-process by node-llama-cpp (CPU only). It provides a
  * `Generator` (seeded sampling, steps stopped at the step delimiter, exact token counts), a
- * `Verifier` (`prm`/`orm`: a next-token-probability judge, see Judge.ts) and an exact `Tokenizer`.
+ * `Verifier` (`prm`/`orm`: a next-token-probability judge, see Judge.ts); prompt tokens are counted
+ * exactly, by the model's own tokenizer.
  *
  * Determinism: each call starts from an empty context (`clearHistory`), evaluates its prompt once,
  * and samples continuation i with the seed `continuationSeed(seed, i)`; calls run one at a time on
@@ -29,7 +30,6 @@ import {
   type GeneratorShape
 } from "../../src/services/Generator.ts"
 import * as Prompt from "../../src/services/Prompt.ts"
-import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
 import { type ScoreRequest, type ScoreResult, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { continuationSeed, type StopReason, toGeneration } from "./Completion.ts"
 import { decodeConfig, type LlamaCppConfigError, type ResolvedLlamaCppConfig, resolveTemplate } from "./Config.ts"
@@ -62,7 +62,7 @@ export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
 const MEMO_CAPACITY = 200_000
 
 /** Everything the llama-cpp layer provides. */
-export type LlamaCppServices = Generator | Verifier | Tokenizer
+export type LlamaCppServices = Generator | Verifier
 
 export interface LlamaCppBackend {
   readonly config: ResolvedLlamaCppConfig
@@ -72,7 +72,8 @@ export interface LlamaCppBackend {
   readonly contextSize: number
   readonly generator: GeneratorShape
   readonly verifier: VerifierShape
-  readonly tokenizer: TokenizerShape
+  /** the tokens of a text, counted by the generator's model (what `promptTokens` counts with) */
+  readonly countTokens: (text: string) => number
   /** the generator's model, for tests and tools that want its tokenizer */
   readonly model: LlamaModel
 }
@@ -399,19 +400,13 @@ export const make = Effect.fn("llama-cpp.make")(function* (
     // last prefix only, and for a batch, whose candidates may reuse each other's evaluated tokens
     inputTokens: (problem, candidate) => evaluatedTokens(judged("prm", problem, candidate))
   }
-  const tokenizer: TokenizerShape = {
-    name: `${BACKEND}:${name}`,
-    count: (text) => tokens.encode(text).length
-  }
-  return { config, template, contextSize, generator, verifier, tokenizer, model } satisfies LlamaCppBackend
+  const countTokens = (text: string) => tokens.encode(text).length
+  return { config, template, contextSize, generator, verifier, countTokens, model } satisfies LlamaCppBackend
 })
 
 /** The services of a built backend, as a context. */
 const contextOf = (backend: LlamaCppBackend) =>
-  Context.make(Generator, backend.generator).pipe(
-    Context.add(Verifier, backend.verifier),
-    Context.add(Tokenizer, backend.tokenizer)
-  )
+  Context.make(Generator, backend.generator).pipe(Context.add(Verifier, backend.verifier))
 
 /**
  * The backend's services from a decoded configuration; the model is loaded when the layer is

@@ -26,7 +26,6 @@ import {
   type GeneratorShape
 } from "../../src/services/Generator.ts"
 import { type HttpEndpoint, postJson, serverRoot } from "../../src/services/HttpAttempt.ts"
-import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
 import type { VerifierShape } from "../../src/services/Verifier.ts"
 import { PROFILES, type ResolvedOpenAiConfig, type ServerKind } from "./Config.ts"
 import { type Choice, outputTokensOf, toGeneration } from "./Generations.ts"
@@ -105,7 +104,7 @@ const completionReply = (r: CompletionResponse): Reply => ({
 const CACHE_LIMIT = 100_000
 
 /**
- * The backend's generator and tokenizer, over an `HttpClient`.
+ * The backend's generator, over an `HttpClient`.
  *
  * @example
  * const { generator } = yield* make(yield* resolveConfig({ baseUrl: "http://localhost:8000/v1", model: "m" }))
@@ -254,33 +253,25 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
     promptTokens: config.tokenize ? promptTokens : undefined,
     retry: config.retry
   }
-  const tokenizer: TokenizerShape = {
-    name: "approximate (4 characters a token)",
-    count: (text) => Math.ceil(text.length / 4)
-  }
-  return { config, generator, tokenizer }
+  return { config, generator }
 })
 
 /**
- * The generator and tokenizer as a layer over a given `HttpClient` (tests, custom transports).
+ * The generator as a layer over a given `HttpClient` (tests, custom transports).
  *
  * @example
  * layerNoDeps(config).pipe(Layer.provide(FetchHttpClient.layer))
  */
-export const layerNoDeps = (
-  config: ResolvedOpenAiConfig
-): Layer.Layer<Generator | Tokenizer, never, HttpClient.HttpClient> =>
-  Layer.effectContext(
-    Effect.map(make(config), (b) => Context.make(Generator, b.generator).pipe(Context.add(Tokenizer, b.tokenizer)))
-  )
+export const layerNoDeps = (config: ResolvedOpenAiConfig): Layer.Layer<Generator, never, HttpClient.HttpClient> =>
+  Layer.effectContext(Effect.map(make(config), (b) => Context.make(Generator, b.generator)))
 
 /**
- * The generator and tokenizer over the platform's `fetch`.
+ * The generator over the platform's `fetch`.
  *
  * @example
  * program.pipe(Effect.provide(layerConfig(yield* resolveConfig({ baseUrl, model }))))
  */
-export const layerConfig = (config: ResolvedOpenAiConfig): Layer.Layer<Generator | Tokenizer> =>
+export const layerConfig = (config: ResolvedOpenAiConfig): Layer.Layer<Generator> =>
   layerNoDeps(config).pipe(Layer.provide(FetchHttpClient.layer))
 
 /** Why the openai backend alone cannot score. */

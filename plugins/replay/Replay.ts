@@ -2,8 +2,8 @@
  * The replay backend: serves recorded completions and reward scores (the Qwen pool format and the
  * generic JSONL format of docs/replay.md). It provides a `Generator` (n recorded whole solutions
  * drawn without replacement in a seeded order; capabilities `seeded` and `nSampling` only), a
- * `Verifier` (`orm`/`prm`: σ of the recorded raw reward, for the last step), an approximate
- * `Tokenizer`, and a `Grader` and `AnswerKey` (recorded labels and exact answer strings, or mull's
+ * `Verifier` (`orm`/`prm`: σ of the recorded raw reward, for the last step), and a `Grader` and
+ * `AnswerKey` (recorded labels and exact answer strings, or mull's
  * MATH grader). Step-level search and revisions are refused with `Unsupported`.
  *
  * @since 0.1.0
@@ -16,7 +16,6 @@ import { backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import { AnswerKey, type AnswerKeyShape, Grader, type GraderShape } from "../../src/services/Grader.ts"
-import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { decodeConfig, type ReplayConfigError, type ResolvedReplayConfig } from "./Config.ts"
 import { type GenerationMemo, generate as generatePure, type Refusal, STEP_DELIMITER } from "./Generate.ts"
@@ -25,7 +24,7 @@ import { loadJsonlPool } from "./JsonlPool.ts"
 import { hasRewards, type ReplayDataset } from "./Pool.ts"
 import { loadQwenPool } from "./QwenPool.ts"
 import { scoreCandidate, VERIFIERS } from "./Score.ts"
-import { approximateTokens, TOKENIZER_NAME } from "./Tokens.ts"
+import { approximateTokens } from "./Tokens.ts"
 
 /** The backend's name in errors, usage records and `--backend`. */
 export const BACKEND = "replay"
@@ -38,7 +37,7 @@ export const BACKEND = "replay"
 export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(["seeded", "nSampling"])
 
 /** Everything the replay layer provides. */
-export type ReplayServices = Generator | Verifier | Tokenizer | Grader | AnswerKey
+export type ReplayServices = Generator | Verifier | Grader | AnswerKey
 
 export interface ReplayBackend {
   readonly config: ResolvedReplayConfig
@@ -47,7 +46,6 @@ export interface ReplayBackend {
   readonly problems: ReadonlyArray<Problem>
   readonly generator: GeneratorShape
   readonly verifier: VerifierShape
-  readonly tokenizer: TokenizerShape
   readonly grader: GraderShape
   readonly answerKey: AnswerKeyShape
 }
@@ -122,7 +120,6 @@ export const fromDataset = Effect.fn("replay.fromDataset")(function* (
     score: (request) => verifierSlots.withPermits(1)(score(request)),
     inputTokens: undefined
   }
-  const tokenizer: TokenizerShape = { name: TOKENIZER_NAME, count: approximateTokens }
   const grader = config.grading === "labels" ? labelGrader(dataset) : MathGrader.grader
   const answerKey = config.grading === "labels" ? exactAnswerKey : MathGrader.mathAnswerKey
   return {
@@ -131,7 +128,6 @@ export const fromDataset = Effect.fn("replay.fromDataset")(function* (
     problems: dataset.problems,
     generator,
     verifier,
-    tokenizer,
     grader,
     answerKey
   } satisfies ReplayBackend
@@ -151,7 +147,6 @@ export const make = (config: ResolvedReplayConfig): Effect.Effect<ReplayBackend,
 const contextOf = (backend: ReplayBackend) =>
   Context.make(Generator, backend.generator).pipe(
     Context.add(Verifier, backend.verifier),
-    Context.add(Tokenizer, backend.tokenizer),
     Context.add(Grader, backend.grader),
     Context.add(AnswerKey, backend.answerKey)
   )

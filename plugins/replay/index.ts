@@ -41,4 +41,4 @@ export {
   type ReplayServices
 } from "./Replay.ts"
 export { scoreCandidate, sigmoid, VERIFIERS } from "./Score.ts"
-export { approximateTokens, TOKENIZER_NAME, truncateTokens } from "./Tokens.ts"
+export { approximateTokens, truncateTokens } from "./Tokens.ts"

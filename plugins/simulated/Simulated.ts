@@ -1,7 +1,7 @@
 /**
  * The simulated backend: the embedded default that lets every strategy run with no model. It
- * provides a `Generator` (a reasoner writing "Step k: …" solutions), a `Verifier` (a PRM, and an
- * ORM that scores the last step) and a `Tokenizer`, all backed by the calibrated model of
+ * provides a `Generator` (a reasoner writing "Step k: …" solutions, its prompts counted exactly) and
+ * a `Verifier` (a PRM, and an ORM that scores the last step), both backed by the calibrated model of
  * SIMULATOR.md (see docs/simulator.md). Every output is a pure function of the config, the
  * problem and the request — never of call order or concurrency. Optional latency (fixed + per
  * token, through `Effect.sleep`, so tests can use the TestClock) and a concurrency cap (a
@@ -15,13 +15,11 @@ import { formatIssues } from "../../src/domain/SchemaProblems.ts"
 import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
-import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { decodeConfig, type SimulatedConfig, type SimulatedConfigError, type SimulatedConfigInput } from "./Config.ts"
 import { generate as generatePure } from "./Generate.ts"
 import { promptTokens, verifierTokens } from "./Prompt.ts"
 import { scoreCandidate, VERIFIERS } from "./Score.ts"
-import { countTokens } from "./Tokens.ts"
 import { makeWorld, type World } from "./World.ts"
 
 /** The backend's name in errors, usage records and `--backend`. */
@@ -40,7 +38,6 @@ export interface SimulatedBackend {
   readonly config: SimulatedConfig
   readonly generator: GeneratorShape
   readonly verifier: VerifierShape
-  readonly tokenizer: TokenizerShape
   /** the (validated, cached) world of a problem — for calibration, tests and diagnostics */
   readonly world: (problem: Problem, operation?: string) => Effect.Effect<World, BackendError>
 }
@@ -126,8 +123,7 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     score: (request) => verifierSlots.withPermits(1)(score(request)),
     inputTokens: verifierTokens
   }
-  const tokenizer: TokenizerShape = { name: "mull-sim-tokenizer", count: countTokens }
-  return { config, generator, verifier, tokenizer, world } satisfies SimulatedBackend
+  return { config, generator, verifier, world } satisfies SimulatedBackend
 })
 
 /**
@@ -136,13 +132,10 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
  * @example
  * program.pipe(Effect.provide(layerConfig(defaultConfig)))
  */
-export const layerConfig = (config: SimulatedConfig): Layer.Layer<Generator | Verifier | Tokenizer> =>
+export const layerConfig = (config: SimulatedConfig): Layer.Layer<Generator | Verifier> =>
   Layer.effectContext(
     Effect.map(make(config), (backend) =>
-      Context.make(Generator, backend.generator).pipe(
-        Context.add(Verifier, backend.verifier),
-        Context.add(Tokenizer, backend.tokenizer)
-      )
+      Context.make(Generator, backend.generator).pipe(Context.add(Verifier, backend.verifier))
     )
   )
 
@@ -155,5 +148,5 @@ export const layerConfig = (config: SimulatedConfig): Layer.Layer<Generator | Ve
  */
 export const layer = (
   config?: SimulatedConfigInput | undefined
-): Layer.Layer<Generator | Verifier | Tokenizer, SimulatedConfigError> =>
+): Layer.Layer<Generator | Verifier, SimulatedConfigError> =>
   Layer.unwrap(Effect.map(decodeConfig(config ?? {}), layerConfig))

@@ -88,7 +88,7 @@ describe("llama-cpp generator", () => {
       const expected = 1 + backend.model.tokenize(text, false, "trimLeadingSpace").length
       assert.strictEqual(backend.generator.promptTokens?.(request({ prefix })), expected)
       assert.strictEqual(
-        backend.tokenizer.count("Tom liked to play"),
+        backend.countTokens("Tom liked to play"),
         backend.model.tokenize("Tom liked to play", false, "trimLeadingSpace").length
       )
     })

@@ -191,7 +191,10 @@ describe("graphs on the openai backend", () => {
       if (Exit.isFailure(exit)) {
         assert.isFalse(Cause.hasDies(exit.cause))
         const e = Cause.findErrorOption(exit.cause)
-        assert.strictEqual(Option.isSome(e) && e.value._tag === "BackendError" ? e.value.reason._tag : "", "Unavailable")
+        assert.strictEqual(
+          Option.isSome(e) && e.value._tag === "BackendError" ? e.value.reason._tag : "",
+          "Unavailable"
+        )
         assert.notInclude(Cause.pretty(exit.cause), KEY)
       }
       assert.strictEqual(server.requests.length, 4, "1 attempt + 3 retries")

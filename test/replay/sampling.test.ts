@@ -17,7 +17,6 @@ import * as Candidate from "../../src/domain/Candidate.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
 import * as Steps from "../../src/domain/Steps.ts"
 import { Generator } from "../../src/services/Generator.ts"
-import { Tokenizer } from "../../src/services/Tokenizer.ts"
 import { Verifier } from "../../src/services/Verifier.ts"
 import { candidateOf, failureOf, request } from "./helpers.ts"
 
@@ -97,17 +96,11 @@ layer(replayLayer())("the replay backend on the Qwen pool", (it) => {
     Effect.gen(function* () {
       const gen = yield* Generator
       const ver = yield* Verifier
-      const tok = yield* Tokenizer
       expect([...gen.capabilities].sort()).toEqual(["nSampling", "seeded"])
       expect(gen.promptTokens).toBeUndefined()
       expect(ver.inputTokens).toBeUndefined()
       expect(ver.verifiers).toEqual(["orm", "prm"])
-      expect([gen.backend, gen.model, ver.model, tok.name]).toEqual([
-        "replay",
-        "replay:qwen-pool",
-        "replay:qwen-pool:reward",
-        "replay-approximate"
-      ])
+      expect([gen.backend, gen.model, ver.model]).toEqual(["replay", "replay:qwen-pool", "replay:qwen-pool:reward"])
     })
   )
 
