@@ -20,6 +20,7 @@ import type { Candidate } from "../../src/domain/Candidate.ts"
 import { hash64 } from "../../src/domain/Hash.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
 import * as Steps from "../../src/domain/Steps.ts"
+import type { BackendConfigError } from "../../src/services/Backend.ts"
 import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import {
@@ -32,7 +33,7 @@ import {
 import * as Prompt from "../../src/services/Prompt.ts"
 import { type ScoreRequest, type ScoreResult, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { continuationSeed, type StopReason, toGeneration } from "./Completion.ts"
-import { decodeConfig, type LlamaCppConfigError, type ResolvedLlamaCppConfig, resolveTemplate } from "./Config.ts"
+import { decodeConfig, type ResolvedLlamaCppConfig, resolveTemplate } from "./Config.ts"
 import {
   evaluatedTokens,
   type JudgeTokens,
@@ -119,7 +120,7 @@ const acquireSequence = (model: LlamaModel, contextSize: number, threads: number
       catch: (e) =>
         new LlamaCppLoadError({
           path,
-          message: `${path}: cannot create a context of ${contextSize} tokens: ${describe(e)}`
+          problem: `cannot create a context of ${contextSize} tokens: ${describe(e)}`
         })
     }),
     (context) => Effect.promise(() => context.dispose())
@@ -146,7 +147,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
   if (config.maxTokens >= contextSize)
     return yield* new LlamaCppLoadError({
       path: "maxTokens",
-      message: `maxTokens: ${config.maxTokens} leaves no room for a prompt in the model's context of ${contextSize} tokens (set contextSize or maxTokens)`
+      problem: `${config.maxTokens} leaves no room for a prompt in the model's context of ${contextSize} tokens (set contextSize or maxTokens)`
     })
   const template =
     config.template === "auto" ? resolveTemplate(model.fileInfo.metadata.tokenizer?.chat_template) : config.template
@@ -161,7 +162,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
       judgeText.encode(config.judge.suffix + config.judge.no)
     ),
     {
-      onFailure: (message) => Effect.fail(new LlamaCppLoadError({ path: "judge", message: `judge: ${message}` })),
+      onFailure: (message) => Effect.fail(new LlamaCppLoadError({ path: "judge", problem: message })),
       onSuccess: Effect.succeed
     }
   )
@@ -424,5 +425,5 @@ export const layerConfig = (config: ResolvedLlamaCppConfig): Layer.Layer<LlamaCp
  * @example
  * program.pipe(Effect.provide(layer({ modelPath: "stories260K.gguf", threads: 1 })))
  */
-export const layer = (input: unknown): Layer.Layer<LlamaCppServices, LlamaCppConfigError | LlamaCppLoadError> =>
+export const layer = (input: unknown): Layer.Layer<LlamaCppServices, BackendConfigError | LlamaCppLoadError> =>
   Layer.unwrap(Effect.map(decodeConfig(input), layerConfig))

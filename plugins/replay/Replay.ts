@@ -12,12 +12,13 @@ import { Context, Effect, Layer, Result, Semaphore } from "effect"
 import * as MathGrader from "../../src/answer/MathGrader.ts"
 import type { DatasetError } from "../../src/data/Dataset.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
+import type { BackendConfigError } from "../../src/services/Backend.ts"
 import { backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import { AnswerKey, type AnswerKeyShape, Grader, type GraderShape } from "../../src/services/Grader.ts"
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
-import { decodeConfig, type ReplayConfigError, type ResolvedReplayConfig } from "./Config.ts"
+import { decodeConfig, type ResolvedReplayConfig } from "./Config.ts"
 import { type GenerationMemo, generate as generatePure, type Refusal, STEP_DELIMITER } from "./Generate.ts"
 import { exactAnswerKey, labelGrader } from "./Grading.ts"
 import { loadJsonlPool } from "./JsonlPool.ts"
@@ -186,7 +187,7 @@ export const layerConfig = (config: ResolvedReplayConfig): Layer.Layer<ReplaySer
  * @example
  * program.pipe(Effect.provide(layer({ dataset: "qwen-pool" })))
  */
-export const layer = (config?: unknown): Layer.Layer<ReplayServices, ReplayConfigError | DatasetError> =>
+export const layer = (config?: unknown): Layer.Layer<ReplayServices, BackendConfigError | DatasetError> =>
   Layer.unwrap(Effect.map(decodeConfig(config ?? {}), layerConfig))
 
 /**
@@ -196,7 +197,7 @@ export const layer = (config?: unknown): Layer.Layer<ReplayServices, ReplayConfi
  * @example
  * const problems = yield* problems({ dataset: "qwen-pool" }) // 50 problems, ids qwen-pool/0 … qwen-pool/49
  */
-export const problems = (config?: unknown): Effect.Effect<ReadonlyArray<Problem>, ReplayConfigError | DatasetError> =>
+export const problems = (config?: unknown): Effect.Effect<ReadonlyArray<Problem>, BackendConfigError | DatasetError> =>
   decodeConfig(config ?? {}).pipe(
     Effect.flatMap(loadDataset),
     Effect.map((dataset) => dataset.problems)

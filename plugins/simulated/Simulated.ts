@@ -12,11 +12,12 @@
 import { Context, Duration, Effect, Layer, Result, Schema, Semaphore } from "effect"
 import { Problem } from "../../src/domain/Problem.ts"
 import { formatIssues } from "../../src/domain/SchemaProblems.ts"
+import type { BackendConfigError } from "../../src/services/Backend.ts"
 import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
-import { decodeConfig, type SimulatedConfig, type SimulatedConfigError, type SimulatedConfigInput } from "./Config.ts"
+import { decodeConfig, type SimulatedConfig, type SimulatedConfigInput } from "./Config.ts"
 import { generate as generatePure } from "./Generate.ts"
 import { promptTokens, verifierTokens } from "./Prompt.ts"
 import { scoreCandidate, VERIFIERS } from "./Score.ts"
@@ -141,12 +142,12 @@ export const layerConfig = (config: SimulatedConfig): Layer.Layer<Generator | Ve
 
 /**
  * The backend's services from a partial configuration (missing knobs take their defaults); a
- * malformed one fails the layer with a `SimulatedConfigError` naming the field.
+ * malformed one fails the layer with a `BackendConfigError` naming the field.
  *
  * @example
  * program.pipe(Effect.provide(layer({ worldSeed: 1, generator: { concurrency: 8 } })))
  */
 export const layer = (
   config?: SimulatedConfigInput | undefined
-): Layer.Layer<Generator | Verifier, SimulatedConfigError> =>
+): Layer.Layer<Generator | Verifier, BackendConfigError> =>
   Layer.unwrap(Effect.map(decodeConfig(config ?? {}), layerConfig))

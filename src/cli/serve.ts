@@ -66,7 +66,7 @@ const banner = (policy: Policy, backend: string, parts: Server.ServerParts) =>
 export const serve = Command.make(
   "serve",
   {
-    ...backendFlags,
+    ...backendFlags(),
     config: Flag.String("config").pipe(
       Flag.withDescription("A JSON file of server policy: aliases, caps, folders (docs/service.md)"),
       Flag.optional

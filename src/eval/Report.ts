@@ -16,6 +16,7 @@ import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Schema } from "effect"
 import * as Vega from "../charts/Vega.ts"
+import type { Registry } from "../services/Backend.ts"
 import { type AccuracyPoint, formatAccuracy, formatWithError } from "./Accuracy.ts"
 import { type Analysis, backendName, parameterCount, parseMeta } from "./Analysis.ts"
 import { agreement, type Binning } from "./Bins.ts"
@@ -54,6 +55,8 @@ export interface Report {
 export interface ReportOptions {
   /** when the report was made (ISO string); default: now */
   readonly generatedAt?: string | undefined
+  /** the backends, to say when the sweep's is a simulator (without them, the report cannot tell) */
+  readonly registry?: Registry | undefined
 }
 
 /** The report could not be written. */
@@ -530,12 +533,12 @@ const markdownBlock = (b: Block): string => {
   }
 }
 
-const simulatorWarning = (a: Analysis): Block | undefined => {
+const simulatorWarning = (a: Analysis, registry: Registry | undefined): Block | undefined => {
   const backend = backendName(a.data.meta.backend)
-  if (backend === "simulated")
+  if (backend !== undefined && registry?.find(backend)?.simulator === true)
     return {
       kind: "warning",
-      text: "These numbers come from the simulated backend: they describe a calibrated simulator of a reasoner and a PRM (docs/simulator.md), not a real language model."
+      text: `These numbers come from the ${backend} backend: they describe a calibrated simulator of a reasoner and a PRM (docs/simulator.md), not a real language model.`
     }
   if (backend === undefined)
     return {
@@ -555,7 +558,7 @@ const simulatorWarning = (a: Analysis): Block | undefined => {
 export const build = (a: Analysis, options: ReportOptions = {}): Effect.Effect<Report> =>
   Effect.map(renderCharts(a), (charts) => {
     const title = `mull evaluation report — sweep ${a.data.sweep}`
-    const warning = simulatorWarning(a)
+    const warning = simulatorWarning(a, options.registry)
     const sections: ReadonlyArray<Section> = [
       setupSection(a),
       binsSection(a),

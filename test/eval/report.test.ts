@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { TestConsole } from "effect/testing"
+import { registry } from "../../src/backends/Registry.ts"
 import * as Vega from "../../src/charts/Vega.ts"
 import { InvalidInput } from "../../src/cli/InvalidInput.ts"
 import { mull, VERSION } from "../../src/cli/main.ts"
@@ -75,7 +76,7 @@ describe("report", () => {
       )
       expect(loaded.large.length).toBe(60)
       expect(loaded.meta.backend).toBe("simulated")
-      const report = yield* Report.build(analyze(loaded), { generatedAt: "2026-01-01T00:00:00Z" })
+      const report = yield* Report.build(analyze(loaded), { generatedAt: "2026-01-01T00:00:00Z", registry })
       const out = join(dir, "report")
       const files = yield* Report.write(report, out)
       expect(files.length).toBe(2 + 7)

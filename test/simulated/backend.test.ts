@@ -233,10 +233,10 @@ layer(simulatedLayer())("simulated backend", (it) => {
 })
 
 describe("configuration", () => {
-  it.effect("a malformed config is a SimulatedConfigError naming the field", () =>
+  it.effect("a malformed config is a BackendConfigError naming the field", () =>
     Effect.gen(function* () {
       const e1 = yield* failureOf(decodeConfig({ prm: { sd0: -1 } }))
-      expect(e1._tag).toBe("SimulatedConfigError")
+      expect(e1._tag).toBe("BackendConfigError")
       expect(e1.path).toBe("prm.sd0")
       expect(e1.message).toContain("prm.sd0")
       expect((yield* failureOf(decodeConfig({ answers: { distractors: 2.5 } }))).path).toBe("answers.distractors")
@@ -254,7 +254,7 @@ describe("configuration", () => {
           simulatedLayer({ worldSeed: -1 })
         )
       )
-      expect(layerFailure._tag).toBe("SimulatedConfigError")
+      expect(layerFailure._tag).toBe("BackendConfigError")
     })
   )
 
