@@ -75,8 +75,8 @@ export {
   type Registry
 } from "./services/Backend.ts"
 export * as BackendError from "./services/BackendError.ts"
-export * as ConfigSchema from "./services/ConfigSchema.ts"
 export { CAPABILITIES, type Capability } from "./services/Capability.ts"
+export * as ConfigSchema from "./services/ConfigSchema.ts"
 export { type GenerateRequest, type GenerateResult, type Generation, Generator } from "./services/Generator.ts"
 export { AnswerKey, Grader } from "./services/Grader.ts"
 export { type ScoreRequest, type ScoreResult, Verifier } from "./services/Verifier.ts"
