@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import type { BackendConfigError } from "../../src/services/Backend.ts"
 import { decodeStrict, intField, nonNegativeField } from "../../src/services/ConfigSchema.ts"
 
 const num = (value: number, description: string) =>
@@ -135,27 +136,19 @@ export type SimulatedConfig = typeof SimulatedConfig.Type
 /** What a user writes: any subset of the knobs (missing ones take their defaults). */
 export type SimulatedConfigInput = typeof SimulatedConfig.Encoded
 
-/** A malformed configuration; `path` names the first bad field (e.g. `prm.sd0`). */
-export class SimulatedConfigError extends Schema.TaggedError<SimulatedConfigError>()("SimulatedConfigError", {
-  path: Schema.String,
-  message: Schema.String
-}) {}
-
 /**
  * Decodes a configuration (a partial object; missing knobs take their defaults). Unknown keys are
- * rejected, so a typo names itself.
+ * rejected, so a typo names itself; a bad one fails with a `BackendConfigError` naming the field.
  *
  * @example
  * import { Effect } from "effect"
  * const config = Effect.runSync(decodeConfig({ worldSeed: 3, prm: { rho0: 0.1 } }))
  * config.answers.distractors // 16
  */
-export const decodeConfig = (input: unknown): Effect.Effect<SimulatedConfig, SimulatedConfigError> =>
-  Effect.mapError(
-    decodeStrict(SimulatedConfig)(input),
-    (p) =>
-      new SimulatedConfigError({ path: p.path, message: `invalid simulated backend config: ${p.lines.join("; ")}` })
-  )
+export const decodeConfig: (input: unknown) => Effect.Effect<SimulatedConfig, BackendConfigError> = decodeStrict(
+  "simulated",
+  SimulatedConfig
+)
 
 /**
  * Decodes a configuration synchronously, throwing on a malformed one. For tests and constants.

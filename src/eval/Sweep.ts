@@ -6,9 +6,10 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { formatIssues } from "../domain/SchemaProblems.ts"
 import { METERS } from "../domain/Usage.ts"
 import * as Expression from "../graph/Expression.ts"
-import { formatIssues, Num } from "../graph/Graph.ts"
+import { Num } from "../graph/Graph.ts"
 
 export const StrategySpec = Schema.Struct({
   /** how reports name it, e.g. `beam-search M=4` */

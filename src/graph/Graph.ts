@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Schema, SchemaIssue } from "effect"
+import { Schema } from "effect"
 import { DEFAULT_AGGREGATE, DEFAULT_TEMPERATURE, DEFAULT_VERIFIER } from "../nodes/Common.ts"
 import { DEFAULT_PRUNE_TEMPERATURE } from "../nodes/prune.ts"
 import { type NodeDoc, type Node as NodeJson, NodeSchema, type NodeType, TYPES } from "../nodes/Registry.ts"
@@ -122,10 +122,5 @@ export const decode = Schema.decodeUnknownEffect(GraphDocument)
  */
 export const encode = Schema.encodeSync(GraphDocument)
 
-/** Formats a Schema error as one `path: message` line per problem (paths like `root.nodes.2.keep`). */
-export const formatIssues = (error: Schema.SchemaError, prefix = ""): ReadonlyArray<string> =>
-  SchemaIssue.makeFormatterStandardSchemaV1()(error.issue).issues.map((i) => {
-    const path = (i.path ?? []).map((p) => String(typeof p === "object" && p !== null && "key" in p ? p.key : p))
-    const where = [prefix, ...path].filter((s) => s !== "").join(".")
-    return `${where === "" ? "(document)" : where}: ${i.message}`
-  })
+/** Formats a Schema error as one `path: message` line per problem (one formatter: domain/SchemaProblems). */
+export { formatIssues } from "../domain/SchemaProblems.ts"

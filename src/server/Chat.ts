@@ -173,7 +173,7 @@ const runFailure = (e: RunError | GraphError): Reply => {
         status: 502,
         body: Wire.errorBody(
           502,
-          `the ${e.backend} backend failed (${e._tag}) during ${e.operation}: ${e.message}`,
+          `the ${e.backend} backend failed (${e.reason._tag}) during ${e.operation}: ${e.message}`,
           "backend_error"
         )
       })

@@ -206,7 +206,7 @@ const LEGEND = `<div class="legend">
  * The viewer's HTML for a trace model and its budget chart (an SVG string, or `""`).
  *
  * @example
- * const html = renderPage(model, yield* Charts.render(budgetChart(model.charges, model.run.limits), "budget"))
+ * const html = renderPage(model, yield* Vega.render(budgetChart(model.charges, model.run.limits), "budget"))
  */
 export const renderPage = (model: TraceModel, budgetSvg: string): string => {
   const title = `${model.run.graph} on ${model.run.problemId}`

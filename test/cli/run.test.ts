@@ -13,7 +13,7 @@ import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vi
 import { Effect } from "effect"
 import { TestConsole } from "effect/testing"
 import { runCli } from "../../src/cli/main.ts"
-import { loadMath500 } from "../../src/eval/DatasetMath500.ts"
+import { loadMath500 } from "../../src/data/DatasetMath500.ts"
 import * as Loader from "../../src/graph/Loader.ts"
 
 const BUILTINS = await Effect.runPromise(Loader.list())

@@ -128,7 +128,7 @@ describe("prm-http over HTTP", () => {
       const exit = yield* Effect.exit(v.score({ problem, candidates, verifier: "prm" }))
       assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause))
       const e = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : undefined
-      assert.strictEqual(e?._tag === "Some" ? e.value._tag : "", "BadResponse")
+      assert.strictEqual(e?._tag === "Some" ? e.value.reason._tag : "", "BadResponse")
       assert.match(e?._tag === "Some" ? e.value.message : "", /candidate good: expected 2 rows/u)
     })
   )
@@ -179,7 +179,7 @@ describe("prm-http over HTTP", () => {
           const exit = yield* Effect.exit(v.score({ problem, candidates: [candidate("s", ["a"])], verifier: "prm" }))
           if (Exit.isSuccess(exit) || Cause.hasDies(exit.cause)) return "not a typed failure"
           const e = Cause.findErrorOption(exit.cause)
-          return e._tag === "Some" ? e.value._tag : "none"
+          return e._tag === "Some" ? e.value.reason._tag : "none"
         })
       assert.strictEqual(
         yield* tagOf(() => ({ status: 429, headers: { "retry-after": "1" }, body: {} })),
