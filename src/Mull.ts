@@ -192,7 +192,7 @@ export interface WebHandler {
 export const webHandler = async (
   options: BackendOptions & { readonly config?: ServerConfig; readonly token?: string } = {}
 ): Promise<WebHandler> => {
-  const policy = policyOf(options.config ?? {}, [Loader.builtinDir], options.token)
+  const policy = policyOf(options.config ?? {}, Loader.builtinDir, options.token)
   const parts = await Effect.runPromise(Server.makeParts(policy).pipe(Effect.provide(backendOf(options))))
   const web = HttpRouter.toWebHandler(Server.routes(parts), { disableLogger: true })
   return { handler: (request) => web.handler(request), dispose: () => web.dispose() }

@@ -106,12 +106,20 @@ export const mul = (a: number, b: number): number => (a === 0 || b === 0 ? 0 : a
 const safe = (x: number) => (Number.isNaN(x) ? Number.POSITIVE_INFINITY : x)
 
 /**
- * The bound of `calls` generation calls making `sequences` sequences of `outputTokens` in all.
+ * The bound of `calls` generation calls making `sequences` sequences of `outputTokens` in all;
+ * `extraPrompt` is what each call's prompt may carry beyond the problem and its prefix (a
+ * revision's previous attempts).
  *
  * @example
  * generation(scope, 1, 16, 16 * 1024)
  */
-export const generation = (scope: BoundScope, calls: number, sequences: number, outputTokens: number): Usage.Usage =>
+export const generation = (
+  scope: BoundScope,
+  calls: number,
+  sequences: number,
+  outputTokens: number,
+  extraPrompt = 0
+): Usage.Usage =>
   Usage.make({
     calls,
     sequences,
@@ -121,7 +129,7 @@ export const generation = (scope: BoundScope, calls: number, sequences: number, 
         ? calls > 0
           ? Number.POSITIVE_INFINITY
           : 0
-        : mul(calls, scope.options.promptTokens)
+        : mul(calls, scope.options.promptTokens + extraPrompt)
   })
 
 /**

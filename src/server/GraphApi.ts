@@ -1,74 +1,177 @@
 /**
- * The graph API of the service: models (the served graphs and aliases), validate and cost.
+ * The graph API of the service: models (the served graphs and aliases), validate and cost. A
+ * document sent to validate or cost is bounded before any work — its body (`graphApi.maxBodyBytes`)
+ * and the plan it would compile to, `use`d graphs included (`graphApi.maxPlanNodes`) — resolves
+ * every `use` against the loaded catalog (no file is read, nothing is decoded twice), runs under
+ * its own small admission limit, and answers from a cache when the same document comes again.
  *
  * @since 0.1.0
  */
-import { Context, Effect } from "effect"
+import { Effect } from "effect"
 import { HttpServerRequest } from "effect/http"
 import type { Usage } from "../domain/Usage.ts"
 import { minimumCost, staticCost } from "../graph/Cost.ts"
 import type { GraphError } from "../graph/GraphError.ts"
 import * as Loader from "../graph/Loader.ts"
 import { validate } from "../graph/Validate.ts"
-import { Generator } from "../services/Generator.ts"
-import { Verifier } from "../services/Verifier.ts"
-import type { Catalog, ServedContext } from "./Catalog.ts"
+import type { Overloaded } from "./Admission.ts"
+import { type Catalog, generatorOf, verifierOf } from "./Catalog.ts"
 import { authorize, decode, fail, json, Reply, readJson } from "./Http.ts"
-import type { Policy } from "./Policy.ts"
+import * as Metrics from "./Metrics.ts"
+import type { ServerParts } from "./Parts.ts"
 import * as Wire from "./Wire.ts"
 
+/**
+ * How many plan nodes a document compiles to: its own nodes (objects with a `type`) plus, for each
+ * `use` of a served graph, that graph's plan — counted on the JSON, before decoding anything.
+ *
+ * @example
+ * planSize({ root: { type: "use", graph: "beam-search" } }, catalog) // 1 + beam-search's plan nodes
+ */
+export const planSize = (json: unknown, catalog: Catalog): number => {
+  let size = 0
+  const stack: Array<unknown> = [json]
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    if (typeof top !== "object" || top === null) continue
+    if (!Array.isArray(top)) {
+      const o = top as Record<string, unknown>
+      if (typeof o.type === "string") {
+        size += 1
+        if (o.type === "use" && typeof o.graph === "string") size += catalog.graphs.get(o.graph)?.planNodes ?? 0
+      }
+    }
+    for (const v of Object.values(top)) if (typeof v === "object" && v !== null) stack.push(v)
+  }
+  return size
+}
+
+/** A small cache of answers by request body: the same document validated or costed again costs nothing. */
+const makeCache = (size: number) => {
+  const entries = new Map<string, { readonly status: number; readonly body: unknown }>()
+  return {
+    get: (key: string) => {
+      const hit = entries.get(key)
+      if (hit !== undefined) {
+        entries.delete(key)
+        entries.set(key, hit)
+      }
+      return hit
+    },
+    set: (key: string, value: { readonly status: number; readonly body: unknown }) => {
+      entries.set(key, value)
+      if (entries.size > size) {
+        const oldest = entries.keys().next()
+        if (oldest.done !== true) entries.delete(oldest.value)
+      }
+    }
+  }
+}
+
+const caches = new WeakMap<ServerParts, ReturnType<typeof makeCache>>()
+const cacheOf = (parts: ServerParts) => {
+  let cache = caches.get(parts)
+  if (cache === undefined) {
+    cache = makeCache(256)
+    caches.set(parts, cache)
+  }
+  return cache
+}
+
 /** A graph of a validate/cost request: a served graph by name, or a document (whose `use`s resolve by name). */
-const graphOf = (policy: Policy, catalog: Catalog, graph: Wire.GraphRequest["graph"]) => {
+const graphOf = (
+  parts: ServerParts,
+  graph: Wire.GraphRequest["graph"]
+): Effect.Effect<Loader.LoadedGraph, Reply | GraphError> => {
+  const { catalog, policy } = parts
   if (typeof graph === "string") {
     const entry = catalog.graphs.get(graph)
     return entry === undefined
       ? fail(
           404,
-          `unknown graph "${graph}"; available: ${[...catalog.graphs.keys()].join(", ")}`,
+          `unknown graph "${graph.slice(0, 100)}"; available: ${[...catalog.graphs.keys()].join(", ")}`,
           "graph_not_found",
           "graph"
         )
       : Effect.succeed(entry.loaded)
   }
-  return Loader.fromJson(graph, { folders: policy.graphs, namesOnly: true }).pipe(
-    Effect.mapError(
-      (e: GraphError) =>
-        new Reply({ status: 400, body: Wire.errorBody(400, e.problems.join("; "), "invalid_graph", "graph") })
+  const size = planSize(graph, catalog)
+  if (size > policy.graphApi.maxPlanNodes)
+    return fail(
+      413,
+      `graph: the document compiles to ${size} plan nodes (its used graphs included); the limit is ${policy.graphApi.maxPlanNodes}`,
+      "graph_too_large",
+      "graph"
     )
-  )
+  return Loader.fromJson(graph, { folders: [], namesOnly: true, named: catalog.named })
 }
+
+/**
+ * The common part of validate and cost: authorize, read (within the graph API's body limit) and
+ * decode the request, answer from the cache, or compute under the graph API's admission.
+ */
+const graphRoute = (
+  parts: ServerParts,
+  route: string,
+  compute: (body: Wire.GraphRequest) => Effect.Effect<{ readonly status: number; readonly body: unknown }, Reply>
+) =>
+  Effect.gen(function* () {
+    const { policy } = parts
+    const http = yield* HttpServerRequest.HttpServerRequest
+    const tenant = yield* authorize(policy, http)
+    const raw = yield* readJson(policy, http, {
+      maxBytes: policy.graphApi.maxBodyBytes,
+      timeoutMs: policy.timeouts.bodyMs
+    })
+    const body = yield* decode(Wire.GraphRequest, raw)
+    const key = `${route}\u0000${JSON.stringify(raw)}`
+    const cache = cacheOf(parts)
+    const hit = cache.get(key)
+    if (hit !== undefined) return json(hit.status, hit.body)
+    const answer = yield* Effect.scoped(
+      Effect.andThen(
+        parts.graphAdmission.admit({ tenant, route }).pipe(
+          Effect.mapError((e: Overloaded) => {
+            Metrics.count(parts.metrics, { _tag: "AdmissionRejected", reason: e.reason })
+            return new Reply({
+              status: e.status,
+              body: Wire.errorBody(e.status, e.message, "overloaded"),
+              headers: { "retry-after": String(e.retryAfterSeconds) }
+            })
+          })
+        ),
+        compute(body)
+      )
+    )
+    cache.set(key, answer)
+    return json(answer.status, answer.body)
+  })
 
 /**
  * `POST /v1/graphs/validate`: a document or a served graph's name, against params, a budget and
  * the backend; an invalid graph is an answer (`valid: false`), not a bad request.
  *
  * @example
- * yield* router.add("POST", "/v1/graphs/validate", validateGraph(policy, catalog, context))
+ * yield* router.add("POST", "/v1/graphs/validate", validateGraph(parts))
  */
-export const validateGraph = (policy: Policy, catalog: Catalog, context: ServedContext) =>
-  Effect.gen(function* () {
-    const http = yield* HttpServerRequest.HttpServerRequest
-    yield* authorize(policy, http)
-    const body = yield* decode(Wire.GraphRequest, yield* readJson(policy, http))
-    // an invalid document is an answer here (valid: false), not a bad request
-    const loaded = yield* Effect.result<Loader.LoadedGraph, Reply | GraphError, never>(
-      typeof body.graph === "string"
-        ? graphOf(policy, catalog, body.graph)
-        : Loader.fromJson(body.graph, { folders: policy.graphs, namesOnly: true })
-    )
-    if (loaded._tag === "Failure") {
-      if (loaded.failure instanceof Reply) return yield* Effect.fail(loaded.failure)
-      return json(200, { valid: false, problems: loaded.failure.problems })
-    }
-    const generator = Context.get(context, Generator)
-    const verifier = Context.get(context, Verifier)
-    const problems = validate(loaded.success, {
-      params: body.params ?? {},
-      limits: body.budget ?? {},
-      backend: { name: generator.backend, capabilities: generator.capabilities, verifiers: verifier.verifiers }
+export const validateGraph = (parts: ServerParts) =>
+  graphRoute(parts, "validate", (body) =>
+    Effect.gen(function* () {
+      const loaded = yield* Effect.result(graphOf(parts, body.graph))
+      if (loaded._tag === "Failure") {
+        // an invalid document is an answer here (valid: false), not a bad request
+        if (loaded.failure instanceof Reply) return yield* Effect.fail(loaded.failure)
+        return { status: 200, body: { valid: false, problems: loaded.failure.problems } }
+      }
+      const generator = generatorOf(parts.context)
+      const verifier = verifierOf(parts.context)
+      const problems = validate(loaded.success, {
+        params: body.params ?? {},
+        limits: body.budget ?? {},
+        backend: { name: generator.backend, capabilities: generator.capabilities, verifiers: verifier.verifiers }
+      })
+      return { status: 200, body: { valid: problems.length === 0, problems } }
     })
-    return json(200, { valid: problems.length === 0, problems })
-  })
+  )
 
 const finite = (u: Usage): Record<string, number | null> =>
   Object.fromEntries(Object.entries(u).map(([k, v]) => [k, Number.isFinite(v) ? v : null]))
@@ -77,47 +180,55 @@ const finite = (u: Usage): Record<string, number | null> =>
  * `POST /v1/graphs/cost`: the static cost bound per meter, the first call's cost and the population bound.
  *
  * @example
- * yield* router.add("POST", "/v1/graphs/cost", costGraph(policy, catalog, context))
+ * yield* router.add("POST", "/v1/graphs/cost", costGraph(parts))
  */
-export const costGraph = (policy: Policy, catalog: Catalog, context: ServedContext) =>
-  Effect.gen(function* () {
-    const http = yield* HttpServerRequest.HttpServerRequest
-    yield* authorize(policy, http)
-    const body = yield* decode(Wire.GraphRequest, yield* readJson(policy, http))
-    const loaded = yield* graphOf(policy, catalog, body.graph)
-    const generator = Context.get(context, Generator)
-    const options = { params: body.params ?? {}, limits: body.budget ?? {}, maxTokens: generator.maxTokens }
-    const problems = validate(loaded, { params: options.params, limits: options.limits })
-    if (problems.length > 0) return yield* fail(400, problems.join("; "), "invalid_graph", "graph")
-    const bound = staticCost(loaded, options)
-    return json(200, {
-      graph: loaded.doc.name,
-      bound: finite(bound.usage),
-      population: bound.population,
-      minimum: finite(minimumCost(loaded, options))
+export const costGraph = (parts: ServerParts) =>
+  graphRoute(parts, "cost", (body) =>
+    Effect.gen(function* () {
+      const loaded = yield* graphOf(parts, body.graph).pipe(
+        Effect.mapError((e) =>
+          e instanceof Reply
+            ? e
+            : new Reply({ status: 400, body: Wire.errorBody(400, e.problems.join("; "), "invalid_graph", "graph") })
+        )
+      )
+      const generator = generatorOf(parts.context)
+      const options = { params: body.params ?? {}, limits: body.budget ?? {}, maxTokens: generator.maxTokens }
+      const problems = validate(loaded, { params: options.params, limits: options.limits })
+      if (problems.length > 0) return yield* fail(400, problems.join("; "), "invalid_graph", "graph")
+      const bound = staticCost(loaded, options)
+      return {
+        status: 200,
+        body: {
+          graph: loaded.doc.name,
+          bound: finite(bound.usage),
+          population: bound.population,
+          minimum: finite(minimumCost(loaded, options))
+        }
+      }
     })
-  })
+  )
 
 /**
- * `GET /v1/models`: the served graphs as `mull/<name>`, and the aliases.
+ * `GET /v1/models`: the served graphs as `mull/<name>`, and the served aliases.
  *
  * @example
- * yield* router.add("GET", "/v1/models", models(policy, catalog))
+ * yield* router.add("GET", "/v1/models", models(parts))
  */
-export const models = (policy: Policy, catalog: Catalog) =>
+export const models = (parts: ServerParts) =>
   Effect.gen(function* () {
-    yield* authorize(policy, yield* HttpServerRequest.HttpServerRequest)
+    yield* authorize(parts.policy, yield* HttpServerRequest.HttpServerRequest)
     return json(200, {
       object: "list",
       data: [
-        ...[...catalog.graphs.entries()].map(([name, g]) => ({
+        ...[...parts.catalog.graphs.entries()].map(([name, g]) => ({
           id: `mull/${name}`,
           object: "model",
           created: 0,
           owned_by: "mull",
           description: g.description
         })),
-        ...Object.entries(policy.aliases).map(([id, alias]) => ({
+        ...[...parts.catalog.aliases.entries()].map(([id, alias]) => ({
           id,
           object: "model",
           created: 0,

@@ -97,6 +97,8 @@ export interface MullReply {
   readonly strategy: string
   readonly params: { readonly [name: string]: number }
   readonly budget: { readonly [meter: string]: number }
+  /** params the request asked above their ceilings, run at the ceiling */
+  readonly capped?: ReadonlyArray<string>
   readonly seed: number
   readonly answers: ReadonlyArray<string | null>
   readonly exhausted: boolean
@@ -172,18 +174,24 @@ export const chunk = (
 })
 
 /** OpenAI's error types, by HTTP status. */
-const errorType = (status: number): string =>
-  status === 401
-    ? "authentication_error"
-    : status === 404
-      ? "not_found_error"
-      : status === 413
-        ? "request_too_large"
-        : status === 429
-          ? "rate_limit_error"
-          : status >= 500
-            ? "server_error"
-            : "invalid_request_error"
+const errorType = (status: number): string => {
+  switch (status) {
+    case 401:
+      return "authentication_error"
+    case 403:
+      return "permission_error"
+    case 404:
+      return "not_found_error"
+    case 413:
+      return "request_too_large"
+    case 429:
+      return "rate_limit_error"
+    case 503:
+      return "overloaded_error"
+    default:
+      return status >= 500 ? "server_error" : "invalid_request_error"
+  }
+}
 
 /**
  * An OpenAI-style error body.

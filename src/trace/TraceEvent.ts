@@ -88,6 +88,13 @@ const EVENTS = {
     estimate: Schema.NullOr(Schema.Finite),
     bin: Schema.Finite
   }),
+  TraceTruncated: Schema.Struct({
+    _tag: Schema.Literal("TraceTruncated"),
+    /** the size limit the trace reached */
+    maxBytes: Schema.Finite,
+    /** events dropped after it */
+    dropped: Schema.Finite
+  }),
   RunFinished: Schema.Struct({
     _tag: Schema.Literal("RunFinished"),
     answer: Schema.optionalKey(Schema.String),
@@ -176,4 +183,37 @@ export const parseTrace = (text: string): Result.Result<ReadonlyArray<TraceLine>
   }
   if (problems.length === 0 && started === undefined) problems.push("line 1: the trace is empty (no RunStarted)")
   return problems.length > 0 ? Result.fail(problems.slice(0, MAX_PROBLEMS)) : Result.succeed(out)
+}
+
+/**
+ * The runs of a trace file, each as its own JSONL text: a service's trace of a request with `n`
+ * choices interleaves `n` runs, each line tagged with its `choice`; a trace with no tags is one
+ * run. A line without a tag in a tagged trace (the truncation note) goes to every run.
+ *
+ * @example
+ * splitRuns(text).length // 2 for a request with n = 2
+ */
+export const splitRuns = (text: string): ReadonlyArray<string> => {
+  const byChoice = new Map<number, Array<string>>()
+  const untagged: Array<string> = []
+  for (const raw of text.split("\n")) {
+    const line = raw.trim()
+    if (line === "") continue
+    let choice: unknown
+    try {
+      const json: unknown = JSON.parse(line)
+      choice = typeof json === "object" && json !== null && "choice" in json ? json.choice : undefined
+    } catch {
+      choice = undefined
+    }
+    if (typeof choice === "number" && Number.isInteger(choice) && choice >= 0 && choice < 10_000) {
+      const list = byChoice.get(choice)
+      if (list === undefined) byChoice.set(choice, [line])
+      else list.push(line)
+    } else untagged.push(line)
+  }
+  if (byChoice.size === 0) return [text]
+  return [...byChoice.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([, lines]) => `${[...lines, ...untagged].join("\n")}\n`)
 }

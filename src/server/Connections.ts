@@ -1,0 +1,111 @@
+/**
+ * The Node HTTP server under the service, with what Node itself provides against resource
+ * exhaustion: time limits on headers, on the whole request and on idle keep-alive connections
+ * (checked every second, not Node's default 30 s), a cap on open connections — past it the oldest
+ * connection with no request in flight is closed to make room, or, when every one is busy, the new
+ * one — and JSON error replies for requests Node refuses before the service sees them.
+ *
+ * @since 0.2.0
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
+import type { Socket } from "node:net"
+import * as Metrics from "./Metrics.ts"
+import type { Policy } from "./Policy.ts"
+import { errorBody } from "./Wire.ts"
+
+/** Headers larger than this get 431 (Node's default is 16 KiB too; stated here so it is documented). */
+export const MAX_HEADER_BYTES = 16 * 1024
+
+const REASONS: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  408: "Request Timeout",
+  413: "Payload Too Large",
+  431: "Request Header Fields Too Large"
+}
+
+/** A raw HTTP/1.1 error reply with an OpenAI-style JSON body, closing the connection. */
+const rawReply = (status: number, message: string, code: string): string => {
+  const body = JSON.stringify(errorBody(status, message, code))
+  return [
+    `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}`,
+    "content-type: application/json",
+    `content-length: ${Buffer.byteLength(body)}`,
+    "connection: close",
+    "",
+    body
+  ].join("\r\n")
+}
+
+interface Tracked {
+  /** requests in flight on the connection */
+  busy: number
+}
+
+/**
+ * A Node HTTP server configured by the policy's timeouts and connection cap, counting what it
+ * closes in `metrics`.
+ *
+ * @example
+ * NodeHttpServer.layer(() => hardenedServer(policy, metrics), { port: policy.port, host: policy.host })
+ */
+export const hardenedServer = (policy: Policy, metrics: Metrics.Metrics): Server => {
+  const t = policy.timeouts
+  const server = createServer({
+    headersTimeout: t.headersMs,
+    // the service answers a slow body itself (408 after `bodyMs`); Node's limit is the backstop
+    requestTimeout: t.headersMs + t.bodyMs + 1000,
+    keepAliveTimeout: t.idleMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(t.headersMs / 2))),
+    maxHeaderSize: MAX_HEADER_BYTES
+  })
+  server.maxHeadersCount = 200
+  const sockets = new Map<Socket, Tracked>()
+  server.on("connection", (socket: Socket) => {
+    const tracked: Tracked = { busy: 0 }
+    sockets.set(socket, tracked)
+    metrics.connectionsOpen.value += 1
+    socket.once("close", () => {
+      sockets.delete(socket)
+      metrics.connectionsOpen.value -= 1
+    })
+    if (sockets.size <= t.maxConnections) return
+    // Map order is age order: the oldest idle connection makes room for the new one
+    for (const [other, state] of sockets) {
+      if (other === socket || state.busy > 0) continue
+      other.destroy()
+      Metrics.count(metrics, { _tag: "ConnectionClosed", why: "evicted" })
+      return
+    }
+    socket.destroy()
+    Metrics.count(metrics, { _tag: "ConnectionClosed", why: "refused" })
+  })
+  server.on("request", (request: IncomingMessage, response: ServerResponse) => {
+    const state = sockets.get(request.socket)
+    if (state === undefined) return
+    state.busy += 1
+    response.once("close", () => {
+      state.busy -= 1
+    })
+  })
+  server.on("clientError", (error: Error & { readonly code?: string }, socket: Socket) => {
+    const timedOut = error.code === "ERR_HTTP_REQUEST_TIMEOUT" || error.code === "ERR_HTTP_HEADERS_TIMEOUT"
+    Metrics.count(metrics, { _tag: "ConnectionClosed", why: timedOut ? "timeout" : "malformed" })
+    // a response already under way (or a reset connection) cannot get another one
+    const inFlight = (socket as Socket & { readonly _httpMessage?: { readonly headersSent?: boolean } })._httpMessage
+    if (error.code === "ECONNRESET" || !socket.writable || inFlight?.headersSent === true) {
+      socket.destroy()
+      return
+    }
+    const reply = timedOut
+      ? rawReply(
+          408,
+          `the request did not arrive within ${t.headersMs} ms (headers) or ${t.bodyMs} ms (body)`,
+          "request_timeout"
+        )
+      : error.code === "HPE_HEADER_OVERFLOW"
+        ? rawReply(431, `request headers are larger than ${MAX_HEADER_BYTES} bytes`, "headers_too_large")
+        : rawReply(400, `malformed HTTP request (${error.code ?? "parse error"})`, "bad_request")
+    socket.end(reply)
+  })
+  return server
+}
