@@ -129,8 +129,9 @@ export const makeQueue = (limits: Limits) => {
   const drain = () => {
     if (waiters.length === 0 || running >= limits.maxConcurrent) return
     const rest: Array<Waiter> = []
+    const started: Array<Waiter> = []
     for (const w of waiters) {
-      if (w.cancelled) continue
+      if (w.cancelled || w.started) continue
       const t = loadOf(w.tenant)
       if (canRun(t)) {
         t.queued -= 1
@@ -138,10 +139,12 @@ export const makeQueue = (limits: Limits) => {
         t.running += 1
         running += 1
         w.started = true
-        w.wake()
+        started.push(w)
       } else rest.push(w)
     }
     waiters = rest
+    // woken only once the state is whole: a waiter may run (and leave) inside its wake
+    for (const w of started) w.wake()
   }
   return {
     enter: (tenant: string, wake: () => void): Entry => {

@@ -32,9 +32,14 @@ const grew = (after: Usage, before: Usage, popAfter: number, popBefore: number):
 
 const drivers = new WeakMap<LoadedGraph, ReadonlyArray<string>>()
 
+/** How far the second probe point raises every param: a param may matter only once others are raised. */
+const PROBE_SCALE = 8
+
 /**
- * The params of a graph that drive its cost: those whose doubling (from the graph's default;
- * 0 → 1) raises the static bound of some meter or of the final population. Memoised per loaded graph.
+ * The params of a graph that drive its cost: those whose doubling (0 → 1) raises the static bound
+ * of some meter or of the final population — probed at the graph's defaults and again with every
+ * param raised ×8 (a revision's `context` matters only once chains are long enough). Memoised per
+ * loaded graph.
  *
  * @example
  * costDrivers(beamSearch, 1024) // ["M", "N", "rounds"]: never "temperature"
@@ -44,12 +49,16 @@ export const costDrivers = (loaded: LoadedGraph, maxTokens: number): ReadonlyArr
   if (known !== undefined) return known
   const defaults = loaded.plan.params
   const options = { maxTokens, promptTokens: PROBE_PROMPT, verifierTokens: PROBE_PROMPT }
-  const base = staticCost(loaded, { ...options, params: defaults })
+  const raise = (v: number, by: number) => (v <= 0 ? 1 : v * by)
+  const scaled = Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, raise(v, PROBE_SCALE)]))
   const out: Array<string> = []
-  for (const [name, value] of Object.entries(defaults)) {
-    const raised = value <= 0 ? 1 : value * 2
-    const probe = staticCost(loaded, { ...options, params: { ...defaults, [name]: raised } })
-    if (grew(probe.usage, base.usage, probe.population.size, base.population.size)) out.push(name)
+  for (const point of [defaults, scaled]) {
+    const base = staticCost(loaded, { ...options, params: point })
+    for (const [name, value] of Object.entries(point)) {
+      if (out.includes(name)) continue
+      const probe = staticCost(loaded, { ...options, params: { ...point, [name]: raise(value, 2) } })
+      if (grew(probe.usage, base.usage, probe.population.size, base.population.size)) out.push(name)
+    }
   }
   out.sort()
   drivers.set(loaded, out)

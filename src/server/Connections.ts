@@ -52,8 +52,8 @@ export const hardenedServer = (policy: Policy, metrics: Metrics.Metrics): Server
   const t = policy.timeouts
   const server = createServer({
     headersTimeout: t.headersMs,
-    // the service answers a slow body itself (408 after `bodyMs`); Node's limit is the backstop
-    requestTimeout: t.headersMs + t.bodyMs + 1000,
+    // the whole request: its headers, then its body (Node answers 408 through `clientError` below)
+    requestTimeout: t.headersMs + t.bodyMs,
     keepAliveTimeout: t.idleMs,
     connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(t.headersMs / 2))),
     maxHeaderSize: MAX_HEADER_BYTES
@@ -62,6 +62,12 @@ export const hardenedServer = (policy: Policy, metrics: Metrics.Metrics): Server
   const sockets = new Map<Socket, Tracked>()
   server.on("connection", (socket: Socket) => {
     const tracked: Tracked = { busy: 0 }
+    // a connection that never sends a request: Node's header timer starts with the first byte
+    socket.setTimeout(t.headersMs, () => {
+      if (tracked.busy > 0) return
+      Metrics.count(metrics, { _tag: "ConnectionClosed", why: "timeout" })
+      socket.destroy()
+    })
     sockets.set(socket, tracked)
     metrics.connectionsOpen.value += 1
     socket.once("close", () => {
@@ -83,6 +89,8 @@ export const hardenedServer = (policy: Policy, metrics: Metrics.Metrics): Server
     const state = sockets.get(request.socket)
     if (state === undefined) return
     state.busy += 1
+    // a request in flight is bounded by the service's own timers, not by silence on the socket
+    request.socket.setTimeout(0)
     response.once("close", () => {
       state.busy -= 1
     })
@@ -99,7 +107,7 @@ export const hardenedServer = (policy: Policy, metrics: Metrics.Metrics): Server
     const reply = timedOut
       ? rawReply(
           408,
-          `the request did not arrive within ${t.headersMs} ms (headers) or ${t.bodyMs} ms (body)`,
+          `the request did not arrive in time (headers within ${t.headersMs} ms, the whole request within ${t.headersMs + t.bodyMs} ms)`,
           "request_timeout"
         )
       : error.code === "HPE_HEADER_OVERFLOW"

@@ -16,7 +16,7 @@ import * as Loader from "../graph/Loader.ts"
 import { validate } from "../graph/Validate.ts"
 import type { Overloaded } from "./Admission.ts"
 import { type Catalog, generatorOf, verifierOf } from "./Catalog.ts"
-import { authorize, decode, fail, json, Reply, readJson } from "./Http.ts"
+import { authorize, bodyDeadline, decode, fail, json, Reply, readJson } from "./Http.ts"
 import * as Metrics from "./Metrics.ts"
 import type { ServerParts } from "./Parts.ts"
 import * as Wire from "./Wire.ts"
@@ -120,7 +120,7 @@ const graphRoute = (
     const tenant = yield* authorize(policy, http)
     const raw = yield* readJson(policy, http, {
       maxBytes: policy.graphApi.maxBodyBytes,
-      timeoutMs: policy.timeouts.bodyMs
+      timeoutMs: bodyDeadline(policy)
     })
     const body = yield* decode(Wire.GraphRequest, raw)
     const key = `${route}\u0000${JSON.stringify(raw)}`

@@ -129,6 +129,12 @@ const isJsonType = (type: string | undefined): boolean => {
   return media === "application/json" || (media.startsWith("application/") && media.endsWith("+json"))
 }
 
+/**
+ * How long a handler waits for a body: past the server's own request timeout (headers + body,
+ * answered 408 by `Connections.ts`), so on Node this is only a backstop; it bounds web handlers.
+ */
+export const bodyDeadline = (policy: Policy): number => policy.timeouts.headersMs + policy.timeouts.bodyMs + 1000
+
 /** How a body is read. */
 export interface BodyLimits {
   readonly maxBytes: number
@@ -142,12 +148,12 @@ export interface BodyLimits {
  * `text/plain` across origins without asking, never `application/json`).
  *
  * @example
- * const body = yield* readJson(policy, http, { maxBytes: policy.maxBodyBytes, timeoutMs: policy.timeouts.bodyMs })
+ * const body = yield* readJson(policy, http, { maxBytes: policy.maxBodyBytes, timeoutMs: bodyDeadline(policy) })
  */
 export const readJson = (
   policy: Policy,
   request: HttpServerRequest.HttpServerRequest,
-  limits: BodyLimits = { maxBytes: policy.maxBodyBytes, timeoutMs: policy.timeouts.bodyMs }
+  limits: BodyLimits = { maxBytes: policy.maxBodyBytes, timeoutMs: bodyDeadline(policy) }
 ) =>
   Effect.gen(function* () {
     if (policy.tokens.length === 0 && !isJsonType(request.headers["content-type"]))
@@ -166,6 +172,7 @@ export const readJson = (
           ? fail(413, `request body is larger than the limit of ${limits.maxBytes} bytes`)
           : fail(400, `cannot read the request body: ${String(e)}`)
       ),
+      // on Node, the server's request timeout answers first (`Connections.ts`); this bounds web handlers
       Effect.timeoutOrElse({
         duration: limits.timeoutMs,
         orElse: () =>

@@ -49,11 +49,12 @@ export const start = async (
 }
 
 /** POSTs JSON. */
-export const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+export const post = (url: string, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) =>
   fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body)
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...(signal === undefined ? {} : { signal })
   })
 
 /** A chat request for a graph. */
