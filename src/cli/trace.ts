@@ -7,14 +7,16 @@
  * @since 0.1.0
  */
 import { readFile, writeFile } from "node:fs/promises"
-import { Console, Effect, Option } from "effect"
+import { Console, Effect, Option, Result } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { grade } from "../answer/Equivalence.ts"
 import { mathAnswerKey } from "../answer/MathGrader.ts"
-import { splitRuns } from "../trace/TraceEvent.ts"
+import { exportTrace } from "../trace/Export.ts"
+import { parseTrace, splitRuns } from "../trace/TraceEvent.ts"
 import { treeCounts } from "../trace/TraceTree.ts"
 import { tracePage } from "../trace/Viewer.ts"
 import { InvalidInput } from "./InvalidInput.ts"
+import { otlpLayer } from "./Otlp.ts"
 
 /** `run.jsonl` → `run.html`. */
 const defaultOut = (file: string): string => `${file.replace(/\.jsonl?$/u, "")}.html`
@@ -76,4 +78,39 @@ export const traceRender = Command.make(
   })
 ).pipe(Command.withDescription("Render a run trace (mull run --trace) as an interactive HTML search tree"))
 
-export const traceCommand = traceRender
+/**
+ * `mull trace export <run.jsonl> --otlp URL`: sends a trace's spans — run, nodes, candidates,
+ * scores, at the times the trace records — over OTLP/HTTP (docs/observability.md).
+ */
+export const traceExport = Command.make(
+  "export",
+  {
+    file: Argument.String("trace").pipe(Argument.withDescription("A JSONL trace (mull run --trace, or the service's)")),
+    otlp: Flag.String("otlp").pipe(
+      Flag.withDescription("The OTLP/HTTP traces endpoint, e.g. http://localhost:4318/v1/traces")
+    ),
+    protocol: Flag.Literals("otlp-protocol", ["protobuf", "json"]).pipe(
+      Flag.withDescription("OTLP/protobuf (default) or OTLP/JSON"),
+      Flag.withDefault("protobuf" as const)
+    )
+  },
+  Effect.fn("trace.export")(function* ({ file, otlp, protocol }) {
+    const text = yield* readTrace(file)
+    let sent = 0
+    for (const run of splitRuns(text)) {
+      const lines = parseTrace(run)
+      if (Result.isFailure(lines))
+        return yield* new InvalidInput({
+          subject: `trace ${file}`,
+          problems: lines.failure.map((p) => `${file}: ${p}`)
+        })
+      const n = yield* Effect.scoped(
+        exportTrace(lines.success).pipe(Effect.provide(otlpLayer(Option.some(otlp), "mull trace export", protocol)))
+      )
+      sent += n
+    }
+    yield* Console.log(`${file}: ${sent} spans sent to ${otlp}`)
+  })
+).pipe(Command.withDescription("Send a run trace's spans over OTLP (Langfuse, Phoenix, any OpenTelemetry collector)"))
+
+export const traceCommand = traceRender.pipe(Command.withSubcommands([traceExport]))

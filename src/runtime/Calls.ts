@@ -16,6 +16,7 @@ import type { GenerateRequest, GenerateResult } from "../services/Generator.ts"
 import * as Retry from "../services/Retry.ts"
 import type { ScoreResult } from "../services/Verifier.ts"
 import type { Frame } from "./Env.ts"
+import * as Spans from "./Spans.ts"
 
 /**
  * Reserves each request in order; stops at the first refusal (marking the run exhausted), so the
@@ -290,7 +291,14 @@ export const generate = (
           const request = r.units === full.n ? full : { ...full, n: r.units }
           const again = { ...asked, units: r.units, minUnits: r.units }
           return paidCall(frame, frame.env.generator.retry, r, again, () =>
-            Effect.map(invokeGenerator(frame, request), ({ result, usage, spent }) => ({ value: result, usage, spent }))
+            Effect.map(
+              Spans.generation(frame, node, request, invokeGenerator(frame, request)),
+              ({ result, usage, spent }) => ({
+                value: result,
+                usage,
+                spent
+              })
+            )
           )
         }
         // a single call (a sample node, a one-parent expansion) runs in this fiber: no fork to join
@@ -380,7 +388,9 @@ export const score = (
           return { value: result.stepScores, usage, spent }
         })
         return Effect.map(
-          paidCall(frame, v.retry, r, requestOfBatch(paidCosts, paid.length), () => attempt),
+          paidCall(frame, v.retry, r, requestOfBatch(paidCosts, paid.length), () =>
+            Spans.verification(frame, node, verifierName, paid, attempt)
+          ),
           (stepScores) => batch.map((_, j): ReadonlyArray<number> | undefined => stepScores?.[j])
         )
       }

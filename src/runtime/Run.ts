@@ -23,6 +23,7 @@ import type { Frame, RunEnv } from "./Env.ts"
 import { runNode } from "./Interpreter.ts"
 import { BudgetTooSmall, type RunError } from "./RunError.ts"
 import { RunEvents } from "./RunEvents.ts"
+import * as Spans from "./Spans.ts"
 
 /** How `execute` runs a graph; the budget (limits, prices) is the `Ledger`'s in context. */
 export interface ExecuteOptions {
@@ -208,7 +209,7 @@ export const execute = (
   // default tracer too; a sweep runs thousands of small runs
   Effect.flatMap(tracing, (traced) => {
     const body = executeWith(loaded, problem, options, traced)
-    return traced ? Effect.withSpan(body, "mull.execute") : body
+    return traced ? Spans.run(body, loaded.plan.name, problem, options.seed ?? 0) : body
   })
 
 /**
@@ -283,6 +284,8 @@ const executeWith = Effect.fnUntraced(function* (
       question: problem.question,
       ...(problem.gold === undefined ? {} : { gold: problem.gold }),
       graph: loaded.plan.name,
+      backend: generator.backend,
+      model: generator.model,
       params,
       limits: { ...limits },
       seed: String(options.seed ?? 0),

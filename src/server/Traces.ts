@@ -46,7 +46,9 @@ export const makeRecorder = (maxBytes: number, choices: number): Recorder => {
   let marker: number | undefined
   return {
     record: (choice, event) => {
-      const line = JSON.stringify(choices > 1 ? { ...event, choice } : event)
+      // every line carries its time, so `mull trace export` can place it
+      const timed = "at" in event ? event : { ...event, at: Date.now() }
+      const line = JSON.stringify(choices > 1 ? { ...timed, choice } : timed)
       if (dropped === 0 && bytes + line.length + 1 <= maxBytes) {
         lines.push(line)
         bytes += line.length + 1

@@ -23,6 +23,8 @@ const EVENTS = {
     question: Schema.optionalKey(Schema.String),
     gold: Schema.optionalKey(Schema.String),
     graph: Schema.String,
+    backend: Schema.optionalKey(Schema.String),
+    model: Schema.optionalKey(Schema.String),
     params: Numbers,
     limits: Numbers,
     seed: Schema.String,
@@ -106,6 +108,13 @@ const EVENTS = {
 
 type Events = typeof EVENTS
 
+const At = Schema.Struct({ at: Schema.optionalKey(Schema.Finite) })
+/** When an event happened (ms since the epoch): traces written since the service's have it on every line. */
+const atOf = (json: unknown): number | undefined => {
+  const r = Schema.decodeUnknownResult(At)(json)
+  return Result.isSuccess(r) ? r.success.at : undefined
+}
+
 /** One decoded trace line. */
 export type TraceEvent = { [K in keyof Events]: Events[K]["Type"] }[keyof Events]
 
@@ -114,10 +123,12 @@ export const EVENT_TAGS = Object.keys(EVENTS) as ReadonlyArray<keyof Events>
 
 const isTag = (tag: string): tag is keyof Events => Object.hasOwn(EVENTS, tag)
 
-/** A decoded event and the line it came from (1-based). */
+/** A decoded event, the line it came from (1-based), and when it happened when the line says. */
 export interface TraceLine {
   readonly line: number
   readonly event: TraceEvent
+  /** ms since the epoch */
+  readonly at?: number
 }
 
 /** At most this many problems are reported: a file that is not a trace at all fails on every line. */
@@ -179,7 +190,8 @@ export const parseTrace = (text: string): Result.Result<ReadonlyArray<TraceLine>
       unstarted = true
       continue
     }
-    out.push({ line, event })
+    const when = atOf(json)
+    out.push(when === undefined ? { line, event } : { line, event, at: when })
   }
   if (problems.length === 0 && started === undefined) problems.push("line 1: the trace is empty (no RunStarted)")
   return problems.length > 0 ? Result.fail(problems.slice(0, MAX_PROBLEMS)) : Result.succeed(out)
