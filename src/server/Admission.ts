@@ -213,7 +213,7 @@ export const retryAfter = (meanServiceMs: number, ahead: number, slots: number):
  * An in-memory admission control with these limits.
  *
  * @example
- * const admission = yield* make(policy.admission)
+ * const admission = make(policy.admission)
  * yield* Effect.scoped(Effect.andThen(admission.admit({ tenant: "127.0.0.1", route: "/v1/chat/completions" }), work))
  */
 export const make = (limits: Limits): AdmissionShape => {

@@ -27,7 +27,7 @@ export interface GuardOptions {
  * A ledger that refuses reservations past the deadline or once a soft ceiling is reached.
  *
  * @example
- * const ledger = guarded(yield* Ledger.make(split.ledger), { soft: split.soft, deadline: Date.now() + 60_000, now: Date.now })
+ * const ledger = guarded(inner, { soft: { inputTokens: 1_000_000 }, deadline: Date.now() + 60_000, now: Date.now })
  */
 export const guarded = (inner: LedgerShape, options: GuardOptions): LedgerShape => {
   const soft = METERS.flatMap((m): ReadonlyArray<readonly [Meter, number]> => {

@@ -130,16 +130,23 @@ export const routes = (parts: ServerParts) => {
 
 /**
  * The parts of a server: the policy's graphs, fresh metrics, admission controls, and the backend
- * services in context.
+ * services in context. A store shared by several servers (per-tenant slots and budgets across a
+ * fleet) comes in as `options.admission`: it implements `Admission.AdmissionShape`.
  *
  * @example
  * const parts = yield* makeParts(policy)
  */
-export const makeParts = Effect.fn("mull.serve.make")(function* (policy: Policy) {
+export const makeParts = Effect.fn("mull.serve.make")(function* (
+  policy: Policy,
+  options: {
+    /** the admission control of chat completions (default: in memory, `policy.admission`) — a fleet store's */
+    readonly admission?: Admission.AdmissionShape
+  } = {}
+) {
   const catalog = yield* loadCatalog(policy)
   const context = yield* servedContext
   const metrics = Metrics.make()
-  const admission = Admission.make(policy.admission)
+  const admission = options.admission ?? Admission.make(policy.admission)
   metrics.admissionLoad = admission.load
   const graphAdmission = Admission.make({
     maxConcurrent: policy.graphApi.maxConcurrent,
