@@ -6,7 +6,15 @@ describe("boxed", () => {
   it.each([
     ["so $x = \\boxed{\\frac{1}{2}}$.", "\\frac{1}{2}"],
     ["nested \\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}.", "\\left( 3, \\frac{\\pi}{2} \\right)"],
-    ["first \\boxed{1}, then \\boxed{2}", "2"],
+    [
+      "first \\boxed{1}, and then, after a long detour through the cases that changes everything we knew, \\boxed{2}",
+      "2"
+    ],
+    ["$x = \\boxed{2}$ or $x = \\boxed{3}$", "2, 3"],
+    ["\\boxed{(2, 2)} \\quad \\text{and} \\quad \\boxed{(6, 2)}", "(2, 2), (6, 2)"],
+    ["\\boxed{1} no no no no no \\boxed{2}", "2"],
+    ["$$\\boxed{20}$$ \\boxed{143}", "143"],
+    ["\\boxed{4}. So \\boxed{4}", "4"],
     ["\\fbox{7}", "7"],
     ["\\boxed{\\text{(C)}}", "\\text{(C)}"],
     ["escaped braces \\boxed{\\{1,2\\}}", "\\{1,2\\}"],
