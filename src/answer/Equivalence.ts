@@ -7,11 +7,14 @@
  * - numbers by exact value, decimals by the rounding rule of `Numbers`; `x\%` also matches `x`
  *   and `x/100`;
  * - tuples and intervals in order, with their brackets (open and closed intervals differ); sets,
- *   bare lists and unions in any order; a one-element set is its element; a column or row vector
- *   matches a parenthesised tuple; matrices element-wise;
- * - words case-insensitively, never by the CAS;
+ *   bare lists and unions as sets (any order, a repeated element once); a one-element set is its
+ *   element; a column or row vector matches a parenthesised tuple; matrices element-wise;
+ * - words case-insensitively, never by the CAS; a whole answer in number words is its number;
  * - a decimal against a constant expression by value (`37.699` ≈ `12\pi`), other expressions by
- *   `Symbolic.identical`; relations by `Symbolic.sameRelation`.
+ *   `Symbolic.identical`;
+ * - equations up to a nonzero factor (`Symbolic.proportional`), and an equation against the value
+ *   it gives one of its variables; inequalities flipped with the sides negated, and a one-variable
+ *   inequality against the interval it defines (`x > 2` ≡ `(2,\infty)`).
  *
  * It is reflexive and symmetric (the pair is put in a canonical order first), pure, synchronous,
  * and bounded in work (see `Symbolic`).

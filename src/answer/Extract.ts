@@ -31,6 +31,7 @@
  * @since 0.1.0
  */
 import { closingBrace } from "./Latex.ts"
+import { numberWords } from "./Numbers.ts"
 
 export type Method = "boxed" | "gsm8k" | "answer-is" | "auto" | "free"
 /** A built-in method, or a dataset's own pattern. */
@@ -282,7 +283,11 @@ const statementValue = (rest: string, strict: boolean): string | undefined => {
       const group = inner.length > 0 ? formulaGroup(plain, inner, inner.length - 1) : undefined
       if (group !== undefined) return group.text
     }
-    if (/\d|\\/.test(plain) || !strict || wordAnswer(plain)) return nonEmpty(decimalComma(plain))
+    // one number read as prose writes it: `3,5` is 3.5, `1,000` is 1000
+    const lone = new RegExp(`^(?:${NUMBER.source})$`).exec(plain.replace(/^\$/, ""))
+    if (lone !== null) return proseNumber(lone[1] ?? "", lone[2])
+    if (/\d|\\/.test(plain) || !strict || wordAnswer(plain) || numberWords(plain) !== undefined)
+      return nonEmpty(decimalComma(plain))
     return undefined
   }
   if (is >= 0) {

@@ -8,7 +8,10 @@
  * - a short left side goes: `x = 5` → `5`, `x \in [1,2]` → `[1,2]`, `(a,b) = (1,2)` → `(1,2)`,
  *   and a chain `a = b = 3` keeps its last side (Hendrycks);
  * - `\begin{pmatrix}…\end{pmatrix}` (after `bmatrix`/`array` became `pmatrix`) is a matrix;
- * - `\{…\}` is a set; brackets `(`/`[` … `)`/`]` around a top-level comma are a tuple or interval;
+ * - assignments that repeat their names (`p=5,q=2;p=7,q=2`) are one tuple per round;
+ * - `\{…\}` is a set; brackets `(`/`[` … `)`/`]` around a top-level comma (or, with no comma, a
+ *   semicolon: `(1;2)`) are a tuple or interval;
+ * - a chain `a < x \le b` with a named middle is the interval `(a,b]`;
  * - one `\pm` in a list or at the top makes two answers: `1\pm\sqrt{19}` → `1+\sqrt{19},1-\sqrt{19}`;
  * - one relation symbol makes a relation; anything else is a scalar, with a trailing `%` noted.
  *

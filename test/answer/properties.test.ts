@@ -50,6 +50,14 @@ const TOKENS = [
   "$",
   "\\cup",
   "\\in",
+  ";",
+  ":",
+  "!",
+  "\\approx",
+  "\\binom",
+  "\\sum_{k=1}^",
+  " and ",
+  "three",
   "\\begin{pmatrix}",
   "\\end{pmatrix}",
   "&",
@@ -300,6 +308,41 @@ describe("numbers in different notations", () => {
         const forms = spellings(p, q, k)
         const other = spellings(p + 1, q, k)
         for (let i = 0; i < 3; i++) expect(equivalent(forms[i] ?? "", other[i] ?? "")).toBe(false)
+      }),
+      { numRuns: 200 }
+    )
+  })
+})
+
+describe("voting keys of ordered tuples", () => {
+  const element = fc.oneof(
+    fc.integer({ min: -30, max: 30 }).map(String),
+    fc.constantFrom("x", "\\frac12", "0.5", "\\sqrt2", "a+b", "\\pi", "-1", "1000")
+  )
+  const tuple = fc.tuple(fc.array(element, { minLength: 2, maxLength: 4 }), fc.constantFrom(",", ";", ", ", "; "))
+
+  it("distinct ordered tuples never share a voting key, whether commas or semicolons separate them", () => {
+    fc.assert(
+      fc.property(tuple, tuple, ([xs, s1], [ys, s2]) => {
+        const a = `(${xs.join(s1)})`
+        const b = `(${ys.join(s2)})`
+        const same = xs.length === ys.length && xs.every((x, i) => answerKey(x) === answerKey(ys[i] ?? ""))
+        if (same) expect(answerKey(a), `${a} ~ ${b}`).toBe(answerKey(b))
+        else expect(answerKey(a), `${a} ~ ${b}`).not.toBe(answerKey(b))
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("a tuple and its reversal differ, in key and in equivalence", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: -99, max: 99 }), { minLength: 2, maxLength: 5 }), (xs) => {
+        for (const sep of [",", ";"]) {
+          const a = `(${xs.join(sep)})`
+          const b = `(${[...xs].reverse().join(sep)})`
+          expect(answerKey(a)).not.toBe(answerKey(b))
+          expect(equivalent(a, b)).toBe(false)
+        }
       }),
       { numRuns: 200 }
     )
