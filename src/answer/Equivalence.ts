@@ -195,8 +195,28 @@ const solvedFor = (r: Relation, value: Scalar): boolean => {
   return candidates.slice(0, 4).some((v) => proportional(r, { lhs: v, rhs: value.text }))
 }
 
+/**
+ * `3,5` written with a decimal comma: a bare list of an integer and one digit, read as the number
+ * it would be with a decimal point (`-2,1` is -2.1), for comparison with a single number. A lone
+ * number with two or more decimals (`1,22`) is read as a decimal by extraction already; one digit
+ * is ambiguous with a list of two answers, so it is not rewritten, only compared both ways.
+ */
+const decimalCommaValue = (a: Answer): NumberLiteral | undefined => {
+  if (a._tag !== "Set" || a.braces || a.items.length !== 2) return undefined
+  const [x, y] = a.items
+  if (x?._tag !== "Scalar" || y?._tag !== "Scalar" || x.percent || y.percent) return undefined
+  if (!/^-?\d+$/.test(x.text) || !/^\d$/.test(y.text)) return undefined
+  return parseNumber(`${x.text}.${y.text}`)
+}
+
 const same = (a: Answer, b: Answer): boolean => {
   if (keyOf(a) === keyOf(b)) return true
+  const comma = decimalCommaValue(a) ?? decimalCommaValue(b)
+  if (comma !== undefined) {
+    const other = decimalCommaValue(a) === undefined ? a : b
+    const n = other._tag === "Scalar" && !other.percent ? parseNumber(other.text) : undefined
+    if (n !== undefined) return sameNumber(comma, n)
+  }
   if (a._tag === "Set" && a.items.length === 1 && a.items[0] !== undefined) return same(a.items[0], b)
   if (b._tag === "Set" && b.items.length === 1 && b.items[0] !== undefined) return same(a, b.items[0])
   // an inequality in one variable is the interval it defines: `x > 2` is `(2,\infty)`; an

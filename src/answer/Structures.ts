@@ -81,7 +81,8 @@ const MAX_DEPTH = 6
 
 /** No variable in it: `\\frac{1}{2}`, `3\\sqrt{2}`, `\\pi`. */
 const isConstant = (side: string): boolean =>
-  side.trim() !== "" && !/[a-zA-Z]/.test(side.replace(/\\(?:frac|sqrt|pi|cdot|times|div|left|right)(?![a-zA-Z])/g, ""))
+  side.trim() !== "" &&
+  !/[a-zA-Z]/.test(side.replace(/\\(?:[dt]?frac|sqrt|pi|cdot|times|div|left|right|[dt]?binom)(?![a-zA-Z])/g, ""))
 
 /** `x = 5` → `5`; `x \in S` → `S`; `a = b = 3` → `3`. Returns the text unchanged otherwise. */
 const stripBinding = (s: string): string => {
