@@ -131,7 +131,14 @@ const expressionTree = fc.letrec((tie) => ({
     fc.tuple(tie("e"), fc.constantFrom("+", "-", "\\cdot ", ""), tie("e")).map(([a, o, b]) => `(${a})${o}(${b})`),
     fc.tuple(tie("e"), fc.integer({ min: 2, max: 300 })).map(([a, n]) => `(${a})^{${n}}`),
     fc.tuple(tie("e"), tie("e")).map(([a, b]) => `\\frac{${a}}{${b}}`),
-    tie("e").map((a) => `\\sqrt{${a}}`)
+    tie("e").map((a) => `\\sqrt{${a}}`),
+    fc
+      .tuple(fc.constantFrom("sum", "prod"), fc.integer({ min: 1, max: 400 }), tie("e"))
+      .map(([op, n, a]) => `\\${op}_{k=1}^{${n}} (k+${a})`),
+    fc
+      .tuple(fc.integer({ min: 1, max: 1200 }), fc.integer({ min: 0, max: 600 }))
+      .map(([n, k]) => `\\binom{${n}}{${k}}`),
+    fc.tuple(tie("e"), fc.integer({ min: 0, max: 300 })).map(([a, k]) => `\\binom{${a}}{${k}}`)
   )
 })).e as fc.Arbitrary<string>
 
@@ -191,7 +198,7 @@ describe("equivalent", () => {
     console.log(`slowest adversarial comparison: ${worst.toFixed(0)} ms`)
   })
 
-  it("never hangs on random expression trees with big powers and factorials", () => {
+  it("never hangs on random expression trees with big powers, factorials, sums, products and binomials", () => {
     let worst = 0
     fc.assert(
       fc.property(expressionTree, expressionTree, (a, b) => {
