@@ -7,6 +7,10 @@
  * per element, with the gold (or a gold list of the same length) and the label (or a label list of
  * the same length) paired by position.
  *
+ * Responses and golds are read with `free` extraction by default (the last answer statement, else
+ * the last formula or number, else the text as written), and the report says how many answers a
+ * fallback found rather than an answer statement.
+ *
  * @since 0.1.0
  */
 import { Console, Effect, FileSystem, Option } from "effect"
