@@ -15,7 +15,9 @@
  *   solutions).
  *
  * "Last" is by position: an intermediate `\boxed{255}` does not beat a later "The final answer is
- * $10,455$". `auto` stops there and returns `undefined` when the text has no statement. `free`
+ * $10,455$". A plain "the answer is" (or "answer:") counts only when no box, final answer, `A:` or
+ * `####` statement is there: a box beats a later "let me check the answer: 3 + 4 = 7", as boxes
+ * outrank the plain "answer" patterns in Math-Verify. `auto` stops there and returns `undefined` when the text has no statement. `free`
  * (what `mull grade` uses) goes on, as Math-Verify does, to:
  * - `as-written`: a text with no statement, no `$` and no prose (two words in a row) is the answer
  *   as written (`x \in [-2,7]`, `28 percent`, `\text{Evelyn}`);
@@ -319,24 +321,36 @@ interface Statement {
   readonly start: number
   readonly answer: string | undefined
   readonly how: How
+  /** 1: a box, a final answer, `A:`, `####`; 2: a plain "the answer is", which a later box beats */
+  readonly tier: 1 | 2
 }
 
 const answerStatements = (text: string): Array<Statement> => {
   const out: Array<Statement> = []
   const anchors = [...text.matchAll(ANSWER_IS)]
+  const isFinal = (m: RegExpExecArray | RegExpMatchArray): boolean => /final/i.test(m[0])
+  const value = (m: RegExpMatchArray & { index: number }): string | undefined =>
+    statementValue(text.slice(m.index + m[0].length), !isFinal(m))
   const last = anchors.at(-1)
+  const lastFinal = anchors.filter(isFinal).at(-1)
   if (last !== undefined) {
-    const rest = text.slice(last.index + last[0].length)
-    const generic = !/final/i.test(last[0])
-    out.push({ start: last.index, answer: statementValue(rest, generic), how: "answer-is" })
+    // "Final Answer: The answer is 5" is one final statement
+    const joined =
+      lastFinal !== undefined &&
+      last.index - (lastFinal.index + lastFinal[0].length) < 40 &&
+      !text.slice(lastFinal.index, last.index).includes("\n")
+    const tier = isFinal(last) || joined ? 1 : 2
+    out.push({ start: last.index, answer: value(last), how: "answer-is", tier })
+    if (tier === 2 && lastFinal !== undefined)
+      out.push({ start: lastFinal.index, answer: value(lastFinal), how: "answer-is", tier: 1 })
   }
   const aColon = [...text.matchAll(A_COLON)].at(-1)
   if (aColon !== undefined) {
     const rest = text.slice(aColon.index + aColon[0].length)
-    out.push({ start: aColon.index + 1, answer: statementValue(rest, false), how: "a-colon" })
+    out.push({ start: aColon.index + 1, answer: statementValue(rest, false), how: "a-colon", tier: 1 })
   }
   const hashes = text.lastIndexOf("####")
-  if (hashes >= 0) out.push({ start: hashes, answer: gsm8k(text), how: "gsm8k" })
+  if (hashes >= 0) out.push({ start: hashes, answer: gsm8k(text), how: "gsm8k", tier: 1 })
   return out
 }
 
@@ -375,9 +389,14 @@ export const byPattern = (text: string, pattern: RegExp): string | undefined => 
 const lastStatement = (text: string): Extraction | undefined => {
   const candidates: Array<Statement> = answerStatements(text)
   const box = lastBoxGroup(text)
-  if (box !== undefined) candidates.push({ start: box.start, answer: box.answer, how: "box" })
+  if (box !== undefined) candidates.push({ start: box.start, answer: box.answer, how: "box", tier: 1 })
   let best: Statement | undefined
-  for (const c of candidates) if (c.answer !== undefined && (best === undefined || c.start > best.start)) best = c
+  for (const c of candidates)
+    if (
+      c.answer !== undefined &&
+      (best === undefined || c.tier < best.tier || (c.tier === best.tier && c.start > best.start))
+    )
+      best = c
   // a box that never closes (a truncated output) after every other statement is no answer
   if (box !== undefined && box.answer === undefined && (best === undefined || box.start > best.start)) return undefined
   return best?.answer === undefined ? undefined : { answer: best.answer, how: best.how }
