@@ -205,8 +205,10 @@ const weight = (j: unknown, depth = 0): number => {
   if (op === "Binomial") {
     const n = literal(args[0])
     const k = literal(args[1])
-    if (n !== undefined) return n > MAX_BINOMIAL ? Number.POSITIVE_INFINITY : Math.max(1, n)
-    return k === undefined || k > MAX_TERMS ? Number.POSITIVE_INFINITY : weight(args[0], depth + 1) * Math.max(1, k)
+    // only literal binomials: the engine's symbolic ones (`\binom{x^4}{12}`) exhausted the heap
+    return n !== undefined && k !== undefined && Number.isInteger(n) && Number.isInteger(k) && n <= MAX_BINOMIAL
+      ? Math.max(1, n)
+      : Number.POSITIVE_INFINITY
   }
   if (op === "Factorial" || op === "Factorial2") {
     const n = literal(args[0])
@@ -218,7 +220,8 @@ const weight = (j: unknown, depth = 0): number => {
 const parse = (latex: string): Expression | null => {
   try {
     const raw = ce().parse(latex, { form: "raw" })
-    if (weight(raw.json) > MAX_WEIGHT) return null
+    // `!(w <= MAX)` also refuses NaN: `literal` of a non-literal quotient is NaN, not undefined
+    if (!(weight(raw.json) <= MAX_WEIGHT)) return null
     const x = ce().parse(latex)
     return x.isValid ? x : null
   } catch {
