@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
-import { Cause, Deferred, Effect, Exit, Option, Queue, Scope, Stream } from "effect"
+import { Cause, Deferred, Effect, Exit, Option, Queue, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Ledger from "../budget/Ledger.ts"
 import type * as Limits from "../budget/Limits.ts"
@@ -23,7 +23,7 @@ import type { Params } from "../graph/Scope.ts"
 import { execute, pricingOf, staticFacts } from "../runtime/Run.ts"
 import type { RunError } from "../runtime/RunError.ts"
 import { type RunEvent, RunEvents } from "../runtime/RunEvents.ts"
-import type { Overloaded } from "./Admission.ts"
+import type { Overloaded, Permit } from "./Admission.ts"
 import { generatorOf, verifierOf } from "./Catalog.ts"
 import { capBudget, capParams, paramCeilings, type SplitBudget, splitBudget } from "./Ceilings.ts"
 import { guarded } from "./Guard.ts"
@@ -333,12 +333,7 @@ const dropClient = (http: HttpServerRequest.HttpServerRequest): boolean => {
  * leaves it full for `streamStallMs` is dropped — its connection closed, its run interrupted and
  * its reservations released.
  */
-const streamReply = (
-  parts: ServerParts,
-  plan: Plan,
-  http: HttpServerRequest.HttpServerRequest,
-  permit: Scope.Closeable
-) => {
+const streamReply = (parts: ServerParts, plan: Plan, http: HttpServerRequest.HttpServerRequest, permit: Permit) => {
   const { policy, metrics } = parts
   const created = Math.floor(Date.now() / 1000)
   const stall = policy.timeouts.streamStallMs
@@ -384,6 +379,7 @@ const streamReply = (
               mull: mullReply(plan, outcome)
             })
           )
+          yield* permit.charge(outcome.snapshot.committed)
         } else {
           const failure = Cause.findErrorOption(exit.cause)
           const reply =
@@ -399,7 +395,7 @@ const streamReply = (
       }),
     { bufferSize: policy.timeouts.streamBuffer, strategy: "suspend" }
   )
-  return HttpServerResponse.stream(Stream.encodeText(body).pipe(Stream.ensuring(Scope.close(permit, Exit.void))), {
+  return HttpServerResponse.stream(Stream.encodeText(body), {
     contentType: "text/event-stream",
     headers: { "cache-control": "no-cache", connection: "keep-alive", "x-accel-buffering": "no" }
   })
@@ -439,24 +435,18 @@ export const chatCompletions = (parts: ServerParts) =>
     // checked before a stream starts, so a bad param is a 400 whether or not the client streams
     const facts = staticFacts(plan.loaded, plan.params, plan.split.ledger, generatorOf(context), verifierOf(context))
     if (facts.problems.length > 0) return yield* fail(400, facts.problems.join("; "), "invalid_graph_request", "mull")
-    // the slot is held until the reply is sent (a stream's last chunk), in a scope of its own
-    const permit = yield* Scope.make()
-    const admitted = yield* parts.admission.admit({ tenant, route: "/v1/chat/completions" }).pipe(
-      Scope.provide(permit),
-      Effect.mapError((e) => overloadReply(parts, e)),
-      Effect.onExit((exit) => (Exit.isSuccess(exit) ? Effect.void : Scope.close(permit, Exit.void)))
-    )
-    if (request.stream === true)
-      return yield* Effect.succeed(streamReply(parts, plan, http, permit)).pipe(
-        Effect.onInterrupt(() => Scope.close(permit, Exit.void))
-      )
+    // the slot is the request's: held until its reply is sent (a stream's last chunk), released
+    // with the request's scope however the request ends
+    const admitted = yield* parts.admission
+      .admit({ tenant, route: "/v1/chat/completions" })
+      .pipe(Effect.mapError((e) => overloadReply(parts, e)))
+    if (request.stream === true) return streamReply(parts, plan, http, admitted)
     const recorder = plan.trace ? makeRecorder(policy.traceLimits.maxBytes, plan.choices) : undefined
     const outcome = yield* raceShutdown(
       parts,
       runPlan(parts, plan, (i) => choiceEvents(i, recorder, undefined))
     ).pipe(
       Effect.ensuring(recorder === undefined ? Effect.void : writeTrace(policy, metrics, plan.id, recorder)),
-      Effect.ensuring(Scope.close(permit, Exit.void)),
       Effect.mapError((e) => (e instanceof Reply ? e : runFailure(e)))
     )
     yield* admitted.charge(outcome.snapshot.committed)

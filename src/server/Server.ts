@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Deferred, Effect, Exit, Layer } from "effect"
+import { Deferred, Effect, Exit, Layer, type Scope } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Admission from "./Admission.ts"
 import { openApi } from "./Api.ts"
@@ -32,7 +32,7 @@ const handled = (
   handler: Effect.Effect<
     HttpServerResponse.HttpServerResponse,
     Reply,
-    HttpServerRequest.HttpServerRequest | HttpRouter.RouteContext
+    HttpServerRequest.HttpServerRequest | HttpRouter.RouteContext | Scope.Scope
   >
 ) =>
   Effect.gen(function* () {
