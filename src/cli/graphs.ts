@@ -127,7 +127,12 @@ export const cost = Command.make(
           Effect.fail(new GraphError({ graph: loaded.source, problems: limitIssues })),
           `graph ${flags.graph}`
         )
-      return planOf(loaded, { params, limits, ...costOptionsOf(generator, verifier) }, generator.backend)
+      return planOf(
+        loaded,
+        { params, limits, ...costOptionsOf(generator, verifier) },
+        generator.backend,
+        pricingOf(generator, verifier, prices)
+      )
     }).pipe(Effect.provide(backend))
     const expected =
       dryBackend === undefined
@@ -142,6 +147,10 @@ export const cost = Command.make(
       return
     }
     const meters = Usage.METERS.filter((m) => m !== "wallMs")
+    // a dry run's USD or FLOPs without prices or parameter counts is no estimate
+    const unset = new Set(expected?.unset ?? [])
+    const unpriced = (m: Usage.Meter) =>
+      (m === "usd" && (unset.has("input") || unset.has("output"))) || (m === "flops" && unset.has("generatorParams"))
     const binds = expected?.binds[0]
     yield* Console.log(
       [
@@ -162,7 +171,7 @@ export const cost = Command.make(
             fmt(plan.underBudget[m]),
             limits[m] === undefined ? "—" : fmt(limits[m] ?? 0),
             fmt(plan.answerMinimum[m]),
-            expected === undefined ? "—" : plusMinus(expected.mean[m], expected.sd[m])
+            expected === undefined || unpriced(m) ? "—" : plusMinus(expected.mean[m], expected.sd[m])
           ])
         ),
         "",

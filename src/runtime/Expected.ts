@@ -14,6 +14,7 @@
 import { Effect, Stream } from "effect"
 import * as Ledger from "../budget/Ledger.ts"
 import type * as Limits from "../budget/Limits.ts"
+import type { PriceKey } from "../budget/Pricing.ts"
 import { makeProblem, type Problem } from "../domain/Problem.ts"
 import * as Usage from "../domain/Usage.ts"
 import type { GraphError } from "../graph/GraphError.ts"
@@ -76,6 +77,8 @@ export interface Expected {
   readonly answered: number
   /** runs the budget exhausted */
   readonly exhausted: number
+  /** prices and parameter counts the dry run had none of (its USD or FLOPs are no estimate then) */
+  readonly unset: ReadonlyArray<PriceKey>
 }
 
 export interface ExpectedOptions {
@@ -140,6 +143,7 @@ export const expectedSpend = Effect.fn("mull.expectedSpend")(function* (
     sd,
     binds: [...binds.entries()].map(([meter, runs]) => ({ meter, runs })).sort((a, b) => b.runs - a.runs),
     answered,
-    exhausted
+    exhausted,
+    unset: pricing.unset ?? []
   }
 })

@@ -7,6 +7,7 @@
  * @since 0.2.0
  */
 import type * as Limits from "../budget/Limits.ts"
+import * as Pricing from "../budget/Pricing.ts"
 import * as Usage from "../domain/Usage.ts"
 import { answerMinimum, type CostOptions, staticCost, underBudget } from "../graph/Cost.ts"
 import type { LoadedGraph } from "../graph/Loader.ts"
@@ -34,15 +35,42 @@ export interface StaticPlan {
  * @example
  * planOf(loaded, { params: { N: 16 }, limits: { sequences: 200 }, maxTokens: 4096 }, "simulated").underBudget.sequences // ≤ 200
  */
-export const planOf = (loaded: LoadedGraph, options: CostOptions, backend: string): StaticPlan => {
+export const planOf = (
+  loaded: LoadedGraph,
+  options: CostOptions,
+  backend: string,
+  pricing: Pricing.Pricing = Pricing.free
+): StaticPlan => {
   const bound = staticCost(loaded, options)
+  const unset = new Set(pricing.unset ?? [])
+  // FLOPs and USD follow from the token meters where the prices (or parameter counts) are set
+  const priced = (u: Usage.Usage): Usage.Usage => {
+    // 0 × ∞ is 0 here (a free meter), not NaN
+    const m = (a: number, b: number) => (a === 0 || b === 0 ? 0 : a * b)
+    const d = {
+      flops:
+        2 * (m(pricing.generatorParams, u.inputTokens) + m(pricing.generatorParams, u.outputTokens)) +
+        2 * m(pricing.verifierParams, u.verifierTokens),
+      usd:
+        (m(pricing.usdPerMillionInput, u.inputTokens) +
+          m(pricing.usdPerMillionOutput, u.outputTokens) +
+          m(pricing.usdPerMillionVerifier, u.verifierTokens)) /
+        1e6
+    }
+    return {
+      ...u,
+      flops: unset.has("generatorParams") ? Number.POSITIVE_INFINITY : d.flops,
+      usd: unset.has("input") || unset.has("output") ? Number.POSITIVE_INFINITY : d.usd
+    }
+  }
+  const worst = priced(bound.usage)
   return {
     backend,
     maxTokens: options.maxTokens,
     stepTokens: options.stepTokens,
-    worst: bound.usage,
-    underBudget: underBudget(bound.usage, options.limits ?? {}, options.maxTokens),
-    answerMinimum: answerMinimum(loaded, options),
+    worst,
+    underBudget: underBudget(worst, options.limits ?? {}, options.maxTokens),
+    answerMinimum: priced(answerMinimum(loaded, options)),
     population: bound.population.size
   }
 }
