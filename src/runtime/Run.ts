@@ -270,6 +270,38 @@ export const staticFacts = (
 }
 
 /**
+ * The answer minimum of a graph on a problem with these backends: the first call with its prompt
+ * (unless a parallel branch makes it) and the run's reserve to finish one candidate. A budget that
+ * pays it on every limited meter gets an answer (docs/concepts.md#anytime-behaviour).
+ *
+ * @example
+ * const least = answerMinimumOf(loaded, { N: 16 }, generator, verifier, problem) // then Pricing.derive for usd
+ */
+export const answerMinimumOf = (
+  loaded: LoadedGraph,
+  params: Params,
+  generator: GeneratorShape,
+  verifier: VerifierShape,
+  problem: Problem
+): Usage.Usage => {
+  const facts = staticFacts(loaded, params, {}, generator, verifier)
+  const prompt =
+    generator.promptTokens?.({
+      problem,
+      prefix: undefined,
+      n: 1,
+      until: "end",
+      temperature: 0,
+      maxTokens: generator.maxTokens,
+      seed: 0n
+    }) ?? 0
+  const first = facts.first
+  const own =
+    first === undefined || first.shared ? Usage.zero : Usage.add(first.usage, Usage.make({ inputTokens: prompt }))
+  return Usage.add(own, reserveFor(first, facts.scores, generator, verifier, problem))
+}
+
+/**
  * Runs a graph on a problem, paying from the `Ledger` in context (its limits and prices are the
  * budget). The ledger may be shared by several runs (one budget for a batch); `run` makes a fresh one.
  *
@@ -346,16 +378,16 @@ const executeWith = Effect.fnUntraced(function* (
   }
   // the reserve to finish one candidate (Finish.ts), kept back from the graph's ordinary work when
   // the budget can pay for it besides the first call; without a limit there is nothing to keep
+  const reserve = reserveFor(facts.first, facts.scores, generator, verifier, problem)
+  // a first call made in a parallel branch is paid from a share of what the reserve leaves; the
+  // run's own first call must still fit beside the reserve
+  const own = facts.first === undefined || facts.first.shared ? Usage.zero : minimum
   const hold =
-    Object.keys(limits).length === 0 || !loaded.plan.root.answers
+    Object.keys(limits).length === 0 ||
+    !loaded.plan.root.answers ||
+    ledger.shortfall(Usage.add(own, reserve)).length > 0
       ? undefined
-      : ledger.shortfall(Usage.add(minimum, reserveFor(facts.first, facts.scores, generator, verifier, problem)))
-            .length > 0
-        ? undefined
-        : yield* ledger.hold(
-            `${loaded.plan.root.path}#reserve`,
-            reserveFor(facts.first, facts.scores, generator, verifier, problem)
-          )
+      : yield* ledger.hold(`${loaded.plan.root.path}#reserve`, reserve)
   const frame: Frame = {
     env,
     params,
