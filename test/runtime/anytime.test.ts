@@ -64,9 +64,7 @@ const caseArb = fc.constantFrom(...BUILTINS).chain((graph) =>
     limits: fc
       .subarray([...METERS], { minLength: 1, maxLength: 3 })
       .chain((meters) =>
-        fc.tuple(...meters.map(() => percentArb)).map((ps) =>
-          meters.map((m, i) => [m, (ps[i] ?? 0) / 100] as const)
-        )
+        fc.tuple(...meters.map(() => percentArb)).map((ps) => meters.map((m, i) => [m, (ps[i] ?? 0) / 100] as const))
       )
   })
 )
