@@ -355,7 +355,10 @@ const executeWith = Effect.fnUntraced(function* (
     }) ?? 0
   // the first call's prompt, when the graph makes a call at all
   const minimum = firstCall.calls > 0 ? Usage.add(firstCall, Usage.make({ inputTokens: prompt })) : firstCall
-  const short = ledger.shortfall(minimum)
+  // a call's max_tokens shrinks to what remains: the least the first call can be made with is one
+  // output token, so only a budget that cannot pay even that refuses the run up front
+  const least = { ...minimum, outputTokens: Math.min(1, minimum.outputTokens) }
+  const short = ledger.shortfall(least)
   if (short.length > 0)
     return yield* new BudgetTooSmall({
       problems: short.map((s) => `budget.${s.meter}: the first call needs ${s.needs}, the limit is ${s.limit}`)
