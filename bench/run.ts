@@ -229,7 +229,8 @@ if (wanted("utilisation")) {
       met: u.median >= 0.9
     },
     {
-      figure: "6 budget utilisation: best-of-16 under 1.2 × its free output tokens, complete samples paid for (fewest over the problems)",
+      figure:
+        "6 budget utilisation: best-of-16 under 1.2 × its free output tokens, complete samples paid for (fewest over the problems)",
       measured: `${u.bestOf16Paid} of 16`,
       target: "16",
       met: u.bestOf16Paid === 16

@@ -36,7 +36,7 @@ const fields = Schema.Struct({
 }).annotate({
   identifier: "SelectNode",
   description:
-    "Picks the final answer: majority vote, argmax score, or weighted vote (sum of scores per equivalent answer). Cost: none."
+    "Picks the final answer: majority vote, argmax score, or weighted vote (sum of scores per equivalent answer). In the run's own frame, when the budget refused anything, it first completes the best partial candidates and scores the complete ones from the run's reserve to finish. Cost: none of its own."
 })
 
 /** A `select` node as written. */
