@@ -39,7 +39,9 @@ const generatorOf = (input: Record<string, unknown> = {}) =>
       baseUrl: `${server.url}/v1`,
       model: "Qwen/Qwen2.5-Math-1.5B-Instruct",
       apiKey: KEY,
-      timeoutMs: 300,
+      // generous: a loopback reply on a loaded 2-core machine can take well over 300 ms (the
+      // timeout test sets its own)
+      timeoutMs: 10_000,
       ...input
     })
     return (yield* OpenAi.make(config)).generator
