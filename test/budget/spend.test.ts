@@ -15,7 +15,7 @@ import { tmpdir } from "node:os"
 import * as NodePath from "node:path"
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect, Layer } from "effect"
+import { Effect, Layer, Stream } from "effect"
 import { TestConsole } from "effect/testing"
 import * as Simulated from "../../plugins/simulated/index.ts"
 import * as MathGrader from "../../src/answer/MathGrader.ts"
@@ -26,7 +26,7 @@ import * as Store from "../../src/eval/Store.ts"
 import * as Loader from "../../src/graph/Loader.ts"
 import { run } from "../../src/runtime/Run.ts"
 import * as RunEvents from "../../src/runtime/RunEvents.ts"
-import { chat, post, type Started, start } from "../server/helpers.ts"
+import { chat, post, type Started, simulated as simulatedServer, start } from "../server/helpers.ts"
 
 const MATH500 = await Effect.runPromise(loadMath500())
 const PRICES = ["--price-input", "0.5", "--price-output", "2", "--price-verifier", "0.1"]
@@ -104,6 +104,37 @@ describe("token budgets spend like a server", () => {
   )
 })
 
+describe("partial grants in tokens are marked", () => {
+  it.effect("a sample cut short by the budget is `cut`, not done, in the result and in its event", () =>
+    Effect.gen(function* () {
+      const loaded = yield* Loader.load("majority")
+      const problem = MATH500[1]
+      if (problem === undefined) return assert.fail("MATH-500 #1")
+      const events: Array<RunEvents.RunEvent> = []
+      const r = yield* run(loaded, problem, { params: { N: 4 }, limits: { outputTokens: 300 } }).pipe(
+        Effect.provideService(
+          RunEvents.RunEvents,
+          RunEvents.RunEvents.of({
+            enabled: true,
+            publish: (e) => Effect.sync(() => void events.push(e)),
+            subscribe: Effect.succeed(Stream.empty)
+          })
+        )
+      )
+      assert.isTrue(r.exhausted)
+      assert.strictEqual(r.usage.outputTokens, 300)
+      const cut = r.population.filter((c) => c.cut === true)
+      assert.isAbove(cut.length, 0)
+      for (const c of cut) {
+        assert.isFalse(c.done)
+        assert.isUndefined(c.answer)
+      }
+      const created = events.filter((e) => e._tag === "CandidateCreated" && e.cut === true)
+      assert.strictEqual(created.length, cut.length)
+    }).pipe(Effect.provide(simulated))
+  )
+})
+
 describe("usd budgets", () => {
   it.effect("with prices set, usd binds on the CLI; with none, exit 2 naming the meter and the flags", () =>
     Effect.gen(function* () {
@@ -117,6 +148,14 @@ describe("usd budgets", () => {
       assert.isAtMost(r.usage.usd, limit)
       assert.isAbove(r.usage.usd, limit * 0.5, "most of the budget is spent")
       assert.isDefined(r.answer)
+      // prices in the backend configuration do as well as flags
+      const config = NodePath.join(dir, "priced-sim.json")
+      yield* Effect.promise(() =>
+        writeFile(config, JSON.stringify({ prices: { input: 0.5, output: 2, verifier: 0.1 } }))
+      )
+      const configured = yield* cli([...argv, "--backend-config", config, "--budget", `usd=${limit}`])
+      assert.strictEqual(configured.code, undefined, configured.err)
+      assert.deepStrictEqual((JSON.parse(configured.out) as JsonRun).usage, r.usage)
       const unpriced = yield* cli([...argv, "--budget", `usd=${limit}`])
       assert.strictEqual(unpriced.code, 2)
       assert.include(unpriced.err, "limits.usd: cannot be enforced: no USD price is set")
@@ -164,7 +203,7 @@ describe("usd budgets", () => {
     let priced: Started
     let bare: Started
     beforeAll(async () => {
-      priced = await start({ prices: { input: 0.5, output: 2, verifier: 0.1 } })
+      priced = await start({ prices: { input: 0.5, output: 2, verifier: 0.1 } }, { planner: simulatedServer() })
       bare = await start({})
     })
     afterAll(async () => {
@@ -191,6 +230,51 @@ describe("usd budgets", () => {
       )
       assert.strictEqual(refused.status, 400)
       assert.include(JSON.stringify(await refused.json()), "limits.usd: cannot be enforced: no USD price is set")
+    })
+
+    it("n choices each pay from an equal share: the same result however they are scheduled", async () => {
+      const ask = () =>
+        post(
+          `${priced.url}/v1/chat/completions`,
+          chat(
+            "mull/best-of-n",
+            "What is $6 \\cdot 7$?",
+            { params: { N: 16 }, budget: { sequences: 8 }, seed: 5 },
+            { n: 2 }
+          )
+        ).then(
+          (r) =>
+            r.json() as Promise<{
+              mull: { usage: Usage.Usage; ledger: ReadonlyArray<unknown>; answers: ReadonlyArray<unknown> }
+            }>
+        )
+      const a = await ask()
+      const b = await ask()
+      // 4 samples each: half of the 8, whatever order the two runs go in
+      assert.strictEqual(a.mull.usage.sequences, 8)
+      assert.deepStrictEqual({ ...b.mull.usage, wallMs: 0 }, { ...a.mull.usage, wallMs: 0 })
+      assert.deepStrictEqual(b.mull.answers, a.mull.answers)
+    })
+
+    it("the cost route gives the plan: worst case, under the budget, answer minimum, expected spend", async () => {
+      const res = await post(`${priced.url}/v1/graphs/cost`, {
+        graph: "beam-search",
+        params: { N: 16 },
+        budget: { sequences: 200 }
+      })
+      assert.strictEqual(res.status, 200)
+      const plan = (await res.json()) as {
+        worst: Record<string, number | null>
+        underBudget: Record<string, number | null>
+        answerMinimum: Record<string, number | null>
+        expected: { runs: number; mean: Record<string, number>; sd: Record<string, number> }
+        binds: string
+      }
+      assert.isAtMost(plan.underBudget.sequences ?? Number.POSITIVE_INFINITY, 200)
+      assert.strictEqual(plan.answerMinimum.sequences, 2)
+      assert.isAbove(plan.expected.runs, 0)
+      assert.isAbove(plan.expected.mean.sequences ?? 0, 16)
+      assert.isString(plan.binds)
     })
   })
 })

@@ -140,6 +140,49 @@ describe("budget.* reads the budget of the ledger a node pays from", () => {
   )
 })
 
+describe("remaining.* reads what is left of the budget when the node starts", () => {
+  it.effect("a second sample sized by remaining.sequences takes what the first left", () =>
+    Effect.gen(function* () {
+      const doc = {
+        name: "remaining",
+        description: "sample, then as many more as remain",
+        root: {
+          type: "sequence",
+          nodes: [
+            { type: "sample", n: 3, until: "end" },
+            { type: "sample", n: "remaining.sequences", until: "end" },
+            { type: "select", method: "majority" }
+          ]
+        }
+      }
+      const exit = yield* runDoc(doc, { limits: { sequences: 10 } })
+      assert.isTrue(Exit.isSuccess(exit))
+      if (Exit.isSuccess(exit)) {
+        assert.strictEqual(exit.value.usage.sequences, 10)
+        assert.strictEqual(exit.value.population.length, 10)
+        assert.isFalse(exit.value.exhausted)
+      }
+      // unlimited, remaining is Infinity: not an integer count, refused when the node runs
+      const unlimited = yield* runDoc(doc, {})
+      assert.isTrue(Exit.isFailure(unlimited))
+      assert.include(String(Exit.isFailure(unlimited) ? unlimited.cause : ""), "root.nodes.1.n")
+      const loaded = yield* fromJson({
+        ...doc,
+        root: {
+          type: "sequence",
+          nodes: [
+            { type: "sample", n: "remaining.tokens", until: "end" },
+            { type: "select", method: "majority" }
+          ]
+        }
+      })
+      assert.deepStrictEqual(validate(loaded, {}), [
+        'root.nodes.0.n: unknown name "remaining.tokens" (remaining meters: calls, sequences, inputTokens, outputTokens, verifierCalls, verifierTokens, flops, usd, wallMs)'
+      ])
+    })
+  )
+})
+
 describe("the budget too small for the first call", () => {
   it.effect("is the ledger's grant rule: what it could never grant", () =>
     Effect.gen(function* () {
