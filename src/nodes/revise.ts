@@ -85,7 +85,7 @@ export const revise: NodeKind<"revise", ReviseDoc, ReviseNode> = {
         // each revision's prompt carries up to `context` previous attempts of at most `m` tokens
         const context = Math.min(Bound.hiOf(f.context, scope, pop), pop.size)
         return {
-          cost: Bound.generation(scope, c, c, Bound.mul(c, m), Bound.mul(context, m)),
+          cost: Bound.generation(scope, c, Bound.mul(c, m), Bound.mul(context, m)),
           pop: { size: pop.size + c, active: pop.active + c, done: pop.done + c, chains: c }
         }
       },
@@ -93,7 +93,7 @@ export const revise: NodeKind<"revise", ReviseDoc, ReviseNode> = {
         Effect.gen(function* () {
           const counts = Population.counts(population)
           const context = yield* num(frame, f.context, counts)
-          const { temperature, maxTokens } = yield* sampling(frame, f, counts)
+          const { temperature, maxTokens } = yield* sampling(frame, f, counts, "end")
           const heads: Array<{
             readonly chain: string
             readonly index: number
@@ -111,7 +111,9 @@ export const revise: NodeKind<"revise", ReviseDoc, ReviseNode> = {
             n: 1,
             until: "end",
             temperature,
-            maxTokens
+            maxTokens,
+            // a revision is a whole attempt: finishing work
+            finishing: true
           }))
           const results = yield* generate(frame, path, calls)
           const created: Array<Created> = []
@@ -119,10 +121,15 @@ export const revise: NodeKind<"revise", ReviseDoc, ReviseNode> = {
             const generation = results[i]?.generations[0]
             const head = h.attempts[h.attempts.length - 1]
             if (generation === undefined || head === undefined) return
-            const candidate = grow(frame, path, CandidateId.revision(h.chain, h.index), undefined, generation, {
-              id: h.chain,
-              index: h.index
-            })
+            const candidate = grow(
+              frame,
+              path,
+              CandidateId.revision(h.chain, h.index),
+              undefined,
+              generation,
+              { id: h.chain, index: h.index },
+              results[i]?.cut[0] === true
+            )
             created.push({
               candidate: {
                 ...candidate,

@@ -99,7 +99,12 @@ const graphs = HttpApiGroup.make("graphs")
       payload: Wire.GraphRequest,
       success: Wire.CostReply,
       error: admitted
-    }).annotateMerge(OpenApi.annotations({ summary: "The static cost bound of a graph, per meter" }))
+    }).annotateMerge(
+      OpenApi.annotations({
+        summary:
+          "The plan of a graph under a budget, per meter: worst case, worst case under the budget, answer minimum, expected spend from a dry run"
+      })
+    )
   )
   .middleware(Bearer)
   .annotateMerge(OpenApi.annotations({ title: "graphs", description: "Validate and cost graph documents" }))

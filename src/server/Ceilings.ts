@@ -156,21 +156,25 @@ export interface SplitBudget {
 }
 
 /**
- * Splits a budget: `wallMs` becomes a deadline, meters the backend cannot know before a call
- * (`Limits.check`) are enforced after the fact, the rest by the ledger.
+ * Splits a budget: `wallMs` becomes a deadline; a meter the ledger cannot enforce only because a
+ * backend cannot count prompt tokens before a call is enforced after the fact; the rest (and a
+ * meter that cannot be enforced for another reason, such as `usd` without prices, which the
+ * request's checks then refuse) stay with the ledger.
  *
  * @example
- * splitBudget({ sequences: 8, inputTokens: 1e6, wallMs: 60_000 }, { generatorTokenizer: false, verifierTokenizer: true })
+ * splitBudget({ sequences: 8, inputTokens: 1e6, wallMs: 60_000 }, { generatorInput: false, verifierInput: true, scores: false, unset: [] })
  * // { ledger: { sequences: 8 }, soft: { inputTokens: 1e6 }, wallMs: 60000 }
  */
 export const splitBudget = (budget: Limits.Limits, knowable: Limits.Knowable): SplitBudget => {
   const ledger: Partial<Record<Meter, number>> = {}
   const soft: Partial<Record<Meter, number>> = {}
+  const counted: Limits.Knowable = { ...knowable, generatorInput: true, verifierInput: true }
   for (const meter of METERS) {
     const limit = budget[meter]
     if (limit === undefined || meter === "wallMs") continue
-    if (Limits.check({ [meter]: limit }, knowable).length === 0) ledger[meter] = limit
-    else soft[meter] = limit
+    const one = { [meter]: limit }
+    if (Limits.check(one, knowable).length > 0 && Limits.check(one, counted).length === 0) soft[meter] = limit
+    else ledger[meter] = limit
   }
   return { ledger, soft, wallMs: budget.wallMs }
 }

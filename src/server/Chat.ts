@@ -12,11 +12,13 @@ import { Cause, Deferred, Effect, Exit, Option, Queue, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Ledger from "../budget/Ledger.ts"
 import type * as Limits from "../budget/Limits.ts"
+import type * as Pricing from "../budget/Pricing.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import { hash64 } from "../domain/Hash.ts"
 import { makeProblem, type Problem, questionId } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
 import * as Steps from "../domain/Steps.ts"
+import { usesVerifier } from "../graph/Cost.ts"
 import type { GraphError } from "../graph/GraphError.ts"
 import type * as Loader from "../graph/Loader.ts"
 import type { Params } from "../graph/Scope.ts"
@@ -63,6 +65,8 @@ interface Plan {
   readonly seed: number
   readonly choices: number
   readonly trace: boolean
+  /** the server's prices (a usd budget needs them) */
+  readonly prices: Pricing.Prices | undefined
 }
 
 const planOf = (parts: ServerParts, request: Wire.ChatRequest, mull: Wire.MullOptions | undefined) =>
@@ -98,8 +102,10 @@ const planOf = (parts: ServerParts, request: Wire.ChatRequest, mull: Wire.MullOp
     const generator = generatorOf(context)
     const verifier = verifierOf(context)
     const split = splitBudget(budget, {
-      generatorTokenizer: generator.promptTokens !== undefined,
-      verifierTokenizer: verifier.inputTokens !== undefined
+      generatorInput: generator.promptTokens !== undefined,
+      verifierInput: verifier.inputTokens !== undefined,
+      scores: usesVerifier(entry.loaded.plan.root),
+      unset: pricingOf(generator, verifier, policy.prices).unset ?? []
     })
     const trace = mull?.trace === true
     if (trace && policy.traces === undefined)
@@ -133,7 +139,8 @@ const planOf = (parts: ServerParts, request: Wire.ChatRequest, mull: Wire.MullOp
       capped,
       seed,
       choices,
-      trace
+      trace,
+      prices: policy.prices
     } satisfies Plan
   })
 
@@ -159,7 +166,7 @@ const runPlan = (parts: ServerParts, plan: Plan, eventsOf: (choice: number) => R
     const { metrics, context } = parts
     const generator = generatorOf(context)
     const verifier = verifierOf(context)
-    const inner = yield* Ledger.make(plan.split.ledger, pricingOf(generator, verifier, undefined))
+    const inner = yield* Ledger.make(plan.split.ledger, pricingOf(generator, verifier, plan.prices))
     const wallMs = plan.split.wallMs
     const ledger = Ledger.tracked(
       guarded(inner, {
@@ -170,12 +177,21 @@ const runPlan = (parts: ServerParts, plan: Plan, eventsOf: (choice: number) => R
       metrics.reservationsOutstanding
     )
     metrics.runsInFlight.value += 1
+    // each choice pays from an equal share of the request's budget, as parallel branches do, so
+    // what a choice can spend never depends on how fast the others run; the shares pay through
+    // the guarded ledger, so its deadline and soft ceilings hold for every choice
+    const share =
+      Object.keys(plan.split.ledger).length === 0
+        ? undefined
+        : Ledger.shareOf(plan.split.ledger, yield* ledger.snapshot, plan.choices)
     const runs = Effect.forEach(
       Array.from({ length: plan.choices }, (_, i) => i),
       (i) =>
-        execute(plan.loaded, plan.problem, { params: plan.params, seed: plan.seed + i }).pipe(
-          Effect.provideService(Ledger.Ledger, ledger),
-          Effect.provideService(RunEvents, eventsOf(i))
+        Effect.flatMap(share === undefined ? Effect.succeed(ledger) : Ledger.makeShare(ledger, share), (paying) =>
+          execute(plan.loaded, plan.problem, { params: plan.params, seed: plan.seed + i }).pipe(
+            Effect.provideService(Ledger.Ledger, paying),
+            Effect.provideService(RunEvents, eventsOf(i))
+          )
         ),
       { concurrency: "unbounded" }
     )
@@ -433,7 +449,14 @@ export const chatCompletions = (parts: ServerParts) =>
         : yield* decode(Wire.MullOptions, request.mull, { strict: true, prefix: "mull" })
     const plan = yield* planOf(parts, request, mull)
     // checked before a stream starts, so a bad param is a 400 whether or not the client streams
-    const facts = staticFacts(plan.loaded, plan.params, plan.split.ledger, generatorOf(context), verifierOf(context))
+    const facts = staticFacts(
+      plan.loaded,
+      plan.params,
+      plan.split.ledger,
+      generatorOf(context),
+      verifierOf(context),
+      pricingOf(generatorOf(context), verifierOf(context), plan.prices)
+    )
     if (facts.problems.length > 0) return yield* fail(400, facts.problems.join("; "), "invalid_graph_request", "mull")
     // the slot is the request's: held until its reply is sent (a stream's last chunk), released
     // with the request's scope however the request ends

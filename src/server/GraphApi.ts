@@ -10,10 +10,13 @@
 import { Effect } from "effect"
 import { HttpServerRequest } from "effect/http"
 import type { Usage } from "../domain/Usage.ts"
-import { minimumCost, staticCost } from "../graph/Cost.ts"
+import { minimumCost } from "../graph/Cost.ts"
 import type { GraphError } from "../graph/GraphError.ts"
 import * as Loader from "../graph/Loader.ts"
-import { validate } from "../graph/Validate.ts"
+import { effectiveParams, validate } from "../graph/Validate.ts"
+import { dryRunProblems, expectedSpend } from "../runtime/Expected.ts"
+import { planJson, planOf } from "../runtime/Planning.ts"
+import { costOptionsOf, limitProblems, pricingOf } from "../runtime/Run.ts"
 import type { Overloaded } from "./Admission.ts"
 import { type Catalog, generatorOf, verifierOf } from "./Catalog.ts"
 import { authorize, bodyDeadline, decode, fail, json, Reply, readJson } from "./Http.ts"
@@ -176,8 +179,16 @@ export const validateGraph = (parts: ServerParts) =>
 const finite = (u: Usage): Record<string, number | null> =>
   Object.fromEntries(Object.entries(u).map(([k, v]) => [k, Number.isFinite(v) ? v : null]))
 
+/** How many synthetic problems the cost route dry-runs a graph on. */
+const DRY_RUNS = 12
+
 /**
- * `POST /v1/graphs/cost`: the static cost bound per meter, the first call's cost and the population bound.
+ * `POST /v1/graphs/cost`: the plan of a graph under a budget (what `mull cost` prints) — per meter
+ * the worst case (`worst`, also as `bound`), the worst case under the budget (`underBudget`), the
+ * answer minimum (`answerMinimum`), the first call (`minimum`) and, when the server has a
+ * simulator to dry-run on (`planner`), the expected spend (`expected.mean`, `expected.sd`) and the
+ * meter that binds first (`binds`). Prices come from the server's `prices`, the backend's, and
+ * mull's price table.
  *
  * @example
  * yield* router.add("POST", "/v1/graphs/cost", costGraph(parts))
@@ -185,6 +196,7 @@ const finite = (u: Usage): Record<string, number | null> =>
 export const costGraph = (parts: ServerParts) =>
   graphRoute(parts, "cost", (body) =>
     Effect.gen(function* () {
+      const { policy, planner } = parts
       const loaded = yield* graphOf(parts, body.graph).pipe(
         Effect.mapError((e) =>
           e instanceof Reply
@@ -193,16 +205,36 @@ export const costGraph = (parts: ServerParts) =>
         )
       )
       const generator = generatorOf(parts.context)
-      const options = { params: body.params ?? {}, limits: body.budget ?? {}, maxTokens: generator.maxTokens }
-      const problems = validate(loaded, { params: options.params, limits: options.limits })
+      const verifier = verifierOf(parts.context)
+      const params = body.params ?? {}
+      const limits = body.budget ?? {}
+      const problems = validate(loaded, { params, limits })
       if (problems.length > 0) return yield* fail(400, problems.join("; "), "invalid_graph", "graph")
-      const bound = staticCost(loaded, options)
+      const pricing = pricingOf(generator, verifier, policy.prices)
+      const refused = limitProblems(loaded, limits, generator, verifier, pricing)
+      if (refused.length > 0) return yield* fail(400, refused.join("; "), "invalid_graph", "budget")
+      const options = { params, limits, ...costOptionsOf(generator, verifier) }
+      const plan = planOf(loaded, options, generator.backend, pricing)
+      // the dry runs are the costly part: they run under the graph API's admission, and the
+      // answer is cached by body like the rest
+      const expected =
+        planner === undefined
+          ? undefined
+          : yield* expectedSpend(loaded, {
+              params,
+              limits,
+              prices: policy.prices,
+              problems: dryRunProblems(DRY_RUNS)
+            }).pipe(
+              Effect.provide(planner),
+              Effect.mapError((e) => new Reply({ status: 400, body: Wire.errorBody(400, e.message, "invalid_graph") }))
+            )
+      const { params: effective } = effectiveParams(loaded.plan, params)
       return {
         status: 200,
         body: {
-          graph: loaded.doc.name,
-          bound: finite(bound.usage),
-          population: bound.population,
+          ...planJson(loaded.doc.name, effective, limits, plan, expected),
+          bound: finite(plan.worst),
           minimum: finite(minimumCost(loaded, options))
         }
       }

@@ -16,6 +16,8 @@ export interface ServerParts {
   readonly catalog: Catalog
   readonly metrics: Metrics.Metrics
   readonly context: ServedContext
+  /** a simulated backend for the cost route's dry runs (expected spend); absent: none are made */
+  readonly planner?: ServedContext | undefined
   /** admission of chat completions */
   readonly admission: AdmissionShape
   /** admission of graph validations and costings (CPU work, with its own small limit) */

@@ -9,6 +9,7 @@
  */
 import { Schema } from "effect"
 import * as Limits from "../budget/Limits.ts"
+import { Prices } from "../budget/Pricing.ts"
 import type { Params } from "../graph/Scope.ts"
 
 const ParamsSchema = Schema.Record(Schema.String, Schema.Finite)
@@ -115,7 +116,9 @@ export const ServerConfig = Schema.Struct({
   /** more `Host` names a server without a token accepts (beside localhost, 127.0.0.1 and [::1]) */
   allowedHosts: Schema.optionalKey(Schema.Array(Schema.String)),
   /** more `Origin`s a server without a token accepts (beside its own) */
-  allowedOrigins: Schema.optionalKey(Schema.Array(Schema.String))
+  allowedOrigins: Schema.optionalKey(Schema.Array(Schema.String)),
+  /** USD per million tokens and parameter counts for every request (a usd budget needs prices) */
+  prices: Schema.optionalKey(Prices)
 })
 export type ServerConfig = typeof ServerConfig.Type
 
@@ -149,6 +152,8 @@ export interface Policy {
   readonly tokens: ReadonlyArray<Token>
   /** the first token's secret (`undefined` without tokens) */
   readonly token: string | undefined
+  /** prices and parameter counts of every request's run (absent: the backend's, then mull's table) */
+  readonly prices: Prices | undefined
 }
 
 /**
@@ -244,7 +249,8 @@ export const policyOf = (config: ServerConfig, builtin: string, token: string | 
     allowedHosts: config.allowedHosts ?? [],
     allowedOrigins: config.allowedOrigins ?? [],
     tokens,
-    token: tokens[0]?.secret
+    token: tokens[0]?.secret,
+    prices: config.prices
   }
 }
 

@@ -12,7 +12,7 @@ import { Deferred, Effect, Exit, Layer, type Scope } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Admission from "./Admission.ts"
 import { openApi } from "./Api.ts"
-import { loadCatalog, servedContext } from "./Catalog.ts"
+import { loadCatalog, type ServedContext, servedContext } from "./Catalog.ts"
 import { chatCompletions } from "./Chat.ts"
 import { hardenedServer } from "./Connections.ts"
 import { costGraph, models, validateGraph } from "./GraphApi.ts"
@@ -129,18 +129,21 @@ export const routes = (parts: ServerParts) => {
 }
 
 /**
- * The parts of a server: the policy's graphs, fresh metrics, admission controls, and the backend
- * services in context. A store shared by several servers (per-tenant slots and budgets across a
- * fleet) comes in as `options.admission`: it implements `Admission.AdmissionShape`.
+ * The parts of a server: the policy's graphs, fresh metrics, admission controls, the backend
+ * services in context, and optionally a simulated backend's services for the cost route's dry
+ * runs (`options.planner`). A store shared by several servers (per-tenant slots and budgets
+ * across a fleet) comes in as `options.admission`: it implements `Admission.AdmissionShape`.
  *
  * @example
- * const parts = yield* makeParts(policy)
+ * const parts = yield* makeParts(policy, { planner })
  */
 export const makeParts = Effect.fn("mull.serve.make")(function* (
   policy: Policy,
   options: {
     /** the admission control of chat completions (default: in memory, `policy.admission`) — a fleet store's */
     readonly admission?: Admission.AdmissionShape
+    /** a simulated backend's services for the cost route's dry runs (expected spend); absent: none */
+    readonly planner?: ServedContext | undefined
   } = {}
 ) {
   const catalog = yield* loadCatalog(policy)
@@ -162,7 +165,8 @@ export const makeParts = Effect.fn("mull.serve.make")(function* (
     context,
     admission,
     graphAdmission,
-    draining: Deferred.makeUnsafe<void>()
+    draining: Deferred.makeUnsafe<void>(),
+    planner: options.planner
   } satisfies ServerParts
 })
 

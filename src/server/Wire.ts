@@ -311,16 +311,38 @@ const Bound = Schema.Record(Schema.String, Schema.NullOr(Schema.Finite)).annotat
   description: "per meter; null where unbounded"
 })
 
-/** `POST /v1/graphs/cost`. */
+/** `POST /v1/graphs/cost`: the plan of a graph under a budget (what `mull cost` prints). */
 export const CostReply = Schema.Struct({
   graph: Schema.String,
+  /** the effective params (the graph's defaults with the request's) */
+  params: Schema.Record(Schema.String, Schema.Finite),
+  /** the backend whose cost options bound the calls */
+  backend: Schema.String,
+  /** the request's budget */
+  limits: LimitsSchema,
+  /** per meter, the worst case of a run (`null`: unbounded) */
+  worst: Bound,
+  /** per meter, the worst case under the budget */
+  underBudget: Bound,
+  /** per meter, what a budget must pay to get an answer */
+  answerMinimum: Bound,
+  /** the largest population a run holds (`null`: unbounded) */
+  population: Schema.NullOr(Schema.Finite),
+  /** the expected spend from dry runs on a simulator (present when the server has one) */
+  expected: Schema.optionalKey(
+    Schema.Struct({
+      runs: Schema.Int,
+      mean: Bound,
+      sd: Bound,
+      answered: Schema.Int,
+      exhausted: Schema.Int
+    })
+  ),
+  /** the meter that refused first in most dry runs (`none`: the budget never refused) */
+  binds: Schema.optionalKey(Schema.String),
+  /** the same as `worst` (kept for clients of the first version) */
   bound: Bound,
-  population: Schema.Struct({
-    size: Schema.Finite,
-    active: Schema.Finite,
-    done: Schema.Finite,
-    chains: Schema.Finite
-  }),
+  /** per meter, the cost of the graph's first call */
   minimum: Bound
 }).annotate({ identifier: "CostReply" })
 

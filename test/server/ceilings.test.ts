@@ -100,17 +100,24 @@ describe("budgets: every meter has a ceiling; a request lowers it, never raises 
     assert.isDefined(DEFAULT_MAX_BUDGET.wallMs)
   })
 
-  it("splitBudget: wallMs is a deadline; what the backend cannot count first is soft", () => {
+  it("splitBudget: wallMs is a deadline; what the backend cannot count first is soft; usd without prices stays refused", () => {
     const budget = { sequences: 8, inputTokens: 1000, verifierTokens: 50, wallMs: 60_000 }
-    assert.deepStrictEqual(splitBudget(budget, { generatorTokenizer: true, verifierTokenizer: true }), {
+    const knowable = { generatorInput: true, verifierInput: true, scores: true, unset: [] }
+    assert.deepStrictEqual(splitBudget(budget, knowable), {
       ledger: { sequences: 8, inputTokens: 1000, verifierTokens: 50 },
       soft: {},
       wallMs: 60_000
     })
-    assert.deepStrictEqual(splitBudget(budget, { generatorTokenizer: false, verifierTokenizer: true }), {
+    assert.deepStrictEqual(splitBudget(budget, { ...knowable, generatorInput: false }), {
       ledger: { sequences: 8, verifierTokens: 50 },
       soft: { inputTokens: 1000 },
       wallMs: 60_000
+    })
+    // no prices: the ledger keeps usd, so the request's own checks refuse it (a guard would count 0)
+    assert.deepStrictEqual(splitBudget({ usd: 0.1 }, { ...knowable, unset: ["input", "output"] }), {
+      ledger: { usd: 0.1 },
+      soft: {},
+      wallMs: undefined
     })
   })
 })

@@ -55,22 +55,30 @@ const parts = (config: Parameters<typeof policyOf>[0]) =>
   Effect.runPromiseExit(Server.makeParts(policyOf(config, builtinDir, undefined)).pipe(Effect.provide(simulated())))
 
 describe("honest replies", () => {
-  it("choices the budget starved end with finish_reason length, not an empty stop", async () => {
+  it("choices the budget cut short end with finish_reason length, not stop", async () => {
     const server = await start({})
     try {
+      // each of the 3 choices pays from an equal share of 60 output tokens: none can finish
       const res = await post(
         `${server.url}/v1/chat/completions`,
-        chat("mull/best-of-n", Q, { params: { N: 4 }, budget: { sequences: 1 } }, { n: 3 })
+        chat("mull/best-of-n", Q, { params: { N: 4 }, budget: { outputTokens: 60 } }, { n: 3 })
       )
+      assert.strictEqual(res.status, 200)
       const body = (await res.json()) as {
         choices: Array<{ message: { content: string }; finish_reason: string }>
-        mull: { exhausted: boolean }
+        mull: { exhausted: boolean; answers: ReadonlyArray<string | null> }
       }
       assert.strictEqual(body.choices.length, 3)
       assert.isTrue(body.mull.exhausted)
-      const empty = body.choices.filter((c) => c.message.content === "")
-      assert.isAbove(empty.length, 0)
-      for (const c of empty) assert.strictEqual(c.finish_reason, "length")
+      body.choices.forEach((c, i) => {
+        // a choice with no answer was cut by the budget: never a plain "stop"
+        if (body.mull.answers[i] === null) assert.strictEqual(c.finish_reason, "length", `choice ${i}`)
+      })
+      assert.include(
+        body.mull.answers.map((a) => a === null),
+        true,
+        "the budget cut at least one choice"
+      )
     } finally {
       await server.close()
     }
