@@ -3,7 +3,10 @@
  * exhaustion: time limits on headers, on the whole request and on idle keep-alive connections
  * (checked every second, not Node's default 30 s), a cap on open connections — past it the oldest
  * connection with no request in flight is closed to make room, or, when every one is busy, the new
- * one — and JSON error replies for requests Node refuses before the service sees them.
+ * one — and JSON error replies for requests Node refuses before the service sees them. `GET
+ * /healthz` is answered here, by Node, not by the service's fibers: a liveness probe must not wait
+ * behind the runs it reports on (20 large searches in flight kept Effect's scheduler busy for
+ * seconds at a time on two loaded cores, and probes timed out while Node itself was responsive).
  *
  * @since 0.2.0
  */
@@ -41,14 +44,22 @@ interface Tracked {
   busy: number
 }
 
+/** Whether a request is `GET /healthz` (any query). */
+const isHealth = (request: IncomingMessage): boolean => {
+  if (request.method !== "GET" && request.method !== "HEAD") return false
+  const url = request.url ?? ""
+  const path = url.indexOf("?") < 0 ? url : url.slice(0, url.indexOf("?"))
+  return path === "/healthz"
+}
+
 /**
  * A Node HTTP server configured by the policy's timeouts and connection cap, counting what it
- * closes in `metrics`.
+ * closes in `metrics`; `health` is the body of `GET /healthz`, answered without the service.
  *
  * @example
- * NodeHttpServer.layer(() => hardenedServer(policy, metrics), { port: policy.port, host: policy.host })
+ * NodeHttpServer.layer(() => hardenedServer(policy, metrics, () => ({ status: "ok" })), { port: policy.port, host: policy.host })
  */
-export const hardenedServer = (policy: Policy, metrics: Metrics.Metrics): Server => {
+export const hardenedServer = (policy: Policy, metrics: Metrics.Metrics, health: () => unknown): Server => {
   const t = policy.timeouts
   const server = createServer({
     headersTimeout: t.headersMs,
@@ -59,6 +70,26 @@ export const hardenedServer = (policy: Policy, metrics: Metrics.Metrics): Server
     maxHeaderSize: MAX_HEADER_BYTES
   })
   server.maxHeadersCount = 200
+  // `request` listeners (the service's among them) never see a health probe: it is answered here
+  const emit = server.emit.bind(server)
+  server.emit = ((event: string | symbol, ...args: Array<unknown>): boolean => {
+    if (event === "request") {
+      const [request, response] = args as [IncomingMessage, ServerResponse]
+      if (isHealth(request)) {
+        const t0 = performance.now()
+        const body = JSON.stringify(health())
+        response.writeHead(200, {
+          "content-type": "application/json",
+          "content-length": Buffer.byteLength(body),
+          "cache-control": "no-store"
+        })
+        response.end(request.method === "HEAD" ? undefined : body)
+        Metrics.observeRequest(metrics, "/healthz", 200, (performance.now() - t0) / 1000)
+        return true
+      }
+    }
+    return emit(event, ...args)
+  }) as typeof server.emit
   const sockets = new Map<Socket, Tracked>()
   server.on("connection", (socket: Socket) => {
     const tracked: Tracked = { busy: 0 }

@@ -45,13 +45,24 @@ const handled = (
   })
 
 /**
+ * The body of `GET /healthz`: answered by the Node server itself (`Connections.ts`), and by the
+ * router for web handlers, which have no Node server.
+ */
+const health = (parts: ServerParts): Wire.Health => ({
+  status: "ok",
+  graphs: parts.catalog.graphs.size,
+  runsInFlight: parts.metrics.runsInFlight.value,
+  admission: parts.admission.load()
+})
+
+/**
  * The routes of the service, as an `HttpRouter` layer.
  *
  * @example
  * HttpHttpRouter.serve(routes(parts)).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: 8080 })))
  */
 export const routes = (parts: ServerParts) => {
-  const { policy, metrics, catalog } = parts
+  const { policy, metrics } = parts
   return HttpRouter.use((router) =>
     Effect.gen(function* () {
       yield* router.add(
@@ -74,14 +85,7 @@ export const routes = (parts: ServerParts) => {
         handled(
           metrics,
           "/healthz",
-          Effect.sync(() =>
-            json(200, {
-              status: "ok",
-              graphs: catalog.graphs.size,
-              runsInFlight: metrics.runsInFlight.value,
-              admission: parts.admission.load()
-            })
-          )
+          Effect.sync(() => json(200, health(parts)))
         )
       )
       yield* router.add(
@@ -197,7 +201,7 @@ export const layer = (parts: ServerParts) => {
     Layer.provideMerge(
       HttpRouter.serve(routes(parts), { disableLogger: true }).pipe(
         Layer.provideMerge(
-          NodeHttpServer.layer(() => hardenedServer(parts.policy, parts.metrics), {
+          NodeHttpServer.layer(() => hardenedServer(parts.policy, parts.metrics, () => health(parts)), {
             port: parts.policy.port,
             host: parts.policy.host,
             // requests past `drainMs` answer 503 themselves; this is the backstop after that

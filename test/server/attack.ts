@@ -5,6 +5,7 @@
 import { connect, type Socket } from "node:net"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
+import { Worker } from "node:worker_threads"
 
 setFlagsFromString("--expose-gc")
 const gc = runInNewContext("gc") as () => void
@@ -17,36 +18,55 @@ export const heapAfterGc = (): number => {
 
 export const MiB = 2 ** 20
 
+/** The poller, run in a worker thread: a probe from outside the server's event loop. */
+const POLLER = `
+const { parentPort, workerData } = require("node:worker_threads")
+const { url, everyMs, timeoutMs } = workerData
+let polls = 0
+let slowestMs = 0
+const failures = []
+let running = true
+parentPort.on("message", () => { running = false })
+;(async () => {
+  while (running) {
+    const t0 = Date.now()
+    try {
+      const res = await fetch(url + "/healthz", { signal: AbortSignal.timeout(timeoutMs) })
+      if (res.status !== 200) failures.push("status " + res.status)
+      await res.text()
+    } catch (e) {
+      failures.push(e instanceof Error ? e.message : String(e))
+    }
+    polls += 1
+    slowestMs = Math.max(slowestMs, Date.now() - t0)
+    await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (Date.now() - t0))))
+  }
+  parentPort.postMessage({ polls, failures, slowestMs })
+})()
+`
+
 /**
  * Polls `/healthz` every `everyMs` until stopped (each poll waits up to `timeoutMs`); `stop`
- * resolves with how many polls, which failed, and the slowest answer.
+ * resolves with how many polls, which failed, and the slowest answer. The polls come from a
+ * worker thread, as a probe from another machine would: a client on the test's own event loop
+ * is slowed by the very load it watches (its requests were written seconds late, and the server
+ * rightly answered them 408).
  */
 export const watchHealth = (url: string, options: { readonly everyMs?: number; readonly timeoutMs?: number } = {}) => {
-  const everyMs = options.everyMs ?? 50
-  let polls = 0
-  let slowestMs = 0
-  const failures: Array<string> = []
-  let running = true
-  const loop = (async () => {
-    while (running) {
-      const t0 = Date.now()
-      try {
-        const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(options.timeoutMs ?? 2000) })
-        if (res.status !== 200) failures.push(`status ${res.status}`)
-        await res.text()
-      } catch (e) {
-        failures.push(e instanceof Error ? e.message : String(e))
-      }
-      polls += 1
-      slowestMs = Math.max(slowestMs, Date.now() - t0)
-      await new Promise((r) => setTimeout(r, Math.max(0, everyMs - (Date.now() - t0))))
-    }
-  })()
+  const worker = new Worker(POLLER, {
+    eval: true,
+    workerData: { url, everyMs: options.everyMs ?? 50, timeoutMs: options.timeoutMs ?? 2000 }
+  })
+  const result = new Promise<{ polls: number; failures: Array<string>; slowestMs: number }>((resolve, reject) => {
+    worker.once("message", resolve)
+    worker.once("error", reject)
+  })
   return {
     stop: async () => {
-      running = false
-      await loop
-      return { polls, failures, slowestMs }
+      worker.postMessage("stop")
+      const r = await result
+      await worker.terminate()
+      return r
     }
   }
 }
