@@ -7,18 +7,21 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, Option } from "effect"
 import { HttpServerRequest } from "effect/http"
+import type * as Limits from "../budget/Limits.ts"
 import type { Usage } from "../domain/Usage.ts"
 import { minimumCost } from "../graph/Cost.ts"
 import type { GraphError } from "../graph/GraphError.ts"
 import * as Loader from "../graph/Loader.ts"
+import type { Params } from "../graph/Scope.ts"
 import { effectiveParams, validate } from "../graph/Validate.ts"
 import { dryRunProblems, expectedSpend } from "../runtime/Expected.ts"
 import { planJson, planOf } from "../runtime/Planning.ts"
 import { costOptionsOf, limitProblems, pricingOf } from "../runtime/Run.ts"
 import type { Overloaded } from "./Admission.ts"
 import { type Catalog, generatorOf, verifierOf } from "./Catalog.ts"
+import { capParams, costDrivers, paramCeilings } from "./Ceilings.ts"
 import { authorize, bodyDeadline, decode, fail, json, Reply, readJson } from "./Http.ts"
 import * as Metrics from "./Metrics.ts"
 import type { ServerParts } from "./Parts.ts"
@@ -183,6 +186,41 @@ const finite = (u: Usage): Record<string, number | null> =>
 const DRY_RUNS = 12
 
 /**
+ * The cost route's expected spend: dry runs on the server's simulator (`planner`), or why there
+ * are none — no simulator, params above the ceilings a chat request would be held to, or runs that
+ * did not finish within `graphApi.dryRunMs`.
+ */
+const dryRun = (parts: ServerParts, loaded: Loader.LoadedGraph, params: Params, limits: Limits.Limits) =>
+  Effect.gen(function* () {
+    const { policy, planner } = parts
+    if (planner === undefined) return { expected: undefined, skipped: undefined }
+    const ceilings = paramCeilings(loaded, costDrivers(loaded, generatorOf(parts.context).maxTokens), {
+      maxParams: policy.maxParams,
+      paramHeadroom: policy.paramHeadroom,
+      alias: {}
+    })
+    const { capped } = capParams(ceilings, {}, params)
+    if (capped.length > 0)
+      return {
+        expected: undefined,
+        skipped: `no dry run: ${capped.map((name) => `${name} is above this server's ceiling of ${ceilings[name]}`).join(", ")}`
+      }
+    const expected = yield* expectedSpend(loaded, {
+      params,
+      limits,
+      prices: policy.prices,
+      problems: dryRunProblems(DRY_RUNS)
+    }).pipe(
+      Effect.provide(planner),
+      Effect.mapError((e) => new Reply({ status: 400, body: Wire.errorBody(400, e.message, "invalid_graph") })),
+      Effect.timeoutOption(policy.graphApi.dryRunMs)
+    )
+    return Option.isSome(expected)
+      ? { expected: expected.value, skipped: undefined }
+      : { expected: undefined, skipped: `no dry run: the runs did not finish within ${policy.graphApi.dryRunMs} ms` }
+  })
+
+/**
  * `POST /v1/graphs/cost`: the plan of a graph under a budget (what `mull cost` prints) — per meter
  * the worst case (`worst`, also as `bound`), the worst case under the budget (`underBudget`), the
  * answer minimum (`answerMinimum`), the first call (`minimum`) and, when the server has a
@@ -196,7 +234,7 @@ const DRY_RUNS = 12
 export const costGraph = (parts: ServerParts) =>
   graphRoute(parts, "cost", (body) =>
     Effect.gen(function* () {
-      const { policy, planner } = parts
+      const { policy } = parts
       const loaded = yield* graphOf(parts, body.graph).pipe(
         Effect.mapError((e) =>
           e instanceof Reply
@@ -215,25 +253,16 @@ export const costGraph = (parts: ServerParts) =>
       if (refused.length > 0) return yield* fail(400, refused.join("; "), "invalid_graph", "budget")
       const options = { params, limits, ...costOptionsOf(generator, verifier) }
       const plan = planOf(loaded, options, generator.backend, pricing)
-      // the dry runs are the costly part: they run under the graph API's admission, and the
-      // answer is cached by body like the rest
-      const expected =
-        planner === undefined
-          ? undefined
-          : yield* expectedSpend(loaded, {
-              params,
-              limits,
-              prices: policy.prices,
-              problems: dryRunProblems(DRY_RUNS)
-            }).pipe(
-              Effect.provide(planner),
-              Effect.mapError((e) => new Reply({ status: 400, body: Wire.errorBody(400, e.message, "invalid_graph") }))
-            )
+      // the dry runs are the costly part (CPU and memory on this server): they run under the graph
+      // API's admission, only for params within the ceilings a chat request would get, and stop
+      // after `graphApi.dryRunMs`; the answer is cached by body like the rest
+      const dry = yield* dryRun(parts, loaded, params, limits)
       const { params: effective } = effectiveParams(loaded.plan, params)
       return {
         status: 200,
         body: {
-          ...planJson(loaded.doc.name, effective, limits, plan, expected),
+          ...planJson(loaded.doc.name, effective, limits, plan, dry.expected),
+          ...(dry.skipped === undefined ? {} : { expectedSkipped: dry.skipped }),
           bound: finite(plan.worst),
           minimum: finite(minimumCost(loaded, options))
         }

@@ -63,7 +63,9 @@ export const GraphApiConfig = Schema.Struct({
   /** most plan nodes a document may compile to, its `use`d graphs included (default 2000) */
   maxPlanNodes: Schema.optionalKey(Count),
   /** validations and costings at once (default 2); the rest wait in the admission queue */
-  maxConcurrent: Schema.optionalKey(Count)
+  maxConcurrent: Schema.optionalKey(Count),
+  /** the cost route's dry runs stop after this long, ms (default 15 s); the reply then says so */
+  dryRunMs: Schema.optionalKey(Count)
 })
 export type GraphApiConfig = typeof GraphApiConfig.Type
 
@@ -244,7 +246,8 @@ export const policyOf = (config: ServerConfig, builtin: string, token: string | 
     graphApi: {
       maxBodyBytes: graphApi.maxBodyBytes ?? 64 * 1024,
       maxPlanNodes: graphApi.maxPlanNodes ?? 2000,
-      maxConcurrent: graphApi.maxConcurrent ?? 2
+      maxConcurrent: graphApi.maxConcurrent ?? 2,
+      dryRunMs: graphApi.dryRunMs ?? 15_000
     },
     allowedHosts: config.allowedHosts ?? [],
     allowedOrigins: config.allowedOrigins ?? [],

@@ -340,6 +340,8 @@ export const CostReply = Schema.Struct({
   ),
   /** the meter that refused first in most dry runs (`none`: the budget never refused) */
   binds: Schema.optionalKey(Schema.String),
+  /** why there is no `expected`, when the server has a simulator to dry-run on */
+  expectedSkipped: Schema.optionalKey(Schema.String),
   /** the same as `worst` (kept for clients of the first version) */
   bound: Bound,
   /** per meter, the cost of the graph's first call */

@@ -296,6 +296,33 @@ describe("amplification through the graph API", () => {
     assert.isAtMost(heapAfterGc() - before, 32 * MiB)
   })
 
+  it("the cost route's dry runs: none for params above a chat's ceilings, and none past graphApi.dryRunMs", async () => {
+    const planned = await start({ graphApi: { dryRunMs: 1 } }, { planner: simulated() })
+    try {
+      const before = heapAfterGc()
+      const watch = watchHealth(planned.url)
+      const t0 = Date.now()
+      // N = 10^6 would hold a million candidates per dry run: it is costed, not run
+      const huge = await post(`${planned.url}/v1/graphs/cost`, { graph: "beam-search", params: { N: 1_000_000 } })
+      assert.strictEqual(huge.status, 200)
+      const hugeBody = (await huge.json()) as { expected?: unknown; expectedSkipped?: string; worst: unknown }
+      assert.isUndefined(hugeBody.expected)
+      assert.match(hugeBody.expectedSkipped ?? "", /N is above this server's ceiling of 256/u)
+      // within the ceilings, the runs stop at the route's own deadline (1 ms here)
+      const slow = await post(`${planned.url}/v1/graphs/cost`, { graph: "beam-search", params: { N: 64 } })
+      assert.strictEqual(slow.status, 200)
+      const slowBody = (await slow.json()) as { expected?: unknown; expectedSkipped?: string }
+      assert.isUndefined(slowBody.expected)
+      assert.match(slowBody.expectedSkipped ?? "", /did not finish within 1 ms/u)
+      assert.isAtMost(Date.now() - t0, 5000)
+      assert.deepStrictEqual((await watch.stop()).failures, [])
+      assert.isAtMost(heapAfterGc() - before, 32 * MiB)
+      await settled(planned)
+    } finally {
+      await planned.close()
+    }
+  })
+
   it("a document within the limits resolves its uses from the loaded graphs, and the same document again is cached", async () => {
     const nodes = [
       ...Array.from({ length: 100 }, () => ({ type: "use", graph: "beam-search" })),
