@@ -8,9 +8,13 @@ export {
   decodeConfig,
   decodeConfigUnsafe,
   defaultConfig,
+  MODELS,
+  type Model,
   SimulatedConfig,
   SimulatedConfigError,
-  type SimulatedConfigInput
+  type SimulatedConfigInput,
+  V1_PRESET,
+  withModelDefaults
 } from "./Config.ts"
 export { isCorrect, isSimLatent, type LineageState, lastLatent, type SimLatent } from "./Latent.ts"
 export { BACKEND, CAPABILITIES, layer, layerConfig, make, type SimulatedBackend } from "./Simulated.ts"
