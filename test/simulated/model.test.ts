@@ -8,6 +8,7 @@ import { stepBodyTokens, stepText } from "../../plugins/simulated/Text.ts"
 import { countTokens, truncateTokens } from "../../plugins/simulated/Tokens.ts"
 import { childStep } from "../../plugins/simulated/Transition.ts"
 import { drawDistractor, makeWorld } from "../../plugins/simulated/World.ts"
+import { mathAnswerKey } from "../../src/answer/MathGrader.ts"
 import { hash32 } from "../../src/domain/Hash.ts"
 
 /** The value of a plain numeric answer (integer, decimal, a/b, \frac{a}{b}), or undefined. */
@@ -75,6 +76,15 @@ describe("distractors", () => {
       expect(new Set(ds).size).toBe(16)
       expect(ds).not.toContain(gold)
     }
+    // v2's 64 distractors of the golds whose variants a MATH grader once proved equal to the gold:
+    // a unit's exponent (stripped with the unit) and a brace-less fraction
+    for (const gold of ["864 \\mbox{ inches}^2", "15\\mbox{ cm}^2", "\\frac 34"]) {
+      const ds = makeDistractors(gold, 64, 7)
+      expect(ds.length).toBe(64)
+      for (const d of ds) expect(mathAnswerKey.equivalent(gold, d), `${gold} vs ${d}`).toBe(false)
+    }
+    expect(makeDistractors("\\frac 34", 8, 1)).toContain("\\frac{3}{2}")
+    expect(makeDistractors("15\\mbox{ cm}^2", 8, 1)).toContain("16\\mbox{ cm}^2")
     expect(makeDistractors("\\text{(C)}", 4, 5).slice().sort()).toEqual([
       "\\text{(A)}",
       "\\text{(B)}",
