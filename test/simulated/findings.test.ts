@@ -9,7 +9,7 @@
  * 3. lookahead (k = 1) is no better than beam search at the same budget;
  * 4. the hardest bin stays at or below 0.10 for every strategy run;
  * 5. sequential revisions beat parallel ones on the easy bins (1–2);
- * 6. DVTS is within a few points of beam search (|Δ| ≤ 0.08, results2.txt's criterion).
+ * 6. DVTS is within a few points of beam search (|Δ| ≤ 0.08, results2.txt's criterion) at N = 4 and 16.
  *
  * Margins were set from the reference's table (results2.txt) and this subset's own numbers,
  * which the test prints.
@@ -20,11 +20,12 @@ import { accOf, formatTable, runParallel, tabulate } from "./calibration/table.t
 const CELLS = [
   ...[4, 16, 64, 256].map((B) => `bon_w@${B}`),
   "maj@256",
-  ...[4, 16, 64].map((B) => `beam4@${B}`),
+  "beam4@4",
+  "beam4@16",
   "look1@4",
   "look1@16",
+  "dvts@4",
   "dvts@16",
-  "dvts@64",
   "rev_T1@4",
   "rev_T4@4",
   "rev_T1@16",
@@ -67,7 +68,7 @@ describe("the paper's findings on the simulated backend (v2), 100 problems", () 
     expect(easySeq4).toBeGreaterThan(0)
     expect(easySeq16).toBeGreaterThanOrEqual(0)
     // 6. DVTS is within a few points of beam search
-    for (const B of [16, 64])
+    for (const B of [4, 16])
       expect(Math.abs(acc("dvts", B) - acc("beam4", B)), `DVTS at ${B}`).toBeLessThanOrEqual(0.08)
   })
 })
