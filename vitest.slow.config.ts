@@ -1,7 +1,7 @@
 import { defineConfig } from "vitest/config"
 
 /**
- * The slow calibration tests (`npm run test:slow`, about an hour on 2 cores): mull's strategy
+ * The slow calibration tests (`npm run test:slow`, 101 minutes on 2 busy cores): mull's strategy
  * tables on the simulated backend against the reference simulator's (test/simulated/calibration.slow.ts).
  * `npm test` and `.ci/run` leave them out.
  */

@@ -15,7 +15,7 @@
  *   flattens and beats majority at 256; beam search beats best-of-N at N = 4 and 16; lookahead is
  *   no better than beam search at N = 4–64; the hardest bin stays at or below 0.10.
  *
- * It takes about an hour on 2 idle cores (two worker threads). `MULL_CALIBRATION_SAVE=path`
+ * It ran 101 minutes on 2 cores shared with other work (two worker threads). `MULL_CALIBRATION_SAVE=path`
  * writes the per-(seed, problem) results; `MULL_CALIBRATION_UNITS=path` reads them instead of
  * running (to re-check a table without re-running it).
  */

@@ -30,6 +30,7 @@ import { hash32, mix32 } from "../../src/domain/Hash.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
 import type { RunResult } from "../../src/domain/RunResult.ts"
 import * as Steps from "../../src/domain/Steps.ts"
+import { loadMath500 } from "../../src/eval/DatasetMath500.ts"
 import { type LoadedGraph, load } from "../../src/graph/Loader.ts"
 import { run } from "../../src/runtime/Run.ts"
 import * as RunEvents from "../../src/runtime/RunEvents.ts"
@@ -442,6 +443,26 @@ describe("sim2.py agreement (model v2, the default)", () => {
         }
       }),
     { timeout: 120_000 }
+  )
+
+  it.effect("DVTS with N = M is beam search with N = M on the default backend (length jitter on) too", () =>
+    Effect.gen(function* () {
+      const g = yield* graphs
+      const backend = yield* make(decodeConfigUnsafe({}))
+      const problems = (yield* loadMath500()).filter((_, i) => i % 10 === 0)
+      let jittered = 0
+      for (const problem of problems) {
+        const dvts = yield* runTree(backend, g.dvts, problem, { N: 4, M: 4 }, dvtsTable(4, 4))
+        const beam = yield* runTree(backend, g.beam, problem, { N: 4, M: 4 }, [["s0", TOP, 0]])
+        expect(leavesOf(beam), problem.id).toEqual(leavesOf(dvts))
+        expect(beam.answer).toBe(dvts.answer)
+        expect(beam.usage.sequences).toBe(dvts.usage.sequences)
+        const w = yield* backend.world(problem)
+        if (beam.population.some((c) => lastLatent(c)?.length !== w.L)) jittered++
+      }
+      // the lineage lengths were jittered (L ± 1), not the reference's fixed L
+      expect(jittered).toBeGreaterThan(10)
+    })
   )
 
   it.effect("DVTS with N = M is beam search with N = M (the first level is beam search's first level)", () =>

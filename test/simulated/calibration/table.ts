@@ -182,7 +182,8 @@ export const tabulate = (units: ReadonlyArray<Unit>): Table => {
         units
           .filter((_, i) => binOf[i] === b)
           .map(f)
-          .filter((x) => !Number.isNaN(x))
+          // NaN (no right or no wrong answer) comes back as null from units saved as JSON
+          .filter((x) => typeof x === "number" && !Number.isNaN(x))
       )
     )
   return { units: units.length, cells, pass1: perBin((u) => u.pass1), auroc: perBin((u) => u.auroc), binOf }
