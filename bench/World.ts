@@ -13,8 +13,8 @@ import {
   type SimulatedConfigInput
 } from "../plugins/simulated/index.ts"
 import { mathAnswerKey } from "../src/answer/MathGrader.ts"
+import { loadMath500 } from "../src/data/DatasetMath500.ts"
 import type { Problem } from "../src/domain/Problem.ts"
-import { loadMath500 } from "../src/eval/DatasetMath500.ts"
 import { type LoadedGraph, load } from "../src/graph/Loader.ts"
 import { Generator, type GeneratorShape } from "../src/services/Generator.ts"
 import { AnswerKey } from "../src/services/Grader.ts"

@@ -12,6 +12,7 @@
  */
 import { readFileSync } from "node:fs"
 import { Effect } from "effect"
+import { registry } from "../src/backends/Registry.ts"
 import { runSweep } from "../src/eval/Runner.ts"
 import { Store, layer as storeLayer } from "../src/eval/Store.ts"
 import { decodeSweep, type SweepSpec } from "../src/eval/Sweep.ts"
@@ -40,7 +41,7 @@ export const sweepCost = (spec: SweepSpec): Promise<SweepCost> =>
   Effect.runPromise(
     Effect.gen(function* () {
       const t0 = performance.now()
-      yield* runSweep(spec)
+      yield* runSweep(spec, { registry })
       const ms = performance.now() - t0
       const store = yield* Store
       const runs = yield* store.runs(spec.name)

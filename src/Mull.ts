@@ -7,9 +7,9 @@
  */
 import { Effect, Layer, ManagedRuntime, Stream } from "effect"
 import { HttpRouter } from "effect/http"
-import { type BackendConfigError, type BackendName, type BackendServices, backendLayer } from "./backends.ts"
+import { registry as builtin } from "./backends/Registry.ts"
 import type * as Limits from "./budget/Limits.ts"
-import { makeProblem, type Problem } from "./domain/Problem.ts"
+import { makeProblem, type Problem, questionId } from "./domain/Problem.ts"
 import type { RunResult } from "./domain/RunResult.ts"
 import type { GraphError } from "./graph/GraphError.ts"
 import * as Loader from "./graph/Loader.ts"
@@ -19,12 +19,21 @@ import type { RunError } from "./runtime/RunError.ts"
 import * as RunEvents from "./runtime/RunEvents.ts"
 import { policyOf, type ServerConfig } from "./server/Policy.ts"
 import * as Server from "./server/Server.ts"
+import type { BackendConfigError, BackendServices, Registry } from "./services/Backend.ts"
 
 /** Which backend runs the graphs, and its configuration (as `--backend-config` takes it). */
 export interface BackendOptions {
-  /** default `simulated` */
-  readonly backend?: BackendName
+  /** a name in the registry; default its first (`simulated`) */
+  readonly backend?: string
   readonly backendConfig?: unknown
+  /** the backends to choose from; default mull's own (`backends/Registry.ts`) — add yours with `makeRegistry` */
+  readonly registry?: Registry
+}
+
+/** The layer of the backend the options name. */
+const backendOf = (options: BackendOptions): Layer.Layer<BackendServices, BackendConfigError> => {
+  const registry = options.registry ?? builtin
+  return registry.layer(options.backend ?? registry.defaultName, options.backendConfig)
 }
 
 /** What an embedded run needs in context: a backend's services and run events. */
@@ -41,10 +50,7 @@ export type MullServices = BackendServices | RunEvents.RunEvents
 export const layer = (
   options: BackendOptions & { readonly events?: boolean } = {}
 ): Layer.Layer<MullServices, BackendConfigError> =>
-  Layer.mergeAll(
-    backendLayer(options.backend ?? "simulated", options.backendConfig),
-    options.events === true ? RunEvents.layer : RunEvents.layerSilent
-  )
+  Layer.mergeAll(backendOf(options), options.events === true ? RunEvents.layer : RunEvents.layerSilent)
 
 /** A problem, or just its question (plus gold answer and MATH level when known). */
 export type ProblemInput =
@@ -60,13 +66,13 @@ export type ProblemInput =
  * A problem from its question: the id is derived from the question unless given.
  *
  * @example
- * toProblem({ question: "2+2?", gold: "4" }).id // "question/MisyPw"
+ * toProblem({ question: "2+2?", gold: "4" }).id // "question/97c82cba7e5d2a29" (a hash of the whole question)
  */
 export const toProblem = (p: ProblemInput): Problem =>
   "meta" in p
     ? p
     : makeProblem({
-        id: p.id ?? `question/${Buffer.from(p.question).toString("base64url").slice(0, 24)}`,
+        id: p.id ?? questionId(p.question),
         question: p.question,
         gold: p.gold,
         meta: p.level === undefined ? {} : { level: p.level }
@@ -141,7 +147,7 @@ const runRequest = (r: RunGraphRequest) => {
  */
 export const runGraph = (options: RunGraphOptions): Promise<RunResult> =>
   Effect.runPromise(
-    runRequest(options).pipe(Effect.provide(backendLayer(options.backend ?? "simulated", options.backendConfig))),
+    runRequest(options).pipe(Effect.provide(backendOf(options))),
     options.signal === undefined ? undefined : { signal: options.signal }
   )
 
@@ -161,7 +167,7 @@ export interface Runner {
  * app.post("/solve", async (req, res) => res.json(await mull.run({ graph: "beam-search", problem: { question: req.body.q } })))
  */
 export const makeRunner = (options: BackendOptions = {}): Runner => {
-  const runtime = ManagedRuntime.make(backendLayer(options.backend ?? "simulated", options.backendConfig))
+  const runtime = ManagedRuntime.make(backendOf(options))
   return {
     run: (request) =>
       runtime.runPromise(runRequest(request), request.signal === undefined ? undefined : { signal: request.signal }),
@@ -187,9 +193,7 @@ export const webHandler = async (
   options: BackendOptions & { readonly config?: ServerConfig; readonly token?: string } = {}
 ): Promise<WebHandler> => {
   const policy = policyOf(options.config ?? {}, [Loader.builtinDir], options.token)
-  const parts = await Effect.runPromise(
-    Server.makeParts(policy).pipe(Effect.provide(backendLayer(options.backend ?? "simulated", options.backendConfig)))
-  )
+  const parts = await Effect.runPromise(Server.makeParts(policy).pipe(Effect.provide(backendOf(options))))
   const web = HttpRouter.toWebHandler(Server.routes(parts), { disableLogger: true })
   return { handler: (request) => web.handler(request), dispose: () => web.dispose() }
 }

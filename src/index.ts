@@ -5,8 +5,8 @@
  * Two ways in:
  *
  * - **Effect**: `Loader.load` a graph, then `run(loaded, problem, options)` with the backend's
- *   layer (`backendLayer("simulated")`) and `RunEvents.layerSilent` (or `RunEvents.layer` to
- *   subscribe to progress).
+ *   layer (`backendLayer("simulated")`, from the `registry` of backends) and `RunEvents.layerSilent`
+ *   (or `RunEvents.layer` to subscribe to progress).
  * - **Effect app**: provide `layer({ backend })` and call `solve(graph, problem, options)`.
  * - **Promise** (non-Effect callers): `runGraph({ graph, problem, params, budget, seed })`, or
  *   `makeRunner({ backend })` for many runs on one backend (a request handler).
@@ -27,7 +27,7 @@
 
 export * as Faults from "../plugins/faults/index.ts"
 export * as Answer from "./answer/MathGrader.ts"
-export { BACKENDS, BackendConfigError, type BackendName, type BackendServices, backendLayer } from "./backends.ts"
+export { backendLayer, registry } from "./backends/Registry.ts"
 export * as Ledger from "./budget/Ledger.ts"
 export * as Limits from "./budget/Limits.ts"
 export * as Pricing from "./budget/Pricing.ts"
@@ -60,14 +60,23 @@ export {
   type WebHandler,
   webHandler
 } from "./Mull.ts"
-export { execute, type RunOptions, run } from "./runtime/Run.ts"
+export { type ExecuteOptions, execute, type RunOptions, run } from "./runtime/Run.ts"
 export { BudgetTooSmall, InvalidValue, type RunError } from "./runtime/RunError.ts"
 export * as RunEvents from "./runtime/RunEvents.ts"
 export * as ServerPolicy from "./server/Policy.ts"
 export * as Server from "./server/Server.ts"
+export * as Backend from "./services/Backend.ts"
+export {
+  BackendConfigError,
+  type BackendDescriptor,
+  type BackendFlag,
+  type BackendServices,
+  makeRegistry,
+  type Registry
+} from "./services/Backend.ts"
 export * as BackendError from "./services/BackendError.ts"
 export { CAPABILITIES, type Capability } from "./services/Capability.ts"
+export * as ConfigSchema from "./services/ConfigSchema.ts"
 export { type GenerateRequest, type GenerateResult, type Generation, Generator } from "./services/Generator.ts"
 export { AnswerKey, Grader } from "./services/Grader.ts"
-export { Tokenizer } from "./services/Tokenizer.ts"
 export { type ScoreRequest, type ScoreResult, Verifier } from "./services/Verifier.ts"

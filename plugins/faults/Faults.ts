@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Layer } from "effect"
-import { type BackendError, BadResponse, RateLimited, Timeout, Unavailable } from "../../src/services/BackendError.ts"
+import { BackendError, backendError, RateLimited, Timeout } from "../../src/services/BackendError.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import type { RetryPolicy } from "../../src/services/Retry.ts"
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
@@ -65,15 +65,21 @@ const sharedFault = <A>(
   switch (fault) {
     case "rateLimited":
       return Effect.fail(
-        new RateLimited({ ...where, message: "HTTP 429 (injected)", retryAfterMs: schedule.retryAfterMs ?? 0 })
+        new BackendError({
+          ...where,
+          reason: new RateLimited({ message: "HTTP 429 (injected)", retryAfterMs: schedule.retryAfterMs ?? 0 })
+        })
       )
     case "unavailable":
-      return Effect.fail(new Unavailable({ ...where, message: `HTTP ${status} (injected)` }))
+      return Effect.fail(backendError(where, "Unavailable", `HTTP ${status} (injected)`))
     case "timeout":
       return Effect.andThen(
         Effect.sleep(schedule.timeoutMs ?? 0),
         Effect.fail(
-          new Timeout({ ...where, message: "no answer in time (injected)", timeoutMs: schedule.timeoutMs ?? 0 })
+          new BackendError({
+            ...where,
+            reason: new Timeout({ message: "no answer in time (injected)", timeoutMs: schedule.timeoutMs ?? 0 })
+          })
         )
       )
     case "spike":
@@ -112,9 +118,9 @@ export const wrapGenerator = (inner: GeneratorShape, options: FaultOptions): Gen
           case "spike":
             return sharedFault(fault, schedule, fail, 500, inner.generate(request))
           case "reset":
-            return Effect.fail(new Unavailable({ ...fail, message: "connection reset (injected)" }))
+            return Effect.fail(backendError(fail, "Unavailable", "connection reset (injected)"))
           case "malformed":
-            return Effect.fail(new BadResponse({ ...fail, message: "truncated JSON (injected)" }))
+            return Effect.fail(backendError(fail, "BadResponse", "truncated JSON (injected)"))
           case "fewerChoices":
             return Effect.map(inner.generate(request), (r) => ({ ...r, generations: r.generations.slice(1) }))
           case "overlong":

@@ -8,6 +8,7 @@
 import { availableParallelism } from "node:os"
 import { resolve } from "node:path"
 import { Effect, Schema } from "effect"
+import { type BackendConfigError, configError } from "../../src/services/Backend.ts"
 import { decodeStrict } from "../../src/services/ConfigSchema.ts"
 import { TEMPLATES, type TemplateName } from "../../src/services/Prompt.ts"
 
@@ -100,16 +101,6 @@ export interface ResolvedLlamaCppConfig {
   }
 }
 
-/** A malformed configuration; `problems` are `path: message` lines, `path` is the first bad field. */
-export class LlamaCppConfigError extends Schema.TaggedError<LlamaCppConfigError>()("LlamaCppConfigError", {
-  path: Schema.String,
-  problems: Schema.Array(Schema.String)
-}) {
-  override get message(): string {
-    return `invalid llama-cpp backend config: ${this.problems.join("; ")}`
-  }
-}
-
 /**
  * Decodes a configuration: missing knobs take their defaults, unknown keys and bad values are
  * reported with their path; relative model paths resolve against the working directory.
@@ -119,18 +110,19 @@ export class LlamaCppConfigError extends Schema.TaggedError<LlamaCppConfigError>
  * const config = Effect.runSync(decodeConfig({ modelPath: "stories260K.gguf", threads: 1 }))
  * config.stepDelimiter // "\n\n"
  */
-export const decodeConfig = (input: unknown): Effect.Effect<ResolvedLlamaCppConfig, LlamaCppConfigError> =>
-  decodeStrict(LlamaCppConfig)(input).pipe(
-    Effect.mapError((p) => new LlamaCppConfigError({ path: p.path, problems: p.lines })),
+export const decodeConfig = (input: unknown): Effect.Effect<ResolvedLlamaCppConfig, BackendConfigError> =>
+  decodeStrict(
+    "llama-cpp",
+    LlamaCppConfig
+  )(input).pipe(
     Effect.flatMap((c) =>
       c.contextSize !== undefined && c.maxTokens >= c.contextSize
         ? Effect.fail(
-            new LlamaCppConfigError({
-              path: "maxTokens",
-              problems: [
-                `maxTokens: ${c.maxTokens} leaves no room for a prompt in a context of ${c.contextSize} tokens`
-              ]
-            })
+            configError(
+              "llama-cpp",
+              ["maxTokens"],
+              `${c.maxTokens} leaves no room for a prompt in a context of ${c.contextSize} tokens`
+            )
           )
         : Effect.succeed(c)
     ),

@@ -1,7 +1,8 @@
 /**
  * The llama-cpp backend: a GGUF model run in-process by node-llama-cpp (CPU only). It provides a
  * `Generator` (seeded sampling, steps stopped at the step delimiter, exact token counts), a
- * `Verifier` (`prm`/`orm`: a next-token-probability judge, see Judge.ts) and an exact `Tokenizer`.
+ * `Verifier` (`prm`/`orm`: a next-token-probability judge, see Judge.ts); prompt tokens are counted
+ * exactly, by the model's own tokenizer.
  *
  * Determinism: each call starts from an empty context (`clearHistory`), evaluates its prompt once,
  * and samples continuation i with the seed `continuationSeed(seed, i)`; calls run one at a time on
@@ -19,7 +20,8 @@ import type { Candidate } from "../../src/domain/Candidate.ts"
 import { hash64 } from "../../src/domain/Hash.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
 import * as Steps from "../../src/domain/Steps.ts"
-import { type BackendError, InvalidRequest, Unavailable } from "../../src/services/BackendError.ts"
+import type { BackendConfigError } from "../../src/services/Backend.ts"
+import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import {
   type GenerateRequest,
@@ -29,10 +31,9 @@ import {
   type GeneratorShape
 } from "../../src/services/Generator.ts"
 import * as Prompt from "../../src/services/Prompt.ts"
-import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
 import { type ScoreRequest, type ScoreResult, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { continuationSeed, type StopReason, toGeneration } from "./Completion.ts"
-import { decodeConfig, type LlamaCppConfigError, type ResolvedLlamaCppConfig, resolveTemplate } from "./Config.ts"
+import { decodeConfig, type ResolvedLlamaCppConfig, resolveTemplate } from "./Config.ts"
 import {
   evaluatedTokens,
   type JudgeTokens,
@@ -62,7 +63,7 @@ export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
 const MEMO_CAPACITY = 200_000
 
 /** Everything the llama-cpp layer provides. */
-export type LlamaCppServices = Generator | Verifier | Tokenizer
+export type LlamaCppServices = Generator | Verifier
 
 export interface LlamaCppBackend {
   readonly config: ResolvedLlamaCppConfig
@@ -72,7 +73,8 @@ export interface LlamaCppBackend {
   readonly contextSize: number
   readonly generator: GeneratorShape
   readonly verifier: VerifierShape
-  readonly tokenizer: TokenizerShape
+  /** the tokens of a text, counted by the generator's model (what `promptTokens` counts with) */
+  readonly countTokens: (text: string) => number
   /** the generator's model, for tests and tools that want its tokenizer */
   readonly model: LlamaModel
 }
@@ -118,7 +120,7 @@ const acquireSequence = (model: LlamaModel, contextSize: number, threads: number
       catch: (e) =>
         new LlamaCppLoadError({
           path,
-          message: `${path}: cannot create a context of ${contextSize} tokens: ${describe(e)}`
+          problem: `cannot create a context of ${contextSize} tokens: ${describe(e)}`
         })
     }),
     (context) => Effect.promise(() => context.dispose())
@@ -145,7 +147,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
   if (config.maxTokens >= contextSize)
     return yield* new LlamaCppLoadError({
       path: "maxTokens",
-      message: `maxTokens: ${config.maxTokens} leaves no room for a prompt in the model's context of ${contextSize} tokens (set contextSize or maxTokens)`
+      problem: `${config.maxTokens} leaves no room for a prompt in the model's context of ${contextSize} tokens (set contextSize or maxTokens)`
     })
   const template =
     config.template === "auto" ? resolveTemplate(model.fileInfo.metadata.tokenizer?.chat_template) : config.template
@@ -160,7 +162,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
       judgeText.encode(config.judge.suffix + config.judge.no)
     ),
     {
-      onFailure: (message) => Effect.fail(new LlamaCppLoadError({ path: "judge", message: `judge: ${message}` })),
+      onFailure: (message) => Effect.fail(new LlamaCppLoadError({ path: "judge", problem: message })),
       onSuccess: Effect.succeed
     }
   )
@@ -256,11 +258,11 @@ export const make = Effect.fn("llama-cpp.make")(function* (
       const inputTokens = ids.length + (tokens.bos === undefined ? 0 : 1)
       const bad = checkRequest(request, inputTokens)
       if (bad !== undefined)
-        return Effect.fail(new InvalidRequest({ backend: BACKEND, operation: "generate", message: bad }))
+        return Effect.fail(backendError({ backend: BACKEND, operation: "generate" }, "InvalidRequest", bad))
       return generatorQueue
         .run(
           (signal) => sample(request, ids, signal),
-          (e) => new Unavailable({ backend: BACKEND, operation: "generate", message: describe(e) })
+          (e) => backendError({ backend: BACKEND, operation: "generate" }, "Unavailable", describe(e))
         )
         .pipe(Effect.map((generations): GenerateResult => ({ generations, inputTokens })))
     })
@@ -318,11 +320,11 @@ export const make = Effect.fn("llama-cpp.make")(function* (
     Effect.suspend((): Effect.Effect<ScoreResult, BackendError> => {
       if (!(VERIFIERS as ReadonlyArray<string>).includes(request.verifier))
         return Effect.fail(
-          new InvalidRequest({
-            backend: BACKEND,
-            operation: "score",
-            message: `verifier: expected one of ${VERIFIERS.join(", ")}, got ${JSON.stringify(request.verifier)}`
-          })
+          backendError(
+            { backend: BACKEND, operation: "score" },
+            "InvalidRequest",
+            `verifier: expected one of ${VERIFIERS.join(", ")}, got ${JSON.stringify(request.verifier)}`
+          )
         )
       const prompts = request.candidates.map((c) => judged(request.verifier, request.problem, c))
       const all = prompts.flat()
@@ -330,11 +332,11 @@ export const make = Effect.fn("llama-cpp.make")(function* (
       const tooLong = all.find((p) => p.length >= contextSize)
       if (tooLong !== undefined)
         return Effect.fail(
-          new InvalidRequest({
-            backend: BACKEND,
-            operation: "score",
-            message: `a judge prompt has ${tooLong.length} tokens; the context holds ${contextSize} (set contextSize in the backend config)`
-          })
+          backendError(
+            { backend: BACKEND, operation: "score" },
+            "InvalidRequest",
+            `a judge prompt has ${tooLong.length} tokens; the context holds ${contextSize} (set contextSize in the backend config)`
+          )
         )
       return judgeQueue.run(
         async (): Promise<ScoreResult> => {
@@ -370,7 +372,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
             ? { stepScores, inputTokens }
             : { stepScores, inputTokens, spent: { calls: missing.length === 0 ? 0 : 1, inputTokens: evaluated } }
         },
-        (e) => new Unavailable({ backend: BACKEND, operation: "score", message: describe(e) })
+        (e) => backendError({ backend: BACKEND, operation: "score" }, "Unavailable", describe(e))
       )
     })
 
@@ -399,19 +401,13 @@ export const make = Effect.fn("llama-cpp.make")(function* (
     // last prefix only, and for a batch, whose candidates may reuse each other's evaluated tokens
     inputTokens: (problem, candidate) => evaluatedTokens(judged("prm", problem, candidate))
   }
-  const tokenizer: TokenizerShape = {
-    name: `${BACKEND}:${name}`,
-    count: (text) => tokens.encode(text).length
-  }
-  return { config, template, contextSize, generator, verifier, tokenizer, model } satisfies LlamaCppBackend
+  const countTokens = (text: string) => tokens.encode(text).length
+  return { config, template, contextSize, generator, verifier, countTokens, model } satisfies LlamaCppBackend
 })
 
 /** The services of a built backend, as a context. */
 const contextOf = (backend: LlamaCppBackend) =>
-  Context.make(Generator, backend.generator).pipe(
-    Context.add(Verifier, backend.verifier),
-    Context.add(Tokenizer, backend.tokenizer)
-  )
+  Context.make(Generator, backend.generator).pipe(Context.add(Verifier, backend.verifier))
 
 /**
  * The backend's services from a decoded configuration; the model is loaded when the layer is
@@ -429,5 +425,5 @@ export const layerConfig = (config: ResolvedLlamaCppConfig): Layer.Layer<LlamaCp
  * @example
  * program.pipe(Effect.provide(layer({ modelPath: "stories260K.gguf", threads: 1 })))
  */
-export const layer = (input: unknown): Layer.Layer<LlamaCppServices, LlamaCppConfigError | LlamaCppLoadError> =>
+export const layer = (input: unknown): Layer.Layer<LlamaCppServices, BackendConfigError | LlamaCppLoadError> =>
   Layer.unwrap(Effect.map(decodeConfig(input), layerConfig))

@@ -16,8 +16,13 @@ export const NODE_LLAMA_CPP_VERSION = "3.21.1"
 export class LlamaCppLoadError extends Schema.TaggedError<LlamaCppLoadError>()("LlamaCppLoadError", {
   /** the config field at fault (`modelPath`, `judge.modelPath`) or `node-llama-cpp` */
   path: Schema.String,
-  message: Schema.String
-}) {}
+  /** what is wrong with it */
+  problem: Schema.String
+}) {
+  override get message(): string {
+    return this.path === "node-llama-cpp" ? this.problem : `${this.path}: ${this.problem}`
+  }
+}
 
 type NodeLlamaCpp = typeof import("node-llama-cpp")
 
@@ -34,7 +39,7 @@ export const importNodeLlamaCpp: Effect.Effect<NodeLlamaCpp, LlamaCppLoadError> 
   catch: (e) =>
     new LlamaCppLoadError({
       path: "node-llama-cpp",
-      message: `the llama-cpp backend needs the node-llama-cpp package (${describe(e)}); install it with: npm i -E node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`
+      problem: `the llama-cpp backend needs the node-llama-cpp package (${describe(e)}); install it with: npm i -E node-llama-cpp@${NODE_LLAMA_CPP_VERSION}`
     })
 })
 
@@ -52,7 +57,7 @@ export const acquireLlama = Effect.fn("llama-cpp.acquireLlama")(function* (
   return yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: () => getLlama({ gpu: false, build: "never", maxThreads: threads, logLevel: LlamaLogLevel.error }),
-      catch: (e) => new LlamaCppLoadError({ path: "node-llama-cpp", message: `cannot start llama.cpp: ${describe(e)}` })
+      catch: (e) => new LlamaCppLoadError({ path: "node-llama-cpp", problem: `cannot start llama.cpp: ${describe(e)}` })
     }),
     (llama) => Effect.promise(() => llama.dispose())
   )
@@ -65,9 +70,7 @@ export const acquireLlama = Effect.fn("llama-cpp.acquireLlama")(function* (
  * yield* checkFile("/data/stories260K.gguf", "modelPath")
  */
 export const checkFile = (file: string, path: string): Effect.Effect<void, LlamaCppLoadError> =>
-  existsSync(file)
-    ? Effect.void
-    : Effect.fail(new LlamaCppLoadError({ path, message: `${path}: no such file: ${file}` }))
+  existsSync(file) ? Effect.void : Effect.fail(new LlamaCppLoadError({ path, problem: `no such file: ${file}` }))
 
 /**
  * Loads a GGUF file (disposed with the scope); `path` names the config field in errors.
@@ -84,7 +87,7 @@ export const loadModel = Effect.fn("llama-cpp.loadModel")(function* (
   return yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: () => llama.loadModel({ modelPath }),
-      catch: (e) => new LlamaCppLoadError({ path, message: `${path}: cannot load ${modelPath}: ${describe(e)}` })
+      catch: (e) => new LlamaCppLoadError({ path, problem: `cannot load ${modelPath}: ${describe(e)}` })
     }),
     (model) => Effect.promise(() => model.dispose())
   )

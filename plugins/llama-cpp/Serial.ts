@@ -21,7 +21,7 @@ export interface Serial {
  *
  * @example
  * const serial = makeSerial()
- * yield* serial.run(async () => 1, (e) => new Unavailable({ ... }))
+ * yield* serial.run(async () => 1, (e) => backendError({ backend: "llama-cpp", operation: "generate" }, "Unavailable", String(e)))
  */
 export const makeSerial = (): Serial => {
   let tail: Promise<unknown> = Promise.resolve()

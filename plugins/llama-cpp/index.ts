@@ -1,6 +1,7 @@
 /**
  * The llama-cpp backend: a GGUF model in the same process through node-llama-cpp (an optional
- * peer dependency, imported only when this backend is built). See docs/backends.md.
+ * peer dependency, imported only when this backend is built). Its descriptor is `backend`. See
+ * docs/backends.md.
  *
  * @since 0.1.0
  */
@@ -17,11 +18,11 @@ export {
   defaultThreads,
   JudgeConfig,
   LlamaCppConfig,
-  LlamaCppConfigError,
   type LlamaCppConfigInput,
   type ResolvedLlamaCppConfig,
   resolveTemplate
 } from "./Config.ts"
+export { backend } from "./Descriptor.ts"
 export {
   evaluatedTokens,
   type JudgeTokens,

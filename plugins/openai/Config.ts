@@ -6,12 +6,18 @@
  *
  * @since 0.1.0
  */
-import { Config, Effect, Redacted, Schema } from "effect"
+import { Config, Effect, Redacted, Result, Schema } from "effect"
+import { BackendConfigError, type ConfigIssue } from "../../src/services/Backend.ts"
 import { decodeStrict, intField, nonNegativeField, optionalEnv } from "../../src/services/ConfigSchema.ts"
 import { SYSTEM, TEMPLATES, type TemplateName } from "../../src/services/Prompt.ts"
 import * as Retry from "../../src/services/Retry.ts"
+import type { ResolvedPrmHttpConfig } from "../prm-http/index.ts"
+import * as PrmHttp from "../prm-http/index.ts"
 
 /** The servers mull knows; each sets the defaults of the knobs below (docs/backends.md). */
+/** The name openai's problems are reported under. */
+const NAME = "openai"
+
 export const SERVERS = ["vllm", "sglang", "llama.cpp", "ollama", "openai"] as const
 export type ServerKind = (typeof SERVERS)[number]
 
@@ -119,48 +125,50 @@ export interface ResolvedOpenAiConfig {
   readonly timeoutMs: number
   readonly retry: Retry.RetryPolicy
   readonly params: number
-  /** the prm-http configuration, decoded by the composition (`src/backends.ts`) */
-  readonly verifier: unknown
+  /** the verifier: a prm-http reward model, when configured (`verifier`, or `MULL_PRM_URL`) */
+  readonly verifier: ResolvedPrmHttpConfig | undefined
 }
-
-/** A malformed or incomplete configuration; `problems` are `path: message` lines. */
-export class OpenAiConfigError extends Schema.TaggedError<OpenAiConfigError>()("OpenAiConfigError", {
-  problems: Schema.Array(Schema.String)
-}) {
-  override get message(): string {
-    return `invalid openai backend config: ${this.problems.join("; ")}`
-  }
-}
-
-/** An optional environment variable; one that cannot be read is reported, never silently dropped. */
-const env = <A>(config: Config.Config<A>) =>
-  Effect.mapError(optionalEnv(config), (line) => new OpenAiConfigError({ problems: [line] }))
 
 /**
  * Decodes a configuration (unknown keys are rejected so a typo names itself), fills `baseUrl`,
  * `model`, `apiKey` and `server` from `MULL_BASE_URL`, `MULL_MODEL`, `MULL_API_KEY` and
  * `MULL_SERVER` when absent, and resolves the server's defaults. `baseUrl` and `model` are required.
+ * The verifier is decoded as a prm-http configuration when given — or, when `MULL_PRM_URL` is set,
+ * from the environment alone; without either there is none. Problems are one `BackendConfigError`,
+ * the verifier's at `verifier.<field>`.
  *
  * @example
  * const config = yield* resolveConfig({ baseUrl: "http://localhost:8000/v1", model: "Qwen/Qwen2.5-Math-1.5B-Instruct" })
  * config.nSampling // true (vLLM)
  */
 export const resolveConfig = Effect.fn("openai.resolveConfig")(function* (input: unknown) {
-  const c = yield* decodeStrict(OpenAiConfig)(input).pipe(
-    Effect.mapError((p) => new OpenAiConfigError({ problems: p.lines }))
-  )
-  const baseUrl = c.baseUrl ?? (yield* env(Config.String("MULL_BASE_URL")))
-  const model = c.model ?? (yield* env(Config.String("MULL_MODEL")))
-  const apiKey = c.apiKey !== undefined ? Redacted.make(c.apiKey) : yield* env(Config.Redacted("MULL_API_KEY"))
-  const serverText = c.server ?? (yield* env(Config.String("MULL_SERVER"))) ?? "vllm"
-  const problems: Array<string> = []
+  const c = yield* decodeStrict(NAME, OpenAiConfig)(input)
+  const baseUrl = c.baseUrl ?? (yield* optionalEnv(NAME, Config.String("MULL_BASE_URL")))
+  const model = c.model ?? (yield* optionalEnv(NAME, Config.String("MULL_MODEL")))
+  const apiKey =
+    c.apiKey !== undefined ? Redacted.make(c.apiKey) : yield* optionalEnv(NAME, Config.Redacted("MULL_API_KEY"))
+  const serverText = c.server ?? (yield* optionalEnv(NAME, Config.String("MULL_SERVER"))) ?? "vllm"
+  const issues: Array<ConfigIssue> = []
   if (baseUrl === undefined || baseUrl === "")
-    problems.push("baseUrl: missing (give --base-url, baseUrl in --backend-config, or MULL_BASE_URL)")
+    issues.push({
+      path: ["baseUrl"],
+      message: "missing (give --base-url, baseUrl in --backend-config, or MULL_BASE_URL)"
+    })
   if (model === undefined || model === "")
-    problems.push("model: missing (give --model, model in --backend-config, or MULL_MODEL)")
+    issues.push({ path: ["model"], message: "missing (give --model, model in --backend-config, or MULL_MODEL)" })
   if (!(SERVERS as ReadonlyArray<string>).includes(serverText))
-    problems.push(`server: expected one of ${SERVERS.join(", ")}, got ${JSON.stringify(serverText)}`)
-  if (problems.length > 0) return yield* new OpenAiConfigError({ problems })
+    issues.push({
+      path: ["server"],
+      message: `expected one of ${SERVERS.join(", ")}, got ${JSON.stringify(serverText)}`
+    })
+  // the verifier: given, or configured by the environment alone
+  const prmFromEnv = (yield* optionalEnv(NAME, Config.String("MULL_PRM_URL"))) !== undefined
+  const verifier =
+    c.verifier === undefined && !prmFromEnv
+      ? undefined
+      : yield* Effect.result(PrmHttp.verifier.decode(c.verifier ?? {}))
+  if (verifier !== undefined && Result.isFailure(verifier)) issues.push(...verifier.failure.within("verifier").issues)
+  if (issues.length > 0) return yield* new BackendConfigError({ backend: NAME, issues })
   const server = serverText as ServerKind
   const profile = PROFILES[server]
   const resolved: ResolvedOpenAiConfig = {
@@ -183,7 +191,7 @@ export const resolveConfig = Effect.fn("openai.resolveConfig")(function* (input:
     timeoutMs: c.timeoutMs,
     retry: c.retry,
     params: c.params,
-    verifier: c.verifier
+    verifier: verifier === undefined || Result.isFailure(verifier) ? undefined : verifier.success
   }
   return resolved
 })

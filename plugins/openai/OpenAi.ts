@@ -16,7 +16,7 @@ import { Context, Effect, Layer, Semaphore } from "effect"
 import { FetchHttpClient, HttpClient } from "effect/http"
 import * as Candidate from "../../src/domain/Candidate.ts"
 import * as Steps from "../../src/domain/Steps.ts"
-import { type BackendError, BadResponse, Unsupported } from "../../src/services/BackendError.ts"
+import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import {
   type GenerateRequest,
@@ -26,7 +26,6 @@ import {
   type GeneratorShape
 } from "../../src/services/Generator.ts"
 import { type HttpEndpoint, postJson, serverRoot } from "../../src/services/HttpAttempt.ts"
-import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
 import type { VerifierShape } from "../../src/services/Verifier.ts"
 import { PROFILES, type ResolvedOpenAiConfig, type ServerKind } from "./Config.ts"
 import { type Choice, outputTokensOf, toGeneration } from "./Generations.ts"
@@ -105,7 +104,7 @@ const completionReply = (r: CompletionResponse): Reply => ({
 const CACHE_LIMIT = 100_000
 
 /**
- * The backend's generator and tokenizer, over an `HttpClient`.
+ * The backend's generator, over an `HttpClient`.
  *
  * @example
  * const { generator } = yield* make(yield* resolveConfig({ baseUrl: "http://localhost:8000/v1", model: "m" }))
@@ -157,21 +156,21 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
       )
   }
 
-  const checkCount = (reply: Reply, n: number): Effect.Effect<void, BadResponse> =>
+  const checkCount = (reply: Reply, n: number): Effect.Effect<void, BackendError> =>
     reply.choices.length === n
       ? Effect.void
       : Effect.fail(
-          new BadResponse({
-            backend: BACKEND,
-            operation: "generate",
-            message: `asked for ${n} choices, got ${reply.choices.length}`
-          })
+          backendError(
+            { backend: BACKEND, operation: "generate" },
+            "BadResponse",
+            `asked for ${n} choices, got ${reply.choices.length}`
+          )
         )
 
   const generate = Effect.fn("openai.generate")(function* (request: GenerateRequest) {
     const route = routeOf(config, request)
     if (isRefusal(route))
-      return yield* new Unsupported({ backend: BACKEND, operation: "generate", message: route.message })
+      return yield* backendError({ backend: BACKEND, operation: "generate" }, "Unsupported", route.message)
     const n = request.n
     if (n === 0) return { generations: [], inputTokens: 0 } satisfies GenerateResult
     const one = config.nSampling || n === 1
@@ -254,33 +253,25 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
     promptTokens: config.tokenize ? promptTokens : undefined,
     retry: config.retry
   }
-  const tokenizer: TokenizerShape = {
-    name: "approximate (4 characters a token)",
-    count: (text) => Math.ceil(text.length / 4)
-  }
-  return { config, generator, tokenizer }
+  return { config, generator }
 })
 
 /**
- * The generator and tokenizer as a layer over a given `HttpClient` (tests, custom transports).
+ * The generator as a layer over a given `HttpClient` (tests, custom transports).
  *
  * @example
  * layerNoDeps(config).pipe(Layer.provide(FetchHttpClient.layer))
  */
-export const layerNoDeps = (
-  config: ResolvedOpenAiConfig
-): Layer.Layer<Generator | Tokenizer, never, HttpClient.HttpClient> =>
-  Layer.effectContext(
-    Effect.map(make(config), (b) => Context.make(Generator, b.generator).pipe(Context.add(Tokenizer, b.tokenizer)))
-  )
+export const layerNoDeps = (config: ResolvedOpenAiConfig): Layer.Layer<Generator, never, HttpClient.HttpClient> =>
+  Layer.effectContext(Effect.map(make(config), (b) => Context.make(Generator, b.generator)))
 
 /**
- * The generator and tokenizer over the platform's `fetch`.
+ * The generator over the platform's `fetch`.
  *
  * @example
  * program.pipe(Effect.provide(layerConfig(yield* resolveConfig({ baseUrl, model }))))
  */
-export const layerConfig = (config: ResolvedOpenAiConfig): Layer.Layer<Generator | Tokenizer> =>
+export const layerConfig = (config: ResolvedOpenAiConfig): Layer.Layer<Generator> =>
   layerNoDeps(config).pipe(Layer.provide(FetchHttpClient.layer))
 
 /** Why the openai backend alone cannot score. */
@@ -297,6 +288,6 @@ export const noVerifier: VerifierShape = {
   params: 0,
   verifiers: [],
   concurrency: 1,
-  score: () => Effect.fail(new Unsupported({ backend: BACKEND, operation: "score", message: NO_VERIFIER })),
+  score: () => Effect.fail(backendError({ backend: BACKEND, operation: "score" }, "Unsupported", NO_VERIFIER)),
   inputTokens: undefined
 }

@@ -28,7 +28,8 @@ export interface Refusal {
  * `stepMode: "none"`).
  *
  * @example
- * routeOf(config, { ...request, until: "end", prefix: undefined }).kind // "chat"
+ * const route = routeOf(config, { ...request, until: "end", prefix: undefined })
+ * "kind" in route ? route.kind : route.message // "chat"
  */
 export const routeOf = (config: ResolvedOpenAiConfig, request: GenerateRequest): Route | Refusal => {
   const msgs = Prompt.messages(request.problem, request.context, config.system)

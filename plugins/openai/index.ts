@@ -1,12 +1,12 @@
 /**
  * The openai backend: any OpenAI-compatible server (vLLM, SGLang, llama.cpp's server, Ollama,
- * OpenAI) as mull's generator. See docs/backends.md.
+ * OpenAI) as mull's generator, with a prm-http reward model as its verifier. Its descriptor is
+ * `backend`. See docs/backends.md.
  *
  * @since 0.1.0
  */
 export {
   OpenAiConfig,
-  OpenAiConfigError,
   type OpenAiConfigInput,
   PROFILES,
   type ResolvedOpenAiConfig,
@@ -17,6 +17,7 @@ export {
   STEP_MODES,
   type StepMode
 } from "./Config.ts"
+export { backend } from "./Descriptor.ts"
 export { type Choice, outputTokensOf, type Shape, splitTotal, toGeneration } from "./Generations.ts"
 export {
   BACKEND,

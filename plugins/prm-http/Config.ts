@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Config, Effect, Redacted, Schema } from "effect"
+import { BackendConfigError, type ConfigIssue } from "../../src/services/Backend.ts"
 import { decodeStrict, intField, nonNegativeField, optionalEnv } from "../../src/services/ConfigSchema.ts"
 import { SYSTEM, TEMPLATES, type TemplateName } from "../../src/services/Prompt.ts"
 import * as Retry from "../../src/services/Retry.ts"
@@ -94,40 +95,36 @@ export interface ResolvedPrmHttpConfig {
   readonly params: number
 }
 
-/** A malformed or incomplete configuration; `problems` are `path: message` lines. */
-export class PrmHttpConfigError extends Schema.TaggedError<PrmHttpConfigError>()("PrmHttpConfigError", {
-  problems: Schema.Array(Schema.String)
-}) {
-  override get message(): string {
-    return `invalid prm-http config: ${this.problems.join("; ")}`
-  }
-}
-
-/** An optional environment variable; one that cannot be read is reported, never silently dropped. */
-const env = <A>(config: Config.Config<A>) =>
-  Effect.mapError(optionalEnv(config), (line) => new PrmHttpConfigError({ problems: [line] }))
+/** The name prm-http's problems are reported under. */
+const NAME = "prm-http"
 
 /**
  * Decodes a configuration (unknown keys rejected), fills `baseUrl`, `model` and `apiKey` from
  * `MULL_PRM_URL`, `MULL_PRM_MODEL` and `MULL_PRM_API_KEY` when absent; both are then required.
+ * Problems are a `BackendConfigError` (of "prm-http"), one per field.
  *
  * @example
  * const config = yield* resolveConfig({ baseUrl: "http://localhost:8001", model: "Qwen/Qwen2.5-Math-PRM-7B" })
  * config.mode // "pooling"
  */
 export const resolveConfig = Effect.fn("prm-http.resolveConfig")(function* (input: unknown) {
-  const c = yield* decodeStrict(PrmHttpConfig)(input).pipe(
-    Effect.mapError((p) => new PrmHttpConfigError({ problems: p.lines }))
-  )
-  const baseUrl = c.baseUrl ?? (yield* env(Config.String("MULL_PRM_URL")))
-  const model = c.model ?? (yield* env(Config.String("MULL_PRM_MODEL")))
-  const apiKey = c.apiKey !== undefined ? Redacted.make(c.apiKey) : yield* env(Config.Redacted("MULL_PRM_API_KEY"))
-  const problems: Array<string> = []
+  const c = yield* decodeStrict(NAME, PrmHttpConfig)(input)
+  const baseUrl = c.baseUrl ?? (yield* optionalEnv(NAME, Config.String("MULL_PRM_URL")))
+  const model = c.model ?? (yield* optionalEnv(NAME, Config.String("MULL_PRM_MODEL")))
+  const apiKey =
+    c.apiKey !== undefined ? Redacted.make(c.apiKey) : yield* optionalEnv(NAME, Config.Redacted("MULL_PRM_API_KEY"))
+  const issues: Array<ConfigIssue> = []
   if (baseUrl === undefined || baseUrl === "")
-    problems.push("baseUrl: missing (give --prm-url, baseUrl in the verifier config, or MULL_PRM_URL)")
+    issues.push({
+      path: ["baseUrl"],
+      message: "missing (give --prm-url, baseUrl in the verifier config, or MULL_PRM_URL)"
+    })
   if (model === undefined || model === "")
-    problems.push("model: missing (give --prm-model, model in the verifier config, or MULL_PRM_MODEL)")
-  if (problems.length > 0) return yield* new PrmHttpConfigError({ problems })
+    issues.push({
+      path: ["model"],
+      message: "missing (give --prm-model, model in the verifier config, or MULL_PRM_MODEL)"
+    })
+  if (issues.length > 0) return yield* new BackendConfigError({ backend: NAME, issues })
   const resolved: ResolvedPrmHttpConfig = {
     baseUrl: (baseUrl ?? "").replace(/\/+$/u, ""),
     model: model ?? "",

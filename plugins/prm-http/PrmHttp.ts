@@ -9,7 +9,7 @@
  */
 import { Context, Effect, Layer, Result, Semaphore } from "effect"
 import { FetchHttpClient, HttpClient } from "effect/http"
-import { BadResponse, InvalidRequest } from "../../src/services/BackendError.ts"
+import { backendError } from "../../src/services/BackendError.ts"
 import { type HttpEndpoint, postJson, serverRoot } from "../../src/services/HttpAttempt.ts"
 import { type ScoreRequest, type ScoreResult, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import type { ResolvedPrmHttpConfig } from "./Config.ts"
@@ -23,7 +23,7 @@ export const BACKEND = "prm-http"
 /** The verifier names prm-http answers to. */
 export const VERIFIERS = ["prm", "orm"] as const
 
-const bad = (message: string) => new BadResponse({ backend: BACKEND, operation: "score", message })
+const bad = (message: string) => backendError({ backend: BACKEND, operation: "score" }, "BadResponse", message)
 
 /**
  * The verifier over an `HttpClient`.
@@ -108,11 +108,11 @@ export const make = Effect.fn("prm-http.make")(function* (config: ResolvedPrmHtt
 
   const score = Effect.fn("prm-http.score")(function* (request: ScoreRequest) {
     if (!(VERIFIERS as ReadonlyArray<string>).includes(request.verifier))
-      return yield* new InvalidRequest({
-        backend: BACKEND,
-        operation: "score",
-        message: `verifier: expected one of ${VERIFIERS.join(", ")}, got ${JSON.stringify(request.verifier)}`
-      })
+      return yield* backendError(
+        { backend: BACKEND, operation: "score" },
+        "InvalidRequest",
+        `verifier: expected one of ${VERIFIERS.join(", ")}, got ${JSON.stringify(request.verifier)}`
+      )
     if (request.candidates.length === 0) return { stepScores: [], inputTokens: 0 } satisfies ScoreResult
     // a candidate without steps is scored as an empty solution, so it still gets one score
     const steps = request.candidates.map((c) => {

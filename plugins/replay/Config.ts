@@ -6,6 +6,7 @@
  */
 import { resolve } from "node:path"
 import { Effect, Schema } from "effect"
+import type { BackendConfigError } from "../../src/services/Backend.ts"
 import { decodeStrict, intField, nonNegativeField } from "../../src/services/ConfigSchema.ts"
 import { QWEN_POOL, qwenPoolPath } from "./QwenPool.ts"
 
@@ -58,15 +59,10 @@ export interface ResolvedReplayConfig {
   readonly verifierParams: number
 }
 
-/** A malformed configuration; `path` names the first bad field (e.g. `grading`). */
-export class ReplayConfigError extends Schema.TaggedError<ReplayConfigError>()("ReplayConfigError", {
-  path: Schema.String,
-  message: Schema.String
-}) {}
-
 /**
  * Decodes a configuration (missing knobs take their defaults; unknown keys are rejected, so a typo
- * names itself) and resolves the dataset's path, format and grading.
+ * names itself; a bad one fails with a `BackendConfigError` naming the field) and resolves the
+ * dataset's path, format and grading.
  *
  * @example
  * import { Effect } from "effect"
@@ -74,11 +70,11 @@ export class ReplayConfigError extends Schema.TaggedError<ReplayConfigError>()("
  * config.format // "qwen"
  * config.grading // "labels"
  */
-export const decodeConfig = (input: unknown): Effect.Effect<ResolvedReplayConfig, ReplayConfigError> =>
-  decodeStrict(ReplayConfig)(input).pipe(
-    Effect.mapError(
-      (p) => new ReplayConfigError({ path: p.path, message: `invalid replay backend config: ${p.lines.join("; ")}` })
-    ),
+export const decodeConfig = (input: unknown): Effect.Effect<ResolvedReplayConfig, BackendConfigError> =>
+  decodeStrict(
+    "replay",
+    ReplayConfig
+  )(input).pipe(
     Effect.map((c): ResolvedReplayConfig => {
       const builtin = c.dataset === QWEN_POOL
       const format = c.format ?? (builtin ? "qwen" : "jsonl")

@@ -1,11 +1,11 @@
 /**
- * Field readers for recorded pools, in the style of `src/eval/Dataset.ts`: each returns a value or
+ * Field readers for recorded pools, in the style of `src/data/Dataset.ts`: each returns a value or
  * a `FieldProblem` naming the (dotted) field and what is wrong with it, so a bad line becomes a
  * `DatasetError` with its file, line and field.
  *
  * @since 0.1.0
  */
-import { type FieldProblem, getPath } from "../../src/eval/Dataset.ts"
+import { type FieldProblem, getPath } from "../../src/data/Dataset.ts"
 
 const show = (value: unknown): string => {
   const s = JSON.stringify(value)

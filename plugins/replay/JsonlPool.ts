@@ -17,7 +17,6 @@
 import { basename, extname } from "node:path"
 import { Effect } from "effect"
 import { extract } from "../../src/answer/Extract.ts"
-import type { ProblemMeta } from "../../src/domain/Problem.ts"
 import {
   type DatasetError,
   type FieldProblem,
@@ -26,7 +25,8 @@ import {
   levelField,
   readJsonl,
   textField
-} from "../../src/eval/Dataset.ts"
+} from "../../src/data/Dataset.ts"
+import type { ProblemMeta } from "../../src/domain/Problem.ts"
 import { booleanValue, listField, rewardValue, stringValue } from "./Fields.ts"
 import { makeDataset, type Pool, type RecordedResponse, type ReplayDataset } from "./Pool.ts"
 

@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { dataPath } from "../../src/eval/DataPath.ts"
+import { dataPath } from "../../src/data/DataPath.ts"
 import {
   type DatasetError,
   type FieldProblem,
@@ -16,7 +16,7 @@ import {
   levelField,
   readJsonl,
   textField
-} from "../../src/eval/Dataset.ts"
+} from "../../src/data/Dataset.ts"
 import { booleanValue, listField, rewardValue, stringValue } from "./Fields.ts"
 import { makeDataset, type Pool, type RecordedResponse, type ReplayDataset } from "./Pool.ts"
 

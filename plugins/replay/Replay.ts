@@ -2,30 +2,30 @@
  * The replay backend: serves recorded completions and reward scores (the Qwen pool format and the
  * generic JSONL format of docs/replay.md). It provides a `Generator` (n recorded whole solutions
  * drawn without replacement in a seeded order; capabilities `seeded` and `nSampling` only), a
- * `Verifier` (`orm`/`prm`: σ of the recorded raw reward, for the last step), an approximate
- * `Tokenizer`, and a `Grader` and `AnswerKey` (recorded labels and exact answer strings, or mull's
+ * `Verifier` (`orm`/`prm`: σ of the recorded raw reward, for the last step), and a `Grader` and
+ * `AnswerKey` (recorded labels and exact answer strings, or mull's
  * MATH grader). Step-level search and revisions are refused with `Unsupported`.
  *
  * @since 0.1.0
  */
 import { Context, Effect, Layer, Result, Semaphore } from "effect"
 import * as MathGrader from "../../src/answer/MathGrader.ts"
+import type { DatasetError } from "../../src/data/Dataset.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
-import type { DatasetError } from "../../src/eval/Dataset.ts"
-import { InvalidRequest, Unsupported } from "../../src/services/BackendError.ts"
+import type { BackendConfigError } from "../../src/services/Backend.ts"
+import { backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import { AnswerKey, type AnswerKeyShape, Grader, type GraderShape } from "../../src/services/Grader.ts"
-import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
-import { decodeConfig, type ReplayConfigError, type ResolvedReplayConfig } from "./Config.ts"
+import { decodeConfig, type ResolvedReplayConfig } from "./Config.ts"
 import { type GenerationMemo, generate as generatePure, type Refusal, STEP_DELIMITER } from "./Generate.ts"
 import { exactAnswerKey, labelGrader } from "./Grading.ts"
 import { loadJsonlPool } from "./JsonlPool.ts"
 import { hasRewards, type ReplayDataset } from "./Pool.ts"
 import { loadQwenPool } from "./QwenPool.ts"
 import { scoreCandidate, VERIFIERS } from "./Score.ts"
-import { approximateTokens, TOKENIZER_NAME } from "./Tokens.ts"
+import { approximateTokens } from "./Tokens.ts"
 
 /** The backend's name in errors, usage records and `--backend`. */
 export const BACKEND = "replay"
@@ -38,7 +38,7 @@ export const BACKEND = "replay"
 export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>(["seeded", "nSampling"])
 
 /** Everything the replay layer provides. */
-export type ReplayServices = Generator | Verifier | Tokenizer | Grader | AnswerKey
+export type ReplayServices = Generator | Verifier | Grader | AnswerKey
 
 export interface ReplayBackend {
   readonly config: ResolvedReplayConfig
@@ -47,7 +47,6 @@ export interface ReplayBackend {
   readonly problems: ReadonlyArray<Problem>
   readonly generator: GeneratorShape
   readonly verifier: VerifierShape
-  readonly tokenizer: TokenizerShape
   readonly grader: GraderShape
   readonly answerKey: AnswerKeyShape
 }
@@ -61,10 +60,8 @@ export interface ReplayBackend {
 export const loadDataset = (config: ResolvedReplayConfig): Effect.Effect<ReplayDataset, DatasetError> =>
   config.format === "qwen" ? loadQwenPool(config.path) : loadJsonlPool(config.path)
 
-const backendError = (operation: string, refusal: Refusal) =>
-  refusal._tag === "Unsupported"
-    ? new Unsupported({ backend: BACKEND, operation, message: refusal.message })
-    : new InvalidRequest({ backend: BACKEND, operation, message: refusal.message })
+const refusalError = (operation: string, refusal: Refusal) =>
+  backendError({ backend: BACKEND, operation }, refusal._tag, refusal.message)
 
 /**
  * Builds the backend's services over a loaded recording.
@@ -86,7 +83,7 @@ export const fromDataset = Effect.fn("replay.fromDataset")(function* (
     Effect.suspend(() => {
       const result = generatePure(dataset, request, memo)
       return Result.isFailure(result)
-        ? Effect.fail(backendError("generate", result.failure))
+        ? Effect.fail(refusalError("generate", result.failure))
         : Effect.succeed(result.success)
     })
 
@@ -96,7 +93,7 @@ export const fromDataset = Effect.fn("replay.fromDataset")(function* (
       let inputTokens = 0
       for (const candidate of request.candidates) {
         const scores = scoreCandidate(dataset, request.problem, candidate, request.verifier)
-        if (Result.isFailure(scores)) return Effect.fail(backendError("score", scores.failure))
+        if (Result.isFailure(scores)) return Effect.fail(refusalError("score", scores.failure))
         stepScores.push(scores.success)
         inputTokens += approximateTokens(request.problem.question) + (candidate.steps?.tokens ?? 0)
       }
@@ -124,7 +121,6 @@ export const fromDataset = Effect.fn("replay.fromDataset")(function* (
     score: (request) => verifierSlots.withPermits(1)(score(request)),
     inputTokens: undefined
   }
-  const tokenizer: TokenizerShape = { name: TOKENIZER_NAME, count: approximateTokens }
   const grader = config.grading === "labels" ? labelGrader(dataset) : MathGrader.grader
   const answerKey = config.grading === "labels" ? exactAnswerKey : MathGrader.mathAnswerKey
   return {
@@ -133,7 +129,6 @@ export const fromDataset = Effect.fn("replay.fromDataset")(function* (
     problems: dataset.problems,
     generator,
     verifier,
-    tokenizer,
     grader,
     answerKey
   } satisfies ReplayBackend
@@ -153,7 +148,6 @@ export const make = (config: ResolvedReplayConfig): Effect.Effect<ReplayBackend,
 const contextOf = (backend: ReplayBackend) =>
   Context.make(Generator, backend.generator).pipe(
     Context.add(Verifier, backend.verifier),
-    Context.add(Tokenizer, backend.tokenizer),
     Context.add(Grader, backend.grader),
     Context.add(AnswerKey, backend.answerKey)
   )
@@ -193,7 +187,7 @@ export const layerConfig = (config: ResolvedReplayConfig): Layer.Layer<ReplaySer
  * @example
  * program.pipe(Effect.provide(layer({ dataset: "qwen-pool" })))
  */
-export const layer = (config?: unknown): Layer.Layer<ReplayServices, ReplayConfigError | DatasetError> =>
+export const layer = (config?: unknown): Layer.Layer<ReplayServices, BackendConfigError | DatasetError> =>
   Layer.unwrap(Effect.map(decodeConfig(config ?? {}), layerConfig))
 
 /**
@@ -201,9 +195,9 @@ export const layer = (config?: unknown): Layer.Layer<ReplayServices, ReplayConfi
  * the dataset the backend serves).
  *
  * @example
- * const problems = yield* problems({ dataset: "qwen-pool" }) // 50 problems, ids qwen-pool/0 … qwen-pool/49
+ * const pool = yield* problems({ dataset: "qwen-pool" }) // 50 problems, ids qwen-pool/0 … qwen-pool/49
  */
-export const problems = (config?: unknown): Effect.Effect<ReadonlyArray<Problem>, ReplayConfigError | DatasetError> =>
+export const problems = (config?: unknown): Effect.Effect<ReadonlyArray<Problem>, BackendConfigError | DatasetError> =>
   decodeConfig(config ?? {}).pipe(
     Effect.flatMap(loadDataset),
     Effect.map((dataset) => dataset.problems)

@@ -9,9 +9,6 @@
  * @since 0.1.0
  */
 
-/** The name of the approximate tokenizer, as the `Tokenizer` port reports it. */
-export const TOKENIZER_NAME = "replay-approximate"
-
 export {
   /** approximate number of tokens of a text */
   countTokens as approximateTokens,

@@ -1,17 +1,12 @@
 /**
  * The replay backend: recorded completions and reward scores (the Qwen pool format and a generic
  * JSONL format), seeded sampling without replacement, and a clear refusal of step-level search.
- * See docs/replay.md.
+ * Its descriptor is `backend`. See docs/replay.md.
  *
  * @since 0.1.0
  */
-export {
-  decodeConfig,
-  ReplayConfig,
-  ReplayConfigError,
-  type ReplayConfigInput,
-  type ResolvedReplayConfig
-} from "./Config.ts"
+export { decodeConfig, ReplayConfig, type ReplayConfigInput, type ResolvedReplayConfig } from "./Config.ts"
+export { backend } from "./Descriptor.ts"
 export { generate, STEP_DELIMITER, STEP_LEVEL_REFUSAL, toGeneration } from "./Generate.ts"
 export { exactAnswerKey, labelGrader } from "./Grading.ts"
 export { loadJsonlPool, parseJsonlRecord } from "./JsonlPool.ts"
@@ -41,4 +36,4 @@ export {
   type ReplayServices
 } from "./Replay.ts"
 export { scoreCandidate, sigmoid, VERIFIERS } from "./Score.ts"
-export { approximateTokens, TOKENIZER_NAME, truncateTokens } from "./Tokens.ts"
+export { approximateTokens, truncateTokens } from "./Tokens.ts"

@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import type { BackendConfigError } from "../../src/services/Backend.ts"
 import { decodeStrict, intField, nonNegativeField } from "../../src/services/ConfigSchema.ts"
 
 const num = (value: number, description: string) =>
@@ -177,12 +178,6 @@ export type SimulatedConfig = typeof SimulatedConfig.Type
 /** What a user writes: any subset of the knobs (missing ones take their defaults). */
 export type SimulatedConfigInput = typeof SimulatedConfig.Encoded
 
-/** A malformed configuration; `path` names the first bad field (e.g. `prm.sd0`). */
-export class SimulatedConfigError extends Schema.TaggedError<SimulatedConfigError>()("SimulatedConfigError", {
-  path: Schema.String,
-  message: Schema.String
-}) {}
-
 /**
  * The knobs whose v1 value (sim.py) differs from v2's (sim2.py, the Schema's defaults). Every
  * other knob has the same default in both models.
@@ -227,7 +222,8 @@ export const withModelDefaults = (input: unknown): unknown =>
 
 /**
  * Decodes a configuration (a partial object; missing knobs take the defaults of its `model`,
- * v2 unless it says `"v1"`). Unknown keys are rejected, so a typo names itself.
+ * v2 unless it says `"v1"`). Unknown keys are rejected, so a typo names itself; a bad one fails
+ * with a `BackendConfigError` naming the field.
  *
  * @example
  * import { Effect } from "effect"
@@ -235,12 +231,8 @@ export const withModelDefaults = (input: unknown): unknown =>
  * config.answers.distractors // 64
  * Effect.runSync(decodeConfig({ model: "v1" })).answers.distractors // 16
  */
-export const decodeConfig = (input: unknown): Effect.Effect<SimulatedConfig, SimulatedConfigError> =>
-  Effect.mapError(
-    decodeStrict(SimulatedConfig)(withModelDefaults(input)),
-    (p) =>
-      new SimulatedConfigError({ path: p.path, message: `invalid simulated backend config: ${p.lines.join("; ")}` })
-  )
+export const decodeConfig = (input: unknown): Effect.Effect<SimulatedConfig, BackendConfigError> =>
+  decodeStrict("simulated", SimulatedConfig)(withModelDefaults(input))
 
 /**
  * Decodes a configuration synchronously, throwing on a malformed one. For tests and constants.

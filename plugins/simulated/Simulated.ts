@@ -1,7 +1,7 @@
 /**
  * The simulated backend: the embedded default that lets every strategy run with no model. It
- * provides a `Generator` (a reasoner writing "Step k: …" solutions), a `Verifier` (a PRM, and an
- * ORM that scores the last step) and a `Tokenizer`, all backed by the calibrated model of
+ * provides a `Generator` (a reasoner writing "Step k: …" solutions, its prompts counted exactly) and
+ * a `Verifier` (a PRM, and an ORM that scores the last step), both backed by the calibrated model of
  * SIMULATOR.md (see docs/simulator.md). Every output is a pure function of the config, the
  * problem and the request — never of call order or concurrency. Optional latency (fixed + per
  * token, through `Effect.sleep`, so tests can use the TestClock) and a concurrency cap (a
@@ -9,18 +9,18 @@
  *
  * @since 0.1.0
  */
-import { Context, Duration, Effect, Layer, Result, Schema, SchemaIssue, Semaphore } from "effect"
+import { Context, Duration, Effect, Layer, Result, Schema, Semaphore } from "effect"
 import { Problem } from "../../src/domain/Problem.ts"
-import { InvalidRequest } from "../../src/services/BackendError.ts"
+import { formatIssues } from "../../src/domain/SchemaProblems.ts"
+import type { BackendConfigError } from "../../src/services/Backend.ts"
+import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
-import { Tokenizer, type TokenizerShape } from "../../src/services/Tokenizer.ts"
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
-import { decodeConfig, type SimulatedConfig, type SimulatedConfigError, type SimulatedConfigInput } from "./Config.ts"
+import { decodeConfig, type SimulatedConfig, type SimulatedConfigInput } from "./Config.ts"
 import { generate as generatePure } from "./Generate.ts"
 import { promptTokens, verifierTokens } from "./Prompt.ts"
 import { scoreCandidate, VERIFIERS } from "./Score.ts"
-import { countTokens } from "./Tokens.ts"
 import { makeWorld, type World } from "./World.ts"
 
 /** The backend's name in errors, usage records and `--backend`. */
@@ -39,14 +39,12 @@ export interface SimulatedBackend {
   readonly config: SimulatedConfig
   readonly generator: GeneratorShape
   readonly verifier: VerifierShape
-  readonly tokenizer: TokenizerShape
   /** the (validated, cached) world of a problem — for calibration, tests and diagnostics */
-  readonly world: (problem: Problem, operation?: string) => Effect.Effect<World, InvalidRequest>
+  readonly world: (problem: Problem, operation?: string) => Effect.Effect<World, BackendError>
 }
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
-const invalid = (operation: string, message: string) => new InvalidRequest({ backend: BACKEND, operation, message })
+const invalid = (operation: string, message: string) =>
+  backendError({ backend: BACKEND, operation }, "InvalidRequest", message)
 
 /**
  * Builds the backend's services from a decoded configuration.
@@ -62,16 +60,13 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
   const worlds = new WeakMap<object, World>()
   const decodeProblem = Schema.decodeUnknownResult(Problem)
 
-  const world = (problem: Problem, operation = "world"): Effect.Effect<World, InvalidRequest> =>
+  const world = (problem: Problem, operation = "world"): Effect.Effect<World, BackendError> =>
     Effect.suspend(() => {
       const cached = typeof problem === "object" && problem !== null ? worlds.get(problem) : undefined
       if (cached !== undefined) return Effect.succeed(cached)
       const decoded = decodeProblem(problem, { errors: "all" })
       if (Result.isFailure(decoded)) {
-        const issues = formatter(decoded.failure.issue).issues.map(
-          (i) => `problem${i.path && i.path.length > 0 ? `.${i.path.map(String).join(".")}` : ""}: ${i.message}`
-        )
-        return Effect.fail(invalid(operation, issues.join("; ")))
+        return Effect.fail(invalid(operation, formatIssues(decoded.failure, "problem").join("; ")))
       }
       const w = makeWorld(config, decoded.success)
       if (typeof problem === "object" && problem !== null) worlds.set(problem, w)
@@ -129,8 +124,7 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     score: (request) => verifierSlots.withPermits(1)(score(request)),
     inputTokens: verifierTokens
   }
-  const tokenizer: TokenizerShape = { name: "mull-sim-tokenizer", count: countTokens }
-  return { config, generator, verifier, tokenizer, world } satisfies SimulatedBackend
+  return { config, generator, verifier, world } satisfies SimulatedBackend
 })
 
 /**
@@ -139,24 +133,21 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
  * @example
  * program.pipe(Effect.provide(layerConfig(defaultConfig)))
  */
-export const layerConfig = (config: SimulatedConfig): Layer.Layer<Generator | Verifier | Tokenizer> =>
+export const layerConfig = (config: SimulatedConfig): Layer.Layer<Generator | Verifier> =>
   Layer.effectContext(
     Effect.map(make(config), (backend) =>
-      Context.make(Generator, backend.generator).pipe(
-        Context.add(Verifier, backend.verifier),
-        Context.add(Tokenizer, backend.tokenizer)
-      )
+      Context.make(Generator, backend.generator).pipe(Context.add(Verifier, backend.verifier))
     )
   )
 
 /**
  * The backend's services from a partial configuration (missing knobs take their defaults); a
- * malformed one fails the layer with a `SimulatedConfigError` naming the field.
+ * malformed one fails the layer with a `BackendConfigError` naming the field.
  *
  * @example
  * program.pipe(Effect.provide(layer({ worldSeed: 1, generator: { concurrency: 8 } })))
  */
 export const layer = (
   config?: SimulatedConfigInput | undefined
-): Layer.Layer<Generator | Verifier | Tokenizer, SimulatedConfigError> =>
+): Layer.Layer<Generator | Verifier, BackendConfigError> =>
   Layer.unwrap(Effect.map(decodeConfig(config ?? {}), layerConfig))

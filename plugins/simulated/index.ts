@@ -1,6 +1,6 @@
 /**
- * The simulated backend (the embedded default): a deterministic simulated reasoner, PRM and
- * tokenizer. See docs/simulator.md.
+ * The simulated backend (the embedded default): a deterministic simulated reasoner and PRM; its
+ * descriptor is `backend`. See docs/simulator.md.
  *
  * @since 0.1.0
  */
@@ -11,11 +11,11 @@ export {
   MODELS,
   type Model,
   SimulatedConfig,
-  SimulatedConfigError,
   type SimulatedConfigInput,
   V1_PRESET,
   withModelDefaults
 } from "./Config.ts"
+export { backend } from "./Descriptor.ts"
 export { isCorrect, isSimLatent, type LineageState, lastLatent, type SimLatent } from "./Latent.ts"
 export { BACKEND, CAPABILITIES, layer, layerConfig, make, type SimulatedBackend } from "./Simulated.ts"
 export { countTokens } from "./Tokens.ts"

@@ -83,9 +83,23 @@ export interface LedgerSnapshot {
   readonly overruns: ReadonlyArray<Overrun>
 }
 
+/** A limited meter on which some usage passes the limit by itself. */
+export interface Shortfall {
+  readonly meter: Usage.Meter
+  /** what the usage needs on that meter (FLOPs and USD priced with the ledger's pricing) */
+  readonly needs: number
+  readonly limit: number
+}
+
 export interface LedgerShape {
   readonly limits: Limits.Limits
   readonly pricing: Pricing.Pricing
+  /**
+   * The limited meters on which `usage` by itself passes the limit, by the rule that grants
+   * reservations: what this ledger could never grant, even with nothing spent or held (the run's
+   * "budget too small" check asks this).
+   */
+  readonly shortfall: (usage: Usage.Usage) => ReadonlyArray<Shortfall>
   /**
    * Reserves the worst case of a call, atomically; grants the largest number of units in
    * `[minUnits, units]` that fits every limit, or fails with `BudgetRefused`. The reservation is
@@ -121,13 +135,15 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
   const open = new Map<number, Reservation>()
   const overruns: Array<Overrun> = []
 
+  /** The grant rule on one meter: a total (token meters; FLOPs and USD derived) within the limit. */
+  const fits = (meter: Usage.Meter, limit: number, total: Usage.Usage): boolean =>
+    Pricing.derive(pricing, total)[meter] <= limit + Limits.tolerance(limit)
+
   /** Units grantable on one meter, given the cost of the first k units; -1 when even none fit. */
   const unitsFor = (meter: Usage.Meter, costOf: (k: number) => Usage.Usage, units: number): number => {
     const limit = limits[meter]
     if (limit === undefined) return units
-    const ok = (k: number) =>
-      Pricing.derive(pricing, Usage.add(Usage.add(committed, reserved), costOf(k)))[meter] <=
-      limit + Limits.tolerance(limit)
+    const ok = (k: number) => fits(meter, limit, Usage.add(Usage.add(committed, reserved), costOf(k)))
     if (ok(units)) return units
     if (!ok(0)) return -1
     // the metered total is non-decreasing in k: binary search the largest k that fits
@@ -241,7 +257,18 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     overruns: [...overruns]
   })
 
-  return { tryReserve, commit, release: settle, snapshot }
+  const shortfall = (usage: Usage.Usage): ReadonlyArray<Shortfall> => {
+    const base = baseOnly(usage)
+    const out: Array<Shortfall> = []
+    for (const meter of Usage.METERS) {
+      const limit = limits[meter]
+      if (limit !== undefined && !fits(meter, limit, base))
+        out.push({ meter, needs: Pricing.derive(pricing, base)[meter], limit })
+    }
+    return out
+  }
+
+  return { tryReserve, commit, release: settle, snapshot, shortfall }
 }
 
 /**
@@ -259,7 +286,7 @@ const scopedGrant = <A, E>(
  *
  * @example
  * const program = Effect.gen(function*() {
- *   const ledger = yield* Ledger.make({ sequences: 10 })
+ *   const ledger = yield* make({ sequences: 10 })
  *   yield* Effect.scoped(Effect.gen(function*() {
  *     const r = yield* ledger.reserve({ node: "root", fixed: Usage.zero, perUnit: Usage.make({ sequences: 1 }), units: 64, minUnits: 1 })
  *     // r.units === 10
@@ -285,6 +312,7 @@ export const make = Effect.fnUntraced(function* (limits: Limits.Limits, pricing:
   return Ledger.of({
     limits,
     pricing,
+    shortfall: state.shortfall,
     reserve,
     commit: (reservation, actual, spent) => Effect.sync(() => state.commit(reservation, actual, spent)),
     release: (reservation) =>
@@ -309,7 +337,7 @@ export const layer = (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.
  * are floored, so the shares never sum past what remains.
  *
  * @example
- * shareOf({ sequences: 10 }, committed, reserved, 3) // { sequences: 3 }
+ * shareOf({ sequences: 10 }, { committed, reserved }, 3) // { sequences: 3 } when nothing is spent or held
  */
 export const shareOf = (
   limits: Limits.Limits,
@@ -373,6 +401,7 @@ export const makeShare = Effect.fnUntraced(function* (parent: LedgerShape, limit
   return Ledger.of({
     limits,
     pricing: parent.pricing,
+    shortfall: state.shortfall,
     reserve,
     commit: (mine, actual, spent) =>
       Effect.suspend(() => {

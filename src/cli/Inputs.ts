@@ -1,15 +1,17 @@
 /**
- * Parsing the CLI's shared inputs — `--param K=V`, `--budget meter=limit,…`, a JSON config file —
- * into values or an `InvalidInput` with one line per problem.
+ * Parsing the CLI's shared inputs — `--param K=V`, `--budget meter=limit,…`, a JSON config file,
+ * and the backend flags every registry backend declares — into values or an `InvalidInput` with
+ * one line per problem.
  *
  * @since 0.1.0
  */
 import { readFile } from "node:fs/promises"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { Flag } from "effect/cli"
-import { BACKENDS, type BackendName, type BackendServices, backendLayer } from "../backends.ts"
+import { registry as builtin } from "../backends/Registry.ts"
 import * as Limits from "../budget/Limits.ts"
 import type { Params } from "../graph/Scope.ts"
+import type { BackendFlag, BackendServices, Registry } from "../services/Backend.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 
 /**
@@ -73,189 +75,131 @@ export const readJsonFile = (flag: string, file: string | undefined): Effect.Eff
  * @example
  * program.pipe(Effect.provide(cliBackend("simulated", config)))
  */
-export const cliBackend = (name: BackendName, config: unknown): Layer.Layer<BackendServices, InvalidInput> =>
-  backendLayer(name, config).pipe(
-    Layer.catchTag("BackendConfigError", (e) =>
-      Layer.effectContext(Effect.fail(new InvalidInput({ subject: "--backend-config", problems: e.problems })))
-    )
-  )
-
-/**
- * The flags that point the openai backend at a server (`mull run`, `mull eval`). Each overrides
- * the same field of `--backend-config`; absent, the backend reads MULL_BASE_URL, MULL_MODEL,
- * MULL_API_KEY, MULL_SERVER, MULL_PRM_URL and MULL_PRM_MODEL (docs/backends.md).
- */
-export const connectionFlags = {
-  baseUrl: Flag.String("base-url").pipe(
-    Flag.withDescription("openai backend: the API root, e.g. http://localhost:8000/v1 (default: MULL_BASE_URL)"),
-    Flag.optional
-  ),
-  model: Flag.String("model").pipe(
-    Flag.withDescription("openai backend: the served model (default: MULL_MODEL)"),
-    Flag.optional
-  ),
-  server: Flag.String("server").pipe(
-    Flag.withDescription("openai backend: vllm, sglang, llama.cpp, ollama or openai (default: MULL_SERVER, else vllm)"),
-    Flag.optional
-  ),
-  apiKey: Flag.Redacted("api-key").pipe(
-    Flag.withDescription("openai backend: the API key (prefer MULL_API_KEY: a flag shows in the process list)"),
-    Flag.optional
-  ),
-  prmUrl: Flag.String("prm-url").pipe(
-    Flag.withDescription("openai backend: a prm-http reward model server as verifier (default: MULL_PRM_URL)"),
-    Flag.optional
-  ),
-  prmModel: Flag.String("prm-model").pipe(
-    Flag.withDescription("openai backend: the reward model (default: MULL_PRM_MODEL)"),
-    Flag.optional
-  )
-}
-
-/** The values of `connectionFlags`. */
-export interface ConnectionFlags {
-  readonly baseUrl: Option.Option<string>
-  readonly model: Option.Option<string>
-  readonly server: Option.Option<string>
-  readonly apiKey: Option.Option<Redacted.Redacted<string>>
-  readonly prmUrl: Option.Option<string>
-  readonly prmModel: Option.Option<string>
-}
-
-/**
- * A backend config with the connection flags merged in (flags win). The flags belong to the
- * openai backend; given with another backend they are an error.
- *
- * @example
- * const config = yield* withConnection("openai", undefined, flags) // { baseUrl, model, … }
- */
-export const withConnection = (
-  backend: BackendName,
+export const cliBackend = (
+  name: string,
   config: unknown,
-  flags: ConnectionFlags
-): Effect.Effect<unknown, InvalidInput> => {
-  const given = (Object.keys(connectionFlags) as ReadonlyArray<keyof ConnectionFlags>).filter((k) => {
-    const value: Option.Option<unknown> = flags[k]
-    return Option.isSome(value)
-  })
-  if (given.length === 0) return Effect.succeed(config)
-  if (backend !== "openai")
-    return Effect.fail(
-      new InvalidInput({
-        subject: "--backend",
-        problems: given.map((k) => `--${k.replace(/[A-Z]/gu, (c) => `-${c.toLowerCase()}`)}: only for --backend openai`)
-      })
+  registry: Registry = builtin
+): Layer.Layer<BackendServices, InvalidInput> =>
+  registry
+    .layer(name, config)
+    .pipe(
+      Layer.catchTag("BackendConfigError", (e) =>
+        Layer.effectContext(Effect.fail(new InvalidInput({ subject: "--backend-config", problems: e.problems })))
+      )
     )
-  const base = typeof config === "object" && config !== null ? (config as Record<string, unknown>) : {}
-  const verifier = typeof base.verifier === "object" && base.verifier !== null ? (base.verifier as object) : undefined
-  const set = <A>(o: Option.Option<A>, f: (a: A) => Record<string, unknown>) => (Option.isSome(o) ? f(o.value) : {})
-  const prm = { ...set(flags.prmUrl, (baseUrl) => ({ baseUrl })), ...set(flags.prmModel, (model) => ({ model })) }
-  return Effect.succeed({
-    ...base,
-    ...set(flags.baseUrl, (baseUrl) => ({ baseUrl })),
-    ...set(flags.model, (model) => ({ model })),
-    ...set(flags.server, (server) => ({ server })),
-    ...set(flags.apiKey, (key) => ({ apiKey: Redacted.value(key) })),
-    ...(Object.keys(prm).length === 0 && verifier === undefined ? {} : { verifier: { ...verifier, ...prm } })
-  })
+
+/** The values of the backend flags, by flag name in camelCase (`baseUrl` for `--base-url`). */
+export type BackendOptions = { readonly [flag: string]: Option.Option<unknown> }
+
+const camel = (name: string): string => name.replace(/-([a-z])/gu, (_, c: string) => c.toUpperCase())
+
+const flagOf = (f: BackendFlag): Flag.Flag<Option.Option<unknown>> => {
+  switch (f.kind) {
+    case "integer":
+      return Flag.Int(f.name).pipe(Flag.optional)
+    case "secret":
+      return Flag.Redacted(f.name).pipe(Flag.optional)
+    case "text":
+      return Flag.String(f.name).pipe(Flag.optional)
+  }
 }
 
 /**
- * The flags of the llama-cpp backend's main options (`mull run`, `validate`, `cost`, `eval`). Each
- * overrides the same field of `--backend-config`; the other knobs are set there (docs/backends.md).
- */
-export const localModelFlags = {
-  modelPath: Flag.String("model-path").pipe(
-    Flag.withDescription("llama-cpp backend: the GGUF model file"),
-    Flag.optional
-  ),
-  threads: Flag.Int("threads").pipe(
-    Flag.withDescription("llama-cpp backend: CPU threads (default: all cores but one)"),
-    Flag.optional
-  ),
-  contextSize: Flag.Int("context-size").pipe(
-    Flag.withDescription("llama-cpp backend: the context window in tokens (default: the model's, at most 4096)"),
-    Flag.optional
-  ),
-  maxTokens: Flag.Int("max-tokens").pipe(
-    Flag.withDescription("llama-cpp backend: default and largest output tokens of one call (default 512)"),
-    Flag.optional
-  )
-}
-
-/** The values of `localModelFlags`. */
-export interface LocalModelFlags {
-  readonly modelPath: Option.Option<string>
-  readonly threads: Option.Option<number>
-  readonly contextSize: Option.Option<number>
-  readonly maxTokens: Option.Option<number>
-}
-
-/**
- * A backend config with the llama-cpp flags merged in (flags win); given with another backend,
- * they are an error.
+ * The flags the registry's backends declare, each an optional `--name` described as its
+ * backends' (`openai backend: the served model …`). `secrets: false` leaves out secrets (`mull
+ * eval` stores its backend configuration).
  *
  * @example
- * const config = yield* withLocalModel("llama-cpp", undefined, flags) // { modelPath, threads, … }
+ * Command.make("run", { backendOptions: optionFlags(registry) }, (config) => Effect.log(config))
  */
-export const withLocalModel = (
+export const optionFlags = (
+  registry: Registry = builtin,
+  options: { readonly secrets?: boolean } = {}
+): { readonly [flag: string]: Flag.Flag<Option.Option<unknown>> } =>
+  Object.fromEntries(
+    registry.flags
+      .filter((f) => options.secrets !== false || f.kind !== "secret")
+      .map((f) => [
+        camel(f.name),
+        flagOf(f).pipe(Flag.withDescription(`${f.backends.join(" and ")} backend: ${f.description}`))
+      ])
+  )
+
+/** A copy of `config` (an object, else `{}`) with `value` at `path`, objects on the way kept or made. */
+const setPath = (config: unknown, path: ReadonlyArray<string>, value: unknown): unknown => {
+  const [key, ...rest] = path
+  if (key === undefined) return value
+  const base = typeof config === "object" && config !== null ? (config as Record<string, unknown>) : {}
+  return { ...base, [key]: setPath(base[key], rest, value) }
+}
+
+/**
+ * A backend config with the backend flags that were given merged in (flags win). A flag that
+ * belongs to other backends is an error naming them.
+ *
+ * @example
+ * const config = yield* withBackendOptions("openai", { model: "old" }, { model: Option.some("m") }) // { model: "m" }
+ */
+export const withBackendOptions = (
   backend: string,
   config: unknown,
-  flags: LocalModelFlags
+  given: BackendOptions,
+  registry: Registry = builtin
 ): Effect.Effect<unknown, InvalidInput> => {
-  const given = (Object.keys(localModelFlags) as ReadonlyArray<keyof LocalModelFlags>).filter((k) =>
-    Option.isSome<unknown>(flags[k])
-  )
-  if (given.length === 0) return Effect.succeed(config)
-  if (backend !== "llama-cpp")
-    return Effect.fail(
-      new InvalidInput({
-        subject: "--backend",
-        problems: given.map(
-          (k) => `--${k.replace(/[A-Z]/gu, (c) => `-${c.toLowerCase()}`)}: only for --backend llama-cpp`
-        )
-      })
-    )
-  const base = typeof config === "object" && config !== null ? (config as Record<string, unknown>) : {}
-  const out: Record<string, unknown> = { ...base }
-  for (const k of given) out[k] = Option.getOrUndefined<unknown>(flags[k])
-  return Effect.succeed(out)
+  const problems: Array<string> = []
+  let out = config
+  for (const f of registry.flags) {
+    const value = given[camel(f.name)]
+    if (value === undefined || Option.isNone(value)) continue
+    if (!f.backends.includes(backend))
+      problems.push(`--${f.name}: only for --backend ${f.backends.join(" or --backend ")}`)
+    else out = setPath(out, f.path, Redacted.isRedacted(value.value) ? Redacted.value(value.value) : value.value)
+  }
+  return problems.length > 0 ? Effect.fail(new InvalidInput({ subject: "--backend", problems })) : Effect.succeed(out)
 }
 
 /**
  * The flags that choose and configure a backend, in every command that runs one: `--backend`,
- * `--backend-config FILE.json`, and the openai and llama-cpp options.
+ * `--backend-config FILE.json`, and the flags of every backend of the registry (`backendOptions`).
+ *
+ * @example
+ * Command.make("run", { ...backendFlags(), graph: Argument.String("graph") }, (config) => Effect.log(config))
  */
-export const backendFlags = {
-  backend: Flag.Literals("backend", BACKENDS).pipe(
-    Flag.withDescription(`The backend: ${BACKENDS.join(", ")} (default simulated; docs/backends.md)`),
-    Flag.withDefault("simulated" as const)
+export const backendFlags = (registry: Registry = builtin) => ({
+  backend: Flag.Literals("backend", registry.names).pipe(
+    Flag.withDescription(
+      `The backend: ${registry.names.join(", ")} (default ${registry.defaultName}; docs/backends.md)`
+    ),
+    Flag.withDefault(registry.defaultName)
   ),
   backendConfig: Flag.String("backend-config").pipe(
     Flag.withDescription("A JSON file configuring the backend"),
     Flag.optional
   ),
-  ...connectionFlags,
-  ...localModelFlags
-}
+  backendOptions: optionFlags(registry)
+})
 
 /** The values of `backendFlags`. */
-export interface BackendFlags extends ConnectionFlags, LocalModelFlags {
-  readonly backend: BackendName
+export interface BackendFlags {
+  readonly backend: string
   readonly backendConfig: Option.Option<string>
+  readonly backendOptions: BackendOptions
 }
 
 /**
- * The backend configuration the flags give: the `--backend-config` file with the connection and
- * local-model flags merged in (flags win).
+ * The backend configuration the flags give: the `--backend-config` file with the backend flags
+ * merged in (flags win).
  *
  * @example
  * const config = yield* backendConfigOf(flags)
  */
-export const backendConfigOf = (flags: BackendFlags): Effect.Effect<unknown, InvalidInput> =>
+export const backendConfigOf = (
+  flags: BackendFlags,
+  registry: Registry = builtin
+): Effect.Effect<unknown, InvalidInput> =>
   Effect.gen(function* () {
     const file = yield* readJsonFile("--backend-config", Option.getOrUndefined(flags.backendConfig))
-    return yield* withLocalModel(flags.backend, yield* withConnection(flags.backend, file, flags), flags)
+    return yield* withBackendOptions(flags.backend, file, flags.backendOptions, registry)
   })
 
 /**
@@ -265,6 +209,7 @@ export const backendConfigOf = (flags: BackendFlags): Effect.Effect<unknown, Inv
  * program.pipe(Effect.provide(yield* backendOf(flags)))
  */
 export const backendOf = (
-  flags: BackendFlags
+  flags: BackendFlags,
+  registry: Registry = builtin
 ): Effect.Effect<Layer.Layer<BackendServices, InvalidInput>, InvalidInput> =>
-  Effect.map(backendConfigOf(flags), (config) => cliBackend(flags.backend, config))
+  Effect.map(backendConfigOf(flags, registry), (config) => cliBackend(flags.backend, config, registry))

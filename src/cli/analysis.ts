@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs"
 import { dirname, join, relative, resolve } from "node:path"
 import { Console, Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
+import { registry } from "../backends/Registry.ts"
 import { formatAccuracy } from "../eval/Accuracy.ts"
 import { type Analysis, type AnalysisOptions, analyze, backendName, load, strategyGraphs } from "../eval/Analysis.ts"
 import { BIN_KINDS } from "../eval/Bins.ts"
@@ -132,8 +133,8 @@ const analysed = (
 
 const simulatorNote = (a: Analysis): string => {
   const backend = backendName(a.data.meta.backend)
-  return backend === "simulated"
-    ? "Backend: simulated — these numbers describe a simulator, not a real LLM."
+  return backend !== undefined && registry.find(backend)?.simulator === true
+    ? `Backend: ${backend} — these numbers describe a simulator, not a real LLM.`
     : backend === undefined
       ? "Backend: not recorded (if simulated, these numbers describe a simulator, not a real LLM)."
       : `Backend: ${backend}.`
@@ -380,7 +381,7 @@ export const report = Command.make(
   },
   Effect.fn("mull.report")(function* (flags) {
     const a = yield* analysedWithExchange(flags)
-    const built = yield* Report.build(a)
+    const built = yield* Report.build(a, { registry })
     const files = yield* Report.write(built, flags.out).pipe(
       Effect.mapError((e) => new InvalidInput({ subject: "--out", problems: [e.message] }))
     )

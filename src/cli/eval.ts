@@ -7,14 +7,14 @@
 import { readFile } from "node:fs/promises"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { BACKENDS } from "../backends.ts"
+import { registry } from "../backends/Registry.ts"
 import { defaultWorkers, runSweepParallel } from "../eval/Parallel.ts"
 import type { RunRecord } from "../eval/Record.ts"
 import type { Summary } from "../eval/Runner.ts"
 import * as Store from "../eval/Store.ts"
 import { decodeSweep, type SweepSpec } from "../eval/Sweep.ts"
 import { progressBar } from "./EvalProgress.ts"
-import { localModelFlags, readJsonFile, withLocalModel } from "./Inputs.ts"
+import { optionFlags, readJsonFile, withBackendOptions } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import { asInvalidInput } from "./run.ts"
 import { fmt, table } from "./Table.ts"
@@ -133,9 +133,15 @@ export const evalCommand = Command.make(
     ),
     budgets: Flag.String("budgets").pipe(Flag.withDescription("Budgets N, e.g. 4,16,64,256"), Flag.optional),
     seeds: Flag.String("seeds").pipe(Flag.withDescription("Seeds, e.g. 0,1 or 0..3"), Flag.optional),
-    backend: Flag.Literals("backend", BACKENDS).pipe(Flag.optional),
+    backend: Flag.Literals("backend", registry.names).pipe(
+      Flag.withDescription(
+        `The backend: ${registry.names.join(", ")} (default: the sweep file's, else the one serving --dataset, else ${registry.defaultName})`
+      ),
+      Flag.optional
+    ),
     backendConfig: Flag.String("backend-config").pipe(Flag.optional),
-    ...localModelFlags,
+    // no secrets: a sweep stores its backend config (give keys in the environment)
+    backendOptions: optionFlags(registry, { secrets: false }),
     store: Flag.String("store").pipe(Flag.withDescription("The results store"), Flag.withDefault("out/mull.db")),
     concurrency: Flag.Int("concurrency").pipe(
       Flag.withDescription("Problems evaluated at once per worker"),
@@ -172,8 +178,13 @@ export const evalCommand = Command.make(
         json =
           typeof parsed === "object" && parsed !== null ? { ...(parsed as Record<string, unknown>) } : { value: parsed }
       } else {
-        // the recorded Qwen pool has a default experiment: the voting methods at N = 1…8 (its size)
+        // the recorded Qwen pool has a default experiment: the voting methods at N = 1…8 (its size),
+        // on the backend that serves it (replay)
         const pool = flags.dataset === "qwen-pool" || flags.dataset === "recording"
+        const server =
+          flags.dataset === "recording"
+            ? registry.backends.find((b) => b.problems !== undefined)?.name
+            : registry.serving(flags.dataset)?.backend.name
         const graphs =
           Option.getOrUndefined(flags.graphs) ?? (pool ? "majority,best-of-n,weighted-best-of-n" : undefined)
         if (graphs === undefined)
@@ -184,7 +195,7 @@ export const evalCommand = Command.make(
         json = {
           name: Option.getOrElse(flags.name, () => (pool ? flags.dataset : "eval")),
           dataset: { name: flags.dataset },
-          backend: { name: pool ? "replay" : "simulated" },
+          backend: { name: server ?? registry.defaultName },
           strategies: list(graphs).map((g) => ({ label: g, graph: g, params: { N: "B" } })),
           budgets: yield* ints(
             "--budgets",
@@ -205,8 +216,12 @@ export const evalCommand = Command.make(
         json.backend = { name: flags.backend.value, ...(backendConfig === undefined ? {} : { config: backendConfig }) }
       else if (backendConfig !== undefined) json.backend = { ...(json.backend as object), config: backendConfig }
       const named = json.backend as { readonly name?: unknown; readonly config?: unknown } | undefined
-      const local = yield* withLocalModel(String(named?.name ?? "simulated"), named?.config, flags)
-      if (local !== named?.config) json.backend = { ...named, config: local }
+      const configured = yield* withBackendOptions(
+        String(named?.name ?? registry.defaultName),
+        named?.config,
+        flags.backendOptions
+      )
+      if (configured !== named?.config) json.backend = { ...named, config: configured }
       if (file !== undefined && Option.isSome(flags.name)) json.name = flags.name.value
       if (Option.isSome(flags.concurrency)) json.concurrency = flags.concurrency.value
       if (Option.isSome(flags.difficulty)) json.difficulty = { samples: flags.difficulty.value }
@@ -216,6 +231,7 @@ export const evalCommand = Command.make(
       const spec: SweepSpec = yield* asInvalidInput(decodeSweep(json), "sweep")
       const summary: Summary = yield* asInvalidInput(
         runSweepParallel(spec, flags.store, {
+          registry,
           workers: Option.getOrElse(flags.workers, defaultWorkers),
           onProgress: progressBar(spec.name)
         }),

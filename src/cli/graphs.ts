@@ -46,7 +46,7 @@ export const validate = Command.make(
     graph: graphArg,
     param: paramFlag,
     budget: budgetFlag,
-    ...backendFlags
+    ...backendFlags()
   },
   Effect.fn(function* (flags) {
     const params = yield* parseParams(flags.param)
@@ -86,7 +86,7 @@ export const cost = Command.make(
     graph: graphArg,
     param: paramFlag,
     budget: budgetFlag,
-    ...backendFlags
+    ...backendFlags()
   },
   Effect.fn(function* (flags) {
     const params = yield* parseParams(flags.param)

@@ -9,8 +9,9 @@
 import { writeFile } from "node:fs/promises"
 import { Console, Effect, Fiber, Layer, Option, Stream } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
+import { registry } from "../backends/Registry.ts"
 import * as Candidate from "../domain/Candidate.ts"
-import { makeProblem, type Problem } from "../domain/Problem.ts"
+import { makeProblem, type Problem, questionId } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
 import * as Usage from "../domain/Usage.ts"
 import { resolveProblem } from "../eval/ProblemRef.ts"
@@ -101,7 +102,7 @@ export const run = Command.make(
       Flag.withDescription(`Limits: meter=limit,… (meters: ${Usage.METERS.join(", ")})`),
       Flag.optional
     ),
-    ...backendFlags,
+    ...backendFlags(),
     seed: Flag.Int("seed").pipe(Flag.withDefault(0)),
     concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("Concurrent backend calls"), Flag.optional),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print the whole result as JSON"), Flag.withDefault(false)),
@@ -121,11 +122,9 @@ export const run = Command.make(
     const gold = Option.getOrUndefined(flags.gold)
     const problem =
       ref !== undefined
-        ? yield* asInvalidInput(resolveProblem(ref), "--problem")
+        ? yield* asInvalidInput(resolveProblem(ref, registry), "--problem")
         : makeProblem({
-            id: `question/${Buffer.from(question ?? "")
-              .toString("base64url")
-              .slice(0, 24)}`,
+            id: questionId(question ?? ""),
             question: question ?? "",
             gold,
             meta: level === undefined ? {} : { level }

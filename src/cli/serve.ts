@@ -7,7 +7,7 @@
  */
 import { Config, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
-import { formatIssues } from "../graph/Graph.ts"
+import { formatIssues } from "../domain/SchemaProblems.ts"
 import { builtinDir } from "../graph/Loader.ts"
 import { type Policy, policyOf, ServerConfig } from "../server/Policy.ts"
 import * as Server from "../server/Server.ts"
@@ -25,7 +25,7 @@ const decodeConfig = (json: unknown) =>
  * The policy of `mull serve`: the config file, then flags, then the token from the environment.
  *
  * @example
- * const policy = yield* servePolicy(undefined, { port: Option.some(0), … })
+ * const policy = yield* servePolicy(undefined, { host: Option.none(), port: Option.some(0), graphs: [], traces: Option.none() })
  */
 const servePolicy = (
   file: unknown,
@@ -66,7 +66,7 @@ const banner = (policy: Policy, backend: string, parts: Server.ServerParts) =>
 export const serve = Command.make(
   "serve",
   {
-    ...backendFlags,
+    ...backendFlags(),
     config: Flag.String("config").pipe(
       Flag.withDescription("A JSON file of server policy: aliases, caps, folders (docs/service.md)"),
       Flag.optional

@@ -18,11 +18,11 @@ import {
   makeWorld,
   type SimulatedConfig
 } from "../../plugins/simulated/index.ts"
+import { loadMath500, math500Path } from "../data/DatasetMath500.ts"
 import * as Candidate from "../domain/Candidate.ts"
 import { seedOf } from "../domain/Hash.ts"
 import type { Problem } from "../domain/Problem.ts"
 import * as Steps from "../domain/Steps.ts"
-import { loadMath500, math500Path } from "../eval/DatasetMath500.ts"
 import { Generator } from "../services/Generator.ts"
 import { Verifier } from "../services/Verifier.ts"
 import { InvalidInput } from "./InvalidInput.ts"

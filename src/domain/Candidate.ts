@@ -3,7 +3,8 @@
  *
  * Ids are deterministic paths: the n-th fresh sample is `s3`, the i-th child of `s3.1` is
  * `s3.1.0`, revision k of the chain started by `s2` is `s2.r3`, a parallel branch j prefixes
- * `b2/`, and the j-th extra copy drawn by a sampling prune is suffixed `~j`.
+ * `b2/`, and the j-th extra copy drawn by a sampling prune is suffixed `~j`. `CandidateId.ts` makes
+ * and reads them.
  *
  * @since 0.1.0
  */

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { hash64 } from "./Hash.ts"
 
 /** Metadata of a problem. `level` is the MATH level (1–5); `difficulty`, when set, overrides the
  * simulator's latent difficulty; `index` is the problem's position in its dataset. */
@@ -42,3 +43,15 @@ export const makeProblem = (p: {
   ...(p.gold === undefined ? {} : { gold: p.gold }),
   meta: p.meta ?? {}
 })
+
+/**
+ * The id of a problem given only by its question: `<source>/` and a 64-bit hash of the whole
+ * question (hex), so two different questions never share an id (and a run's seeds) by accident.
+ * `source` says where the question came from (`question` for `mull run --question` and the
+ * embedding API, `chat` for the service).
+ *
+ * @example
+ * questionId("What is the value of 2+2 in base ten?") // "question/…" (16 hex digits at most)
+ */
+export const questionId = (question: string, source = "question"): string =>
+  `${source}/${hash64([question]).toString(16)}`

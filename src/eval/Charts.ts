@@ -1,29 +1,16 @@
 /**
- * The report's charts as Vega-Lite specifications, rendered server-side to SVG strings by Vega
- * (no browser, no canvas): accuracy versus the paper's budget N (log2 axis) and versus measured
- * output tokens, overall and per difficulty bin; the compute-optimal policy versus best-of-N; the
- * exchange-rate comparison. The spec builders are pure; `render` is the only effect.
+ * The report's charts as Vega-Lite specifications: accuracy versus the paper's budget N (log2
+ * axis) and versus measured output tokens, overall and per difficulty bin; the compute-optimal
+ * policy versus best-of-N; the exchange-rate comparison. The builders are pure; `charts/Vega.ts`
+ * renders them to SVG.
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
-import * as vega from "vega"
-import * as vl from "vega-lite"
+import type { Spec } from "../charts/Vega.ts"
 import type { AccuracyPoint } from "./Accuracy.ts"
 import type { BinKind } from "./Bins.ts"
 import { formatEfficiency, type Policy } from "./ComputeOptimal.ts"
 import type { Exchange } from "./Exchange.ts"
-
-/** A Vega-Lite specification (the library's own type). */
-export type Spec = vl.TopLevelSpec
-
-/** A rendered chart. */
-export interface Chart {
-  /** a slug, used for the SVG's file name and to keep its element ids unique in a page */
-  readonly id: string
-  readonly title: string
-  readonly svg: string
-}
 
 /** The x axis of an accuracy chart: the paper's generation budget N, or measured output tokens. */
 export type XAxis = "budget" | "tokens"
@@ -297,44 +284,3 @@ export const exchangeChart = (x: Exchange, title: string): Spec => {
     }
   }
 }
-
-/**
- * Makes the element ids of an SVG unique to a chart (`clip1` → `<id>-clip1`), so several charts
- * can be inlined in one HTML page.
- *
- * @example
- * scopeIds('<clipPath id="clip1"/><g clip-path="url(#clip1)"/>', "acc")
- * // '<clipPath id="acc-clip1"/><g clip-path="url(#acc-clip1)"/>'
- */
-export const scopeIds = (svg: string, id: string): string =>
-  svg
-    .replace(/\bid="([^"]+)"/gu, (_, x: string) => `id="${id}-${x}"`)
-    .replace(/url\(#([^)]+)\)/gu, (_, x: string) => `url(#${id}-${x})`)
-    .replace(/href="#([^"]+)"/gu, (_, x: string) => `href="#${id}-${x}"`)
-
-/**
- * Renders a Vega-Lite spec to an SVG string (headless: no renderer, text measured by estimate).
- *
- * @example
- * const svg = yield* render(accuracyChart(points, "budget", "Accuracy"), "accuracy-n")
- */
-export const render = (spec: Spec, id: string): Effect.Effect<string> =>
-  Effect.promise(async () => {
-    // warnings (e.g. a log scale's ignored properties) are not the reader's concern; errors are
-    const logger = vega.logger(vega.Error)
-    const view = new vega.View(vega.parse(vl.compile(spec, { logger }).spec), { renderer: "none", logger })
-    try {
-      return scopeIds(await view.toSVG(), id)
-    } finally {
-      view.finalize()
-    }
-  })
-
-/**
- * Renders a spec into a `Chart`.
- *
- * @example
- * const chart = yield* chart("accuracy-n", "Accuracy vs N", accuracyChart(points, "budget", "Accuracy vs N"))
- */
-export const chart = (id: string, title: string, spec: Spec): Effect.Effect<Chart> =>
-  Effect.map(render(spec, id), (svg) => ({ id, title, svg }))

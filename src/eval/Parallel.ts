@@ -2,13 +2,16 @@
  * Parallel sweeps: the problems are shared among worker threads (one per core by default), each
  * running `runSweep` on its share into the same SQLite store (WAL mode lets them write in turn).
  * Validation and the sweep's setup are done once, up front, in the calling thread. A sweep is
- * CPU-bound on the simulated backend, so this is what makes a 2-core machine twice as fast.
+ * CPU-bound on the simulated backend, so this is what makes a 2-core machine twice as fast. Each
+ * worker loads the sweep's backend registry from its module (`Registry.module`); a registry without
+ * one runs the sweep in the calling thread.
  *
  * @since 0.1.0
  */
 import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
 import { Effect, Schema } from "effect"
+import type { Registry } from "../services/Backend.ts"
 import { type Progress, runSweep, type Summary } from "./Runner.ts"
 import * as Store from "./Store.ts"
 import type { SweepSpec } from "./Sweep.ts"
@@ -32,26 +35,32 @@ export const defaultWorkers = (): number => Math.max(1, availableParallelism())
 const workerUrl = new URL(import.meta.url.endsWith(".ts") ? "./SweepWorker.ts" : "./SweepWorker.js", import.meta.url)
 
 /**
- * Runs a sweep on `workers` threads (in this thread when 1).
+ * Runs a sweep on `workers` threads (in this thread when 1, or when the registry has no module).
  *
  * @example
- * yield* runSweepParallel(spec, "out/mull.db", { workers: 2, onProgress })
+ * yield* runSweepParallel(spec, "out/mull.db", { registry, workers: 2, onProgress })
  */
 export const runSweepParallel = (
   spec: SweepSpec,
   storePath: string,
-  options: { readonly workers?: number; readonly onProgress?: (p: Progress) => void } = {}
+  options: {
+    readonly registry: Registry
+    readonly workers?: number
+    readonly onProgress?: (p: Progress) => void
+  }
 ) =>
   Effect.gen(function* () {
-    const workers = Math.max(1, Math.floor(options.workers ?? defaultWorkers()))
+    const { registry } = options
+    const module = registry.module
+    const workers = module === undefined ? 1 : Math.max(1, Math.floor(options.workers ?? defaultWorkers()))
     const onProgress = options.onProgress
     // validation, counts and the sweep's setup, once
-    const prepared = yield* runSweep(spec, { prepareOnly: true }).pipe(
+    const prepared = yield* runSweep(spec, { registry, prepareOnly: true }).pipe(
       Effect.provide(Store.layer(storePath)),
       Effect.scoped
     )
-    if (workers === 1 || prepared.total - prepared.skipped <= 1)
-      return yield* runSweep(spec, onProgress === undefined ? {} : { onProgress }).pipe(
+    if (module === undefined || workers === 1 || prepared.total - prepared.skipped <= 1)
+      return yield* runSweep(spec, onProgress === undefined ? { registry } : { registry, onProgress }).pipe(
         Effect.provide(Store.layer(storePath)),
         Effect.scoped
       )
@@ -75,7 +84,7 @@ export const runSweepParallel = (
       state.map((_, index) => index),
       (index) =>
         Effect.callback<void, WorkerFailed>((resume) => {
-          const input: WorkerInput = { spec, storePath, shard: { index, count: workers } }
+          const input: WorkerInput = { spec, storePath, registry: module, shard: { index, count: workers } }
           const worker = new Worker(workerUrl, { workerData: input })
           let settled = false
           worker.on("message", (m: WorkerMessage) => {

@@ -59,7 +59,7 @@ const filled = (
  *
  * @example
  * const doc = policyGraph(policy.points[1], { thresholds: predicted.thresholds, sweep: "main", binKind: "oracle" })
- * doc.root // { type: "route", estimate: { samples: 4, verifier: "prm" }, bins: [...], cases: [{ type: "use", … }, …] }
+ * doc?.root // { type: "route", estimate: { samples: 4, verifier: "prm" }, bins: [...], cases: [{ type: "use", … }, …] }
  */
 export const policyGraph = (point: PolicyPoint, options: PolicyGraphOptions): GraphDocument | undefined => {
   const count = options.thresholds.length + 1

@@ -1,14 +1,16 @@
 /**
  * Problem references on the command line: `math500:<unique_id>` (or `math500:#<index>`),
- * `gsm8k:<index>`, or a question given as text.
+ * `gsm8k:<index>`, `qwen-pool:<index>` (served by a backend of the registry), or a question given as
+ * text.
  *
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import type { DatasetError } from "../data/Dataset.ts"
+import { loadGsm8k } from "../data/DatasetGsm8k.ts"
+import { loadMath500 } from "../data/DatasetMath500.ts"
 import type { Problem } from "../domain/Problem.ts"
-import type { DatasetError } from "./Dataset.ts"
-import { loadGsm8k } from "./DatasetGsm8k.ts"
-import { loadMath500 } from "./DatasetMath500.ts"
+import type { Registry } from "../services/Backend.ts"
 import { loadProblems } from "./Problems.ts"
 
 /** A problem reference that names no known problem. */
@@ -27,10 +29,13 @@ const DATASETS = ["math500", "gsm8k", "qwen-pool"] as const
  * Finds a problem by reference.
  *
  * @example
- * const p = yield* resolveProblem("math500:test/precalculus/807.json")
- * const q = yield* resolveProblem("gsm8k:12")
+ * const p = yield* resolveProblem("math500:test/precalculus/807.json", registry)
+ * const q = yield* resolveProblem("gsm8k:12", registry)
  */
-export const resolveProblem = (ref: string): Effect.Effect<Problem, UnknownProblem | DatasetError> =>
+export const resolveProblem = (
+  ref: string,
+  registry: Registry
+): Effect.Effect<Problem, UnknownProblem | DatasetError> =>
   Effect.gen(function* () {
     const colon = ref.indexOf(":")
     const dataset = colon < 0 ? "" : ref.slice(0, colon)
@@ -45,7 +50,7 @@ export const resolveProblem = (ref: string): Effect.Effect<Problem, UnknownProbl
         ? yield* loadMath500()
         : dataset === "gsm8k"
           ? yield* loadGsm8k()
-          : yield* loadProblems({ name: "qwen-pool" })
+          : yield* loadProblems({ name: "qwen-pool" }, { registry })
     const byIndex = /^#?(\d+)$/u.exec(key)
     const found =
       problems.find((p) => p.id === key) ??

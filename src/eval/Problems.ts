@@ -1,15 +1,15 @@
 /**
- * The problems of a sweep: a dataset, then a documented subset (every k-th problem, at most n, or
- * exact ids).
+ * The problems of a sweep: a dataset — a file, or the problems a backend serves (a recording) —
+ * then a documented subset (every k-th problem, at most n, or exact ids).
  *
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { servedProblems } from "../backends.ts"
+import { DatasetError, loadJsonl } from "../data/Dataset.ts"
+import { loadGsm8k } from "../data/DatasetGsm8k.ts"
+import { loadMath500 } from "../data/DatasetMath500.ts"
 import type { Problem } from "../domain/Problem.ts"
-import { DatasetError, loadJsonl } from "./Dataset.ts"
-import { loadGsm8k } from "./DatasetGsm8k.ts"
-import { loadMath500 } from "./DatasetMath500.ts"
+import type { BackendConfigError, Registry } from "../services/Backend.ts"
 import type { DatasetSpec } from "./Sweep.ts"
 
 /**
@@ -32,15 +32,25 @@ export const subset = (problems: ReadonlyArray<Problem>, spec: DatasetSpec): Rea
   return out
 }
 
+/** Where the problems of a backend come from: the registry, and the sweep's backend. */
+export interface ServedBy {
+  readonly registry: Registry
+  readonly backend?: { readonly name: string; readonly config?: unknown } | undefined
+}
+
+const asDatasetError = (file: string) => (e: BackendConfigError) =>
+  new DatasetError({ file, message: e.problems.join("; ") })
+
 /**
- * Loads a sweep's problems.
+ * Loads a sweep's problems. `qwen-pool` is served by the registry's backend that serves it (the
+ * replay backend); `recording` by the sweep's backend, from its configuration.
  *
  * @example
- * const problems = yield* loadProblems({ name: "math500", every: 5 })
+ * const problems = yield* loadProblems({ name: "math500", every: 5 }, { registry })
  */
 export const loadProblems = (
   spec: DatasetSpec,
-  backendConfig: unknown = undefined
+  served: ServedBy
 ): Effect.Effect<ReadonlyArray<Problem>, DatasetError> =>
   Effect.gen(function* () {
     let problems: ReadonlyArray<Problem>
@@ -59,18 +69,24 @@ export const loadProblems = (
           })
         problems = yield* loadJsonl(spec.path, spec.mapping)
         break
-      case "qwen-pool":
-        // the recorded pool is served by the replay backend, which loads (and validates) it
-        problems = yield* servedProblems({ dataset: spec.path ?? "qwen-pool" }).pipe(
-          Effect.mapError((e) => new DatasetError({ file: spec.path ?? "qwen-pool", message: e.problems.join("; ") }))
-        )
+      case "qwen-pool": {
+        // the recorded pool is served by a backend (replay), which loads (and validates) it
+        const serving = served.registry.serving(spec.name, spec.path)
+        const load = serving?.backend.problems
+        if (serving === undefined || load === undefined)
+          return yield* new DatasetError({ file: spec.name, message: "no backend serves this dataset" })
+        problems = yield* load(serving.config).pipe(Effect.mapError(asDatasetError(spec.path ?? spec.name)))
         break
-      case "recording":
-        // the problems of the recording the replay backend is configured to serve
-        problems = yield* servedProblems(backendConfig).pipe(
-          Effect.mapError((e) => new DatasetError({ file: "recording", message: e.problems.join("; ") }))
-        )
+      }
+      case "recording": {
+        // the problems of the recording the sweep's backend is configured to serve
+        const name = served.backend?.name ?? served.registry.defaultName
+        const load = served.registry.find(name)?.problems
+        if (load === undefined)
+          return yield* new DatasetError({ file: "recording", message: `the ${name} backend serves no recording` })
+        problems = yield* load(served.backend?.config).pipe(Effect.mapError(asDatasetError("recording")))
         break
+      }
     }
     const out = subset(problems, spec)
     if (out.length === 0)

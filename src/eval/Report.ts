@@ -15,6 +15,8 @@
 import { mkdirSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Effect, Schema } from "effect"
+import * as Vega from "../charts/Vega.ts"
+import type { Registry } from "../services/Backend.ts"
 import { type AccuracyPoint, formatAccuracy, formatWithError } from "./Accuracy.ts"
 import { type Analysis, backendName, parameterCount, parseMeta } from "./Analysis.ts"
 import { agreement, type Binning } from "./Bins.ts"
@@ -33,7 +35,7 @@ export type Block =
       readonly rows: ReadonlyArray<ReadonlyArray<string>>
       readonly caption?: string
     }
-  | { readonly kind: "chart"; readonly chart: Charts.Chart; readonly caption: string }
+  | { readonly kind: "chart"; readonly chart: Vega.Chart; readonly caption: string }
   | { readonly kind: "code"; readonly text: string }
 
 export interface Section {
@@ -45,7 +47,7 @@ export interface Section {
 export interface Report {
   readonly title: string
   readonly sections: ReadonlyArray<Section>
-  readonly charts: ReadonlyArray<Charts.Chart>
+  readonly charts: ReadonlyArray<Vega.Chart>
   readonly html: string
   readonly markdown: string
 }
@@ -53,6 +55,8 @@ export interface Report {
 export interface ReportOptions {
   /** when the report was made (ISO string); default: now */
   readonly generatedAt?: string | undefined
+  /** the backends, to say when the sweep's is a simulator (without them, the report cannot tell) */
+  readonly registry?: Registry | undefined
 }
 
 /** The report could not be written. */
@@ -401,35 +405,35 @@ const methodSection: Section = {
 // Charts
 
 interface ChartSet {
-  readonly accuracyN: Charts.Chart
-  readonly accuracyTokens: Charts.Chart
-  readonly binsN: Charts.Chart
-  readonly binsTokens: Charts.Chart
-  readonly policy: Charts.Chart
-  readonly otherPolicy: Charts.Chart
-  readonly exchange: Charts.Chart
+  readonly accuracyN: Vega.Chart
+  readonly accuracyTokens: Vega.Chart
+  readonly binsN: Vega.Chart
+  readonly binsTokens: Vega.Chart
+  readonly policy: Vega.Chart
+  readonly otherPolicy: Vega.Chart
+  readonly exchange: Vega.Chart
 }
 
 const binWord = (k: string) => (k === "oracle" ? "oracle" : "model-predicted")
 
 const renderCharts = (a: Analysis): Effect.Effect<ChartSet> =>
   Effect.all({
-    accuracyN: Charts.chart(
+    accuracyN: Vega.chart(
       "accuracy-vs-n",
       "Accuracy vs generation budget N",
       Charts.accuracyChart(a.overall, "budget", "Accuracy vs generation budget N")
     ),
-    accuracyTokens: Charts.chart(
+    accuracyTokens: Vega.chart(
       "accuracy-vs-tokens",
       "Accuracy vs output tokens",
       Charts.accuracyChart(a.overall, "tokens", "Accuracy vs mean output tokens per question")
     ),
-    binsN: Charts.chart(
+    binsN: Vega.chart(
       "bins-vs-n",
       "Accuracy per oracle bin vs N",
       Charts.binChart(a.byOracleBin, "budget", "oracle", "Accuracy per oracle difficulty bin vs N", a.oracle.count)
     ),
-    binsTokens: Charts.chart(
+    binsTokens: Vega.chart(
       "bins-vs-tokens",
       "Accuracy per oracle bin vs output tokens",
       Charts.binChart(
@@ -440,12 +444,12 @@ const renderCharts = (a: Analysis): Effect.Effect<ChartSet> =>
         a.oracle.count
       )
     ),
-    policy: Charts.chart(
+    policy: Vega.chart(
       `policy-${a.policy.binKind}`,
       `Compute-optimal (${binWord(a.policy.binKind)} bins) vs best-of-N`,
       Charts.policyChart(a.policy, `Compute-optimal (${binWord(a.policy.binKind)} bins) vs best-of-N weighted`)
     ),
-    otherPolicy: Charts.chart(
+    otherPolicy: Vega.chart(
       `policy-${a.otherPolicy.binKind}`,
       `Compute-optimal (${binWord(a.otherPolicy.binKind)} bins) vs best-of-N`,
       Charts.policyChart(
@@ -453,7 +457,7 @@ const renderCharts = (a: Analysis): Effect.Effect<ChartSet> =>
         `Compute-optimal (${binWord(a.otherPolicy.binKind)} bins) vs best-of-N weighted`
       )
     ),
-    exchange: Charts.chart(
+    exchange: Vega.chart(
       "exchange",
       "Exchange rate",
       Charts.exchangeChart(a.exchange, `FLOPs-matched: small model at N = M vs a ${a.exchange.ratio}× larger model`)
@@ -529,12 +533,12 @@ const markdownBlock = (b: Block): string => {
   }
 }
 
-const simulatorWarning = (a: Analysis): Block | undefined => {
+const simulatorWarning = (a: Analysis, registry: Registry | undefined): Block | undefined => {
   const backend = backendName(a.data.meta.backend)
-  if (backend === "simulated")
+  if (backend !== undefined && registry?.find(backend)?.simulator === true)
     return {
       kind: "warning",
-      text: "These numbers come from the simulated backend: they describe a calibrated simulator of a reasoner and a PRM (docs/simulator.md), not a real language model."
+      text: `These numbers come from the ${backend} backend: they describe a calibrated simulator of a reasoner and a PRM (docs/simulator.md), not a real language model.`
     }
   if (backend === undefined)
     return {
@@ -554,7 +558,7 @@ const simulatorWarning = (a: Analysis): Block | undefined => {
 export const build = (a: Analysis, options: ReportOptions = {}): Effect.Effect<Report> =>
   Effect.map(renderCharts(a), (charts) => {
     const title = `mull evaluation report — sweep ${a.data.sweep}`
-    const warning = simulatorWarning(a)
+    const warning = simulatorWarning(a, options.registry)
     const sections: ReadonlyArray<Section> = [
       setupSection(a),
       binsSection(a),

@@ -9,7 +9,7 @@
  */
 import { Effect } from "effect"
 import * as MathGrader from "../answer/MathGrader.ts"
-import { BACKENDS, type BackendName, backendLayer, cacheable } from "../backends.ts"
+import type { DatasetError } from "../data/Dataset.ts"
 import { hash64 } from "../domain/Hash.ts"
 import type { Problem } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
@@ -19,11 +19,11 @@ import { validate } from "../graph/Validate.ts"
 import { run } from "../runtime/Run.ts"
 import type { RunError } from "../runtime/RunError.ts"
 import * as RunEvents from "../runtime/RunEvents.ts"
+import type { BackendDescriptor, Registry } from "../services/Backend.ts"
 import { Generator } from "../services/Generator.ts"
 import { Grader, type GraderShape } from "../services/Grader.ts"
 import { Verifier } from "../services/Verifier.ts"
 import { type CacheStats, type CacheStore, cachedGenerator, cachedVerifier, memoryStore } from "./Cache.ts"
-import type { DatasetError } from "./Dataset.ts"
 import { loadProblems } from "./Problems.ts"
 import type { DifficultyRecord, RunRecord } from "./Record.ts"
 import { Store, type StoreError } from "./Store.ts"
@@ -45,6 +45,8 @@ export interface Progress {
 }
 
 export interface RunnerOptions {
+  /** the backends a sweep's `backend.name` is looked up in (the CLI's: `backends/Registry.ts`) */
+  readonly registry: Registry
   /** called after each finished item */
   readonly onProgress?: (p: Progress) => void
   /** stop after this many items (tests use it to simulate an interruption) */
@@ -82,12 +84,16 @@ const sorted = (o: { readonly [k: string]: unknown }): string => JSON.stringify(
 const graphIdentity = (g: Loader.LoadedGraph): string =>
   JSON.stringify(g.doc) + [...g.uses.entries()].map(([p, u]) => `${p}=${graphIdentity(u)}`).join("")
 
-const backendName = (name: string): Effect.Effect<BackendName, SweepError> =>
-  (BACKENDS as ReadonlyArray<string>).includes(name)
-    ? Effect.succeed(name as BackendName)
+const backendOf = (registry: Registry, name: string): Effect.Effect<BackendDescriptor, SweepError> => {
+  const found = registry.find(name)
+  return found !== undefined
+    ? Effect.succeed(found)
     : Effect.fail(
-        new SweepError({ problems: [`backend.name: unknown backend "${name}" (known: ${BACKENDS.join(", ")})`] })
+        new SweepError({
+          problems: [`backend.name: unknown backend "${name}" (known: ${registry.names.join(", ")})`]
+        })
       )
+}
 
 /** Grades a run's candidates, memoising each distinct answer. */
 const gradeRun = (grader: GraderShape, problem: Problem, result: RunResult) => {
@@ -125,17 +131,19 @@ const gradeRun = (grader: GraderShape, problem: Problem, result: RunResult) => {
  * Runs a sweep into the store (which must be in context), skipping finished work.
  *
  * @example
- * yield* runSweep(spec, { onProgress: (p) => console.error(`${p.done}/${p.total}`) })
+ * yield* runSweep(spec, { registry, onProgress: (p) => console.error(`${p.done}/${p.total}`) })
  */
 export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
   spec: SweepSpec,
-  options: RunnerOptions = {}
+  options: RunnerOptions
 ): Effect.fn.Return<Summary, SweepError | GraphError | DatasetError | StoreError | RunError, Store> {
   const store = yield* Store
-  const backend = yield* backendName(spec.backend.name)
+  const { registry } = options
+  const descriptor = yield* backendOf(registry, spec.backend.name)
+  const backend = descriptor.name
   const all = yield* configs(spec)
   const shard = options.shard
-  const problems = (yield* loadProblems(spec.dataset, spec.backend.config)).filter(
+  const problems = (yield* loadProblems(spec.dataset, { registry, backend: spec.backend })).filter(
     (_, i) => shard === undefined || i % shard.count === shard.index
   )
   const graphs = new Map<string, Loader.LoadedGraph>()
@@ -265,8 +273,8 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
     done++
     options.onProgress?.({ done, total: todo.length, skipped, elapsedMs: Date.now() - started, cache: stats })
   }
-  // a recording costs nothing to serve again, and replay answers a whole-pool draw in recorded order
-  const cacheMode = cacheable(backend) ? (spec.cache ?? "memory") : "off"
+  // some backends are not worth caching (a recording costs nothing to serve again)
+  const cacheMode = descriptor.cacheable ? (spec.cache ?? "memory") : "off"
   const storeCache: CacheStore = {
     get: (key) =>
       store.cacheGet(key).pipe(
@@ -339,7 +347,7 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
     })
 
   const groups = [...byProblem.values()]
-  const mainLayer = backendLayer(backend, spec.backend.config)
+  const mainLayer = registry.layer(backend, spec.backend.config)
   yield* Effect.forEach(groups, (list) => runProblem(list, { large: false }), {
     concurrency: spec.concurrency ?? 4,
     discard: true
@@ -353,7 +361,7 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
       concurrency: spec.concurrency ?? 4,
       discard: true
     }).pipe(
-      Effect.provide(backendLayer(backend, spec.large.config)),
+      Effect.provide(registry.layer(backend, spec.large.config)),
       Effect.provide(RunEvents.layerSilent),
       Effect.mapError((e) =>
         e._tag === "BackendConfigError" ? new SweepError({ problems: e.problems.map((p) => `large.${p}`) }) : e

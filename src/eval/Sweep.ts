@@ -6,9 +6,10 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { formatIssues } from "../domain/SchemaProblems.ts"
 import { METERS } from "../domain/Usage.ts"
 import * as Expression from "../graph/Expression.ts"
-import { formatIssues, Num } from "../graph/Graph.ts"
+import { Num } from "../graph/Graph.ts"
 
 export const StrategySpec = Schema.Struct({
   /** how reports name it, e.g. `beam-search M=4` */
@@ -142,7 +143,7 @@ const evalB = (value: Num, budget: number, path: string, problems: Array<string>
  * evaluated at that budget.
  *
  * @example
- * configs(spec).map((c) => `${c.strategy.label} @ ${c.budget}`)
+ * (yield* configs(spec)).map((c) => `${c.strategy.label} @ ${c.budget}`)
  */
 export const configs = (spec: SweepSpec): Effect.Effect<ReadonlyArray<Config>, SweepError> => {
   const problems: Array<string> = []

@@ -1,8 +1,8 @@
 /**
  * Loading graph documents: by built-in name (from `graphs/`, or other configured folders) or by
- * path; JSON parse and Schema decode with every problem reported; `use` targets resolved
- * recursively with cycle detection. Validation against params, budget and backend is in
- * `Validate.ts`.
+ * path; JSON parse and Schema decode (expressions parsed) with every problem reported; `use`
+ * targets resolved recursively with cycle detection; the compiled plan (`Plan.ts`). Validation
+ * against params, budget and backend is in `Validate.ts`.
  *
  * @since 0.1.0
  */
@@ -12,17 +12,22 @@ import { Effect, Result } from "effect"
 import { fromRoot } from "../paths.ts"
 import * as Graph from "./Graph.ts"
 import { GraphError } from "./GraphError.ts"
-import { walk } from "./Walk.ts"
+import * as Plan from "./Plan.ts"
 
-/** A decoded document with its `use` targets resolved. */
+/** A loaded graph: its document as written, its `use` targets, and its compiled plan. */
 export interface LoadedGraph {
   /** a built-in name (`beam-search`) or the absolute file path */
   readonly source: string
   /** folder that relative `use` paths are resolved against */
   readonly dir: string
+  /** the document as written (for printing and errors) */
   readonly doc: Graph.GraphDocument
+  /** the document as decoded: its expressions parsed */
+  readonly parsed: Graph.ParsedDocument
   /** resolved `use` targets, by the JSON path of the `use` node */
   readonly uses: ReadonlyMap<string, LoadedGraph>
+  /** the compiled plan: what validation, the static cost and the interpreter read */
+  readonly plan: Plan.Plan
 }
 
 /** The folder of the built-in graphs shipped with mull. */
@@ -84,13 +89,23 @@ export const resolve = Effect.fnUntraced(function* (ref: string, options: LoadOp
   })
 })
 
+/** A decoded document: as written, and with its expressions parsed. */
+export interface Decoded {
+  readonly doc: Graph.GraphDocument
+  readonly parsed: Graph.ParsedDocument
+}
+
 /**
- * Parses and decodes a document from text, reporting every problem with its JSON path.
+ * Parses and decodes a document from text, reporting every problem with its JSON path; returns the
+ * document as written (`load` and `fromJson` also compile it).
  *
  * @example
  * parseDocument('{"name":"x","description":"","root":{"type":"select","method":"best"}}', "x.json")
  */
-export const parseDocument = (text: string, source: string): Effect.Effect<Graph.GraphDocument, GraphError> => {
+export const parseDocument = (text: string, source: string): Effect.Effect<Graph.GraphDocument, GraphError> =>
+  Effect.map(parseDecoded(text, source), (d) => d.doc)
+
+const parseDecoded = (text: string, source: string): Effect.Effect<Decoded, GraphError> => {
   let json: unknown
   try {
     json = JSON.parse(text)
@@ -102,7 +117,7 @@ export const parseDocument = (text: string, source: string): Effect.Effect<Graph
       })
     )
   }
-  return decodeDocument(json, source)
+  return decodeParsed(json, source)
 }
 
 /** How deeply a document may nest objects and arrays; deeper ones are refused before decoding. */
@@ -124,8 +139,24 @@ const tooDeep = (json: unknown): string | undefined => {
   return undefined
 }
 
-/** Decodes a document from JSON values, reporting every problem with its JSON path. */
-export const decodeDocument = (json: unknown, source: string): Effect.Effect<Graph.GraphDocument, GraphError> => {
+/**
+ * Decodes a document from JSON values, reporting every problem with its JSON path; returns the
+ * document as written.
+ *
+ * @example
+ * decodeDocument({ name: "x", description: "", root: { type: "select", method: "best" } }, "x")
+ */
+export const decodeDocument = (json: unknown, source: string): Effect.Effect<Graph.GraphDocument, GraphError> =>
+  Effect.map(decodeParsed(json, source), (d) => d.doc)
+
+/**
+ * Decodes a document from JSON values: as written, and with its expressions parsed (what the plan
+ * compiles).
+ *
+ * @example
+ * const { doc, parsed } = yield* decodeParsed(json, "x.json")
+ */
+export const decodeParsed = (json: unknown, source: string): Effect.Effect<Decoded, GraphError> => {
   const deep = tooDeep(json)
   if (deep !== undefined)
     return Effect.fail(
@@ -135,32 +166,30 @@ export const decodeDocument = (json: unknown, source: string): Effect.Effect<Gra
       })
     )
   return Graph.decode(json, { errors: "all", onExcessProperty: "error" }).pipe(
-    Effect.mapError((e) => new GraphError({ graph: source, problems: Graph.formatIssues(e) }))
+    Effect.mapError((e) => new GraphError({ graph: source, problems: Graph.formatIssues(e) })),
+    Effect.map((parsed) => ({ doc: Graph.encode(parsed), parsed }))
   )
 }
 
 const loadFrom = (
   file: string,
   source: string,
-  doc: Graph.GraphDocument,
+  decoded: Decoded,
   options: LoadOptions,
   stack: ReadonlyArray<string>
 ): Effect.Effect<LoadedGraph, GraphError> =>
   Effect.gen(function* () {
     const dir = NodePath.dirname(file)
     const uses = new Map<string, LoadedGraph>()
-    const refs: Array<readonly [string, string]> = []
-    walk(doc.root, "root", (node, path) => {
-      if (node.type === "use") refs.push([path, node.graph])
-    })
     const problems: Array<string> = []
-    for (const [path, ref] of refs) {
+    for (const { path, ref } of Plan.references(decoded.parsed)) {
       const r = yield* Effect.result(loadRef(ref, { ...options, cwd: dir }, [...stack, file], path))
       if (Result.isSuccess(r)) uses.set(path, r.success)
       else problems.push(...r.failure.problems.map((p) => (p.startsWith(`${path}.graph`) ? p : `${path}.graph: ${p}`)))
     }
     if (problems.length > 0) return yield* new GraphError({ graph: source, problems })
-    return { source, dir, doc, uses }
+    const plan = Plan.compile({ parsed: decoded.parsed, uses })
+    return { source, dir, doc: decoded.doc, parsed: decoded.parsed, uses, plan }
   })
 
 const loadRef = (
@@ -177,8 +206,8 @@ const loadRef = (
     }
     const text = yield* readText(file)
     const source = isPath(ref) ? file : ref
-    const doc = yield* parseDocument(text, source)
-    return yield* loadFrom(file, source, doc, options, stack)
+    const decoded = yield* parseDecoded(text, source)
+    return yield* loadFrom(file, source, decoded, options, stack)
   })
 
 /**
@@ -192,8 +221,8 @@ export const load = (ref: string, options: LoadOptions = {}): Effect.Effect<Load
     const file = yield* resolve(ref, options)
     const text = yield* readText(file)
     const source = isPath(ref) ? file : ref
-    const doc = yield* parseDocument(text, source)
-    return yield* loadFrom(file, source, doc, options, [])
+    const decoded = yield* parseDecoded(text, source)
+    return yield* loadFrom(file, source, decoded, options, [])
   })
 
 /**
@@ -209,9 +238,9 @@ export const fromJson = (json: unknown, options: LoadOptions = {}): Effect.Effec
       typeof json === "object" && json !== null && "name" in json && typeof json.name === "string"
         ? json.name
         : "(document)"
-    const doc = yield* decodeDocument(json, source)
+    const decoded = yield* decodeParsed(json, source)
     const dir = options.cwd ?? process.cwd()
-    return yield* loadFrom(NodePath.join(dir, "(inline).json"), source, doc, options, [])
+    return yield* loadFrom(NodePath.join(dir, "(inline).json"), source, decoded, options, [])
   })
 
 /** A graph available by name. */

@@ -2,8 +2,9 @@
  * The graph reference (docs/reference.md), generated from the graph Schema so that it cannot drift
  * from it: every node type with its fields, their types, whether they are required, their defaults
  * and descriptions. It reads the JSON Schema that `JsonSchema.graphJsonSchema` derives from
- * `Graph.GraphDocument` (the same document editors get), so a field, a literal or an annotation
- * added to `Graph.ts` appears here. `npm run docs:reference` writes the file;
+ * `Graph.GraphDocument` (the same document editors get), whose nodes are the kinds the registry
+ * (`src/nodes/Registry.ts`) lists, so a field, a literal or an annotation added to a kind's module
+ * (`src/nodes/<kind>.ts`) appears here. `npm run docs:reference` writes the file;
  * `test/graph/reference.test.ts` fails when the committed file differs from this text.
  *
  * @since 0.1.0
@@ -156,13 +157,14 @@ export const graphReference = (): string => {
   return [
     "# Graph reference",
     "",
-    "<!-- Generated from the graph Schema (src/graph/Graph.ts) by `npm run docs:reference`. Do not edit: test/graph/reference.test.ts fails when this file differs from the Schema. -->",
+    "<!-- Generated from the graph Schema (src/graph/Graph.ts and each node kind's src/nodes/<kind>.ts) by `npm run docs:reference`. Do not edit: test/graph/reference.test.ts fails when this file differs from the Schema. -->",
     "",
     "Every field of a graph document and of each node type, as the Schema that decodes them declares",
     "it. A field not listed is an error (excess properties are rejected everywhere). Defaults are",
-    "applied where a node runs, not when a document is decoded, so a document prints back as",
-    "written. What each node does, exactly, and what it costs: [graphs.md](graphs.md#nodes); the",
-    "same Schema as JSON Schema, for editors: [graph.schema.json](graph.schema.json) (`mull schema`).",
+    "applied when the document is compiled into its plan, not when it is decoded, so a document",
+    "prints back as written. What each node does, exactly, and what it costs:",
+    "[graphs.md](graphs.md#nodes); the same Schema as JSON Schema, for editors:",
+    "[graph.schema.json](graph.schema.json) (`mull schema`).",
     "",
     "- [The document](#the-document)",
     "- [Num](#num)",

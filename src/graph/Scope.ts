@@ -1,7 +1,8 @@
 /**
  * The names an expression may read, and their values: the graph's params, `budget.<meter>` (the
- * run's limit on that meter, `Infinity` when unlimited) and `population.size|active|done` (the
- * population entering the node).
+ * limit of the ledger the node pays from — the run's, or inside a `parallel` branch the branch's
+ * share; `Infinity` when unlimited) and `population.size|active|done` (the population entering
+ * the node). Also a document's effective params (declared, with overrides applied).
  *
  * @since 0.1.0
  */
@@ -9,7 +10,6 @@ import type { Limits } from "../budget/Limits.ts"
 import type { Counts } from "../domain/Population.ts"
 import { METERS } from "../domain/Usage.ts"
 import * as Expression from "./Expression.ts"
-import type { Num } from "./Graph.ts"
 
 export type Params = { readonly [name: string]: number }
 
@@ -37,12 +37,17 @@ export const unknownName = (name: string, params: Params): string | undefined =>
   return `unknown param "${name}" (${known.length === 0 ? "this graph has no params" : `params: ${known.join(", ")}`})`
 }
 
-/** Whether an expression reads the population (so it can only be evaluated when the node runs). */
+/**
+ * Whether an expression reads the population (so it can only be evaluated when the node runs).
+ *
+ * @example
+ * readsPopulation(Expression.parseOrThrow("population.active / 2")) // true
+ */
 export const readsPopulation = (expr: Expression.Expr): boolean =>
   Expression.names(expr).some((n) => n.startsWith("population."))
 
 /**
- * A lookup for `Expression.evaluate`.
+ * A lookup for `Expression.evaluate`: `limits` are those of the ledger the node pays from.
  *
  * @example
  * Expression.evaluate(expr, lookup({ N: 16 }, { sequences: 10 }, counts))
@@ -64,30 +69,30 @@ export const lookup =
     return undefined
   }
 
-const cache = new Map<string, Expression.Expr>()
-
 /**
- * The parsed form of a numeric field (parsed once per distinct text). Throws only for text the
- * schema has not validated — decoding guarantees expressions parse.
+ * The effective params of a document: its declared params with overrides applied. An override of
+ * an undeclared param is a problem.
  *
  * @example
- * exprOf("N / M")
+ * effectiveParams({ params: { N: 16 } }, { N: 64 }) // { params: { N: 64 }, problems: [] }
  */
-export const exprOf = (value: Num): Expression.Expr => {
-  if (typeof value === "number") return { _tag: "Num", value }
-  const hit = cache.get(value)
-  if (hit !== undefined) return hit
-  const expr = Expression.parseOrThrow(value)
-  if (cache.size > 10_000) cache.clear()
-  cache.set(value, expr)
-  return expr
+export const effectiveParams = (
+  doc: { readonly params?: Params | undefined },
+  overrides: Params = {},
+  where = "params"
+): { readonly params: Params; readonly problems: ReadonlyArray<string> } => {
+  const declared = doc.params ?? {}
+  const problems: Array<string> = []
+  // a Map, not `params[k] = v`: a param named `__proto__` would hit the prototype setter
+  const params = new Map(Object.entries(declared))
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!Object.hasOwn(declared, k)) {
+      const known = Object.keys(declared)
+      problems.push(
+        `${where}.${k}: unknown param "${k}" (${known.length === 0 ? "this graph has no params" : `params: ${known.join(", ")}`})`
+      )
+    } else if (!Number.isFinite(v)) problems.push(`${where}.${k}: expected a finite number, got ${v}`)
+    else params.set(k, v)
+  }
+  return { params: Object.fromEntries(params), problems }
 }
-
-/**
- * Evaluates a numeric field.
- *
- * @example
- * evaluate("N / M", { N: 16, M: 4 }, {}) // 4
- */
-export const evaluate = (value: Num, params: Params, limits: Limits, counts?: Counts): number =>
-  typeof value === "number" ? value : Expression.evaluate(exprOf(value), lookup(params, limits, counts))

@@ -4,7 +4,9 @@
  *
  * @since 0.1.0
  */
-import type { Aggregate } from "../graph/Graph.ts"
+/** How step scores become a score: the last step's, the least, the product, or the mean. */
+export const AGGREGATES = ["last", "min", "prod", "mean"] as const
+export type Aggregate = (typeof AGGREGATES)[number]
 
 /**
  * The aggregate of step scores; `undefined` when there are none.

@@ -11,7 +11,7 @@ import type { BudgetRefused, Reservation, ReserveRequest } from "../budget/Ledge
 import type { Candidate } from "../domain/Candidate.ts"
 import { seedOf } from "../domain/Hash.ts"
 import * as Usage from "../domain/Usage.ts"
-import { type BackendError, BadResponse, isRetryable } from "../services/BackendError.ts"
+import { type BackendError, backendError } from "../services/BackendError.ts"
 import type { GenerateRequest, GenerateResult } from "../services/Generator.ts"
 import * as Retry from "../services/Retry.ts"
 import type { ScoreResult } from "../services/Verifier.ts"
@@ -141,8 +141,7 @@ export const paidCall = <A>(
             Effect.gen(function* () {
               const wallMs = clock.currentTimeMillisUnsafe() - t0
               yield* commit(frame, reservation, Usage.make({ calls: 1, wallMs }))
-              if (policy === undefined || !isRetryable(error) || retry >= policy.retries)
-                return yield* Effect.fail(error)
+              if (policy === undefined || !error.retryable || retry >= policy.retries) return yield* Effect.fail(error)
               const unit = yield* Random.next
               yield* restore(Effect.sleep(Retry.delayMs(policy, retry + 1, error, unit)))
               const [next] = yield* reserveInOrder(frame, [again])
@@ -232,21 +231,21 @@ export const invokeGenerator = (
         const wallMs = clock.currentTimeMillisUnsafe() - t0
         if (result.generations.length !== request.n)
           return Effect.fail(
-            new BadResponse({
-              backend: gen.backend,
-              operation: "generate",
-              message: `asked for ${request.n} continuations, got ${result.generations.length}`
-            })
+            backendError(
+              { backend: gen.backend, operation: "generate" },
+              "BadResponse",
+              `asked for ${request.n} continuations, got ${result.generations.length}`
+            )
           )
         let outputTokens = 0
         for (const [i, g] of result.generations.entries()) {
           if (!(Number.isInteger(g.outputTokens) && g.outputTokens >= 0 && g.outputTokens <= request.maxTokens))
             return Effect.fail(
-              new BadResponse({
-                backend: gen.backend,
-                operation: "generate",
-                message: `continuation ${i} reports ${g.outputTokens} output tokens; maxTokens is ${request.maxTokens}`
-              })
+              backendError(
+                { backend: gen.backend, operation: "generate" },
+                "BadResponse",
+                `continuation ${i} reports ${g.outputTokens} output tokens; maxTokens is ${request.maxTokens}`
+              )
             )
           outputTokens += g.outputTokens
         }
@@ -358,11 +357,11 @@ export const score = (
             result.stepScores.length === paid.length &&
             result.stepScores.every((scores) => scores.length > 0 && scores.every((x) => x >= 0 && x <= 1))
           if (!ok)
-            return yield* new BadResponse({
-              backend: v.backend,
-              operation: "score",
-              message: `expected ${paid.length} non-empty lists of step scores in [0, 1], got ${JSON.stringify(result.stepScores).slice(0, 200)}`
-            })
+            return yield* backendError(
+              { backend: v.backend, operation: "score" },
+              "BadResponse",
+              `expected ${paid.length} non-empty lists of step scores in [0, 1], got ${JSON.stringify(result.stepScores).slice(0, 200)}`
+            )
           const usage = Usage.make({
             calls: 1,
             verifierCalls: paid.length,

@@ -14,8 +14,8 @@ import * as Usage from "../domain/Usage.ts"
 import { minimumCost } from "../graph/Cost.ts"
 import { GraphError } from "../graph/GraphError.ts"
 import type { LoadedGraph } from "../graph/Loader.ts"
-import type { Params } from "../graph/Scope.ts"
-import { effectiveParams, validate } from "../graph/Validate.ts"
+import { effectiveParams, type Params } from "../graph/Scope.ts"
+import { validate } from "../graph/Validate.ts"
 import { Generator, type GeneratorShape } from "../services/Generator.ts"
 import { AnswerKey } from "../services/Grader.ts"
 import { Verifier, type VerifierShape } from "../services/Verifier.ts"
@@ -24,15 +24,20 @@ import { runNode } from "./Interpreter.ts"
 import { BudgetTooSmall, type RunError } from "./RunError.ts"
 import { RunEvents } from "./RunEvents.ts"
 
-export interface RunOptions {
+/** How `execute` runs a graph; the budget (limits, prices) is the `Ledger`'s in context. */
+export interface ExecuteOptions {
   /** param overrides */
   readonly params?: Params
-  /** budget limits */
-  readonly limits?: Limits.Limits
   /** the run seed (default 0) */
   readonly seed?: number | bigint
   /** concurrent backend calls (defaults to each backend's own limit) */
   readonly concurrency?: number
+}
+
+/** How `run` runs a graph: as `execute`, with a fresh ledger for these limits and prices. */
+export interface RunOptions extends ExecuteOptions {
+  /** budget limits */
+  readonly limits?: Limits.Limits
   /** USD prices per million tokens (FLOPs use the backends' parameter counts) */
   readonly prices?: Pick<Pricing.Pricing, "usdPerMillionInput" | "usdPerMillionOutput" | "usdPerMillionVerifier">
 }
@@ -137,7 +142,7 @@ const computeFacts = (
       verifierTokenizer: verifier.inputTokens !== undefined
     })
   ]
-  const { params } = effectiveParams(loaded.doc, overrides)
+  const { params } = effectiveParams(loaded.plan, overrides)
   if (problems.length > 0) return { problems, params, firstCall: Usage.zero }
   return { problems, params, firstCall: minimumCost(loaded, { params, limits, maxTokens: generator.maxTokens }) }
 }
@@ -188,8 +193,8 @@ export const staticFacts = (
 }
 
 /**
- * Runs a graph on a problem, paying from the `Ledger` in context. The ledger may be shared by
- * several runs (one budget for a batch); `run` makes a fresh one.
+ * Runs a graph on a problem, paying from the `Ledger` in context (its limits and prices are the
+ * budget). The ledger may be shared by several runs (one budget for a batch); `run` makes a fresh one.
  *
  * @example
  * const result = yield* execute(loaded, problem, { params: { N: 16 } })
@@ -197,7 +202,7 @@ export const staticFacts = (
 export const execute = (
   loaded: LoadedGraph,
   problem: Problem,
-  options: RunOptions = {}
+  options: ExecuteOptions = {}
 ): Effect.Effect<RunResult, RunError | GraphError, Generator | Verifier | AnswerKey | RunEvents | Ledger.Ledger> =>
   // not `Effect.fn`: it captures a stack trace on every call, and opens its span under the
   // default tracer too; a sweep runs thousands of small runs
@@ -217,7 +222,7 @@ const tracing: Effect.Effect<boolean> = Effect.gen(function* () {
 const executeWith = Effect.fnUntraced(function* (
   loaded: LoadedGraph,
   problem: Problem,
-  options: RunOptions,
+  options: ExecuteOptions,
   traced: boolean
 ): Effect.fn.Return<RunResult, RunError | GraphError, Generator | Verifier | AnswerKey | RunEvents | Ledger.Ledger> {
   const generator = yield* Generator
@@ -241,25 +246,20 @@ const executeWith = Effect.fnUntraced(function* (
     }) ?? 0
   // the first call's prompt, when the graph makes a call at all
   const minimum = firstCall.calls > 0 ? Usage.add(firstCall, Usage.make({ inputTokens: prompt })) : firstCall
-  const first = Pricing.derive(ledger.pricing, minimum)
-  const short = Usage.METERS.filter((m) => {
-    const limit = limits[m]
-    return limit !== undefined && first[m] > limit + Limits.tolerance(limit)
-  })
+  const short = ledger.shortfall(minimum)
   if (short.length > 0)
     return yield* new BudgetTooSmall({
-      problems: short.map((m) => `budget.${m}: the first call needs ${first[m]}, the limit is ${limits[m]}`)
+      problems: short.map((s) => `budget.${s.meter}: the first call needs ${s.needs}, the limit is ${s.limit}`)
     })
   const concurrency = Math.max(1, options.concurrency ?? generator.concurrency)
   const env: RunEnv = {
     problem,
     runSeed: BigInt(options.seed ?? 0),
-    limits,
     generator,
     verifier,
     answers,
     events,
-    delimiter: loaded.doc.stepDelimiter ?? generator.stepDelimiter,
+    delimiter: loaded.plan.stepDelimiter ?? generator.stepDelimiter,
     generatorPermits: yield* Semaphore.make(concurrency),
     verifierPermits: yield* Semaphore.make(Math.max(1, options.concurrency ?? verifier.concurrency)),
     exhausted: { value: false },
@@ -268,14 +268,12 @@ const executeWith = Effect.fnUntraced(function* (
   }
   const frame: Frame = {
     env,
-    graph: loaded,
     params,
     ledger,
     prefix: "",
     group: undefined,
     counter: { next: 0 },
     round: 0,
-    pathPrefix: "",
     selection: { ranking: [] }
   }
   if (events.enabled)
@@ -284,13 +282,13 @@ const executeWith = Effect.fnUntraced(function* (
       problemId: problem.id,
       question: problem.question,
       ...(problem.gold === undefined ? {} : { gold: problem.gold }),
-      graph: loaded.doc.name,
+      graph: loaded.plan.name,
       params,
       limits: { ...limits },
       seed: String(options.seed ?? 0),
       at: yield* Clock.currentTimeMillis
     })
-  const population = yield* runNode(frame, loaded.doc.root, "root", [])
+  const population = yield* runNode(frame, loaded.plan.root, [])
   const snap = yield* ledger.snapshot
   const sel = frame.selection
   const result: RunResult = {

@@ -11,7 +11,7 @@ import * as Ledger from "../budget/Ledger.ts"
 import type * as Limits from "../budget/Limits.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import { hash64 } from "../domain/Hash.ts"
-import { makeProblem, type Problem } from "../domain/Problem.ts"
+import { makeProblem, type Problem, questionId } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
 import * as Steps from "../domain/Steps.ts"
 import type { GraphError } from "../graph/GraphError.ts"
@@ -104,7 +104,7 @@ const planOf = (policy: Policy, catalog: Catalog, request: Wire.ChatRequest, mul
       graph: resolved.graph,
       loaded: entry.loaded,
       problem: makeProblem({
-        id: `chat/${hash64([question]).toString(16)}`,
+        id: questionId(question, "chat"),
         question,
         gold: undefined,
         meta: {}
@@ -173,7 +173,7 @@ const runFailure = (e: RunError | GraphError): Reply => {
         status: 502,
         body: Wire.errorBody(
           502,
-          `the ${e.backend} backend failed (${e._tag}) during ${e.operation}: ${e.message}`,
+          `the ${e.backend} backend failed (${e.reason._tag}) during ${e.operation}: ${e.message}`,
           "backend_error"
         )
       })

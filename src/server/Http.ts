@@ -7,7 +7,7 @@
 import { timingSafeEqual } from "node:crypto"
 import { ByteSize, Effect, Schema } from "effect"
 import { HttpIncomingMessage, type HttpServerRequest, HttpServerResponse } from "effect/http"
-import { formatIssues } from "../graph/Graph.ts"
+import { formatIssues } from "../domain/SchemaProblems.ts"
 import type { Policy } from "./Policy.ts"
 import * as Wire from "./Wire.ts"
 

@@ -1,47 +1,71 @@
 /**
- * The service's metrics, rendered in the Prometheus text format (version 0.0.4): requests by route
- * and status, request latency, runs in flight, reservations outstanding, and what backends spent.
- * Plain counters, updated by the server and read by `GET /metrics`.
+ * The service's metrics, as Effect `Metric`s rendered by Effect's Prometheus exporter
+ * (`effect/observability` `PrometheusMetrics`, text format 0.0.4): requests by route and status,
+ * request latency, runs in flight, reservations outstanding, finished runs by outcome, and what
+ * backends spent. Each server keeps its own `MetricRegistry`, so two servers in one process (tests,
+ * an app mounting `webHandler` twice) never mix their counts.
  *
  * @since 0.1.0
  */
+import { Context, Metric } from "effect"
+import { PrometheusMetrics } from "effect/observability"
 import type { Usage } from "../domain/Usage.ts"
 
 /** Upper bounds (seconds) of the latency histogram's buckets. */
 export const LATENCY_BUCKETS: ReadonlyArray<number> = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
 
-interface Histogram {
-  readonly buckets: Array<number>
-  sum: number
-  count: number
+const requests = Metric.counter("mull_requests_total", { description: "HTTP requests by route and status." })
+const latency = Metric.histogram("mull_request_duration_seconds", {
+  description: "Request latency by route.",
+  boundaries: LATENCY_BUCKETS
+})
+const runsInFlight = Metric.gauge("mull_runs_in_flight", { description: "Graph runs executing now." })
+const reservationsOutstanding = Metric.gauge("mull_reservations_outstanding", {
+  description: "Budget reservations granted and not yet settled, over every run."
+})
+const runs = Metric.counter("mull_runs_total", { description: "Finished graph runs by outcome." })
+const spent = Metric.counter("mull_backend_spent_total", { description: "What the backends really spent, by meter." })
+
+/** A number read and written in place (`cell.value += 1`), kept in a gauge of the registry. */
+export interface Cell {
+  value: number
 }
 
 export interface Metrics {
-  /** requests by `route status` */
-  readonly requests: Map<string, number>
-  readonly latency: Map<string, Histogram>
+  /** the context holding this server's `MetricRegistry` */
+  readonly context: Context.Context<never>
   /** runs executing now */
-  readonly runsInFlight: { value: number }
-  /** reservations granted and not yet committed or released, over every run */
-  readonly reservationsOutstanding: { value: number }
-  /** finished runs by outcome (`ok`, `exhausted`, `failed`, `interrupted`) */
-  readonly runs: Map<string, number>
-  /** what the backends really spent, by meter */
-  readonly spent: Map<string, number>
+  readonly runsInFlight: Cell
+  /** reservations granted and not yet committed or released, over every run (`Ledger.tracked`) */
+  readonly reservationsOutstanding: Cell
 }
 
-/** Empty metrics. */
-export const make = (): Metrics => ({
-  requests: new Map(),
-  latency: new Map(),
-  runsInFlight: { value: 0 },
-  reservationsOutstanding: { value: 0 },
-  runs: new Map(),
-  spent: new Map()
-})
+const cell = (gauge: Metric.Gauge<number>, context: Context.Context<never>): Cell => {
+  gauge.updateUnsafe(0, context) // registered at 0, so a scrape shows it before the first run
+  return {
+    get value() {
+      return gauge.valueUnsafe(context).value
+    },
+    set value(v: number) {
+      gauge.updateUnsafe(v, context)
+    }
+  }
+}
 
-const bump = (m: Map<string, number>, key: string, by = 1): void => {
-  m.set(key, (m.get(key) ?? 0) + by)
+/**
+ * Empty metrics in a registry of their own.
+ *
+ * @example
+ * const metrics = make()
+ * metrics.runsInFlight.value // 0
+ */
+export const make = (): Metrics => {
+  const context = Context.make(Metric.MetricRegistry, new Map())
+  return {
+    context,
+    runsInFlight: cell(runsInFlight, context),
+    reservationsOutstanding: cell(reservationsOutstanding, context)
+  }
 }
 
 /**
@@ -51,16 +75,13 @@ const bump = (m: Map<string, number>, key: string, by = 1): void => {
  * observeRequest(metrics, "/v1/chat/completions", 200, 0.42)
  */
 export const observeRequest = (metrics: Metrics, route: string, status: number, seconds: number): void => {
-  bump(metrics.requests, `${route} ${status}`)
-  let h = metrics.latency.get(route)
-  if (h === undefined) {
-    h = { buckets: LATENCY_BUCKETS.map(() => 0), sum: 0, count: 0 }
-    metrics.latency.set(route, h)
-  }
-  for (const [i, le] of LATENCY_BUCKETS.entries()) if (seconds <= le) h.buckets[i] = (h.buckets[i] ?? 0) + 1
-  h.sum += seconds
-  h.count += 1
+  Metric.withAttributes(requests, { route, status: String(status) }).updateUnsafe(1, metrics.context)
+  Metric.withAttributes(latency, { route }).updateUnsafe(seconds, metrics.context)
 }
+
+const METERS = ["calls", "sequences", "inputTokens", "outputTokens", "verifierCalls", "verifierTokens"] as const
+
+const snake = (meter: string): string => meter.replace(/[A-Z]/gu, (c) => `_${c.toLowerCase()}`)
 
 /**
  * Records a finished run and what its backends spent.
@@ -68,16 +89,12 @@ export const observeRequest = (metrics: Metrics, route: string, status: number, 
  * @example
  * observeRun(metrics, "ok", result.backendUsage)
  */
-export const observeRun = (metrics: Metrics, outcome: string, spent: Usage | undefined): void => {
-  bump(metrics.runs, outcome)
-  if (spent === undefined) return
-  for (const meter of ["calls", "sequences", "inputTokens", "outputTokens", "verifierCalls", "verifierTokens"] as const)
-    bump(metrics.spent, meter, spent[meter])
+export const observeRun = (metrics: Metrics, outcome: string, used: Usage | undefined): void => {
+  Metric.withAttributes(runs, { outcome }).updateUnsafe(1, metrics.context)
+  if (used === undefined) return
+  for (const meter of METERS)
+    Metric.withAttributes(spent, { meter: snake(meter) }).updateUnsafe(used[meter], metrics.context)
 }
-
-const label = (v: string): string => v.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n")
-
-const snake = (meter: string): string => meter.replace(/[A-Z]/gu, (c) => `_${c.toLowerCase()}`)
 
 /**
  * The metrics as Prometheus text.
@@ -85,42 +102,4 @@ const snake = (meter: string): string => meter.replace(/[A-Z]/gu, (c) => `_${c.t
  * @example
  * render(make()).includes("mull_reservations_outstanding 0") // true
  */
-export const render = (metrics: Metrics): string => {
-  const lines: Array<string> = []
-  lines.push("# HELP mull_requests_total HTTP requests by route and status.", "# TYPE mull_requests_total counter")
-  for (const [key, n] of [...metrics.requests].sort(([a], [b]) => a.localeCompare(b))) {
-    const [route = "", status = ""] = key.split(" ")
-    lines.push(`mull_requests_total{route="${label(route)}",status="${label(status)}"} ${n}`)
-  }
-  lines.push(
-    "# HELP mull_request_duration_seconds Request latency by route.",
-    "# TYPE mull_request_duration_seconds histogram"
-  )
-  for (const [route, h] of [...metrics.latency].sort(([a], [b]) => a.localeCompare(b))) {
-    const r = label(route)
-    for (const [i, le] of LATENCY_BUCKETS.entries())
-      lines.push(`mull_request_duration_seconds_bucket{route="${r}",le="${le}"} ${h.buckets[i] ?? 0}`)
-    lines.push(`mull_request_duration_seconds_bucket{route="${r}",le="+Inf"} ${h.count}`)
-    lines.push(`mull_request_duration_seconds_sum{route="${r}"} ${h.sum}`)
-    lines.push(`mull_request_duration_seconds_count{route="${r}"} ${h.count}`)
-  }
-  lines.push(
-    "# HELP mull_runs_in_flight Graph runs executing now.",
-    "# TYPE mull_runs_in_flight gauge",
-    `mull_runs_in_flight ${metrics.runsInFlight.value}`,
-    "# HELP mull_reservations_outstanding Budget reservations granted and not yet settled, over every run.",
-    "# TYPE mull_reservations_outstanding gauge",
-    `mull_reservations_outstanding ${metrics.reservationsOutstanding.value}`,
-    "# HELP mull_runs_total Finished graph runs by outcome.",
-    "# TYPE mull_runs_total counter"
-  )
-  for (const [outcome, n] of [...metrics.runs].sort(([a], [b]) => a.localeCompare(b)))
-    lines.push(`mull_runs_total{outcome="${label(outcome)}"} ${n}`)
-  lines.push(
-    "# HELP mull_backend_spent_total What the backends really spent, by meter.",
-    "# TYPE mull_backend_spent_total counter"
-  )
-  for (const [meter, n] of [...metrics.spent].sort(([a], [b]) => a.localeCompare(b)))
-    lines.push(`mull_backend_spent_total{meter="${snake(meter)}"} ${n}`)
-  return `${lines.join("\n")}\n`
-}
+export const render = (metrics: Metrics): string => PrometheusMetrics.formatUnsafe(metrics.context)

@@ -1,11 +1,14 @@
 /**
  * What every plugin's configuration needs: fields with defaults and descriptions, strict decoding
- * (unknown keys rejected, so a typo names itself) into `path: message` lines, and optional
- * environment variables that are reported, never silently dropped, when they cannot be read.
+ * (unknown keys rejected, so a typo names itself) into a `BackendConfigError` with one
+ * `path: message` line per problem, and optional environment variables that are reported, never
+ * silently dropped, when they cannot be read.
  *
  * @since 0.1.0
  */
-import { Config, Effect, Option, Schema, SchemaIssue } from "effect"
+import { Config, Effect, Option, Schema } from "effect"
+import { issuesOf } from "../domain/SchemaProblems.ts"
+import { BackendConfigError, configError } from "./Backend.ts"
 
 /**
  * An integer knob in [minimum, maximum] with a default and a description.
@@ -29,50 +32,38 @@ export const nonNegativeField = (value: number, description: string) =>
     .annotate({ description })
     .pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
 
-/** Why a configuration does not decode: its first bad field, and one `path: message` line per problem. */
-export interface ConfigProblems {
-  readonly path: string
-  readonly lines: ReadonlyArray<string>
-}
-
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
 /**
- * The problems of a Schema error, as `path: message` lines (`(root)` for the whole object).
+ * Decodes a backend's configuration strictly: every problem reported with its path, unknown keys
+ * rejected; absent input is `{}`.
  *
  * @example
- * problemsOf(error).lines // ["prm.sd0: Expected a number, got \"x\""]
- */
-export const problemsOf = (error: Schema.SchemaError): ConfigProblems => {
-  const lines = formatter(error.issue).issues.map((i) => {
-    const path = i.path && i.path.length > 0 ? i.path.map(String).join(".") : "(root)"
-    return { path, line: `${path}: ${i.message}` }
-  })
-  return { path: lines[0]?.path ?? "(root)", lines: lines.map((l) => l.line) }
-}
-
-/**
- * Decodes a configuration strictly: every problem reported, unknown keys rejected; absent input is `{}`.
- *
- * @example
- * const config = yield* decodeStrict(SimulatedConfig)(input).pipe(Effect.mapError((p) => new MyConfigError(p)))
+ * const config = yield* decodeStrict("simulated", SimulatedConfig)({ worldSeed: 3 })
  */
 export const decodeStrict =
-  <S extends Schema.Top & { readonly DecodingServices: never }>(schema: S) =>
-  (input: unknown): Effect.Effect<S["Type"], ConfigProblems> =>
+  <S extends Schema.Top & { readonly DecodingServices: never }>(backend: string, schema: S) =>
+  (input: unknown): Effect.Effect<S["Type"], BackendConfigError> =>
     Schema.decodeUnknownEffect(schema)(input ?? {}, { errors: "all", onExcessProperty: "error" }).pipe(
-      Effect.mapError(problemsOf)
+      Effect.mapError(
+        (e) =>
+          new BackendConfigError({
+            backend,
+            issues: issuesOf(e).map((i) => ({ path: [...i.path], message: i.message }))
+          })
+      )
     )
 
 /**
  * An optional environment variable (through Effect `Config`): `undefined` when unset; a value that
- * cannot be read fails with a line saying why.
+ * cannot be read fails with a problem saying why.
  *
  * @example
- * const baseUrl = yield* optionalEnv(Config.String("MULL_BASE_URL"))
+ * const baseUrl = yield* optionalEnv("openai", Config.String("MULL_BASE_URL"))
  */
-export const optionalEnv = <A>(config: Config.Config<A>): Effect.Effect<A | undefined, string> =>
+export const optionalEnv = <A>(
+  backend: string,
+  config: Config.Config<A>
+): Effect.Effect<A | undefined, BackendConfigError> =>
   Config.option(config).pipe(
     Effect.map(Option.getOrUndefined),
-    Effect.mapError((e) => `environment: ${e.message}`)
+    Effect.mapError((e) => configError(backend, undefined, `environment: ${e.message}`))
   )

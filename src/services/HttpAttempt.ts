@@ -12,9 +12,10 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Redacted, Schema, SchemaIssue } from "effect"
+import { Clock, Effect, Redacted, Schema } from "effect"
 import { type HttpClient, HttpClientRequest } from "effect/http"
-import { type BackendError, BadResponse, InvalidRequest, Timeout, Unavailable } from "./BackendError.ts"
+import { formatIssues } from "../domain/SchemaProblems.ts"
+import { BackendError, BadResponse, InvalidRequest, Timeout, Unavailable } from "./BackendError.ts"
 import { errorOfStatus, redact } from "./HttpErrors.ts"
 
 /** Where and how to call. */
@@ -26,14 +27,8 @@ export interface HttpEndpoint {
   readonly timeoutMs: number
 }
 
-const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
-
-/** The first few issues of a decode failure, as `path: message`. */
-const issuesOf = (error: Schema.SchemaError): string =>
-  formatter(error.issue)
-    .issues.slice(0, 3)
-    .map((i) => `${i.path && i.path.length > 0 ? i.path.map(String).join(".") : "(root)"}: ${i.message}`)
-    .join("; ")
+/** The first few problems of a decode failure, as `path: message`. */
+const issuesOf = (error: Schema.SchemaError): string => formatIssues(error, "", { root: "(root)", limit: 3 }).join("; ")
 
 /**
  * POSTs `body` to `url` once and decodes the JSON reply with `schema`.
@@ -50,29 +45,33 @@ export const postJson = <A>(
   schema: Schema.Decoder<A>
 ): Effect.Effect<A, BackendError> => {
   const secret = endpoint.apiKey === undefined ? undefined : Redacted.value(endpoint.apiKey)
-  const fields = (message: string) => ({
-    backend: endpoint.backend,
-    operation,
-    message: redact(message, secret)
-  })
+  const where = { backend: endpoint.backend, operation }
+  const fields = (message: string) => ({ message: redact(message, secret) })
   const request = HttpClientRequest.post(url).pipe(
     HttpClientRequest.acceptJson,
     HttpClientRequest.bodyText(JSON.stringify(body), "application/json"),
     secret === undefined ? (r) => r : HttpClientRequest.bearerToken(secret)
   )
   const attempt = Effect.gen(function* () {
-    const response = yield* client
-      .execute(request)
-      .pipe(
-        Effect.mapError((e) =>
-          e.reason._tag === "TransportError"
-            ? new Unavailable(fields(`cannot reach ${url}: ${e.reason.description ?? e.message}`))
-            : new InvalidRequest(fields(`cannot send the request to ${url}: ${e.message}`))
-        )
+    const response = yield* client.execute(request).pipe(
+      Effect.mapError((e) =>
+        e.reason._tag === "TransportError"
+          ? new BackendError({
+              ...where,
+              reason: new Unavailable(fields(`cannot reach ${url}: ${e.reason.description ?? e.message}`))
+            })
+          : new BackendError({
+              ...where,
+              reason: new InvalidRequest(fields(`cannot send the request to ${url}: ${e.message}`))
+            })
       )
+    )
     // a body cut off by the connection is a transport failure, worth retrying
     const text = yield* response.text.pipe(
-      Effect.mapError((e) => new Unavailable(fields(`reply from ${url} broke off: ${e.message}`)))
+      Effect.mapError(
+        (e) =>
+          new BackendError({ ...where, reason: new Unavailable(fields(`reply from ${url} broke off: ${e.message}`)) })
+      )
     )
     if (response.status < 200 || response.status >= 300) {
       const nowMs = yield* Clock.currentTimeMillis
@@ -92,14 +91,23 @@ export const postJson = <A>(
     try {
       json = JSON.parse(text)
     } catch (e) {
-      return yield* new BadResponse(
-        fields(
-          `reply from ${url} is not JSON (${e instanceof Error ? e.message : String(e)}): ${JSON.stringify(text.slice(0, 120))}`
+      return yield* new BackendError({
+        ...where,
+        reason: new BadResponse(
+          fields(
+            `reply from ${url} is not JSON (${e instanceof Error ? e.message : String(e)}): ${JSON.stringify(text.slice(0, 120))}`
+          )
         )
-      )
+      })
     }
     return yield* Schema.decodeUnknownEffect(schema)(json).pipe(
-      Effect.mapError((e) => new BadResponse(fields(`unexpected reply from ${url}: ${issuesOf(e)}`)))
+      Effect.mapError(
+        (e) =>
+          new BackendError({
+            ...where,
+            reason: new BadResponse(fields(`unexpected reply from ${url}: ${issuesOf(e)}`))
+          })
+      )
     )
   })
   return attempt.pipe(
@@ -107,9 +115,12 @@ export const postJson = <A>(
       duration: endpoint.timeoutMs,
       orElse: () =>
         Effect.fail(
-          new Timeout({
-            ...fields(`no reply from ${url} within ${endpoint.timeoutMs} ms`),
-            timeoutMs: endpoint.timeoutMs
+          new BackendError({
+            ...where,
+            reason: new Timeout({
+              ...fields(`no reply from ${url} within ${endpoint.timeoutMs} ms`),
+              timeoutMs: endpoint.timeoutMs
+            })
           })
         )
     })

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { type BackendError, InvalidRequest, RateLimited, Unavailable } from "./BackendError.ts"
+import { BackendError, InvalidRequest, RateLimited, Unavailable } from "./BackendError.ts"
 
 /**
  * The wait a `retry-after` header asks for, in milliseconds: either delay-seconds (`"2"`,
@@ -87,15 +87,18 @@ export interface FailedResponse {
  * `InvalidRequest` with the server's message, which retrying would not change.
  *
  * @example
- * errorOfStatus({ backend: "openai", operation: "generate", status: 429, retryAfter: "1", body: "", nowMs: 0 })._tag // "RateLimited"
+ * errorOfStatus({ backend: "openai", operation: "generate", status: 429, retryAfter: "1", body: "", nowMs: 0 }).reason._tag // "RateLimited"
  */
 export const errorOfStatus = (r: FailedResponse): BackendError => {
   const message = redact(`HTTP ${r.status}: ${serverMessage(r.body)}`, r.secret)
-  const fields = { backend: r.backend, operation: r.operation, message }
+  const where = { backend: r.backend, operation: r.operation }
   if (r.status === 429) {
     const wait = retryAfterMs(r.retryAfter, r.nowMs)
-    return new RateLimited({ ...fields, ...(wait === undefined ? {} : { retryAfterMs: wait }) })
+    return new BackendError({
+      ...where,
+      reason: new RateLimited({ message, ...(wait === undefined ? {} : { retryAfterMs: wait }) })
+    })
   }
-  if (r.status === 408 || r.status >= 500) return new Unavailable(fields)
-  return new InvalidRequest(fields)
+  if (r.status === 408 || r.status >= 500) return new BackendError({ ...where, reason: new Unavailable({ message }) })
+  return new BackendError({ ...where, reason: new InvalidRequest({ message }) })
 }

@@ -33,6 +33,6 @@ export const defaults: RetryPolicy = { retries: 4, baseDelayMs: 500, maxDelayMs:
 export const delayMs = (policy: RetryPolicy, attempt: number, error: BackendError, unit: number): number => {
   const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1))
   const jittered = backoff / 2 + (backoff / 2) * Math.min(Math.max(unit, 0), 1)
-  const asked = error._tag === "RateLimited" ? (error.retryAfterMs ?? 0) : 0
+  const asked = error.reason._tag === "RateLimited" ? (error.reason.retryAfterMs ?? 0) : 0
   return Math.min(policy.maxDelayMs, Math.max(jittered, asked))
 }

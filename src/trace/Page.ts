@@ -5,6 +5,7 @@
  *
  * @since 0.1.0
  */
+import { topGroupOf } from "../domain/CandidateId.ts"
 import { METERS } from "../domain/Usage.ts"
 import { layoutTree } from "./Layout.ts"
 import { spendByNode, type TraceModel, treeCounts } from "./TraceTree.ts"
@@ -205,13 +206,13 @@ const LEGEND = `<div class="legend">
  * The viewer's HTML for a trace model and its budget chart (an SVG string, or `""`).
  *
  * @example
- * const html = renderPage(buildTree(lines), yield* Charts.render(budgetChart(...), "budget"))
+ * const html = renderPage(model, yield* Vega.render(budgetChart(model.charges, model.run.limits), "budget"))
  */
 export const renderPage = (model: TraceModel, budgetSvg: string): string => {
   const title = `${model.run.graph} on ${model.run.problemId}`
   const data = { ...model, compactAbove: COMPACT_ABOVE }
   const layout = layoutTree.toString()
-  const script = VIEWER_SCRIPT.replace("LAYOUT", () => layout)
+  const script = VIEWER_SCRIPT.replace("LAYOUT", () => layout).replace("TOP_GROUP_OF", () => topGroupOf.toString())
   const meters = model.charges.length === 0 ? [] : METERS.filter((m) => (model.finished?.usage[m] ?? 0) > 0)
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

@@ -8,8 +8,8 @@
  * @since 0.1.0
  */
 import { Result, Schema } from "effect"
+import { formatIssues } from "../domain/SchemaProblems.ts"
 import { UsageSchema } from "../domain/Usage.ts"
-import { formatIssues } from "../graph/Graph.ts"
 
 const Counts = Schema.Struct({ size: Schema.Finite, active: Schema.Finite, done: Schema.Finite })
 const Numbers = Schema.Record(Schema.String, Schema.Finite)

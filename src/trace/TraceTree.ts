@@ -10,8 +10,12 @@
  *
  * @since 0.1.0
  */
+import * as CandidateId from "../domain/CandidateId.ts"
 import type { Usage } from "../domain/Usage.ts"
 import type { TraceLine } from "./TraceEvent.ts"
+
+/** The parallel branch prefix of an id (`b2/b0/s1.3` → `b2/b0/`), and its top-level branch (`b2/`): `CandidateId`'s. */
+export { groupOf, topGroupOf } from "../domain/CandidateId.ts"
 
 /** How a candidate came to be. */
 export type NodeKind = "root" | "sample" | "child" | "revision" | "copy" | "missing"
@@ -128,20 +132,6 @@ export interface AnswerGrouping {
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 type Building = Mutable<Omit<TreeNode, "children">> & { children: Array<number> }
 
-const COPY = /~\d+$/u
-
-/** The parallel branch prefix of an id: `b2/b0/s1.3` → `b2/b0/`. */
-export const groupOf = (id: string): string | undefined => {
-  const slash = id.lastIndexOf("/")
-  return slash < 0 ? undefined : id.slice(0, slash + 1)
-}
-
-/** The top-level branch of an id: `b2/b0/s1.3` → `b2/`. */
-export const topGroupOf = (id: string): string | undefined => {
-  const slash = id.indexOf("/")
-  return slash < 0 ? undefined : id.slice(0, slash + 1)
-}
-
 const branchNumber = (g: string) => Number(g.slice(1, -1))
 
 /**
@@ -190,9 +180,9 @@ export const buildTree = (lines: ReadonlyArray<TraceLine>, grouping?: AnswerGrou
   const ensure = (id: string): number => {
     const known = byId.get(id)
     if (known !== undefined) return known
-    const group = groupOf(id)
-    if (COPY.test(id)) {
-      const of = id.replace(COPY, "")
+    const group = CandidateId.groupOf(id)
+    const of = CandidateId.copyOf(id)
+    if (of !== undefined) {
       const o = nodes[ensure(of)]
       if (o !== undefined) {
         const { children: _, onPath: __, prunedBy: ___, vote: ____, ...copied } = o
@@ -234,11 +224,11 @@ export const buildTree = (lines: ReadonlyArray<TraceLine>, grouping?: AnswerGrou
         break
       case "CandidateCreated": {
         const parent = e.parentId === undefined ? 0 : ensure(e.parentId)
-        const group = groupOf(e.id)
+        const group = CandidateId.groupOf(e.id)
         const i = add({
           id: e.id,
           parent,
-          kind: e.parentId === undefined ? "sample" : /\.r\d+$/u.test(e.id) ? "revision" : "child",
+          kind: e.parentId === undefined ? "sample" : CandidateId.isRevision(e.id) ? "revision" : "child",
           node: e.node,
           round: e.round,
           done: e.done,
@@ -310,14 +300,14 @@ export const buildTree = (lines: ReadonlyArray<TraceLine>, grouping?: AnswerGrou
   const groups = [
     ...new Set(
       (root?.children ?? []).flatMap((c) => {
-        const g = topGroupOf(nodes[c]?.id ?? "")
+        const g = CandidateId.topGroupOf(nodes[c]?.id ?? "")
         return g === undefined ? [] : [g]
       })
     )
   ].sort((a, b) => branchNumber(a) - branchNumber(b) || a.localeCompare(b))
   if (root !== undefined && groups.length > 0) {
     const rank = (c: number) => {
-      const g = topGroupOf(nodes[c]?.id ?? "")
+      const g = CandidateId.topGroupOf(nodes[c]?.id ?? "")
       return g === undefined ? -1 : groups.indexOf(g)
     }
     root.children = root.children

@@ -5,8 +5,8 @@
  * @since 0.1.0
  */
 import { Effect, Result, Schema } from "effect"
-import * as Charts from "../eval/Charts.ts"
-import { budgetChart } from "./BudgetChart.ts"
+import { budgetChart } from "../charts/BudgetChart.ts"
+import * as Vega from "../charts/Vega.ts"
 import { renderPage } from "./Page.ts"
 import { parseTrace } from "./TraceEvent.ts"
 import { type AnswerGrouping, buildTree, type TraceModel } from "./TraceTree.ts"
@@ -34,6 +34,6 @@ export const tracePage = Effect.fn("tracePage")(function* (
   if (Result.isFailure(lines)) return yield* new TraceError({ problems: lines.failure })
   const model = buildTree(lines.success, grouping)
   const svg =
-    model.charges.length === 0 ? "" : yield* Charts.render(budgetChart(model.charges, model.run.limits), "budget")
+    model.charges.length === 0 ? "" : yield* Vega.render(budgetChart(model.charges, model.run.limits), "budget")
   return { html: renderPage(model, svg), model }
 })

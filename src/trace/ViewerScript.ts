@@ -14,7 +14,7 @@
  * @since 0.1.0
  */
 
-/** The script's body; `LAYOUT` is replaced by `layoutTree`'s source. */
+/** The script's body; `LAYOUT` is replaced by `layoutTree`'s source, `TOP_GROUP_OF` by `CandidateId.topGroupOf`'s. */
 export const VIEWER_SCRIPT = String.raw`
 (function () {
   "use strict";
@@ -61,9 +61,10 @@ export const VIEWER_SCRIPT = String.raw`
   function fmt(x) {
     return x === undefined || x === null ? "—" : Number(x).toFixed(3);
   }
+  // the top-level parallel branch of a candidate id (CandidateId.topGroupOf, embedded), "" outside any
+  var topGroupOf = TOP_GROUP_OF;
   function topGroup(id) {
-    var s = id.indexOf("/");
-    return s < 0 ? "" : id.slice(0, s + 1);
+    return topGroupOf(id) || "";
   }
   function X(i) { return LEFT + layout.depth[i] * COL; }
   function Y(i) { return PAD + layout.row[i] * ROW; }

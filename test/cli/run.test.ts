@@ -13,7 +13,7 @@ import { afterAll, afterEach, assert, beforeAll, describe, it } from "@effect/vi
 import { Effect } from "effect"
 import { TestConsole } from "effect/testing"
 import { runCli } from "../../src/cli/main.ts"
-import { loadMath500 } from "../../src/eval/DatasetMath500.ts"
+import { loadMath500 } from "../../src/data/DatasetMath500.ts"
 import * as Loader from "../../src/graph/Loader.ts"
 
 const BUILTINS = await Effect.runPromise(Loader.list())
@@ -352,6 +352,23 @@ describe("mull validate, cost, graphs, schema", () => {
       assert.isObject(defs)
       for (const node of ["SampleNode", "ExpandNode", "ScoreNode", "PruneNode", "SelectNode", "RouteNode", "UseNode"])
         assert.property(defs, node)
+    })
+  )
+})
+
+describe("mull run --question", () => {
+  it.effect("two different questions get different problem ids (a hash of the whole question)", () =>
+    Effect.gen(function* () {
+      const idOf = (question: string) =>
+        Effect.map(
+          cli(["run", "majority", "--question", question, "--param", "N=2", "--json"]),
+          ({ out }) => (JSON.parse(out) as { problem: { id: string } }).problem.id
+        )
+      const a = yield* idOf("What is the value of 2+2 in base ten?")
+      const b = yield* idOf("What is the value of 7*6 in base sixteen?")
+      assert.match(a, /^question\/[0-9a-f]+$/u)
+      assert.notStrictEqual(a, b)
+      assert.strictEqual(yield* idOf("What is the value of 2+2 in base ten?"), a)
     })
   )
 })

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { registry } from "../../src/backends/Registry.ts"
 import { type AccuracyPoint, accuracy, accuracyByBin, configurations } from "../../src/eval/Accuracy.ts"
 import { oracleBins } from "../../src/eval/Bins.ts"
 import { runSweepParallel } from "../../src/eval/Parallel.ts"
@@ -39,7 +40,7 @@ describe("the paper's qualitative findings on the simulated backend", () => {
       })
     )
     const path = join(mkdtempSync(join(tmpdir(), "mull-findings-")), "findings.db")
-    await Effect.runPromise(runSweepParallel(spec, path, { workers: 2 }))
+    await Effect.runPromise(runSweepParallel(spec, path, { registry, workers: 2 }))
     const { runs, difficulties } = await Effect.runPromise(
       Effect.scoped(
         Effect.gen(function* () {

@@ -1,7 +1,7 @@
 /** The policy as a `route` graph: it loads, validates, runs on the simulated backend, and routes by its thresholds. */
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { backendLayer } from "../../src/backends.ts"
+import { backendLayer } from "../../src/backends/Registry.ts"
 import { makeProblem } from "../../src/domain/Problem.ts"
 import { configurations } from "../../src/eval/Accuracy.ts"
 import { oracleBins, predictedBins } from "../../src/eval/Bins.ts"

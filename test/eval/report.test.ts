@@ -11,10 +11,11 @@ import { beforeAll, describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Command } from "effect/cli"
 import { TestConsole } from "effect/testing"
+import { registry } from "../../src/backends/Registry.ts"
+import * as Vega from "../../src/charts/Vega.ts"
 import { InvalidInput } from "../../src/cli/InvalidInput.ts"
 import { mull, VERSION } from "../../src/cli/main.ts"
 import { analyze, backendName, load, parameterCount, strategyGraphs } from "../../src/eval/Analysis.ts"
-import * as Charts from "../../src/eval/Charts.ts"
 import * as Report from "../../src/eval/Report.ts"
 import * as Store from "../../src/eval/Store.ts"
 import * as Loader from "../../src/graph/Loader.ts"
@@ -75,7 +76,7 @@ describe("report", () => {
       )
       expect(loaded.large.length).toBe(60)
       expect(loaded.meta.backend).toBe("simulated")
-      const report = yield* Report.build(analyze(loaded), { generatedAt: "2026-01-01T00:00:00Z" })
+      const report = yield* Report.build(analyze(loaded), { generatedAt: "2026-01-01T00:00:00Z", registry })
       const out = join(dir, "report")
       const files = yield* Report.write(report, out)
       expect(files.length).toBe(2 + 7)
@@ -181,7 +182,7 @@ describe("report", () => {
   })
 
   it("scopes SVG ids per chart", () => {
-    expect(Charts.scopeIds('<clipPath id="c1"/><g clip-path="url(#c1)"/><use href="#c1"/>', "x")).toBe(
+    expect(Vega.scopeIds('<clipPath id="c1"/><g clip-path="url(#c1)"/><use href="#c1"/>', "x")).toBe(
       '<clipPath id="x-c1"/><g clip-path="url(#x-c1)"/><use href="#x-c1"/>'
     )
   })

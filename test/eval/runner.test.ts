@@ -5,6 +5,7 @@ import { join } from "node:path"
 import { DatabaseSync } from "node:sqlite"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
+import { registry } from "../../src/backends/Registry.ts"
 import { runSweep } from "../../src/eval/Runner.ts"
 import * as Store from "../../src/eval/Store.ts"
 import { decodeSweep, type SweepSpec } from "../../src/eval/Sweep.ts"
@@ -55,18 +56,18 @@ describe("sweep runner", () => {
     const dir = tmp()
     const whole = join(dir, "whole.db")
     const cut = join(dir, "cut.db")
-    const full = await withStore(whole, () => runSweep(s))
+    const full = await withStore(whole, () => runSweep(s, { registry }))
     // 6 problems × (2 strategies × 2 budgets × 2 seeds) runs + 6 difficulty items
     assert.strictEqual(full.total, 6 * 8 + 6)
     assert.strictEqual(full.ran, full.total)
     // stop after 17 items (problems in flight finish their current item)
-    const first = await withStore(cut, () => runSweep(s, { maxItems: 17 }))
+    const first = await withStore(cut, () => runSweep(s, { registry, maxItems: 17 }))
     assert.isAtLeast(first.ran, 17)
     assert.isBelow(first.ran, full.total)
-    const second = await withStore(cut, () => runSweep(s))
+    const second = await withStore(cut, () => runSweep(s, { registry }))
     assert.strictEqual(second.skipped, first.ran, "the finished work is found")
     assert.strictEqual(second.ran, full.total - first.ran, "and not done again")
-    const third = await withStore(cut, () => runSweep(s))
+    const third = await withStore(cut, () => runSweep(s, { registry }))
     assert.strictEqual(third.ran, 0)
     const a = (await withStore(whole, (st) => st.runs("resume"))).map(essence).sort()
     const b = (await withStore(cut, (st) => st.runs("resume"))).map(essence).sort()
@@ -107,7 +108,7 @@ describe("sweep runner", () => {
     assert.isAbove(before, 0)
     assert.isBelow(before, 48, "killed before the end")
     const s = await Effect.runPromise(decodeSweep({ ...specJson, name: "killed" }))
-    const rest = await withStore(path, () => runSweep(s))
+    const rest = await withStore(path, () => runSweep(s, { registry }))
     assert.strictEqual(rest.skipped + rest.ran, rest.total)
     assert.isAtLeast(rest.skipped, before, "every stored run is kept")
     assert.strictEqual(count(), 48)
@@ -127,7 +128,9 @@ describe("sweep runner", () => {
       })
     )
     const dir = tmp()
-    const runs = await withStore(join(dir, "n.db"), (st) => Effect.andThen(runSweep(s), st.runs("nested")))
+    const runs = await withStore(join(dir, "n.db"), (st) =>
+      Effect.andThen(runSweep(s, { registry }), st.runs("nested"))
+    )
     for (const r of runs.filter((r) => r.budget === 16)) {
       assert.strictEqual(r.usage.sequences, 16, "logical cost charged")
       assert.strictEqual(r.backendUsage.sequences, 0, "all 16 samples were best-of-64's")

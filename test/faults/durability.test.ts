@@ -12,6 +12,7 @@ import { DatabaseSync } from "node:sqlite"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import fc from "fast-check"
+import { registry } from "../../src/backends/Registry.ts"
 import { runSweep } from "../../src/eval/Runner.ts"
 import * as Store from "../../src/eval/Store.ts"
 import { decodeSweep } from "../../src/eval/Sweep.ts"
@@ -106,7 +107,7 @@ describe("eval store durability", () => {
       writeFileSync(sweepFile, JSON.stringify(sweepJson))
       const spec = await Effect.runPromise(decodeSweep(sweepJson))
       const whole = join(dir, "whole.db")
-      await withStore(whole, () => runSweep(spec))
+      await withStore(whole, () => runSweep(spec, { registry }))
       const expected = await records(whole)
       assert.strictEqual(expected.runs.length, TOTAL_RUNS)
       let n = 0
@@ -123,7 +124,7 @@ describe("eval store durability", () => {
               last = now
               assert.strictEqual(integrity(store), "ok")
             }
-            const rest = await withStore(store, () => runSweep(spec))
+            const rest = await withStore(store, () => runSweep(spec, { registry }))
             assert.strictEqual(rest.skipped + rest.ran, rest.total)
             const got = await records(store)
             assert.strictEqual(new Set(got.keys).size, got.keys.length, "no run stored twice")

@@ -24,6 +24,7 @@ import * as Usage from "../../src/domain/Usage.ts"
 import * as Loader from "../../src/graph/Loader.ts"
 import { execute, pricingOf } from "../../src/runtime/Run.ts"
 import { RunEvents } from "../../src/runtime/RunEvents.ts"
+import { BackendError } from "../../src/services/BackendError.ts"
 import { Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import { Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { type Case, caseArb, eventsTo, MAX_TOKENS, over, PRICES, watched } from "../runtime/harness.ts"
@@ -126,8 +127,7 @@ const run = (c: FaultCase, limits: Limits.Limits, interruptAfter: number) =>
     const program = execute(loaded, c.case.problem, {
       params: c.case.params,
       seed: c.case.seed,
-      concurrency: c.concurrency,
-      prices: PRICES
+      concurrency: c.concurrency
     }).pipe(
       Effect.provideService(Ledger.Ledger, watched(inner, violations, [])),
       Effect.provideService(
@@ -155,7 +155,7 @@ const limitsOf = (c: Case) =>
     const loaded = yield* Loader.fromJson(c.doc).pipe(Effect.orDie)
     const pricing = pricingOf(yield* Generator, yield* Verifier, PRICES)
     const free = yield* Effect.exit(
-      execute(loaded, c.problem, { params: c.params, seed: c.seed, prices: PRICES }).pipe(
+      execute(loaded, c.problem, { params: c.params, seed: c.seed }).pipe(
         Effect.provideService(
           RunEvents,
           eventsTo(() => undefined)
@@ -197,7 +197,12 @@ const property = (c: FaultCase) =>
         stats.interrupted++
         return
       }
-      const e = Cause.squash(o.exit.cause) as { readonly _tag?: string; readonly message?: string }
+      const squashed = Cause.squash(o.exit.cause)
+      // a backend error is counted by its reason (BadResponse, Timeout…)
+      const e =
+        squashed instanceof BackendError
+          ? { _tag: squashed.reason._tag, message: squashed.message }
+          : (squashed as { readonly _tag?: string; readonly message?: string })
       assert.isTrue(TAGGED.has(e._tag ?? ""), `untagged failure: ${Cause.pretty(o.exit.cause)}`)
       assert.isNotEmpty(e.message ?? "", "a tagged error has a message")
       stats.failed.set(e._tag ?? "", (stats.failed.get(e._tag ?? "") ?? 0) + 1)

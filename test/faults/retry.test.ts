@@ -4,7 +4,7 @@
  * run with their tag, and bad verifier scores or over-long outputs are rejected, never used.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Layer } from "effect"
+import { Cause, Effect, Exit, Layer } from "effect"
 import * as Faults from "../../plugins/faults/index.ts"
 import * as Simulated from "../../plugins/simulated/index.ts"
 import * as MathGrader from "../../src/answer/MathGrader.ts"
@@ -13,6 +13,7 @@ import type { Problem } from "../../src/domain/Problem.ts"
 import * as Loader from "../../src/graph/Loader.ts"
 import { run } from "../../src/runtime/Run.ts"
 import * as RunEvents from "../../src/runtime/RunEvents.ts"
+import { BackendError } from "../../src/services/BackendError.ts"
 import type { RetryPolicy } from "../../src/services/Retry.ts"
 
 const PROBLEM: Problem = { id: "p/retry", question: "What is $6 \\cdot 7$?", gold: "42", meta: { level: 2 } }
@@ -141,7 +142,8 @@ describe("bad backend output is rejected, never used", () => {
           { outputTokens: 100_000 }
         )
         assert.isTrue(Exit.isFailure(exit))
-        assert.match(String(Exit.isFailure(exit) ? exit.cause : ""), /BadResponse/u)
+        const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        assert.strictEqual(error instanceof BackendError ? error.reason._tag : "", "BadResponse")
       })
     )
 })

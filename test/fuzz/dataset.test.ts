@@ -16,9 +16,9 @@ import { Cause, Effect, Exit } from "effect"
 import fc from "fast-check"
 import { loadJsonlPool, loadQwenPool, parseQwenRecord, qwenPoolPath } from "../../plugins/replay/index.ts"
 import { parseJsonlRecord } from "../../plugins/replay/JsonlPool.ts"
-import { DatasetError, isFieldProblem, loadJsonl } from "../../src/eval/Dataset.ts"
-import { gsm8kPath, loadGsm8k } from "../../src/eval/DatasetGsm8k.ts"
-import { loadMath500, math500Path } from "../../src/eval/DatasetMath500.ts"
+import { DatasetError, isFieldProblem, loadJsonl } from "../../src/data/Dataset.ts"
+import { gsm8kPath, loadGsm8k } from "../../src/data/DatasetGsm8k.ts"
+import { loadMath500, math500Path } from "../../src/data/DatasetMath500.ts"
 import { assertNotPolluted, PROTO_KEYS, prototypeSnapshot, runs, SCALE, within } from "./helpers.ts"
 
 const linesOf = async (path: string) => (await readFile(path, "utf8")).split("\n").filter((l) => l.trim() !== "")

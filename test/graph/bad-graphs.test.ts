@@ -305,6 +305,30 @@ describe("bad graphs: one `path: message` line per problem", () => {
     })
   )
 
+  it.effect("the default verifier is checked like a named one (score and route's estimate)", () =>
+    Effect.gen(function* () {
+      const none: BackendInfo = { name: "openai", capabilities: new Set(["seeded"]), verifiers: [] }
+      const help = "(it has none: give it a reward model, see docs/backends.md)"
+      yield* expectProblems(
+        doc([sample, { type: "score" }, select]),
+        [`root.nodes.1.verifier: backend "openai" has no verifier "prm", the default ${help}`],
+        { backend: none }
+      )
+      yield* expectProblems(
+        doc([{ type: "route", estimate: { samples: 2 }, bins: [], cases: [select] }]),
+        [`root.nodes.0.estimate.verifier: backend "openai" has no verifier "prm", the default ${help}`],
+        { backend: none }
+      )
+      // a backend with only an outcome reward model has no default verifier either
+      yield* expectProblems(
+        doc([sample, { type: "score", aggregate: "min" }, select]),
+        ['root.nodes.1.verifier: backend "orm-only" has no verifier "prm", the default (it has: orm)'],
+        { backend: { ...none, name: "orm-only", verifiers: ["orm"] } }
+      )
+      yield* expectProblems(doc([sample, { type: "score" }, select]), [])
+    })
+  )
+
   it.effect("the document itself: not an object, not JSON, a bad name or param name, nested too deeply", () =>
     Effect.gen(function* () {
       yield* expectProblems(42, ["(document): Expected GraphDocument"])

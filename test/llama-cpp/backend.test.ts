@@ -88,7 +88,7 @@ describe("llama-cpp generator", () => {
       const expected = 1 + backend.model.tokenize(text, false, "trimLeadingSpace").length
       assert.strictEqual(backend.generator.promptTokens?.(request({ prefix })), expected)
       assert.strictEqual(
-        backend.tokenizer.count("Tom liked to play"),
+        backend.countTokens("Tom liked to play"),
         backend.model.tokenize("Tom liked to play", false, "trimLeadingSpace").length
       )
     })
@@ -155,7 +155,7 @@ describe("llama-cpp generator", () => {
     Effect.gen(function* () {
       const long = story("long", "Tom ran and ran. ".repeat(200))
       const error = yield* Effect.flip(backend.generator.generate(request({ problem: long })))
-      assert.strictEqual(error._tag, "InvalidRequest")
+      assert.strictEqual(error.reason._tag, "InvalidRequest")
       assert.include(error.message, "context holds 1024")
     })
   )
@@ -232,7 +232,7 @@ describe("llama-cpp judge (next-token probability)", () => {
   it.effect("refuses an unknown verifier name", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(backend.verifier.score({ problem, candidates, verifier: "rm" }))
-      assert.strictEqual(error._tag, "InvalidRequest")
+      assert.strictEqual(error.reason._tag, "InvalidRequest")
     })
   )
 })

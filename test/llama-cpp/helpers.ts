@@ -6,11 +6,10 @@
 import { Effect, Exit, Layer, Scope } from "effect"
 import * as LlamaCpp from "../../plugins/llama-cpp/index.ts"
 import * as MathGrader from "../../src/answer/MathGrader.ts"
+import { dataPath } from "../../src/data/DataPath.ts"
 import { makeProblem, type Problem } from "../../src/domain/Problem.ts"
-import { dataPath } from "../../src/eval/DataPath.ts"
 import * as RunEvents from "../../src/runtime/RunEvents.ts"
 import { Generator } from "../../src/services/Generator.ts"
-import { Tokenizer } from "../../src/services/Tokenizer.ts"
 import { Verifier } from "../../src/services/Verifier.ts"
 
 export const MODEL = dataPath("models", "stories260K.gguf")
@@ -55,7 +54,6 @@ export const servicesOf = (backend: LlamaCpp.LlamaCppBackend) =>
   Layer.mergeAll(
     Layer.succeed(Generator, backend.generator),
     Layer.succeed(Verifier, backend.verifier),
-    Layer.succeed(Tokenizer, backend.tokenizer),
     MathGrader.layer,
     RunEvents.layerSilent
   )

@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { vi } from "vitest"
-import { backendLayer } from "../../src/backends.ts"
+import { backendLayer } from "../../src/backends/Registry.ts"
 import { MODEL } from "./helpers.ts"
 
 vi.mock("node-llama-cpp", () => {

@@ -9,7 +9,7 @@
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer } from "effect"
 import fc from "fast-check"
-import { backendLayer } from "../../src/backends.ts"
+import { backendLayer } from "../../src/backends/Registry.ts"
 import * as Ledger from "../../src/budget/Ledger.ts"
 import type { Limits } from "../../src/budget/Limits.ts"
 import { makeProblem } from "../../src/domain/Problem.ts"

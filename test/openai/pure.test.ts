@@ -44,10 +44,10 @@ describe("retry-after and error bodies", () => {
     const at = (status: number, retryAfter?: string) =>
       errorOfStatus({ backend: "openai", operation: "generate", status, retryAfter, body: "{}", nowMs: 0 })
     const limited = at(429, "3")
-    assert.strictEqual(limited._tag, "RateLimited")
-    assert.strictEqual(limited._tag === "RateLimited" ? limited.retryAfterMs : undefined, 3000)
-    for (const s of [500, 502, 503, 504, 408]) assert.strictEqual(at(s)._tag, "Unavailable")
-    for (const s of [400, 401, 403, 404, 413, 422]) assert.strictEqual(at(s)._tag, "InvalidRequest")
+    assert.strictEqual(limited.reason._tag, "RateLimited")
+    assert.strictEqual(limited.reason._tag === "RateLimited" ? limited.reason.retryAfterMs : undefined, 3000)
+    for (const s of [500, 502, 503, 504, 408]) assert.strictEqual(at(s).reason._tag, "Unavailable")
+    for (const s of [400, 401, 403, 404, 413, 422]) assert.strictEqual(at(s).reason._tag, "InvalidRequest")
   })
   it("redacts the key", () => {
     assert.strictEqual(redact("bad key sk-secret-1 given", "sk-secret-1"), "bad key *** given")

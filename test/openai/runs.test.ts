@@ -5,10 +5,10 @@
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer, Option } from "effect"
-import { backendLayer } from "../../src/backends.ts"
+import { backendLayer } from "../../src/backends/Registry.ts"
 import * as Ledger from "../../src/budget/Ledger.ts"
 import type { Limits } from "../../src/budget/Limits.ts"
-import { withConnection } from "../../src/cli/Inputs.ts"
+import { withBackendOptions } from "../../src/cli/Inputs.ts"
 import { makeProblem } from "../../src/domain/Problem.ts"
 import * as Loader from "../../src/graph/Loader.ts"
 import { execute, pricingOf } from "../../src/runtime/Run.ts"
@@ -191,7 +191,10 @@ describe("graphs on the openai backend", () => {
       if (Exit.isFailure(exit)) {
         assert.isFalse(Cause.hasDies(exit.cause))
         const e = Cause.findErrorOption(exit.cause)
-        assert.strictEqual(Option.isSome(e) ? e.value._tag : "", "Unavailable")
+        assert.strictEqual(
+          Option.isSome(e) && e.value._tag === "BackendError" ? e.value.reason._tag : "",
+          "Unavailable"
+        )
         assert.notInclude(Cause.pretty(exit.cause), KEY)
       }
       assert.strictEqual(server.requests.length, 4, "1 attempt + 3 retries")
@@ -205,7 +208,7 @@ describe("graphs on the openai backend", () => {
       server.handle(() => ({ raw: '{"choices": [{"index": 0, "message": {"content": "So' }))
       const { exit } = yield* runGraph("best-of-n", { N: 2 })
       const e = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : Option.none()
-      assert.strictEqual(Option.isSome(e) ? e.value._tag : "", "BadResponse")
+      assert.strictEqual(Option.isSome(e) && e.value._tag === "BackendError" ? e.value.reason._tag : "", "BadResponse")
       assert.strictEqual(server.requests.length, 1)
     })
   )
@@ -267,13 +270,13 @@ describe("CLI connection flags", () => {
         prmUrl: Option.some("http://h:2"),
         prmModel: none
       }
-      const merged = yield* withConnection("openai", { model: "old", verifier: { model: "prm" } }, flags)
+      const merged = yield* withBackendOptions("openai", { model: "old", verifier: { model: "prm" } }, flags)
       assert.deepStrictEqual(merged, {
         model: "m",
         baseUrl: "http://h:1/v1",
         verifier: { model: "prm", baseUrl: "http://h:2" }
       })
-      const refused = yield* Effect.exit(withConnection("simulated", undefined, flags))
+      const refused = yield* Effect.exit(withBackendOptions("simulated", undefined, flags))
       assert.isTrue(Exit.isFailure(refused))
     })
   )

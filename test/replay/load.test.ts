@@ -10,7 +10,7 @@ import {
   qwenPoolPath,
   layer as replayLayer
 } from "../../plugins/replay/index.ts"
-import { backendLayer } from "../../src/backends.ts"
+import { backendLayer } from "../../src/backends/Registry.ts"
 import { Generator } from "../../src/services/Generator.ts"
 import { failureOf, writeJsonl } from "./helpers.ts"
 
@@ -193,7 +193,7 @@ describe("configuration", () => {
   it.effect("errors name the field, through backendLayer too", () =>
     Effect.gen(function* () {
       const e = yield* failureOf(decodeConfig({ grading: "vibes", concurency: 3 }))
-      expect(e._tag).toBe("ReplayConfigError")
+      expect(e._tag).toBe("BackendConfigError")
       expect(e.message).toMatch(/^invalid replay backend config: /u)
       expect(e.message).toContain("grading: ")
       expect(e.message).toContain("concurency: ")

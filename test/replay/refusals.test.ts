@@ -36,7 +36,7 @@ describe("step-level search and revisions", () => {
         ] as const
         for (const [r, asked] of cases) {
           const e = yield* failureOf(gen.generate(r))
-          expect(e._tag).toBe("Unsupported")
+          expect(e.reason._tag).toBe("Unsupported")
           expect(e.message).toBe(`${STEP_LEVEL_REFUSAL}; asked for ${asked}`)
         }
         expect(STEP_LEVEL_REFUSAL).toBe(
@@ -86,7 +86,7 @@ describe("pools without rewards", () => {
         const scored = yield* ver.score({ problem, candidates: [candidateOf("s1", g1)], verifier: "prm" })
         expect(scored.stepScores[0]?.[0]).toBeCloseTo(1 / (1 + Math.exp(-0.5)), 12)
         const e = yield* failureOf(ver.score({ problem, candidates: [candidateOf("s0", g0)], verifier: "prm" }))
-        expect(e._tag).toBe("Unsupported")
+        expect(e.reason._tag).toBe("Unsupported")
         expect(e.message).toMatch(
           /^recorded response 0 of a has no reward: the pool mixed cannot serve verifier scores/u
         )

@@ -118,7 +118,7 @@ const runCase = (
         for (const v of over(e.total, c.limits)) violations.push(`Charged event at ${e.node}: ${v}`)
       }
     })
-    const program = execute(loaded, c.problem, { params: c.params, seed: c.seed, concurrency, prices: PRICES }).pipe(
+    const program = execute(loaded, c.problem, { params: c.params, seed: c.seed, concurrency }).pipe(
       Effect.provideService(Ledger.Ledger, ledger),
       Effect.provideService(RunEvents, events),
       Effect.provideService(Generator, generator),

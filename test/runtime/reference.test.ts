@@ -25,12 +25,12 @@ import { Effect } from "effect"
 import fc from "fast-check"
 import { defaultConfig, make } from "../../plugins/simulated/index.ts"
 import { mathAnswerKey } from "../../src/answer/MathGrader.ts"
+import { loadMath500 } from "../../src/data/DatasetMath500.ts"
 import type { Candidate } from "../../src/domain/Candidate.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
 import * as Steps from "../../src/domain/Steps.ts"
 import type { Usage } from "../../src/domain/Usage.ts"
-import { loadMath500 } from "../../src/eval/DatasetMath500.ts"
-import { builtinDir, type LoadedGraph, load, parseDocument } from "../../src/graph/Loader.ts"
+import { builtinDir, fromJson, type LoadedGraph, load } from "../../src/graph/Loader.ts"
 import { run } from "../../src/runtime/Run.ts"
 import { layerSilent } from "../../src/runtime/RunEvents.ts"
 import { Generator } from "../../src/services/Generator.ts"
@@ -79,8 +79,8 @@ const lookaheadSampled = Effect.gen(function* () {
   const variant = text
     .replace(greedy, '"lookahead": { "steps": "k", "temperature": "temperature" }')
     .replace('"name": "lookahead"', '"name": "lookahead-sampled"')
-  const doc = yield* parseDocument(variant, "lookahead-sampled")
-  return { source: "lookahead-sampled", dir: builtinDir, doc, uses: new Map() } satisfies LoadedGraph
+  const loaded: LoadedGraph = yield* fromJson(JSON.parse(variant), { cwd: builtinDir })
+  return loaded
 })
 
 let world: World | undefined

@@ -6,7 +6,7 @@
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { promisify } from "node:util"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { dataPath } from "../../src/eval/DataPath.ts"
+import { dataPath } from "../../src/data/DataPath.ts"
 import { packageRoot } from "../../src/paths.ts"
 
 const MODEL = dataPath("models", "stories260K.gguf")

@@ -15,7 +15,6 @@ import { countTokens } from "../../plugins/simulated/Tokens.ts"
 import * as Candidate from "../../src/domain/Candidate.ts"
 import * as Steps from "../../src/domain/Steps.ts"
 import { Generator } from "../../src/services/Generator.ts"
-import { Tokenizer } from "../../src/services/Tokenizer.ts"
 import { Verifier } from "../../src/services/Verifier.ts"
 import { candidateOf, PROBLEMS, request } from "./helpers.ts"
 
@@ -55,11 +54,10 @@ layer(simulatedLayer())("simulated backend", (it) => {
   it.effect("whole solutions: done, boxed gold or distractor, exact token counts", () =>
     Effect.gen(function* () {
       const gen = yield* Generator
-      const tok = yield* Tokenizer
       for (const problem of PROBLEMS) {
         const r = yield* gen.generate(request(problem, { n: 32 }))
         expect(r.generations.length).toBe(32)
-        expect(r.inputTokens).toBe(tok.count(promptText(problem, undefined, undefined)))
+        expect(r.inputTokens).toBe(countTokens(promptText(problem, undefined, undefined)))
         for (const g of r.generations) {
           expect(g.done).toBe(true)
           expect(g.finishReason).toBe("end")
@@ -189,7 +187,7 @@ layer(simulatedLayer())("simulated backend", (it) => {
       const gen = yield* Generator
       const ver = yield* Verifier
       const e1 = yield* failureOf(gen.generate(request(easy, { n: -1 })))
-      expect(e1._tag).toBe("InvalidRequest")
+      expect(e1.reason._tag).toBe("InvalidRequest")
       expect(e1.message).toMatch(/^n: /u)
       expect((yield* failureOf(gen.generate(request(easy, { maxTokens: 0 })))).message).toMatch(/^maxTokens: /u)
       expect((yield* failureOf(gen.generate(request(easy, { temperature: Number.NaN })))).message).toMatch(
@@ -197,7 +195,7 @@ layer(simulatedLayer())("simulated backend", (it) => {
       )
       const badLevel = { ...easy, meta: { level: 7 } }
       const e2 = yield* failureOf(gen.generate(request(badLevel)))
-      expect(e2._tag).toBe("InvalidRequest")
+      expect(e2.reason._tag).toBe("InvalidRequest")
       expect(e2.message).toContain("problem.meta.level")
       const e3 = yield* failureOf(gen.generate(request({ ...easy, meta: { difficulty: 2 } })))
       expect(e3.message).toContain("problem.meta.difficulty")
@@ -206,7 +204,7 @@ layer(simulatedLayer())("simulated backend", (it) => {
         steps: Steps.append(undefined, { text: "Step 1: hello", tokens: 4 })
       }
       const e4 = yield* failureOf(gen.generate(request(easy, { prefix: foreign, until: "step" })))
-      expect(e4._tag).toBe("InvalidRequest")
+      expect(e4.reason._tag).toBe("InvalidRequest")
       expect(e4.message).toContain("prefix")
       const e5 = yield* failureOf(ver.score({ problem: easy, candidates: [foreign], verifier: "prm" }))
       expect(e5.message).toContain("latent")
@@ -235,10 +233,10 @@ layer(simulatedLayer())("simulated backend", (it) => {
 })
 
 describe("configuration", () => {
-  it.effect("a malformed config is a SimulatedConfigError naming the field", () =>
+  it.effect("a malformed config is a BackendConfigError naming the field", () =>
     Effect.gen(function* () {
       const e1 = yield* failureOf(decodeConfig({ prm: { sd0: -1 } }))
-      expect(e1._tag).toBe("SimulatedConfigError")
+      expect(e1._tag).toBe("BackendConfigError")
       expect(e1.path).toBe("prm.sd0")
       expect(e1.message).toContain("prm.sd0")
       expect((yield* failureOf(decodeConfig({ answers: { distractors: 2.5 } }))).path).toBe("answers.distractors")
@@ -256,7 +254,7 @@ describe("configuration", () => {
           simulatedLayer({ worldSeed: -1 })
         )
       )
-      expect(layerFailure._tag).toBe("SimulatedConfigError")
+      expect(layerFailure._tag).toBe("BackendConfigError")
     })
   )
 

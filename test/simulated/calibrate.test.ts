@@ -6,7 +6,7 @@ import { Command } from "effect/cli"
 import { TestConsole } from "effect/testing"
 import { decodeConfigUnsafe, layerConfig } from "../../plugins/simulated/index.ts"
 import { auroc, binsOf, calibrate, formatCalibration, sim } from "../../src/cli/sim.ts"
-import { loadMath500 } from "../../src/eval/DatasetMath500.ts"
+import { loadMath500 } from "../../src/data/DatasetMath500.ts"
 
 describe("auroc", () => {
   it("is the Mann–Whitney statistic with ties counted half; NaN without both classes", () => {

@@ -20,7 +20,7 @@ import { isSimLatent, lastLatent } from "../../plugins/simulated/index.ts"
 import type { World } from "../../plugins/simulated/World.ts"
 import { hash32, seedOf } from "../../src/domain/Hash.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
-import { InvalidRequest } from "../../src/services/BackendError.ts"
+import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { GenerateRequest, GenerateResult, GeneratorShape } from "../../src/services/Generator.ts"
 
 /** Where a sample node's call starts in the reference's numbering, by the call's seed. */
@@ -37,7 +37,7 @@ export const freshTable = (
 ): FreshTable => new Map(entries.map(([key, path, offset]) => [seedOf(runSeed, problem.id, key, path), offset]))
 
 const fail = (message: string) =>
-  Effect.fail(new InvalidRequest({ backend: "simulated", operation: "generate", message }))
+  Effect.fail(backendError({ backend: "simulated", operation: "generate" }, "InvalidRequest", message))
 
 /**
  * The backend's Generator on the reference's numbering (see the module doc). `mode` says what a
@@ -45,7 +45,7 @@ const fail = (message: string) =>
  */
 export const treeGenerator = (
   inner: GeneratorShape,
-  world: (problem: Problem) => Effect.Effect<World, InvalidRequest>,
+  world: (problem: Problem) => Effect.Effect<World, BackendError>,
   fresh: FreshTable,
   mode: "search" | "revisions"
 ): GeneratorShape => {

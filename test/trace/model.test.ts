@@ -7,7 +7,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Result } from "effect"
 import fc from "fast-check"
-import { budgetRows } from "../../src/trace/BudgetChart.ts"
+import { budgetRows } from "../../src/charts/BudgetChart.ts"
 import { type Layout, layoutTree } from "../../src/trace/Layout.ts"
 import { renderPage } from "../../src/trace/Page.ts"
 import { parseTrace, type TraceLine } from "../../src/trace/TraceEvent.ts"

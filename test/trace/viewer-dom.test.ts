@@ -204,4 +204,19 @@ describe("mull trace: the viewer's page in a DOM", () => {
       v.dom.window.close()
     }
   })
+
+  it("draws a band behind each parallel branch of a DVTS run (branches read from ids by CandidateId)", async () => {
+    const trace = NodePath.join(dir, "dvts.jsonl")
+    const html = NodePath.join(dir, "dvts.html")
+    await cli(["run", "dvts", "--problem", "math500:#42", "--param", "N=8", "--param", "M=4", "--trace", trace])
+    await cli(["trace", trace, "--out", html])
+    const v = await open(html)
+    try {
+      assert.deepStrictEqual(v.errors, [])
+      const bands = [...v.document.querySelectorAll("#tree rect.band")].map((e) => e.getAttribute("data-group"))
+      assert.deepStrictEqual(bands, ["b0/", "b1/"])
+    } finally {
+      v.dom.window.close()
+    }
+  })
 })

@@ -8,8 +8,8 @@ import { availableParallelism } from "node:os"
 import { Worker } from "node:worker_threads"
 import { Effect } from "effect"
 import { decodeConfigUnsafe, make, type SimulatedConfigInput } from "../../../plugins/simulated/index.ts"
+import { loadMath500 } from "../../../src/data/DatasetMath500.ts"
 import type { Problem } from "../../../src/domain/Problem.ts"
-import { loadMath500 } from "../../../src/eval/DatasetMath500.ts"
 import { configs, loadGraphs, oraclePass1, quintileBins, type Row, runProblem, treeAuroc } from "./strategies.ts"
 
 /** What one share of the work is. */

@@ -4,10 +4,10 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { dataDir, dataPath } from "../../src/eval/DataPath.ts"
-import { type DatasetError, loadJsonl } from "../../src/eval/Dataset.ts"
-import { gsm8kAnswer, loadGsm8k } from "../../src/eval/DatasetGsm8k.ts"
-import { loadMath500, math500Path } from "../../src/eval/DatasetMath500.ts"
+import { dataDir, dataPath } from "../../src/data/DataPath.ts"
+import { type DatasetError, loadJsonl } from "../../src/data/Dataset.ts"
+import { gsm8kAnswer, loadGsm8k } from "../../src/data/DatasetGsm8k.ts"
+import { loadMath500, math500Path } from "../../src/data/DatasetMath500.ts"
 
 const scratch = mkdtempSync(join(tmpdir(), "mull-dataset-"))
 /** Writes lines to `<scratch>/<folder>/<name>` and returns the path. */

@@ -2,13 +2,19 @@
  * The trace viewer's budget chart: the ledger's committed total of each meter after every charge,
  * one small panel per meter that was spent (their scales differ by orders of magnitude), with the
  * run's limit as a dashed red line where there is one. A Vega-Lite spec, rendered to SVG when the
- * page is built (`Charts.render`), so the page needs no chart library.
+ * page is built (`Vega.render`), so the page needs no chart library.
  *
  * @since 0.1.0
  */
-import { METERS } from "../domain/Usage.ts"
-import type { Spec } from "../eval/Charts.ts"
-import type { Charge } from "./TraceTree.ts"
+import { METERS, type Usage } from "../domain/Usage.ts"
+import type { Spec } from "./Vega.ts"
+
+/** What the chart reads of one charge: the ledger's committed total after it, and when it happened. */
+export interface ChargeTotal {
+  readonly total: Usage
+  /** ms since the run started (absent in traces written before charges carried a time) */
+  readonly ms?: number | undefined
+}
 
 const FONT = "Helvetica, Arial, sans-serif"
 
@@ -28,7 +34,7 @@ export interface BudgetRow {
  * budgetRows(model.charges, { sequences: 64 }).rows[0] // { meter: "calls", x: 0, total: 0, limit: null }
  */
 export const budgetRows = (
-  charges: ReadonlyArray<Charge>,
+  charges: ReadonlyArray<ChargeTotal>,
   limits: { readonly [meter: string]: number }
 ): { readonly rows: ReadonlyArray<BudgetRow>; readonly timed: boolean } => {
   const timed = charges.length > 0 && charges.every((c) => c.ms !== undefined)
@@ -49,9 +55,12 @@ export const budgetRows = (
  * The budget-over-time chart of a run.
  *
  * @example
- * const svg = yield* Charts.render(budgetChart(model.charges, model.run.limits), "budget")
+ * const svg = yield* Vega.render(budgetChart(model.charges, model.run.limits), "budget")
  */
-export const budgetChart = (charges: ReadonlyArray<Charge>, limits: { readonly [meter: string]: number }): Spec => {
+export const budgetChart = (
+  charges: ReadonlyArray<ChargeTotal>,
+  limits: { readonly [meter: string]: number }
+): Spec => {
   const { rows, timed } = budgetRows(charges, limits)
   const meters = [...new Set(rows.map((r) => r.meter))]
   const x = {

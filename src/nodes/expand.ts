@@ -1,0 +1,113 @@
+/**
+ * `expand {n, until, temperature, maxTokens, among: active}`: replaces each active candidate by n
+ * children (`${id}.0` … `${id}.${n-1}`), one call per parent seeded by the parent's id; done
+ * candidates pass through. Under a tight budget a parent may get fewer children (a partial grant)
+ * or none (it then stays as it was). Cost: n sequences per active candidate.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import type { Candidate } from "../domain/Candidate.ts"
+import * as CandidateId from "../domain/CandidateId.ts"
+import * as Population from "../domain/Population.ts"
+import * as Bound from "../graph/Bound.ts"
+import { checkNums } from "../graph/Check.ts"
+import * as Field from "../graph/Field.ts"
+import { type GenCall, generate } from "../runtime/Calls.ts"
+import { num, type Sampling, sampling } from "../runtime/Env.ts"
+import { announce, type Created, grow } from "../runtime/Grow.ts"
+import { comment, maxTokensKey, samplingFields, temperatureKey, Until } from "./Common.ts"
+import { type NodeKind, planNode } from "./Kind.ts"
+
+const fields = Schema.Struct({
+  type: Schema.Literal("expand"),
+  n: Field.num({ description: "Children per active candidate (integer ≥ 1)" }),
+  until: Until,
+  temperature: Field.optionalNum(temperatureKey),
+  maxTokens: Field.optionalNum(maxTokensKey),
+  among: Schema.optionalKey(Schema.Literal("active")).annotateKey({
+    description: "Which candidates are expanded: the active (not done) ones",
+    default: "active"
+  }),
+  ...comment
+}).annotate({
+  identifier: "ExpandNode",
+  description:
+    "Replaces each active candidate by n children; done candidates pass through. Cost: n sequences per active candidate."
+})
+
+/** An `expand` node as written. */
+export type ExpandNode = typeof fields.Encoded
+/** An `expand` node as decoded. */
+export type ExpandDoc = typeof fields.Type
+
+/** A compiled `expand` node. */
+export interface ExpandFields extends Sampling {
+  readonly n: Field.NumField
+  readonly until: "step" | "end"
+  readonly among: "active"
+}
+
+export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
+  type: "expand",
+  schema: () => fields,
+  compile: (node, at) => {
+    const path = at.path
+    const f: ExpandFields = {
+      n: Field.field(`${path}.n`, node.n, Field.INT1),
+      until: node.until,
+      among: node.among ?? "active",
+      ...samplingFields(path, node)
+    }
+    return planNode("expand", at, {
+      fields: f,
+      needs: f.until === "step" ? [{ capability: "stepwise", path: `${path}.until` }] : [],
+      check: (scope) => checkNums(scope, [f.n, f.temperature, f.maxTokens]),
+      bound: (scope, pop) => {
+        const n = Bound.hiOf(f.n, scope, pop)
+        const m = Bound.maxTokensBound(f.maxTokens, scope, pop)
+        const a = pop.active
+        return {
+          cost: Bound.generation(scope, a, Bound.mul(a, n), Bound.mul(Bound.mul(a, n), m)),
+          pop: {
+            size: pop.size + Bound.mul(a, Math.max(0, n - 1)),
+            active: Bound.mul(a, n),
+            done: pop.done + Bound.mul(a, n),
+            chains: pop.chains + Bound.mul(a, n)
+          }
+        }
+      },
+      run: (frame, population) =>
+        Effect.gen(function* () {
+          const counts = Population.counts(population)
+          const n = yield* num(frame, f.n, counts)
+          const { temperature, maxTokens } = yield* sampling(frame, f, counts)
+          const parents = population.filter((c) => !c.done)
+          const calls: Array<GenCall> = parents.map((c) => ({
+            seedKey: c.id,
+            prefix: c,
+            n,
+            minN: 1,
+            until: f.until,
+            temperature,
+            maxTokens
+          }))
+          const results = yield* generate(frame, path, calls)
+          const childrenOf = new Map<string, ReadonlyArray<Candidate>>()
+          const created: Array<Created> = []
+          parents.forEach((parent, i) => {
+            const r = results[i]
+            if (r === undefined) return
+            const kids = r.generations.map((generation, k) => {
+              const candidate = grow(frame, path, CandidateId.child(parent.id, k), parent, generation)
+              created.push({ candidate, generation })
+              return candidate
+            })
+            childrenOf.set(parent.id, kids)
+          })
+          yield* announce(frame, path, created)
+          return population.flatMap((c) => childrenOf.get(c.id) ?? [c])
+        })
+    })
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * `parallel {branches, body}`: runs body once per branch j, concurrently, each from an empty
+ * population with ids prefixed `bj/` and group `bj`; returns the incoming population followed by
+ * the branches' populations in branch order. Under a budget, each branch pays from an equal share
+ * of what remains, so a branch's spend never depends on how fast the others run (and the run is
+ * the same at any concurrency); inside a branch `budget.<meter>` is that share. A `select` inside
+ * a branch chooses only for that branch.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import * as Ledger from "../budget/Ledger.ts"
+import * as CandidateId from "../domain/CandidateId.ts"
+import * as Population from "../domain/Population.ts"
+import * as Bound from "../graph/Bound.ts"
+import { checkNums } from "../graph/Check.ts"
+import * as Field from "../graph/Field.ts"
+import { type Frame, num } from "../runtime/Env.ts"
+import { comment } from "./Common.ts"
+import { type NodeKind, type PlanNode, planNode } from "./Kind.ts"
+import type { Node, NodeDoc } from "./Registry.ts"
+
+/**
+ * The most branches a `parallel` may run: each is a fiber with its own share of the budget, so a
+ * count such as 1e9 would exhaust memory (and 2^32 or more cannot even be listed) before the
+ * budget could refuse anything.
+ */
+export const MAX_BRANCHES = 10_000
+
+/** `parallel.branches` */
+export const BRANCHES: Field.FieldRule = { integer: true, min: 1, max: MAX_BRANCHES }
+
+/** A `parallel` node as written. */
+export interface ParallelNode {
+  readonly type: "parallel"
+  readonly branches: Field.Num
+  readonly body: Node
+  readonly comment?: string
+}
+
+/** A `parallel` node as decoded. */
+export interface ParallelDoc {
+  readonly type: "parallel"
+  readonly branches: Field.ParsedNum
+  readonly body: NodeDoc
+  readonly comment?: string
+}
+
+/** A compiled `parallel` node. */
+export interface ParallelFields {
+  readonly branches: Field.NumField
+  readonly body: PlanNode
+}
+
+export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
+  type: "parallel",
+  schema: (child) =>
+    Schema.Struct({
+      type: Schema.Literal("parallel"),
+      branches: Field.num({ description: "How many branches (integer ≥ 1)" }),
+      body: child.annotateKey({
+        description: "Run once per branch from an empty population, paid from an equal share of the remaining budget"
+      }),
+      ...comment
+    }).annotate({
+      identifier: "ParallelNode",
+      description:
+        "Runs body independently per branch (ids prefixed bj/, group bj), each from an empty population, and appends the branches' populations in branch order."
+    }),
+  compile: (node, at) => {
+    const body = at.child(node.body, "body")
+    const f: ParallelFields = { branches: Field.field(`${at.path}.branches`, node.branches, BRANCHES), body }
+    return planNode("parallel", at, {
+      fields: f,
+      children: [body],
+      // the body pays from a share: `budget.*` there is known only when it runs
+      check: (scope) => [...checkNums(scope, [f.branches]), ...body.check({ ...scope, share: true })],
+      bound: (scope, pop) => {
+        const b = Bound.hiOf(f.branches, scope, pop)
+        const one = body.bound({ ...scope, share: true }, Bound.EMPTY)
+        return {
+          cost: Bound.scaleBound(one.cost, b),
+          pop: {
+            size: pop.size + Bound.mul(b, one.pop.size),
+            active: pop.active + Bound.mul(b, one.pop.active),
+            done: pop.done + Bound.mul(b, one.pop.done),
+            chains: pop.chains + Bound.mul(b, one.pop.chains)
+          }
+        }
+      },
+      firstCall: (scope) => body.firstCall({ ...scope, share: true }),
+      run: (frame, population, runNode) =>
+        Effect.gen(function* () {
+          const branches = yield* num(frame, f.branches, Population.counts(population))
+          const limited = Object.keys(frame.ledger.limits).length > 0
+          const share = limited
+            ? Ledger.shareOf(frame.ledger.limits, yield* frame.ledger.snapshot, branches)
+            : undefined
+          const outs = yield* Effect.forEach(
+            Array.from({ length: branches }, (_, j) => j),
+            (j) =>
+              Effect.gen(function* () {
+                const ledger = share === undefined ? frame.ledger : yield* Ledger.makeShare(frame.ledger, share)
+                const prefix = CandidateId.branch(frame.prefix, j)
+                // branch j of every parallel at this depth counts its fresh samples on from the last one
+                let counter = frame.env.counters.get(prefix)
+                if (counter === undefined) {
+                  counter = { next: 0 }
+                  frame.env.counters.set(prefix, counter)
+                }
+                const branch: Frame = {
+                  ...frame,
+                  ledger,
+                  prefix,
+                  group: CandidateId.branchGroup(frame.prefix, j),
+                  counter,
+                  selection: { ranking: [] }
+                }
+                return yield* runNode(branch, body, Population.empty)
+              }),
+            { concurrency: "unbounded" }
+          )
+          return [...population, ...outs.flat()]
+        })
+    })
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * `sample {n, until, temperature, maxTokens}`: appends n fresh candidates from the problem — a
+ * first step (`until: "step"`) or a whole solution (`until: "end"`). Fresh sample k of a branch is
+ * `${prefix}s${k}`. The node makes one call with n continuations, seeded by its first sample's id,
+ * so the first 64 samples of best-of-256 are best-of-64's samples; under a tight budget it is
+ * granted fewer (at least one). Cost: 1 call, n sequences.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import type { Candidate } from "../domain/Candidate.ts"
+import * as CandidateId from "../domain/CandidateId.ts"
+import * as Population from "../domain/Population.ts"
+import * as Usage from "../domain/Usage.ts"
+import * as Bound from "../graph/Bound.ts"
+import { checkNums } from "../graph/Check.ts"
+import * as Field from "../graph/Field.ts"
+import { generate } from "../runtime/Calls.ts"
+import { type Frame, num, type Sampling, sampling } from "../runtime/Env.ts"
+import { announce, type Created, grow } from "../runtime/Grow.ts"
+import type { RunError } from "../runtime/RunError.ts"
+import { comment, maxTokensKey, samplingFields, temperatureKey, Until } from "./Common.ts"
+import { type NodeKind, planNode } from "./Kind.ts"
+
+const fields = Schema.Struct({
+  type: Schema.Literal("sample"),
+  n: Field.num({ description: "How many fresh candidates (integer ≥ 0)" }),
+  until: Until,
+  temperature: Field.optionalNum(temperatureKey),
+  maxTokens: Field.optionalNum(maxTokensKey),
+  ...comment
+}).annotate({
+  identifier: "SampleNode",
+  description: "Appends n fresh candidates from the problem. Cost: n sequences."
+})
+
+/** A `sample` node as written. */
+export type SampleNode = typeof fields.Encoded
+/** A `sample` node as decoded. */
+export type SampleDoc = typeof fields.Type
+
+/** A compiled `sample` node. */
+export interface SampleFields extends Sampling {
+  readonly n: Field.NumField
+  readonly until: "step" | "end"
+}
+
+/**
+ * Fresh samples, without adding them to a population (also used by `route`'s estimate).
+ *
+ * @example
+ * const fresh = yield* freshSamples(frame, "root.nodes.0", 4, "end", 0.8, 1024)
+ */
+export const freshSamples = (
+  frame: Frame,
+  node: string,
+  n: number,
+  until: "step" | "end",
+  temperature: number,
+  maxTokens: number
+): Effect.Effect<ReadonlyArray<Candidate>, RunError> =>
+  Effect.suspend(() => {
+    if (n === 0) return Effect.succeed([])
+    const first = frame.counter.next
+    frame.counter.next += n
+    // one call for the node's n samples (servers share the prompt), seeded by the first sample's
+    // id: sample first+i is continuation i, whatever n is — so best-of-64 gets best-of-256's first 64
+    const results = generate(frame, node, [
+      {
+        seedKey: CandidateId.sample(frame.prefix, first),
+        prefix: undefined,
+        n,
+        minN: 1,
+        until,
+        temperature,
+        maxTokens
+      }
+    ])
+    return Effect.flatMap(results, (results) => {
+      const created: Array<Created> = (results[0]?.generations ?? []).map((generation, i) => ({
+        candidate: grow(frame, node, CandidateId.sample(frame.prefix, first + i), undefined, generation),
+        generation
+      }))
+      return Effect.as(
+        announce(frame, node, created),
+        created.map((c) => c.candidate)
+      )
+    })
+  })
+
+export const sample: NodeKind<"sample", SampleDoc, SampleNode> = {
+  type: "sample",
+  schema: () => fields,
+  compile: (node, at) => {
+    const path = at.path
+    const f: SampleFields = {
+      n: Field.field(`${path}.n`, node.n, Field.INT0),
+      until: node.until,
+      ...samplingFields(path, node)
+    }
+    return planNode("sample", at, {
+      fields: f,
+      needs: f.until === "step" ? [{ capability: "stepwise", path: `${path}.until` }] : [],
+      check: (scope) => checkNums(scope, [f.n, f.temperature, f.maxTokens]),
+      bound: (scope, pop) => {
+        const n = Bound.hiOf(f.n, scope, pop)
+        const m = Bound.maxTokensBound(f.maxTokens, scope, pop)
+        return {
+          cost: Bound.generation(scope, n, n, Bound.mul(n, m)),
+          pop: { size: pop.size + n, active: pop.active + n, done: pop.done + n, chains: pop.chains + n }
+        }
+      },
+      firstCall: (scope) =>
+        Bound.hiOf(f.n, scope, Bound.EMPTY) === 0
+          ? undefined
+          : Usage.make({ calls: 1, sequences: 1, outputTokens: Bound.maxTokensBound(f.maxTokens, scope, Bound.EMPTY) }),
+      run: (frame, population) =>
+        Effect.suspend(() => {
+          const counts = Population.counts(population)
+          return Effect.flatMap(num(frame, f.n, counts), (n) =>
+            Effect.flatMap(sampling(frame, f, counts), ({ temperature, maxTokens }) =>
+              Effect.map(freshSamples(frame, path, n, f.until, temperature, maxTokens), (fresh) => [
+                ...population,
+                ...fresh
+              ])
+            )
+          )
+        })
+    })
+  }
+}

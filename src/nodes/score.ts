@@ -1,0 +1,245 @@
+/**
+ * `score {verifier, aggregate, lookahead?}`: scores the candidates that have no current score
+ * (fresh samples, new children, revisions); `score` = aggregate(step scores), `last` by default.
+ * Without a `verifier` field it scores with the default verifier (`prm`), which validation checks
+ * against the backend exactly as a named one.
+ *
+ * With `lookahead: {steps: k}` (Snell et al. 2024 §5.2, lookahead search), each active candidate
+ * is first rolled out up to k more steps greedily (temperature 0 by default; the rollout stops
+ * early at the end of the solution) and the verifier scores the rollout: the candidate's `score`
+ * is the aggregate over the rollout, its step scores those of its own steps. The rollout is not
+ * kept. Cost: one verifier call per scored candidate; up to k sequences per active candidate.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import type { Candidate } from "../domain/Candidate.ts"
+import * as CandidateId from "../domain/CandidateId.ts"
+import * as Population from "../domain/Population.ts"
+import * as Steps from "../domain/Steps.ts"
+import * as Usage from "../domain/Usage.ts"
+import * as Bound from "../graph/Bound.ts"
+import { type CheckScope, checkNums, checkVerifier, type VerifierRef } from "../graph/Check.ts"
+import * as Field from "../graph/Field.ts"
+import { aggregate } from "../runtime/Aggregate.ts"
+import {
+  commit,
+  type GenCall,
+  generationReservation,
+  invokeGenerator,
+  requestOf,
+  reserveInOrder,
+  score as scoreCalls
+} from "../runtime/Calls.ts"
+import { type Frame, maxTokensOf, num } from "../runtime/Env.ts"
+import { Aggregate, aggregateKey, comment, DEFAULT_AGGREGATE, maxTokensKey, verifierKey, verifierOf } from "./Common.ts"
+import { type NodeKind, planNode } from "./Kind.ts"
+
+/** The rollout temperature of a lookahead when the node does not say: greedy. */
+export const DEFAULT_LOOKAHEAD_TEMPERATURE = 0
+
+const fields = Schema.Struct({
+  type: Schema.Literal("score"),
+  verifier: Schema.optionalKey(Schema.NonEmptyString).annotateKey(verifierKey),
+  aggregate: Schema.optionalKey(Aggregate).annotateKey(aggregateKey),
+  lookahead: Schema.optionalKey(
+    Schema.Struct({
+      steps: Field.num({ description: "Rollout length k in steps (integer ≥ 0)" }),
+      temperature: Field.optionalNum({
+        description: "Temperature of the rollout (number ≥ 0; 0 is greedy)",
+        default: DEFAULT_LOOKAHEAD_TEMPERATURE
+      }),
+      maxTokens: Field.optionalNum(maxTokensKey)
+    })
+  ).annotateKey({
+    description: "Roll each active candidate out k more steps (not kept) and score the rollout (Snell et al. 2024 §5.2)"
+  }),
+  ...comment
+}).annotate({
+  identifier: "ScoreNode",
+  description:
+    "Scores candidates without a current score. With lookahead, each active candidate is rolled out k steps (greedy, not kept) and scored at the rollout's end. Cost: one verifier call per candidate; k sequences per active candidate with lookahead."
+})
+
+/** A `score` node as written. */
+export type ScoreNode = typeof fields.Encoded
+/** A `score` node as decoded. */
+export type ScoreDoc = typeof fields.Type
+
+/** A compiled `score` node. */
+export interface ScoreFields {
+  readonly verifier: VerifierRef
+  readonly aggregate: Aggregate
+  readonly lookahead:
+    | {
+        readonly steps: Field.NumField
+        readonly temperature: Field.NumField
+        readonly maxTokens: Field.NumField | undefined
+      }
+    | undefined
+}
+
+/** Rolls a candidate out greedily for up to `steps` steps, paid by one reservation of `steps` units. */
+const rollouts = (
+  frame: Frame,
+  node: string,
+  candidates: ReadonlyArray<Candidate>,
+  steps: number,
+  temperature: number,
+  maxTokens: number
+) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const call = (c: Candidate): GenCall => ({
+        seedKey: c.id,
+        prefix: c,
+        n: 1,
+        until: "step",
+        temperature,
+        maxTokens
+      })
+      // one reservation per candidate: `steps` sequences, the prompt growing by up to maxTokens a step
+      const reservations = yield* reserveInOrder(
+        frame,
+        candidates.map((c) => {
+          const one = generationReservation(frame, node, call(c))
+          return {
+            node,
+            fixed: Usage.zero,
+            perUnit: Usage.add(Usage.add(one.fixed, one.perUnit), Usage.make({ inputTokens: (steps - 1) * maxTokens })),
+            units: steps,
+            minUnits: 1
+          }
+        })
+      )
+      return yield* Effect.forEach(
+        candidates,
+        (c, i) => {
+          const r = reservations[i]
+          if (r === undefined) return Effect.succeed(undefined)
+          let usage = Usage.zero
+          let spent = Usage.zero
+          const rollout = Effect.gen(function* () {
+            let cur = c
+            for (let k = 0; k < r.units && !cur.done; k++) {
+              // each rollout step is seeded by the rollout's own prefix, so it is reproducible
+              const out = yield* invokeGenerator(frame, requestOf(frame, `${node}#lookahead`, call(cur), 1))
+              usage = Usage.add(usage, out.usage)
+              spent = Usage.add(spent, out.spent)
+              const g = out.result.generations[0]
+              if (g === undefined) break
+              cur = {
+                ...cur,
+                id: CandidateId.rollout(c.id, k),
+                steps: Steps.appendAll(cur.steps, g.steps),
+                done: g.done,
+                ...(g.answer === undefined ? {} : { answer: g.answer })
+              }
+            }
+            return cur
+          })
+          // the steps the backend answered are committed however the rollout ends (done, failed, interrupted)
+          return rollout.pipe(Effect.ensuring(Effect.suspend(() => commit(frame, r, usage, spent))))
+        },
+        { concurrency: "unbounded" }
+      )
+    })
+  )
+
+export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
+  type: "score",
+  schema: () => fields,
+  compile: (node, at) => {
+    const path = at.path
+    const la = node.lookahead
+    const f: ScoreFields = {
+      verifier: verifierOf(path, node.verifier),
+      aggregate: node.aggregate ?? DEFAULT_AGGREGATE,
+      lookahead:
+        la === undefined
+          ? undefined
+          : {
+              steps: Field.field(`${path}.lookahead.steps`, la.steps, Field.INT0),
+              temperature: Field.fieldOr(
+                `${path}.lookahead.temperature`,
+                la.temperature,
+                DEFAULT_LOOKAHEAD_TEMPERATURE,
+                Field.NONNEG
+              ),
+              maxTokens: Field.optionalField(`${path}.lookahead.maxTokens`, la.maxTokens, Field.INT1)
+            }
+    }
+    const check = (scope: CheckScope): ReadonlyArray<string> => {
+      const problems =
+        f.lookahead === undefined
+          ? []
+          : checkNums(scope, [f.lookahead.steps, f.lookahead.temperature, f.lookahead.maxTokens])
+      const verifier = checkVerifier(scope, f.verifier)
+      return verifier === undefined ? problems : [...problems, verifier]
+    }
+    return planNode("score", at, {
+      fields: f,
+      // a rollout of 0 steps continues nothing
+      needs: la !== undefined && la.steps.source !== 0 ? [{ capability: "stepwise", path: `${path}.lookahead` }] : [],
+      check,
+      bound: (scope, pop) => {
+        let cost = Bound.verification(scope, pop.size)
+        if (f.lookahead !== undefined) {
+          const k = Bound.hiOf(f.lookahead.steps, scope, pop)
+          const m = Bound.maxTokensBound(f.lookahead.maxTokens, scope, pop)
+          const rolled = Bound.mul(pop.active, k)
+          cost = Bound.addBound(cost, Bound.generation(scope, rolled, rolled, Bound.mul(rolled, m)))
+        }
+        return { cost, pop }
+      },
+      run: (frame, population) =>
+        Effect.gen(function* () {
+          const targets = population.filter((c) => c.score === undefined && c.steps !== undefined)
+          if (targets.length === 0) return population
+          const counts = Population.counts(population)
+          const la = f.lookahead
+          const k = la === undefined ? 0 : yield* num(frame, la.steps, counts)
+          // what the verifier reads for each target: the candidate itself, or its rollout
+          let read: ReadonlyArray<Candidate> = targets
+          if (la !== undefined && k > 0) {
+            const temperature = yield* num(frame, la.temperature, counts)
+            const requested = la.maxTokens === undefined ? undefined : yield* num(frame, la.maxTokens, counts)
+            const active = targets.filter((c) => !c.done)
+            const rolled = yield* rollouts(frame, path, active, k, temperature, maxTokensOf(frame, requested))
+            const byId = new Map<string, Candidate>()
+            active.forEach((c, i) => {
+              const r = rolled[i]
+              if (r !== undefined) byId.set(c.id, r)
+            })
+            read = targets.map((c) => byId.get(c.id) ?? c)
+          }
+          const scores = yield* scoreCalls(frame, path, f.verifier.name, read)
+          const scored = new Map<string, Candidate>()
+          const events: Array<Effect.Effect<void>> = []
+          targets.forEach((c, i) => {
+            const s = scores[i]
+            const r = read[i]
+            if (s === undefined || r === undefined) return
+            const own = c.steps?.length ?? 0
+            const total = aggregate(s, f.aggregate)
+            if (total === undefined) return
+            const next: Candidate = { ...c, stepScores: s.slice(0, own), score: total }
+            scored.set(c.id, next)
+            if (frame.env.events.enabled)
+              events.push(
+                frame.env.events.publish({
+                  _tag: "CandidateScored",
+                  id: c.id,
+                  node: path,
+                  score: total,
+                  stepScores: next.stepScores,
+                  ...(r === c ? {} : { lookahead: (r.steps?.length ?? 0) - own })
+                })
+              )
+          })
+          yield* Effect.all(events, { discard: true })
+          return population.map((c) => scored.get(c.id) ?? c)
+        })
+    })
+  }
+}

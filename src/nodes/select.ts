@@ -1,0 +1,101 @@
+/**
+ * `select {method, among, hierarchical}`: picks the final answer among the done candidates that
+ * have one (or, when none is done — the budget ran out — among every candidate with an answer):
+ * majority vote, best (argmax score), or weighted (sum of scores per equivalent answer). With
+ * `hierarchical: "chain"`, within each revision chain first, then across chains. Unscored
+ * candidates vote with score 0. The population passes through unchanged. Cost: none.
+ *
+ * @since 0.1.0
+ */
+import { Effect, Schema } from "effect"
+import { chainOf } from "../domain/Candidate.ts"
+import * as Usage from "../domain/Usage.ts"
+import { vote, voteHierarchical } from "../runtime/Vote.ts"
+import { comment } from "./Common.ts"
+import { type NodeKind, planNode } from "./Kind.ts"
+
+const fields = Schema.Struct({
+  type: Schema.Literal("select"),
+  method: Schema.Literals(["majority", "best", "weighted"]).annotateKey({
+    description:
+      "majority: the answer most candidates give; best: the highest-scored candidate's; weighted: the answer with the largest sum of scores"
+  }),
+  among: Schema.optionalKey(Schema.Literals(["done", "all"])).annotateKey({
+    description: "The pool: done candidates with an answer (every answered one when none is done), or all",
+    default: "done"
+  }),
+  hierarchical: Schema.optionalKey(Schema.Literal("chain")).annotateKey({
+    description: "chain: pick a winner within each revision chain first, then vote across chains (§6)"
+  }),
+  ...comment
+}).annotate({
+  identifier: "SelectNode",
+  description:
+    "Picks the final answer: majority vote, argmax score, or weighted vote (sum of scores per equivalent answer). Cost: none."
+})
+
+/** A `select` node as written. */
+export type SelectNode = typeof fields.Encoded
+/** A `select` node as decoded. */
+export type SelectDoc = typeof fields.Type
+
+/** A compiled `select` node. */
+export interface SelectFields {
+  readonly method: "majority" | "best" | "weighted"
+  readonly among: "done" | "all"
+  readonly hierarchical: "chain" | undefined
+}
+
+export const select: NodeKind<"select", SelectDoc, SelectNode> = {
+  type: "select",
+  schema: () => fields,
+  compile: (node, at) => {
+    const path = at.path
+    const f: SelectFields = { method: node.method, among: node.among ?? "done", hierarchical: node.hierarchical }
+    return planNode("select", at, {
+      fields: f,
+      answers: true,
+      check: () => [],
+      bound: (_, pop) => ({ cost: Usage.zero, pop }),
+      run: (frame, population) =>
+        Effect.gen(function* () {
+          const answered = population.filter((c) => c.answer !== undefined)
+          const done = answered.filter((c) => c.done)
+          const pool = f.among === "all" || done.length === 0 ? answered : done
+          const ballots = pool.map((c) => ({
+            id: c.id,
+            answer: c.answer ?? "",
+            score: c.score ?? 0,
+            chain: chainOf(c).id
+          }))
+          const ranking =
+            f.hierarchical === "chain"
+              ? voteHierarchical(ballots, f.method, frame.env.answers)
+              : vote(ballots, f.method, frame.env.answers)
+          const top = ranking[0]
+          const chosen = top === undefined ? undefined : population.find((c) => c.id === top.best)
+          const sel = frame.selection
+          sel.ranking = ranking
+          if (top === undefined) {
+            delete sel.answer
+            delete sel.chosen
+          } else {
+            sel.answer = chosen?.answer ?? top.answer
+            if (chosen !== undefined) sel.chosen = chosen
+          }
+          if (frame.env.events.enabled)
+            yield* frame.env.events.publish({
+              _tag: "Selected",
+              node: path,
+              ...(sel.answer === undefined ? {} : { answer: sel.answer }),
+              ...(sel.chosen === undefined ? {} : { chosen: sel.chosen.id }),
+              method: f.method,
+              ...(f.hierarchical === undefined ? {} : { hierarchical: f.hierarchical }),
+              candidates: pool.length,
+              ranking: ranking.slice(0, 10)
+            })
+          return population
+        })
+    })
+  }
+}
