@@ -4,6 +4,9 @@
  * escaped), in a reply that is not JSON, in a reply of the wrong shape — and `mull serve` in front
  * of it. No 502 body carries six consecutive characters of the key, in any form.
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Layer } from "effect"
 import { backendLayer } from "../../src/backends/Registry.ts"
@@ -43,6 +46,7 @@ describe("redaction before truncation (pure)", () => {
 describe("no part of the key reaches a client through mull serve", () => {
   let upstream: Loopback
   let server: Started
+  let traces: string
   beforeAll(async () => {
     upstream = await startLoopback()
     const backend = backendLayer("openai", {
@@ -53,11 +57,13 @@ describe("no part of the key reaches a client through mull serve", () => {
       retry: { retries: 0 },
       tokenize: false
     })
-    server = await start({}, { backend: Layer.orDie(backend) })
+    traces = mkdtempSync(join(tmpdir(), "mull-redaction-"))
+    server = await start({ traces }, { backend: Layer.orDie(backend) })
   })
   afterAll(async () => {
     await server.close()
     await upstream.close()
+    rmSync(traces, { recursive: true, force: true })
   })
 
   const cases: ReadonlyArray<readonly [string, () => ReturnType<Parameters<Loopback["handle"]>[0]>]> = [
@@ -81,11 +87,20 @@ describe("no part of the key reaches a client through mull serve", () => {
   for (const [name, action] of cases)
     it(name, async () => {
       upstream.handle(action)
-      const res = await post(`${server.url}/v1/chat/completions`, chat("mull/passthrough", "Once upon a time"))
+      const res = await post(
+        `${server.url}/v1/chat/completions`,
+        chat("mull/passthrough", "Once upon a time", { trace: true })
+      )
       const text = await res.text()
       assert.strictEqual(res.status, 502, text)
       assert.match(text, /the openai backend failed/u)
       assert.deepStrictEqual(leaks(text), [], text)
       assert.strictEqual(await metric(server.url, "mull_reservations_outstanding"), 0)
+      // the other places a request leaves text: its trace (which today records no error text: this
+      // guards against that changing) and the metrics
+      const written = readdirSync(traces).map((f) => readFileSync(join(traces, f), "utf8"))
+      assert.isNotEmpty(written, "the failed request's trace was written")
+      for (const trace of written) assert.deepStrictEqual(leaks(trace), [], trace.slice(0, 500))
+      assert.deepStrictEqual(leaks(await (await fetch(`${server.url}/metrics`)).text()), [])
     })
 })
