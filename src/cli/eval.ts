@@ -16,6 +16,7 @@ import { decodeSweep, type SweepSpec } from "../eval/Sweep.ts"
 import { progressBar } from "./EvalProgress.ts"
 import { optionFlags, priceFlags, pricesOf, readJsonFile, withBackendOptions } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
+import { otlpFlag, otlpLayer } from "./Otlp.ts"
 import { asInvalidInput } from "./run.ts"
 import { fmt, table } from "./Table.ts"
 
@@ -152,6 +153,7 @@ export const evalCommand = Command.make(
       Flag.withDescription("Estimate each problem's difficulty from this many samples"),
       Flag.optional
     ),
+    otlp: otlpFlag,
     ...priceFlags
   },
   Effect.fn(
@@ -235,7 +237,8 @@ export const evalCommand = Command.make(
       const summary: Summary = yield* asInvalidInput(
         runSweepParallel(spec, flags.store, {
           registry,
-          workers: Option.getOrElse(flags.workers, defaultWorkers),
+          // spans are exported from this thread's tracer: with --otlp the sweep runs here
+          workers: Option.isSome(flags.otlp) ? 1 : Option.getOrElse(flags.workers, defaultWorkers),
           onProgress: progressBar(spec.name)
         }),
         `sweep ${spec.name}`
@@ -247,6 +250,7 @@ export const evalCommand = Command.make(
     (effect, flags) =>
       effect.pipe(
         Effect.provide(Store.layer(flags.store)),
+        Effect.provide(otlpLayer(flags.otlp, "mull eval")),
         Effect.mapError((e) =>
           e._tag === "StoreError" ? new InvalidInput({ subject: "--store", problems: [e.message] }) : e
         )
