@@ -8,6 +8,7 @@ import { readFile } from "node:fs/promises"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { registry } from "../backends/Registry.ts"
+import { type AccuracyPoint, accuracy, configurations, formatAccuracy } from "../eval/Accuracy.ts"
 import { defaultWorkers, runSweepParallel } from "../eval/Parallel.ts"
 import type { RunRecord } from "../eval/Record.ts"
 import type { Summary } from "../eval/Runner.ts"
@@ -45,32 +46,21 @@ const ints = (flag: string, text: string): Effect.Effect<ReadonlyArray<number>, 
 }
 
 /**
- * A per strategy (rows) × budget (columns) table of a per-run value, averaged over seeds and
- * problems.
- *
- * @example
- * budgetTable(records, (r) => (r.correct ? 1 : 0))
+ * A strategy (rows) × budget (columns) table of a summary of the report's (`Accuracy.ts`): each
+ * problem's seeds averaged, then the problems — the very numbers `mull report` shows.
  */
-export const budgetTable = (records: ReadonlyArray<RunRecord>, value: (r: RunRecord) => number | undefined): string => {
-  const budgets = [...new Set(records.map((r) => r.budget))].sort((a, b) => a - b)
+const pointTable = (records: ReadonlyArray<RunRecord>, value: (p: AccuracyPoint) => number): string => {
+  const points = accuracy(configurations(records))
+  const budgets = [...new Set(points.map((p) => p.budget))].sort((a, b) => a - b)
   const strategies = [...new Set(records.map((r) => r.strategy))]
-  const cell = new Map<string, { n: number; sum: number }>()
-  for (const r of records) {
-    const v = value(r)
-    if (v === undefined) continue
-    const k = `${r.strategy}\u0000${r.budget}`
-    const c = cell.get(k) ?? { n: 0, sum: 0 }
-    c.n++
-    c.sum += v
-    cell.set(k, c)
-  }
+  const at = new Map(points.map((p) => [`${p.strategy}\u0000${p.budget}`, p]))
   return table(
     ["strategy", ...budgets.map((b) => `N=${b}`)],
     strategies.map((s) => [
       s,
       ...budgets.map((b) => {
-        const c = cell.get(`${s}\u0000${b}`)
-        return c === undefined ? "—" : (c.sum / c.n).toFixed(3)
+        const p = at.get(`${s}\u0000${b}`)
+        return p === undefined ? "—" : formatAccuracy(value(p))
       })
     ])
   )
@@ -78,7 +68,8 @@ export const budgetTable = (records: ReadonlyArray<RunRecord>, value: (r: RunRec
 
 /**
  * What `mull eval` prints after a sweep: accuracy, pass@N and mean pass@1 per strategy and
- * budget — and the same graded by mull's grader when the backend grades by other means.
+ * budget, computed as the report computes them (a run with no complete candidate counts, as a
+ * miss) — and the same graded by mull's grader when the backend grades by other means.
  *
  * @example
  * summaryTables(records)
@@ -86,35 +77,35 @@ export const budgetTable = (records: ReadonlyArray<RunRecord>, value: (r: RunRec
 export const summaryTables = (records: ReadonlyArray<RunRecord>): string => {
   const parts = [
     "accuracy (the chosen answer is right)",
-    budgetTable(records, (r) => (r.correct ? 1 : 0)),
+    pointTable(records, (p) => p.accuracy),
     "",
     "pass@N (some complete candidate is right)",
-    budgetTable(records, (r) => (r.done === 0 ? undefined : r.correctCandidates > 0 ? 1 : 0)),
+    pointTable(records, (p) => p.passAtN),
     "",
     "mean pass@1 (share of complete candidates that are right)",
-    budgetTable(records, (r) => (r.done === 0 ? undefined : r.correctCandidates / r.done))
+    pointTable(records, (p) => p.pass1)
   ]
-  if (records.some((r) => r.math !== undefined))
+  // the same records, graded by mull's grader
+  const math = records.flatMap((r) =>
+    r.math === undefined ? [] : [{ ...r, correct: r.math.correct, correctCandidates: r.math.correctCandidates }]
+  )
+  if (math.length > 0)
     parts.push(
       "",
       "graded by mull's grader: accuracy",
-      budgetTable(records, (r) => (r.math === undefined ? undefined : r.math.correct ? 1 : 0)),
+      pointTable(math, (p) => p.accuracy),
       "",
       "graded by mull's grader: pass@N",
-      budgetTable(records, (r) =>
-        r.math === undefined || r.done === 0 ? undefined : r.math.correctCandidates > 0 ? 1 : 0
-      ),
+      pointTable(math, (p) => p.passAtN),
       "",
       "graded by mull's grader: mean pass@1",
-      budgetTable(records, (r) =>
-        r.math === undefined || r.done === 0 ? undefined : r.math.correctCandidates / r.done
-      )
+      pointTable(math, (p) => p.pass1)
     )
   return parts.join("\n")
 }
 
 const summaryLine = (s: Summary): string =>
-  `sweep ${s.sweep}: ${s.ran} runs now, ${s.skipped} already stored, ${fmt(s.total)} in all · ${(s.elapsedMs / 1000).toFixed(1)} s · cache ${s.cache.hits} hits / ${s.cache.misses} misses`
+  `sweep ${s.sweep}: ${s.ran} runs now, ${s.others > 0 ? `${s.others} by another process, ` : ""}${s.skipped} already stored, ${fmt(s.total)} in all · ${(s.elapsedMs / 1000).toFixed(1)} s · cache ${s.cache.hits} hits / ${s.cache.misses} misses`
 
 export const evalCommand = Command.make(
   "eval",
