@@ -104,6 +104,27 @@ export const summaryTables = (records: ReadonlyArray<RunRecord>): string => {
   return parts.join("\n")
 }
 
+/** The cluster URL: `--cluster`, else `MULL_CLUSTER` (a URL with a password stays out of the process list). */
+const clusterOf = (flags: { readonly cluster: Option.Option<string> }): string | undefined =>
+  Option.getOrUndefined(flags.cluster) ?? (process.env.MULL_CLUSTER === "" ? undefined : process.env.MULL_CLUSTER)
+
+const storeOf = (flags: { readonly store: Option.Option<string> }): string =>
+  Option.getOrElse(flags.store, () => "out/mull.db")
+
+/** Submits the sweep to a cluster (its module is loaded only then) and follows it. */
+const submitToCluster = (spec: SweepSpec, url: string) =>
+  Effect.gen(function* () {
+    const { submitSweep } = yield* Effect.promise(() => import("../cluster/Submit.ts"))
+    return yield* submitSweep(spec, url, {
+      registry,
+      onProgress: progressBar(spec.name),
+      onSubmitted: ({ cells, runners }) =>
+        process.stderr.write(
+          `${spec.name}: ${cells} cells submitted to the cluster at ${Store.redactUrl(url)}; ${runners} runner(s) registered${runners === 0 ? " (start some: mull runner --cluster URL)" : ""}\n`
+        )
+    })
+  })
+
 const summaryLine = (s: Summary): string =>
   `sweep ${s.sweep}: ${s.ran} runs now, ${s.others > 0 ? `${s.others} by another process, ` : ""}${s.skipped} already stored, ${fmt(s.total)} in all · ${(s.elapsedMs / 1000).toFixed(1)} s · cache ${s.cache.hits} hits / ${s.cache.misses} misses`
 
@@ -133,7 +154,16 @@ export const evalCommand = Command.make(
     backendConfig: Flag.String("backend-config").pipe(Flag.optional),
     // no secrets: a sweep stores its backend config (give keys in the environment)
     backendOptions: optionFlags(registry, { secrets: false }),
-    store: Flag.String("store").pipe(Flag.withDescription("The results store"), Flag.withDefault("out/mull.db")),
+    store: Flag.String("store").pipe(
+      Flag.withDescription("The results store: a SQLite file (default out/mull.db) or a postgres:// URL"),
+      Flag.optional
+    ),
+    cluster: Flag.String("cluster").pipe(
+      Flag.withDescription(
+        "Shard the sweep over the runners of the cluster whose PostgreSQL is at this URL (also MULL_CLUSTER); results go to that database (docs/scale-out.md)"
+      ),
+      Flag.optional
+    ),
     concurrency: Flag.Int("concurrency").pipe(
       Flag.withDescription("Problems evaluated at once per worker"),
       Flag.optional
@@ -220,23 +250,32 @@ export const evalCommand = Command.make(
         json.budgets = yield* ints("--budgets", flags.budgets.value)
       if (file !== undefined && Option.isSome(flags.seeds)) json.seeds = yield* ints("--seeds", flags.seeds.value)
       const spec: SweepSpec = yield* asInvalidInput(decodeSweep(json), "sweep")
-      const summary: Summary = yield* asInvalidInput(
-        runSweepParallel(spec, flags.store, {
-          registry,
-          workers: Option.getOrElse(flags.workers, defaultWorkers),
-          onProgress: progressBar(spec.name)
-        }),
-        `sweep ${spec.name}`
-      )
+      const cluster = clusterOf(flags)
+      const summary: Summary =
+        cluster === undefined
+          ? yield* asInvalidInput(
+              runSweepParallel(spec, storeOf(flags), {
+                registry,
+                workers: Option.getOrElse(flags.workers, defaultWorkers),
+                onProgress: progressBar(spec.name)
+              }),
+              `sweep ${spec.name}`
+            )
+          : yield* asInvalidInput(submitToCluster(spec, cluster), `sweep ${spec.name}`)
       const store = yield* Store.Store
       const records = yield* store.runs(spec.name)
       yield* Console.log([summaryLine(summary), "", summaryTables(records)].join("\n"))
     },
     (effect, flags) =>
       effect.pipe(
-        Effect.provide(Store.layer(flags.store)),
+        Effect.provide(Store.layer(clusterOf(flags) ?? storeOf(flags))),
         Effect.mapError((e) =>
-          e._tag === "StoreError" ? new InvalidInput({ subject: "--store", problems: [e.message] }) : e
+          e._tag === "StoreError"
+            ? new InvalidInput({
+                subject: clusterOf(flags) === undefined ? "--store" : "--cluster",
+                problems: [e.message]
+              })
+            : e
         )
       )
   )

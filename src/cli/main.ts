@@ -16,6 +16,7 @@ import { cost, graphs, schema, validate } from "./graphs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import { paper } from "./paper.ts"
 import { run } from "./run.ts"
+import { runnerCommand } from "./runner.ts"
 import { serve } from "./serve.ts"
 import { sim } from "./sim.ts"
 import { traceCommand } from "./trace.ts"
@@ -32,6 +33,7 @@ export const mull = Command.make("mull").pipe(
     cost,
     schema,
     evalCommand,
+    runnerCommand,
     optimize,
     exchange,
     report,

@@ -295,8 +295,8 @@ export const finishedItems = Effect.fnUntraced(function* (
 })
 
 /**
- * Records a sweep's setup in the store's metadata (its spec, backend and backend config), which
- * the analysis reads.
+ * Records a sweep's setup in the store's metadata (its spec, backend and its config, the larger
+ * model's config), which the analysis reads.
  *
  * @example
  * yield* recordSetup(store, spec)
@@ -306,7 +306,10 @@ export const recordSetup = (store: StoreShape, spec: SweepSpec): Effect.Effect<v
     [
       store.putMeta(`sweep:${spec.name}:spec`, JSON.stringify(spec)),
       store.putMeta(`sweep:${spec.name}:backend`, spec.backend.name),
-      store.putMeta(`sweep:${spec.name}:backendConfig`, JSON.stringify(spec.backend.config ?? {}))
+      store.putMeta(`sweep:${spec.name}:backendConfig`, JSON.stringify(spec.backend.config ?? {})),
+      ...(spec.large === undefined
+        ? []
+        : [store.putMeta(`sweep:${spec.name}:largeConfig`, JSON.stringify(spec.large.config ?? {}))])
     ],
     { discard: true }
   )
@@ -576,7 +579,6 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
       ),
       Effect.onExit(() => Fiber.interrupt(renewLarge))
     )
-    yield* store.putMeta(`sweep:${spec.name}:largeConfig`, JSON.stringify(spec.large.config ?? {}))
   }
   return {
     sweep: spec.name,
