@@ -6,7 +6,9 @@
  * sweep's. Then runners are SIGKILLed at random points, twice: the sweep completes, no row is
  * missing or duplicated, and the results are unchanged.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
@@ -175,7 +177,14 @@ describe("sharded sweeps", () => {
     assert.deepStrictEqual(got.meta, expected.meta)
     // the work was shared: every runner ran cells
     await sleep(1500)
-    const last = runners.map((r) => r.output().split("\n").filter((l) => l.includes("cells run")).at(-1) ?? "")
+    const last = runners.map(
+      (r) =>
+        r
+          .output()
+          .split("\n")
+          .filter((l) => l.includes("cells run"))
+          .at(-1) ?? ""
+    )
     for (const line of last) assert.match(line, /: [1-9]\d* cells run/u, last.join("\n"))
     // submitted again, nothing is sent: every cell is stored
     const again = start([...sweepArgs(name, 50), "--cluster", pg.url])
@@ -233,5 +242,63 @@ describe("sharded sweeps", () => {
       expected.difficulties.map((d) => JSON.stringify(d)).sort()
     )
     for (const r of runners) r.kill()
+  })
+
+  it("a cell that fails on a runner stops the follow with its error; submitting again retries it", {
+    timeout: 600_000
+  }, async () => {
+    // an OpenAI-compatible server that refuses (400) until told otherwise
+    let refuse = true
+    const server = createServer((req, res) => {
+      req.resume()
+      req.on("end", () => {
+        res.writeHead(refuse ? 400 : 200, { "content-type": "application/json" })
+        res.end(
+          JSON.stringify(
+            refuse
+              ? { error: { message: "model m is not served here", type: "invalid_request_error" } }
+              : {
+                  choices: [
+                    { index: 0, message: { role: "assistant", content: "So $\\boxed{2}$." }, finish_reason: "stop" }
+                  ],
+                  usage: { prompt_tokens: 10, completion_tokens: 5 }
+                }
+          )
+        )
+      })
+    })
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r))
+    try {
+      const port = (server.address() as AddressInfo).port
+      const data = join(dir, "two.jsonl")
+      writeFileSync(
+        data,
+        `${JSON.stringify({ id: "a", question: "1+1?", answer: "2" })}\n${JSON.stringify({ id: "b", question: "4-2?", answer: "2" })}\n`
+      )
+      const sweepFile = join(dir, "fails.json")
+      writeFileSync(
+        sweepFile,
+        JSON.stringify({
+          name: "fails",
+          dataset: { name: "jsonl", path: data, mapping: { id: "id", question: "question", gold: "answer" } },
+          backend: { name: "openai", config: { baseUrl: `http://127.0.0.1:${port}/v1`, model: "m" } },
+          strategies: [{ label: "majority", graph: "majority", params: { N: "B" } }],
+          budgets: [1],
+          seeds: [0]
+        })
+      )
+      const runners = await startRunners(1)
+      const first = start(["eval", "--sweep", sweepFile, "--cluster", pg.url])
+      assert.notStrictEqual(await first.exited, 0)
+      assert.match(first.output(), /cell\(s\) failed on the cluster/u)
+      assert.match(first.output(), /InvalidRequest/u)
+      refuse = false
+      const second = start(["eval", "--sweep", sweepFile, "--cluster", pg.url])
+      assert.strictEqual(await second.exited, 0, second.output())
+      assert.match(second.output(), /sweep fails: 2 runs now, 0 already stored/u)
+      for (const r of runners) r.kill()
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()))
+    }
   })
 })
