@@ -19,6 +19,7 @@ import { run } from "./run.ts"
 import { runnerCommand } from "./runner.ts"
 import { serve } from "./serve.ts"
 import { sim } from "./sim.ts"
+import { tenantCommand } from "./tenant.ts"
 import { traceCommand } from "./trace.ts"
 
 export const VERSION = "0.1.0"
@@ -41,7 +42,8 @@ export const mull = Command.make("mull").pipe(
     gradeCommand,
     sim,
     traceCommand,
-    serve
+    serve,
+    tenantCommand
   ])
 )
 

@@ -1,13 +1,15 @@
 /**
  * `mull serve [--backend B] [--backend-config F] [--config F] [--host H] [--port P] [--graphs DIR]…
- * [--traces DIR]`: strategies behind an OpenAI-compatible endpoint (docs/service.md). The bearer
- * token comes from MULL_SERVE_TOKEN (never a flag: flags show in the process list).
+ * [--traces DIR] [--budget-store URL] [--budget-lease S]`: strategies behind an OpenAI-compatible
+ * endpoint (docs/service.md). The bearer token comes from MULL_SERVE_TOKEN (never a flag: flags
+ * show in the process list); with a fleet budget, chat requests present a tenant's API key instead.
  *
  * @since 0.1.0
  */
-import { Config, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Config, Console, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { formatIssues } from "../domain/SchemaProblems.ts"
+import { redactUrl } from "../eval/Store.ts"
 import { builtinDir } from "../graph/Loader.ts"
 import { type Policy, policyOf, ServerConfig } from "../server/Policy.ts"
 import * as Server from "../server/Server.ts"
@@ -53,6 +55,20 @@ const servePolicy = (
     return policyOf(merged, [builtinDir], Option.isSome(token) ? Redacted.value(token.value) : undefined)
   })
 
+/** The fleet budget at `url`, open for the server's life (its modules load only when asked for). */
+const fleetGate = (url: string, leaseMs: number) =>
+  Effect.gen(function* () {
+    const [{ layer, FleetBudget }, { gate }] = yield* Effect.promise(() =>
+      Promise.all([import("../server/FleetBudget.ts"), import("../server/FleetGate.ts")])
+    )
+    const context = yield* Layer.build(layer(url, { leaseMs })).pipe(
+      Effect.mapError(
+        (e) => new InvalidInput({ subject: "--budget-store", problems: [`--budget-store: ${e.message}`] })
+      )
+    )
+    return gate(Context.get(context, FleetBudget))
+  })
+
 const banner = (policy: Policy, backend: string, parts: Server.ServerParts) =>
   [
     `mull serve: http://${policy.host}:${policy.port}/v1 (${backend} backend)`,
@@ -80,16 +96,42 @@ export const serve = Command.make(
     traces: Flag.String("traces").pipe(
       Flag.withDescription("A folder where requests that ask for a trace (mull.trace) have it written"),
       Flag.optional
+    ),
+    budgetStore: Flag.String("budget-store").pipe(
+      Flag.withDescription(
+        "A PostgreSQL URL (also MULL_BUDGET_STORE) holding tenants, API keys and limits shared by every replica (docs/service.md § Fleet budget)"
+      ),
+      Flag.optional
+    ),
+    budgetLease: Flag.Int("budget-lease").pipe(
+      Flag.withDescription("Seconds a reservation lives unless its replica renews it (default 30)"),
+      Flag.withDefault(30)
     )
   },
   Effect.fn(function* (flags) {
     const policy = yield* servePolicy(yield* readJsonFile("--config", Option.getOrUndefined(flags.config)), flags)
     const backend = yield* backendOf(flags)
+    const budgetStore =
+      Option.getOrUndefined(flags.budgetStore) ??
+      (process.env.MULL_BUDGET_STORE === "" ? undefined : process.env.MULL_BUDGET_STORE)
+    if (flags.budgetLease < 1)
+      return yield* new InvalidInput({
+        subject: "--budget-lease",
+        problems: [`--budget-lease: expected at least 1 second, got ${flags.budgetLease}`]
+      })
     const program = Effect.gen(function* () {
-      const parts = yield* Server.makeParts(policy)
+      const fleet = budgetStore === undefined ? undefined : yield* fleetGate(budgetStore, flags.budgetLease * 1000)
+      const parts: Server.ServerParts = {
+        ...(yield* Server.makeParts(policy)),
+        ...(fleet === undefined ? {} : { fleet })
+      }
       yield* Console.log(banner(policy, flags.backend, parts))
+      if (budgetStore !== undefined)
+        yield* Console.log(
+          `  budget     fleet budget at ${redactUrl(budgetStore)}: requests need a tenant's API key; leases ${flags.budgetLease} s`
+        )
       return yield* Layer.launch(Server.layer(parts))
     })
-    yield* program.pipe(Effect.provide(backend))
+    yield* program.pipe(Effect.provide(backend), Effect.scoped)
   })
 ).pipe(Command.withDescription("Serve graphs behind an OpenAI-compatible endpoint"))

@@ -14,6 +14,7 @@ import { hash64 } from "../domain/Hash.ts"
 import { makeProblem, type Problem, questionId } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
 import * as Steps from "../domain/Steps.ts"
+import * as Usage from "../domain/Usage.ts"
 import type { GraphError } from "../graph/GraphError.ts"
 import type * as Loader from "../graph/Loader.ts"
 import type { Params } from "../graph/Scope.ts"
@@ -23,6 +24,7 @@ import { type RunEvent, RunEvents } from "../runtime/RunEvents.ts"
 import { Generator } from "../services/Generator.ts"
 import { Verifier } from "../services/Verifier.ts"
 import type { Catalog, ServedContext } from "./Catalog.ts"
+import { type FleetGate, isAdmitted } from "./FleetGate.ts"
 import { authorize, decode, fail, json, Reply, readJson } from "./Http.ts"
 import * as Metrics from "./Metrics.ts"
 import { capBudget, capParams, type Policy, resolveModel } from "./Policy.ts"
@@ -124,7 +126,13 @@ interface Outcome {
   readonly delimiter: string
 }
 
-const runPlan = (metrics: Metrics.Metrics, plan: Plan, events: RunEvents["Service"]) =>
+const runPlan = (
+  metrics: Metrics.Metrics,
+  plan: Plan,
+  events: RunEvents["Service"],
+  // a fleet budget's commit of what the runs used (FleetGate), whatever their end
+  settle?: (used: Usage.Usage) => Effect.Effect<void>
+) =>
   Effect.gen(function* () {
     const generator = yield* Generator
     const verifier = yield* Verifier
@@ -152,7 +160,7 @@ const runPlan = (metrics: Metrics.Metrics, plan: Plan, events: RunEvents["Servic
                 ? "interrupted"
                 : "failed"
             Metrics.observeRun(metrics, outcome, s.backend)
-          })
+          }).pipe(Effect.andThen(settle === undefined ? Effect.void : settle(s.committed)))
         )
       )
     )
@@ -235,7 +243,13 @@ const requestEvents = (record: boolean, lines: Array<string>, emit: ((e: RunEven
 const sse = (data: unknown): string => `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`
 
 /** The streaming reply: progress chunks, then the answer, a usage chunk, and `[DONE]`. */
-const streamReply = (policy: Policy, metrics: Metrics.Metrics, plan: Plan, context: ServedContext) => {
+const streamReply = (
+  policy: Policy,
+  metrics: Metrics.Metrics,
+  plan: Plan,
+  context: ServedContext,
+  settle?: (used: Usage.Usage) => Effect.Effect<void>
+) => {
   const created = Math.floor(Date.now() / 1000)
   const body = Stream.callback<string>((queue) =>
     Effect.gen(function* () {
@@ -251,7 +265,7 @@ const streamReply = (policy: Policy, metrics: Metrics.Metrics, plan: Plan, conte
       const events = requestEvents(plan.trace, lines, (e) =>
         send(Wire.chunk(plan.id, plan.model, created, [], { mull: { event: e } }))
       )
-      const exit = yield* Effect.exit(Effect.provide(runPlan(metrics, plan, events), context))
+      const exit = yield* Effect.exit(Effect.provide(runPlan(metrics, plan, events, settle), context))
       yield* plan.trace ? writeTrace(policy.traces, plan.id, lines) : Effect.void
       if (Exit.isSuccess(exit)) {
         const outcome = exit.value
@@ -277,7 +291,8 @@ const streamReply = (policy: Policy, metrics: Metrics.Metrics, plan: Plan, conte
       }
       send("[DONE]")
       yield* Queue.end(queue)
-    })
+      // a stream cut before its run started still gives its reservation back
+    }).pipe(Effect.onExit(() => (settle === undefined ? Effect.void : settle(Usage.zero))))
   )
   return HttpServerResponse.stream(Stream.encodeText(body), {
     contentType: "text/event-stream",
@@ -291,10 +306,18 @@ const streamReply = (policy: Policy, metrics: Metrics.Metrics, plan: Plan, conte
  * @example
  * yield* router.add("POST", "/v1/chat/completions", chatCompletions(policy, catalog, metrics, context))
  */
-export const chatCompletions = (policy: Policy, catalog: Catalog, metrics: Metrics.Metrics, context: ServedContext) =>
+export const chatCompletions = (
+  policy: Policy,
+  catalog: Catalog,
+  metrics: Metrics.Metrics,
+  context: ServedContext,
+  fleet?: FleetGate
+) =>
   Effect.gen(function* () {
     const http = yield* HttpServerRequest.HttpServerRequest
-    yield* authorize(policy, http)
+    // with a fleet budget, the bearer token is a tenant's API key
+    const tenant =
+      fleet === undefined ? yield* Effect.as(authorize(policy, http), undefined) : yield* fleet.tenantOf(http)
     const request = yield* decode(Wire.ChatRequest, yield* readJson(policy, http))
     const mull =
       request.mull === undefined
@@ -310,10 +333,25 @@ export const chatCompletions = (policy: Policy, catalog: Catalog, metrics: Metri
       Context.get(context, Verifier)
     )
     if (facts.problems.length > 0) return yield* fail(400, facts.problems.join("; "), "invalid_graph_request", "mull")
-    if (request.stream === true) return streamReply(policy, metrics, plan, context)
+    // the tenant's reservation: the run's budget shrinks to it, or the request is refused (429)
+    const admitted =
+      fleet === undefined || tenant === undefined
+        ? undefined
+        : yield* fleet.admit({
+            tenant,
+            loaded: plan.loaded,
+            params: plan.params,
+            budget: plan.budget,
+            maxTokens: Context.get(context, Generator).maxTokens,
+            firstCall: facts.firstCall
+          })
+    if (admitted !== undefined && !isAdmitted(admitted)) return admitted
+    const settle = admitted?.settle
+    const run = admitted === undefined ? plan : { ...plan, budget: admitted.budget }
+    if (request.stream === true) return streamReply(policy, metrics, run, context, settle)
     const lines: Array<string> = []
     const outcome = yield* Effect.provide(
-      runPlan(metrics, plan, requestEvents(plan.trace, lines, undefined)),
+      runPlan(metrics, run, requestEvents(plan.trace, lines, undefined), settle),
       context
     ).pipe(
       Effect.ensuring(plan.trace ? writeTrace(policy.traces, plan.id, lines) : Effect.void),
@@ -327,7 +365,7 @@ export const chatCompletions = (policy: Policy, catalog: Catalog, metrics: Metri
         Math.floor(Date.now() / 1000),
         choicesOf(outcome),
         Wire.wireUsage(outcome.snapshot.committed),
-        mullReply(plan, outcome)
+        mullReply(run, outcome)
       )
     )
   })

@@ -13,6 +13,7 @@ import { Effect, Layer } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { type Catalog, loadCatalog, type ServedContext, type ServedServices } from "./Catalog.ts"
 import { chatCompletions } from "./Chat.ts"
+import type { FleetGate } from "./FleetGate.ts"
 import { costGraph, models, validateGraph } from "./GraphApi.ts"
 import { authorize, json, type Reply } from "./Http.ts"
 import * as Metrics from "./Metrics.ts"
@@ -44,6 +45,8 @@ export interface ServerParts {
   readonly catalog: Catalog
   readonly metrics: Metrics.Metrics
   readonly context: ServedContext
+  /** a fleet budget shared with other replicas (`--budget-store`): tenants' keys and limits */
+  readonly fleet?: FleetGate
 }
 
 /**
@@ -59,7 +62,7 @@ export const routes = (parts: ServerParts) => {
       yield* router.add(
         "POST",
         "/v1/chat/completions",
-        handled(metrics, "/v1/chat/completions", chatCompletions(policy, catalog, metrics, context))
+        handled(metrics, "/v1/chat/completions", chatCompletions(policy, catalog, metrics, context, parts.fleet))
       )
       yield* router.add("GET", "/v1/models", handled(metrics, "/v1/models", models(policy, catalog)))
       yield* router.add(
