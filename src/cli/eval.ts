@@ -118,9 +118,9 @@ const submitToCluster = (spec: SweepSpec, url: string) =>
     return yield* submitSweep(spec, url, {
       registry,
       onProgress: progressBar(spec.name),
-      onSubmitted: ({ cells, runners }) =>
+      onSubmitted: ({ cells, runners, ms }) =>
         process.stderr.write(
-          `${spec.name}: ${cells} cells submitted to the cluster at ${Store.redactUrl(url)}; ${runners} runner(s) registered${runners === 0 ? " (start some: mull runner --cluster URL)" : ""}\n`
+          `${spec.name}: ${cells} cells submitted to the cluster at ${Store.redactUrl(url)} in ${(ms / 1000).toFixed(1)} s; ${runners} runner(s) registered${runners === 0 ? " (start some: mull runner --cluster URL)" : ""}\n`
         )
     })
   })

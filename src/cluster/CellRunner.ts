@@ -158,45 +158,49 @@ export class CellRunner extends Context.Service<
                   `cell ${payload.key} is not in sweep ${spec.name} as this runner expands it: its graphs, dataset or mull version differ from the submitter's`
                 )
               )
-            // delivered again (a runner died after storing it, or the sweep was submitted twice)
-            if ((yield* finishedItems(store, spec, [item]).pipe(Effect.orDie)).has(item.key)) {
-              stats.skipped++
-              return
-            }
-            const pass = item.kind === "large" ? "large" : "main"
-            const context: Context.Context<BackendServices> = yield* backend(`${payload.spec}\u0000${pass}`)
-            if (!caches.has(pass)) caches.set(pass, problemCache(spec, descriptor, store))
-            const cache = caches.get(pass)
-            const generator = Context.get(context, Generator)
-            const verifier = Context.get(context, Verifier)
-            const meta = `sweep:${spec.name}:${pass === "large" ? "largeParams" : "generatorParams"}`
-            if (!recorded.has(meta)) {
-              recorded.add(meta)
-              yield* store
-                .putMeta(
-                  meta,
-                  JSON.stringify(
-                    pass === "large" && spec.large?.params !== undefined ? spec.large.params : generator.params
-                  )
+            // everything a cell does to the backend and the database happens in its slot: a runner
+            // holding hundreds of entities keeps its connection pool for the cluster's own queries
+            yield* slots.withPermits(1)(
+              Effect.gen(function* () {
+                // delivered again (a runner died after storing it, or the sweep was submitted twice)
+                if ((yield* finishedItems(store, spec, [item]).pipe(Effect.orDie)).has(item.key)) {
+                  stats.skipped++
+                  return
+                }
+                const pass = item.kind === "large" ? "large" : "main"
+                const context: Context.Context<BackendServices> = yield* backend(`${payload.spec}\u0000${pass}`)
+                if (!caches.has(pass)) caches.set(pass, problemCache(spec, descriptor, store))
+                const cache = caches.get(pass)
+                const generator = Context.get(context, Generator)
+                const verifier = Context.get(context, Verifier)
+                const meta = `sweep:${spec.name}:${pass === "large" ? "largeParams" : "generatorParams"}`
+                if (!recorded.has(meta)) {
+                  recorded.add(meta)
+                  yield* store
+                    .putMeta(
+                      meta,
+                      JSON.stringify(
+                        pass === "large" && spec.large?.params !== undefined ? spec.large.params : generator.params
+                      )
+                    )
+                    .pipe(Effect.orDie)
+                }
+                const result = yield* executeItem(spec, item).pipe(
+                  Effect.provideService(
+                    Generator,
+                    cache === undefined ? generator : cachedGenerator(generator, cache, stats.cache)
+                  ),
+                  Effect.provideService(
+                    Verifier,
+                    cache === undefined ? verifier : cachedVerifier(verifier, cache, stats.cache)
+                  ),
+                  Effect.provide(context),
+                  Effect.provide(RunEvents.layerSilent)
                 )
-                .pipe(Effect.orDie)
-            }
-            const result = yield* slots.withPermits(1)(
-              executeItem(spec, item).pipe(
-                Effect.provideService(
-                  Generator,
-                  cache === undefined ? generator : cachedGenerator(generator, cache, stats.cache)
-                ),
-                Effect.provideService(
-                  Verifier,
-                  cache === undefined ? verifier : cachedVerifier(verifier, cache, stats.cache)
-                ),
-                Effect.provide(context),
-                Effect.provide(RunEvents.layerSilent)
-              )
+                yield* storeResult(store, result).pipe(Effect.orDie)
+                stats.ran++
+              })
             )
-            yield* storeResult(store, result).pipe(Effect.orDie)
-            stats.ran++
           }).pipe(
             Effect.catch((e) =>
               Effect.gen(function* () {

@@ -5,6 +5,7 @@
  *
  * @since 0.2.0
  */
+import { EventEmitter } from "node:events"
 import { Console, Effect, Layer, Schedule } from "effect"
 import { ShardId, Sharding } from "effect/cluster"
 import * as PgStore from "../eval/PgStore.ts"
@@ -31,6 +32,9 @@ export interface RunnerProcessOptions {
  * yield* runRunner({ url, endpoint: { host: "10.0.0.7", port: 34431 }, health: "ping", registry, concurrency: 8 })
  */
 export const runRunner = (options: RunnerProcessOptions): Effect.Effect<never, unknown> => {
+  // many cells answered at once over one socket wait on its 'drain' together: not a leak, and a
+  // runner process is dedicated to this, so Node's warning at 10 listeners is raised
+  EventEmitter.defaultMaxListeners = Math.max(EventEmitter.defaultMaxListeners, 256)
   const name = `${options.endpoint.host}:${options.endpoint.port}`
   const report = Effect.gen(function* () {
     const { stats } = yield* CellRunner
@@ -63,7 +67,9 @@ export const runRunner = (options: RunnerProcessOptions): Effect.Effect<never, u
   const app = Layer.effectDiscard(Effect.all([Effect.forkScoped(report), Effect.forkScoped(shards)])).pipe(
     Layer.provideMerge(entityLayer({ registry: options.registry, concurrency: options.concurrency, name })),
     Layer.provide(runnerLayer(options.endpoint, options.health)),
-    Layer.provide(PgStore.clientLayer(options.url, { maxConnections: options.concurrency + 6 }))
+    // the cells' queries (at most `concurrency` at once) and the cluster's own: storage reads,
+    // replies, shard locks (a reserved connection), heartbeats
+    Layer.provide(PgStore.clientLayer(options.url, { maxConnections: options.concurrency + 10 }))
   )
   return Layer.launch(app)
 }

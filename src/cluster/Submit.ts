@@ -51,8 +51,8 @@ export interface SubmitOptions {
   /** how often to read progress from the store (default 1 s) */
   readonly pollMs?: number
   /** called once the cells are sent, with how many and how many runners are registered */
-  readonly onSubmitted?: (info: { readonly cells: number; readonly runners: number }) => void
-  /** cells sent at once (default 16) */
+  readonly onSubmitted?: (info: { readonly cells: number; readonly runners: number; readonly ms: number }) => void
+  /** cells sent at once (default 32) */
   readonly sendConcurrency?: number
 }
 
@@ -113,14 +113,14 @@ export const submitSweep = (
             ),
           { discard: true }
         ),
-      { concurrency: options.sendConcurrency ?? 16, discard: true }
+      { concurrency: options.sendConcurrency ?? 32, discard: true }
     ).pipe(Effect.mapError(storeFail("submit")))
     const runners = yield* sql<{ n: number | string | bigint }>`
       SELECT count(*) AS n FROM ${sql(`${TABLE_PREFIX}_runners`)} WHERE healthy`.pipe(
       Effect.map((rows) => Number(rows[0]?.n ?? 0)),
       Effect.orElseSucceed(() => 0)
     )
-    options.onSubmitted?.({ cells: todo.length, runners })
+    options.onSubmitted?.({ cells: todo.length, runners, ms: Date.now() - started })
 
     // follow: read what the runners stored until every cell is there
     let open = todo
@@ -155,7 +155,7 @@ export const submitSweep = (
       cache: { hits: 0, misses: 0 }
     } satisfies Summary
   }).pipe(
-    Effect.provide(clientLayer.pipe(Layer.provideMerge(PgStore.clientLayer(url)))),
+    Effect.provide(clientLayer.pipe(Layer.provideMerge(PgStore.clientLayer(url, { maxConnections: 16 })))),
     Effect.catchTag("SqlError", (e) =>
       Effect.fail(new StoreError({ path: redactUrl(url), operation: "connect", reason: e.message }))
     ),
