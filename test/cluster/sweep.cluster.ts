@@ -301,4 +301,41 @@ describe("sharded sweeps", () => {
       await new Promise<void>((r) => server.close(() => r()))
     }
   })
+
+  it("the generation cache is shared through the database: a smaller budget's samples come from a larger one's, across runners", {
+    timeout: 600_000
+  }, async () => {
+    const runners = await startRunners(2)
+    const sweepFile = (name: string, budget: number) => {
+      const path = join(dir, `${name}.json`)
+      writeFileSync(
+        path,
+        JSON.stringify({
+          name,
+          dataset: { name: "math500", every: 100 },
+          backend: { name: "simulated" },
+          strategies: [{ label: "weighted", graph: "weighted-best-of-n", params: { N: "B" } }],
+          budgets: [budget],
+          seeds: [0, 1],
+          cache: "store"
+        })
+      )
+      return path
+    }
+    const big = start(["eval", "--sweep", sweepFile("cache-big", 16), "--cluster", pg.url])
+    assert.strictEqual(await big.exited, 0, big.output())
+    // another sweep: other entities (their in-memory caches are their own), on whichever runner
+    const small = start(["eval", "--sweep", sweepFile("cache-small", 4), "--cluster", pg.url])
+    assert.strictEqual(await small.exited, 0, small.output())
+    const [entries] = await query<{ n: string }>("SELECT count(*) AS n FROM mull.cache")
+    assert.isAbove(Number(entries?.n ?? 0), 0)
+    const got = await stored(pg.url, "cache-small")
+    assert.strictEqual(got.runs.length, 10)
+    for (const r of got.runs) {
+      assert.strictEqual(r.usage.sequences, 4, "the strategy is charged its samples")
+      assert.strictEqual(r.backendUsage.sequences, 0, "the backend generated none: they came from the database")
+      assert.strictEqual(r.backendUsage.verifierCalls, 0)
+    }
+    for (const r of runners) r.kill()
+  })
 })
