@@ -6,7 +6,8 @@
  *
  * Flags: `--quick` (fewer repetitions, no scaling tables), `--full` (the throughput figure on all
  * 250 problems of `npm start` instead of a slice), `--only <figure>` (overhead, scheduling,
- * memory, sweep, throughput, cluster, scaling; repeatable), `--json <file>` (also write the rows).
+ * memory, sweep, throughput, utilisation, cluster, scaling; repeatable), `--json <file>` (also
+ * write the rows).
  *
  * @since 0.1.0
  */
@@ -19,6 +20,7 @@ import { fmt, now, spread } from "./Stats.ts"
 import { beamScheduling, bestOfNScheduling, measureScheduling } from "./scheduling.ts"
 import { bestOfNSweep, paperSlice, sweepCost } from "./sweep.ts"
 import { bestOfNThroughput } from "./throughput.ts"
+import { measureUtilisation } from "./utilisation.ts"
 
 /** One line of the table. */
 export interface Row {
@@ -211,16 +213,43 @@ if (wanted("throughput")) {
   )
 }
 
-// ---- 6. sharded sweeps ---------------------------------------------------------------------
+// ---- 6. budget utilisation ----------------------------------------------------------------
+if (wanted("utilisation")) {
+  const problems = quick ? 4 : 8
+  log(`6. budget utilisation: every built-in graph under half its free output tokens, ${problems} MATH-500 problems…`)
+  const u = await measureUtilisation(problems)
+  rows.push(
+    {
+      figure: `6 budget utilisation: output tokens used ÷ limit, limit = ½ of the free run's (median over ${u.byGraph.length} built-in graphs × ${u.problems} problems, simulated)`,
+      measured: `${fmt(u.median, 3)} (lowest ${u.byGraph
+        .slice()
+        .sort((a, b) => a.utilisation - b.utilisation)
+        .slice(0, 2)
+        .map((g) => `${g.graph} ${fmt(g.utilisation, 3)}`)
+        .join(", ")})`,
+      target: "≥ 0.9",
+      met: u.median >= 0.9
+    },
+    {
+      figure:
+        "6 budget utilisation: best-of-16 under 1.2 × its free output tokens, complete samples paid for (fewest over the problems)",
+      measured: `${u.bestOf16Paid} of 16`,
+      target: "16",
+      met: u.bestOf16Paid === 16
+    }
+  )
+}
+
+// ---- 7. sharded sweeps ---------------------------------------------------------------------
 if (wanted("cluster")) {
   const every = quick ? 4 : 2
   log(
-    `6. cluster: a latency-bound sweep (50 ms a call) on 1 and 3 runners, every ${every}th problem, embedded PostgreSQL…`
+    `7. cluster: a latency-bound sweep (50 ms a call) on 1 and 3 runners, every ${every}th problem, embedded PostgreSQL…`
   )
   const [one, three] = await clusterSpeedup([1, 3], { every })
   if (one !== undefined && three !== undefined)
     rows.push({
-      figure: `6 cluster: 3 runners vs 1, sequential revisions N=8 on ${one.cells} problems, 50 ms per call, 2 cells at once per runner`,
+      figure: `7 cluster: 3 runners vs 1, sequential revisions N=8 on ${one.cells} problems, 50 ms per call, 2 cells at once per runner`,
       measured: `${fmt(one.seconds / three.seconds, 2)}× (${fmt(one.seconds, 1)} s vs ${fmt(three.seconds, 1)} s)`,
       target: "≥ 2.5×",
       met: one.seconds / three.seconds >= 2.5

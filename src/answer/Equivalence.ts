@@ -7,11 +7,14 @@
  * - numbers by exact value, decimals by the rounding rule of `Numbers`; `x\%` also matches `x`
  *   and `x/100`;
  * - tuples and intervals in order, with their brackets (open and closed intervals differ); sets,
- *   bare lists and unions in any order; a one-element set is its element; a column or row vector
- *   matches a parenthesised tuple; matrices element-wise;
- * - words case-insensitively, never by the CAS;
+ *   bare lists and unions as sets (any order, a repeated element once); a one-element set is its
+ *   element; a column or row vector matches a parenthesised tuple; matrices element-wise;
+ * - words case-insensitively, never by the CAS; a whole answer in number words is its number;
  * - a decimal against a constant expression by value (`37.699` ≈ `12\pi`), other expressions by
- *   `Symbolic.identical`; relations by `Symbolic.sameRelation`.
+ *   `Symbolic.identical`;
+ * - equations up to a nonzero factor (`Symbolic.proportional`), and an equation against the value
+ *   it gives one of its variables; inequalities flipped with the sides negated, and a one-variable
+ *   inequality against the interval it defines (`x > 2` ≡ `(2,\infty)`).
  *
  * It is reflexive and symmetric (the pair is put in a canonical order first), pure, synchronous,
  * and bounded in work (see `Symbolic`).
@@ -22,8 +25,8 @@ import { shape } from "./Normalize.ts"
 import { matchesValue, type NumberLiteral, numberKey, parseNumber, percentOf, sameNumber } from "./Numbers.ts"
 import { isTexty } from "./Rules.ts"
 import type { Answer, Relation, Scalar } from "./Structures.ts"
-import { render } from "./Structures.ts"
-import { constantValue, identical, sameRelation } from "./Symbolic.ts"
+import { relationInterval, render } from "./Structures.ts"
+import { constantValue, identical, proportional, sameRelation } from "./Symbolic.ts"
 
 /** Collections larger than this are compared by key only. */
 const MAX_ITEMS = 64
@@ -60,12 +63,12 @@ const keyOf = (a: Answer): string => {
       return scalarKey(a)
     case "Tuple":
       return `${a.open}${a.items.map(keyOf).join(",")}${a.close}`
-    case "Set":
-      return a.items.length === 1 && a.items[0] !== undefined
-        ? keyOf(a.items[0])
-        : `{${a.items.map(keyOf).sort().join(",")}}`
+    case "Set": {
+      const items = [...new Set(a.items.map(keyOf))].sort()
+      return items.length === 1 && items[0] !== undefined ? items[0] : `{${items.join(",")}}`
+    }
     case "Union":
-      return `U{${a.items.map(keyOf).sort().join(",")}}`
+      return `U{${[...new Set(a.items.map(keyOf))].sort().join(",")}}`
     case "Matrix":
       return `M[${a.rows.map((r) => r.map(keyOf).join("&")).join(";")}]`
     case "Relation":
@@ -125,10 +128,12 @@ const sameScalar = (a: Scalar, b: Scalar): boolean => {
   return np !== undefined && nq !== undefined && sameNumber(percentOf(np), nq)
 }
 
-/** A perfect matching between two unordered collections (backtracking; sizes are small). */
+/**
+ * Two unordered collections hold the same answers: each element of one has an equivalent in the
+ * other (a set, so a repeated element counts once, as in Math-Verify's `FiniteSet`).
+ */
 const sameMultiset = (xs: ReadonlyArray<Answer>, ys: ReadonlyArray<Answer>): boolean => {
-  if (xs.length !== ys.length || xs.length > MAX_ITEMS) return false
-  const used = new Array<boolean>(ys.length).fill(false)
+  if (xs.length > MAX_ITEMS || ys.length > MAX_ITEMS) return false
   const memo = new Map<string, boolean>()
   const pair = (i: number, j: number): boolean => {
     const k = `${i},${j}`
@@ -141,19 +146,7 @@ const sameMultiset = (xs: ReadonlyArray<Answer>, ys: ReadonlyArray<Answer>): boo
     }
     return v
   }
-  let steps = 0
-  const assign = (i: number): boolean => {
-    if (i === xs.length) return true
-    if (++steps > 10_000) return false
-    for (let j = 0; j < ys.length; j++) {
-      if (used[j] || !pair(i, j)) continue
-      used[j] = true
-      if (assign(i + 1)) return true
-      used[j] = false
-    }
-    return false
-  }
-  return assign(0)
+  return xs.every((_, i) => ys.some((_, j) => pair(i, j))) && ys.every((_, j) => xs.some((_, i) => pair(i, j)))
 }
 
 const sameSequence = (xs: ReadonlyArray<Answer>, ys: ReadonlyArray<Answer>): boolean =>
@@ -181,15 +174,59 @@ const FLIP: Readonly<Record<Relation["op"], Relation["op"]>> = {
 }
 
 const sameRelations = (a: Relation, b: Relation): boolean => {
-  if (a.op === "=" || a.op === "\\ne") return a.op === b.op && (sameRelation(a, b, false) || sameRelation(a, b, true))
+  // equations with the same solutions: one side minus the other equal up to a nonzero factor
+  if (a.op === "=") return b.op === "=" && proportional(a, b)
+  if (a.op === "\\ne") return a.op === b.op && (sameRelation(a, b, false) || sameRelation(a, b, true))
   if (a.op === b.op && sameRelation(a, b, false)) return true
   return FLIP[a.op] === b.op && sameRelation(a, b, true)
 }
 
+/**
+ * Whether `value` is what the equation gives for one of its variables (`y = value` has the same
+ * solutions), the way Math-Verify compares `y=-\frac{1}{2}x+\frac{3}{4}` with `2x+4y-3=0`. The
+ * value must have a variable of its own (`0` is not what `a+3z=0` is solved for) and must not
+ * contain the variable it stands for.
+ */
+const solvedFor = (r: Relation, value: Scalar): boolean => {
+  const letters = (t: string): Array<string> => t.replace(/\\[a-zA-Z]+/g, " ").match(/[a-zA-Z]/g) ?? []
+  if (r.op !== "=" || isTexty(value.text) || letters(value.text).length === 0) return false
+  const own = new Set(letters(value.text))
+  const candidates = [...new Set(letters(`${r.lhs} ${r.rhs}`))].filter((v) => v !== "e" && v !== "i" && !own.has(v))
+  return candidates.slice(0, 4).some((v) => proportional(r, { lhs: v, rhs: value.text }))
+}
+
+/**
+ * `3,5` written with a decimal comma: a bare list of an integer and one digit, read as the number
+ * it would be with a decimal point (`-2,1` is -2.1), for comparison with a single number. A lone
+ * number with two or more decimals (`1,22`) is read as a decimal by extraction already; one digit
+ * is ambiguous with a list of two answers, so it is not rewritten, only compared both ways.
+ */
+const decimalCommaValue = (a: Answer): NumberLiteral | undefined => {
+  if (a._tag !== "Set" || a.braces || a.items.length !== 2) return undefined
+  const [x, y] = a.items
+  if (x?._tag !== "Scalar" || y?._tag !== "Scalar" || x.percent || y.percent) return undefined
+  if (!/^-?\d+$/.test(x.text) || !/^\d$/.test(y.text)) return undefined
+  return parseNumber(`${x.text}.${y.text}`)
+}
+
 const same = (a: Answer, b: Answer): boolean => {
   if (keyOf(a) === keyOf(b)) return true
+  const comma = decimalCommaValue(a) ?? decimalCommaValue(b)
+  if (comma !== undefined) {
+    const other = decimalCommaValue(a) === undefined ? a : b
+    const n = other._tag === "Scalar" && !other.percent ? parseNumber(other.text) : undefined
+    if (n !== undefined) return sameNumber(comma, n)
+  }
   if (a._tag === "Set" && a.items.length === 1 && a.items[0] !== undefined) return same(a.items[0], b)
   if (b._tag === "Set" && b.items.length === 1 && b.items[0] !== undefined) return same(a, b.items[0])
+  // an inequality in one variable is the interval it defines: `x > 2` is `(2,\infty)`; an
+  // equation is the value of the variable it is solved for: `2x+4y-3=0` and `-\frac12x+\frac34`
+  if (a._tag === "Relation" && b._tag !== "Relation") {
+    const interval = relationInterval(a)
+    if (interval !== undefined) return same(interval, b)
+    return b._tag === "Scalar" && solvedFor(a, b)
+  }
+  if (b._tag === "Relation" && a._tag !== "Relation") return same(b, a)
   switch (a._tag) {
     case "Scalar":
       return b._tag === "Scalar" && sameScalar(a, b)

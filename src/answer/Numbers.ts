@@ -158,7 +158,86 @@ export const parseNumber = (text: string): NumberLiteral | undefined => {
     const out = lit && scaled(lit, Number(m[3] ?? m[4]))
     return out && signed(m[1], out)
   }
-  return undefined
+  const words = numberWords(text)
+  return words === undefined ? undefined : { value: rational(BigInt(words), 1n), ulp: undefined }
+}
+
+const SMALL = [
+  "zero",
+  "one",
+  "two",
+  "three",
+  "four",
+  "five",
+  "six",
+  "seven",
+  "eight",
+  "nine",
+  "ten",
+  "eleven",
+  "twelve",
+  "thirteen",
+  "fourteen",
+  "fifteen",
+  "sixteen",
+  "seventeen",
+  "eighteen",
+  "nineteen"
+]
+const TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+const WORD_VALUES = new Map<string, number>([
+  ...SMALL.map((w, i) => [w, i] as const),
+  ...TENS.map((w, i) => [w, 20 + 10 * i] as const),
+  ["hundred", 100],
+  ["thousand", 1000],
+  ["million", 1_000_000]
+])
+const WORD_LIST = [...WORD_VALUES.keys(), "and"].sort((a, b) => b.length - a.length)
+
+/**
+ * The value of a whole answer written in English number words (`three`, `twenty-five`,
+ * `one hundred and five`, also with the spaces that normalisation removes: `twentyfive`);
+ * `undefined` for anything else. Qwen2.5-Math's grader reads number words too (`word2number`).
+ *
+ * @example
+ * numberWords("twenty-five") // 25
+ * numberWords("none") // undefined
+ */
+export const numberWords = (text: string): number | undefined => {
+  let s = text.toLowerCase().replace(/[\s-]+/g, "")
+  if (s === "" || s.length > 80 || !/^[a-z]+$/.test(s)) return undefined
+  const tokens: Array<string> = []
+  while (s.length > 0) {
+    const w = WORD_LIST.find((x) => s.startsWith(x))
+    if (w === undefined) return undefined
+    tokens.push(w)
+    s = s.slice(w.length)
+  }
+  if (tokens[0] === "and" || tokens.at(-1) === "and") return undefined
+  let total = 0
+  let current = 0
+  let last = ""
+  for (const t of tokens) {
+    if (t === "and") {
+      if (last !== "hundred" && last !== "thousand" && last !== "million") return undefined
+      last = t
+      continue
+    }
+    const v = WORD_VALUES.get(t) ?? 0
+    if (t === "hundred") {
+      if (current % 100 === 0 && current !== 0) return undefined
+      current = (current === 0 ? 1 : current) * 100
+    } else if (t === "thousand" || t === "million") {
+      total += (current === 0 ? 1 : current) * v
+      current = 0
+    } else {
+      // a unit after a unit (`one two`) or a ten after a unit is not a number
+      if (current % 10 !== 0 || (current % 100 !== 0 && v >= 10)) return undefined
+      current += v
+    }
+    last = t
+  }
+  return total + current
 }
 
 /**

@@ -32,6 +32,25 @@ const TEXT_MACROS = [
   "hbox"
 ]
 
+/**
+ * A left side that only names the answer: `x`, `AB`, `f(x)`, `\theta`, `a_1`, `(a,b)`, `m\angle A`,
+ * `|AB|`, and ratios of names: `\frac{NO}{BO}`, `A:B`, `S_{MBCN}:S`. A left side with arithmetic
+ * (`a+3z`, `x^2`) or a number (`7`) is an equation, not a label.
+ *
+ * @example
+ * isName("\\frac{NO}{BO}") // true
+ * isName("2x+z") // false
+ */
+export const isName = (lhs: string): boolean => {
+  const s = lhs
+    .trim()
+    .replace(/\\frac\s*\{([a-zA-Z]{1,6})\}\s*\{([a-zA-Z]{1,6})\}/g, "$1$2")
+    .replace(/(?<=[a-zA-Z}])\s*:\s*(?=[a-zA-Z])/g, "")
+  if (s === "" || s.length > 24 || /^\d/.test(s) || /[+\-^/<>=]|\\(?:frac|sqrt|cdot|pm)(?![a-zA-Z])/.test(s))
+    return false
+  return /^[a-zA-Z\\{}_'()[\],| 0-9]+$/.test(s)
+}
+
 /** Unicode spellings that models write instead of LaTeX. */
 const UNICODE: ReadonlyArray<readonly [string, string]> = [
   ["\u2212", "-"],
@@ -131,6 +150,19 @@ const removeLeftRight = (s: string): string =>
   s.replace(/\\(?:left|right)\s*(?:\.|(?=[^a-zA-Z]))/g, "").replace(/\\(?:left|right)(?![a-zA-Z])/g, "")
 
 /**
+ * An approximation keeps the exact value: `x \approx 11` is 11 (the left side only names it), but
+ * `\frac{1}{3} \approx 0.333` is `\frac{1}{3}` and `x = \frac13 \approx 0.33` is `x = \frac13`
+ * (Math-Verify reads the same values; PRM800K rewrites `\approx` to `=`, which turns both into
+ * equations).
+ */
+const approximation = (s: string): string => {
+  const parts = s.split(/\\approx(?![a-zA-Z])|\u2248/)
+  if (parts.length < 2) return s
+  const left = (parts[0] ?? "").trim()
+  return left === "" || isName(left) ? (parts.at(-1) ?? "").trim() : left
+}
+
+/**
  * Rewrites a whole answer before it is split into parts: math delimiters, `\left`/`\right`,
  * spacing commands, `dfrac`/`tfrac`, degrees, dollars, units, `\text{}` wrappers, Unicode,
  * thousands separators written `,\!` or `{,}`, and the connectives `or`/`and` (which become
@@ -144,6 +176,12 @@ export const cleanup = (raw: string): string => {
   let s = raw
   for (const [from, to] of UNICODE) s = s.replaceAll(from, to)
   s = s.replace(/[\r\n\t]+/g, " ")
+  // a doubled backslash before a command (`\\frac`) is the command, outside matrices (Math-Verify)
+  if (!s.includes("\\begin")) s = s.replace(/\\\\(?=[a-zA-Z])/g, "\\")
+  // `\quadx_2`: a spacing command glued to the next name
+  s = s.replace(/\\(q?quad)(?=[a-zA-Z])/g, "\\$1 ")
+  // an ellipsis is a part of a list (`1, 2, 3, \ldots` is not `1, 2, 3`)
+  s = s.replace(/\.{3}|\u2026|\\[lc]?dots[bcmo]?(?![a-zA-Z])/g, "\\ldots ")
   // thousands separators spelled for LaTeX spacing: 10,\!080 and 10{,}080
   s = s.replace(/(\d)\s*(?:,\\!|\{,\})\s*(?=\d)/g, "$1")
   // (?<!\\) keeps a matrix row break `\\` intact
@@ -160,21 +198,20 @@ export const cleanup = (raw: string): string => {
   s = removeTextUnits(s.trim())
   s = unwrapMacros(s, TEXT_MACROS)
   s = s.replace(/\s+/g, " ").trim()
-  s = s.replace(/(?<![a-zA-Z\\])percent(?![a-zA-Z])/g, "%")
+  s = s.replace(/(?<![a-zA-Z\\])(?:percentage|percent|pct)(?![a-zA-Z])/g, "%")
   // PRM800K: 2 million → 2·10^6
   s = s.replace(
     /(\d)\s*(million|billion|trillion)(?![a-zA-Z])/g,
     (_m, d: string, w: string) => `${d}\\cdot10^{${w === "million" ? 6 : w === "billion" ? 9 : 12}}`
   )
-  // an approximation is read as the value: x \approx 3.14 → x = 3.14
-  s = s.replace(/\\approx(?![a-zA-Z])|\u2248/g, "=").replace(/^\s*=\s*/, "")
+  s = approximation(s)
   s = bareFunctions(s)
   s = s.replace(/\s+/g, " ").trim()
   s = s.replace(/^(?:final answer|answer|ans)\s*[:=]\s*/i, "")
   s = s.replace(/[.;:,\s]+$/, "").replace(/^[:\s]+/, "")
   s = removeBareUnits(s)
-  // "or", "and" between parts of an answer list
-  s = s.replace(/\s+(?:or|and)\s+/gi, ", ")
+  // "or", "and" between parts of an answer list, with or without spaces: `(11,7)or(7,11)`
+  s = s.replace(/(?<![a-zA-Z\\])\s*,?\s*(?:or|and)\s*(?![a-zA-Z])/gi, ", ").replace(/^,\s*|,\s*$/g, "")
   s = s.replace(/\\emptyset\s*|\\\{\s*\\\}/g, "\\emptyset")
   s = s.replace(/\+\s*\\infty/g, "\\infty")
   return s.trim()
@@ -260,7 +297,7 @@ export const normalizeScalar = (part: string): string => {
   s = removeSpaces(s)
   s = s.replace(/([\^_])\{([a-zA-Z0-9])\}/g, "$1$2")
   s = s.replace(/(^|[^\d.])\.(\d)/g, "$10.$2")
-  if (/^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/.test(s)) s = s.replaceAll(",", "")
+  if (/^[+-]?[1-9]\d{0,2}(?:,\d{3})+(?:\.\d+)?$/.test(s)) s = s.replaceAll(",", "")
   const slash = /^([+-]?)((?:\d+)?(?:\\sqrt\{\d+\}|\\pi)?)\/((?:\d+)?(?:\\sqrt\{\d+\}|\\pi)?)$/.exec(s)
   if (slash !== null && slash[2] !== "" && slash[3] !== "") s = `${slash[1]}\\frac{${slash[2]}}{${slash[3]}}`
   s = canonicalDecimal(s)

@@ -33,6 +33,9 @@ const MAX_EXPONENT = 300
 const MAX_FACTORIAL = 170
 const MAX_DIGITS = 30
 const MAX_VARIABLES = 8
+/** Terms of a sum or product, and the top of a binomial coefficient, evaluated at most. */
+const MAX_TERMS = 200
+const MAX_BINOMIAL = 1000
 /** See `weight`: about the digits of the largest number, or the degree of the largest power. */
 const MAX_WEIGHT = 2000
 /** Per engine call, and per comparison in all; the guard keeps typical comparisons under 50 ms. */
@@ -44,6 +47,9 @@ const SAMPLE_TOL = 1e-9
 /** Commands the guard admits: school algebra, roots, logarithms, trigonometry, Greek variables. */
 const COMMANDS = new Set([
   "frac",
+  "binom",
+  "sum",
+  "prod",
   "sqrt",
   "cdot",
   "div",
@@ -104,7 +110,9 @@ const exponentOk = (s: string, caret: number): boolean => {
  */
 export const admissible = (latex: string): boolean => {
   if (latex.length === 0 || latex.length > MAX_LENGTH) return false
-  if (!/^[0-9a-zA-Z+\-/^_(){}[\].|!'\\ ]*$/.test(latex)) return false
+  // `=` only in the index of a sum or product: `\sum_{k=1}^{10}`
+  const unindexed = latex.replace(/(\\(?:sum|prod)\s*_\s*\{\s*[a-z]\s*)=/g, "$1")
+  if (!/^[0-9a-zA-Z+\-/^_(){}[\].|!'\\ ]*$/.test(unindexed)) return false
   for (const m of latex.matchAll(/\\([a-zA-Z]+|.)/g)) if (!COMMANDS.has(m[1] ?? "")) return false
   const bare = latex.replace(/\\[a-zA-Z]+/g, " ")
   if (/[a-zA-Z]{3,}/.test(bare)) return false
@@ -185,6 +193,23 @@ const weight = (j: unknown, depth = 0): number => {
       ? base * 64 + weight(args[1], depth + 1)
       : base * Math.max(1, Math.abs(e))
   }
+  if (op === "Sum" || op === "Product") {
+    // a bounded sum costs its terms; an unbounded or symbolic range is refused
+    const range = args[1]
+    const lo = Array.isArray(range) ? literal(range[2]) : undefined
+    const hi = Array.isArray(range) ? literal(range[3]) : undefined
+    if (lo === undefined || hi === undefined || !Number.isFinite(hi - lo) || hi - lo > MAX_TERMS)
+      return Number.POSITIVE_INFINITY
+    return Math.max(1, hi - lo + 1) * weight(args[0], depth + 1) * (op === "Product" ? Math.max(1, hi - lo + 1) : 1)
+  }
+  if (op === "Binomial") {
+    const n = literal(args[0])
+    const k = literal(args[1])
+    // only literal binomials: the engine's symbolic ones (`\binom{x^4}{12}`) exhausted the heap
+    return n !== undefined && k !== undefined && Number.isInteger(n) && Number.isInteger(k) && n <= MAX_BINOMIAL
+      ? Math.max(1, n)
+      : Number.POSITIVE_INFINITY
+  }
   if (op === "Factorial" || op === "Factorial2") {
     const n = literal(args[0])
     return n === undefined || n > MAX_FACTORIAL ? Number.POSITIVE_INFINITY : Math.max(1, n * Math.log10(Math.max(n, 2)))
@@ -195,7 +220,8 @@ const weight = (j: unknown, depth = 0): number => {
 const parse = (latex: string): Expression | null => {
   try {
     const raw = ce().parse(latex, { form: "raw" })
-    if (weight(raw.json) > MAX_WEIGHT) return null
+    // `!(w <= MAX)` also refuses NaN: `literal` of a non-literal quotient is NaN, not undefined
+    if (!(weight(raw.json) <= MAX_WEIGHT)) return null
     const x = ce().parse(latex)
     return x.isValid ? x : null
   } catch {
@@ -402,3 +428,55 @@ export const sameRelation = (
   b: { readonly lhs: string; readonly rhs: string },
   negated: boolean
 ): boolean => identical(`(${a.lhs})-(${a.rhs})`, negated ? `(${b.rhs})-(${b.lhs})` : `(${b.lhs})-(${b.rhs})`)
+
+/**
+ * Whether two equations `l₁ = r₁` and `l₂ = r₂` have the same solutions because one difference is
+ * a nonzero constant multiple of the other: `l₁ - r₁ = c·(l₂ - r₂)` (Math-Verify compares
+ * equations this way; Qwen2.5-Math only allows c = ±1). Checked exactly when the ratio simplifies
+ * to a number, else at seeded random points: the ratio must be the same finite nonzero number at
+ * 3 points or more and never differ.
+ *
+ * @example
+ * proportional({ lhs: "x^2/4+y^2/3", rhs: "1" }, { lhs: "x^2/16+y^2/12", rhs: "1/4" }) // true
+ * proportional({ lhs: "2x", rhs: "4" }, { lhs: "x", rhs: "3" }) // false
+ */
+export const proportional = (
+  a: { readonly lhs: string; readonly rhs: string },
+  b: { readonly lhs: string; readonly rhs: string }
+): boolean => {
+  if (sameRelation(a, b, false) || sameRelation(a, b, true)) return true
+  const da = `(${a.lhs})-(${a.rhs})`
+  const db = `(${b.lhs})-(${b.rhs})`
+  if (!admissible(da) || !admissible(db)) return false
+  const [x, y] = da <= db ? prepare(da, db) : prepare(db, da)
+  const seed = seedOf(x, y)
+  ce() // the engine is built outside the budget
+  const deadline = performance.now() + COMPARISON_LIMIT_MS
+  return scoped(() => {
+    const ex = bounded(seed, deadline, () => parse(x))
+    const ey = bounded(seed, deadline, () => parse(y))
+    if (ex == null || ey == null) return false
+    const vars = [...new Set([...ex.freeVariables, ...ey.freeVariables])]
+    if (vars.length === 0) return false
+    return (
+      bounded(seed, deadline, () => {
+        const next = seeded(seed ^ 0x85ebca6b)
+        let ratio: number | undefined
+        let agreed = 0
+        for (let k = 0; k < SAMPLE_POINTS; k++) {
+          const point: Record<string, number> = {}
+          for (const v of vars) point[v] = 0.5 + 2 * next()
+          const p = numericValue(ex.subs(point))
+          const q = numericValue(ey.subs(point))
+          if (p === undefined || q === undefined || Math.abs(p.im) > 1e-12 || Math.abs(q.im) > 1e-12) continue
+          if (Math.abs(q.re) < 1e-12 || Math.abs(p.re) < 1e-12) return false
+          const r = p.re / q.re
+          if (ratio === undefined) ratio = r
+          else if (!close(r, ratio)) return false
+          agreed++
+        }
+        return agreed >= 3
+      }) ?? false
+    )
+  })
+}

@@ -7,12 +7,16 @@
  * per element, with the gold (or a gold list of the same length) and the label (or a label list of
  * the same length) paired by position.
  *
+ * Responses and golds are read with `free` extraction by default (the last answer statement, else
+ * the last formula or number, else the text as written), and the report says how many answers a
+ * fallback found rather than an answer statement.
+ *
  * @since 0.1.0
  */
 import { Console, Effect, FileSystem, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { grade } from "../answer/Equivalence.ts"
-import { type Extractor, extract, METHODS, type Method } from "../answer/Extract.ts"
+import { type Extractor, extractAnswer, FALLBACKS, type How, METHODS, type Method } from "../answer/Extract.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 
 /** How answers are read from responses (or golds): an extraction method, or the text as it is. */
@@ -33,6 +37,8 @@ export interface Verdict {
   /** position in the response list (0 for a single response) */
   readonly index: number
   readonly extracted: string | null
+  /** how the answer was found: the kind of statement, or a fallback of `free` */
+  readonly how?: How
   readonly gold: string
   readonly correct: boolean
   readonly label?: boolean
@@ -78,8 +84,8 @@ const booleans = (v: unknown): ReadonlyArray<boolean> | string => {
   return x === undefined ? `expected a boolean or a list of booleans, got ${describe(v)}` : [x]
 }
 
-const read = (text: string, reading: Reading): string | undefined =>
-  reading === "none" ? text : extract(text, reading satisfies Extractor)
+const read = (text: string, reading: Reading): { readonly answer: string; readonly how?: How } | undefined =>
+  reading === "none" ? { answer: text } : extractAnswer(text, reading satisfies Extractor)
 
 /** Pairs a per-line value with n responses: a single value for all, or a list of exactly n. */
 const spread = <A>(values: ReadonlyArray<A>, list: boolean, n: number, field: string): ReadonlyArray<A> | string =>
@@ -156,9 +162,10 @@ export const gradeJsonl = (
       verdicts.push({
         line: n,
         index,
-        extracted: extracted ?? null,
-        gold,
-        correct: grade(extracted, gold),
+        extracted: extracted?.answer ?? null,
+        ...(extracted?.how === undefined ? {} : { how: extracted.how }),
+        gold: gold.answer,
+        correct: grade(extracted?.answer, gold.answer),
         ...(label === undefined ? {} : { label })
       })
     })
@@ -184,6 +191,11 @@ export const report = (verdicts: ReadonlyArray<Verdict>): ReadonlyArray<string> 
     `graded ${n} response${n === 1 ? "" : "s"}`,
     `accuracy ${percent(correct, n)} (${correct}/${n}), no answer extracted: ${missing}`
   ]
+  const fallbacks = FALLBACKS.map((how) => [how, verdicts.filter((v) => v.how === how).length] as const).filter(
+    ([, k]) => k > 0
+  )
+  if (fallbacks.length > 0)
+    lines.push(`answers found with no answer statement: ${fallbacks.map(([how, k]) => `${how} ${k}`).join(", ")}`)
   const labelled = verdicts.filter((v) => v.label !== undefined)
   if (labelled.length > 0) {
     const disagreements = labelled.filter((v) => v.label !== v.correct)
@@ -215,8 +227,10 @@ export const gradeCommand = Command.make(
       Flag.withDescription("dotted path of a reference verdict (boolean or list) to measure agreement with"),
       Flag.optional
     ),
-    extract: readingFlag("extract", "auto").pipe(
-      Flag.withDescription("how to find the answer in a response: boxed, gsm8k, answer-is, auto, or none (as is)")
+    extract: readingFlag("extract", "free").pipe(
+      Flag.withDescription(
+        "how to find the answer in a response: free (the last answer statement, else the last formula or number, else the text as written), auto (answer statements only), boxed, gsm8k, answer-is, or none (as is)"
+      )
     ),
     pattern: Flag.String("pattern").pipe(
       Flag.withDescription(
@@ -224,8 +238,10 @@ export const gradeCommand = Command.make(
       ),
       Flag.optional
     ),
-    goldExtract: readingFlag("gold-extract", "none").pipe(
-      Flag.withDescription("how to find the answer in the gold field (default: the field is the answer)")
+    goldExtract: readingFlag("gold-extract", "free").pipe(
+      Flag.withDescription(
+        "how to find the answer in the gold field (default free: a bare answer is read as written, a solution by its last answer statement)"
+      )
     ),
     out: Flag.String("out").pipe(Flag.withDescription("write one verdict per line to this JSONL file"), Flag.optional)
   },

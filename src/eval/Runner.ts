@@ -246,7 +246,9 @@ export const prepare = Effect.fn("mull.eval.prepare")(function* (
             sorted(config.params),
             sorted(config.limits),
             seed,
-            problem.id
+            problem.id,
+            // prices change what a usd limit pays for; a sweep without them keeps its keys
+            ...(spec.prices === undefined ? [] : [sorted(spec.prices)])
           ]).toString(16),
           problem,
           kind: "run",
@@ -330,7 +332,8 @@ export const executeItem = (
     const result = yield* run(item.loaded, item.problem, {
       params: item.params,
       limits: item.limits,
-      seed: item.seed
+      seed: item.seed,
+      prices: spec.prices
     })
     const g = gradeRun(grader, item.problem, result)
     if (item.kind === "run" && item.config !== undefined) {

@@ -6,6 +6,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { Prices } from "../budget/Pricing.ts"
 import { formatIssues } from "../domain/SchemaProblems.ts"
 import { METERS } from "../domain/Usage.ts"
 import * as Expression from "../graph/Expression.ts"
@@ -67,6 +68,8 @@ export const SweepSpec = Schema.Struct({
   seeds: Schema.Array(Schema.Int).check(Schema.isMinLength(1)),
   /** optional per-run limits, numbers or expressions over B */
   limits: Schema.optionalKey(Schema.Record(Schema.Literals(METERS), Schema.optionalKey(Num))),
+  /** USD per million tokens and parameter counts (they win over the backend's; a usd limit needs them) */
+  prices: Schema.optionalKey(Prices),
   /** per-problem difficulty: `samples` complete samples, scored (paper §3.2) */
   difficulty: Schema.optionalKey(
     Schema.Struct({

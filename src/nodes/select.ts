@@ -3,13 +3,18 @@
  * have one (or, when none is done — the budget ran out — among every candidate with an answer):
  * majority vote, best (argmax score), or weighted (sum of scores per equivalent answer). With
  * `hierarchical: "chain"`, within each revision chain first, then across chains. Unscored
- * candidates vote with score 0. The population passes through unchanged. Cost: none.
+ * candidates vote with score 0. The population passes through unchanged — except that, in the
+ * run's own frame (not a parallel branch), when the budget refused anything, the runtime first
+ * finishes (`runtime/Finish.ts`): it completes the best partial candidates and scores the complete
+ * ones from the run's reserve, so that the vote has something complete. Cost: none of its own.
  *
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
 import { chainOf } from "../domain/Candidate.ts"
 import * as Usage from "../domain/Usage.ts"
+import * as Bound from "../graph/Bound.ts"
+import { finish } from "../runtime/Finish.ts"
 import { vote, voteHierarchical } from "../runtime/Vote.ts"
 import { comment } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
@@ -31,7 +36,7 @@ const fields = Schema.Struct({
 }).annotate({
   identifier: "SelectNode",
   description:
-    "Picks the final answer: majority vote, argmax score, or weighted vote (sum of scores per equivalent answer). Cost: none."
+    "Picks the final answer: majority vote, argmax score, or weighted vote (sum of scores per equivalent answer). In the run's own frame, when the budget refused anything, it first completes the best partial candidates and scores the complete ones from the run's reserve to finish. Cost: none of its own."
 })
 
 /** A `select` node as written. */
@@ -55,10 +60,24 @@ export const select: NodeKind<"select", SelectDoc, SelectNode> = {
     return planNode("select", at, {
       fields: f,
       answers: true,
+      lanes: "keep",
       check: () => [],
-      bound: (_, pop) => ({ cost: Usage.zero, pop }),
-      run: (frame, population) =>
+      bound: (scope, pop) => {
+        // the finisher runs only in the run's own frame, and only when a limit refused something
+        if (scope.share || Object.keys(scope.limits).length === 0) return { cost: Usage.zero, pop }
+        const lanes = pop.active + 1
+        const cost = Bound.addBound(
+          Bound.generation(scope, lanes, Bound.mul(lanes, scope.options.maxTokens)),
+          Bound.verification(scope, pop.size + 1)
+        )
+        return {
+          cost,
+          pop: { size: pop.size + 1, active: pop.active + 1, done: pop.done + lanes, chains: pop.chains + 1 }
+        }
+      },
+      run: (frame, given) =>
         Effect.gen(function* () {
+          const population = yield* finish(frame, given, path)
           const answered = population.filter((c) => c.answer !== undefined)
           const done = answered.filter((c) => c.done)
           const pool = f.among === "all" || done.length === 0 ? answered : done

@@ -109,7 +109,24 @@ const structures: ReadonlyArray<Case> = [
   ["3, 5, 7", "7, 5, 3", true, "a bare list is unordered"],
   ["3, 5, 7", "\\{3,5,7\\}", true, "a list and a set"],
   ["3, 5, 7", "3, 5", false, "a missing element"],
-  ["3, 5, 7", "3, 5, 5, 7", false, "an extra element"],
+  ["3, 5, 7", "3, 5, 5, 7", true, "a repeated element counts once (a set, as in Math-Verify)"],
+  ["3, 5, 7", "3, 5, 7, 9", false, "an extra element"],
+  ["(1;2)", "(1,2)", true, "semicolons separate coordinates"],
+  ["(1;2)", "(2;1)", false, "a tuple is ordered, with semicolons too"],
+  ["(0;0;0),(0;-2;0)", "(0, -2, 0), (0, 0, 0)", true, "a list of tuples with semicolons"],
+  ["p=5,q=2;p=7,q=2", "(5,2),(7,2)", true, "assignments that repeat their names are tuples"],
+  ["p=5,q=2,p=7,q=2", "(7,2),(5,2)", true, "the same without semicolons"],
+  ["p=5,q=2;p=7,q=2", "(2,5),(2,7)", false, "the tuples keep their order"],
+  ["(11,7)or(7,11)", "(7,11), (11,7)", true, "or without spaces"],
+  ["1, 2, 3, \\ldots", "1, 2, 3", false, "an ellipsis is not the end of the list"],
+  ["x > 2", "(2, \\infty)", true, "an inequality is its interval"],
+  ["x \\le -1", "(-\\infty, -1]", true, "a closed end"],
+  ["2 < x", "(2,\\infty)", true, "the variable on the right"],
+  ["x > 2", "[2, \\infty)", false, "strict is open"],
+  ["-2 \\le x \\le 7", "[-2,7]", true, "a chain is an interval"],
+  ["-2 \\le x < 7", "x \\in [-2,7)", true, "a half-open chain"],
+  ["0<f(x)<1", "(0,1)", true, "a named function in the middle"],
+  ["-2 \\le x \\le 7", "(-2,7)", false, "closed is not open"],
   ["1 \\pm \\sqrt{19}", "1+\\sqrt{19}, 1-\\sqrt{19}", true, "\\pm is two answers"],
   ["1 \\pm \\sqrt{19}", "1+\\sqrt{19}", false, "half of \\pm"],
   ["\\{1\\pm\\sqrt{5},-2\\}", "-2, 1-\\sqrt5, 1+\\sqrt5", true, "\\pm inside a set"],
@@ -179,9 +196,42 @@ const expressions: ReadonlyArray<Case> = [
 const relations: ReadonlyArray<Case> = [
   ["5x - 7y + 11z + 4 = 0", "-5x + 7y - 11z - 4 = 0", true, "both sides negated (Qwen)"],
   ["5x - 7y + 11z + 4 = 0", "5x - 7y + 11z = -4", true, "a term moved"],
-  ["5x - 7y + 11z + 4 = 0", "10x - 14y + 22z + 8 = 0", false, "multiples other than -1 are not accepted"],
+  ["5x - 7y + 11z + 4 = 0", "10x - 14y + 22z + 8 = 0", true, "a nonzero factor (Math-Verify)"],
+  ["x^2/4 + y^2/3 = 1", "x^2/16 + y^2/12 = 1/4", true, "a fractional factor"],
+  ["5x - 7y + 11z + 4 = 0", "5x - 7y + 11z + 5 = 0", false, "not a multiple"],
+  ["2x = 4", "x = 3", false, "different solutions"],
+  ["2x+4y-3=0", "y=-\\frac{1}{2}x+\\frac{3}{4}", true, "an equation and the value it gives y"],
+  ["7 = 11a+c", "11a+c", false, "one side of an equation is not its value"],
+  ["a + 3z = 0", "0", false, "the right side of an equation is not its value"],
   ["x + y \\le 3", "3 \\ge x + y", true, "a flipped inequality"],
   ["x + y < 3", "x + y \\le 3", false, "strict and not strict"]
+]
+
+const evaluated: ReadonlyArray<Case> = [
+  ["\\binom{5}{2}", "10", true, "a binomial coefficient"],
+  ["\\dbinom{10}{3}", "120", true, "\\dbinom"],
+  ["\\binom{5}{2}", "11", false, "its neighbour"],
+  ["\\sum_{k=1}^{10} k^2", "385", true, "a bounded sum"],
+  ["\\prod_{k=1}^{5} k", "5!", true, "a product and a factorial"],
+  ["\\sum_{k=1}^{100} k", "5050", true, "a sum of 100 terms"],
+  ["\\sum_{k=1}^{100} k", "5051", false, "off by one"],
+  ["\\binom{1000000}{500000}", "1", false, "too large to evaluate: refused by the weight guard, not equal"],
+  ["three", "3", true, "a number word"],
+  ["\\text{twenty-five}", "25", true, "a hyphenated number word"],
+  ["one hundred five", "105", true, "hundreds"],
+  ["three", "4", false, "another number"],
+  ["none", "1", false, "not a number word"],
+  ["\\frac{1}{3} \\approx 0.333", "\\frac13", true, "an approximation keeps the exact value"],
+  ["x \\approx 11", "11", true, "a named approximation is its value"],
+  ["x = \\frac13 \\approx 0.33", "\\frac{1}{3}", true, "an equation with an approximation"],
+  ["\\frac{NO}{BO} = \\frac{3}{4}", "\\frac34", true, "a ratio of names labels the answer"],
+  ["S_{MBCN}:S=7:32", "7:32", true, "a ratio label"],
+  ["|AB| = 1", "1", true, "a length label"],
+  ["\\frac12 = \\frac{10}{9}", "\\frac{10}{9}", true, "a chain of constants keeps its last side"],
+  ["0,500", "500", false, "0,500 is no grouped number"],
+  ["32, 349", "32349", false, "a comma and a space before 349: a list"],
+  ["1, 000", "1000", true, "a comma and a space before 000: thousands (no list has an element 000)"],
+  ["32,349", "32349", true, "a plain thousands separator"]
 ]
 
 const table = (name: string, cases: ReadonlyArray<Case>) =>
@@ -193,6 +243,7 @@ const table = (name: string, cases: ReadonlyArray<Case>) =>
   })
 
 table("numbers", numbers)
+table("sums, products, binomials, number words, approximations, labels", evaluated)
 table("percentages, units, degrees, currency", percentAndUnits)
 table("text answers", text)
 table("bindings (x = …, x \\in …)", bindings)

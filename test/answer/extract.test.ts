@@ -1,12 +1,20 @@
 import { describe, expect, it } from "@effect/vitest"
 import fc from "fast-check"
-import { answerIs, boxed, byPattern, extract, gsm8k } from "../../src/answer/Extract.ts"
+import { answerIs, boxed, byPattern, extract, extractAnswer, gsm8k } from "../../src/answer/Extract.ts"
 
 describe("boxed", () => {
   it.each([
     ["so $x = \\boxed{\\frac{1}{2}}$.", "\\frac{1}{2}"],
     ["nested \\boxed{\\left( 3, \\frac{\\pi}{2} \\right)}.", "\\left( 3, \\frac{\\pi}{2} \\right)"],
-    ["first \\boxed{1}, then \\boxed{2}", "2"],
+    [
+      "first \\boxed{1}, and then, after a long detour through the cases that changes everything we knew, \\boxed{2}",
+      "2"
+    ],
+    ["$x = \\boxed{2}$ or $x = \\boxed{3}$", "2, 3"],
+    ["\\boxed{(2, 2)} \\quad \\text{and} \\quad \\boxed{(6, 2)}", "(2, 2), (6, 2)"],
+    ["\\boxed{1} no no no no no \\boxed{2}", "2"],
+    ["$$\\boxed{20}$$ \\boxed{143}", "143"],
+    ["\\boxed{4}. So \\boxed{4}", "4"],
     ["\\fbox{7}", "7"],
     ["\\boxed{\\text{(C)}}", "\\text{(C)}"],
     ["escaped braces \\boxed{\\{1,2\\}}", "\\{1,2\\}"],
@@ -90,6 +98,33 @@ describe("extract", () => {
     expect(extract("The answer is 3.")).toBe("3")
   })
 
+  it("auto takes the last statement by position, a box over a later plain 'answer:'", () => {
+    expect(
+      extract("So \\boxed{255} is the interest. Final Answer: The final answer is $10,455$. I hope it is correct.")
+    ).toBe("10,455")
+    expect(extract("The answer is 5, no wait. Redoing it: \\boxed{7}")).toBe("7")
+    expect(extract("So \\boxed{12}.\n\nLet me check my answer: 3 + 4 = 7.")).toBe("12")
+    expect(extract("Final Answer: The largest $n$ is 34.")).toBe("34")
+    expect(extract("Final Answer: Jane started growing Sphere 3 hours ago.")).toBe("3")
+    expect(extract("She makes 9 * 2 = $18.\nA: 18")).toBe("18")
+    expect(extract("The answer is 3,5")).toBe("3.5")
+    expect(extract("I wonder whether the answer is correct.")).toBeUndefined()
+  })
+
+  it("free falls back to the last formula or number, else the text as written, and says which", () => {
+    expect(extractAnswer("So the probability is $\\frac{3}{4}$.", "free")).toEqual({
+      answer: "\\frac{3}{4}",
+      how: "last-math"
+    })
+    expect(extractAnswer("$1$ and $2$ and $3$", "free")).toEqual({ answer: "1, 2, 3", how: "last-math" })
+    expect(extractAnswer("the error grows by 100%.", "free")).toEqual({ answer: "100\\%", how: "last-number" })
+    expect(extractAnswer("The price is 2,74 euros", "free")).toEqual({ answer: "2.74", how: "last-number" })
+    expect(extractAnswer("x \\in [-2,7]", "free")).toEqual({ answer: "x \\in [-2,7]", how: "as-written" })
+    expect(extractAnswer("AZYUK2A", "free")).toEqual({ answer: "AZYUK2A", how: "as-written" })
+    expect(extractAnswer("Answer $ \n 9 \n $", "free")?.how).toBe("as-written")
+    expect(extract("   ", "free")).toBeUndefined()
+  })
+
   it("never guesses: no answer is undefined", () => {
     expect(extract("I think it is 5")).toBeUndefined()
     expect(extract("")).toBeUndefined()
@@ -105,7 +140,7 @@ describe("extract", () => {
   it("never throws on arbitrary text", () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (s) => {
-        for (const m of ["boxed", "gsm8k", "answer-is", "auto"] as const) extract(s, m)
+        for (const m of ["boxed", "gsm8k", "answer-is", "auto", "free"] as const) extract(s, m)
       }),
       { numRuns: 500 }
     )

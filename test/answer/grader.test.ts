@@ -69,10 +69,10 @@ describe("gradeJsonl", () => {
     const { verdicts, problems } = gradeJsonl(text, { ...options, labelField: "ok" })
     expect(problems).toEqual([])
     expect(verdicts).toEqual([
-      { line: 1, index: 0, extracted: "1/2", gold: "0.5", correct: true, label: true },
+      { line: 1, index: 0, extracted: "1/2", how: "box", gold: "0.5", correct: true, label: true },
       { line: 1, index: 1, extracted: null, gold: "0.5", correct: false, label: false },
-      { line: 1, index: 2, extracted: "3", gold: "0.5", correct: false, label: false },
-      { line: 3, index: 0, extracted: "7", gold: "7", correct: true, label: true }
+      { line: 1, index: 2, extracted: "3", how: "box", gold: "0.5", correct: false, label: false },
+      { line: 3, index: 0, extracted: "7", how: "box", gold: "7", correct: true, label: true }
     ])
     expect(getPath({ a: [{ b: 1 }] }, "a.0.b")).toBe(1)
   })
@@ -130,7 +130,15 @@ describe("mull grade", () => {
         .split("\n")
         .map((l) => JSON.parse(l))
       expect(verdicts).toHaveLength(400)
-      expect(verdicts[0]).toEqual({ line: 1, index: 0, extracted: "420", gold: "420", correct: true, label: true })
+      expect(verdicts[0]).toEqual({
+        line: 1,
+        index: 0,
+        extracted: "420",
+        how: "box",
+        gold: "420",
+        correct: true,
+        label: true
+      })
     }).pipe(Effect.provide(Layer.merge(NodeServices.layer, TestConsole.layer)))
   )
 

@@ -50,6 +50,14 @@ const TOKENS = [
   "$",
   "\\cup",
   "\\in",
+  ";",
+  ":",
+  "!",
+  "\\approx",
+  "\\binom",
+  "\\sum_{k=1}^",
+  " and ",
+  "three",
   "\\begin{pmatrix}",
   "\\end{pmatrix}",
   "&",
@@ -123,7 +131,14 @@ const expressionTree = fc.letrec((tie) => ({
     fc.tuple(tie("e"), fc.constantFrom("+", "-", "\\cdot ", ""), tie("e")).map(([a, o, b]) => `(${a})${o}(${b})`),
     fc.tuple(tie("e"), fc.integer({ min: 2, max: 300 })).map(([a, n]) => `(${a})^{${n}}`),
     fc.tuple(tie("e"), tie("e")).map(([a, b]) => `\\frac{${a}}{${b}}`),
-    tie("e").map((a) => `\\sqrt{${a}}`)
+    tie("e").map((a) => `\\sqrt{${a}}`),
+    fc
+      .tuple(fc.constantFrom("sum", "prod"), fc.integer({ min: 1, max: 400 }), tie("e"))
+      .map(([op, n, a]) => `\\${op}_{k=1}^{${n}} (k+${a})`),
+    fc
+      .tuple(fc.integer({ min: 1, max: 1200 }), fc.integer({ min: 0, max: 600 }))
+      .map(([n, k]) => `\\binom{${n}}{${k}}`),
+    fc.tuple(tie("e"), fc.integer({ min: 0, max: 300 })).map(([a, k]) => `\\binom{${a}}{${k}}`)
   )
 })).e as fc.Arbitrary<string>
 
@@ -183,7 +198,7 @@ describe("equivalent", () => {
     console.log(`slowest adversarial comparison: ${worst.toFixed(0)} ms`)
   })
 
-  it("never hangs on random expression trees with big powers and factorials", () => {
+  it("never hangs on random expression trees with big powers, factorials, sums, products and binomials", () => {
     let worst = 0
     fc.assert(
       fc.property(expressionTree, expressionTree, (a, b) => {
@@ -203,6 +218,9 @@ describe("equivalent", () => {
     ["a power tower", "9^{9^{9}}", "9^{9^{9}}+1"],
     ["a tower of tens", "10^{10^{10}}", "1"],
     ["a huge binomial", "\\binom{1000000}{500000}", "3"],
+    ["a binomial of a quotient (its weight was NaN, and it exhausted the heap)", "\\binom{\\frac{7!}{a}}{4}", "170!"],
+    ["a symbolic binomial", "\\binom{(x)^{4}}{195}", "\\binom{276}{1}"],
+    ["a factorial of a quotient", "(\\frac{7!}{a})!", "5"],
     ["a sum of 10^9 terms", "\\sum_{n=1}^{10^{9}} n", "5"],
     ["degree-300 binomials", "(x+y)^{300}-(x-y)^{300}", "2"],
     ["a 300th power of a surd", "(1+\\sqrt{2})^{300}", "(1-\\sqrt2)^{300}"],
@@ -300,6 +318,41 @@ describe("numbers in different notations", () => {
         const forms = spellings(p, q, k)
         const other = spellings(p + 1, q, k)
         for (let i = 0; i < 3; i++) expect(equivalent(forms[i] ?? "", other[i] ?? "")).toBe(false)
+      }),
+      { numRuns: 200 }
+    )
+  })
+})
+
+describe("voting keys of ordered tuples", () => {
+  const element = fc.oneof(
+    fc.integer({ min: -30, max: 30 }).map(String),
+    fc.constantFrom("x", "\\frac12", "0.5", "\\sqrt2", "a+b", "\\pi", "-1", "1000")
+  )
+  const tuple = fc.tuple(fc.array(element, { minLength: 2, maxLength: 4 }), fc.constantFrom(",", ";", ", ", "; "))
+
+  it("distinct ordered tuples never share a voting key, whether commas or semicolons separate them", () => {
+    fc.assert(
+      fc.property(tuple, tuple, ([xs, s1], [ys, s2]) => {
+        const a = `(${xs.join(s1)})`
+        const b = `(${ys.join(s2)})`
+        const same = xs.length === ys.length && xs.every((x, i) => answerKey(x) === answerKey(ys[i] ?? ""))
+        if (same) expect(answerKey(a), `${a} ~ ${b}`).toBe(answerKey(b))
+        else expect(answerKey(a), `${a} ~ ${b}`).not.toBe(answerKey(b))
+      }),
+      { numRuns: 500 }
+    )
+  })
+
+  it("a tuple and its reversal differ, in key and in equivalence", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: -99, max: 99 }), { minLength: 2, maxLength: 5 }), (xs) => {
+        for (const sep of [",", ";"]) {
+          const a = `(${xs.join(sep)})`
+          const b = `(${[...xs].reverse().join(sep)})`
+          expect(answerKey(a)).not.toBe(answerKey(b))
+          expect(equivalent(a, b)).toBe(false)
+        }
       }),
       { numRuns: 200 }
     )
