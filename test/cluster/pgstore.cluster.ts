@@ -1,10 +1,10 @@
 /**
  * The PostgreSQL results store against a real server: the same answers as the SQLite store for the
  * same operations (records, estimates, cache, metadata, sweeps, claims), a run inserted twice is
- * stored once, and a whole sweep run into it (`mull eval --store postgres://…`) holds the SQLite
- * sweep's rows.
+ * stored once, a whole sweep run into it holds the SQLite sweep's rows, and `mull report`,
+ * `mull optimize` and `mull exchange` print and write the same from either store.
  */
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
@@ -16,6 +16,7 @@ import { runSweep } from "../../src/eval/Runner.ts"
 import * as Store from "../../src/eval/Store.ts"
 import { decodeSweep } from "../../src/eval/Sweep.ts"
 import { type Postgres, startPostgres } from "./postgres.ts"
+import { killAll, start } from "./processes.ts"
 
 let pg: Postgres
 let dir: string
@@ -26,6 +27,7 @@ beforeAll(async () => {
 }, 180_000)
 
 afterAll(async () => {
+  await killAll()
   await pg?.stop()
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
 })
@@ -160,5 +162,65 @@ describe("the PostgreSQL results store", () => {
     const postgres = await sweep(pg.url)
     assert.strictEqual(sqlite.runs.length, 4 * 8)
     assert.deepStrictEqual(postgres, sqlite)
+  })
+
+  it("mull report, optimize and exchange give the same from either store", { timeout: 600_000 }, async () => {
+    const sweep = join(dir, "analysed.json")
+    writeFileSync(
+      sweep,
+      JSON.stringify({
+        name: "analysed",
+        dataset: { name: "math500", every: 100, limit: 4 },
+        backend: { name: "simulated" },
+        strategies: [
+          { label: "weighted", graph: "weighted-best-of-n", params: { N: "B" } },
+          { label: "beam", graph: "beam-search", params: { N: "B", M: 2 } }
+        ],
+        budgets: [4, 8],
+        seeds: [0, 1],
+        difficulty: { samples: 8 },
+        large: { samples: 8 }
+      })
+    )
+    const run = async (args: ReadonlyArray<string>) => {
+      const child = start(args)
+      const code = await child.exited
+      assert.strictEqual(code, 0, `mull ${args.join(" ")}:\n${child.output()}`)
+      return child.output()
+    }
+    const sqlite = join(dir, "analysed.db")
+    const outputs = async (store: string, tag: string) => {
+      await run(["eval", "--sweep", sweep, "--store", store, "--workers", "1"])
+      const folder = join(dir, `out-${tag}`)
+      // the paths differ, and so does when the report was generated
+      const shown = (text: string) =>
+        text
+          .replaceAll(folder, "OUT")
+          .replaceAll(store, "STORE")
+          .replace(/at \d{4}-\d\d-\d\dT[\d:.]+Z/gu, "at TIME")
+      const printed = [
+        shown(await run(["optimize", "--store", store, "--sweep", "analysed", "--out", join(folder, "policies")])),
+        shown(await run(["exchange", "--store", store, "--sweep", "analysed"])),
+        shown(await run(["report", "--store", store, "--sweep", "analysed", "--out", folder]))
+      ]
+      const written = Object.fromEntries(
+        [
+          ...readdirSync(folder)
+            .filter((f) => f !== "policies")
+            .map((f) => [f, readFileSync(join(folder, f), "utf8")] as const),
+          ...readdirSync(join(folder, "policies")).map(
+            (f) => [`policies/${f}`, readFileSync(join(folder, "policies", f), "utf8")] as const
+          )
+        ].map(([f, text]) => [f, shown(text)])
+      )
+      return { printed, written }
+    }
+    const fromSqlite = await outputs(sqlite, "sqlite")
+    const fromPostgres = await outputs(pg.url, "postgres")
+    assert.include(fromSqlite.printed[0] ?? "", "Compute-optimal policy")
+    assert.include(fromSqlite.printed[1] ?? "", "Exchange rate")
+    assert.includeMembers(Object.keys(fromSqlite.written), ["report.md", "report.html", "exchange.svg"])
+    assert.deepStrictEqual(fromPostgres.printed, fromSqlite.printed)
+    assert.deepStrictEqual(fromPostgres.written, fromSqlite.written)
   })
 })
