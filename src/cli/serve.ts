@@ -1,16 +1,18 @@
 /**
  * `mull serve [--backend B] [--backend-config F] [--config F] [--host H] [--port P] [--graphs DIR]…
- * [--no-builtin] [--strict] [--traces DIR] [--otlp URL]`: strategies behind an OpenAI-compatible
- * endpoint (docs/service.md). The bearer token comes from MULL_SERVE_TOKEN (never a flag: flags
- * show in the process list); without one the server binds loopback only.
+ * [--no-builtin] [--strict] [--traces DIR] [--otlp URL] [--budget-store URL] [--budget-lease S]`:
+ * strategies behind an OpenAI-compatible endpoint (docs/service.md). The bearer token comes from
+ * MULL_SERVE_TOKEN (never a flag: flags show in the process list); without one the server binds
+ * loopback only. With a fleet budget, chat requests present a tenant's API key instead.
  *
  * @since 0.1.0
  */
-import { Config, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
+import { Config, Console, Context, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { HttpServer } from "effect/http"
 import { registry } from "../backends/Registry.ts"
 import { formatIssues } from "../domain/SchemaProblems.ts"
+import { redactUrl } from "../eval/Store.ts"
 import { builtinDir } from "../graph/Loader.ts"
 import { type Policy, policyOf, policyProblems, ServerConfig } from "../server/Policy.ts"
 import * as Server from "../server/Server.ts"
@@ -65,6 +67,20 @@ const servePolicy = (file: unknown, flags: PolicyFlags) =>
     return policy
   })
 
+/** The fleet budget at `url`, open for the server's life (its modules load only when asked for). */
+const fleetGate = (url: string, leaseMs: number) =>
+  Effect.gen(function* () {
+    const [{ layer, FleetBudget }, { gate }] = yield* Effect.promise(() =>
+      Promise.all([import("../server/FleetBudget.ts"), import("../server/FleetGate.ts")])
+    )
+    const context = yield* Layer.build(layer(url, { leaseMs })).pipe(
+      Effect.mapError(
+        (e) => new InvalidInput({ subject: "--budget-store", problems: [`--budget-store: ${e.message}`] })
+      )
+    )
+    return gate(Context.get(context, FleetBudget))
+  })
+
 const banner = (policy: Policy, backend: string, parts: Server.ServerParts, url: string) =>
   [
     `mull serve: ${url}/v1 (${backend} backend)`,
@@ -106,7 +122,17 @@ export const serve = Command.make(
       Flag.withDescription("A folder where requests that ask for a trace (mull.trace) have it written"),
       Flag.optional
     ),
-    otlp: otlpFlag
+    otlp: otlpFlag,
+    budgetStore: Flag.String("budget-store").pipe(
+      Flag.withDescription(
+        "A PostgreSQL URL (also MULL_BUDGET_STORE) holding tenants, API keys and limits shared by every replica (docs/service.md § Fleet budget)"
+      ),
+      Flag.optional
+    ),
+    budgetLease: Flag.Int("budget-lease").pipe(
+      Flag.withDescription("Seconds a reservation lives unless its replica renews it (default 30)"),
+      Flag.withDefault(30)
+    )
   },
   Effect.fn(function* (flags) {
     const configured = yield* servePolicy(yield* readJsonFile("--config", Option.getOrUndefined(flags.config)), flags)
@@ -115,6 +141,14 @@ export const serve = Command.make(
     const policy: Policy =
       prices === undefined ? configured : { ...configured, prices: { ...configured.prices, ...prices } }
     const backend = yield* backendOf(flags)
+    const budgetStore =
+      Option.getOrUndefined(flags.budgetStore) ??
+      (process.env.MULL_BUDGET_STORE === "" ? undefined : process.env.MULL_BUDGET_STORE)
+    if (flags.budgetLease < 1)
+      return yield* new InvalidInput({
+        subject: "--budget-lease",
+        problems: [`--budget-lease: expected at least 1 second, got ${flags.budgetLease}`]
+      })
     // the cost route's dry runs: on the served backend if it is a simulator, else on the registry's
     const simulator = registry.backends.find((b) => b.simulator)
     const planner =
@@ -126,7 +160,8 @@ export const serve = Command.make(
     const program = Effect.gen(function* () {
       const dry =
         planner === undefined ? undefined : yield* Effect.provide(Effect.context<Server.ServedServices>(), planner)
-      const parts = yield* Server.makeParts(policy, { planner: dry }).pipe(
+      const fleet = budgetStore === undefined ? undefined : yield* fleetGate(budgetStore, flags.budgetLease * 1000)
+      const parts = yield* Server.makeParts(policy, { planner: dry, fleet }).pipe(
         Effect.mapError((e) => new InvalidInput({ subject: "mull serve", problems: e.problems }))
       )
       return yield* Layer.launch(
@@ -134,10 +169,14 @@ export const serve = Command.make(
           Effect.gen(function* () {
             const server = yield* HttpServer.HttpServer
             yield* Console.log(banner(policy, flags.backend, parts, HttpServer.formatAddress(server.address)))
+            if (budgetStore !== undefined)
+              yield* Console.log(
+                `  budget     fleet budget at ${redactUrl(budgetStore)}: requests need a tenant's API key; leases ${flags.budgetLease} s`
+              )
           })
         ).pipe(Layer.provide(Server.layer(parts)))
       )
     })
-    yield* program.pipe(Effect.provide(Layer.merge(backend, otlpLayer(flags.otlp, "mull serve"))))
+    yield* program.pipe(Effect.provide(Layer.merge(backend, otlpLayer(flags.otlp, "mull serve"))), Effect.scoped)
   })
 ).pipe(Command.withDescription("Serve graphs behind an OpenAI-compatible endpoint"))

@@ -18,6 +18,7 @@ import { hash64 } from "../domain/Hash.ts"
 import { makeProblem, type Problem, questionId } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
 import * as Steps from "../domain/Steps.ts"
+import * as Usage from "../domain/Usage.ts"
 import { usesVerifier } from "../graph/Cost.ts"
 import type { GraphError } from "../graph/GraphError.ts"
 import type * as Loader from "../graph/Loader.ts"
@@ -28,6 +29,7 @@ import { type RunEvent, RunEvents } from "../runtime/RunEvents.ts"
 import type { Overloaded, Permit } from "./Admission.ts"
 import { generatorOf, verifierOf } from "./Catalog.ts"
 import { capBudget, capParams, paramCeilings, type SplitBudget, splitBudget } from "./Ceilings.ts"
+import { isAdmitted } from "./FleetGate.ts"
 import { guarded } from "./Guard.ts"
 import { authorize, decode, fail, json, Reply, readJson } from "./Http.ts"
 import * as Metrics from "./Metrics.ts"
@@ -160,8 +162,14 @@ class RunTimedOut {
   }
 }
 
-/** Runs a plan's choices on one ledger, each with its own run events (choice `i`). */
-const runPlan = (parts: ServerParts, plan: Plan, eventsOf: (choice: number) => RunEvents["Service"]) =>
+/** A fleet budget's commit of what a request's runs used (FleetGate): the first call counts. */
+type Settle = (used: Usage.Usage) => Effect.Effect<void>
+
+/**
+ * Runs a plan's choices on one ledger, each with its own run events (choice `i`); with a fleet
+ * budget, `settle` commits what they used however they end.
+ */
+const runPlan = (parts: ServerParts, plan: Plan, eventsOf: (choice: number) => RunEvents["Service"], settle?: Settle) =>
   Effect.gen(function* () {
     const { metrics, context } = parts
     const generator = generatorOf(context)
@@ -213,7 +221,7 @@ const runPlan = (parts: ServerParts, plan: Plan, eventsOf: (choice: number) => R
                 ? "interrupted"
                 : "failed"
             Metrics.observeRun(metrics, outcome, s.backend)
-          })
+          }).pipe(Effect.andThen(settle === undefined ? Effect.void : settle(s.committed)))
         )
       )
     )
@@ -349,7 +357,13 @@ const dropClient = (http: HttpServerRequest.HttpServerRequest): boolean => {
  * leaves it full for `streamStallMs` is dropped — its connection closed, its run interrupted and
  * its reservations released.
  */
-const streamReply = (parts: ServerParts, plan: Plan, http: HttpServerRequest.HttpServerRequest, permit: Permit) => {
+const streamReply = (
+  parts: ServerParts,
+  plan: Plan,
+  http: HttpServerRequest.HttpServerRequest,
+  permit: Permit,
+  settle?: Settle
+) => {
   const { policy, metrics } = parts
   const created = Math.floor(Date.now() / 1000)
   const stall = policy.timeouts.streamStallMs
@@ -378,7 +392,7 @@ const streamReply = (parts: ServerParts, plan: Plan, http: HttpServerRequest.Htt
               mull: { event: e, ...(plan.choices > 1 ? { choice } : {}) }
             })
           )
-        const run = runPlan(parts, plan, (i) => choiceEvents(i, recorder, emit))
+        const run = runPlan(parts, plan, (i) => choiceEvents(i, recorder, emit), settle)
         const exit = yield* Effect.exit(raceShutdown(parts, run))
         if (recorder !== undefined) yield* writeTrace(policy, metrics, plan.id, recorder)
         if (Exit.isSuccess(exit)) {
@@ -408,7 +422,8 @@ const streamReply = (parts: ServerParts, plan: Plan, http: HttpServerRequest.Htt
         }
         yield* send("[DONE]")
         yield* Queue.end(queue)
-      }),
+        // a stream cut before its run started still gives its fleet reservation back
+      }).pipe(Effect.onExit(() => (settle === undefined ? Effect.void : settle(Usage.zero)))),
     { bufferSize: policy.timeouts.streamBuffer, strategy: "suspend" }
   )
   return HttpServerResponse.stream(Stream.encodeText(body), {
@@ -441,7 +456,8 @@ export const chatCompletions = (parts: ServerParts) =>
   Effect.gen(function* () {
     const { policy, metrics, context } = parts
     const http = yield* HttpServerRequest.HttpServerRequest
-    const tenant = yield* authorize(policy, http)
+    // with a fleet budget, the bearer token is a tenant's API key
+    const tenant = parts.fleet === undefined ? yield* authorize(policy, http) : yield* parts.fleet.tenantOf(http)
     const request = yield* decode(Wire.ChatRequest, yield* readJson(policy, http))
     const mull =
       request.mull === undefined
@@ -463,12 +479,29 @@ export const chatCompletions = (parts: ServerParts) =>
     const admitted = yield* parts.admission
       .admit({ tenant, route: "/v1/chat/completions" })
       .pipe(Effect.mapError((e) => overloadReply(parts, e)))
-    if (request.stream === true) return streamReply(parts, plan, http, admitted)
+    // with a fleet budget, the tenant's reservation (taken once a slot is held, so a queued request
+    // holds none): the run's ledger shrinks to it, or the request is refused (429)
+    const reserved =
+      parts.fleet === undefined
+        ? undefined
+        : yield* parts.fleet.admit({
+            tenant,
+            loaded: plan.loaded,
+            params: plan.params,
+            budget: plan.split.ledger,
+            maxTokens: generatorOf(context).maxTokens,
+            firstCall: facts.firstCall
+          })
+    if (reserved !== undefined && !isAdmitted(reserved)) return reserved
+    const settle = reserved?.settle
+    const run: Plan = reserved === undefined ? plan : { ...plan, split: { ...plan.split, ledger: reserved.budget } }
+    if (request.stream === true) return streamReply(parts, run, http, admitted, settle)
     const recorder = plan.trace ? makeRecorder(policy.traceLimits.maxBytes, plan.choices) : undefined
     const outcome = yield* raceShutdown(
       parts,
-      runPlan(parts, plan, (i) => choiceEvents(i, recorder, undefined))
+      runPlan(parts, run, (i) => choiceEvents(i, recorder, undefined), settle)
     ).pipe(
+      Effect.ensuring(settle === undefined ? Effect.void : settle(Usage.zero)),
       Effect.ensuring(recorder === undefined ? Effect.void : writeTrace(policy, metrics, plan.id, recorder)),
       Effect.mapError((e) => (e instanceof Reply ? e : runFailure(e)))
     )

@@ -7,6 +7,7 @@
 import type { Deferred } from "effect"
 import type { AdmissionShape } from "./Admission.ts"
 import type { Catalog, ServedContext } from "./Catalog.ts"
+import type { FleetGate } from "./FleetGate.ts"
 import type * as Metrics from "./Metrics.ts"
 import type { Policy } from "./Policy.ts"
 
@@ -24,4 +25,6 @@ export interface ServerParts {
   readonly graphAdmission: AdmissionShape
   /** completed when the server starts shutting down: requests then have `drainMs` to finish */
   readonly draining: Deferred.Deferred<void>
+  /** a fleet budget shared with other replicas (`--budget-store`): tenants' keys and limits */
+  readonly fleet?: FleetGate | undefined
 }

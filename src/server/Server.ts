@@ -15,6 +15,7 @@ import { openApi } from "./Api.ts"
 import { loadCatalog, type ServedContext, servedContext } from "./Catalog.ts"
 import { chatCompletions } from "./Chat.ts"
 import { hardenedServer } from "./Connections.ts"
+import type { FleetGate } from "./FleetGate.ts"
 import { costGraph, models, validateGraph } from "./GraphApi.ts"
 import { authorize, json, type Reply } from "./Http.ts"
 import * as Metrics from "./Metrics.ts"
@@ -148,6 +149,8 @@ export const makeParts = Effect.fn("mull.serve.make")(function* (
     readonly admission?: Admission.AdmissionShape
     /** a simulated backend's services for the cost route's dry runs (expected spend); absent: none */
     readonly planner?: ServedContext | undefined
+    /** a fleet budget shared with other replicas (`--budget-store`): chat requests bill its tenants */
+    readonly fleet?: FleetGate | undefined
   } = {}
 ) {
   const catalog = yield* loadCatalog(policy)
@@ -170,7 +173,8 @@ export const makeParts = Effect.fn("mull.serve.make")(function* (
     admission,
     graphAdmission,
     draining: Deferred.makeUnsafe<void>(),
-    planner: options.planner
+    planner: options.planner,
+    fleet: options.fleet
   } satisfies ServerParts
 })
 
