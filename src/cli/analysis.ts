@@ -11,13 +11,24 @@ import { Console, Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { registry } from "../backends/Registry.ts"
 import { formatAccuracy } from "../eval/Accuracy.ts"
-import { type Analysis, type AnalysisOptions, analyze, backendName, load, strategyGraphs } from "../eval/Analysis.ts"
+import {
+  type Analysis,
+  type AnalysisOptions,
+  analyze,
+  backendName,
+  load,
+  parseMeta,
+  strategyGraphs
+} from "../eval/Analysis.ts"
 import { BIN_KINDS } from "../eval/Bins.ts"
 import { CANDIDATE_SETS, type Policy, policyTableRows } from "../eval/ComputeOptimal.ts"
 import { DEFAULT_PARAMETER_RATIO, DEFAULT_R, type Exchange, type ExchangeRow } from "../eval/Exchange.ts"
-import { policyGraph, policyGraphName } from "../eval/PolicyGraph.ts"
+import { policyGraph, policyGraphName, routerGraph } from "../eval/PolicyGraph.ts"
+import { loadProblems } from "../eval/Problems.ts"
 import * as Report from "../eval/Report.ts"
+import { describeRouter, routerTableRows } from "../eval/Router.ts"
 import * as Store from "../eval/Store.ts"
+import { DatasetSpec } from "../eval/Sweep.ts"
 import * as Loader from "../graph/Loader.ts"
 import { validate as validateGraph } from "../graph/Validate.ts"
 import { InvalidInput } from "./InvalidInput.ts"
@@ -118,7 +129,8 @@ const analysed = (
           })
         sweep = only
       }
-      const data = yield* load(store, sweep).pipe(Effect.mapError(storeError(storePath)))
+      const loaded = yield* load(store, sweep).pipe(Effect.mapError(storeError(storePath)))
+      const data = { ...loaded, order: yield* datasetOrder(loaded.meta.spec) }
       const a = analyze(data, options)
       if (options.baseline !== undefined && !a.configs.some((c) => c.strategy === options.baseline))
         return yield* new InvalidInput({
@@ -130,6 +142,22 @@ const analysed = (
       return a
     })
   )
+
+/** Each problem's position in the sweep's dataset (the folds are by position); undefined when it cannot be loaded. */
+const datasetOrder = (spec: string | undefined): Effect.Effect<ReadonlyMap<string, number> | undefined> => {
+  const v = parseMeta(spec)
+  if (typeof v !== "object" || v === null || !("dataset" in v)) return Effect.succeed(undefined)
+  const decoded = Schema.decodeUnknownOption(DatasetSpec)(v.dataset)
+  if (Option.isNone(decoded)) return Effect.succeed(undefined)
+  const backend =
+    "backend" in v && typeof v.backend === "object" && v.backend !== null && "name" in v.backend
+      ? { name: String(v.backend.name), config: "config" in v.backend ? v.backend.config : undefined }
+      : undefined
+  return loadProblems(decoded.value, { registry, backend }).pipe(
+    Effect.map((ps) => new Map(ps.map((p, i) => [p.id, p.meta.index ?? i] as const)) as ReadonlyMap<string, number>),
+    Effect.orElseSucceed(() => undefined)
+  )
+}
 
 const simulatorNote = (a: Analysis): string => {
   const backend = backendName(a.data.meta.backend)
@@ -258,31 +286,59 @@ export const optimize = Command.make(
       [
         `Compute-optimal policy — sweep ${a.data.sweep}, ${p.binKind} bins (${p.binCount}; problems ${sizes}), candidates ${flags.candidates} (${p.candidates.length}), baseline ${p.baseline ?? "none (no weighted-best-of-n runs)"}`,
         simulatorNote(a),
-        "policy (CV): cross-validated inside each bin (2 folds by problem hash), ± standard error over problems;",
-        "efficiency: the best-of-N budget that matches the policy's CV accuracy ÷ N (> x: never matched within the measured budgets, a lower bound).",
+        "policy (CV): cross-validated inside each bin (2 folds), ± standard error over problems;",
+        "efficiency: the best-of-N budget that matches the policy's CV accuracy ÷ N; where best-of-N never reaches it, its ceiling is given instead.",
         "",
         formatPolicy(p),
         ...(p.unbinned > 0 ? ["", `note: ${p.unbinned} problems have runs but no difficulty record; left out`] : [])
       ].join("\n")
     )
+    const router = a.routers?.[flags.bins === "predicted" ? "predicted" : "oracle"][flags.candidates]
+    if (router !== undefined) {
+      const { header, rows } = routerTableRows(router)
+      yield* Console.log(
+        [
+          "",
+          `Router — ${describeRouter(router)}; ${router.resamples} paired bootstrap resamples of problems:`,
+          "",
+          table(header, rows)
+        ].join("\n")
+      )
+    }
     const points = budget === undefined ? p.points : p.points.filter((pt) => pt.budget === budget)
     const written: Array<string> = []
     const refs = strategyGraphs(a.data.meta.spec)
+    // predicted bins: the router as it runs (thresholds of the estimate it computes, choices fitted on what it bins)
+    const asRouter = flags.bins === "predicted" && router !== undefined && router.estimateSamples > 0
+    if (asRouter && router.estimateSamples !== flags.samples)
+      yield* Console.log(
+        `note: the sweep's estimate has ${router.estimateSamples} samples; the graphs use that (not --samples ${flags.samples}), since their thresholds were fitted on it`
+      )
     for (const pt of points) {
       const path = (name: string) => (toFile ? flags.out : join(flags.out, `${name}.json`))
-      const doc = policyGraph(pt, {
-        graphRef: ({ strategy, graph }) => {
-          // a strategy run from a graph file: refer to that file from where the policy is written
-          const ref = refs.get(strategy) ?? graph
-          if (!Loader.isPath(ref)) return ref
-          const rel = relative(dirname(resolve(path(policyGraphName(pt.budget)))), resolve(ref))
-          return rel.startsWith(".") ? rel : `./${rel}`
-        },
-        thresholds: a.predicted.thresholds,
-        sweep: a.data.sweep,
-        binKind: p.binKind,
-        samples: flags.samples
-      })
+      const graphRef = ({ strategy, graph }: { readonly strategy: string; readonly graph: string }) => {
+        // a strategy run from a graph file: refer to that file from where the policy is written
+        const ref = refs.get(strategy) ?? graph
+        if (!Loader.isPath(ref)) return ref
+        const rel = relative(dirname(resolve(path(policyGraphName(pt.budget)))), resolve(ref))
+        return rel.startsWith(".") ? rel : `./${rel}`
+      }
+      const routed = asRouter ? router.points.find((r) => r.budget === pt.budget) : undefined
+      const doc =
+        routed !== undefined && router !== undefined
+          ? routerGraph(routed, {
+              graphRef,
+              sweep: a.data.sweep,
+              samples: router.estimateSamples,
+              candidates: flags.candidates
+            })
+          : policyGraph(pt, {
+              graphRef,
+              thresholds: a.predicted.thresholds,
+              sweep: a.data.sweep,
+              binKind: p.binKind,
+              samples: flags.samples
+            })
       if (doc === undefined) {
         yield* Console.log(`N = ${pt.budget}: no configuration measured in any bin; no graph written`)
         continue
@@ -298,7 +354,9 @@ export const optimize = Command.make(
       yield* Console.log(
         [
           "",
-          `wrote ${written.length} route graph${written.length === 1 ? "" : "s"} (estimate: ${flags.samples} samples, PRM; thresholds ${a.predicted.thresholds.map((t) => t.toFixed(3)).join(", ")}):`,
+          asRouter
+            ? `wrote ${written.length} route graph${written.length === 1 ? "" : "s"} (estimate: ${router?.estimateSamples} samples, PRM; thresholds fitted on that estimate):`
+            : `wrote ${written.length} route graph${written.length === 1 ? "" : "s"} (estimate: ${flags.samples} samples, PRM; thresholds ${a.predicted.thresholds.map((t) => t.toFixed(3)).join(", ")}):`,
           ...written.map((w) => `  ${w}`),
           ...(p.binKind === "oracle"
             ? ["the graphs route by model-predicted difficulty to the choices fit on oracle bins (an approximation)"]

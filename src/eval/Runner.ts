@@ -32,6 +32,13 @@ import { type Config, configs, SweepError, type SweepSpec } from "./Sweep.ts"
 /** The default seed of the difficulty samples: apart from every evaluation seed. */
 export const DIFFICULTY_SEED = 1_000_003
 
+/** The default seed of the router's difficulty estimate: apart from the evaluation and difficulty seeds. */
+export const ESTIMATE_SEED = 2_000_003
+
+/** Where a difficulty-like record of a sweep is stored: the sweep, `<sweep>/large` or `<sweep>/estimate`. */
+const recordSweep = (name: string, kind: "run" | "difficulty" | "large" | "estimate"): string =>
+  kind === "large" ? `${name}/large` : kind === "estimate" ? `${name}/estimate` : name
+
 /** The graph that estimates difficulty: complete samples, scored. */
 export const DIFFICULTY_GRAPH = "weighted-best-of-n"
 
@@ -69,7 +76,7 @@ export interface Summary {
 interface Item {
   readonly key: string
   readonly problem: Problem
-  readonly kind: "run" | "difficulty" | "large"
+  readonly kind: "run" | "difficulty" | "large" | "estimate"
   readonly config?: Config
   readonly loaded: Loader.LoadedGraph
   readonly params: { readonly [name: string]: number }
@@ -188,6 +195,29 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
         seed,
         budget: spec.difficulty.samples
       })
+      if (spec.estimate !== undefined) {
+        // the router's own estimate: a few fresh samples (stored as sweep <name>/estimate)
+        const estimateSeed = spec.estimate.seed ?? ESTIMATE_SEED
+        const estimateParams = { N: spec.estimate.samples }
+        items.push({
+          key: hash64([
+            "estimate",
+            spec.name,
+            backendId,
+            graphIdentity(loaded),
+            sorted(estimateParams),
+            estimateSeed,
+            problem.id
+          ]).toString(16),
+          problem,
+          kind: "estimate",
+          loaded,
+          params: estimateParams,
+          limits: {},
+          seed: estimateSeed,
+          budget: spec.estimate.samples
+        })
+      }
       if (spec.large !== undefined) {
         const largeParams = { N: spec.large.samples ?? spec.difficulty.samples }
         items.push({
@@ -239,16 +269,16 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
   }
   const finished = yield* store.finished(items.map((i) => i.key))
   const finishedDifficulty = new Set(
-    [...(yield* store.difficulties(spec.name)), ...(yield* store.difficulties(`${spec.name}/large`))].map(
-      (d) => `${d.sweep}\u0000${d.problemId}\u0000${d.samples}\u0000${d.seed}`
-    )
+    [
+      ...(yield* store.difficulties(spec.name)),
+      ...(yield* store.difficulties(`${spec.name}/large`)),
+      ...(yield* store.difficulties(`${spec.name}/estimate`))
+    ].map((d) => `${d.sweep}\u0000${d.problemId}\u0000${d.samples}\u0000${d.seed}`)
   )
   const isFinished = (i: Item) =>
     i.kind === "run"
       ? finished.has(i.key)
-      : finishedDifficulty.has(
-          `${i.kind === "large" ? `${spec.name}/large` : spec.name}\u0000${i.problem.id}\u0000${i.budget}\u0000${i.seed}`
-        )
+      : finishedDifficulty.has(`${recordSweep(spec.name, i.kind)}\u0000${i.problem.id}\u0000${i.budget}\u0000${i.seed}`)
   const todo = items.filter((i) => !isFinished(i))
   const skipped = items.length - todo.length
   yield* store.putMeta(`sweep:${spec.name}:spec`, JSON.stringify(spec))
@@ -264,7 +294,7 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
     if (list === undefined) byProblem.set(i.problem.id, [i])
     else list.push(i)
   }
-  const rank = { difficulty: 0, large: 1, run: 2 } as const
+  const rank = { difficulty: 0, estimate: 0, large: 1, run: 2 } as const
   for (const list of byProblem.values()) list.sort((a, b) => rank[a.kind] - rank[b.kind] || b.budget - a.budget)
 
   const stats: CacheStats = { hits: 0, misses: 0 }
@@ -335,7 +365,7 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
           yield* store.putRun(record)
         } else {
           const record: DifficultyRecord = {
-            sweep: item.kind === "large" ? `${spec.name}/large` : spec.name,
+            sweep: recordSweep(spec.name, item.kind),
             problemId: item.problem.id,
             ...(item.problem.meta.level === undefined ? {} : { level: item.problem.meta.level }),
             samples: item.budget,
