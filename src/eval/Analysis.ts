@@ -10,7 +10,8 @@ import { Effect } from "effect"
 import { type AccuracyPoint, accuracy, accuracyByBin, type Configuration, configurations } from "./Accuracy.ts"
 import { type BinKind, type Binning, oracleBins, type PredictedBinning, predictedBins } from "./Bins.ts"
 import { type CandidateSet, optimize, type Policy } from "./ComputeOptimal.ts"
-import { type Exchange, exchange } from "./Exchange.ts"
+import { type Exchange, type ExchangeFlops, exchange, exchangeFlops } from "./Exchange.ts"
+import { type Finding, findings } from "./Findings.ts"
 import type { DifficultyRecord, RunRecord } from "./Record.ts"
 import { candidatesOf, evaluateRouter, type RouterResult } from "./Router.ts"
 import type { StoreError, StoreShape } from "./Store.ts"
@@ -46,6 +47,8 @@ export interface AnalysisOptions {
   readonly rs?: ReadonlyArray<number> | undefined
   /** P_large / P_small */
   readonly ratio?: number | undefined
+  /** the verifier's parameters for the exchange rate's FLOPs (default: the backend config's `prm.params`, else 7e9) */
+  readonly verifierParams?: number | undefined
   /** bootstrap resamples of the router's intervals (default 500; 0 skips the routers) */
   readonly resamples?: number | undefined
 }
@@ -80,6 +83,11 @@ export interface Analysis {
   readonly routers: Routers | undefined
   /** the problems in dataset order (fold = position mod 2) */
   readonly problems: ReadonlyArray<string>
+  /** the exchange rate with the verifier's FLOPs counted (oracle bins), and without them for contrast */
+  readonly exchangeFlops: ExchangeFlops
+  readonly exchangeNoVerifier: ExchangeFlops
+  /** the paper's findings, each checked */
+  readonly findings: ReadonlyArray<Finding>
 }
 
 /**
@@ -182,11 +190,43 @@ export const analyze = (data: SweepData, options: AnalysisOptions = {}): Analysi
     baselineLabel === undefined || options.resamples === 0
       ? undefined
       : { predicted: routersFor("predicted"), oracle: routersFor("oracle") }
+  const backendConfig = parseMeta(data.meta.backendConfig)
+  const configuredPrm =
+    typeof backendConfig === "object" &&
+    backendConfig !== null &&
+    "prm" in backendConfig &&
+    typeof backendConfig.prm === "object" &&
+    backendConfig.prm !== null &&
+    "params" in backendConfig.prm &&
+    typeof backendConfig.prm.params === "number"
+      ? backendConfig.prm.params
+      : undefined
+  const flopsInput = { configs, problems, binning: oracle, large: data.large }
+  const flopsOptions = {
+    rs: options.rs,
+    ratio: options.ratio,
+    generatorParams: parameterCount(data.meta.generatorParams),
+    verifierParams: options.verifierParams ?? configuredPrm ?? 7e9
+  }
+  const withVerifier = exchangeFlops(flopsInput, flopsOptions)
+  const noVerifier = exchangeFlops(flopsInput, { ...flopsOptions, verifierParams: 0 })
   return {
     data,
     options,
     problems,
     routers,
+    exchangeFlops: withVerifier,
+    exchangeNoVerifier: noVerifier,
+    findings: findings({
+      configs,
+      baseline: policy.baseline,
+      oracle,
+      oracleSearch: routers?.oracle["paper-search"],
+      oracleRevisions: routers?.oracle.revisions,
+      predictedSearch: routers?.predicted["paper-search"],
+      predictedRevisions: routers?.predicted.revisions,
+      exchange: withVerifier
+    }),
     configs,
     oracle,
     predicted,
