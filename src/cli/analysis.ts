@@ -22,7 +22,13 @@ import {
 } from "../eval/Analysis.ts"
 import { BIN_KINDS } from "../eval/Bins.ts"
 import { CANDIDATE_SETS, type Policy, policyTableRows } from "../eval/ComputeOptimal.ts"
-import { DEFAULT_PARAMETER_RATIO, DEFAULT_R, type Exchange, type ExchangeRow } from "../eval/Exchange.ts"
+import {
+  DEFAULT_PARAMETER_RATIO,
+  DEFAULT_R,
+  type Exchange,
+  type ExchangeFlops,
+  type ExchangeRow
+} from "../eval/Exchange.ts"
 import { policyGraph, policyGraphName, routerGraph } from "../eval/PolicyGraph.ts"
 import { loadProblems } from "../eval/Problems.ts"
 import * as Report from "../eval/Report.ts"
@@ -226,6 +232,36 @@ export const formatExchange = (x: Exchange): string => {
   ].join("\n")
 }
 
+/**
+ * The exchange rate with the verifier counted: one row per R, cells test-time / larger model.
+ *
+ * @example
+ * formatExchangeFlops(analysis.exchangeFlops)
+ */
+export const formatExchangeFlops = (x: ExchangeFlops): string => {
+  const bins = [...new Set(x.rows.flatMap((r) => (r.bin === "all" ? [] : [r.bin])))].sort((p, q) => p - q)
+  const cell = (r: number, bin: number | "all") => {
+    const row = x.rows.find((w) => w.r === r && w.bin === bin)
+    return row === undefined ? "—" : `${f3(row.testTime)} / ${f3(row.large)}`
+  }
+  return [
+    table(
+      ["R", "M", "scored N", "all", ...bins.map((b) => `bin ${b}`)],
+      x.rs.map((r) => {
+        const all = x.rows.find((w) => w.r === r && w.bin === "all")
+        return [
+          String(r),
+          all?.multiplier.toFixed(1) ?? "—",
+          all?.scored.toFixed(1) ?? "—",
+          cell(r, "all"),
+          ...bins.map((b) => cell(r, b))
+        ]
+      })
+    ),
+    ...x.notes.map((n) => `note: ${n}`)
+  ].join("\n")
+}
+
 // ---------------------------------------------------------------------------------------------
 // optimize
 
@@ -413,7 +449,10 @@ export const exchange = Command.make(
         "X = 6·P·D_pretrain, Y = 2·P·D_inference, R = D_inference/D_pretrain ⇒ M = ratio·(1 + 3/R) − 3/R (N = M generations of equal length)",
         `larger model: mean pass@1 of sweep ${a.data.sweep}/large; small model: ${a.policy.binKind}-bin compute-optimal policy (CV) and best-of-N, log2-interpolated at N = M`,
         "",
-        formatExchange(a.exchange)
+        formatExchange(a.exchange),
+        "",
+        `With the verifier's FLOPs counted (generator ${a.exchangeFlops.generatorParams.toExponential(2)}, verifier ${a.exchangeFlops.verifierParams.toExponential(2)} parameters: one scored generation = ${a.exchangeFlops.perScored.toFixed(2)} queries; majority needs no verifier); compute-optimal per oracle bin, 2-fold CV; cells: test-time / larger model:`,
+        formatExchangeFlops(a.exchangeFlops)
       ].join("\n")
     )
   })
