@@ -68,6 +68,13 @@ const ratioFlag = Flag.Finite("ratio").pipe(
   Flag.withSchema(Schema.Finite.check(Schema.isGreaterThan(1))),
   Flag.withDefault(DEFAULT_PARAMETER_RATIO)
 )
+const verifierParamsFlag = Flag.Finite("verifier-params").pipe(
+  Flag.withDescription(
+    "Verifier parameters for the exchange rate's FLOPs (default: the backend config's prm.params, else 7e9; 0 leaves the verifier out)"
+  ),
+  Flag.withSchema(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))),
+  Flag.optional
+)
 const rFlag = Flag.String("r").pipe(
   Flag.withDescription("Inference-to-pretraining token ratios R = D_inference / D_pretrain, comma-separated"),
   Flag.withDefault(DEFAULT_R.join(","))
@@ -415,6 +422,7 @@ const analysedWithExchange = (flags: {
   readonly baseline: Option.Option<string>
   readonly r: string
   readonly ratio: number
+  readonly verifierParams: Option.Option<number>
 }): Effect.Effect<Analysis, InvalidInput> =>
   Effect.flatMap(parseRs(flags.r), (rs) =>
     analysed(flags.store, flags.sweep, {
@@ -422,7 +430,8 @@ const analysedWithExchange = (flags: {
       candidates: flags.candidates,
       baseline: Option.getOrUndefined(flags.baseline),
       rs,
-      ratio: flags.ratio
+      ratio: flags.ratio,
+      verifierParams: Option.getOrUndefined(flags.verifierParams)
     })
   )
 
@@ -436,6 +445,7 @@ export const exchange = Command.make(
     sweep: sweepFlag,
     ratio: ratioFlag,
     r: rFlag,
+    verifierParams: verifierParamsFlag,
     bins: binsFlag,
     candidates: candidatesFlag,
     baseline: baselineFlag
@@ -474,7 +484,8 @@ export const report = Command.make(
     candidates: candidatesFlag,
     baseline: baselineFlag,
     ratio: ratioFlag,
-    r: rFlag
+    r: rFlag,
+    verifierParams: verifierParamsFlag
   },
   Effect.fn("mull.report")(function* (flags) {
     const a = yield* analysedWithExchange(flags)
