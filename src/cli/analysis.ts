@@ -32,7 +32,7 @@ import {
 import { policyGraph, policyGraphName, routerGraph } from "../eval/PolicyGraph.ts"
 import { loadProblems } from "../eval/Problems.ts"
 import * as Report from "../eval/Report.ts"
-import { describeRouter, routerTableRows } from "../eval/Router.ts"
+import { describeRouter, type RouterResult, routerTableRows } from "../eval/Router.ts"
 import * as Store from "../eval/Store.ts"
 import { DatasetSpec } from "../eval/Sweep.ts"
 import * as Loader from "../graph/Loader.ts"
@@ -237,6 +237,11 @@ export const formatExchange = (x: Exchange): string => {
     table(header(true), rows(true)),
     ...(x.notes.length === 0 ? [] : ["", ...x.notes.map((n) => `note: ${n}`)])
   ].join("\n")
+}
+
+const headline = (r: RouterResult): string => {
+  const { header, rows } = routerTableRows(r)
+  return table(header, rows)
 }
 
 /**
@@ -497,6 +502,18 @@ export const report = Command.make(
       [
         `Report of sweep ${a.data.sweep} (${a.data.runs.length} runs, ${built.charts.length} charts)`,
         simulatorNote(a),
+        `The paper's findings: ${a.findings.filter((f) => f.holds === true).length} of ${a.findings.filter((f) => f.holds !== undefined).length} measured hold (${
+          a.findings
+            .filter((f) => f.holds === false)
+            .map((f) => `#${f.id} does not`)
+            .join(", ") || "all"
+        }).`,
+        ...(a.routers === undefined
+          ? []
+          : [
+              `Headline — the router ${describeRouter(a.routers.predicted["paper-search"])}:`,
+              headline(a.routers.predicted["paper-search"])
+            ]),
         ...files.map((f) => `  ${f}`)
       ].join("\n")
     )
