@@ -94,10 +94,17 @@ describe("report", () => {
         "## Difficulty bins",
         "## Accuracy versus budget",
         "## Accuracy per difficulty bin",
-        "## Compute-optimal policy versus best-of-N",
-        "## Exchange rate: test-time compute versus a larger model"
+        "## The paper's findings on this sweep",
+        "## The compute-optimal router as it would run (headline)",
+        "## Compute-optimal policy per bin (bins from the difficulty samples: oracle = upper bound)",
+        "## Exchange rate with the verifier counted",
+        "## Exchange rate, verifier not counted (the paper's formula, for comparison)"
       ])
         expect(md).toContain(heading)
+      // the findings come first, then the router as it would run; the oracle bound is labelled
+      expect(md.indexOf("## The paper's findings")).toBeLessThan(md.indexOf("## Setup"))
+      expect(md).toContain("Upper bound: oracle bins")
+      expect(md).not.toMatch(/> \d+(\.\d+)?×/u)
       expect(html).toContain("describe a calibrated simulator")
       expect(md).toContain("not a real language model")
       expect(md).toContain("| backend | simulated |")
