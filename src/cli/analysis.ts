@@ -11,13 +11,30 @@ import { Console, Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { registry } from "../backends/Registry.ts"
 import { formatAccuracy } from "../eval/Accuracy.ts"
-import { type Analysis, type AnalysisOptions, analyze, backendName, load, strategyGraphs } from "../eval/Analysis.ts"
+import {
+  type Analysis,
+  type AnalysisOptions,
+  analyze,
+  backendName,
+  load,
+  parseMeta,
+  strategyGraphs
+} from "../eval/Analysis.ts"
 import { BIN_KINDS } from "../eval/Bins.ts"
 import { CANDIDATE_SETS, type Policy, policyTableRows } from "../eval/ComputeOptimal.ts"
-import { DEFAULT_PARAMETER_RATIO, DEFAULT_R, type Exchange, type ExchangeRow } from "../eval/Exchange.ts"
-import { policyGraph, policyGraphName } from "../eval/PolicyGraph.ts"
+import {
+  DEFAULT_PARAMETER_RATIO,
+  DEFAULT_R,
+  type Exchange,
+  type ExchangeFlops,
+  type ExchangeRow
+} from "../eval/Exchange.ts"
+import { policyGraph, policyGraphName, routerGraph } from "../eval/PolicyGraph.ts"
+import { loadProblems } from "../eval/Problems.ts"
 import * as Report from "../eval/Report.ts"
+import { describeRouter, type RouterResult, routerTableRows } from "../eval/Router.ts"
 import * as Store from "../eval/Store.ts"
+import { DatasetSpec } from "../eval/Sweep.ts"
 import * as Loader from "../graph/Loader.ts"
 import { validate as validateGraph } from "../graph/Validate.ts"
 import { InvalidInput } from "./InvalidInput.ts"
@@ -50,6 +67,13 @@ const ratioFlag = Flag.Finite("ratio").pipe(
   Flag.withDescription("Parameter ratio P_large / P_small of the exchange rate"),
   Flag.withSchema(Schema.Finite.check(Schema.isGreaterThan(1))),
   Flag.withDefault(DEFAULT_PARAMETER_RATIO)
+)
+const verifierParamsFlag = Flag.Finite("verifier-params").pipe(
+  Flag.withDescription(
+    "Verifier parameters for the exchange rate's FLOPs (default: the backend config's prm.params, else 7e9; 0 leaves the verifier out)"
+  ),
+  Flag.withSchema(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))),
+  Flag.optional
 )
 const rFlag = Flag.String("r").pipe(
   Flag.withDescription("Inference-to-pretraining token ratios R = D_inference / D_pretrain, comma-separated"),
@@ -118,7 +142,8 @@ const analysed = (
           })
         sweep = only
       }
-      const data = yield* load(store, sweep).pipe(Effect.mapError(storeError(shown)))
+      const loaded = yield* load(store, sweep).pipe(Effect.mapError(storeError(shown)))
+      const data = { ...loaded, order: yield* datasetOrder(loaded.meta.spec) }
       const a = analyze(data, options)
       if (options.baseline !== undefined && !a.configs.some((c) => c.strategy === options.baseline))
         return yield* new InvalidInput({
@@ -130,6 +155,22 @@ const analysed = (
       return a
     })
   )
+
+/** Each problem's position in the sweep's dataset (the folds are by position); undefined when it cannot be loaded. */
+const datasetOrder = (spec: string | undefined): Effect.Effect<ReadonlyMap<string, number> | undefined> => {
+  const v = parseMeta(spec)
+  if (typeof v !== "object" || v === null || !("dataset" in v)) return Effect.succeed(undefined)
+  const decoded = Schema.decodeUnknownOption(DatasetSpec)(v.dataset)
+  if (Option.isNone(decoded)) return Effect.succeed(undefined)
+  const backend =
+    "backend" in v && typeof v.backend === "object" && v.backend !== null && "name" in v.backend
+      ? { name: String(v.backend.name), config: "config" in v.backend ? v.backend.config : undefined }
+      : undefined
+  return loadProblems(decoded.value, { registry, backend }).pipe(
+    Effect.map((ps) => new Map(ps.map((p, i) => [p.id, p.meta.index ?? i] as const)) as ReadonlyMap<string, number>),
+    Effect.orElseSucceed(() => undefined)
+  )
+}
 
 const simulatorNote = (a: Analysis): string => {
   const backend = backendName(a.data.meta.backend)
@@ -198,6 +239,41 @@ export const formatExchange = (x: Exchange): string => {
   ].join("\n")
 }
 
+const headline = (r: RouterResult): string => {
+  const { header, rows } = routerTableRows(r)
+  return table(header, rows)
+}
+
+/**
+ * The exchange rate with the verifier counted: one row per R, cells test-time / larger model.
+ *
+ * @example
+ * formatExchangeFlops(analysis.exchangeFlops)
+ */
+export const formatExchangeFlops = (x: ExchangeFlops): string => {
+  const bins = [...new Set(x.rows.flatMap((r) => (r.bin === "all" ? [] : [r.bin])))].sort((p, q) => p - q)
+  const cell = (r: number, bin: number | "all") => {
+    const row = x.rows.find((w) => w.r === r && w.bin === bin)
+    return row === undefined ? "—" : `${f3(row.testTime)} / ${f3(row.large)}`
+  }
+  return [
+    table(
+      ["R", "M", "scored N", "all", ...bins.map((b) => `bin ${b}`)],
+      x.rs.map((r) => {
+        const all = x.rows.find((w) => w.r === r && w.bin === "all")
+        return [
+          String(r),
+          all?.multiplier.toFixed(1) ?? "—",
+          all?.scored.toFixed(1) ?? "—",
+          cell(r, "all"),
+          ...bins.map((b) => cell(r, b))
+        ]
+      })
+    ),
+    ...x.notes.map((n) => `note: ${n}`)
+  ].join("\n")
+}
+
 // ---------------------------------------------------------------------------------------------
 // optimize
 
@@ -258,31 +334,59 @@ export const optimize = Command.make(
       [
         `Compute-optimal policy — sweep ${a.data.sweep}, ${p.binKind} bins (${p.binCount}; problems ${sizes}), candidates ${flags.candidates} (${p.candidates.length}), baseline ${p.baseline ?? "none (no weighted-best-of-n runs)"}`,
         simulatorNote(a),
-        "policy (CV): cross-validated inside each bin (2 folds by problem hash), ± standard error over problems;",
-        "efficiency: the best-of-N budget that matches the policy's CV accuracy ÷ N (> x: never matched within the measured budgets, a lower bound).",
+        "policy (CV): cross-validated inside each bin (2 folds), ± standard error over problems;",
+        "efficiency: the best-of-N budget that matches the policy's CV accuracy ÷ N; where best-of-N never reaches it, its ceiling is given instead.",
         "",
         formatPolicy(p),
         ...(p.unbinned > 0 ? ["", `note: ${p.unbinned} problems have runs but no difficulty record; left out`] : [])
       ].join("\n")
     )
+    const router = a.routers?.[flags.bins === "predicted" ? "predicted" : "oracle"][flags.candidates]
+    if (router !== undefined) {
+      const { header, rows } = routerTableRows(router)
+      yield* Console.log(
+        [
+          "",
+          `Router — ${describeRouter(router)}; ${router.resamples} paired bootstrap resamples of problems:`,
+          "",
+          table(header, rows)
+        ].join("\n")
+      )
+    }
     const points = budget === undefined ? p.points : p.points.filter((pt) => pt.budget === budget)
     const written: Array<string> = []
     const refs = strategyGraphs(a.data.meta.spec)
+    // predicted bins: the router as it runs (thresholds of the estimate it computes, choices fitted on what it bins)
+    const asRouter = flags.bins === "predicted" && router !== undefined && router.estimateSamples > 0
+    if (asRouter && router.estimateSamples !== flags.samples)
+      yield* Console.log(
+        `note: the sweep's estimate has ${router.estimateSamples} samples; the graphs use that (not --samples ${flags.samples}), since their thresholds were fitted on it`
+      )
     for (const pt of points) {
       const path = (name: string) => (toFile ? flags.out : join(flags.out, `${name}.json`))
-      const doc = policyGraph(pt, {
-        graphRef: ({ strategy, graph }) => {
-          // a strategy run from a graph file: refer to that file from where the policy is written
-          const ref = refs.get(strategy) ?? graph
-          if (!Loader.isPath(ref)) return ref
-          const rel = relative(dirname(resolve(path(policyGraphName(pt.budget)))), resolve(ref))
-          return rel.startsWith(".") ? rel : `./${rel}`
-        },
-        thresholds: a.predicted.thresholds,
-        sweep: a.data.sweep,
-        binKind: p.binKind,
-        samples: flags.samples
-      })
+      const graphRef = ({ strategy, graph }: { readonly strategy: string; readonly graph: string }) => {
+        // a strategy run from a graph file: refer to that file from where the policy is written
+        const ref = refs.get(strategy) ?? graph
+        if (!Loader.isPath(ref)) return ref
+        const rel = relative(dirname(resolve(path(policyGraphName(pt.budget)))), resolve(ref))
+        return rel.startsWith(".") ? rel : `./${rel}`
+      }
+      const routed = asRouter ? router.points.find((r) => r.budget === pt.budget) : undefined
+      const doc =
+        routed !== undefined && router !== undefined
+          ? routerGraph(routed, {
+              graphRef,
+              sweep: a.data.sweep,
+              samples: router.estimateSamples,
+              candidates: flags.candidates
+            })
+          : policyGraph(pt, {
+              graphRef,
+              thresholds: a.predicted.thresholds,
+              sweep: a.data.sweep,
+              binKind: p.binKind,
+              samples: flags.samples
+            })
       if (doc === undefined) {
         yield* Console.log(`N = ${pt.budget}: no configuration measured in any bin; no graph written`)
         continue
@@ -298,7 +402,9 @@ export const optimize = Command.make(
       yield* Console.log(
         [
           "",
-          `wrote ${written.length} route graph${written.length === 1 ? "" : "s"} (estimate: ${flags.samples} samples, PRM; thresholds ${a.predicted.thresholds.map((t) => t.toFixed(3)).join(", ")}):`,
+          asRouter
+            ? `wrote ${written.length} route graph${written.length === 1 ? "" : "s"} (estimate: ${router?.estimateSamples} samples, PRM; thresholds fitted on that estimate):`
+            : `wrote ${written.length} route graph${written.length === 1 ? "" : "s"} (estimate: ${flags.samples} samples, PRM; thresholds ${a.predicted.thresholds.map((t) => t.toFixed(3)).join(", ")}):`,
           ...written.map((w) => `  ${w}`),
           ...(p.binKind === "oracle"
             ? ["the graphs route by model-predicted difficulty to the choices fit on oracle bins (an approximation)"]
@@ -321,6 +427,7 @@ const analysedWithExchange = (flags: {
   readonly baseline: Option.Option<string>
   readonly r: string
   readonly ratio: number
+  readonly verifierParams: Option.Option<number>
 }): Effect.Effect<Analysis, InvalidInput> =>
   Effect.flatMap(parseRs(flags.r), (rs) =>
     analysed(flags.store, flags.sweep, {
@@ -328,7 +435,8 @@ const analysedWithExchange = (flags: {
       candidates: flags.candidates,
       baseline: Option.getOrUndefined(flags.baseline),
       rs,
-      ratio: flags.ratio
+      ratio: flags.ratio,
+      verifierParams: Option.getOrUndefined(flags.verifierParams)
     })
   )
 
@@ -342,6 +450,7 @@ export const exchange = Command.make(
     sweep: sweepFlag,
     ratio: ratioFlag,
     r: rFlag,
+    verifierParams: verifierParamsFlag,
     bins: binsFlag,
     candidates: candidatesFlag,
     baseline: baselineFlag
@@ -355,7 +464,10 @@ export const exchange = Command.make(
         "X = 6·P·D_pretrain, Y = 2·P·D_inference, R = D_inference/D_pretrain ⇒ M = ratio·(1 + 3/R) − 3/R (N = M generations of equal length)",
         `larger model: mean pass@1 of sweep ${a.data.sweep}/large; small model: ${a.policy.binKind}-bin compute-optimal policy (CV) and best-of-N, log2-interpolated at N = M`,
         "",
-        formatExchange(a.exchange)
+        formatExchange(a.exchange),
+        "",
+        `With the verifier's FLOPs counted (generator ${a.exchangeFlops.generatorParams.toExponential(2)}, verifier ${a.exchangeFlops.verifierParams.toExponential(2)} parameters: one scored generation = ${a.exchangeFlops.perScored.toFixed(2)} queries; majority needs no verifier); compute-optimal per oracle bin, 2-fold CV; cells: test-time / larger model:`,
+        formatExchangeFlops(a.exchangeFlops)
       ].join("\n")
     )
   })
@@ -377,7 +489,8 @@ export const report = Command.make(
     candidates: candidatesFlag,
     baseline: baselineFlag,
     ratio: ratioFlag,
-    r: rFlag
+    r: rFlag,
+    verifierParams: verifierParamsFlag
   },
   Effect.fn("mull.report")(function* (flags) {
     const a = yield* analysedWithExchange(flags)
@@ -389,6 +502,18 @@ export const report = Command.make(
       [
         `Report of sweep ${a.data.sweep} (${a.data.runs.length} runs, ${built.charts.length} charts)`,
         simulatorNote(a),
+        `The paper's findings: ${a.findings.filter((f) => f.holds === true).length} of ${a.findings.filter((f) => f.holds !== undefined).length} measured hold (${
+          a.findings
+            .filter((f) => f.holds === false)
+            .map((f) => `#${f.id} does not`)
+            .join(", ") || "all"
+        }).`,
+        ...(a.routers === undefined
+          ? []
+          : [
+              `Headline — the router ${describeRouter(a.routers.predicted["paper-search"])}:`,
+              headline(a.routers.predicted["paper-search"])
+            ]),
         ...files.map((f) => `  ${f}`)
       ].join("\n")
     )

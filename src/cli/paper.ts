@@ -1,9 +1,10 @@
 /**
  * `mull paper` — what `npm start` runs: the experiment of Snell et al. 2024 on the embedded
  * simulated backend, end to end. It runs the sweep `sweeps/paper.json` (search and revision
- * strategies at budgets 4–256 on every 2nd MATH-500 problem, with difficulty samples and a larger
- * model), fits the compute-optimal policy and writes it as `route` graphs, compares with the larger
- * model at equal FLOPs, and writes the report to `out/`. Everything lands in the results store, so
+ * strategies at budgets 4–256, best-of-N up to 1024, on every 2nd MATH-500 problem, with difficulty
+ * samples, the router's 4-sample estimate and a larger model), fits the router on predicted
+ * difficulty and writes it as `route` graphs, compares with the larger model at equal FLOPs (the
+ * verifier counted), and writes the report to `out/`. Everything lands in the results store, so
  * a second run only redoes the analysis.
  *
  * @since 0.1.0
@@ -27,7 +28,7 @@ export const paper = Command.make(
       Flag.withDefault(fromRoot("sweeps", "paper.json"))
     ),
     full: Flag.Boolean("full").pipe(
-      Flag.withDescription("All 500 problems instead of every 2nd"),
+      Flag.withDescription("All 500 problems instead of every 2nd, difficulty bins from 256 samples"),
       Flag.withDefault(false)
     ),
     every: Flag.Int("every").pipe(Flag.withDescription("Keep every k-th problem (the file says 2)"), Flag.optional),
@@ -39,7 +40,7 @@ export const paper = Command.make(
     const started = Date.now()
     const step = (n: number, what: string) => Console.log(`\n== ${n}/4 ${what}`)
     const every = flags.full
-      ? ["--every", "1"]
+      ? ["--every", "1", "--difficulty", "256"]
       : Option.isSome(flags.every)
         ? ["--every", String(flags.every.value)]
         : []
@@ -71,10 +72,15 @@ export const paper = Command.make(
       ...workers
     ])
     yield* step(2, `compute-optimal policy → ${join(flags.out, "policies")}`)
+    // the written route graphs are the router as it runs: predicted bins from the sweep's 4-sample estimate
     yield* Command.runWith(optimize, { version: VERSION })([
       ...store,
       "--sweep",
       name,
+      "--bins",
+      "predicted",
+      "--candidates",
+      "all",
       "--out",
       join(flags.out, "policies")
     ])

@@ -56,7 +56,7 @@ export interface SubmitOptions {
   readonly sendConcurrency?: number
 }
 
-const rank = { difficulty: 0, large: 1, run: 2 } as const
+const rank = { difficulty: 0, estimate: 0, large: 1, run: 2 } as const
 
 /** A problem's cells in the order its entity should run them: estimates, then largest budget first. */
 const byProblem = (items: ReadonlyArray<Item>): ReadonlyArray<ReadonlyArray<Item>> => {

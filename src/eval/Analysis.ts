@@ -10,8 +10,10 @@ import { Effect } from "effect"
 import { type AccuracyPoint, accuracy, accuracyByBin, type Configuration, configurations } from "./Accuracy.ts"
 import { type BinKind, type Binning, oracleBins, type PredictedBinning, predictedBins } from "./Bins.ts"
 import { type CandidateSet, optimize, type Policy } from "./ComputeOptimal.ts"
-import { type Exchange, exchange } from "./Exchange.ts"
+import { type Exchange, type ExchangeFlops, exchange, exchangeFlops } from "./Exchange.ts"
+import { type Finding, findings } from "./Findings.ts"
 import type { DifficultyRecord, RunRecord } from "./Record.ts"
+import { candidatesOf, evaluateRouter, type RouterResult } from "./Router.ts"
 import type { StoreError, StoreShape } from "./Store.ts"
 
 /** The metadata keys a sweep may carry (each a JSON string), without the `sweep:<name>:` prefix. */
@@ -25,6 +27,10 @@ export interface SweepData {
   readonly difficulties: ReadonlyArray<DifficultyRecord>
   /** the larger model's difficulty records (sweep `<sweep>/large`), for the exchange rate */
   readonly large: ReadonlyArray<DifficultyRecord>
+  /** the router's difficulty estimates (sweep `<sweep>/estimate`): a few fresh samples' mean score */
+  readonly estimates?: ReadonlyArray<DifficultyRecord> | undefined
+  /** each problem's position in its dataset (folds are by position mod 2); by id when absent */
+  readonly order?: ReadonlyMap<string, number> | undefined
   /** raw metadata values (JSON strings) that are present */
   readonly meta: Partial<Record<MetaKey, string>>
 }
@@ -41,6 +47,20 @@ export interface AnalysisOptions {
   readonly rs?: ReadonlyArray<number> | undefined
   /** P_large / P_small */
   readonly ratio?: number | undefined
+  /** the verifier's parameters for the exchange rate's FLOPs (default: the backend config's `prm.params`, else 7e9) */
+  readonly verifierParams?: number | undefined
+  /** bootstrap resamples of the router's intervals (default 500; 0 skips the routers) */
+  readonly resamples?: number | undefined
+}
+
+/** The candidate sets the routers are reported for. */
+export const ROUTER_SETS = ["paper-search", "search", "revisions", "all"] as const
+export type RouterSet = (typeof ROUTER_SETS)[number]
+
+/** The routers of a sweep: per candidate set, as it would run (predicted) and the oracle upper bound. */
+export interface Routers {
+  readonly predicted: { readonly [K in RouterSet]: RouterResult }
+  readonly oracle: { readonly [K in RouterSet]: RouterResult }
 }
 
 export interface Analysis {
@@ -59,6 +79,15 @@ export interface Analysis {
   /** the policy on the other kind of bins (for comparison) */
   readonly otherPolicy: Policy
   readonly exchange: Exchange
+  /** the routers, evaluated end to end by 2-fold CV with bootstrap intervals (undefined without best-of-N) */
+  readonly routers: Routers | undefined
+  /** the problems in dataset order (fold = position mod 2) */
+  readonly problems: ReadonlyArray<string>
+  /** the exchange rate with the verifier's FLOPs counted (oracle bins), and without them for contrast */
+  readonly exchangeFlops: ExchangeFlops
+  readonly exchangeNoVerifier: ExchangeFlops
+  /** the paper's findings, each checked */
+  readonly findings: ReadonlyArray<Finding>
 }
 
 /**
@@ -68,6 +97,27 @@ export interface Analysis {
  * largeSweep("main") // "main/large"
  */
 export const largeSweep = (sweep: string): string => `${sweep}/large`
+
+/**
+ * The router estimate's sweep name for a sweep.
+ *
+ * @example
+ * estimateSweep("main") // "main/estimate"
+ */
+export const estimateSweep = (sweep: string): string => `${sweep}/estimate`
+
+/**
+ * The problems of a sweep in dataset order (by position when known, else by id).
+ *
+ * @example
+ * problemOrder(["b", "a"], new Map([["b", 0], ["a", 1]])) // ["b", "a"]
+ */
+export const problemOrder = (ids: Iterable<string>, order?: ReadonlyMap<string, number>): ReadonlyArray<string> =>
+  [...new Set(ids)].sort((a, b) => {
+    const x = order?.get(a) ?? Number.POSITIVE_INFINITY
+    const y = order?.get(b) ?? Number.POSITIVE_INFINITY
+    return x !== y ? (x < y ? -1 : 1) : a < b ? -1 : a > b ? 1 : 0
+  })
 
 /**
  * Reads one sweep from a store.
@@ -80,12 +130,13 @@ export const load = (store: StoreShape, sweep: string): Effect.Effect<SweepData,
     const runs = yield* store.runs(sweep)
     const difficulties = yield* store.difficulties(sweep)
     const large = yield* store.difficulties(largeSweep(sweep))
+    const estimates = yield* store.difficulties(estimateSweep(sweep))
     const meta: Partial<Record<MetaKey, string>> = {}
     for (const k of META_KEYS) {
       const v = yield* store.getMeta(`sweep:${sweep}:${k}`)
       if (v !== undefined) meta[k] = v
     }
-    return { sweep, runs, difficulties, large, meta }
+    return { sweep, runs, difficulties, large, estimates, meta }
   })
 
 /**
@@ -106,9 +157,76 @@ export const analyze = (data: SweepData, options: AnalysisOptions = {}): Analysi
     optimize(configs, { binning: b, baseline: options.baseline, candidates: options.candidates ?? "all" })
   const policy = policyOn(binning)
   const otherPolicy = policyOn(kind === "oracle" ? predicted : oracle)
+  const problems = problemOrder(
+    data.runs.map((r) => r.problemId),
+    data.order
+  )
+  const baselineLabel = policy.baseline
+  // without a router estimate the difficulty samples stand in for it, and are charged in full
+  const estimateRecords = (data.estimates ?? []).length > 0 ? (data.estimates ?? []) : data.difficulties
+  const estimates = new Map(estimateRecords.map((d) => [d.problemId, d.meanScore] as const))
+  const estimateSamples = Math.max(0, ...estimateRecords.map((d) => d.samples))
+  const routerOf = (mode: "oracle" | "predicted", set: RouterSet) =>
+    evaluateRouter(
+      {
+        configs,
+        problems,
+        oracleBins: oracle.bins,
+        estimates,
+        estimateSamples,
+        binCount: count,
+        baseline: baselineLabel ?? "",
+        candidates: candidatesOf(set)
+      },
+      { mode, resamples: options.resamples ?? 500 }
+    )
+  const routersFor = (mode: "oracle" | "predicted") => ({
+    "paper-search": routerOf(mode, "paper-search"),
+    search: routerOf(mode, "search"),
+    revisions: routerOf(mode, "revisions"),
+    all: routerOf(mode, "all")
+  })
+  const routers: Routers | undefined =
+    baselineLabel === undefined || options.resamples === 0
+      ? undefined
+      : { predicted: routersFor("predicted"), oracle: routersFor("oracle") }
+  const backendConfig = parseMeta(data.meta.backendConfig)
+  const configuredPrm =
+    typeof backendConfig === "object" &&
+    backendConfig !== null &&
+    "prm" in backendConfig &&
+    typeof backendConfig.prm === "object" &&
+    backendConfig.prm !== null &&
+    "params" in backendConfig.prm &&
+    typeof backendConfig.prm.params === "number"
+      ? backendConfig.prm.params
+      : undefined
+  const flopsInput = { configs, problems, binning: oracle, large: data.large }
+  const flopsOptions = {
+    rs: options.rs,
+    ratio: options.ratio,
+    generatorParams: parameterCount(data.meta.generatorParams),
+    verifierParams: options.verifierParams ?? configuredPrm ?? 7e9
+  }
+  const withVerifier = exchangeFlops(flopsInput, flopsOptions)
+  const noVerifier = exchangeFlops(flopsInput, { ...flopsOptions, verifierParams: 0 })
   return {
     data,
     options,
+    problems,
+    routers,
+    exchangeFlops: withVerifier,
+    exchangeNoVerifier: noVerifier,
+    findings: findings({
+      configs,
+      baseline: policy.baseline,
+      oracle,
+      oracleSearch: routers?.oracle["paper-search"],
+      oracleRevisions: routers?.oracle.revisions,
+      predictedSearch: routers?.predicted["paper-search"],
+      predictedRevisions: routers?.predicted.revisions,
+      exchange: withVerifier
+    }),
     configs,
     oracle,
     predicted,

@@ -26,8 +26,12 @@ import { type Configuration, formatAccuracy, formatWithError, mean, standardErro
 import type { BinKind, Binning } from "./Bins.ts"
 import { budgetToMatch, type CurvePoint, type Match } from "./Curve.ts"
 
-/** Named candidate sets, as in the simulator reference: every configuration, search-only, revisions-only. */
-export const CANDIDATE_SETS = ["all", "search", "revisions"] as const
+/**
+ * Named candidate sets, as in the simulator reference: every configuration, search (best-of-N,
+ * majority, beam, lookahead, DVTS, particle filtering), the paper's search set (best-of-N, beam
+ * search and lookahead: no DVTS, majority or particle filtering), revisions only.
+ */
+export const CANDIDATE_SETS = ["all", "search", "paper-search", "revisions"] as const
 export type CandidateSet = (typeof CANDIDATE_SETS)[number]
 
 /** Graphs that search with a verifier over parallel samples (best-of-N included). */
@@ -40,6 +44,15 @@ export const SEARCH_GRAPHS: ReadonlyArray<string> = [
   "lookahead",
   "dvts",
   "particle-filter"
+]
+
+/** The search strategies of Snell et al. 2024 §5 (and sim2.py's search candidates): no DVTS, majority or particle filtering. */
+export const PAPER_SEARCH_GRAPHS: ReadonlyArray<string> = [
+  "best-of-n",
+  "weighted-best-of-n",
+  "beam-search",
+  "beam-search-sqrt",
+  "lookahead"
 ]
 
 /** Graphs that revise (sequential, parallel and hybrid revision chains). */
@@ -63,7 +76,9 @@ export const inCandidateSet = (set: Candidates, c: Pick<Configuration, "strategy
       ? true
       : set === "search"
         ? SEARCH_GRAPHS.includes(c.graph)
-        : REVISION_GRAPHS.includes(c.graph)
+        : set === "paper-search"
+          ? PAPER_SEARCH_GRAPHS.includes(c.graph)
+          : REVISION_GRAPHS.includes(c.graph)
 
 /**
  * The default baseline label: the configuration whose graph is `weighted-best-of-n` with the most
@@ -78,6 +93,24 @@ export const defaultBaseline = (
   const counts = new Map<string, number>()
   for (const c of configs) if (c.graph === BASELINE_GRAPH) counts.set(c.strategy, (counts.get(c.strategy) ?? 0) + 1)
   return [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))[0]?.[0]
+}
+
+/**
+ * The budgets a policy is fitted at: those where at least two strategies were measured (a budget
+ * only best-of-N was run at, such as its extended curve, offers no choice); every budget when no
+ * budget has two.
+ *
+ * @example
+ * policyBudgets([{ strategy: "a", budget: 4 }, { strategy: "b", budget: 4 }, { strategy: "a", budget: 1024 }]) // [4]
+ */
+export const policyBudgets = (
+  configs: ReadonlyArray<Pick<Configuration, "strategy" | "budget">>
+): ReadonlyArray<number> => {
+  const by = new Map<number, Set<string>>()
+  for (const c of configs) by.set(c.budget, (by.get(c.budget) ?? new Set()).add(c.strategy))
+  const all = [...by.keys()].sort((a, b) => a - b)
+  const shared = all.filter((b) => (by.get(b)?.size ?? 0) >= 2)
+  return shared.length > 0 ? shared : all
 }
 
 /**
@@ -216,23 +249,27 @@ export const efficiencyOf = (match: Match, budget: number): Efficiency =>
 const num = (x: number) => (x >= 100 ? Math.round(x).toString() : Number(x.toPrecision(3)).toString())
 
 /**
- * The efficiency ratio for humans: `3.9×`, `> 16×` (best-of-N never matched within its measured
- * budgets: a lower bound), `≤ 0.25×` (matched at its smallest budget: an upper bound), `n/a`.
+ * The efficiency ratio for humans: `3.9×`, `never` (best-of-N never matched within its measured
+ * budgets: no finite ratio is claimed, and none derived from the sweep's largest budget), `≤ 0.25×`
+ * (matched at its smallest budget: an upper bound), `n/a`. With best-of-N's ceiling (its best
+ * measured accuracy), `never` says what best-of-N reached.
  *
  * @example
- * formatEfficiency({ kind: "beyond", ratio: 16, budget: 256 }) // "> 16×"
+ * formatEfficiency({ kind: "beyond", ratio: 16, budget: 256 }, 0.67) // "never (best-of-N's ceiling 0.670)"
  */
-export const formatEfficiency = (e: Efficiency): string =>
+export const formatEfficiency = (e: Efficiency, ceiling?: number): string =>
   e.kind === "none"
     ? "n/a"
     : e.kind === "reached"
       ? `${num(e.ratio)}×`
       : e.kind === "beyond"
-        ? `> ${num(e.ratio)}×`
+        ? ceiling === undefined || !Number.isFinite(ceiling)
+          ? "never"
+          : `never (best-of-N's ceiling ${ceiling.toFixed(3)})`
         : `≤ ${num(e.ratio)}×`
 
 /**
- * The matching best-of-N budget for humans: `36`, `> 256`, `≤ 1`, `n/a`.
+ * The matching best-of-N budget for humans: `36`, `never (N ≤ 256)`, `≤ 1`, `n/a`.
  *
  * @example
  * formatMatch({ kind: "reached", budget: 35.7 }) // "35.7"
@@ -243,7 +280,7 @@ export const formatMatch = (m: Match): string =>
     : m.kind === "reached"
       ? num(m.budget)
       : m.kind === "beyond"
-        ? `> ${num(m.budget)}`
+        ? `never (N ≤ ${num(m.budget)})`
         : `≤ ${num(m.budget)}`
 
 /**
@@ -259,7 +296,7 @@ export const optimize = (configs: ReadonlyArray<Configuration>, options: Optimiz
   const baseline = options.baseline ?? defaultBaseline(configs)
   const set = options.candidates ?? "all"
   const candidates = configs.filter((c) => inCandidateSet(set, c))
-  const budgets = options.budgets ?? [...new Set(candidates.map((c) => c.budget))].sort((a, b) => a - b)
+  const budgets = options.budgets ?? policyBudgets(candidates)
   const members: Array<Array<string>> = Array.from({ length: binning.count }, () => [])
   for (const [id, b] of binning.bins) members[b - 1]?.push(id)
   for (const m of members) m.sort()
@@ -354,6 +391,10 @@ export const optimize = (configs: ReadonlyArray<Configuration>, options: Optimiz
   }
 }
 
+/** The best accuracy on a curve (its monotone envelope's end); NaN when empty. */
+const ceilingOf = (curve: ReadonlyArray<CurvePoint>): number =>
+  curve.length === 0 ? Number.NaN : Math.max(...curve.map((p) => p.accuracy))
+
 /**
  * The policy as a table: per budget, its cross-validated accuracy, in-sample accuracy, the
  * baseline's, the baseline budget that matches, the efficiency ratio and the choice per bin.
@@ -380,7 +421,7 @@ export const policyTableRows = (
     formatAccuracy(pt.inSample),
     pt.baseline === undefined ? "—" : formatWithError(pt.baseline.accuracy, pt.baseline.stderr),
     formatMatch(pt.match),
-    formatEfficiency(pt.efficiency),
+    formatEfficiency(pt.efficiency, ceilingOf(p.baselineCurve)),
     ...pt.bins.map((b) => b.strategy ?? "—")
   ])
 })

@@ -170,3 +170,159 @@ export const exchange = (input: ExchangeInput, options: ExchangeOptions = {}): E
   if (policy.points.length === 0) notes.push("no compute-optimal policy points (no runs with bins)")
   return { ratio, rs, rows, notes }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The exchange rate with the verifier's FLOPs counted
+
+/** The comparison at one R in one scope, the verifier counted. */
+export interface FlopsRow {
+  readonly r: number
+  /** small-model queries (generations) of equal FLOPs: `ratio·(1 + 3/R) − 3/R` */
+  readonly multiplier: number
+  /** verifier-scored generations those FLOPs buy: multiplier / (1 + P_verifier / P_generator) */
+  readonly scored: number
+  readonly bin: number | "all"
+  /** the small model's cross-validated compute-optimal accuracy at that budget */
+  readonly testTime: number
+  /** the strategies chosen (fold 0's choice / fold 1's), for a bin */
+  readonly choices: ReadonlyArray<string>
+  /** the larger model's expected pass@1 */
+  readonly large: number
+  readonly winner: Winner
+}
+
+export interface ExchangeFlops {
+  readonly ratio: number
+  readonly rs: ReadonlyArray<number>
+  readonly generatorParams: number
+  readonly verifierParams: number
+  /** small-model queries one verifier-scored generation costs: (P_generator + P_verifier) / P_generator */
+  readonly perScored: number
+  readonly rows: ReadonlyArray<FlopsRow>
+  readonly notes: ReadonlyArray<string>
+}
+
+export interface ExchangeFlopsInput {
+  readonly configs: ReadonlyArray<Configuration>
+  /** the problems in dataset order (fold = position mod 2) */
+  readonly problems: ReadonlyArray<string>
+  readonly binning: Binning
+  readonly large: ReadonlyArray<DifficultyRecord>
+  /** configurations the small model may use (default: all but revision chains longer than 16, as sim2.py) */
+  readonly candidates?: ((c: Configuration) => boolean) | undefined
+}
+
+export interface ExchangeFlopsOptions extends ExchangeOptions {
+  /** the generator's parameters (default 1.5e9, the simulator's) */
+  readonly generatorParams?: number | undefined
+  /** the verifier's parameters (default 7e9: the paper's PRM size); 0 ignores the verifier, as the paper's formula does */
+  readonly verifierParams?: number | undefined
+}
+
+/** Strategies that need no verifier (their generations are not scored). */
+const UNSCORED_GRAPHS: ReadonlyArray<string> = ["majority"]
+
+/**
+ * The exchange rate with every FLOP counted (FLOPs = 2 × params × tokens for the generator and the
+ * verifier): each verifier-scored generation costs (P_g + P_v)/P_g small-model queries, so the M
+ * queries of equal FLOPs buy M/(1 + P_v/P_g) scored generations; majority voting needs no verifier
+ * and gets all M. Per bin, the small model's side is a compute-optimal choice among the strategies
+ * read at their affordable N (log2-interpolated per problem; a strategy not measured that low is
+ * not available; above its largest budget it is read there, an underestimate), chosen on one fold
+ * and scored on the other (fold = position mod 2). The larger model answers once (its expected
+ * pass@1). As the simulator reference (sim2.py) does it.
+ *
+ * @example
+ * exchangeFlops({ configs, problems, binning: oracle, large }, { verifierParams: 7e9 }).rows.filter((r) => r.bin === "all")
+ */
+export const exchangeFlops = (input: ExchangeFlopsInput, options: ExchangeFlopsOptions = {}): ExchangeFlops => {
+  const ratio = options.ratio ?? DEFAULT_PARAMETER_RATIO
+  const rs = options.rs ?? DEFAULT_R
+  const pg = options.generatorParams ?? 1.5e9
+  const pv = options.verifierParams ?? 7e9
+  const perScored = (pg + pv) / pg
+  const isCandidate =
+    input.candidates ??
+    ((c: Configuration) =>
+      !(c.graph === "hybrid-revisions" && (c.params.S ?? 0) > 16) &&
+      !(c.graph === "sequential-revisions" && c.budget > 16))
+  const byStrategy = new Map<string, Array<Configuration>>()
+  for (const c of input.configs)
+    if (isCandidate(c)) byStrategy.set(c.strategy, [...(byStrategy.get(c.strategy) ?? []), c])
+  const strategies = [...byStrategy.entries()].map(([label, cs]) => ({
+    label,
+    unscored: cs.every((c) => UNSCORED_GRAPHS.includes(c.graph)),
+    cs: [...cs].sort((a, b) => a.budget - b.budget)
+  }))
+  const ids = input.problems.filter((p) => input.binning.bins.has(p))
+  const position = new Map(input.problems.map((p, i) => [p, i] as const))
+  const largeById = new Map(input.large.map((d) => [d.problemId, d.pass1] as const))
+  const notes = new Set<string>()
+  /** per-problem accuracy of a strategy at budget n (undefined: not available that low) */
+  const readings = (s: (typeof strategies)[number], n: number): ReadonlyMap<string, number> | undefined => {
+    const first = s.cs[0]
+    const last = s.cs[s.cs.length - 1]
+    if (first === undefined || last === undefined || n < first.budget - 1e-9) return undefined
+    if (n >= last.budget) {
+      if (n > last.budget * 1.0001)
+        notes.add(`${s.label}: read at its largest budget ${last.budget} for N = ${n.toFixed(1)}`)
+      return new Map(ids.map((p) => [p, last.outcomes.get(p)?.correct ?? Number.NaN] as const))
+    }
+    const i = s.cs.findIndex((c) => c.budget >= n)
+    const hi = s.cs[i]
+    const lo = s.cs[i - 1] ?? hi
+    if (hi === undefined || lo === undefined) return undefined
+    const f =
+      hi.budget === lo.budget
+        ? 0
+        : (Math.log2(n) - Math.log2(lo.budget)) / (Math.log2(hi.budget) - Math.log2(lo.budget))
+    return new Map(
+      ids.map((p) => {
+        const a = lo.outcomes.get(p)?.correct ?? Number.NaN
+        const b = hi.outcomes.get(p)?.correct ?? Number.NaN
+        return [p, a + f * (b - a)] as const
+      })
+    )
+  }
+  const meanOf = (m: ReadonlyMap<string, number>, ps: ReadonlyArray<string>) =>
+    mean(ps.map((p) => m.get(p) ?? Number.NaN).filter((x) => !Number.isNaN(x)))
+  const rows: Array<FlopsRow> = []
+  for (const r of rs) {
+    const m = multiplier(r, ratio)
+    const scored = m / perScored
+    const available = strategies.flatMap((s) => {
+      const read = readings(s, s.unscored ? m : scored)
+      return read === undefined ? [] : [{ label: s.label, read }]
+    })
+    const heldOut = new Map<string, number>()
+    const binRows: Array<FlopsRow> = []
+    for (let bin = 1; bin <= input.binning.count; bin++) {
+      const members = ids.filter((p) => input.binning.bins.get(p) === bin)
+      const choices: Array<string> = []
+      for (const f of [0, 1] as const) {
+        const selecting = members.filter((p) => (position.get(p) ?? 0) % 2 !== f)
+        const best = available
+          .map((s) => ({ s, a: meanOf(s.read, selecting) }))
+          .filter((x) => !Number.isNaN(x.a))
+          .sort((x, y) => y.a - x.a || (x.s.label < y.s.label ? -1 : 1))[0]
+        choices.push(best?.s.label ?? "—")
+        for (const p of members)
+          if ((position.get(p) ?? 0) % 2 === f) {
+            const v = best?.s.read.get(p)
+            if (v !== undefined && !Number.isNaN(v)) heldOut.set(p, v)
+          }
+      }
+      const testTime = mean(members.flatMap((p) => (heldOut.has(p) ? [heldOut.get(p) ?? 0] : [])))
+      const large = mean(members.flatMap((p) => (largeById.has(p) ? [largeById.get(p) ?? 0] : [])))
+      binRows.push({ r, multiplier: m, scored, bin, testTime, choices, large, winner: winnerOf(testTime, large) })
+    }
+    const testTime = mean([...heldOut.values()])
+    const large = mean(ids.flatMap((p) => (largeById.has(p) ? [largeById.get(p) ?? 0] : [])))
+    rows.push(
+      { r, multiplier: m, scored, bin: "all", testTime, choices: [], large, winner: winnerOf(testTime, large) },
+      ...binRows
+    )
+  }
+  if (input.large.length === 0) notes.add("no larger-model records (sweep <sweep>/large): its pass@1 is n/a")
+  return { ratio, rs, generatorParams: pg, verifierParams: pv, perScored, rows, notes: [...notes] }
+}

@@ -111,3 +111,82 @@ export const policyGraph = (point: PolicyPoint, options: PolicyGraphOptions): Gr
     }
   }
 }
+
+/** What `routerGraph` needs from a router's point (see `Router.ts`). */
+export interface RouterGraphPoint {
+  readonly budget: number
+  readonly accuracy: { readonly value: number; readonly lo: number; readonly hi: number }
+  readonly thresholds: ReadonlyArray<number>
+  readonly choices: ReadonlyArray<{
+    readonly bin: number
+    readonly problems: number
+    readonly strategy: string
+    readonly graph: string
+    readonly params: { readonly [name: string]: number }
+    readonly accuracy: number
+  }>
+}
+
+/**
+ * The `route` graph of a router fitted on model-predicted difficulty as it runs: the thresholds
+ * are quantiles of the same `samples`-sample estimate the graph computes, and each bin's choice
+ * was fitted on the problems that estimate puts there. Its description cites the held-out
+ * accuracy (the estimate charged).
+ *
+ * @example
+ * const doc = routerGraph(router.points[1], { sweep: "paper", samples: 4 })
+ * doc?.root // { type: "route", estimate: { samples: 4, verifier: "prm" }, bins: [...], cases: [...] }
+ */
+export const routerGraph = (
+  point: RouterGraphPoint,
+  options: Omit<PolicyGraphOptions, "thresholds" | "binKind"> & { readonly candidates?: string | undefined }
+): GraphDocument | undefined => {
+  if (point.choices.length === 0) return undefined
+  const samples = options.samples ?? 4
+  const verifier = options.verifier ?? "prm"
+  const t = point.thresholds
+  const count = t.length + 1
+  const nodes: Array<Node> = Array.from({ length: count }, (_, i) => {
+    const choice =
+      point.choices.find((c) => c.bin === i + 1) ??
+      [...point.choices].sort((x, y) => Math.abs(x.bin - i - 1) - Math.abs(y.bin - i - 1) || x.bin - y.bin)[0]
+    const where =
+      i === 0
+        ? `estimate ≥ ${round(t[0] ?? 0)}`
+        : i === count - 1
+          ? `estimate < ${round(t[count - 2] ?? 0)}`
+          : `${round(t[i - 1] ?? 0)} > estimate ≥ ${round(t[i] ?? 0)}`
+    const what =
+      choice === undefined || choice.bin !== i + 1
+        ? "no problems in this bin: the nearest bin's choice"
+        : `${choice.problems} problems, accuracy ${round(choice.accuracy)} on them`
+    return {
+      type: "use",
+      graph:
+        choice === undefined
+          ? "weighted-best-of-n"
+          : options.graphRef !== undefined
+            ? options.graphRef({ strategy: choice.strategy, graph: choice.graph })
+            : choice.graph,
+      ...(choice === undefined ? {} : { params: { ...choice.params } }),
+      comment: `bin ${i + 1}${i === 0 ? " (easiest)" : i === count - 1 ? " (hardest)" : ""}, ${where}: ${choice?.strategy ?? "?"} (${what})`
+    }
+  })
+  const a = point.accuracy
+  return {
+    name: policyGraphName(point.budget),
+    description:
+      `Compute-optimal router at N = ${point.budget}: estimate difficulty from the mean PRM score of ${samples} fresh samples, then run the configuration chosen for its bin. ` +
+      `Held-out accuracy ${round(a.value)} [${round(a.lo)}, ${round(a.hi)}] on sweep "${options.sweep}" with the estimate charged (${point.budget} + ${samples} generations).`,
+    reproduces:
+      `Snell et al. 2024 §3.2 (model-predicted difficulty bins, compute-optimal strategy per bin and budget); fit by mull optimize on sweep "${options.sweep}"` +
+      `${options.candidates === undefined ? "" : ` (candidates: ${options.candidates})`}: thresholds are the quintiles of the ${samples}-sample estimate and the choices are fitted on the problems it bins; ` +
+      "evaluated by 2-fold cross-validation (fold = problem position mod 2).",
+    root: {
+      type: "route",
+      estimate: { samples, verifier },
+      bins: [...t],
+      cases: nodes
+    }
+  }
+}

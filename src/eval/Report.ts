@@ -22,7 +22,9 @@ import { type Analysis, backendName, parameterCount, parseMeta } from "./Analysi
 import { agreement, type Binning } from "./Bins.ts"
 import * as Charts from "./Charts.ts"
 import { type Policy, policyTableRows } from "./ComputeOptimal.ts"
-import type { Exchange, ExchangeRow } from "./Exchange.ts"
+import type { Exchange, ExchangeFlops, ExchangeRow } from "./Exchange.ts"
+import { findingsTableRows } from "./Findings.ts"
+import { describeRouter, formatEstimate, type RouterResult, routerTableRows } from "./Router.ts"
 
 /** A block of a section. Text is plain; `code` spans in backticks become `<code>` in HTML. */
 export type Block =
@@ -238,6 +240,9 @@ const accuracySection = (a: Analysis, charts: ChartSet): Section => {
   }
 }
 
+/** A table cell: accuracy ± its standard error over problems. */
+const cellOf = (p: AccuracyPoint | undefined): string => (p === undefined ? "—" : pm(p.accuracy, p.stderr))
+
 const perBinSection = (a: Analysis, charts: ChartSet): Section => {
   const rows: Array<ReadonlyArray<string>> = []
   const overall = new Map(a.overall.map((p) => [`${p.strategy}\u0000${p.budget}`, p] as const))
@@ -247,15 +252,15 @@ const perBinSection = (a: Analysis, charts: ChartSet): Section => {
       rows.push([
         s,
         String(b),
-        f3(overall.get(`${s}\u0000${b}`)?.accuracy),
-        ...Array.from({ length: a.oracle.count }, (_, i) => f3(byBin.get(`${s}\u0000${b}\u0000${i + 1}`)?.accuracy))
+        cellOf(overall.get(`${s}\u0000${b}`)),
+        ...Array.from({ length: a.oracle.count }, (_, i) => cellOf(byBin.get(`${s}\u0000${b}\u0000${i + 1}`)))
       ])
   const predictedRows = strategiesOf(a.byPredictedBin).flatMap((s) =>
     budgetsOf(a.byPredictedBin.filter((p) => p.strategy === s)).map((b) => [
       s,
       String(b),
       ...Array.from({ length: a.predicted.count }, (_, i) =>
-        f3(a.byPredictedBin.find((p) => p.strategy === s && p.budget === b && p.bin === i + 1)?.accuracy)
+        cellOf(a.byPredictedBin.find((p) => p.strategy === s && p.budget === b && p.bin === i + 1))
       )
     ])
   )
@@ -276,13 +281,13 @@ const perBinSection = (a: Analysis, charts: ChartSet): Section => {
       },
       {
         kind: "table",
-        caption: "Accuracy per oracle bin",
+        caption: "Accuracy per oracle bin (± standard error over the bin's problems)",
         header: ["strategy", "N", "all", ...Array.from({ length: a.oracle.count }, (_, i) => `bin ${i + 1}`)],
         rows
       },
       {
         kind: "table",
-        caption: "Accuracy per model-predicted bin (what a route graph can see)",
+        caption: "Accuracy per model-predicted bin (± standard error; bins by the difficulty samples' mean score)",
         header: ["strategy", "N", ...Array.from({ length: a.predicted.count }, (_, i) => `bin ${i + 1}`)],
         rows: predictedRows
       }
@@ -326,7 +331,11 @@ const policySection = (a: Analysis, charts: ChartSet): Section => {
     kind: "p",
     text: "`mull optimize` writes the policy fit on all problems as a `route` graph per budget (`compute-optimal-n<N>.json`): it estimates a question's difficulty from a few fresh samples' mean PRM score, bins it with the model-predicted thresholds above, and runs the bin's configuration."
   })
-  return { id: "compute-optimal", title: "Compute-optimal policy versus best-of-N", blocks }
+  return {
+    id: "compute-optimal",
+    title: "Compute-optimal policy per bin (bins from the difficulty samples: oracle = upper bound)",
+    blocks
+  }
 }
 
 const exchangeTable = (x: Exchange, bin: "all" | "bins"): Block => {
@@ -366,7 +375,7 @@ const exchangeSection = (a: Analysis, charts: ChartSet): Section => {
   const x = a.exchange
   return {
     id: "exchange",
-    title: "Exchange rate: test-time compute versus a larger model",
+    title: "Exchange rate, verifier not counted (the paper's formula, for comparison)",
     blocks: [
       {
         kind: "p",
@@ -384,6 +393,118 @@ const exchangeSection = (a: Analysis, charts: ChartSet): Section => {
   }
 }
 
+const findingsSection = (a: Analysis): Section => {
+  const held = a.findings.filter((f) => f.holds === true).length
+  const measured = a.findings.filter((f) => f.holds !== undefined).length
+  return {
+    id: "findings",
+    title: "The paper's findings on this sweep",
+    blocks: [
+      {
+        kind: "p",
+        text: `${held} of ${measured} measured findings hold (${a.findings.length} checked). Accuracy differences are paired over problems (± standard error); efficiency ratios carry 90% paired bootstrap intervals. Findings 9–10 are judged on oracle bins, as the paper and the simulator reference do; the router as it would run is shown beside them and in the next section.`
+      },
+      {
+        kind: "table",
+        caption: "Findings of Snell et al. 2024: hold or not, with the numbers",
+        ...findingsTableRows(a.findings)
+      }
+    ]
+  }
+}
+
+const routerBlock = (r: RouterResult, caption: string): ReadonlyArray<Block> => [
+  { kind: "table", caption: `${caption} — ${describeRouter(r)}`, ...routerTableRows(r) },
+  {
+    kind: "p",
+    text: `Candidates (${r.candidates.length}): ${r.candidates.join(", ")}. Best-of-N's ceiling on these problems: ${formatEstimate(r.ceiling)} (best of its monotone envelope, N ≤ ${r.ceiling.budget}).`
+  }
+]
+
+const headlineSection = (a: Analysis): Section => {
+  const r = a.routers
+  if (r === undefined)
+    return {
+      id: "router",
+      title: "The compute-optimal router as it would run",
+      blocks: [{ kind: "warning", text: "No best-of-N baseline or no routers computed: nothing to compare." }]
+    }
+  const head = r.predicted["paper-search"]
+  const n16 = head.points.find((p) => p.budget === 16) ?? head.points[0]
+  return {
+    id: "router",
+    title: "The compute-optimal router as it would run (headline)",
+    blocks: [
+      {
+        kind: "p",
+        text: `The headline is the router a user would deploy, measured end to end on held-out problems: it estimates each question's difficulty from the mean PRM score of ${head.estimateSamples} fresh samples (paid for: the policy at N costs N + ${head.estimateSamples} generations, verifier calls included), bins it by thresholds fitted on that same estimate in the other fold, and runs the configuration chosen there. The efficiency ratio is the best-of-N budget that matches its held-out accuracy divided by its cost, with a 90% paired bootstrap interval (${head.resamples} resamples of problems, every threshold and choice re-fitted); where best-of-N never reaches it, the ceiling best-of-N does reach is given instead of a ratio.${n16 === undefined ? "" : ` At N = ${n16.budget}: held-out accuracy ${formatEstimate(n16.accuracy)}, efficiency ${routerTableRows(head).rows[head.points.indexOf(n16)]?.[5] ?? "—"}.`}`
+      },
+      ...routerBlock(head, "Router over the paper's search strategies (best-of-N, beam search, lookahead)"),
+      ...routerBlock(r.predicted.search, "Router over search strategies with DVTS and majority"),
+      ...routerBlock(r.predicted.revisions, "Router over revisions (every chain length)"),
+      ...routerBlock(r.predicted.all, "Router over every configuration run"),
+      {
+        kind: "warning",
+        text: "Below: the same routers on ORACLE bins — an upper bound, not a result. Oracle bins know each problem's pass@1 from many free samples, which no deployed router has; nothing is charged for them."
+      },
+      ...routerBlock(r.oracle["paper-search"], "Upper bound: oracle bins, the paper's search strategies"),
+      ...routerBlock(r.oracle.search, "Upper bound: oracle bins, search with DVTS and majority"),
+      ...routerBlock(r.oracle.revisions, "Upper bound: oracle bins, revisions"),
+      ...routerBlock(r.oracle.all, "Upper bound: oracle bins, every configuration")
+    ]
+  }
+}
+
+const flopsTable = (x: ExchangeFlops, caption: string): Block => {
+  const bins = [...new Set(x.rows.flatMap((r) => (r.bin === "all" ? [] : [r.bin])))].sort((p, q) => p - q)
+  const cell = (r: number, bin: number | "all") => {
+    const row = x.rows.find((w) => w.r === r && w.bin === bin)
+    return row === undefined ? "—" : `${f3(row.testTime)} / ${f3(row.large)}`
+  }
+  return {
+    kind: "table",
+    caption,
+    header: ["R", "M (queries)", "scored generations", "all", ...bins.map((b) => `bin ${b}`), "winner per bin"],
+    rows: x.rs.map((r) => {
+      const all = x.rows.find((w) => w.r === r && w.bin === "all")
+      return [
+        String(r),
+        all === undefined ? "—" : all.multiplier.toFixed(1),
+        all === undefined ? "—" : all.scored.toFixed(1),
+        cell(r, "all"),
+        ...bins.map((b) => cell(r, b)),
+        x.rows
+          .filter((w) => w.r === r && w.bin !== "all")
+          .map(
+            (w) =>
+              `${w.bin}: ${w.winner === "test-time compute" ? "test-time" : w.winner === "larger model" ? "larger" : w.winner}`
+          )
+          .join(", ")
+      ]
+    })
+  }
+}
+
+const exchangeFlopsSection = (a: Analysis): Section => {
+  const x = a.exchangeFlops
+  return {
+    id: "exchange-flops",
+    title: "Exchange rate with the verifier counted",
+    blocks: [
+      {
+        kind: "p",
+        text: `FLOPs = 2 × parameters × tokens for the generator (${x.generatorParams.toExponential(2)}) and the verifier (${x.verifierParams.toExponential(2)}, the paper's 7B PRM), so one PRM-scored generation costs ${x.perScored.toFixed(2)} small-model queries. The M queries that match a ${x.ratio}× larger model's total FLOPs (M = ${x.ratio}·(1 + 3/R) − 3/R) buy M / ${x.perScored.toFixed(2)} scored generations; majority voting needs no verifier and gets M. The small model's side is a compute-optimal choice per oracle bin among the strategies (revision chains up to 16), read at the affordable N, chosen on one fold and scored on the other; the larger model answers once (its expected pass@1 over its samples). The larger model is the simulator with accuracy knob a_L = a + 1.3, derived in docs/simulator.md from Minerva's MATH scaling (recalled values, to be verified). Cells: test-time / larger model.`
+      },
+      flopsTable(x, "Verifier counted (cells: small model with test-time compute / larger model)"),
+      flopsTable(
+        a.exchangeNoVerifier,
+        "For contrast: the verifier NOT counted (the paper's formula as mull computed it before)"
+      ),
+      ...(x.notes.length === 0 ? [] : [{ kind: "list" as const, items: x.notes }])
+    ]
+  }
+}
+
 const methodSection: Section = {
   id: "method",
   title: "Method",
@@ -395,7 +516,11 @@ const methodSection: Section = {
         "Tokens and FLOPs are the strategy's logical usage (cache hits included).",
         "N is the paper's generation budget: best-of-N samples N solutions, beam search keeps N beams, lookahead with k steps N/(k+1) beams, revisions N attempts.",
         "Bins: 5 equal-size quantiles; the policy is fit per (bin, N) with two-fold cross-validation inside each bin; ties go to best-of-N, then to the label that sorts first.",
-        "Curves are read between measured budgets by linear interpolation in log2(N); efficiency ratios use best-of-N's monotone envelope."
+        "Curves are read between measured budgets by linear interpolation in log2(N); efficiency ratios use best-of-N's monotone envelope. Where best-of-N never reaches an accuracy within its measured budgets, no ratio is given: its ceiling is.",
+        "Intervals: 90% paired bootstrap over problems (the policy's choices, thresholds and best-of-N's curve recomputed on each resample); ± is one standard error over problems (paired for differences).",
+        "Folds: problems in dataset order, fold = position mod 2 (as the simulator reference); the router's thresholds and choices are fitted on one fold and scored on the other.",
+        "Tie rules: majority voting breaks a tie by the answer seen first (mull's `select` rule; the simulator reference breaks it by the larger PRM score sum); weighted selection sums scores per answer. Revisions vote hierarchically (`hybrid-revisions`: best within each chain, then across chains); the reference votes flat over every attempt.",
+        "The paper's search candidate set is best-of-N, beam search (M = 4, √N) and lookahead; DVTS and majority are reported separately."
       ]
     }
   ]
@@ -560,11 +685,14 @@ export const build = (a: Analysis, options: ReportOptions = {}): Effect.Effect<R
     const title = `mull evaluation report — sweep ${a.data.sweep}`
     const warning = simulatorWarning(a, options.registry)
     const sections: ReadonlyArray<Section> = [
+      findingsSection(a),
+      headlineSection(a),
       setupSection(a),
       binsSection(a),
       accuracySection(a, charts),
       perBinSection(a, charts),
       policySection(a, charts),
+      exchangeFlopsSection(a),
       exchangeSection(a, charts),
       methodSection
     ]

@@ -36,6 +36,13 @@ import { type Config, configs, SweepError, type SweepSpec } from "./Sweep.ts"
 /** The default seed of the difficulty samples: apart from every evaluation seed. */
 export const DIFFICULTY_SEED = 1_000_003
 
+/** The default seed of the router's difficulty estimate: apart from the evaluation and difficulty seeds. */
+export const ESTIMATE_SEED = 2_000_003
+
+/** Where a difficulty-like record of a sweep is stored: the sweep, `<sweep>/large` or `<sweep>/estimate`. */
+const recordSweep = (name: string, kind: "run" | "difficulty" | "large" | "estimate"): string =>
+  kind === "large" ? `${name}/large` : kind === "estimate" ? `${name}/estimate` : name
+
 /** The graph that estimates difficulty: complete samples, scored. */
 export const DIFFICULTY_GRAPH = "weighted-best-of-n"
 
@@ -81,7 +88,7 @@ export interface Item {
   /** the cell's key: a hash of what it is (a run's record is stored under it) */
   readonly key: string
   readonly problem: Problem
-  readonly kind: "run" | "difficulty" | "large"
+  readonly kind: "run" | "difficulty" | "large" | "estimate"
   readonly config?: Config
   readonly loaded: Loader.LoadedGraph
   readonly params: { readonly [name: string]: number }
@@ -212,6 +219,29 @@ export const prepare = Effect.fn("mull.eval.prepare")(function* (
         seed,
         budget: spec.difficulty.samples
       })
+      if (spec.estimate !== undefined) {
+        // the router's own estimate: a few fresh samples (stored as sweep <name>/estimate)
+        const estimateSeed = spec.estimate.seed ?? ESTIMATE_SEED
+        const estimateParams = { N: spec.estimate.samples }
+        items.push({
+          key: hash64([
+            "estimate",
+            spec.name,
+            backendId,
+            graphIdentity(loaded),
+            sorted(estimateParams),
+            estimateSeed,
+            problem.id
+          ]).toString(16),
+          problem,
+          kind: "estimate",
+          loaded,
+          params: estimateParams,
+          limits: {},
+          seed: estimateSeed,
+          budget: spec.estimate.samples
+        })
+      }
       if (spec.large !== undefined) {
         const largeParams = { N: spec.large.samples ?? spec.difficulty.samples }
         items.push({
@@ -264,9 +294,8 @@ export const prepare = Effect.fn("mull.eval.prepare")(function* (
   return { spec, descriptor, items }
 })
 
-/** The sweep a difficulty or large item is stored under. */
-const estimateSweep = (spec: SweepSpec, item: Item): string =>
-  item.kind === "large" ? `${spec.name}/large` : spec.name
+/** The sweep a difficulty, estimate or large item is stored under. */
+const estimateSweep = (spec: SweepSpec, item: Item): string => recordSweep(spec.name, item.kind)
 
 /**
  * The keys of the items already in the store: runs by key, estimates by (sweep, problem, samples,
@@ -445,7 +474,7 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
     }
 
   // group by problem and pass; within a problem, largest budget first so smaller ones hit the cache
-  const rank = { difficulty: 0, large: 1, run: 2 } as const
+  const rank = { difficulty: 0, estimate: 0, large: 1, run: 2 } as const
   const groupsOf = (large: boolean): ReadonlyArray<Group> => {
     const byProblem = new Map<string, Array<Item>>()
     for (const i of todo) {

@@ -77,6 +77,16 @@ export const SweepSpec = Schema.Struct({
       seed: Schema.optionalKey(Schema.Int)
     })
   ),
+  /**
+   * the router's difficulty estimate as it would run: `samples` fresh scored samples per problem
+   * (their mean final score; stored as sweep `<name>/estimate`), apart from the oracle samples
+   */
+  estimate: Schema.optionalKey(
+    Schema.Struct({
+      samples: Schema.Int.check(Schema.isGreaterThanOrEqualTo(1)),
+      seed: Schema.optionalKey(Schema.Int)
+    })
+  ),
   /** a larger model for the exchange rate: its backend config and parameter count */
   large: Schema.optionalKey(
     Schema.Struct({

@@ -58,7 +58,7 @@ describe("per-bin choices", () => {
     const [point] = optimize(configs, { binning }).points
     expect(point?.match).toEqual({ kind: "beyond", budget: 4 })
     expect(point?.efficiency).toEqual({ kind: "beyond", ratio: 1, budget: 4 })
-    expect(formatEfficiency(point?.efficiency ?? { kind: "none" })).toBe("> 1×")
+    expect(formatEfficiency(point?.efficiency ?? { kind: "none" })).toBe("never")
   })
 
   it("a candidate set restricts the choices (revisions only here)", () => {
@@ -177,8 +177,13 @@ describe("efficiency ratio", () => {
     ),
     ...problems.map((id) => run({ strategy: "s", graph: "beam-search", budget: 8, problemId: id, correct: true }))
   ]
-  const policy = optimize(configurations(runs), { binning })
+  // every budget, also those only best-of-N was measured at (by default a policy skips them)
+  const policy = optimize(configurations(runs), { binning, budgets: [1, 2, 4, 8, 16] })
   const at = (n: number) => policy.points.find((p) => p.budget === n)
+
+  it("by default, fits only the budgets with a choice (two strategies measured)", () => {
+    expect(optimize(configurations(runs), { binning }).points.map((p) => p.budget)).toEqual([4, 8])
+  })
 
   it("interpolates best-of-N's budget in log2(N) between the measured budgets around the policy", () => {
     expect(policy.baselineCurve.map((p) => p.accuracy)).toEqual([0.2, 0.3, 0.4, 0.6, 0.7])
@@ -191,10 +196,10 @@ describe("efficiency ratio", () => {
     expect(formatMatch(at(4)?.match ?? { kind: "none" })).toBe("5.66")
   })
 
-  it("reports '> max/N' when best-of-N never matches, '≤ min/N' when it already does at its smallest budget", () => {
+  it("says 'never' (not a sweep-edge '> max/N') when best-of-N never matches, '≤ min/N' when it already does at its smallest budget", () => {
     expect(at(8)?.accuracy).toBe(1)
     expect(at(8)?.efficiency).toEqual({ kind: "beyond", ratio: 2, budget: 16 })
-    expect(formatEfficiency(at(8)?.efficiency ?? { kind: "none" })).toBe("> 2×")
+    expect(formatEfficiency(at(8)?.efficiency ?? { kind: "none" })).toBe("never")
     expect(at(1)?.efficiency).toEqual({ kind: "atMost", ratio: 1, budget: 1 })
     expect(formatEfficiency(at(1)?.efficiency ?? { kind: "none" })).toBe("≤ 1×")
     // at N = 16 only best-of-N was measured: the policy is best-of-N, ratio exactly 1

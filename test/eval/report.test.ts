@@ -94,10 +94,17 @@ describe("report", () => {
         "## Difficulty bins",
         "## Accuracy versus budget",
         "## Accuracy per difficulty bin",
-        "## Compute-optimal policy versus best-of-N",
-        "## Exchange rate: test-time compute versus a larger model"
+        "## The paper's findings on this sweep",
+        "## The compute-optimal router as it would run (headline)",
+        "## Compute-optimal policy per bin (bins from the difficulty samples: oracle = upper bound)",
+        "## Exchange rate with the verifier counted",
+        "## Exchange rate, verifier not counted (the paper's formula, for comparison)"
       ])
         expect(md).toContain(heading)
+      // the findings come first, then the router as it would run; the oracle bound is labelled
+      expect(md.indexOf("## The paper's findings")).toBeLessThan(md.indexOf("## Setup"))
+      expect(md).toContain("Upper bound: oracle bins")
+      expect(md).not.toMatch(/> \d+(\.\d+)?×/u)
       expect(html).toContain("describe a calibrated simulator")
       expect(md).toContain("not a real language model")
       expect(md).toContain("| backend | simulated |")
@@ -202,8 +209,8 @@ describe("mull optimize / exchange / report", () => {
       expect(text).not.toContain("warning:")
       const files = readdirSync(out).sort()
       expect(files).toEqual(
-        ["compute-optimal-n1.json", "compute-optimal-n16.json", "compute-optimal-n2.json", "compute-optimal-n32.json"]
-          .concat(["compute-optimal-n4.json", "compute-optimal-n64.json", "compute-optimal-n8.json"])
+        ["compute-optimal-n16.json", "compute-optimal-n32.json", "compute-optimal-n4.json"]
+          .concat(["compute-optimal-n64.json", "compute-optimal-n8.json"])
           .sort()
       )
       const loaded = yield* Loader.load(join(out, "compute-optimal-n16.json"))
@@ -276,7 +283,7 @@ describe("mull optimize / exchange / report", () => {
         "several sweeps, name one (sweeps: main, other)"
       )
       expect(yield* problems(["optimize", "--store", storePath, "--sweep", "main", "--budget", "5"])).toContain(
-        "not a measured budget (budgets: 1, 2, 4, 8, 16, 32, 64)"
+        "not a measured budget (budgets: 4, 8, 16, 32, 64)"
       )
       expect(yield* problems(["optimize", "--store", storePath, "--sweep", "main", "--out", "x.json"])).toContain(
         "one file holds one budget"
