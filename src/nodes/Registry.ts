@@ -19,6 +19,7 @@ import { type ScoreDoc, type ScoreNode, score } from "./score.ts"
 import { type SelectDoc, type SelectNode, select } from "./select.ts"
 import { type SequenceDoc, type SequenceNode, sequence } from "./sequence.ts"
 import { type UseDoc, type UseNode, use } from "./use.ts"
+import { type WavesDoc, type WavesNode, waves } from "./waves.ts"
 
 /** A node as written in a document. */
 export type Node =
@@ -33,6 +34,7 @@ export type Node =
   | ParallelNode
   | RouteNode
   | UseNode
+  | WavesNode
 
 /** A node as decoded: its numeric fields parsed into expression trees. */
 export type NodeDoc =
@@ -47,9 +49,23 @@ export type NodeDoc =
   | ParallelDoc
   | RouteDoc
   | UseDoc
+  | WavesDoc
 
 /** Every kind, in the order the reference lists them. */
-export const KINDS = [sample, expand, score, prune, revise, select, sequence, repeat, parallel, route, use] as const
+export const KINDS = [
+  sample,
+  expand,
+  score,
+  prune,
+  revise,
+  select,
+  sequence,
+  repeat,
+  parallel,
+  route,
+  use,
+  waves
+] as const
 
 /** The kinds' names. */
 export const TYPES = KINDS.map((k) => k.type)
@@ -69,7 +85,8 @@ export const NodeSchema: Schema.Codec<NodeDoc, Node> = Schema.Union([
   repeat.schema(NodeRef),
   parallel.schema(NodeRef),
   route.schema(NodeRef),
-  use.schema(NodeRef)
+  use.schema(NodeRef),
+  waves.schema(NodeRef)
 ]).annotate({
   identifier: "Node",
   message: `Expected a node with "type": ${TYPES.map((t) => `"${t}"`).join(" | ")}`
@@ -90,7 +107,8 @@ const compilers: Compilers = {
   repeat: repeat.compile,
   parallel: parallel.compile,
   route: route.compile,
-  use: use.compile
+  use: use.compile,
+  waves: waves.compile
 }
 
 /**

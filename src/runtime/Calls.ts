@@ -230,6 +230,11 @@ export interface GenCall {
   readonly maxTokens: number
   /** work that completes a candidate: it may draw on the run's reserve to finish (`Frame.hold`) */
   readonly finishing?: boolean
+  /**
+   * the first continuation of the seed it asks for (default 0): a node that samples in waves asks
+   * for continuations k… of one seed, so its samples are those of one `sample` call of them all
+   */
+  readonly index?: number
 }
 
 /** What a node gets back for one call: the generations paid for, in continuation order. */
@@ -245,7 +250,13 @@ export interface Generated extends GenerateResult {
  * @example
  * const request = requestOf(frame, "root.nodes.0", call, 1)
  */
-export const requestOf = (frame: Frame, node: string, call: GenCall, n: number, index = 0): GenerateRequest => ({
+export const requestOf = (
+  frame: Frame,
+  node: string,
+  call: GenCall,
+  n: number,
+  index = call.index ?? 0
+): GenerateRequest => ({
   problem: frame.env.problem,
   prefix: call.prefix,
   n,
@@ -362,7 +373,12 @@ const paidGeneration = (
   const request: GenerateRequest =
     r.units === full.n && index === 0 && maxTokens === full.maxTokens
       ? full
-      : { ...full, n: r.units, maxTokens, ...(index === 0 ? {} : { index }) }
+      : {
+          ...full,
+          n: r.units,
+          maxTokens,
+          ...(index + (call.index ?? 0) === 0 ? {} : { index: index + (call.index ?? 0) })
+        }
   // a retry asks for the same continuations at the same cap, all or nothing
   const again: ReserveRequest = {
     node,
