@@ -72,7 +72,7 @@ const STRATEGIES: ReadonlyArray<{ readonly label: string; readonly graph: string
     },
     ...[
       `vote.lead > ${N} - vote.samples`,
-      ...[2, 1.5, 1, 0.5].map((z) => `vote.lead >= ${z} * sqrt(${N} - vote.samples)`)
+      ...[2, 1.5, 1, 0.5, 0.3, 0.2].map((z) => `vote.lead >= ${z} * sqrt(${N} - vote.samples)`)
     ].flatMap((when) => [
       { label: `lead: ${when}`, graph: waves({ rule: "until", when }) },
       {
@@ -90,6 +90,9 @@ const STRATEGIES: ReadonlyArray<{ readonly label: string; readonly graph: string
       label: `PRM-weighted give-up: ${when}`,
       graph: waves({ rule: "until", when }, { verifier: "prm", method: "weighted" })
     })),
+    { label: "deepconf-offline eta=0.1 W=256", graph: "deepconf-offline", params: { N } },
+    { label: "deepconf-offline eta=0.9 W=256", graph: "deepconf-offline", params: { N, eta: 0.9 } },
+    { label: "deepconf-offline eta=0.5 W=64", graph: "deepconf-offline", params: { N, eta: 0.5, W: 64 } },
     {
       label: "PRM-weighted AC beta c=0.95",
       graph: waves({ rule: "beta", confidence: 0.95 }, { verifier: "prm", method: "weighted" })

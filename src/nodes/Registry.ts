@@ -7,6 +7,7 @@
  * @since 0.2.0
  */
 import { Schema } from "effect"
+import { type ConfidenceDoc, type ConfidenceNode, confidence } from "./confidence.ts"
 import { type ExpandDoc, type ExpandNode, expand } from "./expand.ts"
 import type { Compiler, PlanNode } from "./Kind.ts"
 import { type ParallelDoc, type ParallelNode, parallel } from "./parallel.ts"
@@ -35,6 +36,7 @@ export type Node =
   | RouteNode
   | UseNode
   | WavesNode
+  | ConfidenceNode
 
 /** A node as decoded: its numeric fields parsed into expression trees. */
 export type NodeDoc =
@@ -50,6 +52,7 @@ export type NodeDoc =
   | RouteDoc
   | UseDoc
   | WavesDoc
+  | ConfidenceDoc
 
 /** Every kind, in the order the reference lists them. */
 export const KINDS = [
@@ -64,7 +67,8 @@ export const KINDS = [
   parallel,
   route,
   use,
-  waves
+  waves,
+  confidence
 ] as const
 
 /** The kinds' names. */
@@ -86,7 +90,8 @@ export const NodeSchema: Schema.Codec<NodeDoc, Node> = Schema.Union([
   parallel.schema(NodeRef),
   route.schema(NodeRef),
   use.schema(NodeRef),
-  waves.schema(NodeRef)
+  waves.schema(NodeRef),
+  confidence.schema(NodeRef)
 ]).annotate({
   identifier: "Node",
   message: `Expected a node with "type": ${TYPES.map((t) => `"${t}"`).join(" | ")}`
@@ -108,7 +113,8 @@ const compilers: Compilers = {
   parallel: parallel.compile,
   route: route.compile,
   use: use.compile,
-  waves: waves.compile
+  waves: waves.compile,
+  confidence: confidence.compile
 }
 
 /**

@@ -235,6 +235,8 @@ export interface GenCall {
    * for continuations k… of one seed, so its samples are those of one `sample` call of them all
    */
   readonly index?: number
+  /** ask for each step's token confidences from this many top log-probabilities (`GenerateRequest.logprobs`) */
+  readonly logprobs?: number
 }
 
 /** What a node gets back for one call: the generations paid for, in continuation order. */
@@ -265,7 +267,8 @@ export const requestOf = (
   maxTokens: call.maxTokens,
   seed: seedOf(frame.env.runSeed, frame.env.problem.id, call.seedKey, node),
   ...(index === 0 ? {} : { index }),
-  ...(call.context === undefined ? {} : { context: call.context })
+  ...(call.context === undefined ? {} : { context: call.context }),
+  ...(call.logprobs === undefined ? {} : { logprobs: call.logprobs })
 })
 
 /** Whether the generator sends one request per sequence (a server without `n`). */

@@ -108,6 +108,15 @@ export const selectArb = fc
   })
   .map((r) => obj({ type: "select", ...r }))
 
+/** Scores from token confidences (the simulator gives them to samples that ask). */
+const confidenceArb = fc
+  .record({
+    stat: opt(fc.constantFrom("lowest-group", "bottom", "tail", "mean", "mean-logprob")),
+    window: opt(fc.constantFrom(1, 16, 256, "N")),
+    keep: opt(fc.constantFrom(0.1, 0.5, 1))
+  })
+  .map((r) => obj({ type: "confidence", ...r }))
+
 /** Stop-when sampling: every rule, waves of 1–M samples, with and without a verifier. */
 const wavesArb = fc
   .record({
@@ -163,7 +172,8 @@ const leafArb: fc.Arbitrary<Json> = fc.oneof(
   { arbitrary: reviseArb, weight: 1 },
   { arbitrary: selectArb, weight: 1 },
   { arbitrary: useArb, weight: 1 },
-  { arbitrary: wavesArb, weight: 2 }
+  { arbitrary: wavesArb, weight: 2 },
+  { arbitrary: confidenceArb, weight: 1 }
 )
 
 const BINS: ReadonlyArray<ReadonlyArray<number>> = [[], [0.5], [0.8, 0.3], [0.9, 0.6, 0.2]]
@@ -220,7 +230,13 @@ const nodeArb = (depth: number): fc.Arbitrary<Json> => {
 const startArb: fc.Arbitrary<ReadonlyArray<Json>> = fc.oneof(
   {
     arbitrary: fc
-      .record({ n: fc.constantFrom(1, 2, 4, "N", "N + K"), until, temperature, maxTokens })
+      .record({
+        n: fc.constantFrom(1, 2, 4, "N", "N + K"),
+        until,
+        temperature,
+        maxTokens,
+        logprobs: opt(fc.constantFrom(1, 5))
+      })
       .map((r) => [obj({ type: "sample", ...r })]),
     weight: 6
   },
