@@ -9,6 +9,7 @@
  *   node bench/adaptive.ts                         # simulated, MATH-500 every 2nd problem, N = 64
  *   node bench/adaptive.ts --backend replay --n 8  # the recorded Qwen2.5-Math pool, N = 8
  *   node bench/adaptive.ts --every 10 --limit 20   # a quick look
+ *   node bench/adaptive.ts --only "^esc|^adaptive" # majority@N, weighted@N and the labels matching a regex
  *
  * @since 0.3.0
  */
@@ -47,6 +48,13 @@ const STRATEGIES: ReadonlyArray<{ readonly label: string; readonly graph: string
   [
     { label: `majority@${N}`, graph: "majority", params: { N } },
     { label: `weighted@${N}`, graph: "weighted-best-of-n", params: { N } },
+    // majority over the waves' own sample order: replay draws a whole pool in recorded order but a
+    // prefix in its seeded permutation, so on a pool of N this is the maj@N the rules stop early on
+    { label: `majority@${N} in waves order`, graph: waves({ rule: "until", when: `vote.samples >= ${N}` }) },
+    {
+      label: `exact: vote.lead > ${N} - vote.samples`,
+      graph: waves({ rule: "until", when: `vote.lead > ${N} - vote.samples` })
+    },
     { label: "adaptive-consistency c=0.95", graph: "adaptive-consistency", params: { N } },
     { label: "AC beta c=0.99", graph: waves({ rule: "beta", confidence: 0.99 }) },
     { label: "AC dirichlet c=0.95", graph: waves({ rule: "dirichlet", confidence: 0.95 }) },
@@ -72,7 +80,7 @@ const STRATEGIES: ReadonlyArray<{ readonly label: string; readonly graph: string
     },
     ...[
       `vote.lead > ${N} - vote.samples`,
-      ...[2, 1.5, 1, 0.5, 0.3, 0.2].map((z) => `vote.lead >= ${z} * sqrt(${N} - vote.samples)`)
+      ...[2, 1.5, 1, 0.5, 0.4, 0.35, 0.3, 0.2].map((z) => `vote.lead >= ${z} * sqrt(${N} - vote.samples)`)
     ].flatMap((when) => [
       { label: `lead: ${when}`, graph: waves({ rule: "until", when }) },
       {
@@ -113,7 +121,11 @@ const main = async () => {
   )
   const runner = makeRunner({ backend })
   const chosen = STRATEGIES.filter(
-    (s) => only === "" || s.label.includes(only) || s.label.startsWith("majority") || s.label.startsWith("weighted@")
+    (s) =>
+      only === "" ||
+      new RegExp(only, "u").test(s.label) ||
+      s.label.startsWith("majority") ||
+      s.label.startsWith("weighted@")
   )
   const rows = new Map<string, Array<Row>>()
   const t0 = Date.now()
@@ -144,6 +156,7 @@ const main = async () => {
   }
   await runner.dispose()
   const base = rows.get(`majority@${N}`) ?? []
+  const ordered = rows.get(`majority@${N} in waves order`)
   const wbase = rows.get(`weighted@${N}`)
   const n = problems.length
   const paired = (a: ReadonlyArray<Row>, b: ReadonlyArray<Row>) => {
@@ -154,15 +167,17 @@ const main = async () => {
   }
   console.log(`backend ${backend}, ${n} problems (every ${every}), N = ${N}, seed 0`)
   console.log(
-    "| strategy | accuracy % | mean samples | × fewer than N | Δ vs majority@N (pts ± SE) | Δ vs weighted@N | same answer as majority@N |"
+    "| strategy | accuracy % | mean samples | × fewer than N | Δ vs majority@N (pts ± SE) | Δ vs weighted@N | same answer as majority@N | same answer as majority@N in waves order |"
   )
-  console.log("|---|---|---|---|---|---|---|")
+  console.log("|---|---|---|---|---|---|---|---|")
   for (const [label, r] of rows) {
     const acc = (100 * r.filter((x) => x.correct).length) / n
     const samples = r.reduce((s, x) => s + x.samples, 0) / n
     const same = r.filter((x, i) => x.answer === base[i]?.answer).length
+    const sameOrdered =
+      ordered === undefined ? "–" : `${r.filter((x, i) => x.answer === ordered[i]?.answer).length}/${n}`
     console.log(
-      `| ${label} | ${acc.toFixed(1)} | ${samples.toFixed(2)} | ${(N / samples).toFixed(2)} | ${paired(r, base)} | ${wbase === undefined ? "–" : paired(r, wbase)} | ${same}/${n} |`
+      `| ${label} | ${acc.toFixed(1)} | ${samples.toFixed(2)} | ${(N / samples).toFixed(2)} | ${paired(r, base)} | ${wbase === undefined ? "–" : paired(r, wbase)} | ${same}/${n} | ${sameOrdered} |`
     )
   }
 }
