@@ -4,8 +4,9 @@
  * confidences (a generating node asked for `logprobs`) gets `confidence`, the statistic
  * (`domain/Confidence.ts`: DeepConf's lowest group confidence over a sliding `window`, the mean of
  * the `bottom` fraction of groups, the `tail`, the mean, or the mean log-probability), and
- * `score` = that statistic (`exp` of it for `mean-logprob`, so scores are positive), so `select
- * weighted` is DeepConf's confidence-weighted vote and `prune` keeps the most confident. With
+ * `score` = that statistic mapped into [0, 1] (`scoreOf`: C / (1 + C), or exp of a mean
+ * log-probability), so `select weighted` votes weighted by confidence and `prune` keeps the most
+ * confident. With
  * `keep`, only the most confident fraction of them stays (DeepConf offline's filter: keep the top
  * η of traces). Candidates without token confidences stay as they are. Cost: none.
  *
@@ -70,14 +71,17 @@ export interface ConfidenceFields {
 const FRACTION: Field.FieldRule = { integer: false, min: 0, exclusive: true, max: 1 }
 
 /**
- * The score of a confidence statistic: the statistic itself (token confidences are ≥ 0), or the
- * geometric-mean probability for `mean-logprob`.
+ * The score of a confidence statistic, in [0, 1] like every score in mull (the PRM's are
+ * probabilities; `route` bins and softmax temperatures assume it): C / (1 + C) for a token
+ * confidence C ≥ 0 (monotone: ranks and filters exactly as C does), the geometric-mean probability
+ * exp(mean log-probability) for `mean-logprob`.
  *
  * @example
+ * scoreOf("lowest-group", 4) // 0.8
  * scoreOf("mean-logprob", -0.2) // 0.818…
  */
 export const scoreOf = (stat: Confidence.Stat, value: number): number =>
-  stat === "mean-logprob" ? Math.exp(value) : value
+  stat === "mean-logprob" ? Math.min(1, Math.exp(value)) : Math.max(0, value) / (1 + Math.max(0, value))
 
 export const confidence: NodeKind<"confidence", ConfidenceDoc, ConfidenceNode> = {
   type: "confidence",

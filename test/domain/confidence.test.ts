@@ -61,13 +61,17 @@ describe("the confidence node", () => {
   it("DeepConf offline keeps the most confident η and votes by confidence", async () => {
     const all = await runner.run({ graph: "deepconf-offline", problem, params: { N: 20, eta: 1 }, seed: 4 })
     assert.strictEqual(all.population.length, 20)
-    assert.isTrue(all.population.every((c) => c.confidence !== undefined && c.score === c.confidence))
+    assert.isTrue(
+      all.population.every(
+        (c) => c.confidence !== undefined && c.score === (c.confidence ?? 0) / (1 + (c.confidence ?? 0))
+      )
+    )
     const some = await runner.run({ graph: "deepconf-offline", problem, params: { N: 20, eta: 0.25 }, seed: 4 })
     assert.strictEqual(some.population.length, 5)
     const top5 = [...all.population].sort((a, b) => (b.confidence ?? 0) - (a.confidence ?? 0)).slice(0, 5)
     assert.deepStrictEqual(some.population.map((c) => c.id).sort(), top5.map((c) => c.id).sort())
     const ranking = vote(
-      some.population.map((c) => ({ id: c.id, answer: c.answer ?? "", score: c.confidence ?? 0 })),
+      some.population.map((c) => ({ id: c.id, answer: c.answer ?? "", score: c.score ?? 0 })),
       "weighted",
       mathAnswerKey
     )
