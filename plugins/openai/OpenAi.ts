@@ -17,6 +17,7 @@
 import { Context, Effect, Layer, Semaphore } from "effect"
 import { FetchHttpClient, HttpClient } from "effect/http"
 import * as Candidate from "../../src/domain/Candidate.ts"
+import * as Confidence from "../../src/domain/Confidence.ts"
 import * as Steps from "../../src/domain/Steps.ts"
 import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
@@ -52,6 +53,8 @@ export const capabilitiesOf = (
 ): ReadonlySet<Capability> =>
   new Set<Capability>([
     "revise",
+    // every supported server returns log-probabilities when asked (chat top_logprobs, completions logprobs)
+    "logprobs",
     ...(config.stepMode === "none" ? [] : (["stepwise"] as const)),
     ...(config.seeded ? (["seeded"] as const) : []),
     ...(config.tokenize ? (["tokenizer"] as const) : []),
@@ -69,9 +72,17 @@ export const profileCapabilities = (server: ServerKind): ReadonlySet<Capability>
   return capabilitiesOf({ stepMode: p.stepMode, seeded: p.seed, tokenize: p.tokenize, nSampling: p.n })
 }
 
+/** Per token of a choice: its token confidence (from the top log-probabilities) and its log-probability. */
+interface TokenLogprobs {
+  readonly confidence: ReadonlyArray<number>
+  readonly logprob: ReadonlyArray<number>
+}
+
 /** One reply, reduced to what a generation needs. */
 interface Reply {
-  readonly choices: ReadonlyArray<Choice & { readonly tokens: number | undefined }>
+  readonly choices: ReadonlyArray<
+    Choice & { readonly tokens: number | undefined; readonly logprobs: TokenLogprobs | undefined }
+  >
   readonly promptTokens: number
   readonly completionTokens: number
 }
@@ -83,7 +94,16 @@ const chatReply = (r: ChatResponse): Reply => ({
       text: c.message.content ?? "",
       finishReason: c.finish_reason,
       stopReason: c.stop_reason,
-      tokens: c.logprobs?.content?.length
+      tokens: c.logprobs?.content?.length,
+      logprobs:
+        c.logprobs?.content == null
+          ? undefined
+          : {
+              confidence: c.logprobs.content.map((t) =>
+                Confidence.tokenConfidence(t.top_logprobs?.map((x) => x.logprob) ?? [t.logprob])
+              ),
+              logprob: c.logprobs.content.map((t) => t.logprob)
+            }
     })),
   promptTokens: r.usage.prompt_tokens,
   completionTokens: r.usage.completion_tokens
@@ -96,11 +116,44 @@ const completionReply = (r: CompletionResponse): Reply => ({
       text: c.text,
       finishReason: c.finish_reason,
       stopReason: c.stop_reason,
-      tokens: c.logprobs?.tokens.length
+      tokens: c.logprobs?.tokens.length,
+      logprobs:
+        c.logprobs == null
+          ? undefined
+          : {
+              confidence: c.logprobs.token_logprobs.map((x, i) => {
+                const top = c.logprobs?.top_logprobs?.[i]
+                return Confidence.tokenConfidence(top == null ? [x ?? -100] : Object.values(top))
+              }),
+              logprob: c.logprobs.token_logprobs.map((x) => x ?? -100)
+            }
     })),
   promptTokens: r.usage.prompt_tokens,
   completionTokens: r.usage.completion_tokens
 })
+
+/**
+ * A generation's steps with their token confidences: the choice's tokens taken in order, each
+ * step the next `step.tokens` of them (the token counts of steps split a choice's tokens by text
+ * length, so a step boundary may be off by a token or two).
+ *
+ * @example
+ * withLogprobs(generation, { confidence: [3, 4], logprob: [-0.1, -0.2] }).steps[0]?.confidence
+ */
+export const withLogprobs = (g: Generation, lp: TokenLogprobs): Generation => {
+  let at = 0
+  const last = g.steps.length - 1
+  return {
+    ...g,
+    steps: g.steps.map((s, i) => {
+      const end = i === last ? lp.confidence.length : Math.min(lp.confidence.length, at + s.tokens)
+      const values = lp.confidence.slice(at, end)
+      const logprob = lp.logprob.slice(at, end).reduce((a, b) => a + b, 0)
+      at = end
+      return { ...s, confidence: Confidence.fromTokens(values, logprob) }
+    })
+  }
+}
 
 /** Most prompt counts kept; the oldest go first. */
 const CACHE_LIMIT = 100_000
@@ -196,7 +249,8 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
     for (const reply of replies) {
       const tokens = outputTokensOf(reply.choices, reply.completionTokens)
       reply.choices.forEach((c, i) => {
-        generations.push(toGeneration(c, shape, tokens[i] ?? 0))
+        const g = toGeneration(c, shape, tokens[i] ?? 0)
+        generations.push(request.logprobs === undefined || c.logprobs === undefined ? g : withLogprobs(g, c.logprobs))
       })
     }
     const first = replies[0]

@@ -104,21 +104,26 @@ export const bodyOf = (
   seedIndex: number
 ): ChatBody | CompletionBody => {
   const base = sampling(config, request, n, seedIndex)
+  const top = topOf(config, request)
   if (route.kind === "completion")
     return {
       ...base,
       prompt: route.prompt,
-      ...(config.logprobs === undefined ? {} : { logprobs: config.logprobs }),
+      ...(top === undefined ? {} : { logprobs: top }),
       // the rendered template carries its own special tokens (e.g. Llama 3's BOS)
       ...(config.server === "vllm" ? { add_special_tokens: false } : {})
     }
   return {
     ...base,
     messages: route.messages,
-    ...(config.logprobs === undefined ? {} : { logprobs: true, top_logprobs: config.logprobs }),
+    ...(top === undefined ? {} : { logprobs: true, top_logprobs: top }),
     ...(route.continueFinal ? { continue_final_message: true, add_generation_prompt: false } : {})
   }
 }
+
+/** How many top log-probabilities to ask for: the configured count, or more if the request asks. */
+const topOf = (config: ResolvedOpenAiConfig, request: GenerateRequest): number | undefined =>
+  config.logprobs === undefined ? request.logprobs : Math.max(config.logprobs, request.logprobs ?? 0)
 
 /** The `/tokenize` body that counts exactly what a route's model reads. */
 export const tokenizeBodyOf = (config: ResolvedOpenAiConfig, route: Route): TokenizeBody =>

@@ -54,7 +54,17 @@ const StopReason = Schema.optionalKey(Schema.NullOr(Schema.Union([Schema.String,
 /** Chat logprobs: one entry per generated token. */
 const ChatLogprobs = Schema.NullOr(
   Schema.Struct({
-    content: Schema.NullOr(Schema.Array(Schema.Struct({ token: Schema.String, logprob: Schema.Number })))
+    content: Schema.NullOr(
+      Schema.Array(
+        Schema.Struct({
+          token: Schema.String,
+          logprob: Schema.Number,
+          top_logprobs: Schema.optionalKey(
+            Schema.NullOr(Schema.Array(Schema.Struct({ token: Schema.String, logprob: Schema.Number })))
+          )
+        })
+      )
+    )
   })
 )
 

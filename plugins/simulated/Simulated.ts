@@ -19,6 +19,7 @@ import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { decodeConfig, type SimulatedConfig, type SimulatedConfigInput } from "./Config.ts"
 import { generate as generatePure } from "./Generate.ts"
+import { withConfidence } from "./Logprobs.ts"
 import { promptTokens, verifierTokens } from "./Prompt.ts"
 import { scoreCandidate, VERIFIERS } from "./Score.ts"
 import { makeWorld, type World } from "./World.ts"
@@ -32,7 +33,8 @@ export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "revise",
   "seeded",
   "tokenizer",
-  "nSampling"
+  "nSampling",
+  "logprobs"
 ])
 
 /**
@@ -93,7 +95,9 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     let tokens = 0
     for (const g of result.success.generations) tokens += g.outputTokens
     yield* sleep(config.generator.latency.fixedMs + config.generator.latency.perTokenMs * tokens)
-    return result.success
+    // token confidences only when asked: drawn from tags of their own, they change nothing else
+    if (request.logprobs === undefined) return result.success
+    return { ...result.success, generations: result.success.generations.map((g) => withConfidence(w, g)) }
   })
 
   const score = Effect.fn("simulated.score")(function* (request: ScoreRequest) {

@@ -43,6 +43,11 @@ export interface Candidate {
    * grant in tokens), not where the model would have: the output was cut
    */
   readonly cut?: boolean
+  /**
+   * its confidence from its tokens' log-probabilities (a `confidence` node sets it, and its score);
+   * absent until computed
+   */
+  readonly confidence?: number
 }
 
 /**
@@ -106,7 +111,8 @@ export const CandidateJson = Schema.Struct({
   group: Schema.optionalKey(Schema.String),
   origin: Schema.Struct({ node: Schema.String, round: Schema.Int }),
   tokens: Schema.Int,
-  cut: Schema.optionalKey(Schema.Boolean)
+  cut: Schema.optionalKey(Schema.Boolean),
+  confidence: Schema.optionalKey(Schema.Finite)
 }).annotate({ identifier: "Candidate" })
 export type CandidateJson = typeof CandidateJson.Type
 
@@ -131,6 +137,7 @@ export const toJson = (c: Candidate, delimiter: string = Steps.DEFAULT_DELIMITER
     ...(c.group === undefined ? {} : { group: c.group }),
     origin: c.origin,
     tokens: tokens(c),
-    ...(c.cut === true ? { cut: true } : {})
+    ...(c.cut === true ? { cut: true } : {}),
+    ...(c.confidence === undefined ? {} : { confidence: c.confidence })
   }
 }

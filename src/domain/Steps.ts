@@ -4,13 +4,16 @@
  *
  * @since 0.1.0
  */
+import type { TokenConfidence } from "./Confidence.ts"
 
 /** One reasoning step. `latent` is backend-private state (the simulator keeps its ground truth
- * there); it never reaches users and is not part of a step's identity. */
+ * there); it never reaches users and is not part of a step's identity. `confidence`: its tokens'
+ * confidences, from a backend that gives log-probabilities when asked (`Confidence.ts`). */
 export interface Step {
   readonly text: string
   readonly tokens: number
   readonly latent?: unknown
+  readonly confidence?: TokenConfidence
 }
 
 /** A non-empty step list: the last step plus a pointer to the list before it. */

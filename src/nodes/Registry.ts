@@ -7,6 +7,7 @@
  * @since 0.2.0
  */
 import { Schema } from "effect"
+import { type ConfidenceDoc, type ConfidenceNode, confidence } from "./confidence.ts"
 import { type ExpandDoc, type ExpandNode, expand } from "./expand.ts"
 import type { Compiler, PlanNode } from "./Kind.ts"
 import { type ParallelDoc, type ParallelNode, parallel } from "./parallel.ts"
@@ -19,6 +20,7 @@ import { type ScoreDoc, type ScoreNode, score } from "./score.ts"
 import { type SelectDoc, type SelectNode, select } from "./select.ts"
 import { type SequenceDoc, type SequenceNode, sequence } from "./sequence.ts"
 import { type UseDoc, type UseNode, use } from "./use.ts"
+import { type WavesDoc, type WavesNode, waves } from "./waves.ts"
 
 /** A node as written in a document. */
 export type Node =
@@ -33,6 +35,8 @@ export type Node =
   | ParallelNode
   | RouteNode
   | UseNode
+  | WavesNode
+  | ConfidenceNode
 
 /** A node as decoded: its numeric fields parsed into expression trees. */
 export type NodeDoc =
@@ -47,9 +51,25 @@ export type NodeDoc =
   | ParallelDoc
   | RouteDoc
   | UseDoc
+  | WavesDoc
+  | ConfidenceDoc
 
 /** Every kind, in the order the reference lists them. */
-export const KINDS = [sample, expand, score, prune, revise, select, sequence, repeat, parallel, route, use] as const
+export const KINDS = [
+  sample,
+  expand,
+  score,
+  prune,
+  revise,
+  select,
+  sequence,
+  repeat,
+  parallel,
+  route,
+  use,
+  waves,
+  confidence
+] as const
 
 /** The kinds' names. */
 export const TYPES = KINDS.map((k) => k.type)
@@ -69,7 +89,9 @@ export const NodeSchema: Schema.Codec<NodeDoc, Node> = Schema.Union([
   repeat.schema(NodeRef),
   parallel.schema(NodeRef),
   route.schema(NodeRef),
-  use.schema(NodeRef)
+  use.schema(NodeRef),
+  waves.schema(NodeRef),
+  confidence.schema(NodeRef)
 ]).annotate({
   identifier: "Node",
   message: `Expected a node with "type": ${TYPES.map((t) => `"${t}"`).join(" | ")}`
@@ -90,7 +112,9 @@ const compilers: Compilers = {
   repeat: repeat.compile,
   parallel: parallel.compile,
   route: route.compile,
-  use: use.compile
+  use: use.compile,
+  waves: waves.compile,
+  confidence: confidence.compile
 }
 
 /**

@@ -28,6 +28,10 @@ const fields = Schema.Struct({
   until: Until,
   temperature: Field.optionalNum(temperatureKey),
   maxTokens: Field.optionalNum(maxTokensKey),
+  logprobs: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 20 }))).annotateKey({
+    description:
+      "Ask the backend for each token's top-k log-probabilities (1–20; capability logprobs): the samples carry token confidences for a confidence node"
+  }),
   ...comment
 }).annotate({
   identifier: "SampleNode",
@@ -43,6 +47,7 @@ export type SampleDoc = typeof fields.Type
 export interface SampleFields extends Sampling {
   readonly n: Field.NumField
   readonly until: "step" | "end"
+  readonly logprobs: number | undefined
 }
 
 /**
@@ -57,7 +62,8 @@ export const freshSamples = (
   n: number,
   until: "step" | "end",
   temperature: number,
-  maxTokens: number
+  maxTokens: number,
+  logprobs?: number
 ): Effect.Effect<ReadonlyArray<Candidate>, RunError> =>
   Effect.suspend(() => {
     if (n === 0) return Effect.succeed([])
@@ -75,7 +81,8 @@ export const freshSamples = (
         temperature,
         maxTokens,
         // whole solutions are finishing work: they may draw on the run's reserve to finish
-        finishing: until === "end"
+        finishing: until === "end",
+        ...(logprobs === undefined ? {} : { logprobs })
       }
     ])
     return Effect.flatMap(results, (results) => {
@@ -107,11 +114,15 @@ export const sample: NodeKind<"sample", SampleDoc, SampleNode> = {
     const f: SampleFields = {
       n: Field.field(`${path}.n`, node.n, Field.INT0),
       until: node.until,
+      logprobs: node.logprobs,
       ...samplingFields(path, node)
     }
     return planNode("sample", at, {
       fields: f,
-      needs: f.until === "step" ? [{ capability: "stepwise", path: `${path}.until` }] : [],
+      needs: [
+        ...(f.until === "step" ? [{ capability: "stepwise" as const, path: `${path}.until` }] : []),
+        ...(f.logprobs === undefined ? [] : [{ capability: "logprobs" as const, path: `${path}.logprobs` }])
+      ],
       check: (scope) => checkNums(scope, [f.n, f.temperature, f.maxTokens]),
       bound: (scope, pop) => {
         const n = Bound.hiOf(f.n, scope, pop)
@@ -138,7 +149,7 @@ export const sample: NodeKind<"sample", SampleDoc, SampleNode> = {
           const counts = Population.counts(population)
           return Effect.flatMap(num(frame, f.n, counts), (n) =>
             Effect.flatMap(sampling(frame, f, counts, f.until), ({ temperature, maxTokens }) =>
-              Effect.map(freshSamples(frame, path, n, f.until, temperature, maxTokens), (fresh) => [
+              Effect.map(freshSamples(frame, path, n, f.until, temperature, maxTokens, f.logprobs), (fresh) => [
                 ...population,
                 ...fresh
               ])

@@ -231,6 +231,13 @@ export interface GenCall {
   readonly maxTokens: number
   /** work that completes a candidate: it may draw on the run's reserve to finish (`Frame.hold`) */
   readonly finishing?: boolean
+  /**
+   * the first continuation of the seed it asks for (default 0): a node that samples in waves asks
+   * for continuations k… of one seed, so its samples are those of one `sample` call of them all
+   */
+  readonly index?: number
+  /** ask for each step's token confidences from this many top log-probabilities (`GenerateRequest.logprobs`) */
+  readonly logprobs?: number
 }
 
 /** What a node gets back for one call: the generations paid for, in continuation order. */
@@ -246,7 +253,13 @@ export interface Generated extends GenerateResult {
  * @example
  * const request = requestOf(frame, "root.nodes.0", call, 1)
  */
-export const requestOf = (frame: Frame, node: string, call: GenCall, n: number, index = 0): GenerateRequest => ({
+export const requestOf = (
+  frame: Frame,
+  node: string,
+  call: GenCall,
+  n: number,
+  index = call.index ?? 0
+): GenerateRequest => ({
   problem: frame.env.problem,
   prefix: call.prefix,
   n,
@@ -255,7 +268,8 @@ export const requestOf = (frame: Frame, node: string, call: GenCall, n: number, 
   maxTokens: call.maxTokens,
   seed: seedOf(frame.env.runSeed, frame.env.problem.id, call.seedKey, node),
   ...(index === 0 ? {} : { index }),
-  ...(call.context === undefined ? {} : { context: call.context })
+  ...(call.context === undefined ? {} : { context: call.context }),
+  ...(call.logprobs === undefined ? {} : { logprobs: call.logprobs })
 })
 
 /** Whether the generator sends one request per sequence (a server without `n`). */
@@ -363,7 +377,12 @@ const paidGeneration = (
   const request: GenerateRequest =
     r.units === full.n && index === 0 && maxTokens === full.maxTokens
       ? full
-      : { ...full, n: r.units, maxTokens, ...(index === 0 ? {} : { index }) }
+      : {
+          ...full,
+          n: r.units,
+          maxTokens,
+          ...(index + (call.index ?? 0) === 0 ? {} : { index: index + (call.index ?? 0) })
+        }
   // a retry asks for the same continuations at the same cap, all or nothing
   const again: ReserveRequest = {
     node,

@@ -12,9 +12,10 @@
  * - `seeded`: the same seed gives the same output, so runs are reproducible;
  * - `tokenizer`: input tokens are known exactly before a call (so input-token, FLOPs and USD
  *   limits can be enforced);
- * - `nSampling`: one call can return n samples.
+ * - `nSampling`: one call can return n samples;
+ * - `logprobs`: gives its tokens' log-probabilities when asked (token confidence, DeepConf).
  */
-export const CAPABILITIES = ["stepwise", "revise", "seeded", "tokenizer", "nSampling"] as const
+export const CAPABILITIES = ["stepwise", "revise", "seeded", "tokenizer", "nSampling", "logprobs"] as const
 
 export type Capability = (typeof CAPABILITIES)[number]
 
@@ -24,5 +25,6 @@ export const CAPABILITY_DESCRIPTIONS: Readonly<Record<Capability, string>> = {
   revise: "write a new attempt conditioned on previous attempts",
   seeded: "reproduce an output from its seed",
   tokenizer: "count input tokens exactly before a call",
-  nSampling: "return n samples from one call"
+  nSampling: "return n samples from one call",
+  logprobs: "give token log-probabilities (confidence) when asked"
 }

@@ -32,6 +32,11 @@ export interface GenerateRequest {
   readonly index?: number
   /** previous attempts of a revision chain, oldest first; present only for revisions */
   readonly context?: ReadonlyArray<Candidate>
+  /**
+   * give each step its tokens' confidences (`Step.confidence`) from the top `logprobs`
+   * log-probabilities at each position (capability `logprobs`; a backend without it ignores this)
+   */
+  readonly logprobs?: number
 }
 
 /** One continuation: the new steps (appended to the prefix), and whether the solution is complete. */

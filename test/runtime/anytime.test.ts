@@ -39,6 +39,9 @@ const paramsArb = (graph: string): fc.Arbitrary<Record<string, number>> => {
       return fc.constant({})
     case "sequential-revisions":
       return fc.record({ N: fc.integer({ min: 1, max: 8 }) })
+    case "adaptive-consistency":
+      // waves of 1–8 samples: what is paid past the stopping point must fit the budget too
+      return fc.record({ N: fc.constantFrom(1, 2, 4, 8, 16), wave: fc.constantFrom(1, 2, 3, 8) })
     default:
       return fc.record({ N: fc.constantFrom(1, 2, 4, 8, 16) })
   }

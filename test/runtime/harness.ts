@@ -108,6 +108,43 @@ export const selectArb = fc
   })
   .map((r) => obj({ type: "select", ...r }))
 
+/** Scores from token confidences (the simulator gives them to samples that ask). */
+const confidenceArb = fc
+  .record({
+    stat: opt(fc.constantFrom("lowest-group", "bottom", "tail", "mean", "mean-logprob")),
+    window: opt(fc.constantFrom(1, 16, 256, "N")),
+    keep: opt(fc.constantFrom(0.1, 0.5, 1))
+  })
+  .map((r) => obj({ type: "confidence", ...r }))
+
+/** Stop-when sampling: every rule, waves of 1–M samples, with and without a verifier. */
+const wavesArb = fc
+  .record({
+    max: fc.constantFrom(0, 1, 3, "N", "N + K"),
+    wave: opt(fc.constantFrom(1, 2, 3, "M")),
+    min: opt(fc.constantFrom(0, 2, "K")),
+    stop: fc.constantFrom<Json>(
+      { rule: "esc", window: 2 },
+      { rule: "esc", window: 3 },
+      { rule: "beta" },
+      { rule: "beta", confidence: 0.8 },
+      { rule: "dirichlet", confidence: 0.9 },
+      { rule: "until", when: "vote.share >= 0.6 and vote.count >= 2" },
+      { rule: "until", when: "vote.count >= K or vote.samples >= remaining.sequences" }
+    ),
+    scored: fc.constantFrom("none", "prm", "weighted"),
+    temperature,
+    maxTokens
+  })
+  .map(({ scored, ...r }) =>
+    obj({
+      type: "waves",
+      ...r,
+      ...(scored === "none" ? {} : { verifier: "prm" }),
+      ...(scored === "weighted" ? { method: "weighted" } : {})
+    })
+  )
+
 /** `use` of a built-in with small params, so a run stays fast. */
 const useArb = fc
   .constantFrom<Json>(
@@ -121,7 +158,9 @@ const useArb = fc
     { graph: "particle-filter", params: { N: 3, rounds: 2 } },
     { graph: "sequential-revisions", params: { N: 3 } },
     { graph: "parallel-revisions", params: { N: 2 } },
-    { graph: "hybrid-revisions", params: { P: 2, S: 2 } }
+    { graph: "hybrid-revisions", params: { P: 2, S: 2 } },
+    { graph: "adaptive-consistency", params: { N: "N", wave: "M" } },
+    { graph: "esc", params: { N: "N + K" } }
   )
   .map((u) => ({ type: "use", ...u }))
 
@@ -132,7 +171,9 @@ const leafArb: fc.Arbitrary<Json> = fc.oneof(
   { arbitrary: pruneArb, weight: 3 },
   { arbitrary: reviseArb, weight: 1 },
   { arbitrary: selectArb, weight: 1 },
-  { arbitrary: useArb, weight: 1 }
+  { arbitrary: useArb, weight: 1 },
+  { arbitrary: wavesArb, weight: 2 },
+  { arbitrary: confidenceArb, weight: 1 }
 )
 
 const BINS: ReadonlyArray<ReadonlyArray<number>> = [[], [0.5], [0.8, 0.3], [0.9, 0.6, 0.2]]
@@ -189,11 +230,18 @@ const nodeArb = (depth: number): fc.Arbitrary<Json> => {
 const startArb: fc.Arbitrary<ReadonlyArray<Json>> = fc.oneof(
   {
     arbitrary: fc
-      .record({ n: fc.constantFrom(1, 2, 4, "N", "N + K"), until, temperature, maxTokens })
+      .record({
+        n: fc.constantFrom(1, 2, 4, "N", "N + K"),
+        until,
+        temperature,
+        maxTokens,
+        logprobs: opt(fc.constantFrom(1, 5))
+      })
       .map((r) => [obj({ type: "sample", ...r })]),
     weight: 6
   },
-  { arbitrary: fc.constant([]), weight: 1 }
+  { arbitrary: fc.constant([]), weight: 1 },
+  { arbitrary: wavesArb.map((w) => [w]), weight: 2 }
 )
 
 /** A valid document: (mostly) samples, a random tree, then a select. */

@@ -42,7 +42,14 @@ layer(simulatedLayer())("simulated backend", (it) => {
     Effect.gen(function* () {
       const gen = yield* Generator
       const ver = yield* Verifier
-      expect([...gen.capabilities].sort()).toEqual(["nSampling", "revise", "seeded", "stepwise", "tokenizer"])
+      expect([...gen.capabilities].sort()).toEqual([
+        "logprobs",
+        "nSampling",
+        "revise",
+        "seeded",
+        "stepwise",
+        "tokenizer"
+      ])
       expect(gen.backend).toBe("simulated")
       expect(gen.params).toBe(1.5e9)
       expect(ver.params).toBe(7e9)
