@@ -19,6 +19,7 @@ import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { decodeConfig, type SimulatedConfig, type SimulatedConfigInput } from "./Config.ts"
 import { generate as generatePure } from "./Generate.ts"
+import { judgeGeneration, judgePromptTokens } from "./Judge.ts"
 import { promptTokens, verifierTokens } from "./Prompt.ts"
 import { scoreCandidate, VERIFIERS } from "./Score.ts"
 import { makeWorld, type World } from "./World.ts"
@@ -76,6 +77,8 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
   const sleep = (ms: number) => (ms > 0 ? Effect.sleep(Duration.millis(ms)) : Effect.void)
 
   const generate = Effect.fn("simulated.generate")(function* (request: GenerateRequest) {
+    // a consistency judge's call (free-text voting) is modelled apart: Judge.ts
+    if (request.judge !== undefined) return judgeGeneration(request)
     const w = yield* world(request.problem, "generate")
     const result = generatePure(w, request, config.generator.maxTokens)
     if (Result.isFailure(result)) return yield* invalid("generate", result.failure)
@@ -113,7 +116,10 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     maxTokens: config.generator.maxTokens,
     stepDelimiter: "\n\n",
     generate: (request) => generatorSlots.withPermits(1)(generate(request)),
-    promptTokens: (request) => promptTokens(request.problem, request.prefix, request.context)
+    promptTokens: (request) =>
+      request.judge !== undefined
+        ? judgePromptTokens(request)
+        : promptTokens(request.problem, request.prefix, request.context)
   }
   const verifier: VerifierShape = {
     backend: BACKEND,

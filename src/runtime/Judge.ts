@@ -1,0 +1,140 @@
+/**
+ * The consistency judge of free-text voting (universal self-consistency; `services/Judge.ts` has
+ * the prompt and the reply's format). When a `select` votes on a free-text problem and the
+ * candidates give more than one answer, one generator call reads the answers and names the most
+ * consistent one and those that agree with it. The call is metered like any other — reserved
+ * first (one call, one verifier call, and as verifier tokens the prompt's exact count where the
+ * generator has a tokenizer, plus the judge's `maxTokens`), then committed — and charged to the
+ * verifier meters: `verifierCalls` 1 and `verifierTokens` = the prompt's and the reply's tokens.
+ *
+ * The judge is skipped, and the vote groups by normalised text alone, when there is one answer,
+ * when the budget cannot pay for it, when `verifierTokens` is limited and the generator cannot
+ * count the prompt (the reservation could not be exact), and when the backend refuses it
+ * (`Unsupported`, as replay does). A reply that names no response is paid for and ignored.
+ *
+ * @since 0.2.0
+ */
+import { Effect, type Scope } from "effect"
+import type { Reservation, ReserveRequest } from "../budget/Ledger.ts"
+import { seedOf } from "../domain/Hash.ts"
+import * as Usage from "../domain/Usage.ts"
+import type { BackendError } from "../services/BackendError.ts"
+import type { GenerateRequest } from "../services/Generator.ts"
+import { JUDGE_MAX_TOKENS, MAX_JUDGED, parseVerdict } from "../services/Judge.ts"
+import { paidCall, reserveInOrder } from "./Calls.ts"
+import type { Frame } from "./Env.ts"
+
+/** One answer the judge reads: the ballot's id and its answer. */
+export interface Judgeable {
+  readonly id: string
+  readonly answer: string
+}
+
+/** What the judge did: the chosen ballot and the ballots that agree with it, or why it did not run. */
+export type JudgeOutcome =
+  | { readonly _tag: "Chosen"; readonly chosen: string; readonly agreeing: ReadonlyArray<string> }
+  | { readonly _tag: "Skipped"; readonly reason: string }
+
+const skipped = (reason: string): JudgeOutcome => ({ _tag: "Skipped", reason })
+
+/**
+ * The judge's generation request over some answers, seeded by the run, the problem and the node.
+ *
+ * @example
+ * judgeRequest(frame, "root.nodes.1", ["Paris", "Lyon"]).judge?.responses.length // 2
+ */
+export const judgeRequest = (frame: Frame, node: string, answers: ReadonlyArray<string>): GenerateRequest => ({
+  problem: frame.env.problem,
+  prefix: undefined,
+  n: 1,
+  until: "end",
+  temperature: 0,
+  maxTokens: Math.min(JUDGE_MAX_TOKENS, frame.env.generator.maxTokens),
+  seed: seedOf(frame.env.runSeed, frame.env.problem.id, "judge", node),
+  judge: { responses: answers }
+})
+
+/**
+ * Asks the judge which of the ballots' answers is the most consistent (see the module doc). Only
+ * the first `MAX_JUDGED` ballots are read.
+ *
+ * @example
+ * const outcome = yield* judge(frame, "root.nodes.2", ballots)
+ */
+export const judge = (
+  frame: Frame,
+  node: string,
+  ballots: ReadonlyArray<Judgeable>
+): Effect.Effect<JudgeOutcome, BackendError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const answers = frame.env.answers
+      const read = ballots.slice(0, MAX_JUDGED)
+      if (new Set(read.map((b) => answers.key(b.answer))).size < 2) return skipped("one answer")
+      const request = judgeRequest(
+        frame,
+        node,
+        read.map((b) => b.answer)
+      )
+      const gen = frame.env.generator
+      const prompt = gen.promptTokens?.(request)
+      if (prompt === undefined && frame.ledger.limits.verifierTokens !== undefined)
+        return skipped("verifierTokens is limited and the generator cannot count the judge's prompt")
+      const wanted: ReserveRequest = {
+        node,
+        fixed: Usage.make({ calls: 1, verifierCalls: 1, verifierTokens: (prompt ?? 0) + request.maxTokens }),
+        perUnit: Usage.zero,
+        units: 1
+      }
+      const [reservation] = yield* reserveInOrder(frame, [wanted])
+      if (reservation === undefined) return skipped("the budget cannot pay for the judge")
+      const reply = yield* judgeCall(frame, wanted, reservation, request).pipe(
+        Effect.catchIf(
+          (e) => e.reason._tag === "Unsupported",
+          (e) => Effect.succeed(skipped(`the ${e.backend} backend has no judge: ${e.reason.message}`))
+        )
+      )
+      if (typeof reply !== "string") return reply ?? skipped("the budget cannot pay for the judge")
+      const verdict = parseVerdict(reply, read.length)
+      if (verdict === undefined)
+        return skipped(`the judge's reply names no response: ${JSON.stringify(reply.slice(0, 120))}`)
+      const id = (i: number): string => read[i]?.id ?? ""
+      return { _tag: "Chosen", chosen: id(verdict.chosen), agreeing: verdict.agreeing.map(id) }
+    })
+  )
+
+/** The paid judge call: the generator's one generation, charged to the verifier meters. */
+const judgeCall = (
+  frame: Frame,
+  again: ReserveRequest,
+  first: Reservation,
+  request: GenerateRequest
+): Effect.Effect<string | undefined, BackendError, Scope.Scope> =>
+  paidCall(frame, frame.env.generator.retry, first, again, () =>
+    frame.env.generatorPermits.withPermits(1)(
+      Effect.clockWith((clock) => {
+        const t0 = clock.currentTimeMillisUnsafe()
+        return Effect.map(frame.env.generator.generate(request), (result) => {
+          const wallMs = clock.currentTimeMillisUnsafe() - t0
+          const g = result.generations[0]
+          const outputTokens = g?.outputTokens ?? 0
+          const usage = Usage.make({
+            calls: 1,
+            verifierCalls: 1,
+            verifierTokens: result.inputTokens + outputTokens,
+            wallMs
+          })
+          const spent =
+            result.spent === undefined
+              ? usage
+              : Usage.make({
+                  calls: result.spent.calls,
+                  verifierCalls: result.spent.calls === 0 ? 0 : 1,
+                  verifierTokens: result.spent.inputTokens + result.spent.outputTokens,
+                  wallMs
+                })
+          return { value: g === undefined ? "" : g.steps.map((s) => s.text).join(frame.env.delimiter), usage, spent }
+        })
+      })
+    )
+  )
