@@ -17,6 +17,7 @@ import { type BackendError, backendError } from "../../src/services/BackendError
 import type { Capability } from "../../src/services/Capability.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
+import { forKind } from "./AnswerKinds.ts"
 import { decodeConfig, type SimulatedConfig, type SimulatedConfigInput } from "./Config.ts"
 import { generate as generatePure } from "./Generate.ts"
 import { judgeGeneration, judgePromptTokens } from "./Judge.ts"
@@ -85,7 +86,8 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     let tokens = 0
     for (const g of result.success.generations) tokens += g.outputTokens
     yield* sleep(config.generator.latency.fixedMs + config.generator.latency.perTokenMs * tokens)
-    return result.success
+    // a multiple choice's answers are letters among its options: AnswerKinds.ts
+    return request.problem.answer === undefined ? result.success : forKind(request.problem, result.success)
   })
 
   const score = Effect.fn("simulated.score")(function* (request: ScoreRequest) {

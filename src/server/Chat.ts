@@ -107,6 +107,7 @@ const planOf = (policy: Policy, catalog: Catalog, request: Wire.ChatRequest, mul
         id: questionId(question, "chat"),
         question,
         gold: undefined,
+        answer: mull?.answer,
         meta: {}
       }),
       params,
