@@ -205,4 +205,37 @@ describe("mull eval --dataset FILE", () => {
       for (const x of all) assert.strictEqual(x.correct === 1, x.answer === gold[x.problem], x.problem)
     })
   )
+
+  it.effect("mull grade --answer-kind choice grades by letter, option texts included", () =>
+    Effect.gen(function* () {
+      const file = join(dir, "mc.jsonl")
+      writeFileSync(
+        file,
+        [
+          { pred: "Reasoning.\n\nAnswer: (B)", gold: "B", options: ["red", "blue"], expected: true },
+          { pred: "I choose red.\n\nAnswer: red", gold: "B", options: ["red", "blue"], expected: false },
+          { pred: "So the answer is blue.", gold: "(B)", options: ["red", "blue"], expected: true }
+        ]
+          .map((r) => JSON.stringify(r))
+          .join("\n")
+      )
+      const r = yield* cli([
+        "grade",
+        file,
+        "--response-field",
+        "pred",
+        "--gold-field",
+        "gold",
+        "--label-field",
+        "expected",
+        "--answer-kind",
+        "choice",
+        "--options-field",
+        "options"
+      ])
+      assert.strictEqual(r.code, undefined, r.err)
+      assert.include(r.out, "accuracy 66.7% (2/3)")
+      assert.include(r.out, "agreement with labels 100.0% (3/3)")
+    })
+  )
 })
