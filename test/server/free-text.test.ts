@@ -95,6 +95,10 @@ describe("free text through mull serve", () => {
     const prompt = JSON.stringify(judged?.body)
     expect(prompt).toContain("What is the capital of France?")
     expect(prompt).toContain("Response 4: Marseille")
+    // the candidates were asked for a free-text answer line, not a box
+    const generation = backend.requests.slice(before).find((r) => !JSON.stringify(r.body).includes("most consistent"))
+    expect(JSON.stringify(generation?.body)).toContain("Finish with a line")
+    expect(JSON.stringify(generation?.body)).not.toContain("boxed")
   })
 
   it("without the answer kind the question is math: no judge, no verifier call", async () => {
