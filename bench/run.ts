@@ -6,7 +6,7 @@
  *
  * Flags: `--quick` (fewer repetitions, no scaling tables), `--full` (the throughput figure on all
  * 250 problems of `npm start` instead of a slice), `--only <figure>` (overhead, scheduling,
- * memory, sweep, throughput, scaling; repeatable), `--json <file>` (also write the rows).
+ * memory, sweep, throughput, utilisation, scaling; repeatable), `--json <file>` (also write the rows).
  *
  * @since 0.1.0
  */
@@ -18,6 +18,7 @@ import { fmt, now, spread } from "./Stats.ts"
 import { beamScheduling, bestOfNScheduling, measureScheduling } from "./scheduling.ts"
 import { bestOfNSweep, paperSlice, sweepCost } from "./sweep.ts"
 import { bestOfNThroughput } from "./throughput.ts"
+import { measureUtilisation } from "./utilisation.ts"
 
 /** One line of the table. */
 export interface Row {
@@ -206,6 +207,33 @@ if (wanted("throughput")) {
       measured: `${fmt((bon.problems * 1000) / bon.ms, 2)} problems/s (${fmt((bon.samples * 1000) / bon.ms, 0)} samples/s)`,
       target: "—",
       met: undefined
+    }
+  )
+}
+
+// ---- 6. budget utilisation ----------------------------------------------------------------
+if (wanted("utilisation")) {
+  const problems = quick ? 4 : 8
+  log(`6. budget utilisation: every built-in graph under half its free output tokens, ${problems} MATH-500 problems…`)
+  const u = await measureUtilisation(problems)
+  rows.push(
+    {
+      figure: `6 budget utilisation: output tokens used ÷ limit, limit = ½ of the free run's (median over ${u.byGraph.length} built-in graphs × ${u.problems} problems, simulated)`,
+      measured: `${fmt(u.median, 3)} (lowest ${u.byGraph
+        .slice()
+        .sort((a, b) => a.utilisation - b.utilisation)
+        .slice(0, 2)
+        .map((g) => `${g.graph} ${fmt(g.utilisation, 3)}`)
+        .join(", ")})`,
+      target: "≥ 0.9",
+      met: u.median >= 0.9
+    },
+    {
+      figure:
+        "6 budget utilisation: best-of-16 under 1.2 × its free output tokens, complete samples paid for (fewest over the problems)",
+      measured: `${u.bestOf16Paid} of 16`,
+      target: "16",
+      met: u.bestOf16Paid === 16
     }
   )
 }

@@ -36,6 +36,17 @@ const backendOf = (options: BackendOptions): Layer.Layer<BackendServices, Backen
   return registry.layer(options.backend ?? registry.defaultName, options.backendConfig)
 }
 
+/**
+ * The backend the cost route dry-runs graphs on (expected spend): the served one if it is a
+ * simulator, else the registry's simulator with its defaults.
+ */
+const plannerOf = (options: BackendOptions): Layer.Layer<BackendServices, BackendConfigError> | undefined => {
+  const registry = options.registry ?? builtin
+  if (registry.find(options.backend ?? registry.defaultName)?.simulator === true) return backendOf(options)
+  const simulator = registry.backends.find((b) => b.simulator)
+  return simulator === undefined ? undefined : registry.layer(simulator.name)
+}
+
 /** What an embedded run needs in context: a backend's services and run events. */
 export type MullServices = BackendServices | RunEvents.RunEvents
 
@@ -193,7 +204,14 @@ export const webHandler = async (
   options: BackendOptions & { readonly config?: ServerConfig; readonly token?: string } = {}
 ): Promise<WebHandler> => {
   const policy = policyOf(options.config ?? {}, [Loader.builtinDir], options.token)
-  const parts = await Effect.runPromise(Server.makeParts(policy).pipe(Effect.provide(backendOf(options))))
+  const planner = plannerOf(options)
+  const parts = await Effect.runPromise(
+    Effect.gen(function* () {
+      const dry =
+        planner === undefined ? undefined : yield* Effect.provide(Effect.context<Server.ServedServices>(), planner)
+      return yield* Server.makeParts(policy, dry)
+    }).pipe(Effect.provide(backendOf(options)))
+  )
   const web = HttpRouter.toWebHandler(Server.routes(parts), { disableLogger: true })
   return { handler: (request) => web.handler(request), dispose: () => web.dispose() }
 }

@@ -44,7 +44,7 @@ const attemptOf = (attempts: Map<string, number>, key: string): number => {
 }
 
 const generationKey = (r: GenerateRequest): string =>
-  `${r.seed}|${r.n}|${r.until}|${r.prefix?.id ?? ""}|${r.context?.map((c) => c.id).join(",") ?? ""}`
+  `${r.seed}|${r.index ?? 0}|${r.n}|${r.until}|${r.prefix?.id ?? ""}|${r.context?.map((c) => c.id).join(",") ?? ""}`
 
 const scoreKey = (r: ScoreRequest): string => `${r.verifier}|${r.candidates.map((c) => c.id).join(",")}`
 

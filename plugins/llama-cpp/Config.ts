@@ -52,7 +52,8 @@ export const LlamaCppConfig = Schema.Struct({
   contextSize: Schema.optionalKey(
     int(16, 1 << 20, "context window in tokens (default: the model's training context, at most 4096)")
   ),
-  maxTokens: withDefault(int(1, 1 << 20, "default and largest maxTokens of one call"), 512),
+  maxTokens: withDefault(int(1, 1 << 20, "default and largest maxTokens of one call: the solution cap"), 512),
+  stepTokens: Schema.optionalKey(int(1, 1 << 20, "default maxTokens of a step-wise call (default: maxTokens)")),
   template: withDefault(
     Schema.Literals(["auto", ...TEMPLATES]).annotate({
       description:
@@ -84,6 +85,7 @@ export interface ResolvedLlamaCppConfig {
   readonly threads: number
   readonly contextSize: number | undefined
   readonly maxTokens: number
+  readonly stepTokens: number | undefined
   readonly template: TemplateName | "auto"
   readonly system: string | undefined
   readonly stepDelimiter: string
@@ -132,6 +134,7 @@ export const decodeConfig = (input: unknown): Effect.Effect<ResolvedLlamaCppConf
         threads: c.threads ?? defaultThreads(),
         contextSize: c.contextSize,
         maxTokens: c.maxTokens,
+        stepTokens: c.stepTokens === undefined ? undefined : Math.min(c.stepTokens, c.maxTokens),
         template: c.template,
         system: c.system,
         stepDelimiter: c.stepDelimiter,

@@ -42,7 +42,13 @@ export const backend: Backend.BackendDescriptor = Backend.make({
       name: "max-tokens",
       kind: "integer",
       path: ["maxTokens"],
-      description: "default and largest output tokens of one call (default 512)"
+      description: "default and largest output tokens of one call, the solution cap (default 512)"
+    },
+    {
+      name: "step-tokens",
+      kind: "integer",
+      path: ["stepTokens"],
+      description: "default output tokens of a step-wise call (default: --max-tokens)"
     }
   ],
   variants: [{ label: "", capabilities: CAPABILITIES, verifiers: "prm, orm (yes/no judge)" }],

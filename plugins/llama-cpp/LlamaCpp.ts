@@ -214,7 +214,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
         signal,
         maxTokens,
         temperature: request.temperature,
-        seed: continuationSeed(request.seed, i),
+        seed: continuationSeed(request.seed, (request.index ?? 0) + i),
         topK: config.topK,
         topP: config.topP,
         minP: config.minP,
@@ -383,6 +383,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
     capabilities: CAPABILITIES,
     concurrency: 1,
     maxTokens: config.maxTokens,
+    ...(config.stepTokens === undefined ? {} : { stepTokens: config.stepTokens }),
     stepDelimiter: delimiter,
     generate,
     promptTokens

@@ -8,7 +8,7 @@
  */
 import { Config, Effect, Redacted, Result, Schema } from "effect"
 import { BackendConfigError, type ConfigIssue } from "../../src/services/Backend.ts"
-import { decodeStrict, intField, nonNegativeField, optionalEnv } from "../../src/services/ConfigSchema.ts"
+import { decodeStrict, intField, nonNegativeField, optionalEnv, PricesConfig } from "../../src/services/ConfigSchema.ts"
 import { SYSTEM, TEMPLATES, type TemplateName } from "../../src/services/Prompt.ts"
 import * as Retry from "../../src/services/Retry.ts"
 import type { ResolvedPrmHttpConfig } from "../prm-http/index.ts"
@@ -92,11 +92,17 @@ export const OpenAiConfig = Schema.Struct({
     })
   ),
   stepDelimiter: Schema.NonEmptyString.pipe(Schema.withDecodingDefaultKey(Effect.succeed("\n\n"))),
-  maxTokens: int(4096, 1, 10_000_000, "default and largest max_tokens of one call"),
+  maxTokens: int(4096, 1, 10_000_000, "default and largest max_tokens of one call: the solution cap"),
+  stepTokens: Schema.optionalKey(
+    Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10_000_000 })).annotate({
+      description: "default max_tokens of a step-wise call (default: min(1024, maxTokens))"
+    })
+  ),
   concurrency: int(16, 1, 100_000, "concurrent HTTP requests to the server"),
   timeoutMs: int(120_000, 1, 86_400_000, "per-request timeout"),
   retry: RetryConfig.pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
   params: nonNegative(0, "model parameters, for FLOPs (2·params·tokens)"),
+  prices: PricesConfig,
   verifier: Schema.optionalKey(
     Schema.Unknown.annotate({ description: "a prm-http configuration: the verifier of this backend" })
   )
@@ -121,10 +127,13 @@ export interface ResolvedOpenAiConfig {
   readonly logprobs: number | undefined
   readonly stepDelimiter: string
   readonly maxTokens: number
+  readonly stepTokens: number
   readonly concurrency: number
   readonly timeoutMs: number
   readonly retry: Retry.RetryPolicy
   readonly params: number
+  /** USD per million tokens, when the configuration sets them (else mull's price table, else none) */
+  readonly prices: { readonly input?: number; readonly output?: number; readonly verifier?: number } | undefined
   /** the verifier: a prm-http reward model, when configured (`verifier`, or `MULL_PRM_URL`) */
   readonly verifier: ResolvedPrmHttpConfig | undefined
 }
@@ -187,10 +196,12 @@ export const resolveConfig = Effect.fn("openai.resolveConfig")(function* (input:
     logprobs: c.logprobs,
     stepDelimiter: c.stepDelimiter,
     maxTokens: c.maxTokens,
+    stepTokens: Math.min(c.stepTokens ?? 1024, c.maxTokens),
     concurrency: c.concurrency,
     timeoutMs: c.timeoutMs,
     retry: c.retry,
     params: c.params,
+    prices: c.prices,
     verifier: verifier === undefined || Result.isFailure(verifier) ? undefined : verifier.success
   }
   return resolved

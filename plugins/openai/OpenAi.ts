@@ -2,13 +2,15 @@
  * The openai backend: a `Generator` over any OpenAI-compatible server (vLLM, SGLang, llama.cpp's
  * server, Ollama, OpenAI). Each `generate` is one attempt — one HTTP request, or n concurrent
  * ones on a server without `n` — and the runtime retries under the configured policy, charging
- * every attempt as a call. Capabilities follow the server kind (see `Config.PROFILES` and
- * docs/backends.md).
+ * every request sent as a call (n on a server without `n`). Capabilities follow the server kind
+ * (see `Config.PROFILES` and docs/backends.md).
  *
  * Prompt tokens: with `/tokenize` (vLLM), `promptTokens` is the exact count of every prompt mull
  * has seen — a continuation's prompt is tokenized as soon as the step it continues is generated, and
  * every reply's `usage.prompt_tokens` is remembered — and, for a prompt not yet counted (the very
  * first one), a safe upper bound (its UTF-8 bytes + 128), so a reservation is never exceeded.
+ * Without `/tokenize` every prompt is reserved at that bound and the reply's `usage` is committed,
+ * so input-token and USD budgets work on any OpenAI-compatible server.
  *
  * @since 0.1.0
  */
@@ -174,11 +176,13 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
     const n = request.n
     if (n === 0) return { generations: [], inputTokens: 0 } satisfies GenerateResult
     const one = config.nSampling || n === 1
+    // continuations index … index + n − 1 of the request's seed (a call paid in parts asks for the rest)
+    const index = request.index ?? 0
     const replies: ReadonlyArray<Reply> = one
-      ? [yield* post(route, bodyOf(config, request, route, n, 0))]
+      ? [yield* post(route, bodyOf(config, request, route, n, index))]
       : yield* Effect.forEach(
           Array.from({ length: n }, (_, i) => i),
-          (i) => post(route, bodyOf(config, request, route, 1, i)),
+          (i) => post(route, bodyOf(config, request, route, 1, index + i)),
           { concurrency: "unbounded" }
         )
     for (const reply of replies) yield* checkCount(reply, one ? n : 1)
@@ -216,30 +220,20 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
         },
         { concurrency: "unbounded", discard: true }
       )
-    let outputTokens = 0
-    for (const g of generations) outputTokens += g.outputTokens
+    // n separate requests read the prompt n times: each is a request sent, and each reading is charged
     const result: GenerateResult = {
       generations,
-      inputTokens: promptTokens,
-      ...(one
-        ? {}
-        : {
-            // n separate requests: the server read the prompt n times
-            spent: {
-              calls: n,
-              sequences: n,
-              inputTokens: replies.reduce((a, r) => a + r.promptTokens, 0),
-              outputTokens
-            }
-          })
+      inputTokens: one ? promptTokens : replies.reduce((a, r) => a + r.promptTokens, 0)
     }
     return result
   })
 
+  // exact with /tokenize (every prompt counted as soon as it is known); otherwise the UTF-8 bytes of
+  // what the model reads, a bound no byte-level tokenizer exceeds — the reply's usage is committed
   const promptTokens = (request: GenerateRequest): number => {
     const route = routeOf(config, request)
     if (isRefusal(route)) return 0
-    return counts.get(promptKey(route)) ?? promptBound(route)
+    return (config.tokenize ? counts.get(promptKey(route)) : undefined) ?? promptBound(route)
   }
 
   const generator: GeneratorShape = {
@@ -249,9 +243,11 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
     capabilities: capabilitiesOf(config),
     concurrency: config.concurrency,
     maxTokens: config.maxTokens,
+    stepTokens: config.stepTokens,
+    ...(config.prices === undefined ? {} : { prices: config.prices }),
     stepDelimiter: config.stepDelimiter,
     generate,
-    promptTokens: config.tokenize ? promptTokens : undefined,
+    promptTokens,
     retry: config.retry
   }
   return { config, generator }

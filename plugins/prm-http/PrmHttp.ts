@@ -31,6 +31,8 @@ const bad = (message: string) => backendError({ backend: BACKEND, operation: "sc
  * @example
  * const verifier = yield* make(yield* resolveConfig({ baseUrl: "http://localhost:8001", model: "Qwen/Qwen2.5-Math-PRM-7B" }))
  */
+const encoder = new TextEncoder()
+
 export const make = Effect.fn("prm-http.make")(function* (config: ResolvedPrmHttpConfig) {
   const client = yield* HttpClient.HttpClient
   const slots = yield* Semaphore.make(config.concurrency)
@@ -122,6 +124,28 @@ export const make = Effect.fn("prm-http.make")(function* (config: ResolvedPrmHtt
     return config.mode === "pooling" ? yield* byPooling(request, steps) : yield* byLogprobs(request, steps)
   })
 
+  /**
+   * A bound of what the server reads for a candidate before it is sent: the UTF-8 bytes of every
+   * input made for it (one per step for a logprob judge), plus 128 each for what a template adds.
+   * No byte-level tokenizer makes more tokens than bytes; the reply's `usage` is what is committed.
+   */
+  const inputTokens = (problem: ScoreRequest["problem"], candidate: ScoreRequest["candidates"][number]): number => {
+    let worst = 0
+    for (const v of VERIFIERS) {
+      const s = scoredSteps(candidate, v, config.stepDelimiter)
+      const steps = s.length === 0 ? [""] : s
+      const texts =
+        config.mode === "pooling"
+          ? [poolingInput(config, problem, steps)]
+          : steps.map((_, k) => logprobPrompt(config, problem, steps, k))
+      worst = Math.max(
+        worst,
+        texts.reduce((a, t) => a + encoder.encode(t).length + 128, 0)
+      )
+    }
+    return worst
+  }
+
   const verifier: VerifierShape = {
     backend: BACKEND,
     model: config.model,
@@ -130,7 +154,7 @@ export const make = Effect.fn("prm-http.make")(function* (config: ResolvedPrmHtt
     concurrency: config.concurrency,
     maxBatch: config.maxBatch,
     score,
-    inputTokens: undefined,
+    inputTokens,
     retry: config.retry
   }
   return verifier

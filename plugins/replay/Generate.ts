@@ -12,7 +12,7 @@ import { Result } from "effect"
 import type { Step } from "../../src/domain/Steps.ts"
 import type { GenerateRequest, GenerateResult, Generation } from "../../src/services/Generator.ts"
 import type { ReplayLatent } from "./Latent.ts"
-import { draw } from "./Order.ts"
+import { draw, permutation } from "./Order.ts"
 import type { Pool, RecordedResponse, ReplayDataset } from "./Pool.ts"
 import { approximateTokens, truncateTokens } from "./Tokens.ts"
 
@@ -140,13 +140,19 @@ export const generate = (
   const size = pool.responses.length
   if (!Number.isInteger(request.n) || request.n < 0)
     return Result.fail({ _tag: "InvalidRequest", message: `n: expected a non-negative integer, got ${request.n}` })
-  if (request.n > size)
+  const offset = request.index ?? 0
+  if (offset + request.n > size)
     return Result.fail({
       _tag: "InvalidRequest",
-      message: `n = ${request.n} is more than the ${size} recorded responses of ${pool.problem.id}; replay draws without replacement, so n ≤ ${size}`
+      message: `${offset === 0 ? `n = ${request.n}` : `continuations ${offset}…${offset + request.n - 1}`} is more than the ${size} recorded responses of ${pool.problem.id}; replay draws without replacement, so n ≤ ${size}`
     })
   const id = pool.problem.id
-  const generations = draw(id, request.seed, size, request.n).map((i): Generation => {
+  // continuations index … index + n − 1 of the seeded order (a call paid in parts asks for the rest)
+  const order =
+    offset === 0
+      ? draw(id, request.seed, size, request.n)
+      : permutation(id, request.seed, size).slice(offset, offset + request.n)
+  const generations = order.map((i): Generation => {
     const response = pool.responses[i]
     // draw returns indices below size
     if (response === undefined) return { steps: [], done: false, outputTokens: 0, finishReason: "end" }

@@ -112,7 +112,8 @@ export const fromDataset = Effect.fn("replay.fromDataset")(function* (
     maxTokens: config.maxTokens,
     stepDelimiter: STEP_DELIMITER,
     generate: (request) => generatorSlots.withPermits(1)(generate(request)),
-    promptTokens: undefined
+    // a recording charges the question's approximate token count for every call: known before it
+    promptTokens: (request) => approximateTokens(request.problem.question)
   }
   const verifier: VerifierShape = {
     backend: BACKEND,
@@ -122,7 +123,8 @@ export const fromDataset = Effect.fn("replay.fromDataset")(function* (
     verifiers: hasRewards(dataset) ? VERIFIERS : [],
     concurrency: config.concurrency,
     score: (request) => verifierSlots.withPermits(1)(score(request)),
-    inputTokens: undefined
+    // what `score` charges for a candidate, computed the same way before the call
+    inputTokens: (problem, candidate) => approximateTokens(problem.question) + (candidate.steps?.tokens ?? 0)
   }
   const grader = config.grading === "labels" ? labelGrader(dataset) : MathGrader.grader
   const answerKey = config.grading === "labels" ? exactAnswerKey : MathGrader.mathAnswerKey

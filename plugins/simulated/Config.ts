@@ -9,7 +9,7 @@
  */
 import { Effect, Schema } from "effect"
 import type { BackendConfigError } from "../../src/services/Backend.ts"
-import { decodeStrict, intField, nonNegativeField } from "../../src/services/ConfigSchema.ts"
+import { decodeStrict, intField, nonNegativeField, PricesConfig } from "../../src/services/ConfigSchema.ts"
 
 const num = (value: number, description: string) =>
   Schema.Finite.annotate({ description }).pipe(Schema.withDecodingDefaultKey(Effect.succeed(value)))
@@ -43,6 +43,7 @@ const orderedPair = (low: string, high: string) =>
 
 export const SimulatedConfig = Schema.Struct({
   worldSeed: int(0, 0, 0xffffffff, "seed of the per-problem world (difficulty, length, distractors…)"),
+  prices: PricesConfig,
   defaultLevel: int(3, 1, 5, "MATH level assumed for a problem without meta.level"),
   difficulty: Schema.Struct({
     base: num(0, "δ = base + perLevel·(level − 1) + jitter·U (sim.py delta_base)"),
@@ -115,7 +116,8 @@ export const SimulatedConfig = Schema.Struct({
   generator: Schema.Struct({
     model: text("mull-sim-reasoner", "model name reported by the Generator"),
     params: positive(1.5e9, "parameters, for FLOPs = 2·params·tokens"),
-    maxTokens: int(4096, 1, 10_000_000, "default and largest maxTokens of one call"),
+    maxTokens: int(4096, 1, 10_000_000, "default and largest maxTokens of one call: the solution cap"),
+    stepTokens: int(512, 1, 10_000_000, "default maxTokens of a step-wise call (one step)"),
     concurrency: int(64, 1, 1_000_000, "concurrent calls the simulated server runs"),
     latency: Latency.pipe(Schema.withDecodingDefaultKey(Effect.succeed({})))
   })

@@ -133,6 +133,8 @@ export const generate = (
   const maxTokens = Math.min(request.maxTokens, maxTokensCap)
   const greedy = request.temperature === 0
   const root = seed32(request.seed)
+  // continuation i of a request that starts at `index` is continuation index + i of its seed
+  const offset = request.index ?? 0
   const generations: Array<Generation> = []
 
   if (request.context !== undefined) {
@@ -148,7 +150,7 @@ export const generate = (
         ? undefined
         : { firstError: prevLatent.firstError, answer: prevLatent.answer, length: prevLatent.length }
     for (let i = 0; i < request.n; i++) {
-      const r = greedy ? hash32(prevLatent?.hash ?? world.rev, GREEDY) : hash32(root, i)
+      const r = greedy ? hash32(prevLatent?.hash ?? world.rev, GREEDY) : hash32(root, offset + i)
       generations.push(render(world, reviseAttempt(world, r, prev), "end", maxTokens))
     }
   } else {
@@ -165,7 +167,7 @@ export const generate = (
         generations.push(closing(world, parent, maxTokens))
         continue
       }
-      const first = greedy ? hash32(parent?.hash ?? world.tree, GREEDY) : hash32(root, i)
+      const first = greedy ? hash32(parent?.hash ?? world.tree, GREEDY) : hash32(root, offset + i)
       generations.push(render(world, lineage(world, parent, first, greedy), request.until, maxTokens))
     }
   }

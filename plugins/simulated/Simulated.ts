@@ -37,6 +37,17 @@ export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "nSampling"
 ])
 
+/**
+ * The most steps a simulated solution has: the longest nominal length (MATH level 5, the top of
+ * its span), its lineage jitter, and one closing step after a cut final step. Search loops that
+ * run until no lane is active are bounded by it (the backend's step-length model).
+ *
+ * @example
+ * maxSteps(defaultConfig) // 11
+ */
+export const maxSteps = (config: SimulatedConfig): number =>
+  Math.max(2, config.length.base + 5 + config.length.span - 1) + config.length.jitter + 1
+
 export interface SimulatedBackend {
   readonly config: SimulatedConfig
   readonly generator: GeneratorShape
@@ -116,6 +127,9 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     capabilities: CAPABILITIES,
     concurrency: config.generator.concurrency,
     maxTokens: config.generator.maxTokens,
+    stepTokens: Math.min(config.generator.stepTokens, config.generator.maxTokens),
+    maxSteps: maxSteps(config),
+    ...(config.prices === undefined ? {} : { prices: config.prices }),
     stepDelimiter: "\n\n",
     generate: (request) => generatorSlots.withPermits(1)(generate(request)),
     promptTokens: (request) =>

@@ -5,9 +5,16 @@
  * it really used and the rest is released. Reservations are scoped: if the call fails or is
  * interrupted, closing the scope releases them.
  *
- * Token meters are integers and are summed exactly; FLOPs and USD are derived from the token
- * totals with the run's `Pricing` (never accumulated), so totals do not depend on the order of
- * commits.
+ * Token meters are integers, summed and compared exactly (no tolerance: a limit of 3e9 never
+ * grants 3e9 + 1); FLOPs and USD are derived from the token totals with the run's `Pricing` (never
+ * accumulated), so totals do not depend on the order of commits.
+ *
+ * Two refinements serve anytime runs (docs/concepts.md#anytime-behaviour):
+ * - a **hold** keeps part of the budget back (a run's reserve to finish a candidate): ordinary
+ *   requests cannot use it, a request that names the hold (finishing work) can, and what it takes
+ *   leaves the hold, so `committed + reserved ≤ limit` holds throughout;
+ * - a request may let one per-unit meter **shrink** (a call's `max_tokens`): when not even one
+ *   unit fits at full size, one unit is granted with as much of that meter as remains.
  *
  * @since 0.1.0
  */
@@ -47,6 +54,22 @@ export interface ReserveRequest {
   readonly unitCosts?: ReadonlyArray<Usage.Usage>
   /** least acceptable number of units; defaults to `units` (all or nothing) */
   readonly minUnits?: number
+  /**
+   * A per-unit meter that may shrink: when not even `minUnits` units fit, one unit is granted with
+   * the most of `meter` (at least `min`) that fits — a call with `max_tokens` cut to what remains.
+   * Only for requests without `unitCosts` and with `minUnits` ≤ 1.
+   */
+  readonly shrink?: { readonly meter: Usage.Meter; readonly min: number }
+  /** a hold this request may draw on (finishing work); what it is granted leaves the hold first */
+  readonly hold?: Hold
+  /** an ask that will be made again if refused: its refusal is not counted, and nothing shrinks */
+  readonly tentative?: boolean
+}
+
+/** Budget kept back by `hold`: only requests that name it may use it. */
+export interface Hold {
+  readonly id: number
+  readonly node: string
 }
 
 export interface Reservation {
@@ -56,6 +79,8 @@ export interface Reservation {
   readonly units: number
   /** the reserved worst case (token meters; FLOPs and USD are derived) */
   readonly usage: Usage.Usage
+  /** when the request's `shrink` meter was cut: its per-unit amount granted (less than asked) */
+  readonly shrunk?: number
 }
 
 /** A usage overrun: a call reported more than it reserved on a meter (a misbehaving backend). */
@@ -70,13 +95,15 @@ export interface LedgerSnapshot {
   readonly limits: Limits.Limits
   /** what has been spent (logical cost: cache hits included) */
   readonly committed: Usage.Usage
-  /** what open reservations hold */
+  /** what open reservations and holds keep (holds included) */
   readonly reserved: Usage.Usage
+  /** what holds keep back */
+  readonly held: Usage.Usage
   /** what backends really spent (cache hits excluded) */
   readonly backend: Usage.Usage
   /** committed usage per node, sorted by node path; sums to `committed` */
   readonly byNode: ReadonlyArray<NodeUsage>
-  /** reservations neither committed nor released */
+  /** reservations neither committed nor released, and holds not released */
   readonly open: number
   /** how many reservations were refused */
   readonly refusals: number
@@ -113,6 +140,18 @@ export interface LedgerShape {
   readonly commit: (reservation: Reservation, actual: Usage.Usage, backend?: Usage.Usage) => Effect.Effect<void>
   /** Settles a reservation without spending (idempotent). */
   readonly release: (reservation: Reservation) => Effect.Effect<void>
+  /**
+   * Keeps `usage` back for requests that name the hold (`ReserveRequest.hold`), if it fits every
+   * limit now; `undefined` when it does not (nothing is held then).
+   */
+  readonly hold: (node: string, usage: Usage.Usage) => Effect.Effect<Hold | undefined>
+  /** Gives back what a hold still keeps (idempotent). */
+  readonly releaseHold: (hold: Hold) => Effect.Effect<void>
+  /**
+   * What an ordinary request could still be granted on each limited meter now (limit − committed
+   * − reserved, holds included): what expressions read as `remaining.<meter>`.
+   */
+  readonly remainingUnsafe: () => Limits.Limits
   readonly snapshot: Effect.Effect<LedgerSnapshot>
 }
 
@@ -120,6 +159,20 @@ export interface LedgerShape {
 export class Ledger extends Context.Service<Ledger, LedgerShape>()("mull/budget/Ledger") {}
 
 const baseOnly = (u: Usage.Usage): Usage.Usage => ({ ...u, flops: 0, usd: 0 })
+
+/** The token meters a hold keeps (FLOPs and USD are derived from them). */
+const HELD: ReadonlyArray<Usage.Meter> = [
+  "calls",
+  "sequences",
+  "inputTokens",
+  "outputTokens",
+  "verifierCalls",
+  "verifierTokens"
+]
+
+/** Per meter, the smaller of two usages (what a grant takes out of a hold). */
+const overlap = (a: Usage.Usage, b: Usage.Usage): Usage.Usage =>
+  Usage.make(Object.fromEntries(HELD.map((m) => [m, Math.max(0, Math.min(a[m], b[m]))])))
 
 /**
  * The pure core of the ledger: state and the grant rule, without Effect. `Ledger.make` wraps it;
@@ -133,17 +186,23 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
   let nextId = 0
   const byNode = new Map<string, Usage.Usage>()
   const open = new Map<number, Reservation>()
+  const holds = new Map<number, { readonly hold: Hold; usage: Usage.Usage }>()
   const overruns: Array<Overrun> = []
 
   /** The grant rule on one meter: a total (token meters; FLOPs and USD derived) within the limit. */
   const fits = (meter: Usage.Meter, limit: number, total: Usage.Usage): boolean =>
-    Pricing.derive(pricing, total)[meter] <= limit + Limits.tolerance(limit)
+    Pricing.derive(pricing, total)[meter] <= limit + Limits.allowance(meter, limit)
 
   /** Units grantable on one meter, given the cost of the first k units; -1 when even none fit. */
-  const unitsFor = (meter: Usage.Meter, costOf: (k: number) => Usage.Usage, units: number): number => {
+  const unitsFor = (
+    meter: Usage.Meter,
+    base: Usage.Usage,
+    costOf: (k: number) => Usage.Usage,
+    units: number
+  ): number => {
     const limit = limits[meter]
     if (limit === undefined) return units
-    const ok = (k: number) => fits(meter, limit, Usage.add(Usage.add(committed, reserved), costOf(k)))
+    const ok = (k: number) => fits(meter, limit, Usage.add(base, costOf(k)))
     if (ok(units)) return units
     if (!ok(0)) return -1
     // the metered total is non-decreasing in k: binary search the largest k that fits
@@ -169,6 +228,43 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     return (k) => sums[Math.min(k, sums.length - 1)] ?? fixed
   }
 
+  /** Whether `usage` on top of `base` fits every limit. */
+  const fitsAll = (base: Usage.Usage, usage: Usage.Usage): boolean => {
+    const total = Usage.add(base, usage)
+    for (const meter of Usage.METERS) {
+      const limit = limits[meter]
+      if (limit !== undefined && !fits(meter, limit, total)) return false
+    }
+    return true
+  }
+
+  /**
+   * One unit of a shrinkable request with as much of its shrink meter as fits (≥ its `min`), or
+   * undefined. The metered totals are non-decreasing in that amount: binary search it.
+   */
+  const shrunkUnit = (
+    request: ReserveRequest,
+    base: Usage.Usage,
+    kept: Usage.Usage
+  ): { readonly usage: Usage.Usage; readonly amount: number } | undefined => {
+    const shrink = request.shrink
+    if (shrink === undefined || request.unitCosts !== undefined || request.units < 1) return undefined
+    const full = Math.floor(request.perUnit[shrink.meter])
+    const costAt = (t: number) =>
+      Usage.add(baseOnly(request.fixed), baseOnly({ ...request.perUnit, [shrink.meter]: t }))
+    const min = Math.max(0, Math.ceil(shrink.min))
+    const ok = (t: number) => fitsAll(base, Usage.max(costAt(t), kept))
+    if (min > full || !ok(min)) return undefined
+    let lo = min
+    let hi = full
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2)
+      if (ok(mid)) lo = mid
+      else hi = mid - 1
+    }
+    return { usage: costAt(lo), amount: lo }
+  }
+
   const tryReserve = (
     request: ReserveRequest
   ):
@@ -178,22 +274,43 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     const units = Math.max(0, Math.floor(asked))
     const minUnits = Math.min(units, Math.max(0, Math.floor(request.minUnits ?? units)))
     const costOf = costFunction(request)
+    // A request that names a hold may use what the hold keeps back: after the grant the hold keeps
+    // only what the grant does not cover, so the total in use becomes (in use − hold) + the
+    // larger of the grant and the hold, meter by meter — checked as such, so that the derived
+    // meters (USD, FLOPs) stay within their limits too.
+    const held = request.hold === undefined ? undefined : holds.get(request.hold.id)
+    const kept = held?.usage ?? Usage.zero
+    const inUse = Usage.add(committed, reserved)
+    const base = held === undefined ? inUse : Usage.subtract(inUse, kept)
+    const inUseWith = held === undefined ? costOf : (k: number) => Usage.max(costOf(k), kept)
     let grant = units
     let binding: Usage.Meter | undefined
     for (const meter of Usage.METERS) {
-      const k = unitsFor(meter, costOf, grant)
+      const k = unitsFor(meter, base, inUseWith, grant)
       if (k < grant) {
         grant = k
         binding = meter
       }
       if (grant < minUnits) break
     }
-    if (grant < minUnits || grant < 0) {
-      refusals++
+    let usage: Usage.Usage | undefined
+    let shrunk: number | undefined
+    if (grant >= minUnits && grant >= 0) usage = costOf(grant)
+    else if (minUnits <= 1 && request.tentative !== true) {
+      const one = shrunkUnit(request, base, kept)
+      if (one !== undefined) {
+        grant = 1
+        usage = one.usage
+        shrunk = one.amount
+      }
+    }
+    if (usage === undefined) {
+      if (request.tentative !== true) refusals++
       const meter = binding ?? "calls"
       const limit = limits[meter] ?? Number.POSITIVE_INFINITY
-      const spentOrHeld = Pricing.derive(pricing, Usage.add(committed, reserved))[meter]
+      const spentOrHeld = Pricing.derive(pricing, base)[meter]
       const need = Pricing.derive(pricing, costOf(Math.max(minUnits, 1)))[meter]
+      // what the hold would have covered is not "left" for an ordinary request: report it as such
       return {
         _tag: "Refused",
         error: new BudgetRefused({
@@ -204,9 +321,20 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
         })
       }
     }
-    const usage = costOf(grant)
-    const reservation: Reservation = { id: nextId++, node: request.node, units: grant, usage }
+    const reservation: Reservation = {
+      id: nextId++,
+      node: request.node,
+      units: grant,
+      usage,
+      ...(shrunk === undefined ? {} : { shrunk })
+    }
     reserved = Usage.add(reserved, usage)
+    if (held !== undefined) {
+      // what the grant takes out of the hold is no longer kept twice
+      const taken = overlap(held.usage, usage)
+      held.usage = Usage.subtract(held.usage, taken)
+      reserved = Usage.subtract(reserved, taken)
+    }
     open.set(reservation.id, reservation)
     return { _tag: "Granted", reservation }
   }
@@ -215,6 +343,22 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     if (!open.delete(reservation.id)) return false
     reserved = Usage.subtract(reserved, reservation.usage)
     return true
+  }
+
+  const hold = (node: string, usage: Usage.Usage): Hold | undefined => {
+    const u = Usage.make(Object.fromEntries(HELD.map((m) => [m, Math.max(0, usage[m])])))
+    if (!fitsAll(Usage.add(committed, reserved), u)) return undefined
+    const h: Hold = { id: nextId++, node }
+    holds.set(h.id, { hold: h, usage: u })
+    reserved = Usage.add(reserved, u)
+    return h
+  }
+
+  const releaseHold = (h: Hold): void => {
+    const entry = holds.get(h.id)
+    if (entry === undefined) return
+    holds.delete(h.id)
+    reserved = Usage.subtract(reserved, entry.usage)
   }
 
   // Meters whose committed total must never pass what was reserved: the limited ones, and the
@@ -244,18 +388,31 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     byNode.set(reservation.node, Usage.add(byNode.get(reservation.node) ?? Usage.zero, a))
   }
 
+  const heldTotal = (): Usage.Usage => Usage.sum([...holds.values()].map((h) => h.usage))
+
   const snapshot = (): LedgerSnapshot => ({
     limits,
     committed: Pricing.derive(pricing, committed),
     reserved: Pricing.derive(pricing, reserved),
+    held: Pricing.derive(pricing, heldTotal()),
     backend: Pricing.derive(pricing, backend),
     byNode: [...byNode.entries()]
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
       .map(([node, usage]) => ({ node, usage: Pricing.derive(pricing, usage) })),
-    open: open.size,
+    open: open.size + holds.size,
     refusals,
     overruns: [...overruns]
   })
+
+  const remaining = (): Limits.Limits => {
+    const used = Pricing.derive(pricing, Usage.add(committed, reserved))
+    const out: Partial<Record<Usage.Meter, number>> = {}
+    for (const meter of Usage.METERS) {
+      const limit = limits[meter]
+      if (limit !== undefined) out[meter] = Math.max(0, limit - used[meter])
+    }
+    return out
+  }
 
   const shortfall = (usage: Usage.Usage): ReadonlyArray<Shortfall> => {
     const base = baseOnly(usage)
@@ -268,7 +425,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     return out
   }
 
-  return { tryReserve, commit, release: settle, snapshot, shortfall }
+  return { tryReserve, commit, release: settle, hold, releaseHold, remaining, snapshot, shortfall }
 }
 
 /**
@@ -319,6 +476,9 @@ export const make = Effect.fnUntraced(function* (limits: Limits.Limits, pricing:
       Effect.sync(() => {
         state.release(reservation)
       }),
+    hold: (node, usage) => Effect.sync(() => state.hold(node, usage)),
+    releaseHold: (h) => Effect.sync(() => state.releaseHold(h)),
+    remainingUnsafe: state.remaining,
     snapshot: Effect.sync(state.snapshot)
   })
 })
@@ -366,15 +526,24 @@ export const shareOf = (
 export const makeShare = Effect.fnUntraced(function* (parent: LedgerShape, limits: Limits.Limits) {
   const state = makeState(limits, parent.pricing)
   const inParent = new Map<number, Reservation>()
+  // a share's hold is held in the parent too, so the parent side of a finishing grant can draw on it
+  const holdsInParent = new Map<number, Hold>()
   const reserve = (request: ReserveRequest): Effect.Effect<Reservation, BudgetRefused, Scope.Scope> =>
     scopedGrant((scope) =>
       Effect.gen(function* () {
         const outcome = state.tryReserve(request)
         if (outcome._tag === "Refused") return yield* outcome.error
         const mine = outcome.reservation
+        const parentHold = request.hold === undefined ? undefined : holdsInParent.get(request.hold.id)
         // the parent always has room for a share's grant; if a float edge says otherwise, refuse
         const up = yield* Effect.result(
-          parent.reserve({ node: request.node, fixed: mine.usage, perUnit: Usage.zero, units: 1 })
+          parent.reserve({
+            node: request.node,
+            fixed: mine.usage,
+            perUnit: Usage.zero,
+            units: 1,
+            ...(parentHold === undefined ? {} : { hold: parentHold })
+          })
         )
         if (up._tag === "Failure") {
           state.release(mine)
@@ -398,6 +567,27 @@ export const makeShare = Effect.fnUntraced(function* (parent: LedgerShape, limit
       state.release(mine)
       return settleParent(mine, parent.release)
     })
+  const hold = (node: string, usage: Usage.Usage): Effect.Effect<Hold | undefined> =>
+    Effect.suspend(() => {
+      const mine = state.hold(node, usage)
+      if (mine === undefined) return Effect.succeed(undefined)
+      return Effect.map(parent.hold(node, usage), (up) => {
+        if (up === undefined) {
+          state.releaseHold(mine)
+          return undefined
+        }
+        holdsInParent.set(mine.id, up)
+        return mine
+      })
+    })
+  const releaseHold = (mine: Hold): Effect.Effect<void> =>
+    Effect.suspend(() => {
+      state.releaseHold(mine)
+      const up = holdsInParent.get(mine.id)
+      if (up === undefined) return Effect.void
+      holdsInParent.delete(mine.id)
+      return parent.releaseHold(up)
+    })
   return Ledger.of({
     limits,
     pricing: parent.pricing,
@@ -409,6 +599,9 @@ export const makeShare = Effect.fnUntraced(function* (parent: LedgerShape, limit
         return settleParent(mine, (p) => parent.commit(p, actual, spent))
       }),
     release,
+    hold,
+    releaseHold,
+    remainingUnsafe: state.remaining,
     snapshot: Effect.sync(state.snapshot)
   })
 })

@@ -5,6 +5,7 @@
  */
 import { Schema } from "effect"
 import { METERS, type Meter, type Usage } from "../domain/Usage.ts"
+import { FLAGS, type PriceKey } from "./Pricing.ts"
 
 export type Limits = { readonly [K in Meter]?: number }
 
@@ -27,45 +28,62 @@ export const LimitsSchema = Schema.Struct({
 export const none: Limits = {}
 
 /**
- * What a meter needs to be known *before* a call, so that a limit on it can be enforced:
+ * What a meter needs to be bounded *before* a call, so that a limit on it can be enforced:
  * - `always`: counted from the request itself (calls, sequences, verifier calls; output tokens
- *   through each call's `maxTokens`);
- * - `tokenizer`: needs exact input-token counts before the call (input tokens, verifier tokens,
- *   and FLOPs and USD, which are computed from them);
+ *   through each call's `max_tokens`);
+ * - `prompt`: needs a bound of a call's input tokens — exact with a tokenizer, else the UTF-8
+ *   bytes of what the model reads, which no byte-level tokenizer exceeds (input tokens, verifier
+ *   tokens, and FLOPs and USD, which are computed from them, and which also need parameter
+ *   counts or prices);
  * - `never`: only known afterwards (wall-clock time) — a limit on it is refused.
  */
-export type Requirement = "always" | "tokenizer" | "never"
+export type Requirement = "always" | "prompt" | "never"
 
 export const REQUIREMENTS: Readonly<Record<Meter, Requirement>> = {
   calls: "always",
   sequences: "always",
-  inputTokens: "tokenizer",
+  inputTokens: "prompt",
   outputTokens: "always",
   verifierCalls: "always",
-  verifierTokens: "tokenizer",
-  flops: "tokenizer",
-  usd: "tokenizer",
+  verifierTokens: "prompt",
+  flops: "prompt",
+  usd: "prompt",
   wallMs: "never"
 }
 
-/** What the chosen backends can tell before a call. */
+/** Meters whose values are real numbers (derived with prices or parameter counts); the others are integers. */
+export const FLOAT_METERS: ReadonlySet<Meter> = new Set<Meter>(["flops", "usd"])
+
+/** What the chosen backends and the graph tell before a call. */
 export interface Knowable {
-  /** the generator counts prompt tokens exactly (capability `tokenizer`) */
-  readonly generatorTokenizer: boolean
-  /** the verifier counts its input tokens exactly */
-  readonly verifierTokenizer: boolean
+  /** the generator bounds a call's prompt tokens before it (`promptTokens`) */
+  readonly generatorInput: boolean
+  /** the verifier bounds the tokens it reads before a call (`inputTokens`) */
+  readonly verifierInput: boolean
+  /** whether the graph calls a verifier at all (verifier meters matter only then) */
+  readonly scores: boolean
+  /** the prices and parameter counts no configuration set (`Pricing.unset`) */
+  readonly unset: ReadonlyArray<PriceKey>
 }
 
+const USD_KEYS: ReadonlyArray<PriceKey> = ["input", "output", "verifier"]
+const FLOPS_KEYS: ReadonlyArray<PriceKey> = ["generatorParams", "verifierParams"]
+
 /**
- * Problems with a set of limits for the given backends, one `limits.<meter>: message` line each;
- * empty when every limit can be enforced.
+ * Problems with a set of limits for the given backends and graph, one `limits.<meter>: message`
+ * line each; empty when every limit can be enforced. A meter is refused only when the graph would
+ * use what cannot be bounded or priced: the verifier's prices and tokens matter only to a graph
+ * that scores.
  *
  * @example
- * check({ inputTokens: 1000 }, { generatorTokenizer: false, verifierTokenizer: false })
- * // ["limits.inputTokens: cannot be enforced: the generator has no tokenizer, so input tokens are only known after a call"]
+ * check({ usd: 0.1 }, { generatorInput: true, verifierInput: true, scores: false, unset: ["input", "output", "verifier"] })
+ * // ["limits.usd: cannot be enforced: no USD price is set for generator input tokens (--price-input), generated tokens (--price-output) …"]
  */
 export const check = (limits: Limits, knowable: Knowable): ReadonlyArray<string> => {
   const problems: Array<string> = []
+  const unset = new Set(knowable.unset)
+  const needed = (keys: ReadonlyArray<PriceKey>) =>
+    keys.filter((k) => unset.has(k) && (knowable.scores || (k !== "verifier" && k !== "verifierParams")))
   for (const meter of METERS) {
     const limit = limits[meter]
     if (limit === undefined) continue
@@ -81,21 +99,43 @@ export const check = (limits: Limits, knowable: Knowable): ReadonlyArray<string>
           `limits.${meter}: cannot be enforced: wall-clock time is only known after a call (use a timeout instead)`
         )
         break
-      case "tokenizer": {
-        const gen = meter !== "verifierTokens" && !knowable.generatorTokenizer
-        const ver = meter !== "inputTokens" && !knowable.verifierTokenizer
+      case "prompt": {
+        const gen = meter !== "verifierTokens" && !knowable.generatorInput
+        const ver = meter !== "inputTokens" && knowable.scores && !knowable.verifierInput
         if (gen)
           problems.push(
-            `limits.${meter}: cannot be enforced: the generator has no tokenizer, so input tokens are only known after a call`
+            `limits.${meter}: cannot be enforced: the generator cannot bound a call's prompt tokens before it is made`
           )
         else if (ver)
           problems.push(
-            `limits.${meter}: cannot be enforced: the verifier has no tokenizer, so its input tokens are only known after a call`
+            `limits.${meter}: cannot be enforced: the verifier cannot bound the tokens it reads before a call`
+          )
+        else if (meter === "usd" && needed(USD_KEYS).length > 0)
+          problems.push(
+            `limits.usd: cannot be enforced: no USD price is set for ${needed(USD_KEYS)
+              .map((k) => `${PRICE_WHAT[k]} (${FLAGS[k]})`)
+              .join(
+                ", "
+              )}; set them with those flags, "prices" in the backend config, a sweep or serve config, or use a model of mull's price table (docs/concepts.md#prices-and-flops)`
+          )
+        else if (meter === "flops" && needed(FLOPS_KEYS).length > 0)
+          problems.push(
+            `limits.flops: cannot be enforced: no parameter count is set for the ${needed(FLOPS_KEYS)
+              .map((k) => `${PRICE_WHAT[k]} (${FLAGS[k]})`)
+              .join(", ")}; set it with that flag or "params" in the backend config`
           )
       }
     }
   }
   return problems
+}
+
+const PRICE_WHAT: Readonly<Record<PriceKey, string>> = {
+  input: "generator input tokens",
+  output: "generated tokens",
+  verifier: "tokens the verifier reads",
+  generatorParams: "generator",
+  verifierParams: "verifier"
 }
 
 /**
@@ -107,13 +147,22 @@ export const check = (limits: Limits, knowable: Knowable): ReadonlyArray<string>
 export const within = (usage: Usage, limits: Limits): boolean => {
   for (const meter of METERS) {
     const limit = limits[meter]
-    if (limit !== undefined && usage[meter] > limit + tolerance(limit)) return false
+    if (limit !== undefined && usage[meter] > limit + allowance(meter, limit)) return false
   }
   return true
 }
 
-/** Float meters (USD, FLOPs) are compared with a relative tolerance of 1e-9. */
+/** Float meters (USD, FLOPs) are compared with a relative tolerance of 1e-9 (rounding of derived sums). */
 export const tolerance = (limit: number): number => 1e-9 * Math.max(1, Math.abs(limit))
+
+/**
+ * How far a meter's total may pass its limit by rounding: the float tolerance for USD and FLOPs,
+ * nothing for the integer meters (a limit of 3e9 output tokens never grants 3e9 + 1).
+ *
+ * @example
+ * allowance("outputTokens", 3e9) // 0
+ */
+export const allowance = (meter: Meter, limit: number): number => (FLOAT_METERS.has(meter) ? tolerance(limit) : 0)
 
 /**
  * Parses `meter=limit,meter=limit` (the CLI's `--budget`). Numbers may use `e` notation and `_`.

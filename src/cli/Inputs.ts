@@ -10,6 +10,7 @@ import { Effect, Layer, Option, Redacted } from "effect"
 import { Flag } from "effect/cli"
 import { registry as builtin } from "../backends/Registry.ts"
 import * as Limits from "../budget/Limits.ts"
+import type * as Pricing from "../budget/Pricing.ts"
 import type { Params } from "../graph/Scope.ts"
 import type { BackendFlag, BackendServices, Registry } from "../services/Backend.ts"
 import { InvalidInput } from "./InvalidInput.ts"
@@ -49,6 +50,74 @@ export const parseBudget = (text: string | undefined): Effect.Effect<Limits.Limi
   if (text === undefined) return Effect.succeed({})
   const r = Limits.parse(text)
   return r.ok ? Effect.succeed(r.limits) : Effect.fail(new InvalidInput({ subject: "--budget", problems: r.problems }))
+}
+
+/**
+ * The flags that set prices and parameter counts, in every command that runs or plans a graph:
+ * `--price-input`, `--price-output`, `--price-verifier` (USD per million tokens) and
+ * `--generator-params`, `--verifier-params` (for FLOPs). They win over a sweep's or the server's
+ * `prices`, the backend configuration's, and mull's price table.
+ *
+ * @example
+ * Command.make("run", { ...priceFlags }, (flags) => Effect.log(pricesOf(flags)))
+ */
+export const priceFlags = {
+  priceInput: Flag.Finite("price-input").pipe(
+    Flag.withDescription("USD per million generator input (prompt) tokens"),
+    Flag.optional
+  ),
+  priceOutput: Flag.Finite("price-output").pipe(
+    Flag.withDescription("USD per million generated tokens"),
+    Flag.optional
+  ),
+  priceVerifier: Flag.Finite("price-verifier").pipe(
+    Flag.withDescription("USD per million tokens the verifier reads"),
+    Flag.optional
+  ),
+  generatorParams: Flag.Finite("generator-params").pipe(
+    Flag.withDescription("Generator parameters, for FLOPs (2·params·tokens)"),
+    Flag.optional
+  ),
+  verifierParams: Flag.Finite("verifier-params").pipe(
+    Flag.withDescription("Verifier parameters, for FLOPs (2·params·tokens)"),
+    Flag.optional
+  )
+}
+
+/** The values of `priceFlags`. */
+export interface PriceFlagValues {
+  readonly priceInput: Option.Option<number>
+  readonly priceOutput: Option.Option<number>
+  readonly priceVerifier: Option.Option<number>
+  readonly generatorParams: Option.Option<number>
+  readonly verifierParams: Option.Option<number>
+}
+
+/**
+ * The prices the flags set (`undefined` when none is given); a negative or non-finite value is
+ * `InvalidInput` naming the flag.
+ *
+ * @example
+ * const prices = yield* pricesOf(flags) // { input: 0.5, output: 1.5 }
+ */
+export const pricesOf = (flags: PriceFlagValues): Effect.Effect<Pricing.Prices | undefined, InvalidInput> => {
+  const entries: ReadonlyArray<readonly [keyof Pricing.Prices, string, Option.Option<number>]> = [
+    ["input", "--price-input", flags.priceInput],
+    ["output", "--price-output", flags.priceOutput],
+    ["verifier", "--price-verifier", flags.priceVerifier],
+    ["generatorParams", "--generator-params", flags.generatorParams],
+    ["verifierParams", "--verifier-params", flags.verifierParams]
+  ]
+  const out: Record<string, number> = {}
+  const problems: Array<string> = []
+  for (const [key, flag, value] of entries) {
+    if (Option.isNone(value)) continue
+    if (!Number.isFinite(value.value) || value.value < 0)
+      problems.push(`${flag}: expected a finite number ≥ 0, got ${value.value}`)
+    else out[key] = value.value
+  }
+  if (problems.length > 0) return Effect.fail(new InvalidInput({ subject: "prices", problems }))
+  return Effect.succeed(Object.keys(out).length === 0 ? undefined : (out as Pricing.Prices))
 }
 
 /**

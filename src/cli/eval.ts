@@ -16,7 +16,7 @@ import * as Store from "../eval/Store.ts"
 import { decodeSweep, type SweepSpec } from "../eval/Sweep.ts"
 import { datasetFlags, fileDataset, fileSpec, hasMapping } from "./DatasetFlags.ts"
 import { progressBar } from "./EvalProgress.ts"
-import { optionFlags, readJsonFile, withBackendOptions } from "./Inputs.ts"
+import { optionFlags, priceFlags, pricesOf, readJsonFile, withBackendOptions } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import { asInvalidInput } from "./run.ts"
 import { fmt, table } from "./Table.ts"
@@ -165,7 +165,8 @@ export const evalCommand = Command.make(
     difficulty: Flag.Int("difficulty").pipe(
       Flag.withDescription("Estimate each problem's difficulty from this many samples"),
       Flag.optional
-    )
+    ),
+    ...priceFlags
   },
   Effect.fn(
     function* (flags) {
@@ -295,6 +296,8 @@ export const evalCommand = Command.make(
       if (file !== undefined && Option.isSome(flags.budgets))
         json.budgets = yield* ints("--budgets", flags.budgets.value)
       if (file !== undefined && Option.isSome(flags.seeds)) json.seeds = yield* ints("--seeds", flags.seeds.value)
+      const prices = yield* pricesOf(flags)
+      if (prices !== undefined) json.prices = { ...(json.prices as object | undefined), ...prices }
       const spec: SweepSpec = yield* asInvalidInput(decodeSweep(json), "sweep")
       const summary: Summary = yield* asInvalidInput(
         runSweepParallel(spec, flags.store, {

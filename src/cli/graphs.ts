@@ -6,16 +6,18 @@
  */
 import { Console, Effect, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
-import * as Limits from "../budget/Limits.ts"
+import { registry } from "../backends/Registry.ts"
 import * as Usage from "../domain/Usage.ts"
-import { minimumCost, staticCost } from "../graph/Cost.ts"
 import { GraphError } from "../graph/GraphError.ts"
 import { graphJsonSchema } from "../graph/JsonSchema.ts"
 import * as Loader from "../graph/Loader.ts"
 import { effectiveParams, validate as validateGraph } from "../graph/Validate.ts"
+import { dryRunProblems, expectedSpend } from "../runtime/Expected.ts"
+import { planJson, planOf } from "../runtime/Planning.ts"
+import { costOptionsOf, limitProblems, pricingOf } from "../runtime/Run.ts"
 import { Generator } from "../services/Generator.ts"
 import { Verifier } from "../services/Verifier.ts"
-import { backendFlags, backendOf, parseBudget, parseParams } from "./Inputs.ts"
+import { backendFlags, backendOf, cliBackend, parseBudget, parseParams, priceFlags, pricesOf } from "./Inputs.ts"
 import { asInvalidInput } from "./run.ts"
 import { fmt, table } from "./Table.ts"
 
@@ -46,11 +48,13 @@ export const validate = Command.make(
     graph: graphArg,
     param: paramFlag,
     budget: budgetFlag,
+    ...priceFlags,
     ...backendFlags()
   },
   Effect.fn(function* (flags) {
     const params = yield* parseParams(flags.param)
     const limits = yield* parseBudget(Option.getOrUndefined(flags.budget))
+    const prices = yield* pricesOf(flags)
     const loaded = yield* asInvalidInput(Loader.load(flags.graph), `graph ${flags.graph}`)
     const backend = yield* backendOf(flags)
     yield* Effect.gen(function* () {
@@ -62,10 +66,7 @@ export const validate = Command.make(
           limits,
           backend: { name: generator.backend, capabilities: generator.capabilities, verifiers: verifier.verifiers }
         }),
-        ...Limits.check(limits, {
-          generatorTokenizer: generator.promptTokens !== undefined,
-          verifierTokenizer: verifier.inputTokens !== undefined
-        })
+        ...limitProblems(loaded, limits, generator, verifier, pricingOf(generator, verifier, prices))
       ]
       if (problems.length > 0)
         return yield* asInvalidInput(
@@ -80,17 +81,25 @@ export const validate = Command.make(
   })
 ).pipe(Command.withDescription("Check a graph: schema, expressions, params, reachability, backend capabilities"))
 
+/** How many synthetic problems `mull cost` dry-runs the graph on. */
+const DRY_RUNS = 24
+
+const plusMinus = (mean: number, sd: number): string => `${fmt(mean)} ± ${fmt(sd)}`
+
 export const cost = Command.make(
   "cost",
   {
     graph: graphArg,
     param: paramFlag,
     budget: budgetFlag,
+    ...priceFlags,
+    json: Flag.Boolean("json").pipe(Flag.withDescription("Print the plan as JSON"), Flag.withDefault(false)),
     ...backendFlags()
   },
   Effect.fn(function* (flags) {
     const params = yield* parseParams(flags.param)
     const limits = yield* parseBudget(Option.getOrUndefined(flags.budget))
+    const prices = yield* pricesOf(flags)
     const loaded = yield* asInvalidInput(Loader.load(flags.graph), `graph ${flags.graph}`)
     const problems = validateGraph(loaded, { params, limits })
     if (problems.length > 0)
@@ -99,34 +108,96 @@ export const cost = Command.make(
         `graph ${flags.graph}`
       )
     const backend = yield* backendOf(flags)
-    yield* Effect.gen(function* () {
+    const descriptor = registry.find(flags.backend)
+    // the expected spend comes from a dry run on a simulator: the chosen backend if it is one,
+    // else the registry's simulator with its defaults
+    const simulator = registry.backends.find((b) => b.simulator)
+    const dryBackend =
+      descriptor?.simulator === true
+        ? backend
+        : simulator === undefined
+          ? undefined
+          : cliBackend(simulator.name, undefined, registry)
+    const plan = yield* Effect.gen(function* () {
       const generator = yield* Generator
-      const { params: effective } = effectiveParams(loaded.doc, params)
-      const bound = staticCost(loaded, { params, limits, maxTokens: generator.maxTokens })
-      const minimum = minimumCost(loaded, { params, limits, maxTokens: generator.maxTokens })
-      const bounded = Usage.METERS.filter((m) => m !== "flops" && m !== "usd" && m !== "wallMs")
-      yield* Console.log(
-        [
-          `${loaded.doc.name} with ${JSON.stringify(effective)}, backend ${generator.backend} (maxTokens ${generator.maxTokens} per call)`,
-          "",
-          table(
-            ["meter", "upper bound", "first call", "limit"],
-            bounded.map((m) => [
-              m,
-              fmt(bound.usage[m]),
-              fmt(minimum[m]),
-              limits[m] === undefined ? "—" : fmt(limits[m] ?? 0)
-            ])
-          ),
-          "",
-          `population ≤ ${fmt(bound.population.size)} candidates`,
-          "input and verifier tokens depend on prompt lengths: ∞ means the graph alone does not bound them",
-          "a run never exceeds a limit: it stops early and answers from what it could pay for"
-        ].join("\n")
+      const verifier = yield* Verifier
+      const limitIssues = limitProblems(loaded, limits, generator, verifier, pricingOf(generator, verifier, prices))
+      if (limitIssues.length > 0)
+        return yield* asInvalidInput(
+          Effect.fail(new GraphError({ graph: loaded.source, problems: limitIssues })),
+          `graph ${flags.graph}`
+        )
+      return planOf(
+        loaded,
+        { params, limits, ...costOptionsOf(generator, verifier) },
+        generator.backend,
+        pricingOf(generator, verifier, prices)
       )
     }).pipe(Effect.provide(backend))
+    const expected =
+      dryBackend === undefined
+        ? undefined
+        : yield* asInvalidInput(
+            expectedSpend(loaded, { params, limits, prices, problems: dryRunProblems(DRY_RUNS) }),
+            `graph ${flags.graph}`
+          ).pipe(Effect.provide(dryBackend))
+    const { params: effective } = effectiveParams(loaded.doc, params)
+    if (flags.json) {
+      yield* Console.log(JSON.stringify(planJson(loaded.doc.name, effective, limits, plan, expected), null, 2))
+      return
+    }
+    const meters = Usage.METERS.filter((m) => m !== "wallMs")
+    // a dry run's USD or FLOPs without prices or parameter counts is no estimate
+    const unset = new Set(expected?.unset ?? [])
+    const unpriced = (m: Usage.Meter) =>
+      (m === "usd" && (unset.has("input") || unset.has("output"))) || (m === "flops" && unset.has("generatorParams"))
+    const binds = expected?.binds[0]
+    yield* Console.log(
+      [
+        `${loaded.doc.name} with ${JSON.stringify(effective)}, backend ${plan.backend} (solution cap ${plan.maxTokens} tokens${plan.stepTokens === undefined ? "" : `, step cap ${plan.stepTokens}`})`,
+        "",
+        table(
+          [
+            "meter",
+            "worst case",
+            "under budget",
+            "limit",
+            "answer minimum",
+            `expected (${expected?.runs ?? 0} dry runs)`
+          ],
+          meters.map((m) => [
+            m,
+            fmt(plan.worst[m]),
+            fmt(plan.underBudget[m]),
+            limits[m] === undefined ? "—" : fmt(limits[m] ?? 0),
+            fmt(plan.answerMinimum[m]),
+            expected === undefined || unpriced(m) ? "—" : plusMinus(expected.mean[m], expected.sd[m])
+          ])
+        ),
+        "",
+        `binds first: ${
+          binds === undefined
+            ? "—"
+            : binds.meter === "none"
+              ? `none (the budget refused nothing in ${binds.runs} of ${expected?.runs ?? 0} dry runs)`
+              : `${binds.meter} (first to refuse in ${binds.runs} of ${expected?.runs ?? 0} dry runs)`
+        }`,
+        ...(expected === undefined
+          ? []
+          : [
+              `dry runs: ${expected.answered} of ${expected.runs} answered, ${expected.exhausted} exhausted (simulated backend, synthetic problems in MATH-500's mix of levels)`
+            ]),
+        `population ≤ ${fmt(plan.population)} candidates`,
+        "worst case: an upper bound no run exceeds; under budget: capped by the limits; ∞: the graph alone does not bound it (prompt lengths, prices)",
+        "answer minimum: a budget that pays this always gets an answer (the run keeps a reserve to finish one candidate)"
+      ].join("\n")
+    )
   })
-).pipe(Command.withDescription("Print the static upper bound of each meter before running"))
+).pipe(
+  Command.withDescription(
+    "Plan a run: worst case per meter, worst case under the budget, the answer minimum, and the expected spend from a dry run"
+  )
+)
 
 export const schema = Command.make(
   "schema",

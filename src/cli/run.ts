@@ -17,11 +17,12 @@ import * as Usage from "../domain/Usage.ts"
 import { resolveProblem } from "../eval/ProblemRef.ts"
 import { staticCost } from "../graph/Cost.ts"
 import * as Loader from "../graph/Loader.ts"
-import { run as runGraph } from "../runtime/Run.ts"
+import { costOptionsOf, run as runGraph } from "../runtime/Run.ts"
 import * as RunEvents from "../runtime/RunEvents.ts"
 import { Generator } from "../services/Generator.ts"
 import { Grader } from "../services/Grader.ts"
-import { backendFlags, backendOf, parseBudget, parseParams } from "./Inputs.ts"
+import { Verifier } from "../services/Verifier.ts"
+import { backendFlags, backendOf, parseBudget, parseParams, priceFlags, pricesOf } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import { render } from "./Progress.ts"
 import { fmt, table } from "./Table.ts"
@@ -102,6 +103,7 @@ export const run = Command.make(
       Flag.withDescription(`Limits: meter=limit,… (meters: ${Usage.METERS.join(", ")})`),
       Flag.optional
     ),
+    ...priceFlags,
     ...backendFlags(),
     seed: Flag.Int("seed").pipe(Flag.withDefault(0)),
     concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("Concurrent backend calls"), Flag.optional),
@@ -111,6 +113,7 @@ export const run = Command.make(
   Effect.fn(function* (flags) {
     const params = yield* parseParams(flags.param)
     const limits = yield* parseBudget(Option.getOrUndefined(flags.budget))
+    const prices = yield* pricesOf(flags)
     const question = Option.getOrUndefined(flags.question)
     const ref = Option.getOrUndefined(flags.problem)
     if ((question === undefined) === (ref === undefined))
@@ -155,6 +158,7 @@ export const run = Command.make(
           runGraph(loaded, problem, {
             params,
             limits,
+            prices,
             seed: flags.seed,
             ...(Option.isSome(flags.concurrency) ? { concurrency: flags.concurrency.value } : {})
           }),
@@ -176,7 +180,9 @@ export const run = Command.make(
           yield* Console.log(JSON.stringify(toJson(result, problem, correct, delimiter), null, 2))
           return
         }
-        const bound = staticCost(loaded, { params, limits, maxTokens: generator.maxTokens }).usage
+        const verifier = yield* Verifier
+        const bound = staticCost(loaded, { params, limits, ...costOptionsOf(generator, verifier) }).usage
+        const cut = result.population.filter((c) => c.cut === true).length
         yield* Console.log(
           [
             `graph     ${loaded.doc.name} (${flags.backend} backend, seed ${flags.seed})`,
@@ -185,8 +191,8 @@ export const run = Command.make(
             ...(problem.gold === undefined
               ? []
               : [`gold      ${problem.gold}`, `correct   ${correct === true ? "yes" : "no"}`]),
-            `exhausted ${result.exhausted ? "yes: the budget refused a call; the answer comes from what could be paid for" : "no"}`,
-            `population ${result.population.length} candidates (${result.population.filter((c) => c.done).length} done), ${result.ranking.length} distinct answers`,
+            `exhausted ${result.exhausted ? "yes: the budget refused a call or cut one short; the answer comes from what could be paid for" : "no"}`,
+            `population ${result.population.length} candidates (${result.population.filter((c) => c.done).length} done${cut > 0 ? `, ${cut} cut short by the budget` : ""}), ${result.ranking.length} distinct answers`,
             "",
             usageTable(result, limits as Record<string, number>, bound),
             "",

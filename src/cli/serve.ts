@@ -7,11 +7,12 @@
  */
 import { Config, Console, Effect, Layer, Option, Redacted, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
+import { registry } from "../backends/Registry.ts"
 import { formatIssues } from "../domain/SchemaProblems.ts"
 import { builtinDir } from "../graph/Loader.ts"
 import { type Policy, policyOf, ServerConfig } from "../server/Policy.ts"
 import * as Server from "../server/Server.ts"
-import { backendFlags, backendOf, readJsonFile } from "./Inputs.ts"
+import { backendFlags, backendOf, cliBackend, priceFlags, pricesOf, readJsonFile } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 
 const decodeConfig = (json: unknown) =>
@@ -67,6 +68,7 @@ export const serve = Command.make(
   "serve",
   {
     ...backendFlags(),
+    ...priceFlags,
     config: Flag.String("config").pipe(
       Flag.withDescription("A JSON file of server policy: aliases, caps, folders (docs/service.md)"),
       Flag.optional
@@ -83,10 +85,24 @@ export const serve = Command.make(
     )
   },
   Effect.fn(function* (flags) {
-    const policy = yield* servePolicy(yield* readJsonFile("--config", Option.getOrUndefined(flags.config)), flags)
+    const configured = yield* servePolicy(yield* readJsonFile("--config", Option.getOrUndefined(flags.config)), flags)
+    // price flags win over the config file's prices
+    const prices = yield* pricesOf(flags)
+    const policy: Policy =
+      prices === undefined ? configured : { ...configured, prices: { ...configured.prices, ...prices } }
     const backend = yield* backendOf(flags)
+    // the cost route's dry runs: on the served backend if it is a simulator, else on the registry's
+    const simulator = registry.backends.find((b) => b.simulator)
+    const planner =
+      registry.find(flags.backend)?.simulator === true
+        ? backend
+        : simulator === undefined
+          ? undefined
+          : cliBackend(simulator.name, undefined, registry)
     const program = Effect.gen(function* () {
-      const parts = yield* Server.makeParts(policy)
+      const dry =
+        planner === undefined ? undefined : yield* Effect.provide(Effect.context<Server.ServedServices>(), planner)
+      const parts = yield* Server.makeParts(policy, dry)
       yield* Console.log(banner(policy, flags.backend, parts))
       return yield* Layer.launch(Server.layer(parts))
     })

@@ -38,6 +38,11 @@ export interface Candidate {
   readonly chain?: ChainRef
   readonly group?: string
   readonly origin: Origin
+  /**
+   * its last generation stopped at a `max_tokens` the budget shrank to what remained (a partial
+   * grant in tokens), not where the model would have: the output was cut
+   */
+  readonly cut?: boolean
 }
 
 /**
@@ -100,7 +105,8 @@ export const CandidateJson = Schema.Struct({
   chain: Schema.optionalKey(Schema.Struct({ id: Schema.String, index: Schema.Int })),
   group: Schema.optionalKey(Schema.String),
   origin: Schema.Struct({ node: Schema.String, round: Schema.Int }),
-  tokens: Schema.Int
+  tokens: Schema.Int,
+  cut: Schema.optionalKey(Schema.Boolean)
 }).annotate({ identifier: "Candidate" })
 export type CandidateJson = typeof CandidateJson.Type
 
@@ -124,6 +130,7 @@ export const toJson = (c: Candidate, delimiter: string = Steps.DEFAULT_DELIMITER
     ...(c.chain === undefined ? {} : { chain: c.chain }),
     ...(c.group === undefined ? {} : { group: c.group }),
     origin: c.origin,
-    tokens: tokens(c)
+    tokens: tokens(c),
+    ...(c.cut === true ? { cut: true } : {})
   }
 }

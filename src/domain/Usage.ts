@@ -98,6 +98,9 @@ export const subtract = (a: Usage, b: Usage): Usage => zipWith(a, b, (x, y) => x
 /** Meter-wise maximum. */
 export const max = (a: Usage, b: Usage): Usage => zipWith(a, b, Math.max)
 
+/** Meter-wise minimum. */
+export const min = (a: Usage, b: Usage): Usage => zipWith(a, b, Math.min)
+
 /**
  * Every meter multiplied by `k`.
  *

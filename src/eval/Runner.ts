@@ -222,7 +222,9 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
             sorted(config.params),
             sorted(config.limits),
             seed,
-            problem.id
+            problem.id,
+            // prices change what a usd limit pays for; a sweep without them keeps its keys
+            ...(spec.prices === undefined ? [] : [sorted(spec.prices)])
           ]).toString(16),
           problem,
           kind: "run",
@@ -302,7 +304,8 @@ export const runSweep = Effect.fn("mull.eval.runSweep")(function* (
         const result = yield* run(item.loaded, item.problem, {
           params: item.params,
           limits: item.limits,
-          seed: item.seed
+          seed: item.seed,
+          prices: spec.prices
         }).pipe(Effect.provideService(Generator, gen), Effect.provideService(Verifier, ver))
         const g = gradeRun(grader, item.problem, result)
         // a backend that grades by other means (recorded labels) is checked by mull's grader too

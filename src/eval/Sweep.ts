@@ -7,6 +7,7 @@
  */
 import { Effect, Schema } from "effect"
 import { METHODS } from "../answer/Extract.ts"
+import { Prices } from "../budget/Pricing.ts"
 import { FORMATS } from "../data/Formats.ts"
 import { AnswerKindSchema } from "../domain/AnswerKind.ts"
 import { formatIssues } from "../domain/SchemaProblems.ts"
@@ -80,6 +81,8 @@ export const SweepSpec = Schema.Struct({
   seeds: Schema.Array(Schema.Int).check(Schema.isMinLength(1)),
   /** optional per-run limits, numbers or expressions over B */
   limits: Schema.optionalKey(Schema.Record(Schema.Literals(METERS), Schema.optionalKey(Num))),
+  /** USD per million tokens and parameter counts (they win over the backend's; a usd limit needs them) */
+  prices: Schema.optionalKey(Prices),
   /** per-problem difficulty: `samples` complete samples, scored (paper §3.2) */
   difficulty: Schema.optionalKey(
     Schema.Struct({

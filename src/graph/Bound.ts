@@ -24,11 +24,17 @@ export interface PopulationBound {
 export interface CostOptions {
   readonly params?: Params
   readonly limits?: Limits
-  /** the backend's largest `maxTokens` of one call (nodes' own `maxTokens` are capped by it) */
+  /** the backend's largest `maxTokens` of one call: the solution cap (nodes' own `maxTokens` are capped by it) */
   readonly maxTokens: number
-  /** an upper bound on one generator call's prompt tokens, if known */
+  /** the backend's default `maxTokens` of a step-wise call (absent: `maxTokens`) */
+  readonly stepTokens?: number
+  /** the most steps a solution of the backend has (a step-length model), if it says */
+  readonly maxSteps?: number
+  /** the most candidates one verifier call scores (absent: all of a node's in one call) */
+  readonly maxBatch?: number
+  /** an upper bound on one generator request's prompt tokens, if known */
   readonly promptTokens?: number
-  /** an upper bound on the tokens one verifier call reads, if known */
+  /** an upper bound on the tokens the verifier reads for one candidate, if known */
   readonly verifierTokens?: number
   /**
    * the answer kind of the problems (default `math`); with `free`, a voting `select` may make one
@@ -54,6 +60,46 @@ export interface Bounded {
   readonly pop: PopulationBound
 }
 
+/**
+ * The first generation call a node may make before anything else: its least cost (one sequence at
+ * its cap), whether it writes a step or a whole solution, and whether it is made inside a
+ * `parallel` branch (which pays from a share, not from the run's budget directly).
+ */
+export interface FirstCall {
+  readonly usage: Usage.Usage
+  readonly until: "step" | "end"
+  readonly shared: boolean
+}
+
+/** What the reserve to finish is made of, besides the backend's solution cap. */
+export interface FinishBounds {
+  /** the backend's solution cap (`maxTokens`) */
+  readonly maxTokens: number
+  /** an upper bound of the prompt of a call that completes a candidate (the question and a prefix up to the cap) */
+  readonly completionPrompt: number
+  /** an upper bound of the tokens the verifier reads for one complete candidate */
+  readonly verifierRead: number
+}
+
+/**
+ * What a run keeps back to finish one candidate (docs/concepts.md#anytime-behaviour): one request
+ * of one sequence up to the solution cap — to complete the best partial candidate, or to sample a
+ * whole one — unless the graph's first call already writes whole solutions in the run's own
+ * frame; and one verifier call on it, if the graph scores.
+ *
+ * @example
+ * finishReserve({ usage, until: "step", shared: false }, true, { maxTokens: 4096, completionPrompt: 9000, verifierRead: 9000 })
+ * // { calls: 2, sequences: 1, outputTokens: 4096, inputTokens: 9000, verifierCalls: 1, verifierTokens: 9000, … }
+ */
+export const finishReserve = (first: FirstCall | undefined, scores: boolean, b: FinishBounds): Usage.Usage => {
+  const generation =
+    first !== undefined && (first.until === "step" || first.shared)
+      ? Usage.make({ calls: 1, sequences: 1, outputTokens: b.maxTokens, inputTokens: b.completionPrompt })
+      : Usage.zero
+  const scoring = scores ? Usage.make({ calls: 1, verifierCalls: 1, verifierTokens: b.verifierRead }) : Usage.zero
+  return Usage.add(generation, scoring)
+}
+
 /** The empty population. */
 export const EMPTY: PopulationBound = { size: 0, active: 0, done: 0, chains: 0 }
 
@@ -77,6 +123,14 @@ export const intervalOf = (f: NumField, scope: BoundScope, pop: PopulationBound)
       // a branch's share is what remains of the limit divided among the branches
       return scope.share ? { lo: 0, hi: limit } : { lo: limit, hi: limit }
     }
+    if (name.startsWith("remaining.")) {
+      const meter = name.slice(10)
+      if (!(Usage.METERS as ReadonlyArray<string>).includes(meter)) return undefined
+      const limit = scope.limits[meter as Usage.Meter]
+      if (limit === undefined) return { lo: Number.POSITIVE_INFINITY, hi: Number.POSITIVE_INFINITY }
+      // what remains when the node starts: anything from nothing to the whole limit
+      return { lo: 0, hi: limit }
+    }
     if (name === "population.size") return { lo: 0, hi: pop.size }
     if (name === "population.active") return { lo: 0, hi: pop.active }
     if (name === "population.done") return { lo: 0, hi: pop.done }
@@ -98,13 +152,22 @@ export const hiOf = (f: NumField, scope: BoundScope, pop: PopulationBound): numb
   Math.max(0, intervalOf(f, scope, pop).hi)
 
 /**
- * The output tokens of one sequence, at most: the node's `maxTokens` (when written), capped by the backend's.
+ * The output tokens of one sequence, at most: the node's `maxTokens` (when written), else the
+ * backend's default for a step or a whole solution; never more than the solution cap.
  *
  * @example
- * maxTokensBound(node.maxTokens, scope, pop) // 1024
+ * maxTokensBound(node.maxTokens, scope, pop, "step") // 512
  */
-export const maxTokensBound = (f: NumField | undefined, scope: BoundScope, pop: PopulationBound): number =>
-  Math.min(f === undefined ? scope.options.maxTokens : hiOf(f, scope, pop), scope.options.maxTokens)
+export const maxTokensBound = (
+  f: NumField | undefined,
+  scope: BoundScope,
+  pop: PopulationBound,
+  until: "step" | "end" = "end"
+): number => {
+  const o = scope.options
+  const fallback = until === "step" ? (o.stepTokens ?? o.maxTokens) : o.maxTokens
+  return Math.min(f === undefined ? fallback : hiOf(f, scope, pop), o.maxTokens)
+}
 
 /** A product of upper bounds: none of something unbounded, or unboundedly many free things, is 0 (not NaN). */
 export const mul = (a: number, b: number): number => (a === 0 || b === 0 ? 0 : a * b)
@@ -112,33 +175,37 @@ export const mul = (a: number, b: number): number => (a === 0 || b === 0 ? 0 : a
 const safe = (x: number) => (Number.isNaN(x) ? Number.POSITIVE_INFINITY : x)
 
 /**
- * The bound of `calls` generation calls making `sequences` sequences of `outputTokens` in all.
+ * The bound of generation calls making `sequences` sequences of `outputTokens` in all. A call paid
+ * in parts under a binding budget (or sent as one request per sequence) makes a request per
+ * sequence at most, so requests — and the prompts read — are bounded by the sequences.
  *
  * @example
- * generation(scope, 1, 16, 16 * 1024)
+ * generation(scope, 16, 16 * 1024)
  */
-export const generation = (scope: BoundScope, calls: number, sequences: number, outputTokens: number): Usage.Usage =>
+export const generation = (scope: BoundScope, sequences: number, outputTokens: number): Usage.Usage =>
   Usage.make({
-    calls,
+    calls: sequences,
     sequences,
     outputTokens,
     inputTokens:
       scope.options.promptTokens === undefined
-        ? calls > 0
+        ? sequences > 0
           ? Number.POSITIVE_INFINITY
           : 0
-        : mul(calls, scope.options.promptTokens)
+        : mul(sequences, scope.options.promptTokens)
   })
 
 /**
- * The bound of scoring `n` candidates (at most one call each).
+ * The bound of scoring `n` candidates: one call per batch (the verifier's `maxBatch`, else all at once).
  *
  * @example
  * verification(scope, 16)
  */
-export const verification = (scope: BoundScope, n: number): Usage.Usage =>
-  Usage.make({
-    calls: n,
+export const verification = (scope: BoundScope, n: number): Usage.Usage => {
+  const batch = scope.options.maxBatch
+  const calls = n === 0 ? 0 : batch === undefined ? 1 : Math.ceil(n / Math.max(1, Math.floor(batch)))
+  return Usage.make({
+    calls: Number.isFinite(n) ? calls : n,
     verifierCalls: n,
     verifierTokens:
       scope.options.verifierTokens === undefined
@@ -147,6 +214,7 @@ export const verification = (scope: BoundScope, n: number): Usage.Usage =>
           : 0
         : mul(n, scope.options.verifierTokens)
   })
+}
 
 /**
  * `k` times a bound (0 × ∞ is 0).

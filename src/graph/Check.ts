@@ -39,9 +39,9 @@ export interface CheckScope {
   readonly backend?: BackendInfo | undefined
 }
 
-/** A field whose value depends on the run's progress: the population, or a branch's share of the budget. */
+/** A field whose value depends on the run's progress: the population, what remains, or a branch's share of the budget. */
 const dynamic = (f: NumField, scope: CheckScope): boolean =>
-  f.population || (scope.share && f.budget.some((m) => Object.hasOwn(scope.limits, m)))
+  f.population || f.remaining || (scope.share && f.budget.some((m) => Object.hasOwn(scope.limits, m)))
 
 /**
  * The problems of numeric fields: unknown names, `population.*` where it cannot be read, and —

@@ -9,7 +9,7 @@
 import { Effect, Schema, SchemaIssue, SchemaTransformation } from "effect"
 import * as Expression from "./Expression.ts"
 
-/** A numeric field as written: a number, or an expression over params, `budget.*` and `population.*`. */
+/** A numeric field as written: a number, or an expression over params, `budget.*`, `remaining.*` and `population.*`. */
 export type Num = number | string
 
 /** A numeric field as decoded: what was written, and its expression tree (a number is a `Num` leaf). */
@@ -23,7 +23,7 @@ export const quote = (text: string): string => (text.length > 100 ? `${text.slic
 
 /**
  * The JSON form of a numeric field (what graph.schema.json describes). An expression string is
- * numbers, params, `budget.<meter>`, `population.{size,active,done}`, `+ - * / ( )` and
+ * numbers, params, `budget.<meter>`, `remaining.<meter>`, `population.{size,active,done}`, `+ - * / ( )` and
  * `min max floor ceil sqrt round`; its syntax is checked when the field is decoded (`num`).
  */
 export const Num = Schema.Union([Schema.Finite, Schema.String]).annotate({
@@ -139,6 +139,8 @@ export interface NumField {
   readonly population: boolean
   /** the `budget.<meter>` meters it reads */
   readonly budget: ReadonlyArray<string>
+  /** it reads `remaining.*` (what is left of the budget when its node starts), so it is known only then */
+  readonly remaining: boolean
 }
 
 /**
@@ -156,7 +158,8 @@ export const field = (path: string, parsed: ParsedNum, rule: FieldRule): NumFiel
     rule,
     names,
     population: names.some((n) => n.startsWith("population.")),
-    budget: names.filter((n) => n.startsWith("budget.")).map((n) => n.slice(7))
+    budget: names.filter((n) => n.startsWith("budget.")).map((n) => n.slice(7)),
+    remaining: names.some((n) => n.startsWith("remaining."))
   }
 }
 
@@ -173,7 +176,8 @@ export const constant = (path: string, value: number, rule: FieldRule): NumField
   rule,
   names: [],
   population: false,
-  budget: []
+  budget: [],
+  remaining: false
 })
 
 /**

@@ -1,7 +1,9 @@
 /**
  * The names an expression may read, and their values: the graph's params, `budget.<meter>` (the
  * limit of the ledger the node pays from — the run's, or inside a `parallel` branch the branch's
- * share; `Infinity` when unlimited) and `population.size|active|done` (the population entering
+ * share; `Infinity` when unlimited), `remaining.<meter>` (what is left of that budget for the
+ * graph's nodes when the node starts: the limit less what is spent, reserved and kept back to
+ * finish; `Infinity` when unlimited) and `population.size|active|done` (the population entering
  * the node). Also a document's effective params (declared, with overrides applied).
  *
  * @since 0.1.0
@@ -28,6 +30,11 @@ export const unknownName = (name: string, params: Params): string | undefined =>
       ? undefined
       : `unknown name "${name}" (budget meters: ${METERS.join(", ")})`
   }
+  if (name.startsWith("remaining.")) {
+    return (METERS as ReadonlyArray<string>).includes(name.slice(10))
+      ? undefined
+      : `unknown name "${name}" (remaining meters: ${METERS.join(", ")})`
+  }
   if (name.startsWith("population.")) {
     return (POPULATION as ReadonlyArray<string>).includes(name)
       ? undefined
@@ -47,19 +54,34 @@ export const readsPopulation = (expr: Expression.Expr): boolean =>
   Expression.names(expr).some((n) => n.startsWith("population."))
 
 /**
- * A lookup for `Expression.evaluate`: `limits` are those of the ledger the node pays from.
+ * Whether an expression reads what remains of the budget (so it can only be evaluated when the node runs).
  *
  * @example
- * Expression.evaluate(expr, lookup({ N: 16 }, { sequences: 10 }, counts))
+ * readsRemaining(Expression.parseOrThrow("remaining.sequences / 4")) // true
+ */
+export const readsRemaining = (expr: Expression.Expr): boolean =>
+  Expression.names(expr).some((n) => n.startsWith("remaining."))
+
+/**
+ * A lookup for `Expression.evaluate`: `limits` are those of the ledger the node pays from;
+ * `remaining` (read only if the expression asks) what is left of them.
+ *
+ * @example
+ * Expression.evaluate(expr, lookup({ N: 16 }, { sequences: 10 }, counts, () => ({ sequences: 4 })))
  */
 export const lookup =
-  (params: Params, limits: Limits, counts?: Counts) =>
+  (params: Params, limits: Limits, counts?: Counts, remaining?: () => Limits) =>
   (name: string): number | undefined => {
     if (Object.hasOwn(params, name)) return params[name]
     if (name.startsWith("budget.")) {
       const meter = name.slice(7)
       if (!(METERS as ReadonlyArray<string>).includes(meter)) return undefined
       return limits[meter as keyof Limits] ?? Number.POSITIVE_INFINITY
+    }
+    if (name.startsWith("remaining.") && remaining !== undefined) {
+      const meter = name.slice(10)
+      if (!(METERS as ReadonlyArray<string>).includes(meter)) return undefined
+      return remaining()[meter as keyof Limits] ?? Number.POSITIVE_INFINITY
     }
     if (counts !== undefined) {
       if (name === "population.size") return counts.size

@@ -30,7 +30,7 @@ export const comment = {
 export const temperatureKey = { description: "Sampling temperature (number ≥ 0)", default: DEFAULT_TEMPERATURE }
 export const maxTokensKey = {
   description:
-    "Output tokens of one generated sequence, at most (integer ≥ 1; default and cap: the backend's maxTokens)"
+    "Output tokens of one generated sequence, at most (integer ≥ 1; default: the backend's cap of one step for until step, of a whole solution for until end; never more than the solution cap)"
 }
 export const verifierKey = {
   description: "Which of the backend's verifiers scores (the simulated backend has prm and orm)",

@@ -14,14 +14,27 @@
  */
 import type { Effect, Schema } from "effect"
 import type { Population } from "../domain/Population.ts"
-import type { Usage } from "../domain/Usage.ts"
-import type { Bounded, BoundScope, PopulationBound } from "../graph/Bound.ts"
+import type { Bounded, BoundScope, FirstCall, PopulationBound } from "../graph/Bound.ts"
 import type { CheckScope, Need } from "../graph/Check.ts"
 import type { Params } from "../graph/Scope.ts"
 import type { Frame } from "../runtime/Env.ts"
 import type { RunError } from "../runtime/RunError.ts"
 import type { Capability } from "../services/Capability.ts"
 import type { Node, NodeDoc } from "./Registry.ts"
+
+export type { FirstCall } from "../graph/Bound.ts"
+
+/** How a node changes the lanes it is given (see `PlanNode.lanes`). */
+export type Lanes = "keep" | "deepen" | "fresh"
+
+/**
+ * The lanes effect of nodes run one after another: fresh if any is, else deepen if any does.
+ *
+ * @example
+ * lanesOf(["keep", "deepen"]) // "deepen"
+ */
+export const lanesOf = (all: ReadonlyArray<Lanes>): Lanes =>
+  all.includes("fresh") ? "fresh" : all.includes("deepen") ? "deepen" : "keep"
 
 /** Runs a plan node (and its children) on a population: the interpreter, given to nodes that run children. */
 export type RunNode = (frame: Frame, node: PlanNode, population: Population) => Effect.Effect<Population, RunError>
@@ -40,6 +53,16 @@ export interface PlanNode<Fields = unknown> {
   readonly needs: ReadonlyArray<Need>
   /** whether the last node it runs is always a `select` (so a run that ends with it has an answer step) */
   readonly answers: boolean
+  /** whether it calls a verifier itself (its children say for themselves) */
+  readonly scores: boolean
+  /**
+   * What it does to the lanes (candidates) it is given, for bounding search loops: `keep` — it
+   * makes no new lane and grows none by a step (score, a top-k prune, an expansion to the end);
+   * `deepen` — every lane it keeps active is one step deeper (a step expansion); `fresh` —
+   * anything else (new lanes, copies). A loop that runs until no lane is active and whose body
+   * only keeps or deepens lanes runs at most the backend's `maxSteps` + 1 paying rounds.
+   */
+  readonly lanes: Lanes
   /** its problems and its children's, in a scope (params, limits, backend) */
   readonly check: (scope: CheckScope) => ReadonlyArray<string>
   /** an upper bound of its cost and of the population it leaves, given a bound of the one it gets */
@@ -48,7 +71,7 @@ export interface PlanNode<Fields = unknown> {
    * the least it must be able to pay for, on an empty population, before it produces anything:
    * its first generation call, or `undefined` when it makes none first
    */
-  readonly firstCall: (scope: BoundScope) => Usage | undefined
+  readonly firstCall: (scope: BoundScope) => FirstCall | undefined
   /** runs it on a population */
   readonly run: (frame: Frame, population: Population, runNode: RunNode) => Effect.Effect<Population, RunError>
 }
@@ -95,6 +118,9 @@ export interface NodeSpec<Fields> {
   readonly children?: ReadonlyArray<PlanNode>
   readonly needs?: ReadonlyArray<Need>
   readonly answers?: boolean
+  readonly scores?: boolean
+  /** default `fresh` (nothing assumed) */
+  readonly lanes?: Lanes
   readonly check: PlanNode["check"]
   readonly bound: PlanNode["bound"]
   readonly firstCall?: PlanNode["firstCall"]
@@ -116,6 +142,8 @@ export const planNode = <Fields>(type: string, at: Compiler, spec: NodeSpec<Fiel
   children: spec.children ?? [],
   needs: spec.needs ?? [],
   answers: spec.answers ?? false,
+  scores: spec.scores ?? false,
+  lanes: spec.lanes ?? "fresh",
   check: spec.check,
   bound: spec.bound,
   firstCall: spec.firstCall ?? none,

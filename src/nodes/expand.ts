@@ -1,8 +1,10 @@
 /**
  * `expand {n, until, temperature, maxTokens, among: active}`: replaces each active candidate by n
  * children (`${id}.0` … `${id}.${n-1}`), one call per parent seeded by the parent's id; done
- * candidates pass through. Under a tight budget a parent may get fewer children (a partial grant)
- * or none (it then stays as it was). Cost: n sequences per active candidate.
+ * candidates pass through. Under a tight budget a parent may get fewer children (a partial grant),
+ * children cut short (a partial grant in tokens), or none (it then stays as it was); expansions to
+ * the end pay the best-scored parents first. No lane grows past the backend's solution cap.
+ * Cost: n sequences per active candidate.
  *
  * @since 0.1.0
  */
@@ -14,7 +16,7 @@ import * as Bound from "../graph/Bound.ts"
 import { checkNums } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
 import { type GenCall, generate } from "../runtime/Calls.ts"
-import { num, type Sampling, sampling } from "../runtime/Env.ts"
+import { laneCap, num, type Sampling, sampling } from "../runtime/Env.ts"
 import { announce, type Created, grow } from "../runtime/Grow.ts"
 import { comment, maxTokensKey, samplingFields, temperatureKey, Until } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
@@ -62,13 +64,14 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
     return planNode("expand", at, {
       fields: f,
       needs: f.until === "step" ? [{ capability: "stepwise", path: `${path}.until` }] : [],
+      lanes: f.until === "step" ? "deepen" : "keep",
       check: (scope) => checkNums(scope, [f.n, f.temperature, f.maxTokens]),
       bound: (scope, pop) => {
         const n = Bound.hiOf(f.n, scope, pop)
-        const m = Bound.maxTokensBound(f.maxTokens, scope, pop)
+        const m = Bound.maxTokensBound(f.maxTokens, scope, pop, f.until)
         const a = pop.active
         return {
-          cost: Bound.generation(scope, a, Bound.mul(a, n), Bound.mul(Bound.mul(a, n), m)),
+          cost: Bound.generation(scope, Bound.mul(a, n), Bound.mul(Bound.mul(a, n), m)),
           pop: {
             size: pop.size + Bound.mul(a, Math.max(0, n - 1)),
             active: Bound.mul(a, n),
@@ -81,8 +84,17 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
         Effect.gen(function* () {
           const counts = Population.counts(population)
           const n = yield* num(frame, f.n, counts)
-          const { temperature, maxTokens } = yield* sampling(frame, f, counts)
-          const parents = population.filter((c) => !c.done)
+          const { temperature, maxTokens } = yield* sampling(frame, f, counts, f.until)
+          // a lane at the solution cap cannot grow: it stays as it is
+          const growable = population.filter((c) => !c.done && laneCap(frame, maxTokens, c) > 0)
+          // expansions to the end complete candidates: under a budget that cannot pay for every
+          // parent, the best-scored are paid first (stable: ties keep population order)
+          const parents =
+            f.until === "end"
+              ? [...growable].sort(
+                  (a, b) => (b.score ?? Number.NEGATIVE_INFINITY) - (a.score ?? Number.NEGATIVE_INFINITY)
+                )
+              : growable
           const calls: Array<GenCall> = parents.map((c) => ({
             seedKey: c.id,
             prefix: c,
@@ -90,16 +102,25 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
             minN: 1,
             until: f.until,
             temperature,
-            maxTokens
+            maxTokens: laneCap(frame, maxTokens, c),
+            finishing: f.until === "end"
           }))
           const results = yield* generate(frame, path, calls)
           const childrenOf = new Map<string, ReadonlyArray<Candidate>>()
           const created: Array<Created> = []
           parents.forEach((parent, i) => {
             const r = results[i]
-            if (r === undefined) return
+            if (r === undefined || r.generations.length === 0) return
             const kids = r.generations.map((generation, k) => {
-              const candidate = grow(frame, path, CandidateId.child(parent.id, k), parent, generation)
+              const candidate = grow(
+                frame,
+                path,
+                CandidateId.child(parent.id, k),
+                parent,
+                generation,
+                undefined,
+                r.cut[k] === true
+              )
               created.push({ candidate, generation })
               return candidate
             })

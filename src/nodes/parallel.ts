@@ -12,10 +12,11 @@ import { Effect, Schema } from "effect"
 import * as Ledger from "../budget/Ledger.ts"
 import * as CandidateId from "../domain/CandidateId.ts"
 import * as Population from "../domain/Population.ts"
+import * as Usage from "../domain/Usage.ts"
 import * as Bound from "../graph/Bound.ts"
 import { checkNums } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
-import { type Frame, num } from "../runtime/Env.ts"
+import { boundScopeOf, type Frame, num } from "../runtime/Env.ts"
 import { comment } from "./Common.ts"
 import { type NodeKind, type PlanNode, planNode } from "./Kind.ts"
 import type { Node, NodeDoc } from "./Registry.ts"
@@ -51,6 +52,35 @@ export interface ParallelFields {
   readonly branches: Field.NumField
   readonly body: PlanNode
 }
+
+/**
+ * Whether, with the run's reserve released, each branch's share pays for the body's first call,
+ * and that call writes whole solutions (so every branch would answer by itself).
+ */
+const sharesPayFirstCall = (frame: Frame, body: PlanNode, branches: number): Effect.Effect<boolean> =>
+  Effect.gen(function* () {
+    const first = body.firstCall(boundScopeOf(frame, true))
+    if (first === undefined || first.until !== "end") return false
+    const snap = yield* frame.ledger.snapshot
+    const share = Ledger.shareOf(
+      frame.ledger.limits,
+      { committed: snap.committed, reserved: Usage.subtract(snap.reserved, snap.held) },
+      branches
+    )
+    const g = frame.env.generator
+    const prompt =
+      g.promptTokens?.({
+        problem: frame.env.problem,
+        prefix: undefined,
+        n: 1,
+        until: "end",
+        temperature: 0,
+        maxTokens: g.maxTokens,
+        seed: 0n
+      }) ?? 0
+    const need = Usage.add(first.usage, Usage.make({ inputTokens: prompt }))
+    return Ledger.makeState(share, frame.ledger.pricing).shortfall(need).length === 0
+  })
 
 export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
   type: "parallel",
@@ -88,11 +118,18 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
           }
         }
       },
-      firstCall: (scope) => body.firstCall({ ...scope, share: true }),
+      firstCall: (scope) => {
+        const first = body.firstCall({ ...scope, share: true })
+        return first === undefined ? undefined : { ...first, shared: true }
+      },
       run: (frame, population, runNode) =>
         Effect.gen(function* () {
           const branches = yield* num(frame, f.branches, Population.counts(population))
           const limited = Object.keys(frame.ledger.limits).length > 0
+          if (limited && frame.hold !== undefined && (yield* sharesPayFirstCall(frame, body, branches)))
+            // every branch can pay for a whole solution of its own: the run's reserve to finish is
+            // not needed for an answer, so the branches share it
+            yield* frame.ledger.releaseHold(frame.hold)
           const share = limited
             ? Ledger.shareOf(frame.ledger.limits, yield* frame.ledger.snapshot, branches)
             : undefined
@@ -111,6 +148,8 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
                 const branch: Frame = {
                   ...frame,
                   ledger,
+                  // a branch pays from its share: the run's reserve to finish is not its to spend
+                  hold: undefined,
                   prefix,
                   group: CandidateId.branchGroup(frame.prefix, j),
                   counter,

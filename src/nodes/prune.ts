@@ -102,6 +102,8 @@ export const prune: NodeKind<"prune", PruneDoc, PruneNode> = {
     }
     return planNode("prune", at, {
       fields: f,
+      // a sampling prune makes copies (new lanes); a top-k prune only drops
+      lanes: f.mode === "sample" ? "fresh" : "keep",
       check: (scope) => checkNums(scope, [f.keep, f.temperature]),
       bound: (scope, pop) => {
         const keep = Bound.hiOf(f.keep, scope, pop)

@@ -132,9 +132,17 @@ export const repeat: NodeKind<"repeat", RepeatDoc, RepeatNode> = {
     return planNode("repeat", at, {
       fields: f,
       children: [body],
+      lanes: body.lanes,
       check: (scope) => [...checkNums(scope, [f.max, f.threshold]), ...body.check(scope)],
       bound: (scope, pop) => {
-        const max = Bound.hiOf(f.max, scope, pop)
+        const written = Bound.hiOf(f.max, scope, pop)
+        // a loop until no lane is active whose body only deepens (or keeps) lanes pays for at most
+        // the backend's longest solution in steps (+1: a cut final step is closed by one more)
+        const steps = scope.options.maxSteps
+        const max =
+          f.until === "no-active" && body.lanes !== "fresh" && steps !== undefined
+            ? Math.min(written, steps + 1)
+            : written
         if (!Number.isFinite(max) || max > MAX_ROUNDS) return Bound.unbounded(body.bound(scope, pop).cost)
         let cost = Usage.zero
         let p = pop

@@ -83,7 +83,7 @@ export const revise: NodeKind<"revise", ReviseDoc, ReviseNode> = {
         const c = Math.min(pop.chains, pop.size)
         const m = Bound.maxTokensBound(f.maxTokens, scope, pop)
         return {
-          cost: Bound.generation(scope, c, c, Bound.mul(c, m)),
+          cost: Bound.generation(scope, c, Bound.mul(c, m)),
           pop: { size: pop.size + c, active: pop.active + c, done: pop.done + c, chains: c }
         }
       },
@@ -91,7 +91,7 @@ export const revise: NodeKind<"revise", ReviseDoc, ReviseNode> = {
         Effect.gen(function* () {
           const counts = Population.counts(population)
           const context = yield* num(frame, f.context, counts)
-          const { temperature, maxTokens } = yield* sampling(frame, f, counts)
+          const { temperature, maxTokens } = yield* sampling(frame, f, counts, "end")
           const heads: Array<{
             readonly chain: string
             readonly index: number
@@ -109,7 +109,9 @@ export const revise: NodeKind<"revise", ReviseDoc, ReviseNode> = {
             n: 1,
             until: "end",
             temperature,
-            maxTokens
+            maxTokens,
+            // a revision is a whole attempt: finishing work
+            finishing: true
           }))
           const results = yield* generate(frame, path, calls)
           const created: Array<Created> = []
@@ -117,10 +119,15 @@ export const revise: NodeKind<"revise", ReviseDoc, ReviseNode> = {
             const generation = results[i]?.generations[0]
             const head = h.attempts[h.attempts.length - 1]
             if (generation === undefined || head === undefined) return
-            const candidate = grow(frame, path, CandidateId.revision(h.chain, h.index), undefined, generation, {
-              id: h.chain,
-              index: h.index
-            })
+            const candidate = grow(
+              frame,
+              path,
+              CandidateId.revision(h.chain, h.index),
+              undefined,
+              generation,
+              { id: h.chain, index: h.index },
+              results[i]?.cut[0] === true
+            )
             created.push({
               candidate: {
                 ...candidate,

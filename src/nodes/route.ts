@@ -148,11 +148,12 @@ export const route: NodeKind<"route", RouteDoc, RouteNode> = {
       fields: f,
       children: cases,
       answers: cases.length > 0 && cases.every((c) => c.answers),
+      scores: true,
       check,
       bound: (scope, pop) => {
         const s = Bound.hiOf(f.estimate.samples, scope, pop)
         const m = Bound.maxTokensBound(f.estimate.maxTokens, scope, pop)
-        const est = Bound.addBound(Bound.generation(scope, s, s, Bound.mul(s, m)), Bound.verification(scope, s))
+        const est = Bound.addBound(Bound.generation(scope, s, Bound.mul(s, m)), Bound.verification(scope, s))
         const inner = { size: pop.size + s, active: pop.active + s, done: pop.done + s, chains: pop.chains + s }
         let worst = Usage.zero
         let out = inner
@@ -163,20 +164,29 @@ export const route: NodeKind<"route", RouteDoc, RouteNode> = {
         }
         return { cost: Bound.addBound(est, worst), pop: out }
       },
-      firstCall: (scope) =>
-        Usage.make({
+      firstCall: (scope) => ({
+        usage: Usage.make({
           calls: 1,
           sequences: 1,
           outputTokens: Bound.maxTokensBound(f.estimate.maxTokens, scope, Bound.EMPTY)
         }),
+        until: "end",
+        shared: false
+      }),
       run: (frame, population, runNode) =>
         Effect.gen(function* () {
           const counts = Population.counts(population)
           const samples = yield* num(frame, f.estimate.samples, counts)
-          const { temperature, maxTokens } = yield* sampling(frame, f.estimate, counts)
+          const { temperature, maxTokens } = yield* sampling(frame, f.estimate, counts, "end")
           const where = `${path}.estimate`
           const fresh = yield* freshSamples(frame, where, samples, "end", temperature, maxTokens)
-          const scores = yield* score(frame, where, f.estimate.verifier.name, fresh)
+          const scores = yield* score(
+            frame,
+            where,
+            f.estimate.verifier.name,
+            fresh,
+            fresh.every((c) => c.done)
+          )
           const scored: Array<Candidate> = []
           let total = 0
           fresh.forEach((c, i) => {

@@ -73,12 +73,23 @@ export const freshSamples = (
         minN: 1,
         until,
         temperature,
-        maxTokens
+        maxTokens,
+        // whole solutions are finishing work: they may draw on the run's reserve to finish
+        finishing: until === "end"
       }
     ])
     return Effect.flatMap(results, (results) => {
-      const created: Array<Created> = (results[0]?.generations ?? []).map((generation, i) => ({
-        candidate: grow(frame, node, CandidateId.sample(frame.prefix, first + i), undefined, generation),
+      const paid = results[0]
+      const created: Array<Created> = (paid?.generations ?? []).map((generation, i) => ({
+        candidate: grow(
+          frame,
+          node,
+          CandidateId.sample(frame.prefix, first + i),
+          undefined,
+          generation,
+          undefined,
+          paid?.cut[i] === true
+        ),
         generation
       }))
       return Effect.as(
@@ -104,21 +115,29 @@ export const sample: NodeKind<"sample", SampleDoc, SampleNode> = {
       check: (scope) => checkNums(scope, [f.n, f.temperature, f.maxTokens]),
       bound: (scope, pop) => {
         const n = Bound.hiOf(f.n, scope, pop)
-        const m = Bound.maxTokensBound(f.maxTokens, scope, pop)
+        const m = Bound.maxTokensBound(f.maxTokens, scope, pop, f.until)
         return {
-          cost: Bound.generation(scope, n, n, Bound.mul(n, m)),
+          cost: Bound.generation(scope, n, Bound.mul(n, m)),
           pop: { size: pop.size + n, active: pop.active + n, done: pop.done + n, chains: pop.chains + n }
         }
       },
       firstCall: (scope) =>
         Bound.hiOf(f.n, scope, Bound.EMPTY) === 0
           ? undefined
-          : Usage.make({ calls: 1, sequences: 1, outputTokens: Bound.maxTokensBound(f.maxTokens, scope, Bound.EMPTY) }),
+          : {
+              usage: Usage.make({
+                calls: 1,
+                sequences: 1,
+                outputTokens: Bound.maxTokensBound(f.maxTokens, scope, Bound.EMPTY, f.until)
+              }),
+              until: f.until,
+              shared: false
+            },
       run: (frame, population) =>
         Effect.suspend(() => {
           const counts = Population.counts(population)
           return Effect.flatMap(num(frame, f.n, counts), (n) =>
-            Effect.flatMap(sampling(frame, f, counts), ({ temperature, maxTokens }) =>
+            Effect.flatMap(sampling(frame, f, counts, f.until), ({ temperature, maxTokens }) =>
               Effect.map(freshSamples(frame, path, n, f.until, temperature, maxTokens), (fresh) => [
                 ...population,
                 ...fresh

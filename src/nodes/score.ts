@@ -29,9 +29,10 @@ import {
   invokeGenerator,
   requestOf,
   reserveInOrder,
+  type Sent,
   score as scoreCalls
 } from "../runtime/Calls.ts"
-import { type Frame, maxTokensOf, num } from "../runtime/Env.ts"
+import { type Frame, laneCap, maxTokensOf, num } from "../runtime/Env.ts"
 import { Aggregate, aggregateKey, comment, DEFAULT_AGGREGATE, maxTokensKey, verifierKey, verifierOf } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
 
@@ -79,7 +80,12 @@ export interface ScoreFields {
     | undefined
 }
 
-/** Rolls a candidate out greedily for up to `steps` steps, paid by one reservation of `steps` units. */
+/**
+ * Rolls a candidate out greedily for up to `steps` steps, paid by one reservation of `steps` units
+ * (each a step at the cap, the prompt growing by up to that cap a step). The steps the backend
+ * answered are committed however the rollout ends; a step that failed or was cut off after its
+ * request was sent is charged what it reserved (what the provider may have done).
+ */
 const rollouts = (
   frame: Frame,
   node: string,
@@ -96,34 +102,42 @@ const rollouts = (
         n: 1,
         until: "step",
         temperature,
-        maxTokens
+        maxTokens: laneCap(frame, maxTokens, c)
       })
+      const perStep = (c: Candidate): Usage.Usage => {
+        const one = generationReservation(frame, node, call(c))
+        return Usage.add(Usage.add(one.fixed, one.perUnit), Usage.make({ inputTokens: (steps - 1) * maxTokens }))
+      }
+      const rolled = candidates.filter((c) => call(c).maxTokens > 0)
       // one reservation per candidate: `steps` sequences, the prompt growing by up to maxTokens a step
       const reservations = yield* reserveInOrder(
         frame,
-        candidates.map((c) => {
-          const one = generationReservation(frame, node, call(c))
-          return {
-            node,
-            fixed: Usage.zero,
-            perUnit: Usage.add(Usage.add(one.fixed, one.perUnit), Usage.make({ inputTokens: (steps - 1) * maxTokens })),
-            units: steps,
-            minUnits: 1
-          }
-        })
+        rolled.map((c) => ({ node, fixed: Usage.zero, perUnit: perStep(c), units: steps, minUnits: 1 }))
       )
-      return yield* Effect.forEach(
-        candidates,
+      const byId = new Map<string, Candidate>()
+      yield* Effect.forEach(
+        rolled,
         (c, i) => {
           const r = reservations[i]
-          if (r === undefined) return Effect.succeed(undefined)
+          if (r === undefined) return Effect.void
           let usage = Usage.zero
           let spent = Usage.zero
+          let inFlight: Usage.Usage | undefined
           const rollout = Effect.gen(function* () {
             let cur = c
             for (let k = 0; k < r.units && !cur.done; k++) {
+              const cap = laneCap(frame, maxTokens, cur)
+              if (cap <= 0) break
               // each rollout step is seeded by the rollout's own prefix, so it is reproducible
-              const out = yield* invokeGenerator(frame, requestOf(frame, `${node}#lookahead`, call(cur), 1))
+              const request = requestOf(frame, `${node}#lookahead`, { ...call(cur), maxTokens: cap }, 1)
+              const sent: Sent = { value: false }
+              inFlight = perStep(cur)
+              const out = yield* Effect.onInterrupt(invokeGenerator(frame, request, sent), () =>
+                Effect.sync(() => {
+                  if (!sent.value) inFlight = undefined
+                })
+              )
+              inFlight = undefined
               usage = Usage.add(usage, out.usage)
               spent = Usage.add(spent, out.spent)
               const g = out.result.generations[0]
@@ -136,13 +150,20 @@ const rollouts = (
                 ...(g.answer === undefined ? {} : { answer: g.answer })
               }
             }
-            return cur
+            byId.set(c.id, cur)
           })
-          // the steps the backend answered are committed however the rollout ends (done, failed, interrupted)
-          return rollout.pipe(Effect.ensuring(Effect.suspend(() => commit(frame, r, usage, spent))))
+          // a step in flight when the rollout ended badly is charged its reservation (never more
+          // than the whole reservation: the ledger caps a limited meter at what was reserved)
+          const settle = Effect.suspend(() => {
+            const extra = inFlight === undefined ? Usage.zero : { ...inFlight, flops: 0, usd: 0 }
+            const charge = Usage.min(Usage.add(usage, extra), r.usage)
+            return commit(frame, r, { ...charge, wallMs: usage.wallMs }, Usage.add(spent, extra))
+          })
+          return rollout.pipe(Effect.ensuring(settle))
         },
-        { concurrency: "unbounded" }
+        { concurrency: "unbounded", discard: true }
       )
+      return candidates.map((c) => byId.get(c.id))
     })
   )
 
@@ -181,19 +202,23 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
       fields: f,
       // a rollout of 0 steps continues nothing
       needs: la !== undefined && la.steps.source !== 0 ? [{ capability: "stepwise", path: `${path}.lookahead` }] : [],
+      scores: true,
+      lanes: "keep",
       check,
       bound: (scope, pop) => {
         let cost = Bound.verification(scope, pop.size)
         if (f.lookahead !== undefined) {
           const k = Bound.hiOf(f.lookahead.steps, scope, pop)
-          const m = Bound.maxTokensBound(f.lookahead.maxTokens, scope, pop)
+          const m = Bound.maxTokensBound(f.lookahead.maxTokens, scope, pop, "step")
           const rolled = Bound.mul(pop.active, k)
-          cost = Bound.addBound(cost, Bound.generation(scope, rolled, rolled, Bound.mul(rolled, m)))
+          cost = Bound.addBound(cost, Bound.generation(scope, rolled, Bound.mul(rolled, m)))
         }
         return { cost, pop }
       },
       run: (frame, population) =>
         Effect.gen(function* () {
+          // what the anytime finisher scores the candidates it completes with
+          frame.env.lastScore = { verifier: f.verifier.name, aggregate: f.aggregate }
           const targets = population.filter((c) => c.score === undefined && c.steps !== undefined)
           if (targets.length === 0) return population
           const counts = Population.counts(population)
@@ -205,7 +230,7 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
             const temperature = yield* num(frame, la.temperature, counts)
             const requested = la.maxTokens === undefined ? undefined : yield* num(frame, la.maxTokens, counts)
             const active = targets.filter((c) => !c.done)
-            const rolled = yield* rollouts(frame, path, active, k, temperature, maxTokensOf(frame, requested))
+            const rolled = yield* rollouts(frame, path, active, k, temperature, maxTokensOf(frame, requested, "step"))
             const byId = new Map<string, Candidate>()
             active.forEach((c, i) => {
               const r = rolled[i]
@@ -213,7 +238,14 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
             })
             read = targets.map((c) => byId.get(c.id) ?? c)
           }
-          const scores = yield* scoreCalls(frame, path, f.verifier.name, read)
+          // scoring complete candidates only is finishing work (it may draw on the run's reserve)
+          const scores = yield* scoreCalls(
+            frame,
+            path,
+            f.verifier.name,
+            read,
+            targets.every((c) => c.done)
+          )
           const scored = new Map<string, Candidate>()
           const events: Array<Effect.Effect<void>> = []
           targets.forEach((c, i) => {

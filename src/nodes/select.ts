@@ -3,7 +3,10 @@
  * have one (or, when none is done — the budget ran out — among every candidate with an answer):
  * majority vote, best (argmax score), or weighted (sum of scores per equivalent answer). With
  * `hierarchical: "chain"`, within each revision chain first, then across chains. Unscored
- * candidates vote with score 0. The population passes through unchanged. Cost: none.
+ * candidates vote with score 0. The population passes through unchanged — except that, in the
+ * run's own frame (not a parallel branch), when the budget refused anything, the runtime first
+ * finishes (`runtime/Finish.ts`): it completes the best partial candidates and scores the complete
+ * ones from the run's reserve, so that the vote has something complete. Cost: none of its own.
  *
  * @since 0.1.0
  */
@@ -11,8 +14,9 @@ import { Effect, Schema } from "effect"
 import { kindOf } from "../domain/AnswerKind.ts"
 import { chainOf } from "../domain/Candidate.ts"
 import * as Usage from "../domain/Usage.ts"
-import type { BoundScope } from "../graph/Bound.ts"
+import * as Bound from "../graph/Bound.ts"
 import type { Frame } from "../runtime/Env.ts"
+import { finish } from "../runtime/Finish.ts"
 import { judge as askJudge, type JudgeOutcome } from "../runtime/Judge.ts"
 import type { RunError } from "../runtime/RunError.ts"
 import { type ChainBallot, judgedKey, vote, voteHierarchical, voteJudged } from "../runtime/Vote.ts"
@@ -41,7 +45,7 @@ const fields = Schema.Struct({
 }).annotate({
   identifier: "SelectNode",
   description:
-    "Picks the final answer: majority vote, argmax score, or weighted vote (sum of scores per equivalent answer). Cost: none."
+    "Picks the final answer: majority vote, argmax score, or weighted vote (sum of scores per equivalent answer). In the run's own frame, when the budget refused anything, it first completes the best partial candidates and scores the complete ones from the run's reserve to finish. Cost: none of its own."
 })
 
 /** A `select` node as written. */
@@ -61,7 +65,7 @@ export interface SelectFields {
 const judges = (f: SelectFields): boolean => f.judge === "auto" && f.method !== "best"
 
 /** The judge's worst case: one call, one verifier call, and verifier tokens no bound knows (its prompt holds the answers). */
-const judgeBound = (scope: BoundScope, f: SelectFields): Usage.Usage =>
+const judgeBound = (scope: Bound.BoundScope, f: SelectFields): Usage.Usage =>
   scope.options.answerKind === "free" && judges(f)
     ? Usage.make({ calls: 1, verifierCalls: 1, verifierTokens: Number.POSITIVE_INFINITY })
     : Usage.zero
@@ -89,10 +93,29 @@ export const select: NodeKind<"select", SelectDoc, SelectNode> = {
     return planNode("select", at, {
       fields: f,
       answers: true,
+      lanes: "keep",
       check: () => [],
-      bound: (scope, pop) => ({ cost: judgeBound(scope, f), pop }),
-      run: (frame, population) =>
+      bound: (scope, pop) => {
+        // a free-text problem's vote may ask the judge (one call), wherever the select is
+        const judged = judgeBound(scope, f)
+        // the finisher runs only in the run's own frame, and only when a limit refused something
+        if (scope.share || Object.keys(scope.limits).length === 0) return { cost: judged, pop }
+        const lanes = pop.active + 1
+        const cost = Bound.addBound(
+          Bound.addBound(
+            Bound.generation(scope, lanes, Bound.mul(lanes, scope.options.maxTokens)),
+            Bound.verification(scope, pop.size + 1)
+          ),
+          judged
+        )
+        return {
+          cost,
+          pop: { size: pop.size + 1, active: pop.active + 1, done: pop.done + lanes, chains: pop.chains + 1 }
+        }
+      },
+      run: (frame, given) =>
         Effect.gen(function* () {
+          const population = yield* finish(frame, given, path)
           const answered = population.filter((c) => c.answer !== undefined)
           const done = answered.filter((c) => c.done)
           const pool = f.among === "all" || done.length === 0 ? answered : done

@@ -7,7 +7,7 @@ import { Effect, Schema } from "effect"
 import * as Usage from "../domain/Usage.ts"
 import * as Bound from "../graph/Bound.ts"
 import { comment } from "./Common.ts"
-import { type NodeKind, type PlanNode, planNode } from "./Kind.ts"
+import { lanesOf, type NodeKind, type PlanNode, planNode } from "./Kind.ts"
 import type { Node, NodeDoc } from "./Registry.ts"
 
 /** A `sequence` node as written. */
@@ -44,6 +44,7 @@ export const sequence: NodeKind<"sequence", SequenceDoc, SequenceNode> = {
       fields: { nodes },
       children: nodes,
       answers: last?.answers ?? false,
+      lanes: lanesOf(nodes.map((n) => n.lanes)),
       check: (scope) => nodes.flatMap((n) => n.check(scope)),
       bound: (scope, pop) => {
         let cost = Usage.zero

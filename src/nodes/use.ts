@@ -95,6 +95,7 @@ export const use: NodeKind<"use", UseDoc, UseNode> = {
           ? []
           : used.requires.map((capability) => ({ capability, path: `${path}[${used.name}].requires` })),
       answers: used?.root.answers ?? false,
+      lanes: used?.root.lanes ?? "keep",
       check,
       bound: (scope, pop) =>
         used === undefined

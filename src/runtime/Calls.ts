@@ -1,8 +1,30 @@
 /**
- * Metered backend calls. Every call of a node is reserved first, *in population order, before any
- * call starts*, so which calls the budget pays for never depends on concurrency or timing; then
- * the paid calls run concurrently (bounded by the backend's permits) and each commits what it
- * really used. Reservations live in the node's scope: a failure or interruption releases them.
+ * Metered backend calls. Which calls the budget pays for never depends on concurrency or timing:
+ *
+ * 1. **Up front, in population order**, each call of a node reserves its whole worst case (its
+ *    sequences, each at the call's `max_tokens` cap; one request — or one per sequence on a server
+ *    without `n`; its prompt's tokens). Reservations stop at the first call that does not fit
+ *    whole, and the calls reserved so far run concurrently (bounded by the backend's permits).
+ * 2. **Then, one at a time**, once every earlier call has settled (committed what it really used
+ *    and released the rest), each remaining call reserves what fits: as many of its sequences as
+ *    fit at the full cap, else one sequence with `max_tokens` shrunk to what remains (a *partial
+ *    grant in tokens*: the output is marked `cut`), and goes on with its remaining sequences
+ *    (continuation indices after those paid) until it has them all or the budget refuses. A
+ *    refusal marks the run exhausted and no later call of the node is made.
+ *
+ * Each grant in step 2 depends only on what earlier calls used, so a run is the same at any
+ * concurrency. Work that completes a candidate (`finishing`) may draw on the run's reserve (the
+ * ledger's hold; see `Finish.ts`).
+ *
+ * What an attempt is charged: what it used when it succeeds; when it fails, what the provider may
+ * have done — one call per request for a refusal the provider answered before doing any work (a
+ * rate limit, a rejected request), otherwise (a timeout, a cut connection, a malformed or short
+ * reply, an interruption after the request was sent) the attempt's whole reservation, so a limit
+ * bounds what the backend really did. A retry reserves again before it starts. Reservations live
+ * in the node's scope: a failure or interruption before a request is sent releases them.
+ *
+ * The functions here are separate steps (reserve, invoke, charge, the two phases) so that
+ * instrumentation (spans, attributes) can wrap each without touching the protocol.
  *
  * @since 0.1.0
  */
@@ -12,15 +34,28 @@ import type { Candidate } from "../domain/Candidate.ts"
 import { seedOf } from "../domain/Hash.ts"
 import * as Usage from "../domain/Usage.ts"
 import { type BackendError, backendError } from "../services/BackendError.ts"
-import type { GenerateRequest, GenerateResult } from "../services/Generator.ts"
+import type { GenerateRequest, GenerateResult, Generation } from "../services/Generator.ts"
 import * as Retry from "../services/Retry.ts"
 import type { ScoreResult } from "../services/Verifier.ts"
 import type { Frame } from "./Env.ts"
 
+/** Publishes a refusal and marks the run exhausted. */
+const refused = (frame: Frame, request: ReserveRequest, refusal: BudgetRefused): Effect.Effect<void> => {
+  frame.env.exhausted.value = true
+  if (!frame.env.events.enabled) return Effect.void
+  return frame.env.events.publish({
+    _tag: "Refused",
+    node: request.node,
+    meter: refusal.meter,
+    requested: refusal.requested,
+    available: refusal.available
+  })
+}
+
 /**
  * Reserves each request in order; stops at the first refusal (marking the run exhausted), so the
- * result is a paid prefix followed by `undefined`s. A partial grant (fewer units than asked) marks
- * the run exhausted too: the answer then comes from what could be paid for.
+ * result is a paid prefix followed by `undefined`s. A partial grant (fewer units than asked, or a
+ * shrunk meter) marks the run exhausted too: the answer then comes from what could be paid for.
  *
  * @example
  * const reservations = yield* reserveInOrder(frame, requests)
@@ -29,43 +64,35 @@ export const reserveInOrder = (
   frame: Frame,
   requests: ReadonlyArray<ReserveRequest>
 ): Effect.Effect<ReadonlyArray<Reservation | undefined>, never, Scope.Scope> => {
-  const refuse = (request: ReserveRequest, refusal: BudgetRefused): Effect.Effect<void> => {
-    frame.env.exhausted.value = true
-    if (!frame.env.events.enabled) return Effect.void
-    return frame.env.events.publish({
-      _tag: "Refused",
-      node: request.node,
-      meter: refusal.meter,
-      requested: refusal.requested,
-      available: refusal.available
-    })
+  const partial = (request: ReserveRequest, r: Reservation) => {
+    if (r.units < request.units || r.shrunk !== undefined) frame.env.exhausted.value = true
   }
   const only = requests.length === 1 ? requests[0] : undefined
   // one request (a sample node, a single batch, a retry): no loop to drive
   if (only !== undefined)
     return Effect.matchEffect(frame.ledger.reserve(only), {
       onSuccess: (r) => {
-        if (r.units < only.units) frame.env.exhausted.value = true
+        partial(only, r)
         return Effect.succeed([r])
       },
-      onFailure: (refusal) => Effect.as(refuse(only, refusal), [undefined])
+      onFailure: (refusal) => Effect.as(refused(frame, only, refusal), [undefined])
     })
   return Effect.gen(function* () {
     const out: Array<Reservation | undefined> = []
-    let refused = false
+    let stopped = false
     for (const request of requests) {
-      if (refused) {
+      if (stopped) {
         out.push(undefined)
         continue
       }
       const r = yield* Effect.result(frame.ledger.reserve(request))
       if (r._tag === "Success") {
         out.push(r.success)
-        if (r.success.units < request.units) frame.env.exhausted.value = true
+        partial(request, r.success)
       } else {
-        refused = true
+        stopped = true
         out.push(undefined)
-        yield* refuse(request, r.failure)
+        yield* refused(frame, request, r.failure)
       }
     }
     return out
@@ -109,23 +136,48 @@ interface Paid<A> {
   readonly spent: Usage.Usage
 }
 
+/** Whether a request has reached the backend (set just before the backend is called). */
+export interface Sent {
+  value: boolean
+}
+
 /**
- * Runs one paid call under the backend's retry policy. Every attempt reaches the backend, so every
- * attempt is a call on the ledger: a failed one commits one call (and its wall time) to its
- * reservation; a retry waits (backoff with jitter, or `retry-after`) and then reserves `again`
- * before it starts — if the ledger refuses, the call goes unpaid (`undefined`) and the run is
- * exhausted, as for any refusal. Commits are uninterruptible: once a backend has answered, its
- * spend is on the ledger even if the run is interrupted.
+ * Failures the provider answers before doing any work: a rate limit, a request it rejects. Every
+ * other failure (a timeout, a cut connection, a malformed or short reply) may come after the work
+ * was done and billed.
+ */
+const NOTHING_DONE: ReadonlySet<string> = new Set(["RateLimited", "InvalidRequest", "Unsupported"])
+
+/**
+ * What a failed attempt is charged: one call per request it sent when the provider refused before
+ * working, otherwise everything the attempt reserved (what the provider may have done).
  *
  * @example
- * const result = yield* paidCall(frame, generator.retry, reservation, request, (r) => invoke(r))
+ * failureCharge(reservation, error, 120) // reservation.usage with wallMs 120, for a timeout
+ */
+export const failureCharge = (reservation: Reservation, error: BackendError | undefined, wallMs: number) =>
+  error !== undefined && NOTHING_DONE.has(error.reason._tag)
+    ? Usage.make({ calls: reservation.usage.calls, wallMs })
+    : { ...reservation.usage, flops: 0, usd: 0, wallMs }
+
+/**
+ * Runs one paid call under the backend's retry policy. Every attempt reaches the backend, so every
+ * attempt is paid: a failed one is charged `failureCharge` (and its wall time); a retry waits
+ * (backoff with jitter, or `retry-after`) and then reserves `again` before it starts — if the
+ * ledger refuses, the call goes unpaid (`undefined`) and the run is exhausted, as for any refusal.
+ * An attempt interrupted after its request was sent is charged its whole reservation. Commits are
+ * uninterruptible: once a backend has answered, its spend is on the ledger even if the run is
+ * interrupted.
+ *
+ * @example
+ * const result = yield* paidCall(frame, generator.retry, reservation, request, (r, sent) => invoke(r, sent))
  */
 export const paidCall = <A>(
   frame: Frame,
   policy: Retry.RetryPolicy | undefined,
   first: Reservation,
   again: ReserveRequest,
-  attempt: (reservation: Reservation) => Effect.Effect<Paid<A>, BackendError>
+  attempt: (reservation: Reservation, sent: Sent) => Effect.Effect<Paid<A>, BackendError>
 ): Effect.Effect<A | undefined, BackendError, Scope.Scope> =>
   Effect.uninterruptibleMask((restore) =>
     // the clock is read directly: a call that succeeds is one effect and a commit, no generator
@@ -135,20 +187,29 @@ export const paidCall = <A>(
         retry: number
       ): Effect.Effect<A | undefined, BackendError, Scope.Scope> => {
         const t0 = clock.currentTimeMillisUnsafe()
-        return Effect.matchEffect(restore(attempt(reservation)), {
-          onSuccess: (paid) => Effect.as(commit(frame, reservation, paid.usage, paid.spent), paid.value),
-          onFailure: (error) =>
-            Effect.gen(function* () {
-              const wallMs = clock.currentTimeMillisUnsafe() - t0
-              yield* commit(frame, reservation, Usage.make({ calls: 1, wallMs }))
-              if (policy === undefined || !error.retryable || retry >= policy.retries) return yield* Effect.fail(error)
-              const unit = yield* Random.next
-              yield* restore(Effect.sleep(Retry.delayMs(policy, retry + 1, error, unit)))
-              const [next] = yield* reserveInOrder(frame, [again])
-              if (next === undefined) return undefined
-              return yield* tryWith(next, retry + 1)
-            })
-        })
+        const sent: Sent = { value: false }
+        const charged = (error: BackendError | undefined) =>
+          commit(frame, reservation, failureCharge(reservation, error, clock.currentTimeMillisUnsafe() - t0))
+        return Effect.matchEffect(
+          restore(attempt(reservation, sent)).pipe(
+            // the provider may finish (and bill) a request the run no longer waits for
+            Effect.onInterrupt(() => (sent.value ? charged(undefined) : Effect.void))
+          ),
+          {
+            onSuccess: (paid) => Effect.as(commit(frame, reservation, paid.usage, paid.spent), paid.value),
+            onFailure: (error) =>
+              Effect.gen(function* () {
+                yield* charged(error)
+                if (policy === undefined || !error.retryable || retry >= policy.retries)
+                  return yield* Effect.fail(error)
+                const unit = yield* Random.next
+                yield* restore(Effect.sleep(Retry.delayMs(policy, retry + 1, error, unit)))
+                const [next] = yield* reserveInOrder(frame, [again])
+                if (next === undefined) return undefined
+                return yield* tryWith(next, retry + 1)
+              })
+          }
+        )
       }
       return tryWith(first, 0)
     })
@@ -165,16 +226,26 @@ export interface GenCall {
   readonly minN?: number
   readonly until: "step" | "end"
   readonly temperature: number
+  /** the call's cap on output tokens per sequence (`maxTokensOf`) */
   readonly maxTokens: number
+  /** work that completes a candidate: it may draw on the run's reserve to finish (`Frame.hold`) */
+  readonly finishing?: boolean
+}
+
+/** What a node gets back for one call: the generations paid for, in continuation order. */
+export interface Generated extends GenerateResult {
+  /** per generation: whether its `max_tokens` was shrunk below the call's cap by the budget */
+  readonly cut: ReadonlyArray<boolean>
 }
 
 /**
- * The backend request of a call, seeded by `seedOf(runSeed, problem, seedKey, node)`.
+ * The backend request of a call, seeded by `seedOf(runSeed, problem, seedKey, node)`; `index` is
+ * the first continuation it asks for (continuations after those already paid).
  *
  * @example
  * const request = requestOf(frame, "root.nodes.0", call, 1)
  */
-export const requestOf = (frame: Frame, node: string, call: GenCall, n: number): GenerateRequest => ({
+export const requestOf = (frame: Frame, node: string, call: GenCall, n: number, index = 0): GenerateRequest => ({
   problem: frame.env.problem,
   prefix: call.prefix,
   n,
@@ -182,13 +253,18 @@ export const requestOf = (frame: Frame, node: string, call: GenCall, n: number):
   temperature: call.temperature,
   maxTokens: call.maxTokens,
   seed: seedOf(frame.env.runSeed, frame.env.problem.id, call.seedKey, node),
+  ...(index === 0 ? {} : { index }),
   ...(call.context === undefined ? {} : { context: call.context })
 })
 
+/** Whether the generator sends one request per sequence (a server without `n`). */
+export const perSequenceRequests = (frame: Frame): boolean => !frame.env.generator.capabilities.has("nSampling")
+
 /**
- * What a generation call reserves: one call and its exact prompt tokens (when the backend has a
- * tokenizer) as the fixed part, one sequence and `maxTokens` output tokens per unit. `request` is
- * the call's request (`requestOf(frame, node, call, call.n)`) when the caller has built it already.
+ * What a generation call reserves: its requests (one, or one per sequence on a server without
+ * `n`) and their prompt tokens (exact with a tokenizer, else a bound), and per sequence one
+ * sequence and `maxTokens` output tokens, which may shrink. `request` is the call's request
+ * (`requestOf(frame, node, call, call.n)`) when the caller has built it already.
  *
  * @example
  * const r = generationReservation(frame, node, call)
@@ -200,25 +276,33 @@ export const generationReservation = (
   request: GenerateRequest = requestOf(frame, node, call, call.n)
 ): ReserveRequest => {
   const prompt = frame.env.generator.promptTokens?.(request) ?? 0
+  const each = perSequenceRequests(frame)
   return {
     node,
-    fixed: Usage.make({ calls: 1, inputTokens: prompt }),
-    perUnit: Usage.make({ sequences: 1, outputTokens: call.maxTokens }),
+    fixed: each ? Usage.zero : Usage.make({ calls: 1, inputTokens: prompt }),
+    perUnit: Usage.make({
+      sequences: 1,
+      outputTokens: call.maxTokens,
+      ...(each ? { calls: 1, inputTokens: prompt } : {})
+    }),
     units: call.n,
-    minUnits: call.minN ?? call.n
+    minUnits: call.minN ?? call.n,
+    shrink: { meter: "outputTokens", min: 1 },
+    ...(call.finishing === true && frame.hold !== undefined ? { hold: frame.hold } : {})
   }
 }
 
 /**
  * Calls the generator (holding one of its permits) and checks the response's shape. Returns the
- * result and the logical and real usage of the call.
+ * result and the logical and real usage of the call; `sent` is set when the request goes out.
  *
  * @example
  * const { result, usage } = yield* invokeGenerator(frame, request)
  */
 export const invokeGenerator = (
   frame: Frame,
-  request: GenerateRequest
+  request: GenerateRequest,
+  sent: Sent = { value: false }
 ): Effect.Effect<
   { readonly result: GenerateResult; readonly usage: Usage.Usage; readonly spent: Usage.Usage },
   BackendError
@@ -227,6 +311,7 @@ export const invokeGenerator = (
     Effect.clockWith((clock) => {
       const gen = frame.env.generator
       const t0 = clock.currentTimeMillisUnsafe()
+      sent.value = true
       return Effect.flatMap(gen.generate(request), (result) => {
         const wallMs = clock.currentTimeMillisUnsafe() - t0
         if (result.generations.length !== request.n)
@@ -250,7 +335,7 @@ export const invokeGenerator = (
           outputTokens += g.outputTokens
         }
         const usage = Usage.make({
-          calls: 1,
+          calls: gen.capabilities.has("nSampling") ? 1 : request.n,
           sequences: request.n,
           inputTokens: result.inputTokens,
           outputTokens,
@@ -262,9 +347,111 @@ export const invokeGenerator = (
     })
   )
 
+/** One paid request of a call: `units` continuations from `index`, each capped at `maxTokens`. */
+const paidGeneration = (
+  frame: Frame,
+  node: string,
+  call: GenCall,
+  full: GenerateRequest,
+  asked: ReserveRequest,
+  r: Reservation,
+  index: number
+): Effect.Effect<Generated | undefined, BackendError, Scope.Scope> => {
+  const maxTokens = r.shrunk ?? call.maxTokens
+  // a partial grant asks for fewer continuations (from `index`), with the same seed
+  const request: GenerateRequest =
+    r.units === full.n && index === 0 && maxTokens === full.maxTokens
+      ? full
+      : { ...full, n: r.units, maxTokens, ...(index === 0 ? {} : { index }) }
+  // a retry asks for the same continuations at the same cap, all or nothing
+  const again: ReserveRequest = {
+    node,
+    fixed: asked.fixed,
+    perUnit: { ...asked.perUnit, outputTokens: maxTokens },
+    units: r.units,
+    minUnits: r.units,
+    ...(asked.hold === undefined ? {} : { hold: asked.hold })
+  }
+  const cut = maxTokens < call.maxTokens
+  return Effect.map(
+    paidCall(frame, frame.env.generator.retry, r, again, (_, sent) =>
+      Effect.map(invokeGenerator(frame, request, sent), ({ result, usage, spent }) => ({
+        value: result,
+        usage,
+        spent
+      }))
+    ),
+    (result) => (result === undefined ? undefined : { ...result, cut: result.generations.map(() => cut) })
+  )
+}
+
+/** Concatenates the paid parts of one call. */
+const joinParts = (parts: ReadonlyArray<Generated>): Generated | undefined => {
+  const [only] = parts
+  if (parts.length <= 1) return only
+  const generations: Array<Generation> = []
+  const cut: Array<boolean> = []
+  let inputTokens = 0
+  for (const p of parts) {
+    generations.push(...p.generations)
+    cut.push(...p.cut)
+    inputTokens += p.inputTokens
+  }
+  return { generations, cut, inputTokens }
+}
+
 /**
- * Runs a node's generation calls: reserves them in order, runs the paid ones concurrently, commits
- * each. `undefined` marks a call the budget refused.
+ * The second phase of a node's calls: one at a time, each call reserves what fits (whole
+ * sequences at the cap, else one with its tokens shrunk) and goes on with the rest of its
+ * sequences; the first refusal ends the node's calls.
+ */
+const payOneByOne = (
+  frame: Frame,
+  node: string,
+  calls: ReadonlyArray<GenCall>,
+  requests: ReadonlyArray<GenerateRequest>,
+  wanted: ReadonlyArray<ReserveRequest>,
+  from: number,
+  out: Array<Generated | undefined>
+): Effect.Effect<void, BackendError, Scope.Scope> =>
+  Effect.gen(function* () {
+    for (let i = from; i < calls.length; i++) {
+      const call = calls[i]
+      const full = requests[i]
+      const asked = wanted[i]
+      if (call === undefined || full === undefined || asked === undefined) continue
+      const parts: Array<Generated> = []
+      let index = 0
+      const least = Math.min(call.n, call.minN ?? call.n)
+      while (index < call.n) {
+        const left = call.n - index
+        // the sequences already paid count towards the call's least acceptable number
+        const minUnits = Math.max(1, least - index)
+        const request: ReserveRequest = { ...asked, units: left, minUnits }
+        const granted = yield* Effect.result(frame.ledger.reserve(request))
+        if (granted._tag === "Failure") {
+          yield* refused(frame, request, granted.failure)
+          out[i] = joinParts(parts)
+          return
+        }
+        const r = granted.success
+        // fewer sequences than left is no shortfall yet (the call asks again for the rest); a cut is
+        if (r.shrunk !== undefined) frame.env.exhausted.value = true
+        const paid = yield* paidGeneration(frame, node, call, full, asked, r, index)
+        if (paid === undefined) {
+          out[i] = joinParts(parts)
+          return
+        }
+        parts.push(paid)
+        index += r.units
+      }
+      out[i] = joinParts(parts)
+    }
+  })
+
+/**
+ * Runs a node's generation calls (the two phases above) and commits each. `undefined` marks a
+ * call the budget refused; a call paid in part has fewer generations than it asked for.
  *
  * @example
  * const results = yield* generate(frame, "root.nodes.0", calls)
@@ -273,38 +460,47 @@ export const generate = (
   frame: Frame,
   node: string,
   calls: ReadonlyArray<GenCall>
-): Effect.Effect<ReadonlyArray<GenerateResult | undefined>, BackendError> =>
+): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> =>
   Effect.scoped(
-    Effect.suspend(() => {
+    Effect.gen(function* () {
       // each call's request and reservation are built once: the seed (a 64-bit hash) and the
       // prompt's token count serve the reservation, the call and any retry's reservation
       const requests = calls.map((c) => requestOf(frame, node, c, c.n))
       const wanted = calls.map((c, i) => generationReservation(frame, node, c, requests[i]))
-      return Effect.flatMap(reserveInOrder(frame, wanted), (reservations) => {
-        const one = (i: number): Effect.Effect<GenerateResult | undefined, BackendError, Scope.Scope> => {
-          const r = reservations[i]
-          const full = requests[i]
-          const asked = wanted[i]
-          if (r === undefined || full === undefined || asked === undefined) return Effect.succeed(undefined)
-          // a partial grant asks for fewer continuations, with the same seed
-          const request = r.units === full.n ? full : { ...full, n: r.units }
-          const again = { ...asked, units: r.units, minUnits: r.units }
-          return paidCall(frame, frame.env.generator.retry, r, again, () =>
-            Effect.map(invokeGenerator(frame, request), ({ result, usage, spent }) => ({ value: result, usage, spent }))
-          )
-        }
-        // a single call (a sample node, a one-parent expansion) runs in this fiber: no fork to join
-        if (calls.length === 1) return Effect.map(one(0), (r) => [r])
-        return Effect.forEach(calls, (_, i) => one(i), { concurrency: "unbounded" })
-      })
+      // phase 1: whole reservations in order, while they fit (a tentative ask is no refusal)
+      const first: Array<Reservation> = []
+      for (const w of wanted) {
+        const r = yield* Effect.result(frame.ledger.reserve({ ...w, minUnits: w.units, tentative: true }))
+        if (r._tag === "Failure") break
+        first.push(r.success)
+      }
+      const out: Array<Generated | undefined> = calls.map(() => undefined)
+      const one = (i: number) => {
+        const r = first[i]
+        const call = calls[i]
+        const full = requests[i]
+        const asked = wanted[i]
+        if (r === undefined || call === undefined || full === undefined || asked === undefined) return Effect.void
+        return Effect.map(paidGeneration(frame, node, call, full, asked, r, 0), (g) => {
+          out[i] = g
+        })
+      }
+      // a single call (a sample node, a one-parent expansion) runs in this fiber: no fork to join
+      if (first.length === 1) yield* one(0)
+      else if (first.length > 1)
+        yield* Effect.forEach(first, (_, i) => one(i), { concurrency: "unbounded", discard: true })
+      // phase 2: the rest, one at a time, each after everything before it has settled
+      if (first.length < calls.length) yield* payOneByOne(frame, node, calls, requests, wanted, first.length, out)
+      return out
     })
   )
 
 /**
  * Runs a node's verifier calls: the candidates go in batches (of at most the verifier's `maxBatch`),
  * one call each. Each batch is reserved in order before any call starts — one call, and per
- * candidate one verifier call and the exact tokens the verifier will read (when known) — and a
- * partial grant scores the batch's first candidates. Returns each candidate's step scores, or
+ * candidate one verifier call and the tokens the verifier will read (exact, or a bound) — and a
+ * partial grant scores the batch's first candidates. With `finishing` (every candidate is
+ * complete), the batches may draw on the run's reserve. Returns each candidate's step scores, or
  * `undefined` where the budget refused.
  *
  * @example
@@ -314,7 +510,8 @@ export const score = (
   frame: Frame,
   node: string,
   verifierName: string,
-  candidates: ReadonlyArray<Candidate>
+  candidates: ReadonlyArray<Candidate>,
+  finishing = false
 ): Effect.Effect<ReadonlyArray<ReadonlyArray<number> | undefined>, BackendError> =>
   Effect.scoped(
     Effect.gen(function* () {
@@ -322,6 +519,7 @@ export const score = (
       const size = Math.max(1, Math.floor(v.maxBatch ?? candidates.length))
       const batches: Array<ReadonlyArray<Candidate>> = []
       for (let i = 0; i < candidates.length; i += size) batches.push(candidates.slice(i, i + size))
+      const hold = finishing && frame.hold !== undefined ? { hold: frame.hold } : {}
       // each candidate's cost (the verifier's token count of it) is computed once, for the batch's
       // reservation and any retry's
       const requestOfBatch = (unitCosts: ReadonlyArray<Usage.Usage>, minUnits: number): ReserveRequest => ({
@@ -330,7 +528,8 @@ export const score = (
         perUnit: Usage.zero,
         units: unitCosts.length,
         minUnits,
-        unitCosts
+        unitCosts,
+        ...hold
       })
       const costs = batches.map((batch) =>
         batch.map((c) => Usage.make({ verifierCalls: 1, verifierTokens: v.inputTokens?.(frame.env.problem, c) ?? 0 }))
@@ -347,40 +546,44 @@ export const score = (
         if (r === undefined) return Effect.succeed(batch.map(() => undefined))
         const paid = batch.slice(0, r.units)
         const paidCosts = (costs[i] ?? []).slice(0, r.units)
-        const attempt = Effect.gen(function* () {
-          const t0 = yield* Clock.currentTimeMillis
-          const result: ScoreResult = yield* frame.env.verifierPermits.withPermits(1)(
-            v.score({ problem: frame.env.problem, candidates: paid, verifier: verifierName })
-          )
-          const wallMs = (yield* Clock.currentTimeMillis) - t0
-          const ok =
-            result.stepScores.length === paid.length &&
-            result.stepScores.every((scores) => scores.length > 0 && scores.every((x) => x >= 0 && x <= 1))
-          if (!ok)
-            return yield* backendError(
-              { backend: v.backend, operation: "score" },
-              "BadResponse",
-              `expected ${paid.length} non-empty lists of step scores in [0, 1], got ${JSON.stringify(result.stepScores).slice(0, 200)}`
+        const attempt = (sent: Sent) =>
+          Effect.gen(function* () {
+            const t0 = yield* Clock.currentTimeMillis
+            const result: ScoreResult = yield* frame.env.verifierPermits.withPermits(1)(
+              Effect.suspend(() => {
+                sent.value = true
+                return v.score({ problem: frame.env.problem, candidates: paid, verifier: verifierName })
+              })
             )
-          const usage = Usage.make({
-            calls: 1,
-            verifierCalls: paid.length,
-            verifierTokens: result.inputTokens,
-            wallMs
+            const wallMs = (yield* Clock.currentTimeMillis) - t0
+            const ok =
+              result.stepScores.length === paid.length &&
+              result.stepScores.every((scores) => scores.length > 0 && scores.every((x) => x >= 0 && x <= 1))
+            if (!ok)
+              return yield* backendError(
+                { backend: v.backend, operation: "score" },
+                "BadResponse",
+                `expected ${paid.length} non-empty lists of step scores in [0, 1], got ${JSON.stringify(result.stepScores).slice(0, 200)}`
+              )
+            const usage = Usage.make({
+              calls: 1,
+              verifierCalls: paid.length,
+              verifierTokens: result.inputTokens,
+              wallMs
+            })
+            const spent =
+              result.spent === undefined
+                ? usage
+                : Usage.make({
+                    calls: result.spent.calls,
+                    verifierCalls: result.spent.calls === 0 ? 0 : paid.length,
+                    verifierTokens: result.spent.inputTokens,
+                    wallMs
+                  })
+            return { value: result.stepScores, usage, spent }
           })
-          const spent =
-            result.spent === undefined
-              ? usage
-              : Usage.make({
-                  calls: result.spent.calls,
-                  verifierCalls: result.spent.calls === 0 ? 0 : paid.length,
-                  verifierTokens: result.spent.inputTokens,
-                  wallMs
-                })
-          return { value: result.stepScores, usage, spent }
-        })
         return Effect.map(
-          paidCall(frame, v.retry, r, requestOfBatch(paidCosts, paid.length), () => attempt),
+          paidCall(frame, v.retry, r, requestOfBatch(paidCosts, paid.length), (_, sent) => attempt(sent)),
           (stepScores) => batch.map((_, j): ReadonlyArray<number> | undefined => stepScores?.[j])
         )
       }

@@ -6,17 +6,19 @@
  * @since 0.1.0
  */
 import { Effect, type Semaphore } from "effect"
-import type { Ledger } from "../budget/Ledger.ts"
+import type { Hold, Ledger } from "../budget/Ledger.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import type { Counts } from "../domain/Population.ts"
 import type { Problem } from "../domain/Problem.ts"
 import type { RankedAnswer } from "../domain/RunResult.ts"
+import type { BoundScope } from "../graph/Bound.ts"
 import * as Expression from "../graph/Expression.ts"
 import { type NumField, valueProblem } from "../graph/Field.ts"
 import * as Scope from "../graph/Scope.ts"
 import type { GeneratorShape } from "../services/Generator.ts"
 import type { AnswerKeyShape } from "../services/Grader.ts"
 import type { VerifierShape } from "../services/Verifier.ts"
+import type { Aggregate as AggregateName } from "./Aggregate.ts"
 import { InvalidValue } from "./RunError.ts"
 import type { RunEventsShape } from "./RunEvents.ts"
 
@@ -40,6 +42,11 @@ export interface RunEnv {
    */
   readonly counters: Map<string, { next: number }>
   /**
+   * the verifier and aggregation of the last `score` node that ran: what the anytime finisher
+   * scores the candidates it completes with (`undefined` until a node scores)
+   */
+  lastScore: { readonly verifier: string; readonly aggregate: AggregateName } | undefined
+  /**
    * whether nodes open spans: only when a tracer that exports them is installed. The default
    * native tracer keeps spans in memory for nobody, and a span costs more than a small node's own
    * bookkeeping (a 256-branch parallel opens 256)
@@ -60,6 +67,11 @@ export interface Frame {
   readonly params: Scope.Params
   /** the ledger this frame pays from (a parallel branch pays from its share); `budget.*` reads its limits */
   readonly ledger: Ledger["Service"]
+  /**
+   * the run's reserve to finish (a hold on `ledger`): finishing work may draw on it; absent in a
+   * parallel branch (which pays from a share) and when the budget could not keep it back
+   */
+  readonly hold: Hold | undefined
   /** id prefix of the parallel branch (`""`, `b2/`, `b2/b0/`) */
   readonly prefix: string
   /** group of candidates created in this frame (the parallel branch) */
@@ -74,7 +86,7 @@ export interface Frame {
 
 /**
  * The value of a numeric field at run time, without its rule: params, the budget of the ledger the
- * frame pays from (a parallel branch's share) and the population's counts.
+ * frame pays from (a parallel branch's share), what remains of it now, and the population's counts.
  *
  * @example
  * const threshold = fieldValue(frame, until.threshold, counts)
@@ -82,7 +94,15 @@ export interface Frame {
 export const fieldValue = (frame: Frame, field: NumField, counts?: Counts): number =>
   field.expr._tag === "Num"
     ? field.expr.value
-    : Expression.evaluate(field.expr, Scope.lookup(frame.params, frame.ledger.limits, counts))
+    : Expression.evaluate(
+        field.expr,
+        Scope.lookup(
+          frame.params,
+          frame.ledger.limits,
+          counts,
+          field.remaining ? frame.ledger.remainingUnsafe : undefined
+        )
+      )
 
 /**
  * Evaluates a numeric field of a node at run time and checks its rule.
@@ -97,6 +117,29 @@ export const num = (frame: Frame, field: NumField, counts?: Counts): Effect.Effe
   return Effect.fail(new InvalidValue({ path: field.path, problem: why }))
 }
 
+/**
+ * The static-bound scope of a frame at run time: its params as points, its ledger's limits, and
+ * the backend's caps — for a node that asks at run time what a child would cost (e.g. a `parallel`
+ * deciding whether each branch's share pays for its first call).
+ *
+ * @example
+ * const first = body.firstCall(boundScopeOf(frame, true))
+ */
+export const boundScopeOf = (frame: Frame, share: boolean): BoundScope => {
+  const g = frame.env.generator
+  return {
+    params: Object.fromEntries(Object.entries(frame.params).map(([k, v]) => [k, { lo: v, hi: v }])),
+    limits: frame.ledger.limits,
+    share,
+    options: {
+      maxTokens: g.maxTokens,
+      ...(g.stepTokens === undefined ? {} : { stepTokens: g.stepTokens }),
+      ...(g.maxSteps === undefined ? {} : { maxSteps: g.maxSteps }),
+      ...(frame.env.verifier.maxBatch === undefined ? {} : { maxBatch: frame.env.verifier.maxBatch })
+    }
+  }
+}
+
 /** The sampling fields of a generating node: its temperature (a default applied) and its `maxTokens`, if written. */
 export interface Sampling {
   readonly temperature: NumField
@@ -104,27 +147,48 @@ export interface Sampling {
 }
 
 /**
- * The sampling knobs of a generating node: its temperature and its `maxTokens` (default and cap:
- * the backend's), evaluated and checked.
+ * The sampling knobs of a generating node: its temperature and its `maxTokens` (default: the
+ * backend's cap of one step for `until: "step"`, of a whole solution for `"end"`; cap: the
+ * backend's), evaluated and checked.
  *
  * @example
- * const { temperature, maxTokens } = yield* sampling(frame, node.fields, counts)
+ * const { temperature, maxTokens } = yield* sampling(frame, node.fields, counts, "step")
  */
 export const sampling = (
   frame: Frame,
   fields: Sampling,
-  counts: Counts
+  counts: Counts,
+  until: "step" | "end"
 ): Effect.Effect<{ readonly temperature: number; readonly maxTokens: number }, InvalidValue> =>
   // `num` answers at once (a success or a failure), so the two are chained without a generator
   Effect.flatMap(num(frame, fields.temperature, counts), (temperature) =>
     fields.maxTokens === undefined
-      ? Effect.succeed({ temperature, maxTokens: maxTokensOf(frame, undefined) })
+      ? Effect.succeed({ temperature, maxTokens: maxTokensOf(frame, undefined, until) })
       : Effect.map(num(frame, fields.maxTokens, counts), (requested) => ({
           temperature,
-          maxTokens: maxTokensOf(frame, requested)
+          maxTokens: maxTokensOf(frame, requested, until)
         }))
   )
 
-/** The `maxTokens` of a call: the node's, capped by the backend's. */
-export const maxTokensOf = (frame: Frame, requested: number | undefined): number =>
-  Math.min(requested ?? frame.env.generator.maxTokens, frame.env.generator.maxTokens)
+/**
+ * The `maxTokens` of a call: the node's, else the backend's cap of one step (`stepTokens`) or of a
+ * whole solution (`maxTokens`); never more than the solution cap.
+ *
+ * @example
+ * maxTokensOf(frame, undefined, "step") // e.g. 512 on the simulated backend
+ */
+export const maxTokensOf = (frame: Frame, requested: number | undefined, until: "step" | "end" = "end"): number => {
+  const g = frame.env.generator
+  const cap = requested ?? (until === "step" ? (g.stepTokens ?? g.maxTokens) : g.maxTokens)
+  return Math.min(cap, g.maxTokens)
+}
+
+/**
+ * A call's cap on a lane: no lane (a candidate and its prefix) grows past the backend's solution
+ * cap, so a continuation gets at most what its prefix has left; 0 means the lane cannot grow.
+ *
+ * @example
+ * laneCap(frame, 512, candidate) // min(512, maxTokens − the candidate's tokens)
+ */
+export const laneCap = (frame: Frame, maxTokens: number, prefix: Candidate | undefined): number =>
+  Math.max(0, Math.min(maxTokens, frame.env.generator.maxTokens - (prefix?.steps?.tokens ?? 0)))

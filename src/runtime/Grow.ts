@@ -11,7 +11,8 @@ import type { Frame } from "./Env.ts"
 
 /**
  * A candidate extending `parent` (or starting fresh) with a generation's steps. The new candidate
- * is unscored: its step scores are the parent's (the prefix's), its score absent.
+ * is unscored: its step scores are the parent's (the prefix's), its score absent. `cut`: the call's
+ * `max_tokens` was shrunk by the budget; if the generation stopped there, the candidate says so.
  *
  * @example
  * grow(frame, "root.nodes.0", "s0", undefined, generation)
@@ -22,7 +23,8 @@ export const grow = (
   id: string,
   parent: Candidate | undefined,
   generation: Generation,
-  chain?: ChainRef
+  chain?: ChainRef,
+  cut = false
 ): Candidate => {
   const steps = Steps.appendAll(parent?.steps, generation.steps)
   const group = parent?.group ?? frame.group
@@ -36,7 +38,9 @@ export const grow = (
     stepScores: parent?.stepScores ?? [],
     ...(chainRef === undefined ? {} : { chain: chainRef }),
     ...(group === undefined ? {} : { group }),
-    origin: { node, round: frame.round }
+    origin: { node, round: frame.round },
+    // its output stopped at a max_tokens the budget shrank, not where the model would have
+    ...(cut && generation.finishReason === "length" ? { cut: true } : {})
   }
 }
 
@@ -66,6 +70,7 @@ export const announce = (frame: Frame, node: string, created: ReadonlyArray<Crea
         round: c.origin.round,
         done: c.done,
         ...(c.answer === undefined ? {} : { answer: c.answer }),
+        ...(c.cut === true ? { cut: true } : {}),
         tokens: c.steps?.tokens ?? 0,
         text: generation.steps.map((s) => s.text).join(frame.env.delimiter)
       }),

@@ -110,10 +110,12 @@ const judgeCall = (
   first: Reservation,
   request: GenerateRequest
 ): Effect.Effect<string | undefined, BackendError, Scope.Scope> =>
-  paidCall(frame, frame.env.generator.retry, first, again, () =>
+  paidCall(frame, frame.env.generator.retry, first, again, (_reservation, sent) =>
     frame.env.generatorPermits.withPermits(1)(
       Effect.clockWith((clock) => {
         const t0 = clock.currentTimeMillisUnsafe()
+        // from here the provider may do (and bill) the work: an interruption is charged the reservation
+        sent.value = true
         return Effect.map(frame.env.generator.generate(request), (result) => {
           const wallMs = clock.currentTimeMillisUnsafe() - t0
           const g = result.generations[0]

@@ -11,7 +11,7 @@ import * as Pricing from "../budget/Pricing.ts"
 import type { Problem } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
 import * as Usage from "../domain/Usage.ts"
-import { minimumCost } from "../graph/Cost.ts"
+import { type FirstCall, firstCall as firstCallOf, usesVerifier } from "../graph/Cost.ts"
 import { GraphError } from "../graph/GraphError.ts"
 import type { LoadedGraph } from "../graph/Loader.ts"
 import { effectiveParams, type Params } from "../graph/Scope.ts"
@@ -20,6 +20,7 @@ import { Generator, type GeneratorShape } from "../services/Generator.ts"
 import { AnswerKey } from "../services/Grader.ts"
 import { Verifier, type VerifierShape } from "../services/Verifier.ts"
 import type { Frame, RunEnv } from "./Env.ts"
+import { reserveFor } from "./Finish.ts"
 import { runNode } from "./Interpreter.ts"
 import { BudgetTooSmall, type RunError } from "./RunError.ts"
 import { RunEvents } from "./RunEvents.ts"
@@ -34,30 +35,60 @@ export interface ExecuteOptions {
   readonly concurrency?: number
 }
 
+/**
+ * Prices of a run: USD per million tokens and parameter counts (`Pricing.Prices`), or the older
+ * spelling with `usdPerMillionInput`, `usdPerMillionOutput` and `usdPerMillionVerifier`.
+ */
+export type RunPrices =
+  | Pricing.Prices
+  | {
+      readonly usdPerMillionInput?: number
+      readonly usdPerMillionOutput?: number
+      readonly usdPerMillionVerifier?: number
+    }
+
 /** How `run` runs a graph: as `execute`, with a fresh ledger for these limits and prices. */
 export interface RunOptions extends ExecuteOptions {
   /** budget limits */
   readonly limits?: Limits.Limits
-  /** USD prices per million tokens (FLOPs use the backends' parameter counts) */
-  readonly prices?: Pick<Pricing.Pricing, "usdPerMillionInput" | "usdPerMillionOutput" | "usdPerMillionVerifier">
+  /**
+   * prices and parameter counts (they win over the backend configuration's and mull's price
+   * table; FLOPs use the backends' parameter counts unless set here)
+   */
+  readonly prices?: RunPrices | undefined
+}
+
+/** `RunPrices` as `Pricing.Prices`. */
+const asPrices = (p: RunPrices | undefined): Pricing.Prices | undefined => {
+  if (p === undefined) return undefined
+  if (!("usdPerMillionInput" in p || "usdPerMillionOutput" in p || "usdPerMillionVerifier" in p))
+    return p as Pricing.Prices
+  return {
+    ...(p.usdPerMillionInput === undefined ? {} : { input: p.usdPerMillionInput }),
+    ...(p.usdPerMillionOutput === undefined ? {} : { output: p.usdPerMillionOutput }),
+    ...(p.usdPerMillionVerifier === undefined ? {} : { verifier: p.usdPerMillionVerifier })
+  }
 }
 
 /**
- * The pricing of a run: the backends' parameter counts, and the given prices.
+ * The pricing of a run: the given prices (flags, a sweep's or the server's), then the backend
+ * configuration's, then mull's price table for the generator's model; parameter counts the same
+ * way, ending with the backends' own (`params`). What none sets is `unset`.
  *
  * @example
- * pricingOf(generator, verifier, undefined).generatorParams
+ * pricingOf(generator, verifier, { input: 0.5, output: 1.5 }).usdPerMillionOutput // 1.5
  */
 export const pricingOf = (
-  generator: { readonly params: number },
+  generator: Pick<GeneratorShape, "params" | "backend" | "model" | "prices">,
   verifier: { readonly params: number },
-  prices: RunOptions["prices"]
-): Pricing.Pricing => ({
-  ...Pricing.free,
-  ...prices,
-  generatorParams: generator.params,
-  verifierParams: verifier.params
-})
+  prices: RunPrices | undefined
+): Pricing.Pricing =>
+  Pricing.resolve([
+    asPrices(prices),
+    generator.prices,
+    Pricing.tablePrices(generator.backend, generator.model),
+    { generatorParams: generator.params, verifierParams: verifier.params }
+  ])
 
 /**
  * What a run knows before it starts that depends only on the graph, the param overrides, the
@@ -69,6 +100,10 @@ interface StaticFacts {
   readonly params: Params
   /** the first call's cost without its prompt tokens (zero usage when the graph is invalid) */
   readonly firstCall: Usage.Usage
+  /** the first call's kind (a step or a whole solution, in a branch or not), for the reserve to finish */
+  readonly first: FirstCall | undefined
+  /** whether the graph calls a verifier */
+  readonly scores: boolean
 }
 
 /**
@@ -116,6 +151,9 @@ const backendKey = (generator: GeneratorShape, verifier: VerifierShape): string 
       [...generator.capabilities].sort(),
       verifier.verifiers,
       numberKey(generator.maxTokens),
+      String(generator.stepTokens),
+      String(generator.maxSteps),
+      String(verifier.maxBatch),
       generator.promptTokens !== undefined,
       verifier.inputTokens !== undefined
     ])
@@ -124,12 +162,51 @@ const backendKey = (generator: GeneratorShape, verifier: VerifierShape): string 
   return key
 }
 
+/**
+ * The static cost options of a backend: its solution and step caps, its step-length model and its
+ * verifier's batch size.
+ *
+ * @example
+ * costOptionsOf(generator, verifier) // { maxTokens: 4096, stepTokens: 512, maxSteps: 11 }
+ */
+export const costOptionsOf = (
+  generator: Pick<GeneratorShape, "maxTokens" | "stepTokens" | "maxSteps">,
+  verifier: Pick<VerifierShape, "maxBatch">
+) => ({
+  maxTokens: generator.maxTokens,
+  ...(generator.stepTokens === undefined ? {} : { stepTokens: generator.stepTokens }),
+  ...(generator.maxSteps === undefined ? {} : { maxSteps: generator.maxSteps }),
+  ...(verifier.maxBatch === undefined ? {} : { maxBatch: verifier.maxBatch })
+})
+
+/**
+ * The problems of limits for a graph on a backend with a pricing: what cannot be bounded or
+ * priced is refused, naming how to set it.
+ *
+ * @example
+ * limitProblems(loaded, { usd: 1 }, generator, verifier, Pricing.free) // ["limits.usd: cannot be enforced: no USD price …"]
+ */
+export const limitProblems = (
+  loaded: LoadedGraph,
+  limits: Limits.Limits,
+  generator: Pick<GeneratorShape, "promptTokens">,
+  verifier: Pick<VerifierShape, "inputTokens">,
+  pricing: Pricing.Pricing
+): ReadonlyArray<string> =>
+  Limits.check(limits, {
+    generatorInput: generator.promptTokens !== undefined,
+    verifierInput: verifier.inputTokens !== undefined,
+    scores: usesVerifier(loaded.plan.root),
+    unset: pricing.unset ?? []
+  })
+
 const computeFacts = (
   loaded: LoadedGraph,
   overrides: Params,
   limits: Limits.Limits,
   generator: GeneratorShape,
-  verifier: VerifierShape
+  verifier: VerifierShape,
+  pricing: Pricing.Pricing
 ): StaticFacts => {
   const problems = [
     ...validate(loaded, {
@@ -137,14 +214,13 @@ const computeFacts = (
       limits,
       backend: { name: generator.backend, capabilities: generator.capabilities, verifiers: verifier.verifiers }
     }),
-    ...Limits.check(limits, {
-      generatorTokenizer: generator.promptTokens !== undefined,
-      verifierTokenizer: verifier.inputTokens !== undefined
-    })
+    ...limitProblems(loaded, limits, generator, verifier, pricing)
   ]
   const { params } = effectiveParams(loaded.plan, overrides)
-  if (problems.length > 0) return { problems, params, firstCall: Usage.zero }
-  return { problems, params, firstCall: minimumCost(loaded, { params, limits, maxTokens: generator.maxTokens }) }
+  const scores = usesVerifier(loaded.plan.root)
+  if (problems.length > 0) return { problems, params, firstCall: Usage.zero, first: undefined, scores }
+  const first = firstCallOf(loaded, { params, limits, ...costOptionsOf(generator, verifier) })
+  return { problems, params, firstCall: first?.usage ?? Usage.zero, first, scores }
 }
 
 /**
@@ -161,13 +237,14 @@ export const staticFacts = (
   overrides: Params,
   limits: Limits.Limits,
   generator: GeneratorShape,
-  verifier: VerifierShape
+  verifier: VerifierShape,
+  pricing: Pricing.Pricing = Pricing.free
 ): StaticFacts => {
   const paramsKey = recordKey(overrides)
   const limitsKey = recordKey(limits)
   if (paramsKey === undefined || limitsKey === undefined)
-    return computeFacts(loaded, overrides, limits, generator, verifier)
-  const key = `${paramsKey}|${limitsKey}`
+    return computeFacts(loaded, overrides, limits, generator, verifier, pricing)
+  const key = `${paramsKey}|${limitsKey}|${(pricing.unset ?? []).join(",")}`
   let byBackend = factsMemo.get(loaded)
   if (byBackend === undefined) {
     byBackend = new Map()
@@ -182,7 +259,7 @@ export const staticFacts = (
   }
   const hit = byKey.get(key)
   if (hit !== undefined) return hit
-  const facts = computeFacts(loaded, overrides, limits, generator, verifier)
+  const facts = computeFacts(loaded, overrides, limits, generator, verifier, pricing)
   // forget the oldest entry (Map keeps insertion order)
   if (byKey.size >= FACTS_PER_GRAPH) {
     const oldest = byKey.keys().next()
@@ -190,6 +267,38 @@ export const staticFacts = (
   }
   byKey.set(key, facts)
   return facts
+}
+
+/**
+ * The answer minimum of a graph on a problem with these backends: the first call with its prompt
+ * (unless a parallel branch makes it) and the run's reserve to finish one candidate. A budget that
+ * pays it on every limited meter gets an answer (docs/concepts.md#anytime-behaviour).
+ *
+ * @example
+ * const least = answerMinimumOf(loaded, { N: 16 }, generator, verifier, problem) // then Pricing.derive for usd
+ */
+export const answerMinimumOf = (
+  loaded: LoadedGraph,
+  params: Params,
+  generator: GeneratorShape,
+  verifier: VerifierShape,
+  problem: Problem
+): Usage.Usage => {
+  const facts = staticFacts(loaded, params, {}, generator, verifier)
+  const prompt =
+    generator.promptTokens?.({
+      problem,
+      prefix: undefined,
+      n: 1,
+      until: "end",
+      temperature: 0,
+      maxTokens: generator.maxTokens,
+      seed: 0n
+    }) ?? 0
+  const first = facts.first
+  const own =
+    first === undefined || first.shared ? Usage.zero : Usage.add(first.usage, Usage.make({ inputTokens: prompt }))
+  return Usage.add(own, reserveFor(first, facts.scores, generator, verifier, problem))
 }
 
 /**
@@ -233,7 +342,7 @@ const executeWith = Effect.fnUntraced(function* (
   const events = yield* RunEvents
   const ledger = yield* Ledger.Ledger
   const limits = ledger.limits
-  const facts = staticFacts(loaded, options.params ?? {}, limits, generator, verifier)
+  const facts = staticFacts(loaded, options.params ?? {}, limits, generator, verifier, ledger.pricing)
   if (facts.problems.length > 0) return yield* new GraphError({ graph: loaded.source, problems: facts.problems })
   const { params, firstCall } = facts
   const prompt =
@@ -248,7 +357,10 @@ const executeWith = Effect.fnUntraced(function* (
     }) ?? 0
   // the first call's prompt, when the graph makes a call at all
   const minimum = firstCall.calls > 0 ? Usage.add(firstCall, Usage.make({ inputTokens: prompt })) : firstCall
-  const short = ledger.shortfall(minimum)
+  // a call's max_tokens shrinks to what remains: the least the first call can be made with is one
+  // output token, so only a budget that cannot pay even that refuses the run up front
+  const least = { ...minimum, outputTokens: Math.min(1, minimum.outputTokens) }
+  const short = ledger.shortfall(least)
   if (short.length > 0)
     return yield* new BudgetTooSmall({
       problems: short.map((s) => `budget.${s.meter}: the first call needs ${s.needs}, the limit is ${s.limit}`)
@@ -266,12 +378,26 @@ const executeWith = Effect.fnUntraced(function* (
     verifierPermits: yield* Semaphore.make(Math.max(1, options.concurrency ?? verifier.concurrency)),
     exhausted: { value: false },
     counters: new Map(),
+    lastScore: undefined,
     traced
   }
+  // the reserve to finish one candidate (Finish.ts), kept back from the graph's ordinary work when
+  // the budget can pay for it besides the first call; without a limit there is nothing to keep
+  const reserve = reserveFor(facts.first, facts.scores, generator, verifier, problem)
+  // a first call made in a parallel branch is paid from a share of what the reserve leaves; the
+  // run's own first call must still fit beside the reserve
+  const own = facts.first === undefined || facts.first.shared ? Usage.zero : minimum
+  const hold =
+    Object.keys(limits).length === 0 ||
+    !loaded.plan.root.answers ||
+    ledger.shortfall(Usage.add(own, reserve)).length > 0
+      ? undefined
+      : yield* ledger.hold(`${loaded.plan.root.path}#reserve`, reserve)
   const frame: Frame = {
     env,
     params,
     ledger,
+    hold,
     prefix: "",
     group: undefined,
     counter: { next: 0 },
@@ -290,7 +416,10 @@ const executeWith = Effect.fnUntraced(function* (
       seed: String(options.seed ?? 0),
       at: yield* Clock.currentTimeMillis
     })
-  const population = yield* runNode(frame, loaded.plan.root, [])
+  const population = yield* runNode(frame, loaded.plan.root, []).pipe(
+    // a run that fails or is interrupted gives its reserve back too
+    Effect.ensuring(hold === undefined ? Effect.void : ledger.releaseHold(hold))
+  )
   const snap = yield* ledger.snapshot
   const sel = frame.selection
   const result: RunResult = {

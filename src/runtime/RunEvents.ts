@@ -45,6 +45,8 @@ export type RunEvent =
       readonly round: number
       readonly done: boolean
       readonly answer?: string
+      /** its output was cut at a `max_tokens` the budget shrank */
+      readonly cut?: boolean
       readonly tokens: number
       /** the new steps' text */
       readonly text: string

@@ -9,6 +9,7 @@ import { Cause, Context, Effect, Exit, Queue, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Ledger from "../budget/Ledger.ts"
 import type * as Limits from "../budget/Limits.ts"
+import type * as Pricing from "../budget/Pricing.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import { hash64 } from "../domain/Hash.ts"
 import { makeProblem, type Problem, questionId } from "../domain/Problem.ts"
@@ -53,6 +54,8 @@ interface Plan {
   readonly seed: number
   readonly choices: number
   readonly trace: boolean
+  /** the server's prices (a usd budget needs them) */
+  readonly prices: Pricing.Prices | undefined
 }
 
 const planOf = (policy: Policy, catalog: Catalog, request: Wire.ChatRequest, mull: Wire.MullOptions | undefined) =>
@@ -114,7 +117,8 @@ const planOf = (policy: Policy, catalog: Catalog, request: Wire.ChatRequest, mul
       budget,
       seed,
       choices,
-      trace
+      trace,
+      prices: policy.prices
     } satisfies Plan
   })
 
@@ -129,15 +133,23 @@ const runPlan = (metrics: Metrics.Metrics, plan: Plan, events: RunEvents["Servic
   Effect.gen(function* () {
     const generator = yield* Generator
     const verifier = yield* Verifier
-    const inner = yield* Ledger.make(plan.budget, pricingOf(generator, verifier, undefined))
+    const inner = yield* Ledger.make(plan.budget, pricingOf(generator, verifier, plan.prices))
     const ledger = Ledger.tracked(inner, metrics.reservationsOutstanding)
     metrics.runsInFlight.value += 1
+    // each choice pays from an equal share of the request's budget, as parallel branches do, so
+    // what a choice can spend never depends on how fast the others run
+    const share =
+      Object.keys(plan.budget).length === 0
+        ? undefined
+        : Ledger.shareOf(plan.budget, yield* ledger.snapshot, plan.choices)
     const results = yield* Effect.forEach(
       Array.from({ length: plan.choices }, (_, i) => i),
       (i) =>
-        execute(plan.loaded, plan.problem, { params: plan.params, seed: plan.seed + i }).pipe(
-          Effect.provideService(Ledger.Ledger, ledger),
-          Effect.provideService(RunEvents, events)
+        Effect.flatMap(share === undefined ? Effect.succeed(ledger) : Ledger.makeShare(ledger, share), (paying) =>
+          execute(plan.loaded, plan.problem, { params: plan.params, seed: plan.seed + i }).pipe(
+            Effect.provideService(Ledger.Ledger, paying),
+            Effect.provideService(RunEvents, events)
+          )
         ),
       { concurrency: "unbounded" }
     ).pipe(
@@ -308,7 +320,8 @@ export const chatCompletions = (policy: Policy, catalog: Catalog, metrics: Metri
       plan.params,
       plan.budget,
       Context.get(context, Generator),
-      Context.get(context, Verifier)
+      Context.get(context, Verifier),
+      pricingOf(Context.get(context, Generator), Context.get(context, Verifier), plan.prices)
     )
     if (facts.problems.length > 0) return yield* fail(400, facts.problems.join("; "), "invalid_graph_request", "mull")
     if (request.stream === true) return streamReply(policy, metrics, plan, context)

@@ -6,10 +6,13 @@
 import { Context, Effect } from "effect"
 import { HttpServerRequest } from "effect/http"
 import type { Usage } from "../domain/Usage.ts"
-import { minimumCost, staticCost } from "../graph/Cost.ts"
+import { minimumCost } from "../graph/Cost.ts"
 import type { GraphError } from "../graph/GraphError.ts"
 import * as Loader from "../graph/Loader.ts"
-import { validate } from "../graph/Validate.ts"
+import { effectiveParams, validate } from "../graph/Validate.ts"
+import { dryRunProblems, expectedSpend } from "../runtime/Expected.ts"
+import { planJson, planOf } from "../runtime/Planning.ts"
+import { costOptionsOf, limitProblems, pricingOf } from "../runtime/Run.ts"
 import { Generator } from "../services/Generator.ts"
 import { Verifier } from "../services/Verifier.ts"
 import type { Catalog, ServedContext } from "./Catalog.ts"
@@ -73,27 +76,58 @@ export const validateGraph = (policy: Policy, catalog: Catalog, context: ServedC
 const finite = (u: Usage): Record<string, number | null> =>
   Object.fromEntries(Object.entries(u).map(([k, v]) => [k, Number.isFinite(v) ? v : null]))
 
+/** How many synthetic problems the cost route dry-runs a graph on. */
+const DRY_RUNS = 12
+
 /**
- * `POST /v1/graphs/cost`: the static cost bound per meter, the first call's cost and the population bound.
+ * `POST /v1/graphs/cost`: the plan of a graph under a budget (what `mull cost` prints) — per meter
+ * the worst case (`worst`, also as `bound`), the worst case under the budget (`underBudget`), the
+ * answer minimum (`answerMinimum`), the first call (`minimum`) and, when the server has a
+ * simulator to dry-run on (`planner`), the expected spend (`expected.mean`, `expected.sd`) and the
+ * meter that binds first (`binds`). Prices come from the server's `prices`, the backend's, and
+ * mull's price table.
  *
  * @example
- * yield* router.add("POST", "/v1/graphs/cost", costGraph(policy, catalog, context))
+ * yield* router.add("POST", "/v1/graphs/cost", costGraph(policy, catalog, context, planner))
  */
-export const costGraph = (policy: Policy, catalog: Catalog, context: ServedContext) =>
+export const costGraph = (
+  policy: Policy,
+  catalog: Catalog,
+  context: ServedContext,
+  planner: ServedContext | undefined = undefined
+) =>
   Effect.gen(function* () {
     const http = yield* HttpServerRequest.HttpServerRequest
     yield* authorize(policy, http)
     const body = yield* decode(Wire.GraphRequest, yield* readJson(policy, http))
     const loaded = yield* graphOf(policy, catalog, body.graph)
     const generator = Context.get(context, Generator)
-    const options = { params: body.params ?? {}, limits: body.budget ?? {}, maxTokens: generator.maxTokens }
-    const problems = validate(loaded, { params: options.params, limits: options.limits })
+    const verifier = Context.get(context, Verifier)
+    const params = body.params ?? {}
+    const limits = body.budget ?? {}
+    const problems = validate(loaded, { params, limits })
     if (problems.length > 0) return yield* fail(400, problems.join("; "), "invalid_graph", "graph")
-    const bound = staticCost(loaded, options)
+    const pricing = pricingOf(generator, verifier, policy.prices)
+    const refused = limitProblems(loaded, limits, generator, verifier, pricing)
+    if (refused.length > 0) return yield* fail(400, refused.join("; "), "invalid_graph", "budget")
+    const options = { params, limits, ...costOptionsOf(generator, verifier) }
+    const plan = planOf(loaded, options, generator.backend, pricing)
+    const expected =
+      planner === undefined
+        ? undefined
+        : yield* expectedSpend(loaded, {
+            params,
+            limits,
+            prices: policy.prices,
+            problems: dryRunProblems(DRY_RUNS)
+          }).pipe(
+            Effect.provide(planner),
+            Effect.mapError((e) => new Reply({ status: 400, body: Wire.errorBody(400, e.message, "invalid_graph") }))
+          )
+    const { params: effective } = effectiveParams(loaded.plan, params)
     return json(200, {
-      graph: loaded.doc.name,
-      bound: finite(bound.usage),
-      population: bound.population,
+      ...planJson(loaded.doc.name, effective, limits, plan, expected),
+      bound: finite(plan.worst),
       minimum: finite(minimumCost(loaded, options))
     })
   })

@@ -104,14 +104,18 @@ export const openApi = () => {
       },
       "/v1/graphs/cost": {
         post: {
-          summary: "The static cost bound of a graph, per meter",
+          summary:
+            "The plan of a graph under a budget, per meter: worst case, worst case under the budget, answer minimum, expected spend from a dry run",
           security: auth,
           requestBody: {
             required: true,
             content: { "application/json": { schema: { $ref: "#/components/schemas/GraphRequest" } } }
           },
           responses: {
-            "200": { description: "`{ bound, minimum }`" },
+            "200": {
+              description:
+                "`{ worst, bound, underBudget, answerMinimum, minimum, expected: { runs, mean, sd }, binds, population }`"
+            },
             "400": errorResponse("Malformed body or invalid graph")
           }
         }

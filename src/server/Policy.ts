@@ -7,6 +7,7 @@
  */
 import { Schema } from "effect"
 import * as Limits from "../budget/Limits.ts"
+import { Prices } from "../budget/Pricing.ts"
 import type { Params } from "../graph/Scope.ts"
 
 const ParamsSchema = Schema.Record(Schema.String, Schema.Finite)
@@ -40,7 +41,9 @@ export const ServerConfig = Schema.Struct({
   /** folder where requests that ask for a trace have it written (absent: traces are refused) */
   traces: Schema.optionalKey(Schema.String),
   /** how long shutdown waits for requests in flight, ms (default 10 s) */
-  drainMs: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)))
+  drainMs: Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))),
+  /** USD per million tokens and parameter counts for every request (a usd budget needs prices) */
+  prices: Schema.optionalKey(Prices)
 })
 export type ServerConfig = typeof ServerConfig.Type
 
@@ -58,6 +61,8 @@ export interface Policy {
   readonly drainMs: number
   /** the bearer token requests must present; absent: no authentication */
   readonly token: string | undefined
+  /** prices and parameter counts of every request's run (absent: the backend's, then mull's table) */
+  readonly prices: Prices | undefined
 }
 
 /**
@@ -80,7 +85,8 @@ export const policyOf = (config: ServerConfig, builtin: ReadonlyArray<string>, t
     maxChoices: config.maxChoices ?? 8,
     traces: config.traces,
     drainMs: config.drainMs ?? 10_000,
-    token
+    token,
+    prices: config.prices
   }
 }
 

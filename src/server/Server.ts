@@ -44,6 +44,8 @@ export interface ServerParts {
   readonly catalog: Catalog
   readonly metrics: Metrics.Metrics
   readonly context: ServedContext
+  /** a simulated backend for the cost route's dry runs (expected spend); absent: none are made */
+  readonly planner?: ServedContext | undefined
 }
 
 /**
@@ -53,7 +55,7 @@ export interface ServerParts {
  * HttpRouter.serve(routes(parts)).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: 8080 })))
  */
 export const routes = (parts: ServerParts) => {
-  const { policy, catalog, metrics, context } = parts
+  const { policy, catalog, metrics, context, planner } = parts
   return HttpRouter.use((router) =>
     Effect.gen(function* () {
       yield* router.add(
@@ -70,7 +72,7 @@ export const routes = (parts: ServerParts) => {
       yield* router.add(
         "POST",
         "/v1/graphs/cost",
-        handled(metrics, "/v1/graphs/cost", costGraph(policy, catalog, context))
+        handled(metrics, "/v1/graphs/cost", costGraph(policy, catalog, context, planner))
       )
       yield* router.add("GET", "/v1/traces/:id", handled(metrics, "/v1/traces/:id", traceFile(policy, "jsonl")))
       yield* router.add(
@@ -130,15 +132,19 @@ export const routes = (parts: ServerParts) => {
 }
 
 /**
- * The parts of a server: the policy's graphs, fresh metrics, and the backend services in context.
+ * The parts of a server: the policy's graphs, fresh metrics, the backend services in context, and
+ * optionally a simulated backend's services for the cost route's dry runs.
  *
  * @example
- * const parts = yield* makeParts(policy)
+ * const parts = yield* makeParts(policy, planner)
  */
-export const makeParts = Effect.fn("mull.serve.make")(function* (policy: Policy) {
+export const makeParts = Effect.fn("mull.serve.make")(function* (
+  policy: Policy,
+  planner: ServedContext | undefined = undefined
+) {
   const catalog = yield* loadCatalog(policy)
   const context = yield* Effect.context<ServedServices>()
-  return { policy, catalog, metrics: Metrics.make(), context } satisfies ServerParts
+  return { policy, catalog, metrics: Metrics.make(), context, planner } satisfies ServerParts
 })
 
 /**

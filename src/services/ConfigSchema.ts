@@ -67,3 +67,22 @@ export const optionalEnv = <A>(
     Effect.map(Option.getOrUndefined),
     Effect.mapError((e) => configError(backend, undefined, `environment: ${e.message}`))
   )
+
+const price = (description: string) =>
+  Schema.optionalKey(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0)).annotate({ description }))
+
+/**
+ * A backend configuration's `prices`: USD per million tokens (the generator's input and output,
+ * what the verifier reads) — the same fields as a sweep's or the server's `prices`. Prices set
+ * by flags or by a sweep or the server win over these.
+ *
+ * @example
+ * const Knobs = Schema.Struct({ prices: PricesConfig })
+ */
+export const PricesConfig = Schema.optionalKey(
+  Schema.Struct({
+    input: price("USD per million input (prompt) tokens"),
+    output: price("USD per million generated tokens"),
+    verifier: price("USD per million tokens the verifier reads")
+  }).annotate({ description: "USD prices per million tokens, for usd budgets (docs/concepts.md#prices-and-flops)" })
+)

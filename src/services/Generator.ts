@@ -23,8 +23,14 @@ export interface GenerateRequest {
   readonly temperature: number
   /** cap on output tokens of each continuation */
   readonly maxTokens: number
-  /** the call's seed (see `Hash.seedOf`); continuation i must depend only on (request, seed, i) */
+  /** the call's seed (see `Hash.seedOf`); continuation i must depend only on (request, seed, index + i) */
   readonly seed: bigint
+  /**
+   * the index of the first continuation asked for (default 0): a call paid in parts asks for
+   * continuations `index … index + n − 1` of the same seed, so its parts are the continuations one
+   * request of all of them would have given
+   */
+  readonly index?: number
   /** previous attempts of a revision chain, oldest first; present only for revisions */
   readonly context?: ReadonlyArray<Candidate>
   /**
@@ -49,7 +55,10 @@ export interface Generation {
 export interface GenerateResult {
   /** exactly `n` continuations, in order */
   readonly generations: ReadonlyArray<Generation>
-  /** prompt tokens of the call (counted once per call, as OpenAI-compatible servers report them) */
+  /**
+   * prompt tokens the backend read: once for a request with `n` continuations (as OpenAI-compatible
+   * servers report them), once per request when the continuations were separate requests
+   */
   readonly inputTokens: number
   /**
    * What the backend really spent, when it differs from the logical cost above — a cache hit
@@ -76,14 +85,34 @@ export interface GeneratorShape {
   readonly capabilities: ReadonlySet<Capability>
   /** concurrent calls the backend accepts */
   readonly concurrency: number
-  /** default and largest `maxTokens` of one call */
+  /** default and largest `maxTokens` of one call: the solution cap (no lane grows past it) */
   readonly maxTokens: number
+  /** default `maxTokens` of a step-wise call (`until: "step"`); absent: `maxTokens` */
+  readonly stepTokens?: number
+  /**
+   * the most steps a solution of this backend can have (a backend-provided step-length model: the
+   * simulator knows it), which bounds search loops that run until no lane is active; absent: unknown
+   */
+  readonly maxSteps?: number
+  /**
+   * prices (USD per million tokens) and parameter counts the backend's configuration sets, its
+   * verifier's included (the shape of `budget/Pricing.Prices`); absent: none
+   */
+  readonly prices?: {
+    readonly input?: number
+    readonly output?: number
+    readonly verifier?: number
+    readonly generatorParams?: number
+    readonly verifierParams?: number
+  }
   /** the text between steps */
   readonly stepDelimiter: string
   readonly generate: (request: GenerateRequest) => Effect.Effect<GenerateResult, BackendError>
   /**
-   * Exact prompt tokens of a request, when the backend has a tokenizer (capability `tokenizer`);
-   * `undefined` otherwise.
+   * An upper bound of one request's prompt tokens, known before the call: exact with a tokenizer
+   * (capability `tokenizer`), else a bound no byte-level tokenizer exceeds (the UTF-8 bytes of what
+   * the model reads); `undefined` when the backend cannot bound it. The runtime reserves it and
+   * commits what the backend reports.
    */
   readonly promptTokens: ((request: GenerateRequest) => number) | undefined
   /**

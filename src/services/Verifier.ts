@@ -37,7 +37,10 @@ export interface VerifierShape {
   /** most candidates in one call; the runtime sends all of a node's candidates at once if absent */
   readonly maxBatch?: number
   readonly score: (request: ScoreRequest) => Effect.Effect<ScoreResult, BackendError>
-  /** exact tokens the verifier will read for a candidate, when known before the call */
+  /**
+   * an upper bound of the tokens the verifier will read for a candidate, known before the call
+   * (exact with a tokenizer, else the UTF-8 bytes of what it reads); `undefined` when unknown
+   */
   readonly inputTokens: ((problem: Problem, candidate: Candidate) => number) | undefined
   /** how the runtime retries transient failures (each attempt is a call on the ledger); absent: none */
   readonly retry?: RetryPolicy

@@ -56,7 +56,8 @@ describe("the built-in registry", () => {
       "modelPath",
       "threads",
       "contextSize",
-      "maxTokens"
+      "maxTokens",
+      "stepTokens"
     ])
     assert.notInclude(Object.keys(optionFlags(registry, { secrets: false })), "apiKey")
   })

@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Scope } from "effect"
 import fc from "fast-check"
 import * as Ledger from "../../src/budget/Ledger.ts"
-import type * as Limits from "../../src/budget/Limits.ts"
+import * as Limits from "../../src/budget/Limits.ts"
 import * as Pricing from "../../src/budget/Pricing.ts"
 import * as Usage from "../../src/domain/Usage.ts"
 
@@ -84,8 +84,9 @@ interface Model {
 const fits = (m: Model, extra: Usage.Usage): boolean => {
   const reserved = Usage.sum(m.open.map((r) => r.usage))
   const total = Pricing.derive(m.pricing, Usage.add(Usage.add(m.committed, reserved), extra))
+  // integer meters exactly, USD and FLOPs with their rounding tolerance
   return Object.entries(m.limits).every(
-    ([meter, limit]) => total[meter as Usage.Meter] <= limit + 1e-9 * Math.max(1, limit)
+    ([meter, limit]) => total[meter as Usage.Meter] <= limit + Limits.allowance(meter as Usage.Meter, limit)
   )
 }
 
@@ -348,6 +349,151 @@ describe("Ledger", () => {
         assert.strictEqual((yield* ledger.snapshot).reserved.sequences, 4)
         yield* Scope.close(scope, Exit.void)
         assert.strictEqual((yield* ledger.snapshot).reserved.sequences, 0)
+      })
+    ))
+})
+
+describe("Ledger: exact meters, holds, shrinking (issue 15)", () => {
+  it("integer meters are exact: a limit of 3e9 output tokens never grants 3e9 + 3", () => {
+    const real = Ledger.makeState({ outputTokens: 3e9 })
+    const over = real.tryReserve({
+      node: "n",
+      fixed: Usage.zero,
+      perUnit: Usage.make({ outputTokens: 3e9 + 3 }),
+      units: 1
+    })
+    assert.strictEqual(over._tag, "Refused")
+    const exact = real.tryReserve({
+      node: "n",
+      fixed: Usage.zero,
+      perUnit: Usage.make({ outputTokens: 3e9 }),
+      units: 1
+    })
+    assert.strictEqual(exact._tag, "Granted")
+    assert.isFalse(Limits.within(Usage.make({ outputTokens: 3e9 + 1 }), { outputTokens: 3e9 }))
+    assert.isTrue(Limits.within(Usage.make({ usd: 0.1 + 0.2 }), { usd: 0.3 }), "usd keeps its rounding tolerance")
+  })
+
+  it("shrink: when not one unit fits, one is granted with what remains of the shrinking meter", () => {
+    const real = Ledger.makeState({ outputTokens: 1000, calls: 5 })
+    const request = {
+      node: "n",
+      fixed: Usage.make({ calls: 1 }),
+      perUnit: Usage.make({ sequences: 1, outputTokens: 4096 }),
+      units: 3,
+      minUnits: 1,
+      shrink: { meter: "outputTokens" as const, min: 1 }
+    }
+    const g = real.tryReserve(request)
+    assert.strictEqual(g._tag, "Granted")
+    if (g._tag !== "Granted") return
+    assert.strictEqual(g.reservation.units, 1)
+    assert.strictEqual(g.reservation.shrunk, 1000)
+    assert.strictEqual(g.reservation.usage.outputTokens, 1000)
+    // nothing left: not even one token; a tentative ask is not counted as a refusal
+    assert.strictEqual(real.tryReserve({ ...request, tentative: true })._tag, "Refused")
+    assert.strictEqual(real.snapshot().refusals, 0)
+    assert.strictEqual(real.tryReserve(request)._tag, "Refused")
+    assert.strictEqual(real.snapshot().refusals, 1)
+  })
+
+  it("a hold: only requests naming it use it, and committed + reserved never passes a limit, USD included", () => {
+    const opArb = fc.record({
+      finishing: fc.boolean(),
+      request: requestArb,
+      settle: fc.constantFrom("commit", "release", "keep"),
+      fraction: fc.double({ min: 0, max: 1, noNaN: true })
+    })
+    fc.assert(
+      fc.property(
+        limitsArb,
+        pricingArb,
+        usageArb(6),
+        fc.array(opArb, { maxLength: 14 }),
+        (limits, pricing, kept, ops) => {
+          const real = Ledger.makeState(limits, pricing)
+          const hold = real.hold("root#reserve", kept)
+          const within = () => {
+            const s = real.snapshot()
+            for (const [meter, limit] of Object.entries(limits))
+              assert.isAtMost(
+                s.committed[meter as Usage.Meter] + s.reserved[meter as Usage.Meter],
+                limit + Limits.allowance(meter as Usage.Meter, limit),
+                meter
+              )
+          }
+          within()
+          for (const op of ops) {
+            const req = toRequest(op.request)
+            const before = real.snapshot()
+            const outcome = real.tryReserve(op.finishing && hold !== undefined ? { ...req, hold } : req)
+            if (outcome._tag === "Granted" && !op.finishing) {
+              // an ordinary grant fits beside everything held: the hold is not its to use
+              const total = Pricing.derive(
+                pricing,
+                Usage.add(Usage.add(before.committed, before.reserved), outcome.reservation.usage)
+              )
+              for (const [meter, limit] of Object.entries(limits))
+                assert.isAtMost(
+                  total[meter as Usage.Meter],
+                  limit + Limits.allowance(meter as Usage.Meter, limit),
+                  meter
+                )
+            }
+            within()
+            if (outcome._tag === "Granted") {
+              const r = outcome.reservation
+              if (op.settle === "commit")
+                real.commit(
+                  r,
+                  Usage.make(Object.fromEntries(baseMeters.map((k) => [k, Math.floor(r.usage[k] * op.fraction)])))
+                )
+              else if (op.settle === "release") real.release(r)
+            }
+            within()
+          }
+          if (hold !== undefined) real.releaseHold(hold)
+          const s = real.snapshot()
+          for (const m of baseMeters) assert.isAtLeast(s.reserved[m], 0, m)
+          assert.strictEqual(s.held.calls + s.held.outputTokens + s.held.verifierTokens, 0)
+        }
+      ),
+      { numRuns: RUNS }
+    )
+  })
+
+  it("a hold in a share is held in the parent too, and a finishing grant draws on both", () =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const parent = yield* Ledger.make({ sequences: 10 })
+        const share = yield* Ledger.makeShare(parent, { sequences: 5 })
+        const hold = yield* share.hold("b0#reserve", Usage.make({ sequences: 2 }))
+        if (hold === undefined) return assert.fail("the share can hold 2 of its 5")
+        assert.strictEqual((yield* parent.snapshot).reserved.sequences, 2)
+        const perUnit = Usage.make({ sequences: 1 })
+        // ordinary work gets the 3 the hold leaves; finishing work the hold's 2 as well
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const ordinary = yield* share.reserve({ node: "n", fixed: Usage.zero, perUnit, units: 5, minUnits: 1 })
+            assert.strictEqual(ordinary.units, 3)
+            yield* share.commit(ordinary, Usage.make({ sequences: 3 }))
+            const finishing = yield* share.reserve({
+              node: "n",
+              fixed: Usage.zero,
+              perUnit,
+              units: 5,
+              minUnits: 1,
+              hold
+            })
+            assert.strictEqual(finishing.units, 2)
+            yield* share.commit(finishing, Usage.make({ sequences: 2 }))
+          })
+        )
+        yield* share.releaseHold(hold)
+        const p = yield* parent.snapshot
+        assert.strictEqual(p.committed.sequences, 5)
+        assert.strictEqual(p.reserved.sequences, 0)
+        assert.strictEqual(p.open, 0)
       })
     ))
 })

@@ -8,7 +8,11 @@
  *   total is the sum of its per-node entries; no overrun is ever charged;
  * - the run returns a RunResult or fails with a tagged error (or is interrupted) — never a defect;
  * - retries are on the ledger: a finished run's calls equal the attempts that reached the backend;
- * - no bad verifier score is ever used: every score in a result is a number in [0, 1].
+ * - no bad verifier score is ever used: every score in a result is a number in [0, 1];
+ * - counted *at the backend*, below the fault injector (issue 15): what the backend really did —
+ *   requests, sequences and tokens generated, tokens read, and for a request it never finished
+ *   (interrupted, or its reply lost to a fault) everything it was asked for — never exceeds a limit,
+ *   and the ledger's `backendUsage` is never less than it.
  *
  * `MULL_PROPERTY_SCALE=10` runs ten times as many cases.
  */
@@ -20,6 +24,7 @@ import * as Simulated from "../../plugins/simulated/index.ts"
 import * as MathGrader from "../../src/answer/MathGrader.ts"
 import * as Ledger from "../../src/budget/Ledger.ts"
 import type * as Limits from "../../src/budget/Limits.ts"
+import * as Pricing from "../../src/budget/Pricing.ts"
 import * as Usage from "../../src/domain/Usage.ts"
 import * as Loader from "../../src/graph/Loader.ts"
 import { execute, pricingOf } from "../../src/runtime/Run.ts"
@@ -91,12 +96,73 @@ const stats = {
   retried: 0
 }
 
+/**
+ * What the backend itself did, counted below the fault injector: a request is counted as soon as it
+ * reaches the backend with everything it asks for (n sequences at max_tokens, its prompt, the
+ * candidates it must read) as *pending* — what the provider may do — and, when the backend
+ * answers, with what it really did instead.
+ */
+interface Real {
+  done: Usage.Usage
+  pending: Usage.Usage
+}
+
+const realUsage = (r: Real): Usage.Usage => Usage.add(r.done, r.pending)
+
+/** The raw generator and verifier, counting what they do into `real` (a few yields in between, so interruptions land inside). */
+const counted = (generator: GeneratorShape, verifier: VerifierShape, real: Real) => {
+  const track = <A>(asked: Usage.Usage, call: Effect.Effect<A, BackendError>, did: (a: A) => Usage.Usage) =>
+    Effect.gen(function* () {
+      real.pending = Usage.add(real.pending, asked)
+      yield* Effect.yieldNow
+      const a = yield* call
+      real.pending = Usage.subtract(real.pending, asked)
+      real.done = Usage.add(real.done, did(a))
+      return a
+    })
+  const g: GeneratorShape = {
+    ...generator,
+    generate: (r) =>
+      track(
+        Usage.make({
+          calls: 1,
+          sequences: r.n,
+          outputTokens: r.n * r.maxTokens,
+          inputTokens: generator.promptTokens?.(r) ?? 0
+        }),
+        generator.generate(r),
+        (out) =>
+          Usage.make({
+            calls: 1,
+            sequences: out.generations.length,
+            outputTokens: out.generations.reduce((t, x) => t + x.outputTokens, 0),
+            inputTokens: out.inputTokens
+          })
+      )
+  }
+  const v: VerifierShape = {
+    ...verifier,
+    score: (r) =>
+      track(
+        Usage.make({
+          calls: 1,
+          verifierCalls: r.candidates.length,
+          verifierTokens: r.candidates.reduce((t, x) => t + (verifier.inputTokens?.(r.problem, x) ?? 0), 0)
+        }),
+        verifier.score(r),
+        (out) => Usage.make({ calls: 1, verifierCalls: r.candidates.length, verifierTokens: out.inputTokens })
+      )
+  }
+  return { generator: g, verifier: v }
+}
+
 /** The backend with faults injected and every attempt that reaches it counted. */
-const faultyBackend = (c: FaultCase, counts: Faults.FaultCounts, attempts: { value: number }) =>
+const faultyBackend = (c: FaultCase, counts: Faults.FaultCounts, attempts: { value: number }, real: Real) =>
   Effect.gen(function* () {
     const options = { schedule: c.schedule, retry: { retries: c.retries, baseDelayMs: 0, maxDelayMs: 1 }, counts }
-    const g = Faults.wrapGenerator(yield* Generator, options)
-    const v = Faults.wrapVerifier(yield* Verifier, options)
+    const raw = counted(yield* Generator, yield* Verifier, real)
+    const g = Faults.wrapGenerator(raw.generator, options)
+    const v = Faults.wrapVerifier(raw.verifier, options)
     const generator: GeneratorShape = {
       ...g,
       generate: (r) =>
@@ -120,7 +186,8 @@ const run = (c: FaultCase, limits: Limits.Limits, interruptAfter: number) =>
   Effect.gen(function* () {
     const counts = Faults.makeCounts()
     const attempts = { value: 0 }
-    const { generator, verifier } = yield* faultyBackend(c, counts, attempts)
+    const real: Real = { done: Usage.zero, pending: Usage.zero }
+    const { generator, verifier } = yield* faultyBackend(c, counts, attempts, real)
     const violations: Array<string> = []
     const inner = yield* Ledger.make(limits, pricingOf(generator, verifier, PRICES))
     const loaded = yield* Loader.fromJson(c.case.doc).pipe(Effect.orDie)
@@ -145,7 +212,15 @@ const run = (c: FaultCase, limits: Limits.Limits, interruptAfter: number) =>
     }
     if (fiber.pollUnsafe() === undefined) yield* Fiber.interrupt(fiber)
     const exit = yield* Fiber.await(fiber)
-    return { exit, snapshot: yield* inner.snapshot, violations, yields, counts, attempts: attempts.value }
+    return {
+      exit,
+      snapshot: yield* inner.snapshot,
+      violations,
+      yields,
+      counts,
+      attempts: attempts.value,
+      real: Pricing.derive(inner.pricing, realUsage(real))
+    }
   })
 
 /** Limits of a case: absolute, or fractions of what a fault-free unlimited run spends. */
@@ -190,6 +265,14 @@ const property = (c: FaultCase) =>
     for (const m of ["calls", "sequences", "inputTokens", "outputTokens", "verifierCalls", "verifierTokens"] as const)
       assert.strictEqual(sum[m], s.committed[m], `byNode sums to committed ${m}`)
     assert.deepStrictEqual(s.overruns, [], "no overrun is charged")
+    // at the backend: what it did, or may have done, within every limit, and never more than backendUsage says
+    assert.deepStrictEqual(
+      over(o.real, limits),
+      [],
+      `the backend itself did more than a limit: ${JSON.stringify(o.real)}`
+    )
+    for (const m of ["calls", "sequences", "inputTokens", "outputTokens", "verifierCalls", "verifierTokens"] as const)
+      assert.isAtMost(o.real[m], s.backend[m], `backendUsage.${m} covers what the backend did`)
     // the outcome
     if (Exit.isFailure(o.exit)) {
       assert.isFalse(Cause.hasDies(o.exit.cause), `defect: ${Cause.pretty(o.exit.cause)}`)

@@ -37,11 +37,12 @@ describe("retries", () => {
     Effect.gen(function* () {
       const clean = yield* runWith("beam-search", { N: 8 }, { schedule: { seed: 1 } })
       const counts = Faults.makeCounts()
+      // a rate limit is answered before any work: each costs one call and nothing else
       const faulty = yield* runWith(
         "beam-search",
         { N: 8 },
         {
-          schedule: { seed: 5, generator: { rateLimited: 0.3, unavailable: 0.2 } },
+          schedule: { seed: 5, generator: { rateLimited: 0.4 } },
           retry: { ...FAST, retries: 30 },
           counts
         }
@@ -55,6 +56,25 @@ describe("retries", () => {
       assert.strictEqual(faulty.value.usage.outputTokens, clean.value.usage.outputTokens)
       assert.strictEqual(faulty.value.usage.calls, clean.value.usage.calls + injected)
       assert.strictEqual(faulty.value.backendUsage.calls, clean.value.backendUsage.calls + injected)
+      // a 500 may come after the work was done (and billed): the attempt is charged what it reserved
+      const counted = Faults.makeCounts()
+      const billed = yield* runWith(
+        "beam-search",
+        { N: 8 },
+        { schedule: { seed: 5, generator: { unavailable: 0.3 } }, retry: { ...FAST, retries: 30 }, counts: counted }
+      )
+      assert.isTrue(Exit.isSuccess(billed))
+      if (!Exit.isSuccess(billed)) return
+      const failed = [...counted.generator.values()].reduce((a, b) => a + b, 0)
+      assert.isAbove(failed, 0)
+      assert.strictEqual(billed.value.answer, clean.value.answer)
+      assert.strictEqual(billed.value.usage.calls, clean.value.usage.calls + failed)
+      assert.isAbove(
+        billed.value.usage.outputTokens,
+        clean.value.usage.outputTokens,
+        "each 500 charged its reservation"
+      )
+      assert.isAbove(billed.value.usage.sequences, clean.value.usage.sequences)
     })
   )
 
@@ -71,7 +91,9 @@ describe("retries", () => {
       if (!Exit.isSuccess(exit)) return
       assert.isTrue(exit.value.exhausted)
       assert.strictEqual(exit.value.usage.calls, 1)
-      assert.strictEqual(exit.value.usage.sequences, 0)
+      // the failed attempt may have generated what it asked for: it is charged its 4 sequences
+      assert.strictEqual(exit.value.usage.sequences, 4)
+      assert.strictEqual(exit.value.population.length, 0)
     })
   )
 

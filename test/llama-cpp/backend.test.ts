@@ -19,9 +19,15 @@ const first = await openBackend()
 // a second, separately loaded copy of the same model
 const second = await openBackend()
 const backend = first.backend
+// for search: steps of up to 24 tokens in lanes of up to 96 (the solution cap), on two copies
+const SEARCH = { ...CONFIG, maxTokens: 96, stepTokens: CONFIG.maxTokens }
+const searchA = await openBackend(SEARCH)
+const searchB = await openBackend(SEARCH)
 afterAll(async () => {
   await first.close()
   await second.close()
+  await searchA.close()
+  await searchB.close()
 })
 
 const problem = STORIES[0] ?? story("x", "x")
@@ -273,7 +279,7 @@ describe("llama-cpp backend loading", () => {
 })
 
 describe("llama-cpp through the runtime", () => {
-  const beam = (seed: number, concurrency: number | undefined, b = backend) =>
+  const beam = (seed: number, concurrency: number | undefined, b = searchA.backend) =>
     Effect.gen(function* () {
       const loaded = yield* Loader.load("beam-search")
       return yield* run(loaded, problem, {
@@ -288,21 +294,26 @@ describe("llama-cpp through the runtime", () => {
       const a = yield* beam(7, undefined)
       assert.isFalse(a.exhausted)
       assert.isAtLeast(a.population.length, 1)
-      // every candidate has sentence steps; the beams grew over the rounds
+      // every candidate has sentence steps; the beams grew over the rounds, no lane past the solution cap
       assert.isTrue(a.population.every((c) => (c.steps?.length ?? 0) >= 2))
+      assert.isTrue(a.population.every((c) => (c.steps?.tokens ?? 0) <= SEARCH.maxTokens))
       // the ledger's output tokens are the generations' sampled tokens: never more than n·maxTokens per call
-      assert.isAtMost(a.usage.outputTokens, a.usage.sequences * CONFIG.maxTokens)
+      assert.isAtMost(a.usage.outputTokens, a.usage.sequences * SEARCH.maxTokens)
       assert.strictEqual(a.usage.outputTokens, a.backendUsage.outputTokens)
       assert.strictEqual(a.usage.inputTokens, a.backendUsage.inputTokens)
       assert.isAbove(a.usage.verifierTokens, 0)
       // the judge remembers prefixes judged in earlier rounds: it really evaluated fewer tokens
       assert.isBelow(a.backendUsage.verifierTokens, a.usage.verifierTokens)
       const loaded = yield* Loader.load("beam-search")
-      const bound = staticCost(loaded, { params: { N: 4, rounds: 2 }, maxTokens: CONFIG.maxTokens }).usage
+      const bound = staticCost(loaded, {
+        params: { N: 4, rounds: 2 },
+        maxTokens: SEARCH.maxTokens,
+        stepTokens: SEARCH.stepTokens
+      }).usage
       for (const m of ["calls", "sequences", "outputTokens", "verifierCalls"] as const)
         assert.isAtMost(a.usage[m], bound[m], m)
       // same seed, at another concurrency and on the other copy of the model: the same result
-      const b = yield* beam(7, 8, second.backend)
+      const b = yield* beam(7, 8, searchB.backend)
       assert.deepStrictEqual(b.usage, { ...a.usage, wallMs: b.usage.wallMs })
       assert.deepStrictEqual(
         b.population.map((c) => [c.id, Steps.text(c.steps, "."), c.score]),

@@ -37,6 +37,8 @@ const BEAM = [
   "--threads",
   "1",
   "--max-tokens",
+  "64",
+  "--step-tokens",
   "16",
   "--question",
   "Once upon a time, there was a cat named Tom.",
@@ -86,7 +88,8 @@ describe("mull run --backend llama-cpp", () => {
         // sample + 2 rounds + the completion: four steps of real story text
         assert.strictEqual(c.steps.length, 4)
         assert.isTrue(c.steps.some((s) => /[a-z]{3}/u.test(s)))
-        assert.isAtMost(c.tokens, 4 * 16)
+        // no lane grows past the solution cap
+        assert.isAtMost(c.tokens, 64)
       }
       assert.strictEqual(result.population.reduce((s, c) => s + c.tokens, 0) <= result.usage.outputTokens, true)
     })
@@ -133,7 +136,7 @@ describe("mull run --backend llama-cpp", () => {
       ]
       const cost = yield* cli(["cost", ...argv, "--param", "N=4", "--param", "rounds=2"])
       assert.strictEqual(cost.code, undefined, cost.err)
-      assert.include(cost.out, "backend llama-cpp (maxTokens 16 per call)")
+      assert.include(cost.out, "backend llama-cpp (solution cap 16 tokens)")
     })
   )
 

@@ -7,6 +7,7 @@ import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit } from "effect"
 import { FetchHttpClient } from "effect/http"
 import * as OpenAi from "../../plugins/openai/index.ts"
+import { seedOf } from "../../plugins/openai/Request.ts"
 import * as Candidate from "../../src/domain/Candidate.ts"
 import { makeProblem } from "../../src/domain/Problem.ts"
 import * as Steps from "../../src/domain/Steps.ts"
@@ -225,7 +226,7 @@ describe("openai generator over HTTP", () => {
     })
   )
 
-  it.live("a server without n: n concurrent requests with distinct seeds, real spend reported", () =>
+  it.live("a server without n: n concurrent requests with distinct seeds, each prompt read counted", () =>
     Effect.gen(function* () {
       server.handle((_, body) => ({
         body: {
@@ -240,8 +241,21 @@ describe("openai generator over HTTP", () => {
       assert.strictEqual(server.requests.length, 3)
       assert.isTrue(server.requests.every((r) => r.body.n === undefined))
       assert.strictEqual(new Set(server.requests.map((r) => r.body.seed)).size, 3)
-      assert.strictEqual(result.inputTokens, 20)
-      assert.deepStrictEqual(result.spent, { calls: 3, sequences: 3, inputTokens: 60, outputTokens: 21 })
+      // three requests read the prompt three times: what the ledger charges (calls = requests sent)
+      assert.strictEqual(result.inputTokens, 60)
+      assert.isUndefined(result.spent)
+      // continuations from an index (a call paid in parts) take the seeds of those continuations
+      const seeds = new Set(server.requests.map((r) => r.body.seed))
+      server.requests.length = 0
+      const rest = request({ n: 2 })
+      yield* gen.generate({ ...rest, index: 1 })
+      const later = server.requests.map((r) => r.body.seed)
+      assert.deepStrictEqual(
+        [...later].sort(),
+        [seedOf(rest.seed, 1), seedOf(rest.seed, 2)].sort(),
+        "continuations 1 and 2 of the seed"
+      )
+      assert.isTrue(later.every((x) => seeds.has(x)))
     })
   )
 
@@ -277,8 +291,13 @@ describe("openai generator over HTTP", () => {
         tokenized.find((r) => String(r.body.prompt).endsWith("First, $2 + 2 = 4$.\n\n"))?.body.prompt
       )
       assert.strictEqual(count(next), prompt.length)
+      // without /tokenize the prompt is bounded by its UTF-8 bytes (+128), which no byte-level
+      // tokenizer exceeds, so input-token and USD budgets still work
       const openai = yield* generatorOf({ server: "openai" })
-      assert.isUndefined(openai.promptTokens)
+      const bounded = openai.promptTokens
+      if (bounded === undefined) throw new Error("every openai generator bounds its prompts")
+      assert.isAtLeast(bounded(request({ n: 1 })), new TextEncoder().encode(first.problem.question).length + 128)
+      assert.isFalse(openai.capabilities.has("tokenizer"))
     })
   )
 })

@@ -37,6 +37,12 @@ const tokens = (text: string) => text.length
 function world(path: string, body: Record<string, unknown>): Action {
   const n = typeof body.n === "number" ? body.n : 1
   const seed = typeof body.seed === "number" ? body.seed : 0
+  // a server honours max_tokens: a reply longer than it is cut there, finish_reason "length"
+  const cap = typeof body.max_tokens === "number" ? body.max_tokens : Number.POSITIVE_INFINITY
+  const reply = (text: string, tokens: number) =>
+    tokens <= cap
+      ? { text, tokens, cut: false }
+      : { text: text.slice(0, Math.max(0, Math.floor(cap))), tokens: Math.max(0, Math.floor(cap)), cut: true }
   const answer = (i: number) => String(40 + ((seed + i) % 4))
   if (path === "/tokenize")
     return {
@@ -62,13 +68,16 @@ function world(path: string, body: Record<string, unknown>): Action {
   if (path === "/v1/chat/completions")
     return {
       body: {
-        choices: Array.from({ length: n }, (_, index) => ({
-          index,
-          message: { role: "assistant", content: `Multiply.\n\nSo $\\boxed{${answer(index)}}$.` },
-          finish_reason: "stop",
-          stop_reason: null
-        })),
-        usage: { prompt_tokens: 50, completion_tokens: 9 * n }
+        choices: Array.from({ length: n }, (_, index) => {
+          const r = reply(`Multiply.\n\nSo $\\boxed{${answer(index)}}$.`, 9)
+          return {
+            index,
+            message: { role: "assistant", content: r.text },
+            finish_reason: r.cut ? "length" : "stop",
+            stop_reason: null
+          }
+        }),
+        usage: { prompt_tokens: 50, completion_tokens: n * reply("", 9).tokens }
       }
     }
   if (path === "/v1/completions") {
@@ -78,13 +87,16 @@ function world(path: string, body: Record<string, unknown>): Action {
     const step = body.stop !== undefined
     return {
       body: {
-        choices: Array.from({ length: n }, (_, index) => ({
-          index,
-          text: step && done < 3 ? `Step ${done + 1}: work.\n\n` : `So $\\boxed{${answer(index)}}$.`,
-          finish_reason: "stop",
-          stop_reason: step && done < 3 ? "\n\n" : null
-        })),
-        usage: { prompt_tokens: tokens(prompt), completion_tokens: 6 * n }
+        choices: Array.from({ length: n }, (_, index) => {
+          const r = reply(step && done < 3 ? `Step ${done + 1}: work.\n\n` : `So $\\boxed{${answer(index)}}$.`, 6)
+          return {
+            index,
+            text: r.text,
+            finish_reason: r.cut ? "length" : "stop",
+            stop_reason: r.cut ? null : step && done < 3 ? "\n\n" : null
+          }
+        }),
+        usage: { prompt_tokens: tokens(prompt), completion_tokens: n * reply("", 6).tokens }
       }
     }
   }

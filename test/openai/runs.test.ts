@@ -240,21 +240,28 @@ describe("graphs on the openai backend", () => {
     })
   )
 
-  it.live("refusals at load: step search on OpenAI, scoring without a verifier, input limits without a tokenizer", () =>
-    Effect.gen(function* () {
-      server.handle(world)
-      const exitOf = (graph: string, limits: Limits, extra: Record<string, unknown>) =>
-        Effect.map(runGraph(graph, { N: 2 }, limits, extra), (r) =>
-          Exit.isFailure(r.exit) ? Cause.pretty(r.exit.cause) : "ran"
+  it.live(
+    "refusals at load: step search on OpenAI, scoring without a verifier, usd without prices, a prompt over the input limit",
+    () =>
+      Effect.gen(function* () {
+        server.handle(world)
+        const exitOf = (graph: string, limits: Limits, extra: Record<string, unknown>) =>
+          Effect.map(runGraph(graph, { N: 2 }, limits, extra), (r) =>
+            Exit.isFailure(r.exit) ? Cause.pretty(r.exit.cause) : "ran"
+          )
+        assert.match(yield* exitOf("beam-search", {}, { server: "openai" }), /needs capability "stepwise"/u)
+        assert.match(yield* exitOf("best-of-n", {}, { verifier: undefined }), /no verifier "prm"/u)
+        assert.match(
+          yield* exitOf("majority", { usd: 1 }, { server: "openai", model: "my-local-model" }),
+          /limits\.usd: cannot be enforced: no USD price is set for generator input tokens \(--price-input\), generated tokens \(--price-output\)/u
         )
-      assert.match(yield* exitOf("beam-search", {}, { server: "openai" }), /needs capability "stepwise"/u)
-      assert.match(yield* exitOf("best-of-n", {}, { verifier: undefined }), /no verifier "prm"/u)
-      assert.match(
-        yield* exitOf("majority", { inputTokens: 100 }, { server: "openai" }),
-        /limits\.inputTokens: cannot be enforced/u
-      )
-      assert.strictEqual(server.requests.length, 0, "nothing was sent")
-    })
+        // without /tokenize the prompt is bounded by its bytes: a limit below that bound pays for nothing
+        assert.match(
+          yield* exitOf("majority", { inputTokens: 100 }, { server: "openai" }),
+          /budget\.inputTokens: the first call needs/u
+        )
+        assert.strictEqual(server.requests.length, 0, "nothing was sent")
+      })
   )
 })
 

@@ -119,22 +119,31 @@ describe("pools without rewards", () => {
 })
 
 describe("budgets", () => {
-  it.effect("input-token limits are refused at load time; sequence and output-token limits are enforced", () =>
-    Effect.gen(function* () {
-      const layer = Layer.mergeAll(replayLayer(), RunEvents.layerSilent)
-      const problem = (yield* loadQwenPool()).problems[6] as Problem
-      const majority = yield* Loader.load("majority")
-      const e = yield* failureOf(
-        Effect.provide(run(majority, problem, { params: { N: 8 }, limits: { inputTokens: 1000 } }), layer)
-      )
-      expect(e.message).toContain("limits.inputTokens: cannot be enforced: the generator has no tokenizer")
-      const few = yield* Effect.provide(run(majority, problem, { params: { N: 8 }, limits: { sequences: 3 } }), layer)
-      expect(few.population).toHaveLength(3)
-      expect(few.exhausted).toBe(true)
-      expect(few.usage.sequences).toBe(3)
-      const full = yield* Effect.provide(run(majority, problem, { params: { N: 4 } }), layer)
-      expect(full.usage.outputTokens).toBe(full.population.reduce((t, c) => t + (c.steps?.tokens ?? 0), 0))
-      expect(full.usage.inputTokens).toBeGreaterThan(0)
-    })
+  it.effect(
+    "input-token, sequence and output-token limits are enforced (a recording charges its own token counts)",
+    () =>
+      Effect.gen(function* () {
+        const layer = Layer.mergeAll(replayLayer(), RunEvents.layerSilent)
+        const problem = (yield* loadQwenPool()).problems[6] as Problem
+        const majority = yield* Loader.load("majority")
+        const one = yield* Effect.provide(
+          run(majority, problem, { params: { N: 8 }, limits: { inputTokens: 1000 } }),
+          layer
+        )
+        expect(one.usage.inputTokens).toBeGreaterThan(0)
+        expect(one.usage.inputTokens).toBeLessThanOrEqual(1000)
+        // a usd limit needs prices: the recording has none
+        const e = yield* failureOf(
+          Effect.provide(run(majority, problem, { params: { N: 8 }, limits: { usd: 1 } }), layer)
+        )
+        expect(e.message).toContain("limits.usd: cannot be enforced: no USD price")
+        const few = yield* Effect.provide(run(majority, problem, { params: { N: 8 }, limits: { sequences: 3 } }), layer)
+        expect(few.population).toHaveLength(3)
+        expect(few.exhausted).toBe(true)
+        expect(few.usage.sequences).toBe(3)
+        const full = yield* Effect.provide(run(majority, problem, { params: { N: 4 } }), layer)
+        expect(full.usage.outputTokens).toBe(full.population.reduce((t, c) => t + (c.steps?.tokens ?? 0), 0))
+        expect(full.usage.inputTokens).toBeGreaterThan(0)
+      })
   )
 })

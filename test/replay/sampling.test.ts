@@ -97,8 +97,21 @@ layer(replayLayer())("the replay backend on the Qwen pool", (it) => {
       const gen = yield* Generator
       const ver = yield* Verifier
       expect([...gen.capabilities].sort()).toEqual(["nSampling", "seeded"])
-      expect(gen.promptTokens).toBeUndefined()
-      expect(ver.inputTokens).toBeUndefined()
+      // no tokenizer, but the recording's own approximate counts are known before a call
+      const problem = (yield* loadQwenPool()).problems[0]
+      if (problem === undefined) throw new Error("the pool has problems")
+      const request = {
+        problem,
+        prefix: undefined,
+        n: 1,
+        until: "end" as const,
+        temperature: 0.8,
+        maxTokens: 4096,
+        seed: 1n
+      }
+      const done = yield* gen.generate(request)
+      expect(gen.promptTokens?.(request)).toBe(done.inputTokens)
+      expect(ver.inputTokens).toBeDefined()
       expect(ver.verifiers).toEqual(["orm", "prm"])
       expect([gen.backend, gen.model, ver.model]).toEqual(["replay", "replay:qwen-pool", "replay:qwen-pool:reward"])
     })

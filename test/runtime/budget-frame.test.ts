@@ -126,15 +126,59 @@ describe("budget.* reads the budget of the ledger a node pays from", () => {
     Effect.gen(function* () {
       const doc = withN("8 - budget.sequences")
       const loaded = yield* fromJson(doc)
-      // each branch samples 8 - share ≤ 8 (reading the run's limit, 6, would bound it by 2)
+      // each branch samples 8 - share ≤ 8 (reading the run's limit, 6, would bound it by 2); then
+      // the anytime finisher may complete each of the ≤ 16 candidates, or sample one: 16 + 17
       const bound = staticCost(loaded, { limits: { sequences: 6 }, maxTokens: 100 }).usage.sequences
-      assert.strictEqual(bound, 16)
+      assert.strictEqual(bound, 33)
       const exit = yield* runDoc(doc, { limits: { sequences: 6 } })
       assert.isTrue(Exit.isSuccess(exit))
       if (Exit.isSuccess(exit)) {
         assert.strictEqual(exit.value.usage.sequences, 6)
         assert.isAtMost(exit.value.usage.sequences, bound)
       }
+    })
+  )
+})
+
+describe("remaining.* reads what is left of the budget when the node starts", () => {
+  it.effect("a second sample sized by remaining.sequences takes what the first left", () =>
+    Effect.gen(function* () {
+      const doc = {
+        name: "remaining",
+        description: "sample, then as many more as remain",
+        root: {
+          type: "sequence",
+          nodes: [
+            { type: "sample", n: 3, until: "end" },
+            { type: "sample", n: "remaining.sequences", until: "end" },
+            { type: "select", method: "majority" }
+          ]
+        }
+      }
+      const exit = yield* runDoc(doc, { limits: { sequences: 10 } })
+      assert.isTrue(Exit.isSuccess(exit))
+      if (Exit.isSuccess(exit)) {
+        assert.strictEqual(exit.value.usage.sequences, 10)
+        assert.strictEqual(exit.value.population.length, 10)
+        assert.isFalse(exit.value.exhausted)
+      }
+      // unlimited, remaining is Infinity: not an integer count, refused when the node runs
+      const unlimited = yield* runDoc(doc, {})
+      assert.isTrue(Exit.isFailure(unlimited))
+      assert.include(String(Exit.isFailure(unlimited) ? unlimited.cause : ""), "root.nodes.1.n")
+      const loaded = yield* fromJson({
+        ...doc,
+        root: {
+          type: "sequence",
+          nodes: [
+            { type: "sample", n: "remaining.tokens", until: "end" },
+            { type: "select", method: "majority" }
+          ]
+        }
+      })
+      assert.deepStrictEqual(validate(loaded, {}), [
+        'root.nodes.0.n: unknown name "remaining.tokens" (remaining meters: calls, sequences, inputTokens, outputTokens, verifierCalls, verifierTokens, flops, usd, wallMs)'
+      ])
     })
   )
 })
@@ -147,7 +191,8 @@ describe("the budget too small for the first call", () => {
         { meter: "sequences", needs: 1, limit: 0 }
       ])
       assert.deepStrictEqual(ledger.shortfall(Usage.make({ calls: 1, sequences: 0, outputTokens: 1000 })), [])
-      const exit = yield* runDoc(twoBranches, { limits: { sequences: 8, outputTokens: 10 } })
+      // a call's max_tokens shrinks to what remains: only no output token at all is too small
+      const exit = yield* runDoc(twoBranches, { limits: { sequences: 8, outputTokens: 0 } })
       assert.isTrue(Exit.isFailure(exit))
       assert.include(String(Exit.isFailure(exit) ? exit.cause : ""), "budget.outputTokens: the first call needs")
     })

@@ -33,12 +33,20 @@ export const simulated = (options: { readonly fixedMs?: number; readonly faults?
  */
 export const start = async (
   config: ServerConfig = {},
-  options: { readonly token?: string; readonly backend?: Layer.Layer<Server.ServedServices, unknown> } = {}
+  options: {
+    readonly token?: string
+    readonly backend?: Layer.Layer<Server.ServedServices, unknown>
+    /** a simulator for the cost route's dry runs (expected spend) */
+    readonly planner?: Layer.Layer<Server.ServedServices, unknown>
+  } = {}
 ): Promise<Started> => {
   const policy = policyOf({ ...config, port: 0, host: "127.0.0.1" }, [builtinDir], options.token)
   const scope = await Effect.runPromise(Scope.make())
+  const planner = options.planner
   const program = Effect.gen(function* () {
-    const parts = yield* Server.makeParts(policy)
+    const dry =
+      planner === undefined ? undefined : yield* Effect.provide(Effect.context<Server.ServedServices>(), planner)
+    const parts = yield* Server.makeParts(policy, dry)
     const context = yield* Layer.buildWithScope(Server.layer(parts), scope)
     const address = Context.get(context, HttpServer.HttpServer).address
     const port = "port" in address ? address.port : 0
