@@ -152,28 +152,31 @@ export const cost = Command.make(
     const unpriced = (m: Usage.Meter) =>
       (m === "usd" && (unset.has("input") || unset.has("output"))) || (m === "flops" && unset.has("generatorParams"))
     const binds = expected?.binds[0]
+    const budgeted = meters.some((m) => limits[m] !== undefined)
+    const expectedHeader = `expected (${expected?.runs ?? 0} dry runs)`
+    const expectedCell = (m: Usage.Meter) =>
+      expected === undefined || unpriced(m) ? "—" : plusMinus(expected.mean[m], expected.sd[m])
     yield* Console.log(
       [
         `${loaded.doc.name} with ${JSON.stringify(effective)}, backend ${plan.backend} (solution cap ${plan.maxTokens} tokens${plan.stepTokens === undefined ? "" : `, step cap ${plan.stepTokens}`})`,
         "",
-        table(
-          [
-            "meter",
-            "worst case",
-            "under budget",
-            "limit",
-            "answer minimum",
-            `expected (${expected?.runs ?? 0} dry runs)`
-          ],
-          meters.map((m) => [
-            m,
-            fmt(plan.worst[m]),
-            fmt(plan.underBudget[m]),
-            limits[m] === undefined ? "—" : fmt(limits[m] ?? 0),
-            fmt(plan.answerMinimum[m]),
-            expected === undefined || unpriced(m) ? "—" : plusMinus(expected.mean[m], expected.sd[m])
-          ])
-        ),
+        // With limits, the one bound that holds is the one under them: the graph's own worst case
+        // (above a limit) is what `mull cost` without --budget prints.
+        budgeted
+          ? table(
+              ["meter", "bound", "limit", "answer minimum", expectedHeader],
+              meters.map((m) => [
+                m,
+                fmt(plan.underBudget[m]),
+                limits[m] === undefined ? "—" : fmt(limits[m] ?? 0),
+                fmt(plan.answerMinimum[m]),
+                expectedCell(m)
+              ])
+            )
+          : table(
+              ["meter", "worst case", "answer minimum", expectedHeader],
+              meters.map((m) => [m, fmt(plan.worst[m]), fmt(plan.answerMinimum[m]), expectedCell(m)])
+            ),
         "",
         `binds first: ${
           binds === undefined
@@ -188,14 +191,16 @@ export const cost = Command.make(
               `dry runs: ${expected.answered} of ${expected.runs} answered, ${expected.exhausted} exhausted (simulated backend, synthetic problems in MATH-500's mix of levels)`
             ]),
         `population ≤ ${fmt(plan.population)} candidates`,
-        "worst case: an upper bound no run exceeds; under budget: capped by the limits; ∞: the graph alone does not bound it (prompt lengths, prices)",
+        budgeted
+          ? "bound: an upper bound no run under these limits exceeds (never above a limit); ∞: the graph alone does not bound it (prompt lengths, prices)"
+          : "worst case: an upper bound no run exceeds; ∞: the graph alone does not bound it (prompt lengths, prices)",
         "answer minimum: a budget that pays this always gets an answer (the run keeps a reserve to finish one candidate)"
       ].join("\n")
     )
   })
 ).pipe(
   Command.withDescription(
-    "Plan a run: worst case per meter, worst case under the budget, the answer minimum, and the expected spend from a dry run"
+    "Plan a run: per meter the worst case (under the budget when one is given), the answer minimum, and the expected spend from a dry run"
   )
 )
 

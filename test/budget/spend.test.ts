@@ -287,9 +287,15 @@ describe("planning", () => {
         const text = yield* cli(["cost", "beam-search", "--param", "N=16", "--budget", "sequences=200"])
         assert.strictEqual(text.code, undefined, text.err)
         const row = text.out.split("\n").find((l) => l.startsWith("sequences "))
-        const [, , under, limit] = (row ?? "").trim().split(/\s{2,}/u)
+        const [, bound, limit] = (row ?? "").trim().split(/\s{2,}/u)
         assert.strictEqual(limit, "200")
-        assert.isAtMost(Number(under), 200, "the worst case under the budget")
+        assert.isAtMost(Number(bound), 200, "the worst case under the budget")
+        // no other sequences figure in the row is above the limit either
+        for (const cell of (row ?? "")
+          .trim()
+          .split(/\s{2,}/u)
+          .slice(1, 4))
+          assert.isAtMost(Number(cell.replaceAll(",", "")), 200, `sequences row: ${row}`)
         assert.match(text.out, /^binds first: /mu)
         const plan = JSON.parse(
           (yield* cli(["cost", "beam-search", "--param", "N=16", "--budget", "sequences=200", "--json"])).out

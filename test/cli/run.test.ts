@@ -312,7 +312,7 @@ describe("mull validate, cost, graphs, schema", () => {
     })
   )
 
-  it.effect("cost: worst case, under the budget, limit, answer minimum and expected spend per meter", () =>
+  it.effect("cost: the bound under the budget, limit, answer minimum and expected spend per meter", () =>
     Effect.gen(function* () {
       const { out, err, code } = yield* cli(["cost", "best-of-n", "--param", "N=64", "--budget", "sequences=10"])
       assert.notStrictEqual(code, 2)
@@ -321,16 +321,18 @@ describe("mull validate, cost, graphs, schema", () => {
         out,
         /^best-of-n with \{"N":64,"temperature":0\.8\}, backend simulated \(solution cap \d+ tokens, step cap \d+\)$/mu
       )
-      assert.match(out, /^meter +worst case +under budget +limit +answer minimum +expected \(24 dry runs\)$/mu)
-      // 64 samples, and the anytime finisher's completions when a limit refuses; under the budget: 10
-      assert.match(out, /^sequences +129 +10 +10 +1 +10 ± 0$/mu)
-      assert.match(out, /^verifierCalls +129 +129 +— +1 /mu)
+      assert.match(out, /^meter +bound +limit +answer minimum +expected \(24 dry runs\)$/mu)
+      // with a budget, no bound above its limit is printed (the graph alone: 129 sequences)
+      assert.match(out, /^sequences +10 +10 +1 +10 ± 0$/mu)
+      assert.notMatch(out, /129 +10 +10/u)
+      assert.match(out, /^verifierCalls +129 +— +1 /mu)
       assert.match(out, /^inputTokens +∞ /mu)
       assert.match(out, /^binds first: sequences \(first to refuse in 24 of 24 dry runs\)$/mu)
       assert.match(out, /^population ≤ 65 candidates$/mu)
       // beam-search-sqrt reuses beam-search: its bound is finite (M = round(√N) ≥ 1)
       const sqrt = yield* cli(["cost", "beam-search-sqrt"])
-      assert.match(sqrt.out, /^calls +[\d,]+ +[\d,]+ +— +3 +/mu)
+      assert.match(sqrt.out, /^meter +worst case +answer minimum +expected \(24 dry runs\)$/mu)
+      assert.match(sqrt.out, /^calls +[\d,]+ +3 +/mu)
     })
   )
 
