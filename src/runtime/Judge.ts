@@ -6,6 +6,9 @@
  * first (one call, one verifier call, and as verifier tokens the prompt's exact count where the
  * generator has a tokenizer, plus the judge's `maxTokens`), then committed — and charged to the
  * verifier meters: `verifierCalls` 1 and `verifierTokens` = the prompt's and the reply's tokens.
+ * It is whole or nothing (no partial grant shrinks its `max_tokens`), and a failed or interrupted
+ * attempt is charged as any call is (`Calls.paidCall`: its reservation once the request was sent,
+ * one call for a refusal before any work).
  *
  * The judge is skipped, and the vote groups by normalised text alone, when there is one answer,
  * when the budget cannot pay for it, when `verifierTokens` is limited and the generator cannot
