@@ -12,7 +12,8 @@
  *
  * The judge is skipped, and the vote groups by normalised text alone, when there is one answer,
  * when the budget cannot pay for it, when `verifierTokens` is limited and the generator cannot
- * count the prompt (the reservation could not be exact), and when the backend refuses it
+ * count the prompt (the reservation could not be exact), when `usd` (`flops`) is limited and no
+ * verifier price (parameter count) is set to price it, and when the backend refuses it
  * (`Unsupported`, as replay does). A reply that names no response is paid for and ignored.
  *
  * @since 0.2.0
@@ -83,6 +84,8 @@ export const judge = (
       const prompt = gen.promptTokens?.(request)
       if (prompt === undefined && frame.ledger.limits.verifierTokens !== undefined)
         return skipped("verifierTokens is limited and the generator cannot count the judge's prompt")
+      const unpriced = unpricedLimit(frame)
+      if (unpriced !== undefined) return skipped(unpriced)
       const wanted: ReserveRequest = {
         node,
         fixed: Usage.make({ calls: 1, verifierCalls: 1, verifierTokens: (prompt ?? 0) + request.maxTokens }),
@@ -105,6 +108,22 @@ export const judge = (
       return { _tag: "Chosen", chosen: id(verdict.chosen), agreeing: verdict.agreeing.map(id) }
     })
   )
+
+/**
+ * Why a `usd` or `flops` limit could not count the judge, if so: the judge is charged to the
+ * verifier meters, so it is priced with the verifier's price and parameters — which a graph that
+ * never scores may leave unset (the run's limit check asks for them only when the graph scores).
+ * Priced at nothing, the judge would pass a limit that is meant to bound what the backend did.
+ */
+const unpricedLimit = (frame: Frame): string | undefined => {
+  const { limits, pricing } = frame.ledger
+  const unset = new Set(pricing.unset ?? [])
+  if (limits.usd !== undefined && unset.has("verifier"))
+    return "usd is limited and no verifier price is set (--price-verifier) to price the judge's tokens"
+  if (limits.flops !== undefined && unset.has("verifierParams"))
+    return "flops is limited and no verifier parameter count is set (--verifier-params) for the judge's tokens"
+  return undefined
+}
 
 /** The paid judge call: the generator's one generation, charged to the verifier meters. */
 const judgeCall = (

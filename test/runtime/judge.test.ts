@@ -2,7 +2,7 @@
  * The consistency judge of free-text votes (universal self-consistency) on the simulated backend:
  * one metered call charged to the verifier meters and to the select node, the judge's choice as
  * the majority answer, skipped when there is one answer, when the budget cannot pay, for `best` and
- * with `judge: "off"`; the static bound counts it for free-text problems; replay refuses it and
+ * with `judge: "off"`, and under a usd limit with no verifier price; the static bound counts it for free-text problems; replay refuses it and
  * the vote falls back to normalised text.
  */
 
@@ -98,6 +98,20 @@ describe("free-text votes on the simulated backend", () => {
     expect(result.answer).toBeDefined()
     expect(result.usage.verifierCalls).toBe(0)
     expect(result.exhausted).toBe(true)
+  })
+
+  it("a usd limit prices the judge with the verifier's price; without one the judge is skipped", async () => {
+    const budget = { usd: 100 }
+    const unpriced = await selected("majority", FREE, { budget, prices: { input: 1, output: 2 } })
+    expect(unpriced.sel.judge).toEqual({
+      skipped: "usd is limited and no verifier price is set (--price-verifier) to price the judge's tokens"
+    })
+    expect(unpriced.result.usage.verifierCalls).toBe(0)
+    const priced = await selected("majority", FREE, { budget, prices: { input: 1, output: 2, verifier: 3 } })
+    expect(priced.sel.judge !== undefined && "chosen" in priced.sel.judge).toBe(true)
+    const { verifierTokens, inputTokens, outputTokens } = priced.result.usage
+    expect(verifierTokens).toBeGreaterThan(0)
+    expect(priced.result.usage.usd).toBeCloseTo((inputTokens * 1 + outputTokens * 2 + verifierTokens * 3) / 1e6, 12)
   })
 
   it("the static bound counts the judge for free-text problems only", async () => {
