@@ -50,7 +50,7 @@ const parseNumeric = (gold: string): { value: Rational; style: NumericStyle; dec
     const mantissa = BigInt(`${dec[1]}${dec[2]}${dec[3] ?? ""}`)
     return { value: rat(mantissa, 10n ** BigInt(decimals)), style: decimals > 0 ? "decimal" : "integer", decimals }
   }
-  const frac = /^(-?)\\[dt]?frac\{(-?\d+)\}\{(\d+)\}$/u.exec(g) ?? /^(-?)\\[dt]?frac(\d)(\d)$/u.exec(g)
+  const frac = /^(-?)\\[dt]?frac\{(-?\d+)\}\{(\d+)\}$/u.exec(g) ?? /^(-?)\\[dt]?frac\s*(\d)(\d)$/u.exec(g)
   if (frac && BigInt(frac[3] ?? "0") !== 0n) {
     const sign = frac[1] === "-" ? -1n : 1n
     return { value: rat(sign * BigInt(frac[2] ?? "0"), BigInt(frac[3] ?? "1")), style: "fraction", decimals: 0 }
@@ -125,7 +125,11 @@ const choiceDistractors = (gold: string): Array<string> | undefined => {
 
 const structuralDistractors = (gold: string): Array<string> => {
   const out: Array<string> = []
-  const numbers = [...gold.matchAll(/\d+/gu)].slice(0, 3)
+  // a number in the exponent of a unit (`15\mbox{ cm}^2`) only changes the unit, which graders
+  // strip: the variant would be the gold
+  const numbers = [...gold.matchAll(/\d+/gu)]
+    .filter((m) => !/\\(?:mbox|text)\{[^{}]*\}\^\{?$/u.test(gold.slice(0, m.index)))
+    .slice(0, 3)
   for (const m of numbers) {
     const n = BigInt(m[0])
     const at = m.index

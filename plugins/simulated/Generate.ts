@@ -148,7 +148,12 @@ export const generate = (
     const prev =
       prevLatent === undefined
         ? undefined
-        : { firstError: prevLatent.firstError, answer: prevLatent.answer, length: prevLatent.length }
+        : {
+            firstError: prevLatent.firstError,
+            answer: prevLatent.answer,
+            length: prevLatent.length,
+            stuck: prevLatent.stuck === true
+          }
     for (let i = 0; i < request.n; i++) {
       const r = greedy ? hash32(prevLatent?.hash ?? world.rev, GREEDY) : hash32(root, offset + i)
       generations.push(render(world, reviseAttempt(world, r, prev), "end", maxTokens))

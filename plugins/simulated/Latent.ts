@@ -27,6 +27,11 @@ export interface SimLatent {
   readonly firstError: number
   /** the step's text was cut by `maxTokens` */
   readonly truncated: boolean
+  /**
+   * set on a revision attempt that kept a wrong approach (it is wrong from step 1): the next
+   * revision keeps it again with probability `revisions.stick` (sim2's stuck chains)
+   */
+  readonly stuck?: true
 }
 
 const isNat = (x: unknown): x is number => typeof x === "number" && Number.isInteger(x) && x >= 0
@@ -54,7 +59,8 @@ export const isSimLatent = (u: unknown): u is SimLatent => {
     isNat(l.firstError) &&
     l.firstError <= l.length &&
     (l.state === 0) === (l.answer === 0 && l.firstError === l.length) &&
-    typeof l.truncated === "boolean"
+    typeof l.truncated === "boolean" &&
+    (l.stuck === undefined || (l.stuck === true && l.firstError === 0))
   )
 }
 

@@ -1,22 +1,27 @@
 /**
- * A revision attempt (sim.py `Prob.revisions`, one attempt of one chain). Attempt root r; its
- * step d has node hash `hash32(r, d)`. Given the latest previous attempt:
+ * A revision attempt (sim2.py / sim.py `Prob.revisions`, one attempt of one chain). Attempt root
+ * r; its step d has node hash `hash32(r, d)`. Given the latest previous attempt:
  *
  * - a right attempt stays right, except that it *breaks* with b(δ): the new attempt goes wrong at
  *   a uniform step in 1..L−1;
- * - a wrong attempt keeps its approach with κ; if it does, it *localises* its first error with λ
- *   (keeps the right prefix and redraws from the first error on), else it keeps only step 0;
- *   without the approach it starts afresh;
+ * - a wrong attempt keeps its approach with `kappaRight` if the approach (step 1) was right, with
+ *   κ if it was wrong (v1: κ for both), or — when the previous attempt was itself stuck on a wrong
+ *   approach — with an extra chance `revisions.stick` (v2's sticky misconceptions);
+ * - an attempt that keeps its approach *localises* its first error with λ (keeps the right prefix
+ *   and redraws from the first error on), else it keeps only step 0; without the approach it
+ *   starts afresh;
  * - a wrong approach that is kept is *stuck*: wrong from step 0, keeping its answer with η, else
- *   drawing a new distractor.
+ *   drawing a new distractor; its latents say `stuck`, for the next revision.
  *
- * With no previous attempt it is a fresh solution (sim.py's attempt 0).
+ * A persuasive error answers the shared misconception (distractor 1) with probability
+ * `answers.shared`, drawn at the first-error node. With no previous attempt it is a fresh
+ * solution (the reference's attempt 0).
  *
  * @since 0.1.0
  */
 import { hash32, uniform } from "../../src/domain/Hash.ts"
 import type { LineageState, SimLatent } from "./Latent.ts"
-import { T_ANCHOR, T_ANS, T_BPOS, T_BREAK, T_FADE, T_KEEP, T_LOCAL, T_PERS, T_STEP } from "./Tags.ts"
+import { T_ANCHOR, T_ANS, T_ATTR, T_BPOS, T_BREAK, T_FADE, T_KEEP, T_LOCAL, T_PERS, T_STEP, T_STICK } from "./Tags.ts"
 import { drawDistractor, lineageLength, stepAccuracy, type World } from "./World.ts"
 
 /** What a revision needs to know about the previous attempt (its last step's latent). */
@@ -25,6 +30,8 @@ export interface PreviousAttempt {
   readonly firstError: number
   readonly answer: number
   readonly length: number
+  /** it kept a wrong approach itself (sim2's `stuck`) */
+  readonly stuck?: boolean
 }
 
 /**
@@ -36,7 +43,12 @@ export interface PreviousAttempt {
  */
 export const reviseAttempt = (world: World, r: number, prev: PreviousAttempt | undefined): ReadonlyArray<SimLatent> => {
   const corr = prev !== undefined && prev.firstError >= prev.length
-  const anchor = prev !== undefined && uniform(r, T_ANCHOR) < world.kappa
+  let anchor = false
+  if (prev !== undefined) {
+    anchor = uniform(r, T_ANCHOR) < (prev.firstError > 0 ? world.kappaRight : world.kappa)
+    const stick = world.config.revisions.stick
+    if (!anchor && prev.stuck === true && stick > 0) anchor = uniform(r, T_STICK) < stick
+  }
   // a right or anchored attempt keeps its length; a fresh approach draws one
   const L = prev !== undefined && (corr || anchor) ? prev.length : lineageLength(world, r)
   const q0 = world.q0
@@ -69,6 +81,8 @@ export const reviseAttempt = (world: World, r: number, prev: PreviousAttempt | u
   if (wrong) {
     answer = drawDistractor(world.zcum, uniform(node(fe), T_ANS))
     persuasive = uniform(node(fe), T_PERS) < world.rho
+    const shared = world.config.answers.shared
+    if (persuasive && shared > 0 && uniform(node(fe), T_ATTR) < shared) answer = 1
     if (stuck && prev !== undefined) {
       answer =
         uniform(r, T_KEEP) < world.config.revisions.eta ? prev.answer : drawDistractor(world.zcum, uniform(r, T_ANS))
@@ -94,7 +108,8 @@ export const reviseAttempt = (world: World, r: number, prev: PreviousAttempt | u
       state,
       answer: isWrong ? answer : 0,
       firstError: isWrong ? fe : L,
-      truncated: false
+      truncated: false,
+      ...(stuck ? { stuck: true as const } : {})
     })
   }
   return out

@@ -1,7 +1,7 @@
 /**
  * Hash tags of the simulated backend. A draw is `uniform(nodeHash, tag)`; tags are ≥ 2^31 so they
  * never collide with child indices (the i-th child of node h is `hash32(h, i)`). The first block
- * is sim.py's, value for value, so the two models agree number for number.
+ * is sim.py's and sim2.py's, value for value, so the models agree number for number.
  *
  * @since 0.1.0
  */
@@ -22,6 +22,14 @@ export const T_ANCHOR = 0x80000032
 export const T_LOCAL = 0x80000033
 export const T_BPOS = 0x80000034
 export const T_KEEP = 0x80000035
+
+// sim2.py's new tags
+/** a persuasive wrong step answers the shared misconception (distractor 1) */
+export const T_ATTR = 0x80000016
+/** the problem is beyond the model (drawn at the problem hash) */
+export const T_CEIL = 0x80000017
+/** a chain stuck on a wrong approach keeps it again */
+export const T_STICK = 0x80000036
 
 /** The greedy child of node h is `hash32(h, GREEDY)` (temperature 0). */
 export const GREEDY = 0x7fffffff

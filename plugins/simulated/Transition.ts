@@ -1,13 +1,15 @@
 /**
- * One generation step (sim.py `Prob.step`): from the parent's lineage state and the child's node
- * hash, whether the child step goes wrong, whether the error is persuasive, and which distractor
- * the lineage now answers. No recovery: a wrong lineage stays wrong and keeps its answer.
+ * One generation step (sim2.py / sim.py `Prob.step`): from the parent's lineage state and the
+ * child's node hash, whether the child step goes wrong, whether the error is persuasive, and which
+ * distractor the lineage now answers (a persuasive error answers the shared misconception,
+ * distractor 1, with probability `answers.shared`). A persuasive lineage stays persuasive with
+ * probability psi per later step. No recovery: a wrong lineage stays wrong and keeps its answer.
  *
  * @since 0.1.0
  */
 import { uniform } from "../../src/domain/Hash.ts"
 import type { LineageState, SimLatent } from "./Latent.ts"
-import { T_ANS, T_FADE, T_PERS, T_STEP } from "./Tags.ts"
+import { T_ANS, T_ATTR, T_FADE, T_PERS, T_STEP } from "./Tags.ts"
 import { drawDistractor, lineageLength, stepAccuracy, type World } from "./World.ts"
 
 /**
@@ -29,6 +31,8 @@ export const childStep = (world: World, hc: number, parent: SimLatent | undefine
   if (state === 0 && uniform(hc, T_STEP) >= qd) {
     state = uniform(hc, T_PERS) < world.rho ? 2 : 1
     answer = drawDistractor(world.zcum, uniform(hc, T_ANS))
+    const shared = world.config.answers.shared
+    if (state === 2 && shared > 0 && uniform(hc, T_ATTR) < shared) answer = 1
     firstError = depth
   }
   return { _tag: "SimLatent", world: world.ph, hash: hc, depth, length, state, answer, firstError, truncated: false }

@@ -1,8 +1,9 @@
 /**
- * The world of one problem: its latent difficulty δ, solution length L, target pass@1 s, step
- * accuracies, PRM noise, revision rates and answer set. It depends only on the config and the
- * problem (never on a run's seed), exactly as sim.py's `Prob`: with `worldSeed = s` and
- * `pid = meta.index`, every field equals sim.py's for seed s, number for number.
+ * The world of one problem: its latent difficulty δ, solution length L, target pass@1 s, whether
+ * it is within the model's reach, step accuracies, PRM noise, revision rates and answer set. It
+ * depends only on the config and the problem (never on a run's seed), exactly as the reference's
+ * `Prob` (sim2.py for `model: "v2"`, sim.py for `"v1"`): with `worldSeed = s` and
+ * `pid = meta.index`, every field equals the reference's for seed s, number for number.
  *
  * @since 0.1.0
  */
@@ -10,7 +11,7 @@ import { hash32, hashString32, mix32, uniform } from "../../src/domain/Hash.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
 import type { SimulatedConfig } from "./Config.ts"
 import { makeDistractors, syntheticGold } from "./Distractors.ts"
-import { T_DELTA, T_LEN, T_LEN_JITTER, T_ORACLE, T_REV, T_TREE } from "./Tags.ts"
+import { T_CEIL, T_DELTA, T_LEN, T_LEN_JITTER, T_ORACLE, T_REV, T_TREE } from "./Tags.ts"
 
 export interface World {
   readonly config: SimulatedConfig
@@ -23,9 +24,11 @@ export interface World {
   readonly delta: number
   /** nominal number of steps (a lineage may differ by ± `length.jitter`) */
   readonly L: number
-  /** target pass@1 */
+  /** target pass@1 of a problem within reach: σ(a − c·δ) */
   readonly s: number
-  /** probability the first step ("approach") is right */
+  /** false when the problem is beyond the model (the ceiling): it is then never solved, q0 = 0 */
+  readonly solvable: boolean
+  /** probability the first step ("approach") is right: s^ω, or 0 beyond the ceiling */
   readonly q0: number
   /** probability a later step after a right prefix is right (for a lineage of length L) */
   readonly q: number
@@ -37,11 +40,15 @@ export interface World {
   readonly brk: number
   /** revision: P(localise the first error and keep the right prefix) */
   readonly lam: number
-  /** revision: P(keep the approach) */
+  /** revision: P(keep a wrong approach) */
   readonly kappa: number
+  /** revision: P(keep a right approach) (κ itself in v1) */
+  readonly kappaRight: number
   /** P(a wrong step is persuasive) */
   readonly rho: number
-  /** cumulative distractor weights (distractor j has weight j^−zipf) */
+  /** distractor exponent z = max(0, zipf + zipfSlope·δ) */
+  readonly zipf: number
+  /** cumulative distractor weights (distractor j has weight j^−z) */
   readonly zcum: ReadonlyArray<number>
   /** roots of sim.py's sample trees; `tree` is also the root of greedy rollouts from the problem */
   readonly tree: number
@@ -73,6 +80,23 @@ const pairwiseSum = (a: ReadonlyArray<number>, lo: number, n: number): number =>
   let n2 = Math.floor(n / 2)
   n2 -= n2 % 8
   return pairwiseSum(a, lo, n2) + pairwiseSum(a, lo + n2, n - n2)
+}
+
+/**
+ * Whether a problem of difficulty δ is within reach of a model with accuracy knobs (a, c): the
+ * ceiling of sim2.py, `U(ph, T_CEIL) ≥ σ((tau − (a − c·δ))/width)`. The draw depends only on the
+ * problem, so a larger a makes a strict subset of problems unreachable. Always true when the
+ * ceiling is disabled (v1).
+ *
+ * @example
+ * isSolvable(defaultConfig, ph, 0.9) // false for about 4 problems in 5 at δ = 0.9
+ */
+export const isSolvable = (config: SimulatedConfig, ph: number, delta: number): boolean => {
+  const ceiling = config.ceiling
+  if (!ceiling.enabled) return true
+  const z = (ceiling.tau - (config.accuracy.a - config.accuracy.c * delta)) / ceiling.width
+  const pi = 1 / (1 + Math.exp(-Math.max(-50, Math.min(50, z))))
+  return uniform(ph, T_CEIL) >= pi
 }
 
 /**
@@ -163,6 +187,9 @@ export const makeWorld = (config: SimulatedConfig, problem: Problem): World => {
   const rev = config.revisions
   const K = config.answers.distractors
   const gold = problem.gold ?? syntheticGold(ph)
+  const solvable = isSolvable(config, ph, delta)
+  const zipf = Math.max(0, config.answers.zipf + config.answers.zipfSlope * delta)
+  const kappa = clip01(rev.kappa0 + rev.kappa1 * delta)
   return {
     config,
     pid,
@@ -171,15 +198,18 @@ export const makeWorld = (config: SimulatedConfig, problem: Problem): World => {
     delta,
     L,
     s,
-    q0: s ** acc.omega,
+    solvable,
+    q0: solvable ? s ** acc.omega : 0,
     q: s ** ((1 - acc.omega) / (L - 1)),
     sd: prm.sd0 + prm.sd1 * delta ** prm.sdPower,
     bonus: prm.persuasiveBonus * (1 - delta) ** prm.bonusPower,
     brk: clip01(rev.breakBase + rev.breakSlope * (delta - 0.5)),
     lam: clip01(rev.lambda0 + rev.lambda1 * delta),
-    kappa: clip01(rev.kappa0 + rev.kappa1 * delta),
+    kappa,
+    kappaRight: rev.keepRight === "kappa" ? kappa : rev.keepRight,
     rho: clip01(prm.rho0 + prm.rho1 * delta),
-    zcum: distractorCdf(K, config.answers.zipf),
+    zipf,
+    zcum: distractorCdf(K, zipf),
     tree: hash32(ph, T_TREE),
     oracle: hash32(ph, T_ORACLE),
     rev: hash32(ph, T_REV),

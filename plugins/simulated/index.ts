@@ -8,8 +8,12 @@ export {
   decodeConfig,
   decodeConfigUnsafe,
   defaultConfig,
+  MODELS,
+  type Model,
   SimulatedConfig,
-  type SimulatedConfigInput
+  type SimulatedConfigInput,
+  V1_PRESET,
+  withModelDefaults
 } from "./Config.ts"
 export { backend } from "./Descriptor.ts"
 export { isCorrect, isSimLatent, type LineageState, lastLatent, type SimLatent } from "./Latent.ts"

@@ -260,13 +260,48 @@ describe("configuration", () => {
 
   it.effect("defaults are documented values; a partial config keeps the rest", () =>
     Effect.gen(function* () {
-      const c = yield* decodeConfig({ worldSeed: 3, revisions: { breakBase: 0.2 } })
+      const c = yield* decodeConfig({ worldSeed: 3, revisions: { breakBase: 0.3 } })
+      expect(c.model).toBe("v2")
       expect(c.worldSeed).toBe(3)
-      expect(c.revisions.breakBase).toBe(0.2)
-      expect(c.revisions.breakSlope).toBe(0.8)
-      expect(c.answers.distractors).toBe(16)
+      expect(c.revisions.breakBase).toBe(0.3)
+      expect(c.revisions.breakSlope).toBe(2.5)
+      expect(c.revisions.keepRight).toBe(1)
+      expect(c.answers).toEqual({ distractors: 64, zipf: 0.7, zipfSlope: -0.85, shared: 0.3 })
+      expect(c.ceiling).toEqual({ enabled: true, tau: -3.25, width: 0.5 })
+      expect(c.prm.psi).toBe(0.75)
       expect(c.generator.latency).toEqual({ fixedMs: 0, perTokenMs: 0 })
       expect(c.generator.concurrency).toBe(64)
+    })
+  )
+
+  it.effect('model "v1" takes sim.py\'s defaults for every knob the config does not set', () =>
+    Effect.gen(function* () {
+      const v1 = yield* decodeConfig({ model: "v1", prm: { rho0: 0.2 }, revisions: { stick: 0.5 } })
+      expect(v1.model).toBe("v1")
+      expect(v1.answers).toEqual({ distractors: 16, zipf: 0.7, zipfSlope: 0, shared: 0 })
+      expect(v1.ceiling.enabled).toBe(false)
+      expect(v1.prm.psi).toBe(1)
+      expect(v1.prm.rho0).toBe(0.2)
+      expect(v1.revisions).toEqual({
+        breakBase: 0.3,
+        breakSlope: 0.8,
+        kappa0: 0,
+        kappa1: 1,
+        keepRight: "kappa",
+        stick: 0.5,
+        lambda0: 0.9,
+        lambda1: -0.9,
+        eta: 0.5
+      })
+      // the v2 knobs and every shared one are the same whatever the order of the keys
+      const v2 = yield* decodeConfig({ model: "v2" })
+      expect(v2).toEqual(yield* decodeConfig({}))
+      const bad = yield* Effect.flip(decodeConfig({ model: "v3" }))
+      expect(bad.path).toBe("model")
+      const badV1 = yield* Effect.flip(decodeConfig({ model: "v1", revisions: { keepRight: "always" } }))
+      expect(badV1.path).toBe("revisions.keepRight")
+      const notObject = yield* Effect.flip(decodeConfig({ model: "v1", answers: 3 }))
+      expect(notObject.path).toBe("answers")
     })
   )
 })

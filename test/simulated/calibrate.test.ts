@@ -1,11 +1,11 @@
-/** `mull sim calibrate`: the AUROC helper, the per-level table, and the command end to end. */
+/** `mull sim calibrate`: the AUROC helper, the per-level and per-bin tables, and the command end to end. */
 import * as NodeServices from "@effect/platform-node/NodeServices"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { Command } from "effect/cli"
 import { TestConsole } from "effect/testing"
 import { decodeConfigUnsafe, layerConfig } from "../../plugins/simulated/index.ts"
-import { auroc, calibrate, formatCalibration, sim } from "../../src/cli/sim.ts"
+import { auroc, binsOf, calibrate, formatCalibration, sim } from "../../src/cli/sim.ts"
 import { loadMath500 } from "../../src/data/DatasetMath500.ts"
 
 describe("auroc", () => {
@@ -16,6 +16,24 @@ describe("auroc", () => {
     expect(auroc([0.3, 0.5, 0.5, 0.9], [false, true, false, true])).toBe(0.875)
     expect(auroc([0.3, 0.4], [true, true])).toBeNaN()
     expect(auroc([], [])).toBeNaN()
+  })
+
+  it("bins are quintiles of pass@1, easiest first, ties by problem hash", () => {
+    // pass@1 0.5 for i = 0..3 (hashes 100..97), then 0.4, 0.5, …, 0.9 (hashes 96..91)
+    const problems = Array.from({ length: 10 }, (_, i) => ({ pass1: i < 4 ? 0.5 : i / 10, ph: 100 - i }))
+    expect(binsOf(problems)).toEqual([5, 4, 4, 3, 5, 3, 2, 2, 1, 1])
+    expect(
+      binsOf([
+        { pass1: 0.1, ph: 3 },
+        { pass1: 0.9, ph: 7 }
+      ])
+    ).toEqual([3, 1])
+    expect(
+      binsOf([
+        { pass1: 0.5, ph: 9 },
+        { pass1: 0.5, ph: 2 }
+      ])
+    ).toEqual([3, 1])
   })
 })
 
@@ -36,9 +54,22 @@ describe("sim calibrate", () => {
         if (i > 0) expect(r.meanOutputTokens).toBeGreaterThan(levels[i - 1]?.meanOutputTokens ?? 0)
       }
       expect(result.solutions).toBe(4000)
+      // v2's ceiling: hardly any level-1–3 problem is beyond the model, most level-5 ones are
+      expect(levels[0]?.beyond).toBe(0)
+      expect(levels[4]?.beyond).toBeGreaterThan(0.6)
+      for (const r of levels) expect(Math.abs(r.expected - (r.reference ?? 0))).toBeLessThan(0.03)
+      // bins: quintiles of the sampled pass@1, easiest first; the hardest bin is never solved
+      expect(result.bins.map((b) => b.problems)).toEqual([100, 100, 100, 100, 100])
+      for (const [i, b] of result.bins.entries())
+        if (i > 0) expect(b.passAt1).toBeLessThanOrEqual(result.bins[i - 1]?.passAt1 ?? 1)
+      expect(result.bins[4]?.passAt1).toBe(0)
+      expect(result.bins[0]?.auroc).toBeGreaterThan(0.8)
       const text = formatCalibration(result)
       expect(text).toContain("pass@1 falls monotonically from level 1 to 5: yes")
-      expect(text.split("\n")[0]).toMatch(/^level\s+problems\s+mean δ\s+pass@1\s+expected\s+sim\.py\s+PRM AUROC/u)
+      const lines = text.split("\n")
+      expect(lines[0]).toBe("world model v2 (reference: sim2.py)")
+      expect(lines[2]).toMatch(/^level\s+problems\s+mean δ\s+pass@1\s+expected\s+sim2\.py\s+beyond\s+PRM AUROC/u)
+      expect(text).toMatch(/\n\s+bin\s+problems\s+mean δ\s+pass@1\s+sim2\.py\s+AUROC \(within problem\)/u)
     })
   )
 
@@ -46,7 +77,7 @@ describe("sim calibrate", () => {
     Effect.gen(function* () {
       yield* Command.runWith(sim, { version: "test" })(["calibrate", "--samples", "2", "--world-seed", "1"])
       const lines = (yield* TestConsole.logLines).join("\n")
-      expect(lines).toContain("500 problems × 2 samples, world seed 1, run seed 0")
+      expect(lines).toContain("500 problems × 2 samples, world model v2, world seed 1, run seed 0")
       expect(lines).toMatch(/\n\s+5\s+134 /u)
       expect(lines).toContain("pass@1 falls monotonically")
     }).pipe(Effect.provide(Layer.merge(NodeServices.layer, TestConsole.layer)))

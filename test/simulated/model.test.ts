@@ -8,6 +8,7 @@ import { stepBodyTokens, stepText } from "../../plugins/simulated/Text.ts"
 import { countTokens, truncateTokens } from "../../plugins/simulated/Tokens.ts"
 import { childStep } from "../../plugins/simulated/Transition.ts"
 import { drawDistractor, makeWorld } from "../../plugins/simulated/World.ts"
+import { mathAnswerKey } from "../../src/answer/MathGrader.ts"
 import { hash32 } from "../../src/domain/Hash.ts"
 
 /** The value of a plain numeric answer (integer, decimal, a/b, \frac{a}{b}), or undefined. */
@@ -75,6 +76,15 @@ describe("distractors", () => {
       expect(new Set(ds).size).toBe(16)
       expect(ds).not.toContain(gold)
     }
+    // v2's 64 distractors of the golds whose variants a MATH grader once proved equal to the gold:
+    // a unit's exponent (stripped with the unit) and a brace-less fraction
+    for (const gold of ["864 \\mbox{ inches}^2", "15\\mbox{ cm}^2", "\\frac 34"]) {
+      const ds = makeDistractors(gold, 64, 7)
+      expect(ds.length).toBe(64)
+      for (const d of ds) expect(mathAnswerKey.equivalent(gold, d), `${gold} vs ${d}`).toBe(false)
+    }
+    expect(makeDistractors("\\frac 34", 8, 1)).toContain("\\frac{3}{2}")
+    expect(makeDistractors("15\\mbox{ cm}^2", 8, 1)).toContain("16\\mbox{ cm}^2")
     expect(makeDistractors("\\text{(C)}", 4, 5).slice().sort()).toEqual([
       "\\text{(A)}",
       "\\text{(B)}",
@@ -89,14 +99,34 @@ describe("distractors", () => {
     expect(syntheticGold(123)).toMatch(/^\d+$/u)
   })
 
-  it("the distractor draw is skewed: distractor 1 takes about 20% of wrong answers", () => {
-    const w = makeWorld(defaultConfig, { id: "p", question: "", meta: { level: 3, index: 1 } })
+  it("v1's distractor draw is skewed: distractor 1 takes about 20% of wrong answers", () => {
+    const w = makeWorld(decodeConfigUnsafe({ model: "v1" }), { id: "p", question: "", meta: { level: 3, index: 1 } })
     const counts = new Array(17).fill(0)
     for (let i = 0; i < 20_000; i++) counts[drawDistractor(w.zcum, (i + 0.5) / 20_000)]++
     expect(counts[0]).toBe(0)
     expect(counts[1] / 20_000).toBeCloseTo(0.202, 2)
     expect(counts[1]).toBeGreaterThan(counts[2])
     expect(counts[2]).toBeGreaterThan(counts[16])
+  })
+
+  it("v2's wrong answers spread out as δ grows: the top distractor's share falls from ~9% to ~2%, z is clipped at 0", () => {
+    const share = (difficulty: number) => {
+      const w = makeWorld(defaultConfig, { id: "p", question: "", meta: { difficulty, index: 1 } })
+      expect(w.zcum.length).toBe(64)
+      return { z: w.zipf, top: w.zcum[0] ?? Number.NaN, last: 1 - (w.zcum[62] ?? Number.NaN) }
+    }
+    const easy = share(0.1)
+    const hard = share(0.7)
+    expect(easy.z).toBeCloseTo(0.615, 12)
+    expect(easy.top).toBeGreaterThan(0.08)
+    expect(easy.top).toBeLessThan(0.11)
+    expect(hard.top).toBeGreaterThan(0.015)
+    expect(hard.top).toBeLessThan(0.025)
+    expect(easy.top).toBeGreaterThan(easy.last * 5)
+    // from δ = 0.7/0.85 on, every distractor is equally likely
+    const flat = share(0.9)
+    expect(flat.z).toBe(0)
+    expect(flat.top).toBeCloseTo(1 / 64, 12)
   })
 })
 

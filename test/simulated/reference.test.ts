@@ -1,5 +1,6 @@
 /**
- * Number-for-number agreement with the calibrated reference (shared/simulator-reference/sim.py),
+ * Number-for-number agreement of `model: "v1"` with the first calibrated reference
+ * (shared/simulator-reference/sim.py),
  * through the committed fixture made by test/fixtures/simulated/make_fixture.py — so CI needs no
  * numpy. The pure model is driven the sim.py way (length jitter 0); the generator and verifier
  * ports are checked too, with seeds whose 32-bit fold is sim.py's root.
@@ -57,7 +58,12 @@ const VARIANT = {
 }
 
 const configOf = (c: Case) =>
-  decodeConfigUnsafe({ worldSeed: c.seed, length: { jitter: 0 }, ...(c.params === "variant" ? VARIANT : {}) })
+  decodeConfigUnsafe({
+    model: "v1",
+    worldSeed: c.seed,
+    length: { jitter: 0 },
+    ...(c.params === "variant" ? VARIANT : {})
+  })
 const problemOf = (c: Case): Problem => ({
   id: `math500/${c.pid}`,
   question: "Q",
@@ -89,7 +95,7 @@ const samples = (world: World, root: number, n: number) => {
 
 const label = (c: Case) => `${c.params} seed ${c.seed} pid ${c.pid}`
 
-describe("sim.py agreement", () => {
+describe("sim.py agreement (model v1)", () => {
   it("hash test vectors", () => {
     expect(hash32(1, 2)).toBe(587229646)
     expect(mix32(12345)).toBe(2435775735)
