@@ -6,12 +6,14 @@
  *
  * Flags: `--quick` (fewer repetitions, no scaling tables), `--full` (the throughput figure on all
  * 250 problems of `npm start` instead of a slice), `--only <figure>` (overhead, scheduling,
- * memory, sweep, throughput, utilisation, scaling; repeatable), `--json <file>` (also write the rows).
+ * memory, sweep, throughput, utilisation, cluster, scaling; repeatable), `--json <file>` (also
+ * write the rows).
  *
  * @since 0.1.0
  */
 import { writeFileSync } from "node:fs"
 import os from "node:os"
+import { clusterSpeedup } from "./cluster.ts"
 import { measure as measureMemory } from "./memory.ts"
 import { beamCase, bestOfNCase, measureOverhead } from "./overhead.ts"
 import { fmt, now, spread } from "./Stats.ts"
@@ -236,6 +238,22 @@ if (wanted("utilisation")) {
       met: u.bestOf16Paid === 16
     }
   )
+}
+
+// ---- 7. sharded sweeps ---------------------------------------------------------------------
+if (wanted("cluster")) {
+  const every = quick ? 4 : 2
+  log(
+    `7. cluster: a latency-bound sweep (50 ms a call) on 1 and 3 runners, every ${every}th problem, embedded PostgreSQL…`
+  )
+  const [one, three] = await clusterSpeedup([1, 3], { every })
+  if (one !== undefined && three !== undefined)
+    rows.push({
+      figure: `7 cluster: 3 runners vs 1, sequential revisions N=8 on ${one.cells} problems, 50 ms per call, 2 cells at once per runner`,
+      measured: `${fmt(one.seconds / three.seconds, 2)}× (${fmt(one.seconds, 1)} s vs ${fmt(three.seconds, 1)} s)`,
+      target: "≥ 2.5×",
+      met: one.seconds / three.seconds >= 2.5
+    })
 }
 
 console.log(table(rows))

@@ -203,13 +203,13 @@ export interface WebHandler {
 export const webHandler = async (
   options: BackendOptions & { readonly config?: ServerConfig; readonly token?: string } = {}
 ): Promise<WebHandler> => {
-  const policy = policyOf(options.config ?? {}, [Loader.builtinDir], options.token)
+  const policy = policyOf(options.config ?? {}, Loader.builtinDir, options.token)
   const planner = plannerOf(options)
   const parts = await Effect.runPromise(
     Effect.gen(function* () {
       const dry =
         planner === undefined ? undefined : yield* Effect.provide(Effect.context<Server.ServedServices>(), planner)
-      return yield* Server.makeParts(policy, dry)
+      return yield* Server.makeParts(policy, { planner: dry })
     }).pipe(Effect.provide(backendOf(options)))
   )
   const web = HttpRouter.toWebHandler(Server.routes(parts), { disableLogger: true })

@@ -63,6 +63,8 @@ export {
 export { type ExecuteOptions, execute, type RunOptions, run } from "./runtime/Run.ts"
 export { BudgetTooSmall, InvalidValue, type RunError } from "./runtime/RunError.ts"
 export * as RunEvents from "./runtime/RunEvents.ts"
+export * as ServerAdmission from "./server/Admission.ts"
+export * as ServerCeilings from "./server/Ceilings.ts"
 export * as ServerPolicy from "./server/Policy.ts"
 export * as Server from "./server/Server.ts"
 export * as Backend from "./services/Backend.ts"

@@ -27,7 +27,7 @@ import { table } from "./Table.ts"
 // Flags
 
 const storeFlag = Flag.String("store").pipe(
-  Flag.withDescription("The results store (SQLite) that `mull eval` filled"),
+  Flag.withDescription("The results store that `mull eval` filled: a SQLite file or a postgres:// URL"),
   Flag.withDefault("out/mull.db")
 )
 const sweepFlag = Flag.String("sweep").pipe(
@@ -86,22 +86,22 @@ const analysed = (
 ): Effect.Effect<Analysis, InvalidInput> =>
   Effect.scoped(
     Effect.gen(function* () {
-      if (storePath !== ":memory:" && !existsSync(storePath))
+      // a URL is shown without its password
+      const shown = Store.redactUrl(storePath)
+      if (storePath !== ":memory:" && !Store.isPostgresUrl(storePath) && !existsSync(storePath))
         return yield* new InvalidInput({
           subject: "--store",
           problems: [`--store ${storePath}: no results store there (run \`mull eval\` first, or pass --store PATH)`]
         })
-      const store = yield* Store.make(storePath).pipe(Effect.mapError(storeError(storePath)))
-      const sweeps = (yield* store.sweeps.pipe(Effect.mapError(storeError(storePath)))).filter(
-        (s) => !s.endsWith("/large")
-      )
+      const store = yield* Store.open(storePath).pipe(Effect.mapError(storeError(shown)))
+      const sweeps = (yield* store.sweeps.pipe(Effect.mapError(storeError(shown)))).filter((s) => !s.endsWith("/large"))
       let sweep: string
       if (Option.isSome(sweepFlagValue)) {
         if (!sweeps.includes(sweepFlagValue.value))
           return yield* new InvalidInput({
             subject: "--sweep",
             problems: [
-              `--sweep ${sweepFlagValue.value}: no runs of that sweep in ${storePath} (sweeps: ${sweeps.join(", ") || "none"})`
+              `--sweep ${sweepFlagValue.value}: no runs of that sweep in ${shown} (sweeps: ${sweeps.join(", ") || "none"})`
             ]
           })
         sweep = sweepFlagValue.value
@@ -112,13 +112,13 @@ const analysed = (
             subject: "--sweep",
             problems: [
               sweeps.length === 0
-                ? `--store ${storePath}: the store holds no runs (run \`mull eval\` first)`
+                ? `--store ${shown}: the store holds no runs (run \`mull eval\` first)`
                 : `--sweep: the store holds several sweeps, name one (sweeps: ${sweeps.join(", ")})`
             ]
           })
         sweep = only
       }
-      const data = yield* load(store, sweep).pipe(Effect.mapError(storeError(storePath)))
+      const data = yield* load(store, sweep).pipe(Effect.mapError(storeError(shown)))
       const a = analyze(data, options)
       if (options.baseline !== undefined && !a.configs.some((c) => c.strategy === options.baseline))
         return yield* new InvalidInput({

@@ -9,6 +9,7 @@ import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { registry } from "../backends/Registry.ts"
 import { datasetName } from "../data/Formats.ts"
+import { type AccuracyPoint, accuracy, configurations, formatAccuracy } from "../eval/Accuracy.ts"
 import { defaultWorkers, runSweepParallel } from "../eval/Parallel.ts"
 import type { RunRecord } from "../eval/Record.ts"
 import type { Summary } from "../eval/Runner.ts"
@@ -18,6 +19,7 @@ import { datasetFlags, fileDataset, fileSpec, hasMapping } from "./DatasetFlags.
 import { progressBar } from "./EvalProgress.ts"
 import { optionFlags, priceFlags, pricesOf, readJsonFile, withBackendOptions } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
+import { otlpFlag, otlpLayer } from "./Otlp.ts"
 import { asInvalidInput } from "./run.ts"
 import { fmt, table } from "./Table.ts"
 
@@ -47,32 +49,21 @@ const ints = (flag: string, text: string): Effect.Effect<ReadonlyArray<number>, 
 }
 
 /**
- * A per strategy (rows) × budget (columns) table of a per-run value, averaged over seeds and
- * problems.
- *
- * @example
- * budgetTable(records, (r) => (r.correct ? 1 : 0))
+ * A strategy (rows) × budget (columns) table of a summary of the report's (`Accuracy.ts`): each
+ * problem's seeds averaged, then the problems — the very numbers `mull report` shows.
  */
-export const budgetTable = (records: ReadonlyArray<RunRecord>, value: (r: RunRecord) => number | undefined): string => {
-  const budgets = [...new Set(records.map((r) => r.budget))].sort((a, b) => a - b)
+const pointTable = (records: ReadonlyArray<RunRecord>, value: (p: AccuracyPoint) => number): string => {
+  const points = accuracy(configurations(records))
+  const budgets = [...new Set(points.map((p) => p.budget))].sort((a, b) => a - b)
   const strategies = [...new Set(records.map((r) => r.strategy))]
-  const cell = new Map<string, { n: number; sum: number }>()
-  for (const r of records) {
-    const v = value(r)
-    if (v === undefined) continue
-    const k = `${r.strategy}\u0000${r.budget}`
-    const c = cell.get(k) ?? { n: 0, sum: 0 }
-    c.n++
-    c.sum += v
-    cell.set(k, c)
-  }
+  const at = new Map(points.map((p) => [`${p.strategy}\u0000${p.budget}`, p]))
   return table(
     ["strategy", ...budgets.map((b) => `N=${b}`)],
     strategies.map((s) => [
       s,
       ...budgets.map((b) => {
-        const c = cell.get(`${s}\u0000${b}`)
-        return c === undefined ? "—" : (c.sum / c.n).toFixed(3)
+        const p = at.get(`${s}\u0000${b}`)
+        return p === undefined ? "—" : formatAccuracy(value(p))
       })
     ])
   )
@@ -80,7 +71,8 @@ export const budgetTable = (records: ReadonlyArray<RunRecord>, value: (r: RunRec
 
 /**
  * What `mull eval` prints after a sweep: accuracy, pass@N and mean pass@1 per strategy and
- * budget — and the same graded by mull's grader when the backend grades by other means.
+ * budget, computed as the report computes them (a run with no complete candidate counts, as a
+ * miss) — and the same graded by mull's grader when the backend grades by other means.
  *
  * @example
  * summaryTables(records)
@@ -88,29 +80,29 @@ export const budgetTable = (records: ReadonlyArray<RunRecord>, value: (r: RunRec
 export const summaryTables = (records: ReadonlyArray<RunRecord>): string => {
   const parts = [
     "accuracy (the chosen answer is right)",
-    budgetTable(records, (r) => (r.correct ? 1 : 0)),
+    pointTable(records, (p) => p.accuracy),
     "",
     "pass@N (some complete candidate is right)",
-    budgetTable(records, (r) => (r.done === 0 ? undefined : r.correctCandidates > 0 ? 1 : 0)),
+    pointTable(records, (p) => p.passAtN),
     "",
     "mean pass@1 (share of complete candidates that are right)",
-    budgetTable(records, (r) => (r.done === 0 ? undefined : r.correctCandidates / r.done))
+    pointTable(records, (p) => p.pass1)
   ]
-  if (records.some((r) => r.math !== undefined))
+  // the same records, graded by mull's grader
+  const math = records.flatMap((r) =>
+    r.math === undefined ? [] : [{ ...r, correct: r.math.correct, correctCandidates: r.math.correctCandidates }]
+  )
+  if (math.length > 0)
     parts.push(
       "",
       "graded by mull's grader: accuracy",
-      budgetTable(records, (r) => (r.math === undefined ? undefined : r.math.correct ? 1 : 0)),
+      pointTable(math, (p) => p.accuracy),
       "",
       "graded by mull's grader: pass@N",
-      budgetTable(records, (r) =>
-        r.math === undefined || r.done === 0 ? undefined : r.math.correctCandidates > 0 ? 1 : 0
-      ),
+      pointTable(math, (p) => p.passAtN),
       "",
       "graded by mull's grader: mean pass@1",
-      budgetTable(records, (r) =>
-        r.math === undefined || r.done === 0 ? undefined : r.math.correctCandidates / r.done
-      )
+      pointTable(math, (p) => p.pass1)
     )
   return parts.join("\n")
 }
@@ -120,9 +112,29 @@ const slug = (name: string): string => {
   const s = name.replace(/[^A-Za-z0-9._-]+/gu, "-").replace(/^[^A-Za-z0-9]+/u, "")
   return s === "" ? "eval" : s
 }
+/** The cluster URL: `--cluster`, else `MULL_CLUSTER` (a URL with a password stays out of the process list). */
+const clusterOf = (flags: { readonly cluster: Option.Option<string> }): string | undefined =>
+  Option.getOrUndefined(flags.cluster) ?? (process.env.MULL_CLUSTER === "" ? undefined : process.env.MULL_CLUSTER)
+
+const storeOf = (flags: { readonly store: Option.Option<string> }): string =>
+  Option.getOrElse(flags.store, () => "out/mull.db")
+
+/** Submits the sweep to a cluster (its module is loaded only then) and follows it. */
+const submitToCluster = (spec: SweepSpec, url: string) =>
+  Effect.gen(function* () {
+    const { submitSweep } = yield* Effect.promise(() => import("../cluster/Submit.ts"))
+    return yield* submitSweep(spec, url, {
+      registry,
+      onProgress: progressBar(spec.name),
+      onSubmitted: ({ cells, runners, ms }) =>
+        process.stderr.write(
+          `${spec.name}: ${cells} cells submitted to the cluster at ${Store.redactUrl(url)} in ${(ms / 1000).toFixed(1)} s; ${runners} runner(s) registered${runners === 0 ? " (start some: mull runner --cluster URL)" : ""}\n`
+        )
+    })
+  })
 
 const summaryLine = (s: Summary): string =>
-  `sweep ${s.sweep}: ${s.ran} runs now, ${s.skipped} already stored, ${fmt(s.total)} in all · ${(s.elapsedMs / 1000).toFixed(1)} s · cache ${s.cache.hits} hits / ${s.cache.misses} misses`
+  `sweep ${s.sweep}: ${s.ran} runs now, ${s.others > 0 ? `${s.others} by another process, ` : ""}${s.skipped} already stored, ${fmt(s.total)} in all · ${(s.elapsedMs / 1000).toFixed(1)} s · cache ${s.cache.hits} hits / ${s.cache.misses} misses`
 
 export const evalCommand = Command.make(
   "eval",
@@ -156,7 +168,16 @@ export const evalCommand = Command.make(
     ),
     // no secrets: a sweep stores its backend config (give keys in the environment)
     backendOptions: optionFlags(registry, { secrets: false }),
-    store: Flag.String("store").pipe(Flag.withDescription("The results store"), Flag.withDefault("out/mull.db")),
+    store: Flag.String("store").pipe(
+      Flag.withDescription("The results store: a SQLite file (default out/mull.db) or a postgres:// URL"),
+      Flag.optional
+    ),
+    cluster: Flag.String("cluster").pipe(
+      Flag.withDescription(
+        "Shard the sweep over the runners of the cluster whose PostgreSQL is at this URL (also MULL_CLUSTER); results go to that database (docs/scale-out.md)"
+      ),
+      Flag.optional
+    ),
     concurrency: Flag.Int("concurrency").pipe(
       Flag.withDescription("Problems evaluated at once per worker"),
       Flag.optional
@@ -166,6 +187,7 @@ export const evalCommand = Command.make(
       Flag.withDescription("Estimate each problem's difficulty from this many samples"),
       Flag.optional
     ),
+    otlp: otlpFlag,
     ...priceFlags
   },
   Effect.fn(
@@ -299,23 +321,34 @@ export const evalCommand = Command.make(
       const prices = yield* pricesOf(flags)
       if (prices !== undefined) json.prices = { ...(json.prices as object | undefined), ...prices }
       const spec: SweepSpec = yield* asInvalidInput(decodeSweep(json), "sweep")
-      const summary: Summary = yield* asInvalidInput(
-        runSweepParallel(spec, flags.store, {
-          registry,
-          workers: Option.getOrElse(flags.workers, defaultWorkers),
-          onProgress: progressBar(spec.name)
-        }),
-        `sweep ${spec.name}`
-      )
+      const cluster = clusterOf(flags)
+      const summary: Summary =
+        cluster === undefined
+          ? yield* asInvalidInput(
+              runSweepParallel(spec, storeOf(flags), {
+                registry,
+                // spans are exported from this thread's tracer: with --otlp the sweep runs here
+                workers: Option.isSome(flags.otlp) ? 1 : Option.getOrElse(flags.workers, defaultWorkers),
+                onProgress: progressBar(spec.name)
+              }),
+              `sweep ${spec.name}`
+            )
+          : yield* asInvalidInput(submitToCluster(spec, cluster), `sweep ${spec.name}`)
       const store = yield* Store.Store
       const records = yield* store.runs(spec.name)
       yield* Console.log([summaryLine(summary), "", summaryTables(records)].join("\n"))
     },
     (effect, flags) =>
       effect.pipe(
-        Effect.provide(Store.layer(flags.store)),
+        Effect.provide(Store.layer(clusterOf(flags) ?? storeOf(flags))),
+        Effect.provide(otlpLayer(flags.otlp, "mull eval")),
         Effect.mapError((e) =>
-          e._tag === "StoreError" ? new InvalidInput({ subject: "--store", problems: [e.message] }) : e
+          e._tag === "StoreError"
+            ? new InvalidInput({
+                subject: clusterOf(flags) === undefined ? "--store" : "--cluster",
+                problems: [e.message]
+              })
+            : e
         )
       )
   )

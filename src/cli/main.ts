@@ -16,8 +16,10 @@ import { cost, graphs, schema, validate } from "./graphs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 import { paper } from "./paper.ts"
 import { run } from "./run.ts"
+import { runnerCommand } from "./runner.ts"
 import { serve } from "./serve.ts"
 import { sim } from "./sim.ts"
+import { tenantCommand } from "./tenant.ts"
 import { traceCommand } from "./trace.ts"
 
 export const VERSION = "0.1.0"
@@ -32,6 +34,7 @@ export const mull = Command.make("mull").pipe(
     cost,
     schema,
     evalCommand,
+    runnerCommand,
     optimize,
     exchange,
     report,
@@ -39,7 +42,8 @@ export const mull = Command.make("mull").pipe(
     gradeCommand,
     sim,
     traceCommand,
-    serve
+    serve,
+    tenantCommand
   ])
 )
 

@@ -24,6 +24,7 @@ import { Grader } from "../services/Grader.ts"
 import { Verifier } from "../services/Verifier.ts"
 import { backendFlags, backendOf, parseBudget, parseParams, priceFlags, pricesOf } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
+import { otlpFlag, otlpLayer } from "./Otlp.ts"
 import { render } from "./Progress.ts"
 import { fmt, table } from "./Table.ts"
 
@@ -108,7 +109,8 @@ export const run = Command.make(
     seed: Flag.Int("seed").pipe(Flag.withDefault(0)),
     concurrency: Flag.Int("concurrency").pipe(Flag.withDescription("Concurrent backend calls"), Flag.optional),
     json: Flag.Boolean("json").pipe(Flag.withDescription("Print the whole result as JSON"), Flag.withDefault(false)),
-    trace: Flag.String("trace").pipe(Flag.withDescription("Write every run event to this JSONL file"), Flag.optional)
+    trace: Flag.String("trace").pipe(Flag.withDescription("Write every run event to this JSONL file"), Flag.optional),
+    otlp: otlpFlag
   },
   Effect.fn(function* (flags) {
     const params = yield* parseParams(flags.param)
@@ -148,7 +150,8 @@ export const run = Command.make(
             : [
                 yield* Effect.forkScoped(
                   Stream.runForEach(untilFinished(yield* events.subscribe), (e) =>
-                    Effect.sync(() => recorded.push(JSON.stringify(e)))
+                    // every line carries its time, so `mull trace export` can place it
+                    Effect.sync(() => recorded.push(JSON.stringify("at" in e ? e : { ...e, at: Date.now() })))
                   )
                 )
               ]),
@@ -201,6 +204,6 @@ export const run = Command.make(
         )
       })
     )
-    yield* program.pipe(Effect.provide(Layer.mergeAll(backend, RunEvents.layer)))
+    yield* program.pipe(Effect.provide(Layer.mergeAll(backend, RunEvents.layer, otlpLayer(flags.otlp, "mull run"))))
   })
 ).pipe(Command.withDescription("Run a strategy graph on one problem"))

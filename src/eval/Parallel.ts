@@ -1,6 +1,7 @@
 /**
  * Parallel sweeps: the problems are shared among worker threads (one per core by default), each
- * running `runSweep` on its share into the same SQLite store (WAL mode lets them write in turn).
+ * running `runSweep` on its share into the same store (SQLite's WAL mode lets them write in turn;
+ * or PostgreSQL). Other processes on the same store share the work through claims (`Runner.ts`).
  * Validation and the sweep's setup are done once, up front, in the calling thread. A sweep is
  * CPU-bound on the simulated backend, so this is what makes a 2-core machine twice as fast. Each
  * worker loads the sweep's backend registry from its module (`Registry.module`); a registry without
@@ -65,7 +66,17 @@ export const runSweepParallel = (
         Effect.scoped
       )
     const started = Date.now()
-    const state = Array.from({ length: workers }, () => ({ done: 0, total: 0, hits: 0, misses: 0 }))
+    const state = Array.from({ length: workers }, () => ({
+      done: 0,
+      ran: 0,
+      others: 0,
+      skipped: 0,
+      total: 0,
+      hits: 0,
+      misses: 0
+    }))
+    // what another process stored between the preparation and a worker's start: done, by others
+    const lateSkips = () => Math.max(0, state.reduce((a, w) => a + w.skipped, 0) - prepared.skipped)
     const report = () => {
       if (onProgress === undefined) return
       const sum = state.reduce(
@@ -73,7 +84,7 @@ export const runSweepParallel = (
         { done: 0, hits: 0, misses: 0 }
       )
       onProgress({
-        done: sum.done,
+        done: sum.done + lateSkips(),
         total: prepared.total - prepared.skipped,
         skipped: prepared.skipped,
         elapsedMs: Date.now() - started,
@@ -91,7 +102,12 @@ export const runSweepParallel = (
             const w = state[index]
             if (w === undefined) return
             if (m.type === "progress" || m.type === "done") {
-              w.done = m.type === "done" ? m.ran : m.done
+              w.done = m.type === "done" ? m.ran + m.others : m.done
+              w.skipped = m.skipped
+              if (m.type === "done") {
+                w.ran = m.ran
+                w.others = m.others
+              }
               w.total = m.total
               w.hits = m.hits
               w.misses = m.misses
@@ -128,8 +144,9 @@ export const runSweepParallel = (
     const summary: Summary = {
       sweep: spec.name,
       total: prepared.total,
-      ran: state.reduce((a, w) => a + w.done, 0),
+      ran: state.reduce((a, w) => a + w.ran, 0),
       skipped: prepared.skipped,
+      others: state.reduce((a, w) => a + w.others, 0) + lateSkips(),
       elapsedMs: Date.now() - started,
       cache: totals
     }

@@ -2,14 +2,16 @@
  * The results store: an embedded SQLite database (`node:sqlite`) holding every run record, every
  * difficulty estimate and the generation cache, so an interrupted sweep resumes where it stopped
  * and never redoes finished work. One file, e.g. `out/mull.db`; WAL mode; each record is written
- * as soon as its run finishes.
+ * as soon as its run finishes. Work in progress is *claimed* (a lease that expires), so several
+ * `mull eval` processes on one store share a sweep instead of running it twice. `open` also opens
+ * the PostgreSQL store (`PgStore.ts`, same schema and meaning) when given a `postgres://` URL.
  *
  * @since 0.1.0
  */
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import type { DifficultyRecord, RunRecord } from "./Record.ts"
 
 /** The store could not be opened or written. */
@@ -39,6 +41,21 @@ export interface StoreShape {
   readonly putMeta: (key: string, value: string) => Effect.Effect<void, StoreError>
   readonly getMeta: (key: string) => Effect.Effect<string | undefined, StoreError>
   readonly sweeps: Effect.Effect<ReadonlyArray<string>, StoreError>
+  /**
+   * Claims a piece of work (`key`) for `owner` until `ttlMs` from now: true when it was free, its
+   * claim had expired or was `abandoned` (its holder is known to be dead), or `owner` holds it
+   * already. Atomic across threads and processes.
+   */
+  readonly claim: (
+    key: string,
+    owner: string,
+    ttlMs: number,
+    abandoned: (holder: string) => boolean
+  ) => Effect.Effect<boolean, StoreError>
+  /** extends every claim `owner` holds to `ttlMs` from now */
+  readonly renewClaims: (owner: string, ttlMs: number) => Effect.Effect<void, StoreError>
+  /** gives a claim up (a no-op unless `owner` holds it) */
+  readonly releaseClaim: (key: string, owner: string) => Effect.Effect<void, StoreError>
 }
 
 export class Store extends Context.Service<Store, StoreShape>()("mull/eval/Store") {}
@@ -59,14 +76,22 @@ CREATE TABLE IF NOT EXISTS difficulty (
 );
 CREATE TABLE IF NOT EXISTS cache (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS claims (key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL);
 `
 
-type Row = Record<string, unknown>
+/** A row as a database driver returns it. */
+export type Row = Record<string, unknown>
 
 const str = (v: unknown): string => (typeof v === "string" ? v : String(v))
 const num = (v: unknown): number => (typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : Number(v))
 
-const toRun = (r: Row): RunRecord => ({
+/**
+ * A stored row of `runs` as a record (both stores share the columns).
+ *
+ * @example
+ * rows.map(toRun)
+ */
+export const toRun = (r: Row): RunRecord => ({
   key: str(r.key),
   sweep: str(r.sweep),
   strategy: str(r.strategy),
@@ -90,7 +115,13 @@ const toRun = (r: Row): RunRecord => ({
     : { math: { correct: num(r.math_correct) === 1, correctCandidates: num(r.math_correct_candidates) } })
 })
 
-const toDifficulty = (r: Row): DifficultyRecord => ({
+/**
+ * A stored row of `difficulty` as a record (both stores share the columns).
+ *
+ * @example
+ * rows.map(toDifficulty)
+ */
+export const toDifficulty = (r: Row): DifficultyRecord => ({
   sweep: str(r.sweep),
   problemId: str(r.problem),
   ...(r.level === null || r.level === undefined ? {} : { level: num(r.level) }),
@@ -99,6 +130,61 @@ const toDifficulty = (r: Row): DifficultyRecord => ({
   pass1: num(r.pass1),
   meanScore: num(r.mean_score)
 })
+
+/** The columns of `runs`, in order (both stores share them). */
+export const RUN_COLUMNS = [
+  "key",
+  "sweep",
+  "strategy",
+  "graph",
+  "params",
+  "budget",
+  "seed",
+  "problem",
+  "level",
+  "answer",
+  "gold",
+  "correct",
+  "exhausted",
+  "usage",
+  "backend_usage",
+  "candidates",
+  "done",
+  "correct_candidates",
+  "math_correct",
+  "math_correct_candidates",
+  "created_at"
+] as const
+
+/**
+ * A record's values in the order of `RUN_COLUMNS`.
+ *
+ * @example
+ * insert.run(...runValues(record, new Date().toISOString()))
+ */
+export const runValues = (r: RunRecord, createdAt: string): Array<string | number | null> => [
+  r.key,
+  r.sweep,
+  r.strategy,
+  r.graph,
+  JSON.stringify(r.params),
+  r.budget,
+  r.seed,
+  r.problemId,
+  r.level ?? null,
+  r.answer ?? null,
+  r.gold ?? null,
+  r.correct ? 1 : 0,
+  r.exhausted ? 1 : 0,
+  JSON.stringify(r.usage),
+  JSON.stringify(r.backendUsage),
+  r.candidates,
+  r.done,
+  r.correctCandidates,
+  r.math === undefined ? null : r.math.correct ? 1 : 0,
+  r.math?.correctCandidates ?? null,
+  createdAt
+]
 
 /**
  * Opens (or creates) a store; the database is closed when the scope closes.
@@ -123,10 +209,7 @@ export const make = Effect.fnUntraced(function* (path: string) {
     (d) => Effect.sync(() => d.close())
   )
   const insertRun = db.prepare(
-    `INSERT OR REPLACE INTO runs (key, sweep, strategy, graph, params, budget, seed, problem, level, answer, gold,
-       correct, exhausted, usage, backend_usage, candidates, done, correct_candidates, math_correct,
-       math_correct_candidates, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+    `INSERT OR REPLACE INTO runs (${RUN_COLUMNS.join(", ")}) VALUES (${RUN_COLUMNS.map(() => "?").join(", ")})`
   )
   const insertDifficulty = db.prepare(
     "INSERT OR REPLACE INTO difficulty (sweep, problem, level, samples, seed, pass1, mean_score) VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -136,6 +219,10 @@ export const make = Effect.fnUntraced(function* (path: string) {
   const getMetaStmt = db.prepare("SELECT value FROM meta WHERE key = ?")
   const putMetaStmt = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)")
   const attempt = <A>(operation: string, f: () => A) => Effect.try({ try: f, catch: fail(operation) })
+  const claimHolder = db.prepare("SELECT owner, expires_at FROM claims WHERE key = ?")
+  const claimPut = db.prepare("INSERT OR REPLACE INTO claims (key, owner, expires_at) VALUES (?, ?, ?)")
+  const claimsRenew = db.prepare("UPDATE claims SET expires_at = ? WHERE owner = ?")
+  const claimDelete = db.prepare("DELETE FROM claims WHERE key = ? AND owner = ?")
 
   return Store.of({
     path,
@@ -154,29 +241,7 @@ export const make = Effect.fnUntraced(function* (path: string) {
       }),
     putRun: (r) =>
       attempt("putRun", () => {
-        insertRun.run(
-          r.key,
-          r.sweep,
-          r.strategy,
-          r.graph,
-          JSON.stringify(r.params),
-          r.budget,
-          r.seed,
-          r.problemId,
-          r.level ?? null,
-          r.answer ?? null,
-          r.gold ?? null,
-          r.correct ? 1 : 0,
-          r.exhausted ? 1 : 0,
-          JSON.stringify(r.usage),
-          JSON.stringify(r.backendUsage),
-          r.candidates,
-          r.done,
-          r.correctCandidates,
-          r.math === undefined ? null : r.math.correct ? 1 : 0,
-          r.math?.correctCandidates ?? null,
-          new Date().toISOString()
-        )
+        insertRun.run(...runValues(r, new Date().toISOString()))
       }),
     runs: (sweep) =>
       attempt("runs", () =>
@@ -218,14 +283,72 @@ export const make = Effect.fnUntraced(function* (path: string) {
       (db.prepare("SELECT DISTINCT sweep FROM runs ORDER BY sweep").all() as ReadonlyArray<Row>).map((r) =>
         str(r.sweep)
       )
-    )
+    ),
+    claim: (key, owner, ttlMs, abandoned) =>
+      attempt("claim", () => {
+        // BEGIN IMMEDIATE takes the write lock first: the read and the write are one step for
+        // every other connection (thread or process) on the file
+        db.exec("BEGIN IMMEDIATE")
+        try {
+          const now = Date.now()
+          const row = claimHolder.get(key) as Row | undefined
+          const free =
+            row === undefined || str(row.owner) === owner || num(row.expires_at) < now || abandoned(str(row.owner))
+          if (free) claimPut.run(key, owner, now + ttlMs)
+          db.exec("COMMIT")
+          return free
+        } catch (e) {
+          db.exec("ROLLBACK")
+          throw e
+        }
+      }),
+    renewClaims: (owner, ttlMs) =>
+      attempt("renewClaims", () => {
+        claimsRenew.run(Date.now() + ttlMs, owner)
+      }),
+    releaseClaim: (key, owner) =>
+      attempt("releaseClaim", () => {
+        claimDelete.run(key, owner)
+      })
   })
 })
 
 /**
- * A store layer.
+ * Whether a store target is a PostgreSQL URL (`postgres://…` or `postgresql://…`) rather than a
+ * SQLite file.
+ *
+ * @example
+ * isPostgresUrl("postgres://mull@db:5432/mull") // true
+ */
+export const isPostgresUrl = (target: string): boolean => /^postgres(?:ql)?:\/\//iu.test(target)
+
+/**
+ * Opens the store at `target`: a SQLite file, or the PostgreSQL store when `target` is a
+ * `postgres://` URL (loaded on demand, so the embedded path never loads the PostgreSQL client).
+ *
+ * @example
+ * const store = yield* open("postgres://mull:secret@db:5432/mull")
+ */
+export const open = (target: string): Effect.Effect<StoreShape, StoreError, Scope.Scope> =>
+  isPostgresUrl(target)
+    ? Effect.tryPromise({
+        try: () => import("./PgStore.ts"),
+        catch: (e) => new StoreError({ path: redactUrl(target), operation: "open", reason: String(e) })
+      }).pipe(Effect.flatMap((m) => m.make(target)))
+    : make(target)
+
+/**
+ * A URL with its password replaced by `***`, for messages.
+ *
+ * @example
+ * redactUrl("postgres://mull:secret@db/mull") // "postgres://mull:***@db/mull"
+ */
+export const redactUrl = (target: string): string => target.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/iu, "$1***@")
+
+/**
+ * A store layer: a SQLite file, or PostgreSQL for a `postgres://` URL.
  *
  * @example
  * program.pipe(Effect.provide(layer("out/mull.db")))
  */
-export const layer = (path: string): Layer.Layer<Store, StoreError> => Layer.effect(Store, make(path))
+export const layer = (target: string): Layer.Layer<Store, StoreError> => Layer.effect(Store, open(target))

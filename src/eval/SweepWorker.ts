@@ -28,6 +28,8 @@ export type WorkerMessage =
   | {
       readonly type: "progress"
       readonly done: number
+      /** items already stored when this worker started (another process may have stored them since the sweep was prepared) */
+      readonly skipped: number
       readonly total: number
       readonly hits: number
       readonly misses: number
@@ -35,6 +37,8 @@ export type WorkerMessage =
   | {
       readonly type: "done"
       readonly ran: number
+      readonly others: number
+      readonly skipped: number
       readonly total: number
       readonly hits: number
       readonly misses: number
@@ -61,12 +65,28 @@ if (parentPort !== null) {
         const now = Date.now()
         if (now - last < 100 && p.done < p.total) return
         last = now
-        post({ type: "progress", done: p.done, total: p.total, hits: p.cache.hits, misses: p.cache.misses })
+        post({
+          type: "progress",
+          done: p.done,
+          skipped: p.skipped,
+          total: p.total,
+          hits: p.cache.hits,
+          misses: p.cache.misses
+        })
       }
     })
   }).pipe(Effect.provide(Store.layer(input.storePath)), Effect.scoped)
   Effect.runPromise(program).then(
-    (s) => post({ type: "done", ran: s.ran, total: s.total, hits: s.cache.hits, misses: s.cache.misses }),
+    (s) =>
+      post({
+        type: "done",
+        ran: s.ran,
+        others: s.others,
+        skipped: s.skipped,
+        total: s.total,
+        hits: s.cache.hits,
+        misses: s.cache.misses
+      }),
     (e: unknown) =>
       post({
         type: "error",

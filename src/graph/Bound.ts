@@ -178,11 +178,13 @@ const safe = (x: number) => (Number.isNaN(x) ? Number.POSITIVE_INFINITY : x)
  * The bound of generation calls making `sequences` sequences of `outputTokens` in all. A call paid
  * in parts under a binding budget (or sent as one request per sequence) makes a request per
  * sequence at most, so requests — and the prompts read — are bounded by the sequences.
+ * `extraPrompt` is what each request's prompt may carry beyond the problem and its prefix (a
+ * revision's previous attempts).
  *
  * @example
  * generation(scope, 16, 16 * 1024)
  */
-export const generation = (scope: BoundScope, sequences: number, outputTokens: number): Usage.Usage =>
+export const generation = (scope: BoundScope, sequences: number, outputTokens: number, extraPrompt = 0): Usage.Usage =>
   Usage.make({
     calls: sequences,
     sequences,
@@ -192,7 +194,7 @@ export const generation = (scope: BoundScope, sequences: number, outputTokens: n
         ? sequences > 0
           ? Number.POSITIVE_INFINITY
           : 0
-        : mul(sequences, scope.options.promptTokens)
+        : mul(sequences, scope.options.promptTokens + extraPrompt)
   })
 
 /**

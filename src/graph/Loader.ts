@@ -40,6 +40,11 @@ export interface LoadOptions {
   readonly cwd?: string
   /** refuse file paths, accept names only (the HTTP service sets this) */
   readonly namesOnly?: boolean
+  /**
+   * graphs already loaded, by name, that a `use` of that name resolves to before any folder is
+   * searched (a server's catalog: a `use` then costs no file read and no decode)
+   */
+  readonly named?: ReadonlyMap<string, LoadedGraph>
 }
 
 /** Whether a graph reference is a path (has a slash or ends in `.json`) rather than a name. */
@@ -82,10 +87,10 @@ export const resolve = Effect.fnUntraced(function* (ref: string, options: LoadOp
     const file = NodePath.join(folder, `${ref}.json`)
     if (yield* exists(file)) return file
   }
-  const known = yield* list(folders)
+  const known = [...(options.named?.keys() ?? []), ...(yield* list(folders)).map((k) => k.name)]
   return yield* new GraphError({
     graph: ref,
-    problems: [`(graph): no graph named "${ref}" (known: ${known.map((k) => k.name).join(", ")})`]
+    problems: [`(graph): no graph named "${ref}" (known: ${[...new Set(known)].sort().join(", ")})`]
   })
 })
 
@@ -199,6 +204,8 @@ const loadRef = (
   usePath: string
 ): Effect.Effect<LoadedGraph, GraphError> =>
   Effect.gen(function* () {
+    const preloaded = isPath(ref) ? undefined : options.named?.get(ref)
+    if (preloaded !== undefined) return preloaded
     const file = yield* resolve(ref, options)
     if (stack.includes(file)) {
       const names = [...stack.slice(stack.indexOf(file)), file].map((f) => NodePath.basename(f, ".json"))

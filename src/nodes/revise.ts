@@ -82,8 +82,10 @@ export const revise: NodeKind<"revise", ReviseDoc, ReviseNode> = {
       bound: (scope, pop) => {
         const c = Math.min(pop.chains, pop.size)
         const m = Bound.maxTokensBound(f.maxTokens, scope, pop)
+        // each revision's prompt carries up to `context` previous attempts of at most `m` tokens
+        const context = Math.min(Bound.hiOf(f.context, scope, pop), pop.size)
         return {
-          cost: Bound.generation(scope, c, Bound.mul(c, m)),
+          cost: Bound.generation(scope, c, Bound.mul(c, m), Bound.mul(context, m)),
           pop: { size: pop.size + c, active: pop.active + c, done: pop.done + c, chains: c }
         }
       },

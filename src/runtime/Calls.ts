@@ -38,6 +38,7 @@ import type { GenerateRequest, GenerateResult, Generation } from "../services/Ge
 import * as Retry from "../services/Retry.ts"
 import type { ScoreResult } from "../services/Verifier.ts"
 import type { Frame } from "./Env.ts"
+import * as Spans from "./Spans.ts"
 
 /** Publishes a refusal and marks the run exhausted. */
 const refused = (frame: Frame, request: ReserveRequest, refusal: BudgetRefused): Effect.Effect<void> => {
@@ -375,11 +376,14 @@ const paidGeneration = (
   const cut = maxTokens < call.maxTokens
   return Effect.map(
     paidCall(frame, frame.env.generator.retry, r, again, (_, sent) =>
-      Effect.map(invokeGenerator(frame, request, sent), ({ result, usage, spent }) => ({
-        value: result,
-        usage,
-        spent
-      }))
+      Effect.map(
+        Spans.generation(frame, node, request, invokeGenerator(frame, request, sent)),
+        ({ result, usage, spent }) => ({
+          value: result,
+          usage,
+          spent
+        })
+      )
     ),
     (result) => (result === undefined ? undefined : { ...result, cut: result.generations.map(() => cut) })
   )
@@ -583,7 +587,9 @@ export const score = (
             return { value: result.stepScores, usage, spent }
           })
         return Effect.map(
-          paidCall(frame, v.retry, r, requestOfBatch(paidCosts, paid.length), (_, sent) => attempt(sent)),
+          paidCall(frame, v.retry, r, requestOfBatch(paidCosts, paid.length), (_, sent) =>
+            Spans.verification(frame, node, verifierName, paid, attempt(sent))
+          ),
           (stepScores) => batch.map((_, j): ReadonlyArray<number> | undefined => stepScores?.[j])
         )
       }

@@ -8,6 +8,7 @@
 import { Effect } from "effect"
 import * as Population from "../domain/Population.ts"
 import type { RunNode } from "../nodes/Kind.ts"
+import * as Spans from "./Spans.ts"
 
 /**
  * Runs a plan node (and its children) on a population.
@@ -22,7 +23,7 @@ export const runNode: RunNode = (frame, node, population) => {
   // costs more than the node's own bookkeeping (the path attribute says where the node is)
   const traced = frame.env.traced
     ? Effect.withSpan(body, `mull.node.${node.type}`, {
-        attributes: { path: node.path },
+        attributes: Spans.nodeAttributes(node.type, node.path, frame.round),
         captureStackTrace: false
       })
     : body

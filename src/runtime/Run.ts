@@ -24,6 +24,7 @@ import { reserveFor } from "./Finish.ts"
 import { runNode } from "./Interpreter.ts"
 import { BudgetTooSmall, type RunError } from "./RunError.ts"
 import { RunEvents } from "./RunEvents.ts"
+import * as Spans from "./Spans.ts"
 
 /** How `execute` runs a graph; the budget (limits, prices) is the `Ledger`'s in context. */
 export interface ExecuteOptions {
@@ -317,7 +318,7 @@ export const execute = (
   // default tracer too; a sweep runs thousands of small runs
   Effect.flatMap(tracing, (traced) => {
     const body = executeWith(loaded, problem, options, traced)
-    return traced ? Effect.withSpan(body, "mull.execute") : body
+    return traced ? Spans.run(body, loaded.plan.name, problem, options.seed ?? 0) : body
   })
 
 /**
@@ -411,6 +412,8 @@ const executeWith = Effect.fnUntraced(function* (
       question: problem.question,
       ...(problem.gold === undefined ? {} : { gold: problem.gold }),
       graph: loaded.plan.name,
+      backend: generator.backend,
+      model: generator.model,
       params,
       limits: { ...limits },
       seed: String(options.seed ?? 0),

@@ -17,6 +17,9 @@ export type RunEvent =
       /** the gold answer, when known (so a trace can be graded) */
       readonly gold?: string
       readonly graph: string
+      /** the generator's backend and model (so a trace says what wrote it) */
+      readonly backend?: string
+      readonly model?: string
       readonly params: { readonly [name: string]: number }
       readonly limits: { readonly [meter: string]: number }
       readonly seed: string

@@ -1,11 +1,14 @@
 /**
- * `POST /v1/chat/completions`: a request becomes a plan (graph, params and budget capped by
- * policy, seed, choices), its runs share one ledger, and the reply is a chat completion with the
- * true usage and the ledger — or, streaming, progress chunks, the answer, usage and `[DONE]`.
+ * `POST /v1/chat/completions`: a request becomes a plan (graph, params and budget under the
+ * policy's ceilings, seed, choices), waits for an admission slot, and its runs share one ledger;
+ * the reply is a chat completion with the true usage and the ledger — or, streaming, progress
+ * chunks, the answer, usage and `[DONE]`, through a bounded buffer: a client that stops reading is
+ * dropped and its run interrupted.
  *
  * @since 0.1.0
  */
-import { Cause, Context, Effect, Exit, Queue, Stream } from "effect"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import { Cause, Deferred, Effect, Exit, Option, Queue, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Ledger from "../budget/Ledger.ts"
 import type * as Limits from "../budget/Limits.ts"
@@ -15,19 +18,24 @@ import { hash64 } from "../domain/Hash.ts"
 import { makeProblem, type Problem, questionId } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
 import * as Steps from "../domain/Steps.ts"
+import * as Usage from "../domain/Usage.ts"
+import { usesVerifier } from "../graph/Cost.ts"
 import type { GraphError } from "../graph/GraphError.ts"
 import type * as Loader from "../graph/Loader.ts"
 import type { Params } from "../graph/Scope.ts"
 import { execute, pricingOf, staticFacts } from "../runtime/Run.ts"
 import type { RunError } from "../runtime/RunError.ts"
 import { type RunEvent, RunEvents } from "../runtime/RunEvents.ts"
-import { Generator } from "../services/Generator.ts"
-import { Verifier } from "../services/Verifier.ts"
-import type { Catalog, ServedContext } from "./Catalog.ts"
+import type { Overloaded, Permit } from "./Admission.ts"
+import { generatorOf, verifierOf } from "./Catalog.ts"
+import { capBudget, capParams, paramCeilings, type SplitBudget, splitBudget } from "./Ceilings.ts"
+import { isAdmitted } from "./FleetGate.ts"
+import { guarded } from "./Guard.ts"
 import { authorize, decode, fail, json, Reply, readJson } from "./Http.ts"
 import * as Metrics from "./Metrics.ts"
-import { capBudget, capParams, type Policy, resolveModel } from "./Policy.ts"
-import { writeTrace } from "./Traces.ts"
+import type { ServerParts } from "./Parts.ts"
+import { resolveModel } from "./Policy.ts"
+import { makeRecorder, type Recorder, writeTrace } from "./Traces.ts"
 import * as Wire from "./Wire.ts"
 
 /** The question of a chat: the last user message's text. */
@@ -50,7 +58,12 @@ interface Plan {
   readonly loaded: Loader.LoadedGraph
   readonly problem: Problem
   readonly params: Params
+  /** the request's budget, every meter (`wallMs` included) */
   readonly budget: Limits.Limits
+  /** the same, split by how each meter is enforced */
+  readonly split: SplitBudget
+  /** params lowered to their ceilings */
+  readonly capped: ReadonlyArray<string>
   readonly seed: number
   readonly choices: number
   readonly trace: boolean
@@ -58,9 +71,10 @@ interface Plan {
   readonly prices: Pricing.Prices | undefined
 }
 
-const planOf = (policy: Policy, catalog: Catalog, request: Wire.ChatRequest, mull: Wire.MullOptions | undefined) =>
+const planOf = (parts: ServerParts, request: Wire.ChatRequest, mull: Wire.MullOptions | undefined) =>
   Effect.gen(function* () {
-    const resolved = resolveModel(policy, request.model, [...catalog.graphs.keys()])
+    const { policy, catalog, context } = parts
+    const resolved = resolveModel(catalog.aliases, request.model, [...catalog.graphs.keys()])
     if (resolved._tag === "Unknown") return yield* fail(404, resolved.why, "model_not_found", "model")
     const entry = catalog.graphs.get(resolved.graph)
     if (entry === undefined)
@@ -73,14 +87,28 @@ const planOf = (policy: Policy, catalog: Catalog, request: Wire.ChatRequest, mul
         "invalid_body",
         "n"
       )
-    const declared = entry.loaded.doc.params ?? {}
+    const declared = entry.loaded.plan.params
     // OpenAI's sampling fields set the graph's params of the same meaning, when it declares them
     const fromOpenAi: Record<string, number> = {}
-    if (request.temperature != null && "temperature" in declared) fromOpenAi.temperature = request.temperature
+    if (request.temperature != null && Object.hasOwn(declared, "temperature"))
+      fromOpenAi.temperature = request.temperature
     const maxTokens = request.max_completion_tokens ?? request.max_tokens
-    if (maxTokens != null && "maxTokens" in declared) fromOpenAi.maxTokens = maxTokens
-    const { params } = capParams(policy.maxParams, resolved.params, { ...fromOpenAi, ...mull?.params })
-    const budget = capBudget(policy.maxBudget, resolved.budget ?? policy.defaultBudget, mull?.budget)
+    if (maxTokens != null && Object.hasOwn(declared, "maxTokens")) fromOpenAi.maxTokens = maxTokens
+    const ceilings = paramCeilings(entry.loaded, entry.drivers, {
+      maxParams: policy.maxParams,
+      paramHeadroom: policy.paramHeadroom,
+      alias: resolved.params
+    })
+    const { params, capped } = capParams(ceilings, resolved.params, { ...fromOpenAi, ...mull?.params })
+    const budget = capBudget(policy.maxBudget, policy.defaultBudget, resolved.budget, mull?.budget)
+    const generator = generatorOf(context)
+    const verifier = verifierOf(context)
+    const split = splitBudget(budget, {
+      generatorInput: generator.promptTokens !== undefined,
+      verifierInput: verifier.inputTokens !== undefined,
+      scores: usesVerifier(entry.loaded.plan.root),
+      unset: pricingOf(generator, verifier, policy.prices).unset ?? []
+    })
     const trace = mull?.trace === true
     if (trace && policy.traces === undefined)
       return yield* fail(
@@ -115,6 +143,8 @@ const planOf = (policy: Policy, catalog: Catalog, request: Wire.ChatRequest, mul
       }),
       params,
       budget,
+      split,
+      capped,
       seed,
       choices,
       trace,
@@ -129,30 +159,62 @@ interface Outcome {
   readonly delimiter: string
 }
 
-const runPlan = (metrics: Metrics.Metrics, plan: Plan, events: RunEvents["Service"]) =>
+/** The run did not finish by twice its deadline (it stops taking calls at the deadline itself). */
+class RunTimedOut {
+  readonly _tag = "RunTimedOut"
+  readonly ms: number
+  constructor(ms: number) {
+    this.ms = ms
+  }
+}
+
+/** A fleet budget's commit of what a request's runs used (FleetGate): the first call counts. */
+type Settle = (used: Usage.Usage) => Effect.Effect<void>
+
+/**
+ * Runs a plan's choices on one ledger, each with its own run events (choice `i`); with a fleet
+ * budget, `settle` commits what they used however they end.
+ */
+const runPlan = (parts: ServerParts, plan: Plan, eventsOf: (choice: number) => RunEvents["Service"], settle?: Settle) =>
   Effect.gen(function* () {
-    const generator = yield* Generator
-    const verifier = yield* Verifier
-    const inner = yield* Ledger.make(plan.budget, pricingOf(generator, verifier, plan.prices))
-    const ledger = Ledger.tracked(inner, metrics.reservationsOutstanding)
+    const { metrics, context } = parts
+    const generator = generatorOf(context)
+    const verifier = verifierOf(context)
+    const inner = yield* Ledger.make(plan.split.ledger, pricingOf(generator, verifier, plan.prices))
+    const wallMs = plan.split.wallMs
+    const ledger = Ledger.tracked(
+      guarded(inner, {
+        soft: plan.split.soft,
+        deadline: wallMs === undefined ? undefined : Date.now() + wallMs,
+        now: Date.now
+      }),
+      metrics.reservationsOutstanding
+    )
     metrics.runsInFlight.value += 1
     // each choice pays from an equal share of the request's budget, as parallel branches do, so
-    // what a choice can spend never depends on how fast the others run
+    // what a choice can spend never depends on how fast the others run; the shares pay through
+    // the guarded ledger, so its deadline and soft ceilings hold for every choice
     const share =
-      Object.keys(plan.budget).length === 0
+      Object.keys(plan.split.ledger).length === 0
         ? undefined
-        : Ledger.shareOf(plan.budget, yield* ledger.snapshot, plan.choices)
-    const results = yield* Effect.forEach(
+        : Ledger.shareOf(plan.split.ledger, yield* ledger.snapshot, plan.choices)
+    const runs = Effect.forEach(
       Array.from({ length: plan.choices }, (_, i) => i),
       (i) =>
         Effect.flatMap(share === undefined ? Effect.succeed(ledger) : Ledger.makeShare(ledger, share), (paying) =>
           execute(plan.loaded, plan.problem, { params: plan.params, seed: plan.seed + i }).pipe(
             Effect.provideService(Ledger.Ledger, paying),
-            Effect.provideService(RunEvents, events)
+            Effect.provideService(RunEvents, eventsOf(i))
           )
         ),
       { concurrency: "unbounded" }
-    ).pipe(
+    )
+    // past its deadline a run takes no new calls and answers; twice the deadline, it is stopped
+    const bounded =
+      wallMs === undefined
+        ? runs
+        : runs.pipe(Effect.timeoutOrElse({ duration: 2 * wallMs, orElse: () => Effect.fail(new RunTimedOut(wallMs)) }))
+    const results = yield* Effect.provide(bounded, context).pipe(
       Effect.onExit((exit) =>
         Effect.andThen(inner.snapshot, (s) =>
           Effect.sync(() => {
@@ -165,22 +227,31 @@ const runPlan = (metrics: Metrics.Metrics, plan: Plan, events: RunEvents["Servic
                 ? "interrupted"
                 : "failed"
             Metrics.observeRun(metrics, outcome, s.backend)
-          })
+          }).pipe(Effect.andThen(settle === undefined ? Effect.void : settle(s.committed)))
         )
       )
     )
-    const delimiter = plan.loaded.doc.stepDelimiter ?? generator.stepDelimiter
+    const delimiter = plan.loaded.plan.stepDelimiter ?? generator.stepDelimiter
     return { results, snapshot: yield* inner.snapshot, delimiter } satisfies Outcome
   })
 
 /** A run that failed: the status and message of its error. */
-const runFailure = (e: RunError | GraphError): Reply => {
+const runFailure = (e: RunError | GraphError | RunTimedOut): Reply => {
   switch (e._tag) {
     case "GraphError":
       return new Reply({ status: 400, body: Wire.errorBody(400, e.problems.join("; "), "invalid_graph_request") })
     case "InvalidValue":
     case "BudgetTooSmall":
       return new Reply({ status: 400, body: Wire.errorBody(400, e.message, "invalid_graph_request", "mull") })
+    case "RunTimedOut":
+      return new Reply({
+        status: 504,
+        body: Wire.errorBody(
+          504,
+          `the run did not finish within twice its deadline (mull.budget.wallMs = ${e.ms} ms)`,
+          "run_timeout"
+        )
+      })
     default:
       return new Reply({
         status: 502,
@@ -191,6 +262,28 @@ const runFailure = (e: RunError | GraphError): Reply => {
         )
       })
   }
+}
+
+/** A request cut short by the server shutting down. */
+const shutdownReply = (drainMs: number) =>
+  new Reply({
+    status: 503,
+    body: Wire.errorBody(
+      503,
+      `the server is shutting down and could not finish this request within ${drainMs} ms; retry`,
+      "shutting_down"
+    ),
+    headers: { "retry-after": "1", connection: "close" }
+  })
+
+/** A request the admission control refused: 429 or 503, with `Retry-After`. */
+const overloadReply = (parts: ServerParts, e: Overloaded): Reply => {
+  Metrics.count(parts.metrics, { _tag: "AdmissionRejected", reason: e.reason })
+  return new Reply({
+    status: e.status,
+    body: Wire.errorBody(e.status, e.message, e.reason === "TenantBusy" ? "rate_limited" : "overloaded"),
+    headers: { "retry-after": String(e.retryAfterSeconds) }
+  })
 }
 
 /**
@@ -207,12 +300,16 @@ const shownOf = (r: RunResult): Candidate | undefined => {
   )
 }
 
+/**
+ * The choices of a reply. A choice whose shown candidate did not finish — or that has none, the
+ * budget having paid for nothing of it — ends with `length`: the run stopped short, not by itself.
+ */
 const choicesOf = (outcome: Outcome): ReadonlyArray<Wire.Choice> =>
   outcome.results.map((r) => {
     const shown = shownOf(r)
     return {
       content: shown === undefined ? "" : Steps.text(shown.steps, outcome.delimiter),
-      finishReason: shown === undefined || shown.done ? "stop" : "length"
+      finishReason: shown === undefined ? (r.exhausted ? "length" : "stop") : shown.done ? "stop" : "length"
     }
   })
 
@@ -222,6 +319,7 @@ const mullReply = (plan: Plan, outcome: Outcome): Wire.MullReply => {
     strategy: plan.graph,
     params: plan.params,
     budget: plan.budget as { readonly [meter: string]: number },
+    ...(plan.capped.length > 0 ? { capped: plan.capped } : {}),
     seed: plan.seed,
     answers: outcome.results.map((r) => r.answer ?? null),
     exhausted: outcome.results.some((r) => r.exhausted),
@@ -233,64 +331,106 @@ const mullReply = (plan: Plan, outcome: Outcome): Wire.MullReply => {
   }
 }
 
-/** Run events of one request: recorded for its trace and handed to `emit` (the SSE stream). */
-const requestEvents = (record: boolean, lines: Array<string>, emit: ((e: RunEvent) => void) | undefined) =>
+/** Run events of choice `choice`: recorded for the trace and handed to `emit` (the SSE stream). */
+const choiceEvents = (
+  choice: number,
+  recorder: Recorder | undefined,
+  emit: ((choice: number, e: RunEvent) => Effect.Effect<void>) | undefined
+): RunEvents["Service"] =>
   RunEvents.of({
-    enabled: record || emit !== undefined,
+    enabled: recorder !== undefined || emit !== undefined,
     publish: (e) =>
-      Effect.sync(() => {
-        if (record) lines.push(JSON.stringify(e))
-        emit?.(e)
+      Effect.suspend(() => {
+        recorder?.record(choice, e)
+        return emit === undefined ? Effect.void : emit(choice, e)
       }),
     subscribe: Effect.succeed(Stream.empty)
   })
 
 const sse = (data: unknown): string => `data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`
 
-/** The streaming reply: progress chunks, then the answer, a usage chunk, and `[DONE]`. */
-const streamReply = (policy: Policy, metrics: Metrics.Metrics, plan: Plan, context: ServedContext) => {
+/** Drops a client: closes its connection (its request's fiber, stream and run are interrupted). */
+const dropClient = (http: HttpServerRequest.HttpServerRequest): boolean => {
+  const source = NodeHttpServerRequest.toIncomingMessage(http) as { readonly socket?: { destroy: () => void } }
+  if (typeof source !== "object" || source === null || source.socket === undefined) return false
+  source.socket.destroy()
+  return true
+}
+
+/**
+ * The streaming reply: progress chunks, then the answer, a usage chunk, and `[DONE]`. Chunks go
+ * through a buffer of `streamBuffer` chunks; while it is full the run waits, and a client that
+ * leaves it full for `streamStallMs` is dropped — its connection closed, its run interrupted and
+ * its reservations released.
+ */
+const streamReply = (
+  parts: ServerParts,
+  plan: Plan,
+  http: HttpServerRequest.HttpServerRequest,
+  permit: Permit,
+  settle?: Settle
+) => {
+  const { policy, metrics } = parts
   const created = Math.floor(Date.now() / 1000)
-  const body = Stream.callback<string>((queue) =>
-    Effect.gen(function* () {
-      const send = (data: unknown) => {
-        Queue.offerUnsafe(queue, sse(data))
-      }
-      send(
-        Wire.chunk(plan.id, plan.model, created, [
-          { index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }
-        ])
-      )
-      const lines: Array<string> = []
-      const events = requestEvents(plan.trace, lines, (e) =>
-        send(Wire.chunk(plan.id, plan.model, created, [], { mull: { event: e } }))
-      )
-      const exit = yield* Effect.exit(Effect.provide(runPlan(metrics, plan, events), context))
-      yield* plan.trace ? writeTrace(policy.traces, plan.id, lines) : Effect.void
-      if (Exit.isSuccess(exit)) {
-        const outcome = exit.value
-        for (const [index, c] of choicesOf(outcome).entries()) {
-          send(
-            Wire.chunk(plan.id, plan.model, created, [{ index, delta: { content: c.content }, finish_reason: null }])
+  const stall = policy.timeouts.streamStallMs
+  const body = Stream.callback<string>(
+    (queue) =>
+      Effect.gen(function* () {
+        const send = (data: unknown): Effect.Effect<void> =>
+          Queue.offer(queue, sse(data)).pipe(
+            Effect.timeoutOption(stall),
+            Effect.flatMap((sent) => {
+              if (Option.isSome(sent)) return Effect.void
+              Metrics.count(metrics, { _tag: "StreamDropped" })
+              if (!dropClient(http)) Queue.failCauseUnsafe(queue, Cause.interrupt())
+              return Effect.interrupt
+            })
           )
-          send(Wire.chunk(plan.id, plan.model, created, [{ index, delta: {}, finish_reason: c.finishReason }]))
-        }
-        send(
-          Wire.chunk(plan.id, plan.model, created, [], {
-            usage: Wire.wireUsage(outcome.snapshot.committed),
-            mull: mullReply(plan, outcome)
-          })
+        yield* send(
+          Wire.chunk(plan.id, plan.model, created, [
+            { index: 0, delta: { role: "assistant", content: "" }, finish_reason: null }
+          ])
         )
-      } else {
-        const failure = Cause.findErrorOption(exit.cause)
-        const reply =
-          failure._tag === "Some"
-            ? runFailure(failure.value)
-            : new Reply({ status: 500, body: Wire.errorBody(500, "the run ended unexpectedly", "internal_error") })
-        send(reply.body)
-      }
-      send("[DONE]")
-      yield* Queue.end(queue)
-    })
+        const recorder = plan.trace ? makeRecorder(policy.traceLimits.maxBytes, plan.choices) : undefined
+        const emit = (choice: number, e: RunEvent) =>
+          send(
+            Wire.chunk(plan.id, plan.model, created, [], {
+              mull: { event: e, ...(plan.choices > 1 ? { choice } : {}) }
+            })
+          )
+        const run = runPlan(parts, plan, (i) => choiceEvents(i, recorder, emit), settle)
+        const exit = yield* Effect.exit(raceShutdown(parts, run))
+        if (recorder !== undefined) yield* writeTrace(policy, metrics, plan.id, recorder)
+        if (Exit.isSuccess(exit)) {
+          const outcome = exit.value
+          for (const [index, c] of choicesOf(outcome).entries()) {
+            yield* send(
+              Wire.chunk(plan.id, plan.model, created, [{ index, delta: { content: c.content }, finish_reason: null }])
+            )
+            yield* send(Wire.chunk(plan.id, plan.model, created, [{ index, delta: {}, finish_reason: c.finishReason }]))
+          }
+          yield* send(
+            Wire.chunk(plan.id, plan.model, created, [], {
+              usage: Wire.wireUsage(outcome.snapshot.committed),
+              mull: mullReply(plan, outcome)
+            })
+          )
+          yield* permit.charge(outcome.snapshot.committed)
+        } else {
+          const failure = Cause.findErrorOption(exit.cause)
+          const reply =
+            failure._tag === "Some"
+              ? failure.value instanceof Reply
+                ? failure.value
+                : runFailure(failure.value)
+              : new Reply({ status: 500, body: Wire.errorBody(500, "the run ended unexpectedly", "internal_error") })
+          yield* send(reply.body)
+        }
+        yield* send("[DONE]")
+        yield* Queue.end(queue)
+        // a stream cut before its run started still gives its fleet reservation back
+      }).pipe(Effect.onExit(() => (settle === undefined ? Effect.void : settle(Usage.zero)))),
+    { bufferSize: policy.timeouts.streamBuffer, strategy: "suspend" }
   )
   return HttpServerResponse.stream(Stream.encodeText(body), {
     contentType: "text/event-stream",
@@ -299,40 +439,79 @@ const streamReply = (policy: Policy, metrics: Metrics.Metrics, plan: Plan, conte
 }
 
 /**
- * `POST /v1/chat/completions`: authorize, decode, plan, validate, then run — streaming or not.
+ * Runs `work` unless the server starts shutting down and it does not finish within `drainMs`
+ * after that: then it is interrupted (its reservations released) and fails with a JSON 503.
+ */
+const raceShutdown = <A, E, R>(parts: ServerParts, work: Effect.Effect<A, E, R>): Effect.Effect<A, E | Reply, R> =>
+  Effect.raceFirst(
+    work,
+    Deferred.await(parts.draining).pipe(
+      Effect.andThen(Effect.sleep(parts.policy.drainMs)),
+      Effect.andThen(Effect.fail(shutdownReply(parts.policy.drainMs)))
+    )
+  )
+
+/**
+ * `POST /v1/chat/completions`: authorize, decode, plan, validate, wait for a slot, then run —
+ * streaming or not.
  *
  * @example
- * yield* router.add("POST", "/v1/chat/completions", chatCompletions(policy, catalog, metrics, context))
+ * yield* router.add("POST", "/v1/chat/completions", chatCompletions(parts))
  */
-export const chatCompletions = (policy: Policy, catalog: Catalog, metrics: Metrics.Metrics, context: ServedContext) =>
+export const chatCompletions = (parts: ServerParts) =>
   Effect.gen(function* () {
+    const { policy, metrics, context } = parts
     const http = yield* HttpServerRequest.HttpServerRequest
-    yield* authorize(policy, http)
+    // with a fleet budget, the bearer token is a tenant's API key
+    const tenant = parts.fleet === undefined ? yield* authorize(policy, http) : yield* parts.fleet.tenantOf(http)
     const request = yield* decode(Wire.ChatRequest, yield* readJson(policy, http))
     const mull =
       request.mull === undefined
         ? undefined
         : yield* decode(Wire.MullOptions, request.mull, { strict: true, prefix: "mull" })
-    const plan = yield* planOf(policy, catalog, request, mull)
+    const plan = yield* planOf(parts, request, mull)
     // checked before a stream starts, so a bad param is a 400 whether or not the client streams
     const facts = staticFacts(
       plan.loaded,
       plan.params,
-      plan.budget,
-      Context.get(context, Generator),
-      Context.get(context, Verifier),
-      pricingOf(Context.get(context, Generator), Context.get(context, Verifier), plan.prices)
+      plan.split.ledger,
+      generatorOf(context),
+      verifierOf(context),
+      pricingOf(generatorOf(context), verifierOf(context), plan.prices)
     )
     if (facts.problems.length > 0) return yield* fail(400, facts.problems.join("; "), "invalid_graph_request", "mull")
-    if (request.stream === true) return streamReply(policy, metrics, plan, context)
-    const lines: Array<string> = []
-    const outcome = yield* Effect.provide(
-      runPlan(metrics, plan, requestEvents(plan.trace, lines, undefined)),
-      context
+    // the slot is the request's: held until its reply is sent (a stream's last chunk), released
+    // with the request's scope however the request ends
+    const admitted = yield* parts.admission
+      .admit({ tenant, route: "/v1/chat/completions" })
+      .pipe(Effect.mapError((e) => overloadReply(parts, e)))
+    // with a fleet budget, the tenant's reservation (taken once a slot is held, so a queued request
+    // holds none): the run's ledger shrinks to it, or the request is refused (429)
+    const reserved =
+      parts.fleet === undefined
+        ? undefined
+        : yield* parts.fleet.admit({
+            tenant,
+            loaded: plan.loaded,
+            params: plan.params,
+            budget: plan.split.ledger,
+            maxTokens: generatorOf(context).maxTokens,
+            firstCall: facts.firstCall
+          })
+    if (reserved !== undefined && !isAdmitted(reserved)) return reserved
+    const settle = reserved?.settle
+    const run: Plan = reserved === undefined ? plan : { ...plan, split: { ...plan.split, ledger: reserved.budget } }
+    if (request.stream === true) return streamReply(parts, run, http, admitted, settle)
+    const recorder = plan.trace ? makeRecorder(policy.traceLimits.maxBytes, plan.choices) : undefined
+    const outcome = yield* raceShutdown(
+      parts,
+      runPlan(parts, run, (i) => choiceEvents(i, recorder, undefined), settle)
     ).pipe(
-      Effect.ensuring(plan.trace ? writeTrace(policy.traces, plan.id, lines) : Effect.void),
-      Effect.mapError(runFailure)
+      Effect.ensuring(settle === undefined ? Effect.void : settle(Usage.zero)),
+      Effect.ensuring(recorder === undefined ? Effect.void : writeTrace(policy, metrics, plan.id, recorder)),
+      Effect.mapError((e) => (e instanceof Reply ? e : runFailure(e)))
     )
+    yield* admitted.charge(outcome.snapshot.committed)
     return json(
       200,
       Wire.completion(

@@ -1,8 +1,9 @@
 /**
  * The service's metrics, as Effect `Metric`s rendered by Effect's Prometheus exporter
  * (`effect/observability` `PrometheusMetrics`, text format 0.0.4): requests by route and status,
- * request latency, runs in flight, reservations outstanding, finished runs by outcome, and what
- * backends spent. Each server keeps its own `MetricRegistry`, so two servers in one process (tests,
+ * request latency, runs in flight, reservations outstanding, finished runs by outcome, what
+ * backends spent, admission (slots held and waiting, refusals by reason), traces (write failures,
+ * truncations, deletions), streams dropped for not reading, and connections. Each server keeps its own `MetricRegistry`, so two servers in one process (tests,
  * an app mounting `webHandler` twice) never mix their counts.
  *
  * @since 0.1.0
@@ -24,6 +25,28 @@ const reservationsOutstanding = Metric.gauge("mull_reservations_outstanding", {
   description: "Budget reservations granted and not yet settled, over every run."
 })
 const runs = Metric.counter("mull_runs_total", { description: "Finished graph runs by outcome." })
+const rejected = Metric.counter("mull_admission_rejected_total", {
+  description:
+    "Requests refused by admission control, by reason (TenantBusy: 429; ServerBusy, QueueTimeout, ShuttingDown: 503)."
+})
+const admissionRunning = Metric.gauge("mull_admission_running", { description: "Requests holding an admission slot." })
+const admissionQueued = Metric.gauge("mull_admission_queued", {
+  description: "Requests waiting for an admission slot."
+})
+const traceFailures = Metric.counter("mull_trace_write_failures_total", {
+  description: "Traces that could not be written (the reply is unchanged)."
+})
+const tracesTruncated = Metric.counter("mull_traces_truncated_total", {
+  description: "Traces cut at the size limit."
+})
+const tracesDeleted = Metric.counter("mull_traces_deleted_total", { description: "Traces deleted by retention." })
+const streamsDropped = Metric.counter("mull_streams_dropped_total", {
+  description: "Streams dropped because the client stopped reading."
+})
+const connections = Metric.gauge("mull_connections_open", { description: "Open client connections." })
+const connectionsClosed = Metric.counter("mull_connections_closed_total", {
+  description: "Connections the server closed early, by why (evicted idle, refused over the cap, timeout)."
+})
 const spent = Metric.counter("mull_backend_spent_total", { description: "What the backends really spent, by meter." })
 
 /** A number read and written in place (`cell.value += 1`), kept in a gauge of the registry. */
@@ -38,6 +61,10 @@ export interface Metrics {
   readonly runsInFlight: Cell
   /** reservations granted and not yet committed or released, over every run (`Ledger.tracked`) */
   readonly reservationsOutstanding: Cell
+  /** open client connections */
+  readonly connectionsOpen: Cell
+  /** what admission holds now (read when metrics are rendered) */
+  admissionLoad: () => { readonly running: number; readonly queued: number }
 }
 
 const cell = (gauge: Metric.Gauge<number>, context: Context.Context<never>): Cell => {
@@ -64,7 +91,47 @@ export const make = (): Metrics => {
   return {
     context,
     runsInFlight: cell(runsInFlight, context),
-    reservationsOutstanding: cell(reservationsOutstanding, context)
+    reservationsOutstanding: cell(reservationsOutstanding, context),
+    connectionsOpen: cell(connections, context),
+    admissionLoad: () => ({ running: 0, queued: 0 })
+  }
+}
+
+/** The events counted by the service, each a counter with its labels. */
+export type Counted =
+  | { readonly _tag: "AdmissionRejected"; readonly reason: string }
+  | { readonly _tag: "TraceWriteFailed" }
+  | { readonly _tag: "TraceTruncated" }
+  | { readonly _tag: "TracesDeleted"; readonly count: number }
+  | { readonly _tag: "StreamDropped" }
+  | { readonly _tag: "ConnectionClosed"; readonly why: string }
+
+/**
+ * Counts an event.
+ *
+ * @example
+ * count(metrics, { _tag: "AdmissionRejected", reason: "ServerBusy" })
+ */
+export const count = (metrics: Metrics, e: Counted): void => {
+  switch (e._tag) {
+    case "AdmissionRejected":
+      Metric.withAttributes(rejected, { reason: e.reason }).updateUnsafe(1, metrics.context)
+      break
+    case "TraceWriteFailed":
+      traceFailures.updateUnsafe(1, metrics.context)
+      break
+    case "TraceTruncated":
+      tracesTruncated.updateUnsafe(1, metrics.context)
+      break
+    case "TracesDeleted":
+      tracesDeleted.updateUnsafe(e.count, metrics.context)
+      break
+    case "StreamDropped":
+      streamsDropped.updateUnsafe(1, metrics.context)
+      break
+    case "ConnectionClosed":
+      Metric.withAttributes(connectionsClosed, { why: e.why }).updateUnsafe(1, metrics.context)
+      break
   }
 }
 
@@ -102,4 +169,9 @@ export const observeRun = (metrics: Metrics, outcome: string, used: Usage | unde
  * @example
  * render(make()).includes("mull_reservations_outstanding 0") // true
  */
-export const render = (metrics: Metrics): string => PrometheusMetrics.formatUnsafe(metrics.context)
+export const render = (metrics: Metrics): string => {
+  const load = metrics.admissionLoad()
+  admissionRunning.updateUnsafe(load.running, metrics.context)
+  admissionQueued.updateUnsafe(load.queued, metrics.context)
+  return PrometheusMetrics.formatUnsafe(metrics.context)
+}

@@ -8,7 +8,8 @@
  * - 429 → `RateLimited` (`retry-after` honoured), 408/5xx → `Unavailable`, other 4xx → `InvalidRequest`
  * - a reply that is not JSON (e.g. truncated) or not of the expected shape → `BadResponse`
  *
- * The API key is sent as a bearer token and redacted from every message.
+ * The API key is sent as a bearer token and redacted from every message — before any text is cut
+ * to length, in every form it may take (`HttpErrors.redact`).
  *
  * @since 0.1.0
  */
@@ -89,13 +90,14 @@ export const postJson = <A>(
     }
     let json: unknown
     try {
-      json = JSON.parse(text)
+      // decoding problems quote values (cut to length): a key echoed in a reply must be gone first
+      json = JSON.parse(redact(text, secret))
     } catch (e) {
       return yield* new BackendError({
         ...where,
         reason: new BadResponse(
           fields(
-            `reply from ${url} is not JSON (${e instanceof Error ? e.message : String(e)}): ${JSON.stringify(text.slice(0, 120))}`
+            `reply from ${url} is not JSON (${e instanceof Error ? e.message : String(e)}): ${JSON.stringify(redact(text, secret).slice(0, 120))}`
           )
         )
       })

@@ -31,44 +31,61 @@ export const retryAfterMs = (header: string | undefined, nowMs: number): number 
 const MAX_MESSAGE = 500
 
 /**
+ * The forms a secret can take in a server's reply or in a message built from it: as is,
+ * JSON-escaped (a key with `"` or `\\` echoed inside a JSON string), and URL-encoded.
+ */
+const secretForms = (secret: string): ReadonlyArray<string> =>
+  [...new Set([secret, JSON.stringify(secret).slice(1, -1), encodeURIComponent(secret)])]
+    // longest first, so a form that contains another is replaced whole
+    .sort((a, b) => b.length - a.length)
+
+/**
+ * Replaces every occurrence of a secret (an API key) by `***` — as is, JSON-escaped or
+ * URL-encoded — so it never reaches an error message or a log: some servers echo the key they
+ * rejected. Redact *before* cutting a text to length, or a cut key survives in part.
+ *
+ * @example
+ * redact("Incorrect API key provided: sk-123", "sk-123") // "Incorrect API key provided: ***"
+ * redact('{"key":"a\\"b-secret"}', 'a"b-secret') // '{"key":"***"}'
+ */
+export const redact = (text: string, secret: string | undefined): string => {
+  if (secret === undefined || secret.length < 4) return text
+  let out = text
+  for (const form of secretForms(secret)) out = out.split(form).join("***")
+  return out
+}
+
+/**
  * The server's own error message from an error body: OpenAI's `{"error": {"message"}}`, vLLM's
  * `{"object": "error", "message"}`, llama.cpp's and Ollama's `{"error": "…"}`; otherwise the body
- * itself, cut to 500 characters.
+ * itself — with `secret` redacted first, then cut to 500 characters.
  *
  * @example
  * serverMessage('{"error":{"message":"bad n","type":"invalid_request_error","code":null}}') // "bad n"
  * serverMessage("upstream connect error") // "upstream connect error"
  */
-export const serverMessage = (body: string): string => {
+export const serverMessage = (raw: string, secret?: string): string => {
+  const body = redact(raw, secret)
   let parsed: unknown
   try {
     parsed = JSON.parse(body)
   } catch {
     return body.trim().slice(0, MAX_MESSAGE) || "(empty body)"
   }
+  const cut = (m: string) => redact(m, secret).slice(0, MAX_MESSAGE)
   if (typeof parsed === "object" && parsed !== null) {
     const o = parsed as Record<string, unknown>
     const e = o.error
-    if (typeof e === "string") return e.slice(0, MAX_MESSAGE)
+    if (typeof e === "string") return cut(e)
     if (typeof e === "object" && e !== null) {
       const m = (e as Record<string, unknown>).message
-      if (typeof m === "string") return m.slice(0, MAX_MESSAGE)
+      if (typeof m === "string") return cut(m)
     }
-    if (typeof o.message === "string") return o.message.slice(0, MAX_MESSAGE)
-    if (typeof o.detail === "string") return o.detail.slice(0, MAX_MESSAGE)
+    if (typeof o.message === "string") return cut(o.message)
+    if (typeof o.detail === "string") return cut(o.detail)
   }
   return body.trim().slice(0, MAX_MESSAGE)
 }
-
-/**
- * Replaces every occurrence of a secret (an API key) by `***`, so it never reaches an error
- * message or a log — some servers echo the key they rejected.
- *
- * @example
- * redact("Incorrect API key provided: sk-123", "sk-123") // "Incorrect API key provided: ***"
- */
-export const redact = (text: string, secret: string | undefined): string =>
-  secret === undefined || secret.length < 4 ? text : text.split(secret).join("***")
 
 /** What the mapping needs to know about a failed response. */
 export interface FailedResponse {
@@ -90,7 +107,7 @@ export interface FailedResponse {
  * errorOfStatus({ backend: "openai", operation: "generate", status: 429, retryAfter: "1", body: "", nowMs: 0 }).reason._tag // "RateLimited"
  */
 export const errorOfStatus = (r: FailedResponse): BackendError => {
-  const message = redact(`HTTP ${r.status}: ${serverMessage(r.body)}`, r.secret)
+  const message = redact(`HTTP ${r.status}: ${serverMessage(r.body, r.secret)}`, r.secret)
   const where = { backend: r.backend, operation: r.operation }
   if (r.status === 429) {
     const wait = retryAfterMs(r.retryAfter, r.nowMs)

@@ -23,6 +23,8 @@ const EVENTS = {
     question: Schema.optionalKey(Schema.String),
     gold: Schema.optionalKey(Schema.String),
     graph: Schema.String,
+    backend: Schema.optionalKey(Schema.String),
+    model: Schema.optionalKey(Schema.String),
     params: Numbers,
     limits: Numbers,
     seed: Schema.String,
@@ -94,6 +96,13 @@ const EVENTS = {
     estimate: Schema.NullOr(Schema.Finite),
     bin: Schema.Finite
   }),
+  TraceTruncated: Schema.Struct({
+    _tag: Schema.Literal("TraceTruncated"),
+    /** the size limit the trace reached */
+    maxBytes: Schema.Finite,
+    /** events dropped after it */
+    dropped: Schema.Finite
+  }),
   RunFinished: Schema.Struct({
     _tag: Schema.Literal("RunFinished"),
     answer: Schema.optionalKey(Schema.String),
@@ -105,6 +114,13 @@ const EVENTS = {
 
 type Events = typeof EVENTS
 
+const At = Schema.Struct({ at: Schema.optionalKey(Schema.Finite) })
+/** When an event happened (ms since the epoch): traces written since the service's have it on every line. */
+const atOf = (json: unknown): number | undefined => {
+  const r = Schema.decodeUnknownResult(At)(json)
+  return Result.isSuccess(r) ? r.success.at : undefined
+}
+
 /** One decoded trace line. */
 export type TraceEvent = { [K in keyof Events]: Events[K]["Type"] }[keyof Events]
 
@@ -113,10 +129,12 @@ export const EVENT_TAGS = Object.keys(EVENTS) as ReadonlyArray<keyof Events>
 
 const isTag = (tag: string): tag is keyof Events => Object.hasOwn(EVENTS, tag)
 
-/** A decoded event and the line it came from (1-based). */
+/** A decoded event, the line it came from (1-based), and when it happened when the line says. */
 export interface TraceLine {
   readonly line: number
   readonly event: TraceEvent
+  /** ms since the epoch */
+  readonly at?: number
 }
 
 /** At most this many problems are reported: a file that is not a trace at all fails on every line. */
@@ -178,8 +196,42 @@ export const parseTrace = (text: string): Result.Result<ReadonlyArray<TraceLine>
       unstarted = true
       continue
     }
-    out.push({ line, event })
+    const when = atOf(json)
+    out.push(when === undefined ? { line, event } : { line, event, at: when })
   }
   if (problems.length === 0 && started === undefined) problems.push("line 1: the trace is empty (no RunStarted)")
   return problems.length > 0 ? Result.fail(problems.slice(0, MAX_PROBLEMS)) : Result.succeed(out)
+}
+
+/**
+ * The runs of a trace file, each as its own JSONL text: a service's trace of a request with `n`
+ * choices interleaves `n` runs, each line tagged with its `choice`; a trace with no tags is one
+ * run. A line without a tag in a tagged trace (the truncation note) goes to every run.
+ *
+ * @example
+ * splitRuns(text).length // 2 for a request with n = 2
+ */
+export const splitRuns = (text: string): ReadonlyArray<string> => {
+  const byChoice = new Map<number, Array<string>>()
+  const untagged: Array<string> = []
+  for (const raw of text.split("\n")) {
+    const line = raw.trim()
+    if (line === "") continue
+    let choice: unknown
+    try {
+      const json: unknown = JSON.parse(line)
+      choice = typeof json === "object" && json !== null && "choice" in json ? json.choice : undefined
+    } catch {
+      choice = undefined
+    }
+    if (typeof choice === "number" && Number.isInteger(choice) && choice >= 0 && choice < 10_000) {
+      const list = byChoice.get(choice)
+      if (list === undefined) byChoice.set(choice, [line])
+      else list.push(line)
+    } else untagged.push(line)
+  }
+  if (byChoice.size === 0) return [text]
+  return [...byChoice.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([, lines]) => `${[...lines, ...untagged].join("\n")}\n`)
 }

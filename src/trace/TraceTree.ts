@@ -291,6 +291,7 @@ export const buildTree = (lines: ReadonlyArray<TraceLine>, grouping?: AnswerGrou
         }
         break
       case "NodeExited":
+      case "TraceTruncated":
         break
     }
   }

@@ -7,11 +7,12 @@
  *   symlinked, its own `out/`, and `../shared` beside it), so files the commands write land in a
  *   temp folder. The blocks of one file run in order in the same folder (a later command may read
  *   what an earlier one wrote).
- * - `sh ci` — run by CI itself (`.ci/run`): only `npm ci`, `npm test` and `bash .ci/run`.
+ * - `sh ci` — run by CI itself (`.ci/run`): only `npm ci`, `npm test`, `npm run test:cluster` and
+ *   `bash .ci/run`.
  * - `sh external` — needs what this machine lacks (a GPU server, a network service, an API key):
  *   every command must name such a tool or host (vLLM, SGLang, llama.cpp's server, Ollama, OpenAI,
- *   `--backend openai`, the `MULL_*` server variables), so the marker cannot hide a command mull
- *   could run here.
+ *   `--backend openai`, the `MULL_*` server variables, a `postgres://` URL), so the marker cannot
+ *   hide a command mull could run here.
  * - `sh server` — each command starts a long-running `mull serve … --port N`. The test runs it on
  *   a free port instead of N, waits for `/healthz`, and keeps the first server of each port running
  *   for the `sh run` blocks that follow in the same file (their `127.0.0.1:N` and `localhost:N`
@@ -61,10 +62,10 @@ import { allBlocks, type Block, commandsOf, docFiles, SHELL, withArgs } from "./
 
 const KINDS = new Set(["run", "ci", "external", "server", "slow"])
 const TS_KINDS = new Set(["check", "illustrative"])
-const CI_COMMANDS = new Set(["npm ci", "npm test", "bash .ci/run"])
-/** A GPU server, a network service, an API key, or the results of a sweep against vLLM. */
+const CI_COMMANDS = new Set(["npm ci", "npm test", "npm run test:cluster", "bash .ci/run"])
+/** A GPU server, a network service (PostgreSQL included), an API key, or the results of a sweep against vLLM. */
 const EXTERNAL =
-  /\bvllm serve\b|\bsglang\b|\bllama-server\b|\bollama\b|--backend openai\b|api\.openai\.com|\bexport MULL_(BASE_URL|MODEL|API_KEY|PRM_URL|PRM_MODEL)=|\bpaper-vllm\b/u
+  /\bvllm serve\b|\bsglang\b|\bllama-server\b|\bollama\b|--backend openai\b|api\.openai\.com|\bexport MULL_(BASE_URL|MODEL|API_KEY|PRM_URL|PRM_MODEL|CLUSTER|BUDGET_STORE)=|\bpaper-vllm\b|postgres(?:ql)?:\/\//u
 
 const blocks = allBlocks()
 const where = (b: { readonly file: string; readonly line: number }) => `${b.file}:${b.line}`
@@ -311,6 +312,7 @@ describe("the docs' code blocks", () => {
     const ci = readFileSync(fromRoot(".ci", "run"), "utf8")
     expect(ci).toMatch(/^npm ci$/mu)
     expect(ci).toMatch(/^npm test$/mu)
+    expect(ci).toMatch(/^npm run test:cluster$/mu)
     const bad = blocks
       .filter((b) => b.lang === "sh" && b.kind === "ci")
       .flatMap((b) => commandsOf(b).filter((c) => !CI_COMMANDS.has(c.text.replace(/\s+/gu, " "))))

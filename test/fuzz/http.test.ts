@@ -5,7 +5,8 @@
  * requests with a field set to a wrong or extreme value (huge `n`, negative and huge `mull.params`,
  * unknown `mull` keys), `__proto__` keys written into the text, deep nesting, invalid UTF-8, empty
  * and non-JSON bodies. Every response is JSON (or, for a valid `stream: true`, server-sent events
- * ending in `[DONE]`) with a status in {200, 400, 401, 404, 405, 413} — never a 5xx; every 4xx
+ * ending in `[DONE]`) with a status in {200, 400, 401, 404, 405, 413, 415} — never a 5xx (415: a
+ * server without a token refuses bodies that are not JSON); every 4xx
  * body has a non-empty `error.message`, which names the field a bad body got wrong; no prototype
  * is polluted; and afterwards `/metrics` shows `mull_reservations_outstanding 0`.
  */
@@ -35,7 +36,7 @@ const CONFIG: ServerConfig = {
   maxChoices: 3,
   maxBodyBytes: 256 * 1024
 }
-const ALLOWED = new Set([200, 400, 401, 404, 405, 413])
+const ALLOWED = new Set([200, 400, 401, 404, 405, 413, 415])
 
 let open: WebHandler | undefined
 let secured: WebHandler | undefined
@@ -351,7 +352,12 @@ describe("HTTP: bodies and headers", () => {
 
   it("regression: a param named __proto__ is a 400 naming it (it used to vanish: a 200 ignoring it)", async () => {
     const text = JSON.stringify(chat()).replace('"params":{', '"params":{"__proto__":3,')
-    const res = await send(false, { method: "POST", path: "/v1/chat/completions", headers: {}, body: text })
+    const res = await send(false, {
+      method: "POST",
+      path: "/v1/chat/completions",
+      headers: { "content-type": "application/json" },
+      body: text
+    })
     assert.strictEqual(res.status, 400)
     const body = (await res.json()) as { error: { message: string } }
     assert.match(body.error.message, /^params\.__proto__: unknown param "__proto__"/u)

@@ -40,13 +40,13 @@ export const start = async (
     readonly planner?: Layer.Layer<Server.ServedServices, unknown>
   } = {}
 ): Promise<Started> => {
-  const policy = policyOf({ ...config, port: 0, host: "127.0.0.1" }, [builtinDir], options.token)
+  const policy = policyOf({ ...config, port: 0, host: "127.0.0.1" }, builtinDir, options.token)
   const scope = await Effect.runPromise(Scope.make())
   const planner = options.planner
   const program = Effect.gen(function* () {
     const dry =
       planner === undefined ? undefined : yield* Effect.provide(Effect.context<Server.ServedServices>(), planner)
-    const parts = yield* Server.makeParts(policy, dry)
+    const parts = yield* Server.makeParts(policy, { planner: dry })
     const context = yield* Layer.buildWithScope(Server.layer(parts), scope)
     const address = Context.get(context, HttpServer.HttpServer).address
     const port = "port" in address ? address.port : 0
@@ -57,11 +57,12 @@ export const start = async (
 }
 
 /** POSTs JSON. */
-export const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+export const post = (url: string, body: unknown, headers: Record<string, string> = {}, signal?: AbortSignal) =>
   fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body)
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...(signal === undefined ? {} : { signal })
   })
 
 /** A chat request for a graph. */

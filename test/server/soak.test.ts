@@ -36,7 +36,8 @@ const MODELS = [
 describe("mull serve soak", () => {
   it(`${REQUESTS} requests at concurrency ${CONCURRENCY} with 10% injected faults`, { timeout: 600_000 }, async () => {
     const server = await start(
-      { maxChoices: 2 },
+      // every request comes from one client: its slots must cover the soak's concurrency
+      { maxChoices: 2, admission: { perTenantConcurrent: CONCURRENCY, perTenantQueued: CONCURRENCY } },
       {
         backend: simulated({
           fixedMs: 2,

@@ -122,7 +122,7 @@ describe("parseTrace", () => {
 
   it("names an unknown event and lists the known ones", () => {
     assert.deepStrictEqual(problemsOf(`${JSON.stringify(START)}\n{"_tag":"Oops"}`), [
-      'line 2: unknown event "Oops" (expected one of RunStarted, NodeEntered, NodeExited, CandidateCreated, CandidateScored, CandidatesPruned, Charged, Refused, Selected, Routed, RunFinished)'
+      'line 2: unknown event "Oops" (expected one of RunStarted, NodeEntered, NodeExited, CandidateCreated, CandidateScored, CandidatesPruned, Charged, Refused, Selected, Routed, TraceTruncated, RunFinished)'
     ])
     assert.deepStrictEqual(problemsOf(`${JSON.stringify(START)}\n[1, 2]`), [
       'line 2: not a run event (an object with a "_tag")'
