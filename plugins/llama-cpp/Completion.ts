@@ -10,7 +10,8 @@
  *
  * @since 0.1.0
  */
-import { extract } from "../../src/answer/Extract.ts"
+import { extractFor } from "../../src/answer/Kinds.ts"
+import type { AnswerSpec } from "../../src/domain/AnswerKind.ts"
 import { hash32, seed32 } from "../../src/domain/Hash.ts"
 import type { Step } from "../../src/domain/Steps.ts"
 import type { Generation } from "../../src/services/Generator.ts"
@@ -103,13 +104,14 @@ export const toGeneration = (
   delimiter: string,
   until: "step" | "end",
   solutionSoFar: string,
-  textLength: (k: number) => number
+  textLength: (k: number) => number,
+  spec?: AnswerSpec
 ): Generation => {
   const texts = splitSteps(raw.text, delimiter, until)
   const counts = stepTokenCounts(texts, delimiter, raw.textTokens, textLength, raw.outputTokens - raw.textTokens)
   const steps: ReadonlyArray<Step> = texts.map((text, i) => ({ text, tokens: counts[i] ?? 0 }))
   const done = raw.stopReason === "eogToken"
   const finishReason = done ? "end" : raw.stopReason === "customStopTrigger" ? "step" : "length"
-  const answer = done ? extract(`${solutionSoFar}${raw.text}`) : undefined
+  const answer = done ? extractFor(spec, `${solutionSoFar}${raw.text}`) : undefined
   return { steps, done, ...(answer === undefined ? {} : { answer }), outputTokens: raw.outputTokens, finishReason }
 }

@@ -184,11 +184,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
   // Generator
 
   const promptText = (request: GenerateRequest): string =>
-    Prompt.render(
-      template,
-      Prompt.messages(request.problem, request.context, system),
-      Prompt.continuation(request.prefix, delimiter)
-    )
+    Prompt.render(template, Prompt.requestMessages(request, system), Prompt.continuation(request.prefix, delimiter))
   /** what the model reads, without the beginning token (node-llama-cpp prepends it) */
   const promptIds = (request: GenerateRequest): Array<Token> => tokens.encode(promptText(request))
   const promptTokens = (request: GenerateRequest): number =>
@@ -245,7 +241,8 @@ export const make = Effect.fn("llama-cpp.make")(function* (
           delimiter,
           request.until,
           soFar,
-          (k) => model.detokenize(released.slice(0, k)).length
+          (k) => model.detokenize(released.slice(0, k)).length,
+          request.problem.answer
         )
       )
     }

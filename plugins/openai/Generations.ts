@@ -10,7 +10,9 @@
  *
  * @since 0.1.0
  */
-import { boxed, extract } from "../../src/answer/Extract.ts"
+import { boxed } from "../../src/answer/Extract.ts"
+import { extractFor } from "../../src/answer/Kinds.ts"
+import type { AnswerSpec } from "../../src/domain/AnswerKind.ts"
 import type { Step } from "../../src/domain/Steps.ts"
 import type { Generation } from "../../src/services/Generator.ts"
 
@@ -30,6 +32,8 @@ export interface Shape {
   readonly prefixText: string
   /** the server keeps the matched stop string in the text (vLLM, SGLang with the flags mull sends) */
   readonly keepsStop: boolean
+  /** the problem's answer kind, which decides how the answer is extracted (absent: math) */
+  readonly answer?: AnswerSpec | undefined
 }
 
 /**
@@ -107,7 +111,7 @@ export const toGeneration = (choice: Choice, shape: Shape, outputTokens: number)
   const tokens = splitTotal(outputTokens, weights)
   const steps: Array<Step> = segments.map((s, i) => ({ text: s, tokens: tokens[i] ?? 0 }))
   const whole = shape.prefixText === "" ? body : `${shape.prefixText}${delimiter}${body}`
-  const answer = done ? extract(whole) : undefined
+  const answer = done ? extractFor(shape.answer, whole) : undefined
   return {
     steps,
     done,

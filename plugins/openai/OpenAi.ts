@@ -243,7 +243,8 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
       until: request.until,
       delimiter: config.stepDelimiter,
       prefixText: prefixText(config, request),
-      keepsStop: config.keepStop !== undefined
+      keepsStop: config.keepStop !== undefined,
+      answer: request.problem.answer
     }
     const generations: Array<Generation> = []
     for (const reply of replies) {

@@ -32,7 +32,7 @@ export interface Refusal {
  * "kind" in route ? route.kind : route.message // "chat"
  */
 export const routeOf = (config: ResolvedOpenAiConfig, request: GenerateRequest): Route | Refusal => {
-  const msgs = Prompt.messages(request.problem, request.context, config.system)
+  const msgs = Prompt.requestMessages(request, config.system)
   const continuing = request.prefix !== undefined || request.until === "step"
   if (!continuing) return { kind: "chat", messages: msgs, continueFinal: false }
   const partial = Prompt.continuation(request.prefix, config.stepDelimiter)

@@ -6,6 +6,7 @@
  */
 import { resolve } from "node:path"
 import { Effect, Schema } from "effect"
+import { type AnswerKind, AnswerKindSchema } from "../../src/domain/AnswerKind.ts"
 import type { BackendConfigError } from "../../src/services/Backend.ts"
 import { decodeStrict, intField, nonNegativeField } from "../../src/services/ConfigSchema.ts"
 import { QWEN_POOL, qwenPoolPath } from "./QwenPool.ts"
@@ -26,6 +27,12 @@ export const ReplayConfig = Schema.Struct({
     Schema.Literals(["labels", "math"]).annotate({
       description:
         'labels: group by exact answer string, grade by the recorded labels (mull\'s grader where none); math: mull\'s answer key and grader. Default "labels" for the qwen format, "math" for jsonl'
+    })
+  ),
+  answer: Schema.optionalKey(
+    AnswerKindSchema.annotate({
+      description:
+        "the answer kind of a jsonl recording's problems: math (default), number, choice (default for records with options) or free"
     })
   ),
   concurrency: int(64, 1, 1_000_000, "concurrent calls the backend accepts"),
@@ -51,6 +58,8 @@ export interface ResolvedReplayConfig {
   readonly path: string
   readonly format: "qwen" | "jsonl"
   readonly grading: "labels" | "math"
+  /** the answer kind of a jsonl recording's problems, when set */
+  readonly answer: AnswerKind | undefined
   readonly concurrency: number
   readonly maxTokens: number
   readonly model: string | undefined
@@ -83,6 +92,7 @@ export const decodeConfig = (input: unknown): Effect.Effect<ResolvedReplayConfig
         path: builtin ? qwenPoolPath() : resolve(c.dataset),
         format,
         grading: c.grading ?? (format === "qwen" ? "labels" : "math"),
+        answer: c.answer,
         concurrency: c.concurrency,
         maxTokens: c.maxTokens,
         model: c.model,

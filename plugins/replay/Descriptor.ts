@@ -36,5 +36,10 @@ export const backend: Backend.BackendDescriptor = Backend.make({
       Effect.map((dataset) => dataset.problems),
       Effect.mapError(atDataset)
     ),
-  datasets: { [QWEN_POOL]: (path) => ({ dataset: path ?? QWEN_POOL }) }
+  datasets: { [QWEN_POOL]: (path) => ({ dataset: path ?? QWEN_POOL }) },
+  // a recording file in either format; its problems' ids name the file
+  recording: (file) =>
+    file.format === "qwen" || file.format === "jsonl"
+      ? { dataset: file.path, format: file.format, ...(file.answer === undefined ? {} : { answer: file.answer }) }
+      : undefined
 })

@@ -31,12 +31,18 @@ export const STEP_LEVEL_REFUSAL =
 
 /**
  * What replay cannot do with a request, if anything: a prefix (step continuation), `until:
- * "step"`, or a revision context.
+ * "step"`, a revision context, or a consistency judge's call.
  *
  * @example
  * unsupported({ ...request, until: "step" })?._tag // "Unsupported"
  */
 export const unsupported = (request: GenerateRequest): Refusal | undefined => {
+  // a recording holds no judge's verdicts: free-text votes group by normalised text instead
+  if (request.judge !== undefined)
+    return {
+      _tag: "Unsupported",
+      message: "a recording has no consistency judge (free-text votes group by normalised text)"
+    }
   const asked =
     request.context !== undefined
       ? "a revision (context of previous attempts)"

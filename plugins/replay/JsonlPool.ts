@@ -6,9 +6,12 @@
  *  "responses": [{"text": "… \\boxed{5}", "answer": "5", "reward": 1.2, "correct": true}, …]}
  * ```
  *
- * `id` (default `<file name>/<line index>`), `gold`, `level` (1–5 or "Level 3"), `subject` are
- * optional; `responses` is a non-empty list in recorded order. Of a response only `text` is
- * required: `answer` absent ⇒ extracted from the text with mull's extractor (`null` ⇒ the
+ * `id` (as written: it names the recorded problem; default `<file name>/<index>`, 0-based),
+ * `gold`, `level` (1–5 or "Level 3"), `subject` and `options` are optional; `options` (a list of
+ * strings) makes a multiple-choice problem whose question lists them lettered (A), (B), …;
+ * `responses` is a non-empty list in recorded order. Of a response only `text` is
+ * required: `answer` absent ⇒ extracted from the text with mull's extractor for the problem's
+ * answer kind (`null` ⇒ the
  * response has no answer); `reward` (a raw logit, or a list whose last entry is the outcome
  * reward) absent ⇒ the verifier refuses to score it; `correct` absent ⇒ graded by mull's grader.
  *
@@ -16,7 +19,7 @@
  */
 import { basename, extname } from "node:path"
 import { Effect } from "effect"
-import { extract } from "../../src/answer/Extract.ts"
+import { extractFor } from "../../src/answer/Kinds.ts"
 import {
   type DatasetError,
   type FieldProblem,
@@ -26,6 +29,7 @@ import {
   readJsonl,
   textField
 } from "../../src/data/Dataset.ts"
+import { type AnswerKind, type AnswerSpec, MAX_OPTIONS, withOptions } from "../../src/domain/AnswerKind.ts"
 import type { ProblemMeta } from "../../src/domain/Problem.ts"
 import { booleanValue, listField, rewardValue, stringValue } from "./Fields.ts"
 import { makeDataset, type Pool, type RecordedResponse, type ReplayDataset } from "./Pool.ts"
@@ -38,7 +42,11 @@ const RESPONSE_KEYS = new Set(["text", "answer", "reward", "correct"])
  * @example
  * parseResponse({ text: "so \\boxed{5}" }, 0) // { text: "so \\boxed{5}", answer: "5" }
  */
-export const parseResponse = (value: unknown, i: number): RecordedResponse | FieldProblem => {
+export const parseResponse = (
+  value: unknown,
+  i: number,
+  spec?: AnswerSpec | undefined
+): RecordedResponse | FieldProblem => {
   const at = `responses.${i}`
   if (typeof value !== "object" || value === null || Array.isArray(value))
     return { field: at, reason: "expected an object with a text" }
@@ -50,7 +58,11 @@ export const parseResponse = (value: unknown, i: number): RecordedResponse | Fie
   const text = stringValue(o.text, `${at}.text`)
   if (isFieldProblem(text)) return text
   const answer =
-    o.answer === undefined ? extract(text) : o.answer === null ? undefined : stringValue(o.answer, `${at}.answer`)
+    o.answer === undefined
+      ? extractFor(spec, text)
+      : o.answer === null
+        ? undefined
+        : stringValue(o.answer, `${at}.answer`)
   if (isFieldProblem(answer)) return answer
   const reward = o.reward === undefined ? undefined : rewardValue(o.reward, `${at}.reward`)
   if (isFieldProblem(reward)) return reward
@@ -73,8 +85,10 @@ export const parseResponse = (value: unknown, i: number): RecordedResponse | Fie
 export const parseJsonlRecord = (
   record: Record<string, unknown>,
   index: number,
-  dataset: string
+  dataset: string,
+  kind?: AnswerKind | undefined
 ): Pool | FieldProblem => {
+  // a recording's own ids are kept as written: they name the problems it records (MATH-500's)
   const id = getPath(record, "id") === undefined ? `${dataset}/${index}` : textField(record, "id")
   if (isFieldProblem(id)) return id
   const question = textField(record, "question")
@@ -85,12 +99,26 @@ export const parseJsonlRecord = (
   if (isFieldProblem(level)) return level
   const subject = getPath(record, "subject") === undefined ? undefined : textField(record, "subject")
   if (isFieldProblem(subject)) return subject
+  const options = getPath(record, "options") === undefined ? undefined : listField(record, "options")
+  if (isFieldProblem(options)) return options
+  const choices: Array<string> = []
+  for (const [i, o] of (options ?? []).entries()) {
+    if (typeof o !== "string") return { field: `options.${i}`, reason: `expected a string, got ${JSON.stringify(o)}` }
+    choices.push(o)
+  }
+  if (options !== undefined && (choices.length < 2 || choices.length > MAX_OPTIONS))
+    return { field: "options", reason: `expected 2 to ${MAX_OPTIONS} options, got ${choices.length}` }
+  const answerKind = kind ?? (options === undefined ? undefined : "choice")
+  if (options !== undefined && answerKind !== "choice")
+    return { field: "options", reason: `options are for the answer kind choice, not ${answerKind}` }
+  const spec: AnswerSpec | undefined =
+    answerKind === undefined ? undefined : { kind: answerKind, ...(options === undefined ? {} : { options: choices }) }
   const list = listField(record, "responses")
   if (isFieldProblem(list)) return list
   if (list.length === 0) return { field: "responses", reason: "expected at least one response" }
   const responses: Array<RecordedResponse> = []
   for (let i = 0; i < list.length; i++) {
-    const r = parseResponse(list[i], i)
+    const r = parseResponse(list[i], i, spec)
     if (isFieldProblem(r)) return r
     responses.push(r)
   }
@@ -100,7 +128,16 @@ export const parseJsonlRecord = (
     index,
     dataset
   }
-  return { problem: { id, question, ...(gold === undefined ? {} : { gold }), meta }, responses }
+  return {
+    problem: {
+      id,
+      question: options === undefined ? question : withOptions(question, choices),
+      ...(gold === undefined ? {} : { gold }),
+      ...(spec === undefined ? {} : { answer: spec }),
+      meta
+    },
+    responses
+  }
 }
 
 /**
@@ -111,12 +148,15 @@ export const parseJsonlRecord = (
  * @example
  * const dataset = yield* loadJsonlPool("recordings/aime.jsonl")
  */
-export const loadJsonlPool = (path: string): Effect.Effect<ReplayDataset, DatasetError> =>
+export const loadJsonlPool = (
+  path: string,
+  kind?: AnswerKind | undefined
+): Effect.Effect<ReplayDataset, DatasetError> =>
   Effect.suspend(() => {
     const dataset = basename(path, extname(path))
     const pools: Array<Pool> = []
     const parse = (record: Record<string, unknown>, index: number) => {
-      const pool = parseJsonlRecord(record, index, dataset)
+      const pool = parseJsonlRecord(record, index, dataset, kind)
       if (isFieldProblem(pool)) return pool
       pools.push(pool)
       return pool.problem

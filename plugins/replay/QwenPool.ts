@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { basename, extname } from "node:path"
 import { Effect } from "effect"
 import { dataPath } from "../../src/data/DataPath.ts"
 import {
@@ -32,7 +33,7 @@ export const qwenPoolPath = (): string => dataPath("qwen25-math-rm-pool", "math_
  * @example
  * parseQwenRecord(JSON.parse(line))
  */
-export const parseQwenRecord = (record: Record<string, unknown>): Pool | FieldProblem => {
+export const parseQwenRecord = (record: Record<string, unknown>, dataset: string = QWEN_POOL): Pool | FieldProblem => {
   const idx = getPath(record, "idx")
   if (typeof idx !== "number" || !Number.isInteger(idx) || idx < 0)
     return { field: "idx", reason: idx === undefined ? "missing" : "expected a non-negative integer" }
@@ -66,29 +67,32 @@ export const parseQwenRecord = (record: Record<string, unknown>): Pool | FieldPr
     responses.push({ text, answer, reward, correct })
   }
   return {
-    problem: { id: `${QWEN_POOL}/${idx}`, question, gold, meta: { level, index: idx, dataset: QWEN_POOL } },
+    problem: { id: `${dataset}/${idx}`, question, gold, meta: { level, index: idx, dataset } },
     responses,
     ...(gt === undefined || gt === gold ? {} : { gt })
   }
 }
 
 /**
- * Loads a Qwen-format pool: problems `qwen-pool/<idx>` (gold = `answer`; `gt` kept on the pool
- * when it differs), meta { level, index = idx, dataset "qwen-pool" }, and 8 recorded responses
- * each. A bad line is a `DatasetError` naming the file, the line and the field (`pred_score.3`).
+ * Loads a Qwen-format pool: problems `<name>/<idx>` — `name` is `qwen-pool` for the shared pool
+ * and the file's name (without extension) for any other file — (gold = `answer`; `gt` kept on the
+ * pool when it differs), meta { level, index = idx, dataset: name }, and the recorded responses. A bad line is a `DatasetError` naming the file, the line and the field (`pred_score.3`).
  *
  * @example
  * const dataset = yield* loadQwenPool()
  * dataset.problems.length // 50
  */
-export const loadQwenPool = (path: string = qwenPoolPath()): Effect.Effect<ReplayDataset, DatasetError> =>
+export const loadQwenPool = (
+  path: string = qwenPoolPath(),
+  name: string = path === qwenPoolPath() ? QWEN_POOL : basename(path, extname(path))
+): Effect.Effect<ReplayDataset, DatasetError> =>
   Effect.suspend(() => {
     const pools: Array<Pool> = []
     const parse = (record: Record<string, unknown>) => {
-      const pool = parseQwenRecord(record)
+      const pool = parseQwenRecord(record, name)
       if (isFieldProblem(pool)) return pool
       pools.push(pool)
       return pool.problem
     }
-    return Effect.map(readJsonl(path, parse), () => makeDataset(QWEN_POOL, path, pools))
+    return Effect.map(readJsonl(path, parse), () => makeDataset(name, path, pools))
   })

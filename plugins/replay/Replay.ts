@@ -8,6 +8,7 @@
  *
  * @since 0.1.0
  */
+import { basename, extname } from "node:path"
 import { Context, Effect, Layer, Result, Semaphore } from "effect"
 import * as MathGrader from "../../src/answer/MathGrader.ts"
 import type { DatasetError } from "../../src/data/Dataset.ts"
@@ -23,7 +24,7 @@ import { type GenerationMemo, generate as generatePure, type Refusal, STEP_DELIM
 import { exactAnswerKey, labelGrader } from "./Grading.ts"
 import { loadJsonlPool } from "./JsonlPool.ts"
 import { hasRewards, type ReplayDataset } from "./Pool.ts"
-import { loadQwenPool } from "./QwenPool.ts"
+import { loadQwenPool, QWEN_POOL } from "./QwenPool.ts"
 import { scoreCandidate, VERIFIERS } from "./Score.ts"
 import { approximateTokens } from "./Tokens.ts"
 
@@ -58,7 +59,9 @@ export interface ReplayBackend {
  * const dataset = yield* loadDataset(yield* decodeConfig({ dataset: "qwen-pool" }))
  */
 export const loadDataset = (config: ResolvedReplayConfig): Effect.Effect<ReplayDataset, DatasetError> =>
-  config.format === "qwen" ? loadQwenPool(config.path) : loadJsonlPool(config.path)
+  config.format === "qwen"
+    ? loadQwenPool(config.path, config.dataset === QWEN_POOL ? QWEN_POOL : basename(config.path, extname(config.path)))
+    : loadJsonlPool(config.path, config.answer)
 
 const refusalError = (operation: string, refusal: Refusal) =>
   backendError({ backend: BACKEND, operation }, refusal._tag, refusal.message)

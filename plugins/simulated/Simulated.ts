@@ -17,8 +17,10 @@ import { type BackendError, backendError } from "../../src/services/BackendError
 import type { Capability } from "../../src/services/Capability.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
+import { forKind } from "./AnswerKinds.ts"
 import { decodeConfig, type SimulatedConfig, type SimulatedConfigInput } from "./Config.ts"
 import { generate as generatePure } from "./Generate.ts"
+import { judgeGeneration, judgePromptTokens } from "./Judge.ts"
 import { withConfidence } from "./Logprobs.ts"
 import { promptTokens, verifierTokens } from "./Prompt.ts"
 import { scoreCandidate, VERIFIERS } from "./Score.ts"
@@ -89,15 +91,19 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
   const sleep = (ms: number) => (ms > 0 ? Effect.sleep(Duration.millis(ms)) : Effect.void)
 
   const generate = Effect.fn("simulated.generate")(function* (request: GenerateRequest) {
+    // a consistency judge's call (free-text voting) is modelled apart: Judge.ts
+    if (request.judge !== undefined) return judgeGeneration(request)
     const w = yield* world(request.problem, "generate")
     const result = generatePure(w, request, config.generator.maxTokens)
     if (Result.isFailure(result)) return yield* invalid("generate", result.failure)
     let tokens = 0
     for (const g of result.success.generations) tokens += g.outputTokens
     yield* sleep(config.generator.latency.fixedMs + config.generator.latency.perTokenMs * tokens)
+    // a multiple choice's answers are letters among its options: AnswerKinds.ts
+    const kinded = request.problem.answer === undefined ? result.success : forKind(request.problem, result.success)
     // token confidences only when asked: drawn from tags of their own, they change nothing else
-    if (request.logprobs === undefined) return result.success
-    return { ...result.success, generations: result.success.generations.map((g) => withConfidence(w, g)) }
+    if (request.logprobs === undefined) return kinded
+    return { ...kinded, generations: kinded.generations.map((g) => withConfidence(w, g)) }
   })
 
   const score = Effect.fn("simulated.score")(function* (request: ScoreRequest) {
@@ -131,7 +137,10 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     ...(config.prices === undefined ? {} : { prices: config.prices }),
     stepDelimiter: "\n\n",
     generate: (request) => generatorSlots.withPermits(1)(generate(request)),
-    promptTokens: (request) => promptTokens(request.problem, request.prefix, request.context)
+    promptTokens: (request) =>
+      request.judge !== undefined
+        ? judgePromptTokens(request)
+        : promptTokens(request.problem, request.prefix, request.context)
   }
   const verifier: VerifierShape = {
     backend: BACKEND,

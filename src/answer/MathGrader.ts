@@ -8,22 +8,25 @@
 import { Layer } from "effect"
 import type { Problem } from "../domain/Problem.ts"
 import { AnswerKey, type AnswerKeyShape, Grader, type GraderShape } from "../services/Grader.ts"
-import { answerKey, equivalent, grade } from "./Equivalence.ts"
+import { answerKey, equivalent } from "./Equivalence.ts"
+import { answerKeyFor, gradeFor } from "./Kinds.ts"
 
 export { answerKey, equivalent, grade } from "./Equivalence.ts"
 export { type Extractor, extract, type Method } from "./Extract.ts"
 export { normalize } from "./Normalize.ts"
 
 /**
- * The grader: an answer is right when it is `equivalent` to the problem's gold answer; a problem
- * without gold has no right answer.
+ * The grader: an answer is right when it is the same answer as the problem's gold, by the
+ * problem's answer kind (`equivalent` for math, by letter for a multiple choice, …; `Kinds.ts`); a
+ * problem without gold has no right answer.
  *
  * @example
  * grader.grade(makeProblem({ id: "q", question: "1/2?", gold: "\\frac12" }), "0.5") // true
  */
 export const grader: GraderShape = {
   name: "math",
-  grade: (problem: Problem, answer: string): boolean => problem.gold !== undefined && grade(answer, problem.gold)
+  grade: (problem: Problem, answer: string): boolean =>
+    problem.gold !== undefined && gradeFor(problem.answer, answer, problem.gold)
 }
 
 /**
@@ -33,7 +36,13 @@ export const grader: GraderShape = {
  * @example
  * mathAnswerKey.key("0.5") === mathAnswerKey.key("\\frac{1}{2}") // true
  */
-export const mathAnswerKey: AnswerKeyShape = { name: "math", key: answerKey, equivalent }
+export const mathAnswerKey: AnswerKeyShape = {
+  name: "math",
+  key: answerKey,
+  equivalent,
+  // other answer kinds group by their own key (a letter, a number, normalised words)
+  forProblem: (problem) => (problem.answer === undefined ? mathAnswerKey : answerKeyFor(problem.answer))
+}
 
 /**
  * Provides `Grader` and `AnswerKey` with mull's MATH grader.

@@ -121,22 +121,26 @@ export const pricesOf = (flags: PriceFlagValues): Effect.Effect<Pricing.Prices |
 }
 
 /**
- * Reads a JSON file given by a flag (`undefined` when the flag is absent).
+ * The JSON a flag gives: inline (a value that starts with `{` or `[`) or in a file (`undefined`
+ * when the flag is absent). Bad JSON or an unreadable file is `InvalidInput` naming the flag.
  *
  * @example
  * const config = yield* readJsonFile("--backend-config", "sim.json")
+ * const inline = yield* readJsonFile("--backend-config", '{"worldSeed": 2}') // { worldSeed: 2 }
  */
-export const readJsonFile = (flag: string, file: string | undefined): Effect.Effect<unknown, InvalidInput> =>
-  file === undefined
-    ? Effect.succeed(undefined)
-    : Effect.tryPromise({
-        try: async () => JSON.parse(await readFile(file, "utf8")) as unknown,
-        catch: (e) =>
-          new InvalidInput({
-            subject: flag,
-            problems: [`${flag} ${file}: ${e instanceof Error ? e.message : String(e)}`]
-          })
-      })
+export const readJsonFile = (flag: string, value: string | undefined): Effect.Effect<unknown, InvalidInput> => {
+  if (value === undefined) return Effect.succeed(undefined)
+  const bad = (why: string) => new InvalidInput({ subject: flag, problems: [why] })
+  if (/^\s*[[{]/u.test(value))
+    return Effect.try({
+      try: () => JSON.parse(value) as unknown,
+      catch: (e) => bad(`${flag}: inline JSON that does not parse: ${e instanceof Error ? e.message : String(e)}`)
+    })
+  return Effect.tryPromise({
+    try: async () => JSON.parse(await readFile(value, "utf8")) as unknown,
+    catch: (e) => bad(`${flag} ${value}: ${e instanceof Error ? e.message : String(e)}`)
+  })
+}
 
 /**
  * A backend's layer for the CLI: a bad `--backend-config` becomes `InvalidInput` (exit 2).
@@ -229,7 +233,7 @@ export const withBackendOptions = (
 
 /**
  * The flags that choose and configure a backend, in every command that runs one: `--backend`,
- * `--backend-config FILE.json`, and the flags of every backend of the registry (`backendOptions`).
+ * `--backend-config FILE.json` (or inline JSON), and the flags of every backend of the registry (`backendOptions`).
  *
  * @example
  * Command.make("run", { ...backendFlags(), graph: Argument.String("graph") }, (config) => Effect.log(config))
@@ -242,7 +246,7 @@ export const backendFlags = (registry: Registry = builtin) => ({
     Flag.withDefault(registry.defaultName)
   ),
   backendConfig: Flag.String("backend-config").pipe(
-    Flag.withDescription("A JSON file configuring the backend"),
+    Flag.withDescription("The backend's configuration: a JSON file, or the JSON itself ('{\"worldSeed\": 2}')"),
     Flag.optional
   ),
   backendOptions: optionFlags(registry)

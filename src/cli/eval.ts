@@ -8,12 +8,14 @@ import { readFile } from "node:fs/promises"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { registry } from "../backends/Registry.ts"
+import { datasetName } from "../data/Formats.ts"
 import { type AccuracyPoint, accuracy, configurations, formatAccuracy } from "../eval/Accuracy.ts"
 import { defaultWorkers, runSweepParallel } from "../eval/Parallel.ts"
 import type { RunRecord } from "../eval/Record.ts"
 import type { Summary } from "../eval/Runner.ts"
 import * as Store from "../eval/Store.ts"
 import { decodeSweep, type SweepSpec } from "../eval/Sweep.ts"
+import { datasetFlags, fileDataset, fileSpec, hasMapping } from "./DatasetFlags.ts"
 import { progressBar } from "./EvalProgress.ts"
 import { optionFlags, priceFlags, pricesOf, readJsonFile, withBackendOptions } from "./Inputs.ts"
 import { InvalidInput } from "./InvalidInput.ts"
@@ -105,6 +107,11 @@ export const summaryTables = (records: ReadonlyArray<RunRecord>): string => {
   return parts.join("\n")
 }
 
+/** A sweep name from a file's name: its letters, digits, dots, dashes and underscores. */
+const slug = (name: string): string => {
+  const s = name.replace(/[^A-Za-z0-9._-]+/gu, "-").replace(/^[^A-Za-z0-9]+/u, "")
+  return s === "" ? "eval" : s
+}
 /** The cluster URL: `--cluster`, else `MULL_CLUSTER` (a URL with a password stays out of the process list). */
 const clusterOf = (flags: { readonly cluster: Option.Option<string> }): string | undefined =>
   Option.getOrUndefined(flags.cluster) ?? (process.env.MULL_CLUSTER === "" ? undefined : process.env.MULL_CLUSTER)
@@ -134,10 +141,13 @@ export const evalCommand = Command.make(
   {
     sweep: Flag.String("sweep").pipe(Flag.withDescription("A sweep file (JSON); see sweeps/paper.json"), Flag.optional),
     name: Flag.String("name").pipe(Flag.withDescription("Sweep name (overrides the file's)"), Flag.optional),
-    dataset: Flag.Literals("dataset", ["math500", "gsm8k", "qwen-pool", "recording"]).pipe(
-      Flag.withDescription("math500, gsm8k, qwen-pool, or recording (the replay backend's --backend-config dataset)"),
-      Flag.withDefault("math500" as const)
+    dataset: Flag.String("dataset").pipe(
+      Flag.withDescription(
+        "math500, gsm8k, qwen-pool, recording (the replay backend's --backend-config dataset), or the path of a JSONL file (with --format)"
+      ),
+      Flag.withDefault("math500")
     ),
+    ...datasetFlags,
     every: Flag.Int("every").pipe(Flag.withDescription("Keep every k-th problem"), Flag.optional),
     limit: Flag.Int("limit").pipe(Flag.withDescription("Keep at most this many problems"), Flag.optional),
     graphs: Flag.String("graphs").pipe(
@@ -152,7 +162,10 @@ export const evalCommand = Command.make(
       ),
       Flag.optional
     ),
-    backendConfig: Flag.String("backend-config").pipe(Flag.optional),
+    backendConfig: Flag.String("backend-config").pipe(
+      Flag.withDescription("The backend's configuration: a JSON file, or the JSON itself"),
+      Flag.optional
+    ),
     // no secrets: a sweep stores its backend config (give keys in the environment)
     backendOptions: optionFlags(registry, { secrets: false }),
     store: Flag.String("store").pipe(
@@ -202,13 +215,38 @@ export const evalCommand = Command.make(
         json =
           typeof parsed === "object" && parsed !== null ? { ...(parsed as Record<string, unknown>) } : { value: parsed }
       } else {
+        const file = yield* fileDataset(flags)
+        // a recording file is served by the backend that serves recordings in its format (replay)
+        const named = Option.getOrUndefined(flags.backend)
+        const recorder =
+          file === undefined
+            ? undefined
+            : (named === undefined ? registry.backends : registry.backends.filter((b) => b.name === named)).find(
+                (b) => b.recording?.(file) !== undefined && (named !== undefined || file.format === "qwen")
+              )
+        if (
+          file !== undefined &&
+          named !== undefined &&
+          registry.find(named)?.recording !== undefined &&
+          recorder === undefined
+        )
+          return yield* new InvalidInput({
+            subject: "--format",
+            problems: [
+              `--format ${file.format}: the ${named} backend serves recordings (--format qwen or jsonl, docs/replay.md)`
+            ]
+          })
         // the recorded Qwen pool has a default experiment: the voting methods at N = 1…8 (its size),
         // on the backend that serves it (replay)
-        const pool = flags.dataset === "qwen-pool" || flags.dataset === "recording"
+        const pool =
+          flags.dataset === "qwen-pool" ||
+          flags.dataset === "recording" ||
+          (file !== undefined && recorder !== undefined)
         const server =
-          flags.dataset === "recording"
+          recorder?.name ??
+          (flags.dataset === "recording"
             ? registry.backends.find((b) => b.problems !== undefined)?.name
-            : registry.serving(flags.dataset)?.backend.name
+            : registry.serving(flags.dataset)?.backend.name)
         const graphs =
           Option.getOrUndefined(flags.graphs) ?? (pool ? "majority,best-of-n,weighted-best-of-n" : undefined)
         if (graphs === undefined)
@@ -216,10 +254,35 @@ export const evalCommand = Command.make(
             subject: "eval",
             problems: ["eval: give --sweep FILE, or --graphs (with --budgets, --seeds)"]
           })
+        if (recorder !== undefined && file !== undefined && hasMapping(flags))
+          return yield* new InvalidInput({
+            subject: "--dataset",
+            problems: [
+              `--dataset ${file.path}: a recording (--backend ${recorder.name}) has its own fields; the field and gold flags are for problem files`
+            ]
+          })
+        const recordingConfig = recorder === undefined || file === undefined ? undefined : recorder.recording?.(file)
         json = {
-          name: Option.getOrElse(flags.name, () => (pool ? flags.dataset : "eval")),
-          dataset: { name: flags.dataset },
-          backend: { name: server ?? registry.defaultName },
+          name: Option.getOrElse(flags.name, () =>
+            file !== undefined ? slug(datasetName(file.path)) : pool ? flags.dataset : "eval"
+          ),
+          dataset:
+            file === undefined
+              ? { name: flags.dataset, ...(Option.isSome(flags.answerKind) ? { answer: flags.answerKind.value } : {}) }
+              : recorder !== undefined
+                ? { name: "recording" }
+                : fileSpec(file, flags),
+          backend: {
+            name: server ?? registry.defaultName,
+            ...(recordingConfig === undefined
+              ? {}
+              : {
+                  config: {
+                    ...(typeof backendConfig === "object" ? backendConfig : {}),
+                    ...(recordingConfig as object)
+                  }
+                })
+          },
           strategies: list(graphs).map((g) => ({ label: g, graph: g, params: { N: "B" } })),
           budgets: yield* ints(
             "--budgets",
@@ -236,9 +299,12 @@ export const evalCommand = Command.make(
       if (Option.isSome(flags.every)) dataset.every = flags.every.value
       if (Option.isSome(flags.limit)) dataset.limit = flags.limit.value
       json.dataset = dataset
+      const current = json.backend as { readonly name?: unknown; readonly config?: unknown } | undefined
+      // a recording's configuration (above) already holds --backend-config
+      const config = current?.config ?? backendConfig
       if (Option.isSome(flags.backend))
-        json.backend = { name: flags.backend.value, ...(backendConfig === undefined ? {} : { config: backendConfig }) }
-      else if (backendConfig !== undefined) json.backend = { ...(json.backend as object), config: backendConfig }
+        json.backend = { name: flags.backend.value, ...(config === undefined ? {} : { config }) }
+      else if (config !== undefined) json.backend = { ...current, config }
       const named = json.backend as { readonly name?: unknown; readonly config?: unknown } | undefined
       const configured = yield* withBackendOptions(
         String(named?.name ?? registry.defaultName),

@@ -17,6 +17,8 @@ import { Console, Effect, FileSystem, Option } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
 import { grade } from "../answer/Equivalence.ts"
 import { type Extractor, extractAnswer, FALLBACKS, type How, METHODS, type Method } from "../answer/Extract.ts"
+import { extractFor, gradeFor } from "../answer/Kinds.ts"
+import { ANSWER_KINDS, type AnswerKind, type AnswerSpec } from "../domain/AnswerKind.ts"
 import { InvalidInput } from "./InvalidInput.ts"
 
 /** How answers are read from responses (or golds): an extraction method, or the text as it is. */
@@ -28,6 +30,10 @@ export interface GradeOptions {
   readonly labelField?: string | undefined
   readonly extract: Reading
   readonly goldExtract: Reading
+  /** the answers' kind (default math): other kinds extract, compare and grade by `Kinds.ts` */
+  readonly answerKind?: AnswerKind | undefined
+  /** dotted path of a multiple choice's options (a list of strings), for `answerKind: "choice"` */
+  readonly optionsField?: string | undefined
 }
 
 /** One graded response. */
@@ -150,8 +156,34 @@ export const gradeJsonl = (
     if (typeof goldList === "string") problems.push(`line ${n}: ${goldList}`)
     if (typeof labelList === "string") problems.push(`line ${n}: ${labelList}`)
     if (typeof goldList === "string" || typeof labelList === "string") continue
+    const kind = options.answerKind ?? "math"
+    let spec: AnswerSpec | undefined
+    if (kind !== "math") {
+      const choices = options.optionsField === undefined ? undefined : texts(field(options.optionsField))
+      if (typeof choices === "string") {
+        problems.push(`line ${n}: field "${options.optionsField}": ${choices}`)
+        continue
+      }
+      spec = { kind, ...(choices === undefined ? {} : { options: choices }) }
+    }
     responses.forEach((response, index) => {
       const goldText = goldList[index] ?? ""
+      if (spec !== undefined) {
+        // another kind: the kind's extraction (a --pattern still wins), its reading of the gold, its grading
+        const found =
+          typeof options.extract === "object" ? read(response, options.extract)?.answer : extractFor(spec, response)
+        const gold = extractFor(spec, goldText) ?? goldText.trim()
+        const label = labelList?.[index]
+        verdicts.push({
+          line: n,
+          index,
+          extracted: found ?? null,
+          gold,
+          correct: gradeFor(spec, found, gold),
+          ...(label === undefined ? {} : { label })
+        })
+        return
+      }
       const gold = read(goldText, options.goldExtract)
       if (gold === undefined) {
         problems.push(`line ${n}: field "${options.goldField}": no answer found by --gold-extract`)
@@ -243,9 +275,32 @@ export const gradeCommand = Command.make(
         "how to find the answer in the gold field (default free: a bare answer is read as written, a solution by its last answer statement)"
       )
     ),
+    answerKind: Flag.Literals("answer-kind", ANSWER_KINDS).pipe(
+      Flag.withDescription(
+        "the answers' kind: math (default), number (compared by value), choice (by letter; see --options-field), free (free text, normalised words)"
+      ),
+      Flag.withDefault("math" as const)
+    ),
+    optionsField: Flag.String("options-field").pipe(
+      Flag.withDescription(
+        "with --answer-kind choice: dotted path of the options (a list), so option texts read as letters"
+      ),
+      Flag.optional
+    ),
     out: Flag.String("out").pipe(Flag.withDescription("write one verdict per line to this JSONL file"), Flag.optional)
   },
-  Effect.fn("grade")(function* ({ file, responseField, goldField, labelField, extract, pattern, goldExtract, out }) {
+  Effect.fn("grade")(function* ({
+    file,
+    responseField,
+    goldField,
+    labelField,
+    extract,
+    pattern,
+    goldExtract,
+    answerKind,
+    optionsField,
+    out
+  }) {
     let reading: Reading = extract
     if (Option.isSome(pattern)) {
       try {
@@ -264,7 +319,9 @@ export const gradeCommand = Command.make(
       goldField,
       labelField: Option.getOrUndefined(labelField),
       extract: reading,
-      goldExtract
+      goldExtract,
+      answerKind,
+      optionsField: Option.getOrUndefined(optionsField)
     })
     if (problems.length > 0) {
       const shown = problems.slice(0, MAX_PROBLEMS)

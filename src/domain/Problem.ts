@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { AnswerSpec } from "./AnswerKind.ts"
 import { hash64 } from "./Hash.ts"
 
 /** Metadata of a problem. `level` is the MATH level (1–5); `difficulty`, when set, overrides the
@@ -22,6 +23,8 @@ export const Problem = Schema.Struct({
   id: Schema.NonEmptyString,
   question: Schema.String,
   gold: Schema.optionalKey(Schema.String),
+  /** the kind of answer it expects; absent: `math` (see `AnswerKind.ts`) */
+  answer: Schema.optionalKey(AnswerSpec),
   meta: ProblemMeta.pipe(Schema.withDecodingDefaultKey(Effect.succeed({})))
 }).annotate({ identifier: "Problem" })
 export type Problem = typeof Problem.Type
@@ -36,11 +39,13 @@ export const makeProblem = (p: {
   readonly id: string
   readonly question: string
   readonly gold?: string | undefined
+  readonly answer?: AnswerSpec | undefined
   readonly meta?: ProblemMeta | undefined
 }): Problem => ({
   id: p.id,
   question: p.question,
   ...(p.gold === undefined ? {} : { gold: p.gold }),
+  ...(p.answer === undefined ? {} : { answer: p.answer }),
   meta: p.meta ?? {}
 })
 

@@ -5,9 +5,11 @@
  * @since 0.1.0
  */
 import { Effect } from "effect"
-import { DatasetError, loadJsonl } from "../data/Dataset.ts"
+import { byPattern, extract } from "../answer/Extract.ts"
+import { DatasetError } from "../data/Dataset.ts"
 import { loadGsm8k } from "../data/DatasetGsm8k.ts"
 import { loadMath500 } from "../data/DatasetMath500.ts"
+import { FORMATS, type GoldReader, loadFile } from "../data/Formats.ts"
 import type { Problem } from "../domain/Problem.ts"
 import type { BackendConfigError, Registry } from "../services/Backend.ts"
 import type { DatasetSpec } from "./Sweep.ts"
@@ -30,6 +32,34 @@ export const subset = (problems: ReadonlyArray<Problem>, spec: DatasetSpec): Rea
   }
   if (spec.limit !== undefined) out = out.slice(0, spec.limit)
   return out
+}
+
+/**
+ * How a dataset's gold field is read: `goldPattern` (the regex's last match), `goldExtract` (an
+ * extraction method, or `as-written`), or by default the field's answer statement (`#### 18`,
+ * `A: 18`, a box, "the answer is …") and else the field as written. A bad pattern is a message.
+ *
+ * @example
+ * goldReaderOf({ name: "file", goldPattern: "A: (\\d+)" })
+ */
+export const goldReaderOf = (
+  spec: DatasetSpec
+): { readonly read: GoldReader; readonly rule: string | undefined } | string => {
+  if (spec.goldPattern !== undefined && spec.goldExtract !== undefined)
+    return "dataset.goldPattern and dataset.goldExtract: give one of --gold-pattern and --gold-extract"
+  if (spec.goldPattern !== undefined) {
+    let pattern: RegExp
+    try {
+      pattern = new RegExp(spec.goldPattern, "u")
+    } catch (e) {
+      return `dataset.goldPattern: not a regular expression: ${e instanceof Error ? e.message : String(e)}`
+    }
+    return { read: (text) => byPattern(text, pattern), rule: `--gold-pattern ${JSON.stringify(spec.goldPattern)}` }
+  }
+  const method = spec.goldExtract
+  if (method === "as-written") return { read: (text) => text, rule: undefined }
+  if (method !== undefined) return { read: (text) => extract(text, method), rule: `--gold-extract ${method}` }
+  return { read: (text) => extract(text, "auto") ?? text, rule: undefined }
 }
 
 /** Where the problems of a backend come from: the registry, and the sweep's backend. */
@@ -62,13 +92,27 @@ export const loadProblems = (
         problems = spec.path === undefined ? yield* loadGsm8k() : yield* loadGsm8k(spec.path)
         break
       case "jsonl":
-        if (spec.path === undefined || spec.mapping === undefined)
+      case "file": {
+        const format = spec.format ?? (spec.name === "jsonl" ? "jsonl" : undefined)
+        if (spec.path === undefined || format === undefined)
           return yield* new DatasetError({
             file: spec.path ?? "(none)",
-            message: "dataset.path and dataset.mapping are required for a jsonl dataset"
+            message:
+              spec.path === undefined
+                ? "dataset.path: missing (the JSONL file to read; --dataset PATH)"
+                : `${spec.path}: dataset.format: missing (the file's record format: --format ${FORMATS.join("|")})`
           })
-        problems = yield* loadJsonl(spec.path, spec.mapping)
+        const gold = goldReaderOf(spec)
+        if (typeof gold === "string") return yield* new DatasetError({ file: spec.path, message: gold })
+        problems = yield* loadFile(spec.path, {
+          format,
+          mapping: spec.mapping,
+          gold: gold.read,
+          goldRule: gold.rule,
+          answer: spec.answer
+        })
         break
+      }
       case "qwen-pool": {
         // the recorded pool is served by a backend (replay), which loads (and validates) it
         const serving = served.registry.serving(spec.name, spec.path)
@@ -88,6 +132,9 @@ export const loadProblems = (
         break
       }
     }
+    // a dataset's answer kind applies to the problems that declare none
+    const kind = spec.answer
+    if (kind !== undefined) problems = problems.map((p) => (p.answer === undefined ? { ...p, answer: { kind } } : p))
     const out = subset(problems, spec)
     if (out.length === 0)
       return yield* new DatasetError({ file: spec.path ?? spec.name, message: "the dataset subset has no problems" })

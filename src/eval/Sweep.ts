@@ -6,7 +6,10 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { METHODS } from "../answer/Extract.ts"
 import { Prices } from "../budget/Pricing.ts"
+import { FORMATS } from "../data/Formats.ts"
+import { AnswerKindSchema } from "../domain/AnswerKind.ts"
 import { formatIssues } from "../domain/SchemaProblems.ts"
 import { METERS } from "../domain/Usage.ts"
 import * as Expression from "../graph/Expression.ts"
@@ -26,22 +29,32 @@ export type StrategySpec = typeof StrategySpec.Type
 
 export const DatasetSpec = Schema.Struct({
   /**
-   * `math500`, `gsm8k`, `jsonl` (a file with a field mapping), `qwen-pool` (the recorded Qwen pool)
-   * or `recording` (the problems of the replay backend's recording, `backend.config.dataset`)
+   * `math500`, `gsm8k`, `file` (any JSONL file: `path` and `format`), `jsonl` (a file in the
+   * `jsonl` format), `qwen-pool` (the recorded Qwen pool) or `recording` (the problems of the replay
+   * backend's recording, `backend.config.dataset`)
    */
-  name: Schema.Literals(["math500", "gsm8k", "qwen-pool", "recording", "jsonl"]),
-  /** the file, for `jsonl` (and to override the default location of the others) */
+  name: Schema.Literals(["math500", "gsm8k", "qwen-pool", "recording", "jsonl", "file"]),
+  /** the file, for `file` and `jsonl` (and to override the default location of the others) */
   path: Schema.optionalKey(Schema.String),
-  /** field mapping, for `jsonl`: dotted paths */
+  /** the file's record format, for `file` (src/data/Formats.ts) */
+  format: Schema.optionalKey(Schema.Literals(FORMATS)),
+  /** field overrides: dotted paths, each then required in every record */
   mapping: Schema.optionalKey(
     Schema.Struct({
       id: Schema.optionalKey(Schema.String),
-      question: Schema.String,
+      question: Schema.optionalKey(Schema.String),
       gold: Schema.optionalKey(Schema.String),
       level: Schema.optionalKey(Schema.String),
-      subject: Schema.optionalKey(Schema.String)
+      subject: Schema.optionalKey(Schema.String),
+      options: Schema.optionalKey(Schema.String)
     })
   ),
+  /** the gold answer is the `answer` group (else the first group, else the match) of this regex's last match in the gold field */
+  goldPattern: Schema.optionalKey(Schema.String),
+  /** the gold answer is extracted from the gold field by this method (`as-written`: the field itself) */
+  goldExtract: Schema.optionalKey(Schema.Literals([...METHODS, "as-written"])),
+  /** the problems' answer kind (default: math; choice for records with options) */
+  answer: Schema.optionalKey(AnswerKindSchema),
   /** keep every k-th problem (k = 5 keeps 100 of MATH-500, every level in proportion) */
   every: Schema.optionalKey(Schema.Int.check(Schema.isGreaterThanOrEqualTo(1))),
   /** then keep at most this many */

@@ -6,6 +6,7 @@
  * @since 0.2.0
  */
 import type { Limits } from "../budget/Limits.ts"
+import type { AnswerKind } from "../domain/AnswerKind.ts"
 import * as Usage from "../domain/Usage.ts"
 import * as Expression from "./Expression.ts"
 import type { NumField } from "./Field.ts"
@@ -35,6 +36,11 @@ export interface CostOptions {
   readonly promptTokens?: number
   /** an upper bound on the tokens the verifier reads for one candidate, if known */
   readonly verifierTokens?: number
+  /**
+   * the answer kind of the problems (default `math`); with `free`, a voting `select` may make one
+   * consistency-judge call (runtime/Judge.ts), and the bound counts it
+   */
+  readonly answerKind?: AnswerKind
 }
 
 /** Where a node is bounded. */

@@ -11,11 +11,15 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import { kindOf } from "../domain/AnswerKind.ts"
 import { chainOf } from "../domain/Candidate.ts"
 import * as Usage from "../domain/Usage.ts"
 import * as Bound from "../graph/Bound.ts"
+import type { Frame } from "../runtime/Env.ts"
 import { finish } from "../runtime/Finish.ts"
-import { vote, voteHierarchical } from "../runtime/Vote.ts"
+import { judge as askJudge, type JudgeOutcome } from "../runtime/Judge.ts"
+import type { RunError } from "../runtime/RunError.ts"
+import { type ChainBallot, judgedKey, vote, voteHierarchical, voteJudged } from "../runtime/Vote.ts"
 import { comment } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
 
@@ -31,6 +35,11 @@ const fields = Schema.Struct({
   }),
   hierarchical: Schema.optionalKey(Schema.Literal("chain")).annotateKey({
     description: "chain: pick a winner within each revision chain first, then vote across chains (§6)"
+  }),
+  judge: Schema.optionalKey(Schema.Literals(["auto", "off"])).annotateKey({
+    description:
+      "auto: on a free-text problem, majority and weighted votes ask a consistency judge (one model call, charged to the verifier meters) which answers agree (docs/grading.md); off: group free text by its normalised words only",
+    default: "auto"
   }),
   ...comment
 }).annotate({
@@ -49,26 +58,55 @@ export interface SelectFields {
   readonly method: "majority" | "best" | "weighted"
   readonly among: "done" | "all"
   readonly hierarchical: "chain" | undefined
+  readonly judge: "auto" | "off"
 }
+
+/** Whether a select asks the judge on a free-text problem: a vote (not `best`) with `judge: auto`. */
+const judges = (f: SelectFields): boolean => f.judge === "auto" && f.method !== "best"
+
+/** The judge's worst case: one call, one verifier call, and verifier tokens no bound knows (its prompt holds the answers). */
+const judgeBound = (scope: Bound.BoundScope, f: SelectFields): Usage.Usage =>
+  scope.options.answerKind === "free" && judges(f)
+    ? Usage.make({ calls: 1, verifierCalls: 1, verifierTokens: Number.POSITIVE_INFINITY })
+    : Usage.zero
+
+/** The judge's verdict on a free-text problem's ballots, when this select asks one. */
+const verdictOf = (
+  frame: Frame,
+  path: string,
+  f: SelectFields,
+  ballots: ReadonlyArray<ChainBallot>
+): Effect.Effect<JudgeOutcome | undefined, RunError> =>
+  judges(f) && kindOf(frame.env.problem) === "free" ? askJudge(frame, path, ballots) : Effect.succeed(undefined)
 
 export const select: NodeKind<"select", SelectDoc, SelectNode> = {
   type: "select",
   schema: () => fields,
   compile: (node, at) => {
     const path = at.path
-    const f: SelectFields = { method: node.method, among: node.among ?? "done", hierarchical: node.hierarchical }
+    const f: SelectFields = {
+      method: node.method,
+      among: node.among ?? "done",
+      hierarchical: node.hierarchical,
+      judge: node.judge ?? "auto"
+    }
     return planNode("select", at, {
       fields: f,
       answers: true,
       lanes: "keep",
       check: () => [],
       bound: (scope, pop) => {
+        // a free-text problem's vote may ask the judge (one call), wherever the select is
+        const judged = judgeBound(scope, f)
         // the finisher runs only in the run's own frame, and only when a limit refused something
-        if (scope.share || Object.keys(scope.limits).length === 0) return { cost: Usage.zero, pop }
+        if (scope.share || Object.keys(scope.limits).length === 0) return { cost: judged, pop }
         const lanes = pop.active + 1
         const cost = Bound.addBound(
-          Bound.generation(scope, lanes, Bound.mul(lanes, scope.options.maxTokens)),
-          Bound.verification(scope, pop.size + 1)
+          Bound.addBound(
+            Bound.generation(scope, lanes, Bound.mul(lanes, scope.options.maxTokens)),
+            Bound.verification(scope, pop.size + 1)
+          ),
+          judged
         )
         return {
           cost,
@@ -87,10 +125,15 @@ export const select: NodeKind<"select", SelectDoc, SelectNode> = {
             score: c.score ?? 0,
             chain: chainOf(c).id
           }))
+          const outcome = yield* verdictOf(frame, path, f, ballots)
+          const verdict = outcome?._tag === "Chosen" ? outcome : undefined
+          const answers = verdict === undefined ? frame.env.answers : judgedKey(frame.env.answers, ballots, verdict)
           const ranking =
             f.hierarchical === "chain"
-              ? voteHierarchical(ballots, f.method, frame.env.answers)
-              : vote(ballots, f.method, frame.env.answers)
+              ? voteHierarchical(ballots, f.method, answers)
+              : verdict === undefined
+                ? vote(ballots, f.method, answers)
+                : voteJudged(ballots, f.method, frame.env.answers, verdict)
           const top = ranking[0]
           const chosen = top === undefined ? undefined : population.find((c) => c.id === top.best)
           const sel = frame.selection
@@ -110,6 +153,14 @@ export const select: NodeKind<"select", SelectDoc, SelectNode> = {
               ...(sel.chosen === undefined ? {} : { chosen: sel.chosen.id }),
               method: f.method,
               ...(f.hierarchical === undefined ? {} : { hierarchical: f.hierarchical }),
+              ...(outcome === undefined
+                ? {}
+                : {
+                    judge:
+                      outcome._tag === "Chosen"
+                        ? { chosen: outcome.chosen, agreeing: outcome.agreeing.length }
+                        : { skipped: outcome.reason }
+                  }),
               candidates: pool.length,
               ranking: ranking.slice(0, 10)
             })

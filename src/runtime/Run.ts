@@ -337,7 +337,9 @@ const executeWith = Effect.fnUntraced(function* (
 ): Effect.fn.Return<RunResult, RunError | GraphError, Generator | Verifier | AnswerKey | RunEvents | Ledger.Ledger> {
   const generator = yield* Generator
   const verifier = yield* Verifier
-  const answers = yield* AnswerKey
+  const key = yield* AnswerKey
+  // the problem's answer kind decides how votes group (a letter, a number, normalised words)
+  const answers = key.forProblem?.(problem) ?? key
   const events = yield* RunEvents
   const ledger = yield* Ledger.Ledger
   const limits = ledger.limits

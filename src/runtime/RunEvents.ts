@@ -94,6 +94,11 @@ export type RunEvent =
       /** the select node's method (`majority`, `best`, `weighted`) and hierarchy, if any */
       readonly method: string
       readonly hierarchical?: string
+      /**
+       * the consistency judge of a free-text vote: the candidate it chose and how many agree with
+       * it, or why it did not run
+       */
+      readonly judge?: { readonly chosen: string; readonly agreeing: number } | { readonly skipped: string }
       /** how many candidates voted */
       readonly candidates: number
       /** the top answers, best first */

@@ -128,3 +128,67 @@ export const voteHierarchical = (
   }
   return vote(winners, method === "majority" ? "weighted" : method, answers)
 }
+
+/** What a consistency judge decided (free-text voting): the chosen ballot and the ballots that agree with it. */
+export interface Verdict {
+  readonly chosen: string
+  readonly agreeing: ReadonlyArray<string>
+}
+
+const JUDGED = "\u0000judged"
+
+/**
+ * The answer key with a judge's verdict on top: the answers of the agreeing ballots (and every
+ * answer with the same key as one of them) form one group; the others group as before.
+ *
+ * @example
+ * judgedKey(answers, ballots, { chosen: "s0", agreeing: ["s0", "s2"] }).key(ballots[2].answer) // the judged group's key
+ */
+export const judgedKey = (
+  answers: AnswerKeyShape,
+  ballots: ReadonlyArray<Ballot>,
+  verdict: Verdict
+): AnswerKeyShape => {
+  const members = new Set(verdict.agreeing)
+  const keys = new Set(ballots.filter((b) => members.has(b.id)).map((b) => answers.key(b.answer)))
+  const key = (answer: string): string => {
+    const k = answers.key(answer)
+    return keys.has(k) ? JUDGED : k
+  }
+  return {
+    name: `${answers.name}+judge`,
+    key,
+    equivalent: (a, b) => {
+      const ka = key(a)
+      const kb = key(b)
+      if (ka === kb) return true
+      // the judge said these disagree: no merge into or out of its group
+      return ka !== JUDGED && kb !== JUDGED && answers.equivalent(a, b)
+    }
+  }
+}
+
+/**
+ * A vote with a consistency judge's verdict (universal self-consistency, Chen et al. 2023): the
+ * judge's group is one answer. Under `majority` its choice *is* the vote — the judged group ranks
+ * first, standing for the chosen ballot's answer — as USC replaces counting by the judge; under
+ * `weighted` and `best` the groups rank by score as usual.
+ *
+ * @example
+ * voteJudged(ballots, "majority", answers, { chosen: "s3", agreeing: ["s1", "s3"] })[0]?.best // "s3"
+ */
+export const voteJudged = (
+  ballots: ReadonlyArray<Ballot>,
+  method: Method,
+  answers: AnswerKeyShape,
+  verdict: Verdict
+): ReadonlyArray<RankedAnswer> => {
+  const overlay = judgedKey(answers, ballots, verdict)
+  const ranking = vote(ballots, method, overlay)
+  const chosen = ballots.find((b) => b.id === verdict.chosen)
+  if (method !== "majority" || chosen === undefined) return ranking
+  const i = ranking.findIndex((r) => overlay.key(r.answer) === JUDGED)
+  const top = ranking[i]
+  if (top === undefined) return ranking
+  return [{ ...top, answer: chosen.answer, best: chosen.id }, ...ranking.filter((_, j) => j !== i)]
+}

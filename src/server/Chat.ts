@@ -134,7 +134,13 @@ const planOf = (parts: ServerParts, request: Wire.ChatRequest, mull: Wire.MullOp
       model: request.model,
       graph: resolved.graph,
       loaded: entry.loaded,
-      problem: makeProblem({ id: questionId(question, "chat"), question, gold: undefined, meta: {} }),
+      problem: makeProblem({
+        id: questionId(question, "chat"),
+        question,
+        gold: undefined,
+        answer: mull?.answer,
+        meta: {}
+      }),
       params,
       budget,
       split,

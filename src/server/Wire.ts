@@ -1,6 +1,7 @@
 /**
  * The service's wire format: OpenAI's chat-completion request (the fields mull reads; others are
- * ignored, as OpenAI-compatible servers do), mull's extension `mull: { params, budget, seed, trace }`,
+ * ignored, as OpenAI-compatible servers do), mull's extension `mull: { params, budget, seed, trace,
+ * answer }`,
  * and the replies — a `chat.completion`, `chat.completion.chunk`s for streaming, and OpenAI-style
  * error bodies.
  *
@@ -8,6 +9,7 @@
  */
 import { Schema } from "effect"
 import { LimitsSchema } from "../budget/Limits.ts"
+import { AnswerSpec } from "../domain/AnswerKind.ts"
 import { type Usage, UsageSchema } from "../domain/Usage.ts"
 
 const ContentPart = Schema.Struct({ type: Schema.String, text: Schema.optionalKey(Schema.String) })
@@ -29,7 +31,12 @@ export const MullOptions = Schema.Struct({
   /** the run seed (also OpenAI's top-level `seed`) */
   seed: Schema.optionalKey(Schema.Int),
   /** write this request's run events as a trace the server keeps (`GET /v1/traces/:id`) */
-  trace: Schema.optionalKey(Schema.Boolean)
+  trace: Schema.optionalKey(Schema.Boolean),
+  /**
+   * the kind of answer the question expects — `{ "kind": "free" }`, `{ "kind": "choice", "options":
+   * [...] }`, `number` or `math` (the default) — which decides extraction and voting (docs/grading.md)
+   */
+  answer: Schema.optionalKey(AnswerSpec)
 }).annotate({
   identifier: "MullOptions",
   description:

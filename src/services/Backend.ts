@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import { Effect, Layer, Schema } from "effect"
+import type { AnswerKind } from "../domain/AnswerKind.ts"
 import type { Problem } from "../domain/Problem.ts"
 import { formatIssue } from "../domain/SchemaProblems.ts"
 import type { Capability } from "./Capability.ts"
@@ -133,6 +134,18 @@ export interface BackendDescriptor {
   readonly problems: ((config: unknown) => Effect.Effect<ReadonlyArray<Problem>, BackendConfigError>) | undefined
   /** named datasets it serves (an evaluation's `dataset.name`): the configuration that serves each */
   readonly datasets: Readonly<Record<string, (path: string | undefined) => unknown>>
+  /**
+   * the configuration that serves a recording file in a record format (`mull eval --dataset
+   * FILE --format qwen`), or `undefined` when it serves no recording in that format
+   */
+  readonly recording: ((file: RecordingFile) => unknown) | undefined
+}
+
+/** A recording file an evaluation names: its path, record format and the answer kind of its problems. */
+export interface RecordingFile {
+  readonly path: string
+  readonly format: string
+  readonly answer?: AnswerKind | undefined
 }
 
 /** What a plugin gives `make`: its typed pieces. */
@@ -152,6 +165,7 @@ export interface DescriptorOptions<C> {
   readonly layer: (config: C) => Layer.Layer<BackendServices, BackendConfigError>
   readonly problems?: ((config: C) => Effect.Effect<ReadonlyArray<Problem>, BackendConfigError>) | undefined
   readonly datasets?: Readonly<Record<string, (path: string | undefined) => unknown>> | undefined
+  readonly recording?: ((file: RecordingFile) => unknown) | undefined
 }
 
 /**
@@ -176,7 +190,8 @@ export const make = <C>(options: DescriptorOptions<C>): BackendDescriptor => {
     simulator: options.simulator ?? false,
     layer: (input) => Layer.unwrap(Effect.map(decode(input), layer)),
     problems: problems === undefined ? undefined : (input) => Effect.flatMap(decode(input), problems),
-    datasets: options.datasets ?? {}
+    datasets: options.datasets ?? {},
+    recording: options.recording
   }
 }
 

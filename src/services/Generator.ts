@@ -9,6 +9,7 @@ import type { Problem } from "../domain/Problem.ts"
 import type { Step } from "../domain/Steps.ts"
 import type { BackendError } from "./BackendError.ts"
 import type { Capability } from "./Capability.ts"
+import type { JudgeTask } from "./Judge.ts"
 import type { RetryPolicy } from "./Retry.ts"
 
 export interface GenerateRequest {
@@ -37,6 +38,12 @@ export interface GenerateRequest {
    * log-probabilities at each position (capability `logprobs`; a backend without it ignores this)
    */
   readonly logprobs?: number
+  /**
+   * Present for a consistency judge's call (free-text voting, `Judge.ts`): the model reads the
+   * judge's prompt over these responses to `problem` instead of the problem (`Prompt.requestMessages`),
+   * and its one generation is the verdict. A backend that cannot judge fails with `Unsupported`.
+   */
+  readonly judge?: JudgeTask
 }
 
 /** One continuation: the new steps (appended to the prefix), and whether the solution is complete. */

@@ -25,6 +25,11 @@ export interface AnswerKeyShape {
   readonly key: (answer: string) => string
   /** full equivalence, used to merge groups with different keys */
   readonly equivalent: (a: string, b: string) => boolean
+  /**
+   * The key for one problem, when it depends on the problem's answer kind (a multiple-choice
+   * question groups by letter, free text by its normalised words); absent: this key for every problem.
+   */
+  readonly forProblem?: (problem: Problem) => AnswerKeyShape
 }
 
 /** How select groups answers into votes. */

@@ -5,12 +5,37 @@
  *
  * @since 0.1.0
  */
+import type { AnswerKind } from "../domain/AnswerKind.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import type { Problem } from "../domain/Problem.ts"
 import * as Steps from "../domain/Steps.ts"
+import type { GenerateRequest } from "./Generator.ts"
+import { judgePrompt } from "./Judge.ts"
 
 /** The system instruction of the Qwen2.5-Math evaluations (and of the open reproduction). */
 export const SYSTEM = "Please reason step by step, and put your final answer within \\boxed{}."
+
+/**
+ * The default system instruction of each answer kind: math and numbers go in a box (Qwen's); a
+ * multiple choice ends with "Answer: X"; free text ends with "Answer: …".
+ */
+export const SYSTEMS: Readonly<Record<AnswerKind, string>> = {
+  math: SYSTEM,
+  number: SYSTEM,
+  choice:
+    'Please reason step by step, and finish with a line "Answer: X", where X is the letter of the option you choose.',
+  free: 'Answer the question. Finish with a line "Answer: …" that states your final answer briefly.'
+}
+
+/**
+ * The system instruction for a problem: the configured one, or — when it is the default — the
+ * default of the problem's answer kind.
+ *
+ * @example
+ * systemFor({ answer: { kind: "choice" } }, SYSTEM).startsWith("Please reason") // true
+ */
+export const systemFor = (problem: Pick<Problem, "answer">, system: string = SYSTEM): string =>
+  system === SYSTEM ? SYSTEMS[problem.answer?.kind ?? "math"] : system
 
 /** The user turn that asks for a revision, after the previous attempts. */
 export const REVISE =
@@ -39,13 +64,25 @@ export const messages = (
   system: string = SYSTEM
 ): ReadonlyArray<Message> => {
   const head: ReadonlyArray<Message> = [
-    { role: "system", content: system },
+    { role: "system", content: systemFor(problem, system) },
     { role: "user", content: problem.question }
   ]
   if (context === undefined || context.length === 0) return head
   const attempts = context.map((c, i) => `Attempt ${i + 1}:\n${Steps.text(c.steps)}`).join("\n\n")
   return [...head, { role: "assistant", content: attempts }, { role: "user", content: REVISE }]
 }
+
+/**
+ * The messages of a generation request: a consistency judge's prompt for a judge call (one user
+ * message, no system instruction), else `messages` of the problem.
+ *
+ * @example
+ * requestMessages(request, SYSTEM).at(-1)?.role // "user"
+ */
+export const requestMessages = (request: GenerateRequest, system: string = SYSTEM): ReadonlyArray<Message> =>
+  request.judge === undefined
+    ? messages(request.problem, request.context, system)
+    : [{ role: "user", content: judgePrompt(request.problem.question, request.judge.responses) }]
 
 /** The text of a partial solution being continued: its steps and, when non-empty, a trailing delimiter. */
 export const continuation = (prefix: Candidate | undefined, delimiter: string): string => {

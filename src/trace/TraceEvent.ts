@@ -78,6 +78,12 @@ const EVENTS = {
     chosen: Schema.optionalKey(Schema.String),
     method: Schema.optionalKey(Schema.String),
     hierarchical: Schema.optionalKey(Schema.String),
+    judge: Schema.optionalKey(
+      Schema.Union([
+        Schema.Struct({ chosen: Schema.String, agreeing: Schema.Finite }),
+        Schema.Struct({ skipped: Schema.String })
+      ])
+    ),
     candidates: Schema.Finite,
     ranking: Schema.Array(
       Schema.Struct({ answer: Schema.String, weight: Schema.Finite, count: Schema.Finite, best: Schema.String })

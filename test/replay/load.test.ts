@@ -80,7 +80,7 @@ describe("the Qwen pool", () => {
         ],
         [
           edit(3, (r) => ({ ...r, idx: 2 })),
-          'qwen/pool.jsonl line 4: field "id": duplicate id "qwen-pool/2" (first on line 3)'
+          'qwen/pool.jsonl line 4: field "id": duplicate id "pool/2" (first on line 3)'
         ]
       ]
       for (const [lines, message] of cases) {
