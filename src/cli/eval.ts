@@ -315,8 +315,20 @@ export const evalCommand = Command.make(
       if (file !== undefined && Option.isSome(flags.name)) json.name = flags.name.value
       if (Option.isSome(flags.concurrency)) json.concurrency = flags.concurrency.value
       if (Option.isSome(flags.difficulty)) json.difficulty = { samples: flags.difficulty.value }
-      if (file !== undefined && Option.isSome(flags.budgets))
-        json.budgets = yield* ints("--budgets", flags.budgets.value)
+      if (file !== undefined && Option.isSome(flags.budgets)) {
+        const given = yield* ints("--budgets", flags.budgets.value)
+        json.budgets = given
+        // a strategy's own budgets are kept only where --budgets also has them
+        if (Array.isArray(json.strategies))
+          json.strategies = json.strategies.map((s: unknown) =>
+            typeof s === "object" && s !== null && Array.isArray((s as { budgets?: unknown }).budgets)
+              ? {
+                  ...s,
+                  budgets: (s as { budgets: ReadonlyArray<unknown> }).budgets.filter((b) => given.includes(b as number))
+                }
+              : s
+          )
+      }
       if (file !== undefined && Option.isSome(flags.seeds)) json.seeds = yield* ints("--seeds", flags.seeds.value)
       const prices = yield* pricesOf(flags)
       if (prices !== undefined) json.prices = { ...(json.prices as object | undefined), ...prices }

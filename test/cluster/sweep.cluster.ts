@@ -1,6 +1,7 @@
 /**
  * Sharded sweeps on effect/cluster over a real PostgreSQL (issue 21, acceptance 1 and 2): three
- * `mull runner` processes and `mull eval --cluster` run a subset of the `npm start` sweep (every
+ * `mull runner` processes and `mull eval --cluster` run a slice of the `npm start` sweep
+ * (test/fixtures/cluster/sweep.json, its nine strategies as issue 21 measured them; every
  * 50th MATH-500 problem, all nine strategies at N = 4 and 16, difficulty and larger-model
  * samples), and the PostgreSQL results store equals, row for row, the single-process SQLite
  * sweep's. Then runners are SIGKILLed at random points, twice: the sweep completes, no row is
@@ -49,7 +50,7 @@ const query = <A extends object>(text: string, params: ReadonlyArray<unknown> = 
 const sweepArgs = (name: string, every: number) => [
   "eval",
   "--sweep",
-  "sweeps/paper.json",
+  "test/fixtures/cluster/sweep.json",
   "--name",
   name,
   "--every",
