@@ -15,6 +15,7 @@ import { ClusterSchema, Entity } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import type { SqlClient, SqlError } from "effect/sql"
 import { hash64 } from "../domain/Hash.ts"
+import { SCHEMA_LOCK } from "../eval/PgStore.ts"
 import type { SweepSpec } from "../eval/Sweep.ts"
 
 /** Run one cell of a sweep: `spec` is the sweep's content hash (its spec is in the store's metadata). */
@@ -52,13 +53,19 @@ const FAILURES = `CREATE TABLE IF NOT EXISTS mull.cluster_failures (
   PRIMARY KEY (spec, key, attempt))`
 
 /**
- * Creates the failures table when missing (after the store's schema).
+ * Creates the failures table when missing (after the store's schema), under the store's schema
+ * lock: runners starting together would otherwise race on CREATE TABLE IF NOT EXISTS.
  *
  * @example
  * yield* ensureFailures(sql)
  */
 export const ensureFailures = (sql: SqlClient.SqlClient): Effect.Effect<void, SqlError.SqlError> =>
-  sql.unsafe(FAILURES).pipe(Effect.asVoid)
+  sql.withTransaction(
+    Effect.gen(function* () {
+      yield* sql`SELECT pg_advisory_xact_lock(${SCHEMA_LOCK})`
+      yield* sql.unsafe(FAILURES)
+    })
+  )
 
 /** A cell that failed on a runner. */
 export interface Failure {

@@ -42,8 +42,11 @@ const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS mull.claims (key TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)"
 ]
 
-// one number for every process creating the schema: CREATE … IF NOT EXISTS races between sessions
-const SCHEMA_LOCK = 0x6d756c6c // "mull"
+/**
+ * The advisory lock every process holds while it creates mull's tables: CREATE … IF NOT EXISTS
+ * races between sessions (a unique violation in `pg_type`).
+ */
+export const SCHEMA_LOCK = 0x6d756c6c // "mull"
 
 /**
  * Creates the store's schema and tables when missing (safe to run from many processes at once).
