@@ -6,7 +6,7 @@
  *
  * Flags: `--quick` (fewer repetitions, no scaling tables), `--full` (the throughput figure on all
  * 250 problems of `npm start` instead of a slice), `--only <figure>` (overhead, scheduling,
- * memory, sweep, throughput, utilisation, cluster, scaling; repeatable), `--json <file>` (also
+ * memory, sweep, throughput, utilisation, cluster, vote, graphs, scaling; repeatable), `--json <file>` (also
  * write the rows).
  *
  * @since 0.1.0
@@ -14,6 +14,7 @@
 import { writeFileSync } from "node:fs"
 import os from "node:os"
 import { clusterSpeedup } from "./cluster.ts"
+import { measureGraphLoad } from "./graphs.ts"
 import { measure as measureMemory } from "./memory.ts"
 import { beamCase, bestOfNCase, measureOverhead } from "./overhead.ts"
 import { fmt, now, spread } from "./Stats.ts"
@@ -21,6 +22,7 @@ import { beamScheduling, bestOfNScheduling, measureScheduling } from "./scheduli
 import { bestOfNSweep, paperSlice, sweepCost } from "./sweep.ts"
 import { bestOfNThroughput } from "./throughput.ts"
 import { measureUtilisation } from "./utilisation.ts"
+import { measure as measureVote } from "./vote.ts"
 
 /** One line of the table. */
 export interface Row {
@@ -254,6 +256,29 @@ if (wanted("cluster")) {
       target: "≥ 2.5×",
       met: one.seconds / three.seconds >= 2.5
     })
+}
+
+// ---- 8. votes at scale ------------------------------------------------------------------------
+if (wanted("vote")) {
+  log("vote: weighted, 4,096 candidates, 256 distinct symbolic answers, cold in a child process…")
+  const v = measureVote()
+  rows.push({
+    figure: "vote: weighted, 4,096 candidates, 256 distinct symbolic answers (64 classes × 4 spellings), cold",
+    measured: `${fmt(v.voteMs, 0)} ms, winner ${v.right ? "right" : `wrong (${v.winner})`} (+ ${fmt(v.engineMs, 0)} ms algebra engine start)`,
+    target: "≤ 200 ms, right winner",
+    met: v.right && v.voteMs <= 200
+  })
+}
+
+if (wanted("graphs")) {
+  log("graphs: passthrough runs by name, the graph from the cache vs loaded every run…")
+  const g = await measureGraphLoad(quick ? 3 : 5)
+  rows.push({
+    figure: "graphs: µs per passthrough run (makeRunner), graph cached vs loaded and decoded every run",
+    measured: `${fmt(g.cachedUs, 0)} µs vs ${fmt(g.loadedUs, 0)} µs`,
+    target: "cached < loaded",
+    met: g.cachedUs < g.loadedUs
+  })
 }
 
 console.log(table(rows))

@@ -11,6 +11,7 @@ import { registry as builtin } from "./backends/Registry.ts"
 import type * as Limits from "./budget/Limits.ts"
 import { makeProblem, type Problem, questionId } from "./domain/Problem.ts"
 import type { RunResult } from "./domain/RunResult.ts"
+import * as GraphCache from "./graph/GraphCache.ts"
 import type { GraphError } from "./graph/GraphError.ts"
 import * as Loader from "./graph/Loader.ts"
 import type { Params } from "./graph/Scope.ts"
@@ -132,17 +133,27 @@ const runOptionsOf = (r: RunGraphRequest): RunOptions => ({
   ...(r.prices === undefined ? {} : { prices: r.prices })
 })
 
+/** `solve` with the graph from the shared cache: a run does not reload an unchanged graph. */
+const solveCached = Effect.fn("mull.solve")(function* (
+  graph: string | object,
+  problem: ProblemInput,
+  options: RunOptions
+): Effect.fn.Return<RunResult, RunError | GraphError, MullServices> {
+  const loaded = yield* GraphCache.shared.get(graph)
+  return yield* run(loaded, toProblem(problem), options)
+})
+
 /** One run as an Effect: with an event listener, its own event bus. */
 const runRequest = (r: RunGraphRequest) => {
   const onEvent = r.onEvent
   if (onEvent === undefined)
-    return solve(r.graph, r.problem, runOptionsOf(r)).pipe(Effect.provide(RunEvents.layerSilent))
+    return solveCached(r.graph, r.problem, runOptionsOf(r)).pipe(Effect.provide(RunEvents.layerSilent))
   return Effect.scoped(
     Effect.gen(function* () {
       const events = yield* RunEvents.RunEvents
       const stream = yield* events.subscribe
       yield* Effect.forkScoped(Stream.runForEach(stream, (e) => Effect.sync(() => onEvent(e))))
-      const result = yield* solve(r.graph, r.problem, runOptionsOf(r))
+      const result = yield* solveCached(r.graph, r.problem, runOptionsOf(r))
       yield* Effect.yieldNow
       return result
     })

@@ -26,7 +26,7 @@ import { matchesValue, type NumberLiteral, numberKey, parseNumber, percentOf, sa
 import { isTexty } from "./Rules.ts"
 import type { Answer, Relation, Scalar } from "./Structures.ts"
 import { relationInterval, render } from "./Structures.ts"
-import { constantValue, identical, proportional, sameRelation } from "./Symbolic.ts"
+import { constantValue, fingerprint, identical, proportional, sameRelation } from "./Symbolic.ts"
 
 /** Collections larger than this are compared by key only. */
 const MAX_ITEMS = 64
@@ -93,6 +93,63 @@ export const answerKey = (answer: string): string => {
   if (keys.size >= ANALYSIS_CACHE_SIZE) keys.clear()
   keys.set(answer, key)
   return key
+}
+
+/**
+ * Width of a value cell, in `asinh` of the value (about relative for large values, absolute near
+ * 0). Equivalent answers' values differ by float rounding only (`identical` samples agree within
+ * 1e-9 relative), far less than a cell, so they lie in the same or adjacent cells.
+ */
+const CELL_WIDTH = 1e-6
+const cellMemo = new Map<string, ReadonlyArray<string> | null>()
+
+const cellsOfValue = (v: number): ReadonlyArray<string> | undefined => {
+  const t = Math.asinh(v)
+  if (!Number.isFinite(t)) return undefined
+  const k = Math.floor(t / CELL_WIDTH)
+  // a value near a cell edge: its neighbour's answers share the cell `k + 1` or `k`
+  return [`v${k}`, `v${k + 1}`]
+}
+
+const cellsOf = (a: Answer): ReadonlyArray<string> | undefined => {
+  // only single scalars whose equivalence is exact numbers or `identical`; everything else
+  // (decimals, percents, words, letters, sets, tuples, relations) has no cells
+  if (a._tag !== "Scalar" || a.percent) return undefined
+  const text = a.text
+  if (text === "" || isTexty(text) || isLetter(text)) return undefined
+  const n = parseNumber(text)
+  if (n !== undefined) {
+    // a decimal matches by its rounding rule, not by value
+    if (n.ulp !== undefined) return undefined
+    return cellsOfValue(Number(n.value.num) / Number(n.value.den))
+  }
+  const f = fingerprint(text)
+  return f === undefined ? undefined : cellsOfValue(f.re)
+}
+
+/**
+ * The value cells of an answer, for bucketing a vote: two answers `equivalent` calls equal share
+ * a cell. A single number or expression lies in the two cells around its value at a fixed point
+ * (`Symbolic.fingerprint`); `undefined` for every answer whose equivalence is not decided by
+ * value alone (decimals, percents, words, letters, sets, tuples, relations), which a vote then
+ * compares with every group.
+ *
+ * @example
+ * answerCells("(x+1)^2") // shares a cell with answerCells("x^2+2x+1")
+ * answerCells("0.5") // undefined: a decimal matches by rounding
+ */
+export const answerCells = (answer: string): ReadonlyArray<string> | undefined => {
+  const hit = cellMemo.get(answer)
+  if (hit !== undefined) return hit ?? undefined
+  let cells: ReadonlyArray<string> | undefined
+  try {
+    cells = cellsOf(shapeOf(answer))
+  } catch {
+    cells = undefined
+  }
+  if (cellMemo.size >= ANALYSIS_CACHE_SIZE) cellMemo.clear()
+  cellMemo.set(answer, cells ?? null)
+  return cells
 }
 
 /** A number's exact value as LaTeX, for the CAS: `\frac{-1}{2}`, `3`. */

@@ -19,7 +19,7 @@
 import { type AnswerKind, type AnswerSpec, kindOf, letters } from "../domain/AnswerKind.ts"
 import type { Problem } from "../domain/Problem.ts"
 import type { AnswerKeyShape } from "../services/Grader.ts"
-import { answerKey, equivalent, grade } from "./Equivalence.ts"
+import { answerCells, answerKey, equivalent, grade } from "./Equivalence.ts"
 import { boxed, type Extractor, extract, extractAnswer } from "./Extract.ts"
 import { parseNumber } from "./Numbers.ts"
 import { isTexty } from "./Rules.ts"
@@ -285,7 +285,7 @@ export const gradeFor = (spec: AnswerSpec | undefined, answer: string | undefine
  */
 export const answerKeyFor = (spec: AnswerSpec | undefined): AnswerKeyShape => {
   const kind: AnswerKind = spec?.kind ?? "math"
-  if (kind === "math") return { name: "math", key: answerKey, equivalent }
+  if (kind === "math") return { name: "math", key: answerKey, equivalent, cells: answerCells }
   return {
     name: kind,
     key: (answer) => keyFor(spec, answer),

@@ -8,10 +8,10 @@
 import { Layer } from "effect"
 import type { Problem } from "../domain/Problem.ts"
 import { AnswerKey, type AnswerKeyShape, Grader, type GraderShape } from "../services/Grader.ts"
-import { answerKey, equivalent } from "./Equivalence.ts"
+import { answerCells, answerKey, equivalent } from "./Equivalence.ts"
 import { answerKeyFor, gradeFor } from "./Kinds.ts"
 
-export { answerKey, equivalent, grade } from "./Equivalence.ts"
+export { answerCells, answerKey, equivalent, grade } from "./Equivalence.ts"
 export { type Extractor, extract, type Method } from "./Extract.ts"
 export { normalize } from "./Normalize.ts"
 
@@ -40,6 +40,7 @@ export const mathAnswerKey: AnswerKeyShape = {
   name: "math",
   key: answerKey,
   equivalent,
+  cells: answerCells,
   // other answer kinds group by their own key (a letter, a number, normalised words)
   forProblem: (problem) => (problem.answer === undefined ? mathAnswerKey : answerKeyFor(problem.answer))
 }

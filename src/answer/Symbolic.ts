@@ -416,6 +416,39 @@ export const constantValue = (latex: string): number | undefined => {
   )
 }
 
+/** A fixed value in (0.5, 2.5) for a variable, from its name (FNV-1a), so equal names get equal values. */
+const pointOf = (name: string): number => 0.5 + 2 * (seeded(seedOf(name, "point"))() as number)
+
+/**
+ * The value of an admissible expression at one fixed point (each free variable at a value chosen
+ * by its name), as a number pair; `undefined` when it is not admissible, uses a letter or command
+ * the engine reserves (their renaming depends on the other side of a comparison), does not parse,
+ * is not finite there, or the engine runs out of time. Voting buckets answers by it: expressions
+ * `identical` calls equal agree at every point, so they agree here up to rounding.
+ *
+ * @example
+ * fingerprint("(x+1)^2")?.re === fingerprint("x^2+2x+1")?.re // true up to rounding
+ */
+export const fingerprint = (latex: string): { readonly re: number; readonly im: number } | undefined => {
+  if (!admissible(latex)) return undefined
+  if (/\\(?:gamma|zeta|varphi)(?![a-zA-Z])/.test(latex) || /[DEN]/.test(latex.replace(/\\[a-zA-Z]+/g, " ")))
+    return undefined
+  const [prepared] = prepare(latex, "")
+  const seed = seedOf(prepared, "")
+  ce() // the engine is built outside the budget
+  return scoped(() =>
+    bounded(seed, performance.now() + COMPARISON_LIMIT_MS, () => {
+      const e = parse(prepared)
+      if (e === null) return undefined
+      const vars = e.freeVariables
+      if (vars.length === 0) return numericValue(e)
+      const point: Record<string, number> = {}
+      for (const v of vars) point[v] = pointOf(v)
+      return numericValue(e.subs(point))
+    })
+  )
+}
+
 /**
  * Whether two relations `l₁ op r₁` and `l₂ op r₂` have the same solutions by Qwen2.5-Math's test:
  * `l₁ - r₁` is identical to `l₂ - r₂` or, with `negated`, to `r₂ - l₂`.

@@ -17,7 +17,7 @@
  */
 import * as Expression from "../graph/Expression.ts"
 import type { AnswerKeyShape } from "../services/Grader.ts"
-import { MERGE_BUDGET } from "./Vote.ts"
+import { Merger } from "./Merge.ts"
 
 // ---------------------------------------------------------------------------------------------
 // The tally
@@ -32,23 +32,27 @@ interface Group {
 
 /**
  * The answers of the samples so far, grouped as `Vote.group` groups them (same keys, same merging
- * of equivalent answers in first-seen order, same merge budget), so a `select` over the same
+ * of equivalent answers in first-seen order), so a `select` over the same
  * samples sees the same groups. Samples without an answer count as drawn, not as votes.
  *
  * @example
  * const t = new Tally(answers); t.add("2", 0.9); t.add("3", 0.1); t.stats("majority").share // 0.5
  */
 export class Tally {
-  private readonly answers: AnswerKeyShape
-  private readonly byKey = new Map<string, Group>()
-  private readonly groups: Array<Group> = []
-  private budget = MERGE_BUDGET
+  private readonly merger: Merger<Group>
+  private readonly groups: Array<Group>
   /** samples added (with or without an answer) */
   samples = 0
   /** the group index of each sample, `-1` for none */
   readonly of: Array<number> = []
   constructor(answers: AnswerKeyShape) {
-    this.answers = answers
+    this.merger = new Merger<Group>(answers, (answer) => ({
+      answer,
+      count: 0,
+      total: 0,
+      best: Number.NEGATIVE_INFINITY
+    }))
+    this.groups = this.merger.groups
   }
   /** adds the next sample: its answer (if any) and its score (0 when unscored) */
   add(answer: string | undefined, score = 0): void {
@@ -57,27 +61,11 @@ export class Tally {
       this.of.push(-1)
       return
     }
-    const key = this.answers.key(answer)
-    let g = this.byKey.get(key)
-    if (g === undefined) {
-      for (const other of this.groups) {
-        if (this.budget <= 0) break
-        this.budget--
-        if (this.answers.equivalent(other.answer, answer)) {
-          g = other
-          break
-        }
-      }
-      if (g === undefined) {
-        g = { answer, count: 0, total: 0, best: Number.NEGATIVE_INFINITY }
-        this.groups.push(g)
-      }
-      this.byKey.set(key, g)
-    }
+    const { group: g, index } = this.merger.find(answer)
     g.count++
     g.total += score
     if (score > g.best) g.best = score
-    this.of.push(this.groups.indexOf(g))
+    this.of.push(index)
   }
   /** the answer counts, largest first (ties: first seen first) */
   counts(): ReadonlyArray<number> {

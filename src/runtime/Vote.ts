@@ -5,13 +5,14 @@
  * across chains.
  *
  * Equivalent answers are grouped by the answer key (O(n)); groups with different keys are then
- * merged when `equivalent` says so, with at most `MERGE_BUDGET` comparisons per vote so that no
- * vote can take long. Ties go to the answer seen first.
+ * merged when `equivalent` says so, comparing only answers that share a value cell (`Merge.ts`):
+ * no cap, so a large vote merges every equivalent spelling. Ties go to the answer seen first.
  *
  * @since 0.1.0
  */
 import type { RankedAnswer } from "../domain/RunResult.ts"
 import type { AnswerKeyShape } from "../services/Grader.ts"
+import { Merger } from "./Merge.ts"
 
 export type Method = "majority" | "best" | "weighted"
 
@@ -21,9 +22,6 @@ export interface Ballot {
   readonly answer: string
   readonly score: number
 }
-
-/** Upper bound on `equivalent` calls in one vote. */
-export const MERGE_BUDGET = 2000
 
 /** Equivalent answers: how many ballots, their total score, and the best of them. */
 export interface AnswerGroup {
@@ -44,28 +42,16 @@ type Group = { -readonly [K in keyof AnswerGroup]: AnswerGroup[K] }
  * group([{ id: "a", answer: "1/2", score: 0.5 }, { id: "b", answer: "0.5", score: 0.7 }], key).length // 1
  */
 export const group = (ballots: ReadonlyArray<Ballot>, answers: AnswerKeyShape): ReadonlyArray<AnswerGroup> => {
-  const byKey = new Map<string, Group>()
-  const groups: Array<Group> = []
-  let budget = MERGE_BUDGET
+  const merger = new Merger<Group>(answers, (answer) => ({
+    answer,
+    count: 0,
+    total: 0,
+    bestScore: Number.NEGATIVE_INFINITY,
+    best: ""
+  }))
   for (const b of ballots) {
-    const key = answers.key(b.answer)
-    let g = byKey.get(key)
-    if (g === undefined) {
-      // a new key: merge with an earlier group if equivalent (bounded work)
-      for (const other of groups) {
-        if (budget <= 0) break
-        budget--
-        if (answers.equivalent(other.answer, b.answer)) {
-          g = other
-          break
-        }
-      }
-      if (g === undefined) {
-        g = { answer: b.answer, count: 0, total: 0, bestScore: Number.NEGATIVE_INFINITY, best: b.id }
-        groups.push(g)
-      }
-      byKey.set(key, g)
-    }
+    const g = merger.find(b.answer).group
+    if (g.count === 0) g.best = b.id
     g.count++
     g.total += b.score
     if (b.score > g.bestScore) {
@@ -73,7 +59,7 @@ export const group = (ballots: ReadonlyArray<Ballot>, answers: AnswerKeyShape): 
       g.best = b.id
     }
   }
-  return groups
+  return merger.groups
 }
 
 /**

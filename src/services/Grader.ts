@@ -26,6 +26,12 @@ export interface AnswerKeyShape {
   /** full equivalence, used to merge groups with different keys */
   readonly equivalent: (a: string, b: string) => boolean
   /**
+   * Optional buckets for `equivalent`: two answers it calls equivalent share at least one cell, so
+   * a vote compares an answer only with groups in its cells; `undefined` for an answer means
+   * "unknown" — it is compared with every group, and every answer with it.
+   */
+  readonly cells?: (answer: string) => ReadonlyArray<string> | undefined
+  /**
    * The key for one problem, when it depends on the problem's answer kind (a multiple-choice
    * question groups by letter, free text by its normalised words); absent: this key for every problem.
    */
