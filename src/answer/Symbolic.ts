@@ -370,16 +370,8 @@ const prepare = (a: string, b: string): readonly [string, string] => {
  * identical("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}") // true
  * identical("x+1", "x+2") // false
  */
-export const identical = (a: string, b: string): boolean => {
-  if (!admissible(a) || !admissible(b)) return false
-  const [x, y] = a <= b ? prepare(a, b) : prepare(b, a)
-  const seed = seedOf(x, y)
-  ce() // the engine is built outside the budget
-  const deadline = performance.now() + COMPARISON_LIMIT_MS
-  return scoped(() => {
-    const ex = bounded(seed, deadline, () => parse(x))
-    const ey = bounded(seed, deadline, () => parse(y))
-    if (ex == null || ey == null) return false
+export const identical = (a: string, b: string): boolean =>
+  comparedPair(a, b, (ex, ey, seed, deadline) => {
     // exact arithmetic first: the engine's identity test has a tolerance (x+10^{-12} ≡ x) and
     // misses exact equalities of large numbers (2^{100} vs 2^{99}·2)
     const residue = bounded(seed, deadline, () => exactResidue(ex, ey))
@@ -391,6 +383,28 @@ export const identical = (a: string, b: string): boolean => {
     // constants must have a finite value (\frac{1}{0} and \frac{2}{0} are not answers)
     if (sample === undefined && ex.freeVariables.length + ey.freeVariables.length === 0) return false
     return proof === true ? sample !== false : sample === true
+  })
+
+/**
+ * Compares two admissible expressions with the engine: both prepared in a fixed order (so the
+ * verdict is symmetric), parsed within one comparison's time budget and seed, then `compare`d;
+ * `false` when either side is not admissible or does not parse in time.
+ */
+const comparedPair = (
+  a: string,
+  b: string,
+  compare: (ex: Expression, ey: Expression, seed: number, deadline: number) => boolean
+): boolean => {
+  if (!admissible(a) || !admissible(b)) return false
+  const [x, y] = a <= b ? prepare(a, b) : prepare(b, a)
+  const seed = seedOf(x, y)
+  ce() // the engine is built outside the budget
+  const deadline = performance.now() + COMPARISON_LIMIT_MS
+  return scoped(() => {
+    const ex = bounded(seed, deadline, () => parse(x))
+    const ey = bounded(seed, deadline, () => parse(y))
+    if (ex == null || ey == null) return false
+    return compare(ex, ey, seed, deadline)
   })
 }
 
@@ -478,17 +492,7 @@ export const proportional = (
   b: { readonly lhs: string; readonly rhs: string }
 ): boolean => {
   if (sameRelation(a, b, false) || sameRelation(a, b, true)) return true
-  const da = `(${a.lhs})-(${a.rhs})`
-  const db = `(${b.lhs})-(${b.rhs})`
-  if (!admissible(da) || !admissible(db)) return false
-  const [x, y] = da <= db ? prepare(da, db) : prepare(db, da)
-  const seed = seedOf(x, y)
-  ce() // the engine is built outside the budget
-  const deadline = performance.now() + COMPARISON_LIMIT_MS
-  return scoped(() => {
-    const ex = bounded(seed, deadline, () => parse(x))
-    const ey = bounded(seed, deadline, () => parse(y))
-    if (ex == null || ey == null) return false
+  return comparedPair(`(${a.lhs})-(${a.rhs})`, `(${b.lhs})-(${b.rhs})`, (ex, ey, seed, deadline) => {
     const vars = [...new Set([...ex.freeVariables, ...ey.freeVariables])]
     if (vars.length === 0) return false
     return (
