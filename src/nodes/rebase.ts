@@ -44,7 +44,7 @@ import {
 import { type NodeKind, planNode } from "./Kind.ts"
 
 /** REBASE's balance temperature when a node does not say. */
-export const DEFAULT_BALANCE = 0.1
+export const DEFAULT_BALANCE = 0.2
 /** Rounds at most when a node does not say (as the built-in beam searches). */
 export const DEFAULT_ROUNDS = 40
 
