@@ -13,6 +13,7 @@
  *   node bench/tree.ts --widths 16 --every 10   # a quick look
  *   node bench/tree.ts --no-match               # same width, each at its own spend
  *   node bench/tree.ts --mcts                   # MCTS and AB-MCTS beside them, at beam's sequences
+ *   node bench/tree.ts --mcts --mcts-k 2 --mcts-c 0.5  # MCTS's children per expansion and exploration
  *   node bench/tree.ts --held-out --balance 0.2 # the odd-numbered problems (not in the default subset): tuning
  *
  * @since 0.3.0
@@ -37,6 +38,8 @@ const balance = Number(arg("balance", "0.2"))
 const match = !flag("no-match")
 const withMcts = flag("mcts")
 const heldOut = flag("held-out")
+const mctsK = Number(arg("mcts-k", "2"))
+const mctsC = Number(arg("mcts-c", "0.5"))
 
 interface Row {
   readonly correct: boolean
@@ -132,7 +135,10 @@ const main = async () => {
     const others: Array<[string, Array<Row>]> = []
     if (withMcts) {
       // MCTS at beam's sequences: iterations as many as the cap allows (the budget ends the search)
-      others.push(["mcts k=4", await runAll(runner, problems, "mcts", { I: 4 * N, k: 4 }, cap)])
+      others.push([
+        `mcts k=${mctsK} c=${mctsC}`,
+        await runAll(runner, problems, "mcts", { I: 16 * N, k: mctsK, c: mctsC }, cap)
+      ])
       others.push(["ab-mcts k=8", await runAll(runner, problems, "ab-mcts", { I: 16 * N, k: 8 }, cap)])
       process.stderr.write(`mcts N=${N}: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`)
     }
