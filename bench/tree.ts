@@ -40,6 +40,7 @@ const withMcts = flag("mcts")
 const heldOut = flag("held-out")
 const mctsK = Number(arg("mcts-k", "2"))
 const mctsC = Number(arg("mcts-c", "0.5"))
+const mctsGraph = arg("mcts-graph", "mcts")
 
 interface Row {
   readonly correct: boolean
@@ -137,7 +138,7 @@ const main = async () => {
       // MCTS at beam's sequences: iterations as many as the cap allows (the budget ends the search)
       others.push([
         `mcts k=${mctsK} c=${mctsC}`,
-        await runAll(runner, problems, "mcts", { I: 16 * N, k: mctsK, c: mctsC }, cap)
+        await runAll(runner, problems, mctsGraph, { I: 16 * N, k: mctsK, c: mctsC }, cap)
       ])
       others.push(["ab-mcts k=8", await runAll(runner, problems, "ab-mcts", { I: 16 * N, k: 8 }, cap)])
       process.stderr.write(`mcts N=${N}: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`)

@@ -80,6 +80,11 @@ const fields = Schema.Struct({
     description: "Complete the best new child to the end each iteration and take the completion's score as its value",
     default: false
   }),
+  keep: Schema.optionalKey(Schema.Literals(["solutions", "best"])).annotateKey({
+    description:
+      "What it appends: every complete solution of the tree and its best open leaf, or only the end of the highest-Q path (the search's own answer)",
+    default: "solutions"
+  }),
   verifier: Schema.optionalKey(Schema.String).annotateKey(verifierKey),
   aggregate: Schema.optionalKey(Aggregate).annotateKey(aggregateKey),
   temperature: Field.optionalNum(temperatureKey),
@@ -105,6 +110,7 @@ export interface MctsFields extends Sampling {
   readonly backup: Mcts.Backup
   readonly branching: Mcts.Branching
   readonly rollout: boolean
+  readonly keep: "solutions" | "best"
   readonly verifier: VerifierRef
   readonly aggregate: Aggregate
 }
@@ -122,6 +128,7 @@ export const mcts: NodeKind<"mcts", MctsDoc, MctsNode> = {
       backup: node.backup ?? "mean",
       branching: node.branching ?? "fixed",
       rollout: node.rollout ?? false,
+      keep: node.keep ?? "solutions",
       verifier: verifierOf(path, node.verifier),
       aggregate: node.aggregate ?? DEFAULT_AGGREGATE,
       ...samplingFields(path, node)
@@ -300,6 +307,7 @@ export const mcts: NodeKind<"mcts", MctsDoc, MctsNode> = {
             return x?.done ? [x] : []
           })
           const leaf = candidates[Mcts.bestLeaf(tree, f.backup)]
+          if (f.keep === "best") return leaf === undefined ? population : [...population, leaf]
           return [...population, ...solutions, ...(leaf === undefined || leaf.done ? [] : [leaf])]
         })
     })

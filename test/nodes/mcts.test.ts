@@ -127,6 +127,20 @@ describe("mcts", () => {
     }
   })
 
+  it("keep best appends only the end of the highest-Q path; solutions, every complete one", async () => {
+    for (const problem of PROBLEMS) {
+      const all = await run(doc({ iterations: 10, k: 2 }, false), problem)
+      const best = await run(doc({ iterations: 10, k: 2, keep: "best" }, false), problem)
+      assert.strictEqual(best.population.length, 1)
+      assert.isAtLeast(all.population.length, 1)
+      assert.deepStrictEqual(best.usage, { ...best.usage, sequences: all.usage.sequences })
+      // the best leaf is in both when it is open; every other candidate of "solutions" is complete
+      const open = all.population.filter((c) => !c.done)
+      assert.isAtMost(open.length, 1)
+      if (open.length === 1) assert.strictEqual(open[0]?.id, best.population[0]?.id)
+    }
+  })
+
   it("under a budget it stops with an answer from what was paid", async () => {
     for (const problem of PROBLEMS)
       for (const branching of ["fixed", "adaptive"]) {

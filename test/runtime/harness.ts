@@ -167,6 +167,7 @@ const mctsArb = fc
     backup: opt(fc.constantFrom("mean", "max")),
     branching: opt(fc.constantFrom("fixed", "adaptive")),
     rollout: opt(fc.boolean()),
+    keep: opt(fc.constantFrom("solutions", "best")),
     verifier: opt(fc.constantFrom("prm", "orm")),
     temperature,
     maxTokens
