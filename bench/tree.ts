@@ -138,9 +138,9 @@ const main = async () => {
       // MCTS at beam's sequences: iterations as many as the cap allows (the budget ends the search)
       others.push([
         `mcts k=${mctsK} c=${mctsC}`,
-        await runAll(runner, problems, mctsGraph, { I: 16 * N, k: mctsK, c: mctsC }, cap)
+        await runAll(runner, problems, mctsGraph, { N: 4 * N, k: mctsK, c: mctsC }, cap)
       ])
-      others.push(["ab-mcts k=8", await runAll(runner, problems, "ab-mcts", { I: 16 * N, k: 8 }, cap)])
+      others.push(["ab-mcts k=8", await runAll(runner, problems, "ab-mcts", { N: 2 * N, k: 8 }, cap)])
       process.stderr.write(`mcts N=${N}: ${((Date.now() - t0) / 1000).toFixed(0)} s\n`)
     }
     console.log(`\nwidth N = ${N}`)

@@ -44,7 +44,7 @@ const paramsArb = (graph: string): fc.Arbitrary<Record<string, number>> => {
       return fc.record({ N: fc.constantFrom(1, 2, 4, 8, 16), wave: fc.constantFrom(1, 2, 3, 8) })
     case "mcts":
     case "ab-mcts":
-      return fc.record({ I: fc.constantFrom(1, 2, 4, 8, 16), k: fc.constantFrom(1, 2, 4) })
+      return fc.record({ N: fc.constantFrom(1, 2, 4, 8), k: fc.constantFrom(1, 2, 4) })
     case "rebase":
       return fc.record({ N: fc.constantFrom(1, 2, 4, 8, 16), rounds: fc.constantFrom(1, 4, 40) })
     default:

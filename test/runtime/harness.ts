@@ -191,8 +191,8 @@ const useArb = fc
     { graph: "adaptive-consistency", params: { N: "N", wave: "M" } },
     { graph: "esc", params: { N: "N + K" } },
     { graph: "rebase", params: { N: "N", rounds: "R" } },
-    { graph: "mcts", params: { I: "N", k: "M" } },
-    { graph: "ab-mcts", params: { I: "N + K", k: "M" } }
+    { graph: "mcts", params: { N: "K", k: "M" } },
+    { graph: "ab-mcts", params: { N: "K", k: "M" } }
   )
   .map((u) => ({ type: "use", ...u }))
 
