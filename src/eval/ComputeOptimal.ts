@@ -28,7 +28,7 @@ import { budgetToMatch, type CurvePoint, type Match } from "./Curve.ts"
 
 /**
  * Named candidate sets, as in the simulator reference: every configuration, search (best-of-N,
- * majority, beam, lookahead, DVTS, particle filtering), the paper's search set (best-of-N, beam
+ * majority, beam, lookahead, DVTS, particle filtering; and REBASE and MCTS, which the reference has not), the paper's search set (best-of-N, beam
  * search and lookahead: no DVTS, majority or particle filtering), revisions only.
  */
 export const CANDIDATE_SETS = ["all", "search", "paper-search", "revisions"] as const
@@ -43,7 +43,11 @@ export const SEARCH_GRAPHS: ReadonlyArray<string> = [
   "beam-search-sqrt",
   "lookahead",
   "dvts",
-  "particle-filter"
+  "particle-filter",
+  // tree search (issue 19): candidates of the "search" set when a sweep runs them
+  "rebase",
+  "mcts",
+  "ab-mcts"
 ]
 
 /** The search strategies of Snell et al. 2024 §5 (and sim2.py's search candidates): no DVTS, majority or particle filtering. */

@@ -10,8 +10,10 @@ import { Schema } from "effect"
 import { type ConfidenceDoc, type ConfidenceNode, confidence } from "./confidence.ts"
 import { type ExpandDoc, type ExpandNode, expand } from "./expand.ts"
 import type { Compiler, PlanNode } from "./Kind.ts"
+import { type MctsDoc, type MctsNode, mcts } from "./mcts.ts"
 import { type ParallelDoc, type ParallelNode, parallel } from "./parallel.ts"
 import { type PruneDoc, type PruneNode, prune } from "./prune.ts"
+import { type RebaseDoc, type RebaseNode, rebase } from "./rebase.ts"
 import { type RepeatDoc, type RepeatNode, repeat } from "./repeat.ts"
 import { type ReviseDoc, type ReviseNode, revise } from "./revise.ts"
 import { type RouteDoc, type RouteNode, route } from "./route.ts"
@@ -37,6 +39,8 @@ export type Node =
   | UseNode
   | WavesNode
   | ConfidenceNode
+  | RebaseNode
+  | MctsNode
 
 /** A node as decoded: its numeric fields parsed into expression trees. */
 export type NodeDoc =
@@ -53,6 +57,8 @@ export type NodeDoc =
   | UseDoc
   | WavesDoc
   | ConfidenceDoc
+  | RebaseDoc
+  | MctsDoc
 
 /** Every kind, in the order the reference lists them. */
 export const KINDS = [
@@ -68,7 +74,9 @@ export const KINDS = [
   route,
   use,
   waves,
-  confidence
+  confidence,
+  rebase,
+  mcts
 ] as const
 
 /** The kinds' names. */
@@ -91,7 +99,9 @@ export const NodeSchema: Schema.Codec<NodeDoc, Node> = Schema.Union([
   route.schema(NodeRef),
   use.schema(NodeRef),
   waves.schema(NodeRef),
-  confidence.schema(NodeRef)
+  confidence.schema(NodeRef),
+  rebase.schema(NodeRef),
+  mcts.schema(NodeRef)
 ]).annotate({
   identifier: "Node",
   message: `Expected a node with "type": ${TYPES.map((t) => `"${t}"`).join(" | ")}`
@@ -114,7 +124,9 @@ const compilers: Compilers = {
   route: route.compile,
   use: use.compile,
   waves: waves.compile,
-  confidence: confidence.compile
+  confidence: confidence.compile,
+  rebase: rebase.compile,
+  mcts: mcts.compile
 }
 
 /**

@@ -113,6 +113,16 @@ export type RunEvent =
       readonly bin: number
     }
   | {
+      /**
+       * a tree search's statistics when it ends (`mcts`, `rebase`): per tree node (candidate id),
+       * its visits — MCTS: the size of its subtree; REBASE: the children it was allotted — and
+       * its value (MCTS: Q; REBASE: the reward it was ranked by)
+       */
+      readonly _tag: "TreeVisited"
+      readonly node: string
+      readonly nodes: ReadonlyArray<{ readonly id: string; readonly visits: number; readonly value: number }>
+    }
+  | {
       readonly _tag: "RunFinished"
       readonly answer?: string
       readonly correct?: boolean

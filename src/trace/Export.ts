@@ -190,6 +190,7 @@ export const exportTrace = (lines: ReadonlyArray<TraceLine>): Effect.Effect<numb
         case "Refused":
         case "Selected":
         case "Routed":
+        case "TreeVisited":
         case "TraceTruncated":
           break
       }

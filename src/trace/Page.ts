@@ -160,7 +160,7 @@ button:hover{background:#e5e7eb}
 .node.selected{stroke:#111;stroke-width:3}
 .label{font-size:10px;fill:#444;pointer-events:none}
 .label.answer.win{fill:#116329;font-weight:600}.label.chosen-label{fill:#0969da;font-weight:700;font-size:11px}
-.label.more{fill:#333;font-weight:600}.root-label{font-weight:600}
+.label.more{fill:#333;font-weight:600}.label.visits{fill:#8250df;font-size:9px}.root-label{font-weight:600}
 #tip{position:absolute;display:none;max-width:380px;background:#fff;border:1px solid #bbb;border-radius:5px;padding:6px 8px;box-shadow:0 2px 8px rgba(0,0,0,.15);pointer-events:none;z-index:2}
 #tip pre,#details pre{white-space:pre-wrap;word-break:break-word;margin:4px 0 0;font:12px/1.35 ui-monospace,Menlo,Consolas,monospace}
 #tip pre{max-height:240px;overflow:hidden}

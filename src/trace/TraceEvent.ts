@@ -96,6 +96,11 @@ const EVENTS = {
     estimate: Schema.NullOr(Schema.Finite),
     bin: Schema.Finite
   }),
+  TreeVisited: Schema.Struct({
+    _tag: Schema.Literal("TreeVisited"),
+    node: Schema.String,
+    nodes: Schema.Array(Schema.Struct({ id: Schema.String, visits: Schema.Finite, value: Schema.Finite }))
+  }),
   TraceTruncated: Schema.Struct({
     _tag: Schema.Literal("TraceTruncated"),
     /** the size limit the trace reached */

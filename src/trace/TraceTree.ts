@@ -41,6 +41,10 @@ export interface TreeNode {
   readonly stepScores?: ReadonlyArray<number>
   /** the score came from a lookahead rollout of this many steps */
   readonly lookahead?: number
+  /** a tree search's visits of it (`mcts`: its subtree's size; `rebase`: the children it was allotted) */
+  readonly visits?: number
+  /** a tree search's value of it (`mcts`: Q; `rebase`: the reward it was ranked by) */
+  readonly value?: number
   /** the prune node that dropped it */
   readonly prunedBy?: string
   /** the parallel branch prefix it grew in (`b2/`, `b2/b0/`) */
@@ -277,6 +281,14 @@ export const buildTree = (lines: ReadonlyArray<TraceLine>, grouping?: AnswerGrou
           ...(e.chosen === undefined ? {} : { chosen: e.chosen }),
           ...(e.method === undefined ? {} : { method: e.method }),
           ...(e.hierarchical === undefined ? {} : { hierarchical: e.hierarchical })
+        }
+        break
+      case "TreeVisited":
+        for (const v of e.nodes) {
+          const n = nodes[ensure(v.id)]
+          if (n === undefined) continue
+          n.visits = v.visits
+          n.value = v.value
         }
         break
       case "Routed":

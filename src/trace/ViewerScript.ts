@@ -139,6 +139,8 @@ export const VIEWER_SCRIPT = String.raw`
       else if (n.done && n.answer !== undefined)
         labels.push('<text class="label answer' + (n.vote === 0 ? " win" : "") + (i === DATA.chosen ? " chosen-label" : "") + '" x="' + (x + 8) + '" y="' + (y + 4) + '">' +
           (i === DATA.chosen ? "★ " : "") + esc(n.answer.length > 24 ? n.answer.slice(0, 23) + "…" : n.answer) + "</text>");
+      else if (n.visits !== undefined && n.visits > 0)
+        labels.push('<text class="label visits" x="' + (x + 7) + '" y="' + (y - 5) + '">' + n.visits + "</text>");
     });
     var w = LEFT + layout.depthMax * COL + RIGHT, h = PAD * 2 + Math.max(1, layout.rows) * ROW;
     viewport.innerHTML =
@@ -224,6 +226,7 @@ export const VIEWER_SCRIPT = String.raw`
     lines.push(n.id + " · " + (n.kind === "copy" ? "copy of " + n.copyOf : n.kind) + (n.done ? " · done" : ""));
     if (n.node !== "") lines.push(type + " " + n.node + (n.round > 0 ? " · round " + n.round : ""));
     lines.push("PRM score " + fmt(n.score) + (n.lookahead ? " (lookahead " + n.lookahead + ")" : ""));
+    if (n.visits !== undefined) lines.push("tree search: " + n.visits + " visits · value " + fmt(n.value));
     if (n.answer !== undefined) lines.push("answer " + n.answer);
     if (n.prunedBy !== undefined) lines.push("pruned by " + n.prunedBy);
     lines.push(n.tokens + " tokens · " + (size[i] - 1) + " descendants");

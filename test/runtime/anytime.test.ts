@@ -42,6 +42,11 @@ const paramsArb = (graph: string): fc.Arbitrary<Record<string, number>> => {
     case "adaptive-consistency":
       // waves of 1–8 samples: what is paid past the stopping point must fit the budget too
       return fc.record({ N: fc.constantFrom(1, 2, 4, 8, 16), wave: fc.constantFrom(1, 2, 3, 8) })
+    case "mcts":
+    case "ab-mcts":
+      return fc.record({ N: fc.constantFrom(1, 2, 4, 8), k: fc.constantFrom(1, 2, 4) })
+    case "rebase":
+      return fc.record({ N: fc.constantFrom(1, 2, 4, 8, 16), rounds: fc.constantFrom(1, 4, 40) })
     default:
       return fc.record({ N: fc.constantFrom(1, 2, 4, 8, 16) })
   }

@@ -145,6 +145,35 @@ const wavesArb = fc
     })
   )
 
+/** Tree search: REBASE over its whole frontier, MCTS with every policy option. */
+const rebaseArb = fc
+  .record({
+    width: fc.constantFrom(0, 1, 3, "N", "N + K"),
+    rounds: opt(fc.constantFrom(0, 1, 2, "R")),
+    balance: opt(fc.constantFrom(0.05, 0.5, "R + 0.5")),
+    verifier: opt(fc.constantFrom("prm", "orm")),
+    aggregate: opt(fc.constantFrom("last", "min", "mean")),
+    temperature,
+    maxTokens
+  })
+  .map((r) => obj({ type: "rebase", ...r }))
+
+const mctsArb = fc
+  .record({
+    iterations: fc.constantFrom(0, 1, 3, "N", "N + K"),
+    k: fc.constantFrom(1, 2, 3, "M"),
+    selection: opt(fc.constantFrom("uct", "puct")),
+    c: opt(fc.constantFrom(0, 1, "R")),
+    backup: opt(fc.constantFrom("mean", "max")),
+    branching: opt(fc.constantFrom("fixed", "adaptive")),
+    rollout: opt(fc.boolean()),
+    keep: opt(fc.constantFrom("solutions", "best")),
+    verifier: opt(fc.constantFrom("prm", "orm")),
+    temperature,
+    maxTokens
+  })
+  .map((r) => obj({ type: "mcts", ...r }))
+
 /** `use` of a built-in with small params, so a run stays fast. */
 const useArb = fc
   .constantFrom<Json>(
@@ -160,7 +189,10 @@ const useArb = fc
     { graph: "parallel-revisions", params: { N: 2 } },
     { graph: "hybrid-revisions", params: { P: 2, S: 2 } },
     { graph: "adaptive-consistency", params: { N: "N", wave: "M" } },
-    { graph: "esc", params: { N: "N + K" } }
+    { graph: "esc", params: { N: "N + K" } },
+    { graph: "rebase", params: { N: "N", rounds: "R" } },
+    { graph: "mcts", params: { N: "K", k: "M" } },
+    { graph: "ab-mcts", params: { N: "K", k: "M" } }
   )
   .map((u) => ({ type: "use", ...u }))
 
@@ -173,7 +205,9 @@ const leafArb: fc.Arbitrary<Json> = fc.oneof(
   { arbitrary: selectArb, weight: 1 },
   { arbitrary: useArb, weight: 1 },
   { arbitrary: wavesArb, weight: 2 },
-  { arbitrary: confidenceArb, weight: 1 }
+  { arbitrary: confidenceArb, weight: 1 },
+  { arbitrary: rebaseArb, weight: 1 },
+  { arbitrary: mctsArb, weight: 1 }
 )
 
 const BINS: ReadonlyArray<ReadonlyArray<number>> = [[], [0.5], [0.8, 0.3], [0.9, 0.6, 0.2]]
@@ -241,7 +275,8 @@ const startArb: fc.Arbitrary<ReadonlyArray<Json>> = fc.oneof(
     weight: 6
   },
   { arbitrary: fc.constant([]), weight: 1 },
-  { arbitrary: wavesArb.map((w) => [w]), weight: 2 }
+  { arbitrary: wavesArb.map((w) => [w]), weight: 2 },
+  { arbitrary: fc.oneof(rebaseArb, mctsArb).map((t) => [t]), weight: 1 }
 )
 
 /** A valid document: (mostly) samples, a random tree, then a select. */

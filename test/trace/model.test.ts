@@ -122,7 +122,7 @@ describe("parseTrace", () => {
 
   it("names an unknown event and lists the known ones", () => {
     assert.deepStrictEqual(problemsOf(`${JSON.stringify(START)}\n{"_tag":"Oops"}`), [
-      'line 2: unknown event "Oops" (expected one of RunStarted, NodeEntered, NodeExited, CandidateCreated, CandidateScored, CandidatesPruned, Charged, Refused, Selected, Routed, TraceTruncated, RunFinished)'
+      'line 2: unknown event "Oops" (expected one of RunStarted, NodeEntered, NodeExited, CandidateCreated, CandidateScored, CandidatesPruned, Charged, Refused, Selected, Routed, TreeVisited, TraceTruncated, RunFinished)'
     ])
     assert.deepStrictEqual(problemsOf(`${JSON.stringify(START)}\n[1, 2]`), [
       'line 2: not a run event (an object with a "_tag")'
@@ -194,6 +194,31 @@ describe("buildTree", () => {
     assert.strictEqual(copy.text, "step of s0.0")
     assert.strictEqual(copy.score, 0.8)
     assert.isFalse(copy.onPath)
+  })
+
+  it("records a tree search's visits and values (TreeVisited)", () => {
+    const m = buildTree(
+      parsed([
+        START,
+        created("s0"),
+        created("s0.0", "s0"),
+        created("s0.1", "s0"),
+        {
+          _tag: "TreeVisited",
+          node: "root.nodes.0",
+          nodes: [
+            { id: "s0", visits: 3, value: 0.5 },
+            { id: "s0.0", visits: 1, value: 0.7 },
+            { id: "s0.1", visits: 1, value: 0.3 }
+          ]
+        }
+      ])
+    )
+    const at = (id: string) => m.nodes.find((n) => n.id === id)
+    assert.strictEqual(at("s0")?.visits, 3)
+    assert.strictEqual(at("s0")?.value, 0.5)
+    assert.strictEqual(at("s0.1")?.visits, 1)
+    assert.isUndefined(m.nodes[0]?.visits)
   })
 
   it("marks the chosen candidate's path and who voted for the winner", () => {
