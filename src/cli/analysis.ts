@@ -35,6 +35,7 @@ import * as Report from "../eval/Report.ts"
 import { describeRouter, type RouterResult, routerTableRows } from "../eval/Router.ts"
 import * as Store from "../eval/Store.ts"
 import { DatasetSpec } from "../eval/Sweep.ts"
+import { REVISION_VOTES, type RevisionVote, TIE_RULES, type TieRule, type Voting } from "../eval/Voting.ts"
 import * as Loader from "../graph/Loader.ts"
 import { validate as validateGraph } from "../graph/Validate.ts"
 import { InvalidInput } from "./InvalidInput.ts"
@@ -75,6 +76,26 @@ const verifierParamsFlag = Flag.Finite("verifier-params").pipe(
   Flag.withSchema(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))),
   Flag.optional
 )
+const tiesFlag = Flag.Literals("ties", TIE_RULES).pipe(
+  Flag.withDescription(
+    "Majority ties in the findings, routers and exchange rate: first (the `majority` graph: the answer seen first) or score (`majority-prm-ties`: the larger PRM score sum, as the simulator reference); default: the one the sweep ran, else first"
+  ),
+  Flag.optional
+)
+const revisionVoteFlag = Flag.Literals("revision-vote", REVISION_VOTES).pipe(
+  Flag.withDescription(
+    "How revisions vote in the findings, routers and exchange rate: hierarchical (`hybrid-revisions`, the paper) or flat (`hybrid-revisions-flat`, the simulator reference); default: the one the sweep ran, else hierarchical"
+  ),
+  Flag.optional
+)
+/** The voting options from the flags. */
+const votingOf = (flags: {
+  readonly ties: Option.Option<TieRule>
+  readonly revisionVote: Option.Option<RevisionVote>
+}): Partial<Voting> => ({
+  ...(Option.isSome(flags.ties) ? { ties: flags.ties.value } : {}),
+  ...(Option.isSome(flags.revisionVote) ? { revisions: flags.revisionVote.value } : {})
+})
 const rFlag = Flag.String("r").pipe(
   Flag.withDescription("Inference-to-pretraining token ratios R = D_inference / D_pretrain, comma-separated"),
   Flag.withDefault(DEFAULT_R.join(","))
@@ -295,6 +316,8 @@ export const optimize = Command.make(
     bins: binsFlag,
     candidates: candidatesFlag,
     baseline: baselineFlag,
+    ties: tiesFlag,
+    revisionVote: revisionVoteFlag,
     budget: Flag.Finite("budget").pipe(
       Flag.withDescription("Write the policy at this budget N only (default: one graph per budget)"),
       Flag.optional
@@ -313,7 +336,8 @@ export const optimize = Command.make(
     const a = yield* analysed(flags.store, flags.sweep, {
       bins: flags.bins,
       candidates: flags.candidates,
-      baseline: Option.getOrUndefined(flags.baseline)
+      baseline: Option.getOrUndefined(flags.baseline),
+      voting: votingOf(flags)
     })
     const p = a.policy
     const budget = Option.getOrUndefined(flags.budget)
@@ -428,6 +452,8 @@ const analysedWithExchange = (flags: {
   readonly r: string
   readonly ratio: number
   readonly verifierParams: Option.Option<number>
+  readonly ties: Option.Option<TieRule>
+  readonly revisionVote: Option.Option<RevisionVote>
 }): Effect.Effect<Analysis, InvalidInput> =>
   Effect.flatMap(parseRs(flags.r), (rs) =>
     analysed(flags.store, flags.sweep, {
@@ -436,7 +462,8 @@ const analysedWithExchange = (flags: {
       baseline: Option.getOrUndefined(flags.baseline),
       rs,
       ratio: flags.ratio,
-      verifierParams: Option.getOrUndefined(flags.verifierParams)
+      verifierParams: Option.getOrUndefined(flags.verifierParams),
+      voting: votingOf(flags)
     })
   )
 
@@ -453,7 +480,9 @@ export const exchange = Command.make(
     verifierParams: verifierParamsFlag,
     bins: binsFlag,
     candidates: candidatesFlag,
-    baseline: baselineFlag
+    baseline: baselineFlag,
+    ties: tiesFlag,
+    revisionVote: revisionVoteFlag
   },
   Effect.fn("mull.exchange")(function* (flags) {
     const a = yield* analysedWithExchange(flags)
@@ -490,7 +519,9 @@ export const report = Command.make(
     baseline: baselineFlag,
     ratio: ratioFlag,
     r: rFlag,
-    verifierParams: verifierParamsFlag
+    verifierParams: verifierParamsFlag,
+    ties: tiesFlag,
+    revisionVote: revisionVoteFlag
   },
   Effect.fn("mull.report")(function* (flags) {
     const a = yield* analysedWithExchange(flags)

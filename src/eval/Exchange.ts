@@ -244,7 +244,7 @@ export const exchangeFlops = (input: ExchangeFlopsInput, options: ExchangeFlopsO
   const isCandidate =
     input.candidates ??
     ((c: Configuration) =>
-      !(c.graph === "hybrid-revisions" && (c.params.S ?? 0) > 16) &&
+      !((c.graph === "hybrid-revisions" || c.graph === "hybrid-revisions-flat") && (c.params.S ?? 0) > 16) &&
       !(c.graph === "sequential-revisions" && c.budget > 16))
   const byStrategy = new Map<string, Array<Configuration>>()
   for (const c of input.configs)

@@ -7,8 +7,10 @@
  *
  * Strategies are recognised by graph and params, not labels: best-of-N is the baseline, beam
  * search `beam-search` with M = 4, lookahead `lookahead` with k = 1, DVTS `dvts`, majority
- * `majority`, and revisions `hybrid-revisions` with S = T attempts per chain (T = 1 parallel,
- * T = N sequential; `parallel-revisions` and `sequential-revisions` count as those).
+ * `majority` (or `majority-prm-ties`), and revisions `hybrid-revisions` (or `hybrid-revisions-flat`)
+ * with S = T attempts per chain (T = 1 parallel, T = N sequential; `parallel-revisions` and
+ * `sequential-revisions` count as those). When a sweep holds both variants of a vote, the analysis
+ * passes only the one it uses (`Voting.ts`).
  *
  * @since 0.1.0
  */
@@ -46,12 +48,12 @@ const rows = {
   beam4: (c: Configuration) => c.graph === "beam-search" && num(c, "M") === 4,
   look1: (c: Configuration) => c.graph === "lookahead" && num(c, "k") === 1,
   dvts: (c: Configuration) => c.graph === "dvts",
-  maj: (c: Configuration) => c.graph === "majority"
+  maj: (c: Configuration) => c.graph === "majority" || c.graph === "majority-prm-ties"
 } satisfies Record<string, Row>
 
 /** A revision configuration's chain length T (attempts per chain), if it is one. */
 export const chainLength = (c: Configuration): number | undefined =>
-  c.graph === "hybrid-revisions"
+  c.graph === "hybrid-revisions" || c.graph === "hybrid-revisions-flat"
     ? num(c, "S")
     : c.graph === "parallel-revisions"
       ? 1
