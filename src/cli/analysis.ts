@@ -29,6 +29,7 @@ import {
   type ExchangeFlops,
   type ExchangeRow
 } from "../eval/Exchange.ts"
+import { summarizeFindings } from "../eval/Findings.ts"
 import { policyGraph, policyGraphName, routerGraph } from "../eval/PolicyGraph.ts"
 import { loadProblems } from "../eval/Problems.ts"
 import * as Report from "../eval/Report.ts"
@@ -533,12 +534,7 @@ export const report = Command.make(
       [
         `Report of sweep ${a.data.sweep} (${a.data.runs.length} runs, ${built.charts.length} charts)`,
         simulatorNote(a),
-        `The paper's findings: ${a.findings.filter((f) => f.holds === true).length} of ${a.findings.filter((f) => f.holds !== undefined).length} measured hold (${
-          a.findings
-            .filter((f) => f.holds === false)
-            .map((f) => `#${f.id} does not`)
-            .join(", ") || "all"
-        }).`,
+        `The paper's findings: ${summarizeFindings(a.findings)}.`,
         ...(a.routers === undefined
           ? []
           : [

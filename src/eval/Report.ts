@@ -23,7 +23,7 @@ import { agreement, type Binning } from "./Bins.ts"
 import * as Charts from "./Charts.ts"
 import { type Policy, policyTableRows } from "./ComputeOptimal.ts"
 import type { Exchange, ExchangeFlops, ExchangeRow } from "./Exchange.ts"
-import { findingsTableRows } from "./Findings.ts"
+import { findingsTableRows, summarizeFindings, VERDICT_RULE } from "./Findings.ts"
 import { describeRouter, formatEstimate, type RouterResult, routerTableRows } from "./Router.ts"
 import { describeVoting } from "./Voting.ts"
 
@@ -395,15 +395,13 @@ const exchangeSection = (a: Analysis, charts: ChartSet): Section => {
 }
 
 const findingsSection = (a: Analysis): Section => {
-  const held = a.findings.filter((f) => f.holds === true).length
-  const measured = a.findings.filter((f) => f.holds !== undefined).length
   return {
     id: "findings",
     title: "The paper's findings on this sweep",
     blocks: [
       {
         kind: "p",
-        text: `${held} of ${measured} measured findings hold (${a.findings.length} checked). Accuracy differences are paired over problems (± standard error); efficiency ratios carry 90% paired bootstrap intervals. Findings 9–10 are judged on oracle bins, as the paper and the simulator reference do; the router as it would run is shown beside them and in the next section.`
+        text: `${summarizeFindings(a.findings)} (${a.findings.length} checked). ${VERDICT_RULE} Accuracy differences are paired over problems (± standard error); efficiency ratios carry 90% paired bootstrap intervals. Findings 9–10 are judged on oracle bins, as the paper and the simulator reference do; the router as it would run is shown beside them and in the next section.`
       },
       {
         kind: "table",
