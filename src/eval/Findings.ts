@@ -417,11 +417,11 @@ export const VERDICT_RULE =
 export const findingsTableRows = (
   fs: ReadonlyArray<Finding>
 ): { readonly header: ReadonlyArray<string>; readonly rows: ReadonlyArray<ReadonlyArray<string>> } => ({
-  header: ["#", "finding (Snell et al. 2024)", "measured", "holds"],
+  header: ["#", "finding (Snell et al. 2024)", "measured", "verdict"],
   rows: fs.map((f) => [
     String(f.id),
     f.finding,
     f.note === undefined || f.note === "" ? f.measured : `${f.measured}. ${f.note}`,
-    f.holds === undefined ? "not measured" : f.holds ? "holds" : "does not hold"
+    f.verdict
   ])
 })
