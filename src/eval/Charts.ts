@@ -142,7 +142,8 @@ export const accuracyChart = (points: ReadonlyArray<AccuracyPoint>, x: XAxis, ti
 })
 
 /**
- * Accuracy versus budget per strategy in one panel per difficulty bin (bin 1 = easiest).
+ * Accuracy versus budget per strategy in one panel per difficulty bin (bin 1 = easiest), with ±1
+ * standard error bars over the bin's problems.
  *
  * @example
  * binChart(accuracyByBin(configs, oracle), "budget", "oracle", "Accuracy per oracle difficulty bin")
@@ -167,13 +168,14 @@ export const binChart = (
       sort: Array.from({ length: count }, (_, i) => label(i + 1))
     },
     columns: Math.min(count, 3),
-    spec: { width: 230, height: 170, layer: lineLayers(x, budgetsOf(points), false, true, strategyCount(points)) }
+    spec: { width: 230, height: 170, layer: lineLayers(x, budgetsOf(points), true, true, strategyCount(points)) }
   }
 }
 
 /**
  * The compute-optimal policy (cross-validated, and in-sample dashed) versus best-of-N weighted,
- * accuracy against N on a log2 axis; the efficiency ratio at each N is written along the bottom.
+ * accuracy against N on a log2 axis, with ±1 standard error bars over problems at the policy's
+ * budgets; the efficiency ratio at each N is written along the bottom.
  *
  * @example
  * policyChart(optimize(configs, { binning }), "Compute-optimal vs best-of-N")
@@ -185,13 +187,32 @@ export const policyChart = (policy: Policy, title: string): Spec => {
       : `best-of-N weighted (${policy.baseline})`
   const cv = "compute-optimal (cross-validated)"
   const ins = "compute-optimal (in-sample)"
+  const band = (accuracy: number, stderr: number | undefined) =>
+    stderr !== undefined && Number.isFinite(stderr)
+      ? { lo: Math.max(0, accuracy - stderr), hi: Math.min(1, accuracy + stderr) }
+      : { lo: null, hi: null }
+  const baselineAt = new Map(policy.points.map((p) => [p.budget, p.baseline] as const))
   const values = [
-    ...policy.baselineCurve.map((p) => ({ series: bon, budget: p.budget, accuracy: p.accuracy, label: "" })),
+    ...policy.baselineCurve.map((p) => ({
+      series: bon,
+      budget: p.budget,
+      accuracy: p.accuracy,
+      label: "",
+      ...band(p.accuracy, baselineAt.get(p.budget)?.stderr)
+    })),
     ...policy.points.flatMap((p) =>
       Number.isFinite(p.accuracy)
         ? [
-            { series: cv, budget: p.budget, accuracy: p.accuracy, label: formatEfficiency(p.efficiency) },
-            ...(Number.isFinite(p.inSample) ? [{ series: ins, budget: p.budget, accuracy: p.inSample, label: "" }] : [])
+            {
+              series: cv,
+              budget: p.budget,
+              accuracy: p.accuracy,
+              label: formatEfficiency(p.efficiency),
+              ...band(p.accuracy, p.stderr)
+            },
+            ...(Number.isFinite(p.inSample)
+              ? [{ series: ins, budget: p.budget, accuracy: p.inSample, label: "", lo: null, hi: null }]
+              : [])
           ]
         : []
     )
@@ -213,6 +234,11 @@ export const policyChart = (policy: Policy, title: string): Spec => {
     config: CONFIG,
     data: { values },
     layer: [
+      {
+        transform: [{ filter: "datum.lo !== null" }],
+        mark: { type: "rule", opacity: 0.5 },
+        encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color }
+      },
       {
         mark: { type: "line", point: { filled: true, size: 36 }, strokeWidth: 1.8 },
         encoding: {
