@@ -18,6 +18,8 @@ import {
   backendName,
   load,
   parseMeta,
+  pool,
+  type SweepData,
   strategyGraphs
 } from "../eval/Analysis.ts"
 import { BIN_KINDS } from "../eval/Bins.ts"
@@ -50,7 +52,9 @@ const storeFlag = Flag.String("store").pipe(
   Flag.withDefault("out/mull.db")
 )
 const sweepFlag = Flag.String("sweep").pipe(
-  Flag.withDescription("The sweep to analyse (default: the store's only sweep)"),
+  Flag.withDescription(
+    "The sweep to analyse (default: the store's only sweep); several, comma-separated, are pooled (each problem of each sweep a unit, e.g. one sweep per world seed)"
+  ),
   Flag.optional
 )
 const binsFlag = Flag.Literals("bins", BIN_KINDS).pipe(
@@ -141,16 +145,18 @@ const analysed = (
         })
       const store = yield* Store.open(storePath).pipe(Effect.mapError(storeError(shown)))
       const sweeps = (yield* store.sweeps.pipe(Effect.mapError(storeError(shown)))).filter((s) => !s.endsWith("/large"))
-      let sweep: string
+      let names: ReadonlyArray<string>
       if (Option.isSome(sweepFlagValue)) {
-        if (!sweeps.includes(sweepFlagValue.value))
+        // several sweeps, comma-separated, are pooled (e.g. one per world seed)
+        names = sweepFlagValue.value.split(",").map((x) => x.trim())
+        const unknown = names.filter((n) => !sweeps.includes(n))
+        if (unknown.length > 0 || names.length === 0)
           return yield* new InvalidInput({
             subject: "--sweep",
             problems: [
-              `--sweep ${sweepFlagValue.value}: no runs of that sweep in ${shown} (sweeps: ${sweeps.join(", ") || "none"})`
+              `--sweep ${sweepFlagValue.value}: no runs of ${unknown.join(", ") || "that sweep"} in ${shown} (sweeps: ${sweeps.join(", ") || "none"})`
             ]
           })
-        sweep = sweepFlagValue.value
       } else {
         const only = sweeps[0]
         if (sweeps.length !== 1 || only === undefined)
@@ -162,10 +168,15 @@ const analysed = (
                 : `--sweep: the store holds several sweeps, name one (sweeps: ${sweeps.join(", ")})`
             ]
           })
-        sweep = only
+        names = [only]
       }
-      const loaded = yield* load(store, sweep).pipe(Effect.mapError(storeError(shown)))
-      const data = { ...loaded, order: yield* datasetOrder(loaded.meta.spec) }
+      const parts: Array<SweepData> = []
+      for (const name of names) {
+        const loaded = yield* load(store, name).pipe(Effect.mapError(storeError(shown)))
+        parts.push({ ...loaded, order: yield* datasetOrder(loaded.meta.spec) })
+      }
+      const data = pool(parts)
+      const sweep = data.sweep
       const a = analyze(data, options)
       if (options.baseline !== undefined && !a.configs.some((c) => c.strategy === options.baseline))
         return yield* new InvalidInput({

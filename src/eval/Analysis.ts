@@ -146,6 +146,46 @@ export const load = (store: StoreShape, sweep: string): Effect.Effect<SweepData,
     return { sweep, runs, difficulties, large, estimates, meta }
   })
 
+/** Positions of pooled sweeps are offset by this (even, so a problem keeps its fold). */
+const POOL_STRIDE = 1_000_000
+
+/**
+ * Several sweeps as one (e.g. the same sweep over several world seeds): each problem id is
+ * prefixed by its sweep's position (`w0/`, `w1/`, …) so a problem of each world is its own unit,
+ * and positions are offset per sweep keeping their parity (so a problem keeps its fold). Bins,
+ * findings and intervals are then computed over the pooled problems. Metadata is the first sweep's.
+ *
+ * @example
+ * const data = pool([yield* load(store, "paper-full-w0"), yield* load(store, "paper-full-w1")])
+ * data.sweep // "paper-full-w0+paper-full-w1"
+ */
+export const pool = (parts: ReadonlyArray<SweepData>): SweepData => {
+  const first = parts[0]
+  if (parts.length === 1 && first !== undefined) return first
+  const tag = (i: number) => (id: string) => `w${i}/${id}`
+  const relabel = <R extends { readonly problemId: string }>(rs: ReadonlyArray<R>, i: number): ReadonlyArray<R> =>
+    rs.map((r) => ({ ...r, problemId: tag(i)(r.problemId) }))
+  const order = new Map<string, number>()
+  parts.forEach((d, i) => {
+    const ids = problemOrder(
+      d.runs.map((r) => r.problemId),
+      d.order
+    )
+    ids.forEach((id, k) => {
+      order.set(tag(i)(id), i * POOL_STRIDE + (d.order?.get(id) ?? k))
+    })
+  })
+  return {
+    sweep: parts.map((d) => d.sweep).join("+"),
+    runs: parts.flatMap((d, i) => relabel(d.runs, i)),
+    difficulties: parts.flatMap((d, i) => relabel(d.difficulties, i)),
+    large: parts.flatMap((d, i) => relabel(d.large, i)),
+    estimates: parts.flatMap((d, i) => relabel(d.estimates ?? [], i)),
+    order,
+    meta: first?.meta ?? {}
+  }
+}
+
 /**
  * Computes bins, accuracy, the policy and the exchange rate for one sweep.
  *
