@@ -5,7 +5,8 @@
  * samples, the router's 4-sample estimate and a larger model), fits the router on predicted
  * difficulty and writes it as `route` graphs, compares with the larger model at equal FLOPs (the
  * verifier counted), and writes the report to `out/`. Everything lands in the results store, so
- * a second run only redoes the analysis.
+ * a second run only redoes the analysis. `--full` (or `--world-seeds`, `--bon-max`) writes one
+ * derived sweep file per world seed to `out/sweeps/` and pools them in the analysis.
  *
  * @since 0.1.0
  */
