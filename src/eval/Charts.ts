@@ -271,7 +271,8 @@ export const policyChart = (policy: Policy, title: string): Spec => {
 
 /**
  * The exchange rate: for each R, the small model's compute-optimal and best-of-N accuracy at the
- * FLOPs-matched budget M against the larger model's pass@1, overall (grouped bars).
+ * FLOPs-matched budget M against the larger model's pass@1, overall (grouped bars), with ±1
+ * standard error bars over problems.
  *
  * @example
  * exchangeChart(exchange(input), "FLOPs-matched: small model × M vs 14× larger model")
@@ -281,10 +282,17 @@ export const exchangeChart = (x: Exchange, title: string): Spec => {
     .filter((r) => r.bin === "all")
     .flatMap((r) => {
       const group = `R = ${r.r} (M = ${r.multiplier.toFixed(1)})`
+      const bar = (side: string, accuracy: number, se: number | undefined) => ({
+        group,
+        side,
+        accuracy: finite(accuracy),
+        lo: se === undefined || !Number.isFinite(se) || !Number.isFinite(accuracy) ? null : Math.max(0, accuracy - se),
+        hi: se === undefined || !Number.isFinite(se) || !Number.isFinite(accuracy) ? null : Math.min(1, accuracy + se)
+      })
       return [
-        { group, side: "small: compute-optimal at N = M", accuracy: finite(r.policy?.accuracy ?? Number.NaN) },
-        { group, side: "small: best-of-N at N = M", accuracy: finite(r.bestOfN?.accuracy ?? Number.NaN) },
-        { group, side: `${x.ratio}× larger model, pass@1`, accuracy: finite(r.large) }
+        bar("small: compute-optimal at N = M", r.policy?.accuracy ?? Number.NaN, r.stderr?.policy),
+        bar("small: best-of-N at N = M", r.bestOfN?.accuracy ?? Number.NaN, r.stderr?.bestOfN),
+        bar(`${x.ratio}× larger model, pass@1`, r.large, r.stderr?.large)
       ].filter((v) => v.accuracy !== null)
     })
   return {
@@ -294,19 +302,30 @@ export const exchangeChart = (x: Exchange, title: string): Spec => {
     height: 260,
     config: CONFIG,
     data: { values },
-    mark: { type: "bar" },
     encoding: {
       x: { field: "group", type: "nominal", title: null, sort: null, axis: { labelAngle: 0 } },
-      xOffset: { field: "side", type: "nominal", sort: null },
-      y: yEncoding,
-      color: {
-        field: "side",
-        type: "nominal",
-        title: null,
-        sort: null,
-        scale: { range: ["#d62728", "#1f77b4", "#7f7f7f"] },
-        legend: { orient: "bottom", direction: "vertical" }
+      xOffset: { field: "side", type: "nominal", sort: null }
+    },
+    layer: [
+      {
+        mark: { type: "bar" },
+        encoding: {
+          y: yEncoding,
+          color: {
+            field: "side",
+            type: "nominal",
+            title: null,
+            sort: null,
+            scale: { range: ["#d62728", "#1f77b4", "#7f7f7f"] },
+            legend: { orient: "bottom", direction: "vertical" }
+          }
+        }
+      },
+      {
+        transform: [{ filter: "datum.lo !== null" }],
+        mark: { type: "rule", color: "#222", strokeWidth: 1.2 },
+        encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } }
       }
-    }
+    ]
   }
 }
