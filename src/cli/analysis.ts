@@ -154,7 +154,7 @@ const analysed = (
           return yield* new InvalidInput({
             subject: "--sweep",
             problems: [
-              `--sweep ${sweepFlagValue.value}: no runs of ${unknown.join(", ") || "that sweep"} in ${shown} (sweeps: ${sweeps.join(", ") || "none"})`
+              `--sweep ${sweepFlagValue.value}: no runs of ${names.length === 1 ? "that sweep" : `sweep ${unknown.join(", ")}`} in ${shown} (sweeps: ${sweeps.join(", ") || "none"})`
             ]
           })
       } else {
