@@ -18,6 +18,8 @@ import {
   backendName,
   load,
   parseMeta,
+  pool,
+  type SweepData,
   strategyGraphs
 } from "../eval/Analysis.ts"
 import { BIN_KINDS } from "../eval/Bins.ts"
@@ -29,12 +31,14 @@ import {
   type ExchangeFlops,
   type ExchangeRow
 } from "../eval/Exchange.ts"
+import { summarizeFindings } from "../eval/Findings.ts"
 import { policyGraph, policyGraphName, routerGraph } from "../eval/PolicyGraph.ts"
 import { loadProblems } from "../eval/Problems.ts"
 import * as Report from "../eval/Report.ts"
 import { describeRouter, type RouterResult, routerTableRows } from "../eval/Router.ts"
 import * as Store from "../eval/Store.ts"
 import { DatasetSpec } from "../eval/Sweep.ts"
+import { REVISION_VOTES, type RevisionVote, TIE_RULES, type TieRule, type Voting } from "../eval/Voting.ts"
 import * as Loader from "../graph/Loader.ts"
 import { validate as validateGraph } from "../graph/Validate.ts"
 import { InvalidInput } from "./InvalidInput.ts"
@@ -48,7 +52,9 @@ const storeFlag = Flag.String("store").pipe(
   Flag.withDefault("out/mull.db")
 )
 const sweepFlag = Flag.String("sweep").pipe(
-  Flag.withDescription("The sweep to analyse (default: the store's only sweep)"),
+  Flag.withDescription(
+    "The sweep to analyse (default: the store's only sweep); several, comma-separated, are pooled (each problem of each sweep a unit, e.g. one sweep per world seed)"
+  ),
   Flag.optional
 )
 const binsFlag = Flag.Literals("bins", BIN_KINDS).pipe(
@@ -75,6 +81,26 @@ const verifierParamsFlag = Flag.Finite("verifier-params").pipe(
   Flag.withSchema(Schema.Finite.check(Schema.isGreaterThanOrEqualTo(0))),
   Flag.optional
 )
+const tiesFlag = Flag.Literals("ties", TIE_RULES).pipe(
+  Flag.withDescription(
+    "Majority ties in the findings, routers and exchange rate: first (the `majority` graph: the answer seen first) or score (`majority-prm-ties`: the larger PRM score sum, as the simulator reference); default: the one the sweep ran, else first"
+  ),
+  Flag.optional
+)
+const revisionVoteFlag = Flag.Literals("revision-vote", REVISION_VOTES).pipe(
+  Flag.withDescription(
+    "How revisions vote in the findings, routers and exchange rate: hierarchical (`hybrid-revisions`, the paper) or flat (`hybrid-revisions-flat`, the simulator reference); default: the one the sweep ran, else hierarchical"
+  ),
+  Flag.optional
+)
+/** The voting options from the flags. */
+const votingOf = (flags: {
+  readonly ties: Option.Option<TieRule>
+  readonly revisionVote: Option.Option<RevisionVote>
+}): Partial<Voting> => ({
+  ...(Option.isSome(flags.ties) ? { ties: flags.ties.value } : {}),
+  ...(Option.isSome(flags.revisionVote) ? { revisions: flags.revisionVote.value } : {})
+})
 const rFlag = Flag.String("r").pipe(
   Flag.withDescription("Inference-to-pretraining token ratios R = D_inference / D_pretrain, comma-separated"),
   Flag.withDefault(DEFAULT_R.join(","))
@@ -119,16 +145,18 @@ const analysed = (
         })
       const store = yield* Store.open(storePath).pipe(Effect.mapError(storeError(shown)))
       const sweeps = (yield* store.sweeps.pipe(Effect.mapError(storeError(shown)))).filter((s) => !s.endsWith("/large"))
-      let sweep: string
+      let names: ReadonlyArray<string>
       if (Option.isSome(sweepFlagValue)) {
-        if (!sweeps.includes(sweepFlagValue.value))
+        // several sweeps, comma-separated, are pooled (e.g. one per world seed)
+        names = sweepFlagValue.value.split(",").map((x) => x.trim())
+        const unknown = names.filter((n) => !sweeps.includes(n))
+        if (unknown.length > 0 || names.length === 0)
           return yield* new InvalidInput({
             subject: "--sweep",
             problems: [
-              `--sweep ${sweepFlagValue.value}: no runs of that sweep in ${shown} (sweeps: ${sweeps.join(", ") || "none"})`
+              `--sweep ${sweepFlagValue.value}: no runs of ${names.length === 1 ? "that sweep" : `sweep ${unknown.join(", ")}`} in ${shown} (sweeps: ${sweeps.join(", ") || "none"})`
             ]
           })
-        sweep = sweepFlagValue.value
       } else {
         const only = sweeps[0]
         if (sweeps.length !== 1 || only === undefined)
@@ -140,10 +168,15 @@ const analysed = (
                 : `--sweep: the store holds several sweeps, name one (sweeps: ${sweeps.join(", ")})`
             ]
           })
-        sweep = only
+        names = [only]
       }
-      const loaded = yield* load(store, sweep).pipe(Effect.mapError(storeError(shown)))
-      const data = { ...loaded, order: yield* datasetOrder(loaded.meta.spec) }
+      const parts: Array<SweepData> = []
+      for (const name of names) {
+        const loaded = yield* load(store, name).pipe(Effect.mapError(storeError(shown)))
+        parts.push({ ...loaded, order: yield* datasetOrder(loaded.meta.spec) })
+      }
+      const data = pool(parts)
+      const sweep = data.sweep
       const a = analyze(data, options)
       if (options.baseline !== undefined && !a.configs.some((c) => c.strategy === options.baseline))
         return yield* new InvalidInput({
@@ -295,6 +328,8 @@ export const optimize = Command.make(
     bins: binsFlag,
     candidates: candidatesFlag,
     baseline: baselineFlag,
+    ties: tiesFlag,
+    revisionVote: revisionVoteFlag,
     budget: Flag.Finite("budget").pipe(
       Flag.withDescription("Write the policy at this budget N only (default: one graph per budget)"),
       Flag.optional
@@ -313,7 +348,8 @@ export const optimize = Command.make(
     const a = yield* analysed(flags.store, flags.sweep, {
       bins: flags.bins,
       candidates: flags.candidates,
-      baseline: Option.getOrUndefined(flags.baseline)
+      baseline: Option.getOrUndefined(flags.baseline),
+      voting: votingOf(flags)
     })
     const p = a.policy
     const budget = Option.getOrUndefined(flags.budget)
@@ -428,6 +464,8 @@ const analysedWithExchange = (flags: {
   readonly r: string
   readonly ratio: number
   readonly verifierParams: Option.Option<number>
+  readonly ties: Option.Option<TieRule>
+  readonly revisionVote: Option.Option<RevisionVote>
 }): Effect.Effect<Analysis, InvalidInput> =>
   Effect.flatMap(parseRs(flags.r), (rs) =>
     analysed(flags.store, flags.sweep, {
@@ -436,7 +474,8 @@ const analysedWithExchange = (flags: {
       baseline: Option.getOrUndefined(flags.baseline),
       rs,
       ratio: flags.ratio,
-      verifierParams: Option.getOrUndefined(flags.verifierParams)
+      verifierParams: Option.getOrUndefined(flags.verifierParams),
+      voting: votingOf(flags)
     })
   )
 
@@ -453,7 +492,9 @@ export const exchange = Command.make(
     verifierParams: verifierParamsFlag,
     bins: binsFlag,
     candidates: candidatesFlag,
-    baseline: baselineFlag
+    baseline: baselineFlag,
+    ties: tiesFlag,
+    revisionVote: revisionVoteFlag
   },
   Effect.fn("mull.exchange")(function* (flags) {
     const a = yield* analysedWithExchange(flags)
@@ -490,7 +531,9 @@ export const report = Command.make(
     baseline: baselineFlag,
     ratio: ratioFlag,
     r: rFlag,
-    verifierParams: verifierParamsFlag
+    verifierParams: verifierParamsFlag,
+    ties: tiesFlag,
+    revisionVote: revisionVoteFlag
   },
   Effect.fn("mull.report")(function* (flags) {
     const a = yield* analysedWithExchange(flags)
@@ -502,12 +545,7 @@ export const report = Command.make(
       [
         `Report of sweep ${a.data.sweep} (${a.data.runs.length} runs, ${built.charts.length} charts)`,
         simulatorNote(a),
-        `The paper's findings: ${a.findings.filter((f) => f.holds === true).length} of ${a.findings.filter((f) => f.holds !== undefined).length} measured hold (${
-          a.findings
-            .filter((f) => f.holds === false)
-            .map((f) => `#${f.id} does not`)
-            .join(", ") || "all"
-        }).`,
+        `The paper's findings: ${summarizeFindings(a.findings)}.`,
         ...(a.routers === undefined
           ? []
           : [

@@ -5,11 +5,12 @@
  * samples, the router's 4-sample estimate and a larger model), fits the router on predicted
  * difficulty and writes it as `route` graphs, compares with the larger model at equal FLOPs (the
  * verifier counted), and writes the report to `out/`. Everything lands in the results store, so
- * a second run only redoes the analysis.
+ * a second run only redoes the analysis. `--full` (or `--world-seeds`, `--bon-max`) writes one
+ * derived sweep file per world seed to `out/sweeps/` and pools them in the analysis.
  *
  * @since 0.1.0
  */
-import { readFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Console, Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
@@ -28,8 +29,20 @@ export const paper = Command.make(
       Flag.withDefault(fromRoot("sweeps", "paper.json"))
     ),
     full: Flag.Boolean("full").pipe(
-      Flag.withDescription("All 500 problems instead of every 2nd, difficulty bins from 256 samples"),
+      Flag.withDescription(
+        "All 500 problems instead of every 2nd, difficulty bins from 256 samples, 3 world seeds (0, 1, 2) pooled, best-of-N up to N = 4096"
+      ),
       Flag.withDefault(false)
+    ),
+    worldSeeds: Flag.String("world-seeds").pipe(
+      Flag.withDescription(
+        "World seeds of the simulated backend, comma-separated (e.g. 0,1,2): one sweep each, pooled in the analysis (--full: 0,1,2)"
+      ),
+      Flag.optional
+    ),
+    bonMax: Flag.Int("bon-max").pipe(
+      Flag.withDescription("Best-of-N's largest budget, a power of two (the file says 1024; --full: 4096)"),
+      Flag.optional
     ),
     every: Flag.Int("every").pipe(Flag.withDescription("Keep every k-th problem (the file says 2)"), Flag.optional),
     store: Flag.String("store").pipe(Flag.withDefault("out/mull.db")),
@@ -61,22 +74,64 @@ export const paper = Command.make(
         })
     })
     const name = flags.full ? `${base}-full` : Option.isSome(flags.every) ? `${base}-every${flags.every.value}` : base
-    yield* step(1, `sweep ${flags.sweep} → ${flags.store}`)
-    yield* Command.runWith(evalCommand, { version: VERSION })([
-      "--sweep",
-      flags.sweep,
-      "--name",
-      name,
-      ...store,
-      ...every,
-      ...workers
-    ])
+    const seedsText = Option.isSome(flags.worldSeeds) ? flags.worldSeeds.value : flags.full ? "0,1,2" : undefined
+    const worldSeeds = seedsText === undefined ? [] : seedsText.split(",").map((x) => Number(x.trim()))
+    if (worldSeeds.some((w) => !Number.isInteger(w) || w < 0))
+      return yield* new InvalidInput({
+        subject: "--world-seeds",
+        problems: [`--world-seeds ${seedsText}: expected non-negative integers separated by commas`]
+      })
+    const bonMax = Option.isSome(flags.bonMax) ? flags.bonMax.value : flags.full ? 4096 : undefined
+    if (bonMax !== undefined && (bonMax < 1 || 2 ** Math.round(Math.log2(bonMax)) !== bonMax))
+      return yield* new InvalidInput({
+        subject: "--bon-max",
+        problems: [`--bon-max ${bonMax}: expected a power of two`]
+      })
+    // the sweep file as written, or one derived file per world seed (best-of-N's budgets extended)
+    const sweeps: ReadonlyArray<{ readonly name: string; readonly file: string }> =
+      worldSeeds.length === 0 && bonMax === undefined
+        ? [{ name, file: flags.sweep }]
+        : yield* Effect.try({
+            try: () => {
+              const json = JSON.parse(readFileSync(flags.sweep, "utf8")) as Record<string, unknown>
+              const dir = join(flags.out, "sweeps")
+              mkdirSync(dir, { recursive: true })
+              return (worldSeeds.length === 0 ? [undefined] : worldSeeds).map((w) => {
+                const derived = deriveSweep(json, w, bonMax)
+                const n = w === undefined ? name : `${name}-w${w}`
+                const file = join(dir, `${n}.json`)
+                writeFileSync(file, `${JSON.stringify({ ...derived, name: n }, null, 2)}\n`)
+                return { name: n, file }
+              })
+            },
+            catch: (e) =>
+              new InvalidInput({
+                subject: "--sweep",
+                problems: [`--sweep ${flags.sweep}: ${e instanceof Error ? e.message : String(e)}`]
+              })
+          })
+    const pooled = sweeps.map((x) => x.name).join(",")
+    for (const [i, sw] of sweeps.entries()) {
+      yield* step(
+        1,
+        `sweep ${sw.file} → ${flags.store}${sweeps.length > 1 ? ` (world ${i + 1} of ${sweeps.length})` : ""}`
+      )
+      yield* Command.runWith(evalCommand, { version: VERSION })([
+        "--sweep",
+        sw.file,
+        "--name",
+        sw.name,
+        ...store,
+        ...every,
+        ...workers
+      ])
+    }
     yield* step(2, `compute-optimal policy → ${join(flags.out, "policies")}`)
     // the written route graphs are the router as it runs: predicted bins from the sweep's 4-sample estimate
     yield* Command.runWith(optimize, { version: VERSION })([
       ...store,
       "--sweep",
-      name,
+      pooled,
       "--bins",
       "predicted",
       "--candidates",
@@ -85,9 +140,9 @@ export const paper = Command.make(
       join(flags.out, "policies")
     ])
     yield* step(3, "exchange rate against a larger model")
-    yield* Command.runWith(exchange, { version: VERSION })([...store, "--sweep", name])
+    yield* Command.runWith(exchange, { version: VERSION })([...store, "--sweep", pooled])
     yield* step(4, `report → ${flags.out}`)
-    yield* Command.runWith(report, { version: VERSION })([...store, "--sweep", name, "--out", flags.out])
+    yield* Command.runWith(report, { version: VERSION })([...store, "--sweep", pooled, "--out", flags.out])
     yield* Console.log(
       `\ndone in ${((Date.now() - started) / 1000).toFixed(1)} s — open ${join(flags.out, "report.html")}`
     )
@@ -97,3 +152,38 @@ export const paper = Command.make(
     "Snell et al. 2024 on the simulated backend: sweep, compute-optimal policy, exchange rate, report"
   )
 )
+
+/**
+ * A sweep document for one world seed of the simulated backend (the main and the larger model's
+ * backend configuration both get it) and with best-of-N's budgets extended by doublings to
+ * `bonMax`; either may be undefined (left as written).
+ *
+ * @example
+ * deriveSweep(JSON.parse(readFileSync("sweeps/paper.json", "utf8")), 1, 4096)
+ */
+export const deriveSweep = (
+  json: Record<string, unknown>,
+  worldSeed: number | undefined,
+  bonMax: number | undefined
+): Record<string, unknown> => {
+  const obj = (x: unknown): Record<string, unknown> =>
+    typeof x === "object" && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : {}
+  const withSeed = (config: unknown) => (worldSeed === undefined ? config : { ...obj(config), worldSeed })
+  const backend = obj(json.backend)
+  const large = json.large === undefined ? undefined : obj(json.large)
+  const strategies = Array.isArray(json.strategies) ? (json.strategies as ReadonlyArray<unknown>) : []
+  return {
+    ...json,
+    backend: { ...backend, config: withSeed(backend.config) },
+    ...(large === undefined ? {} : { large: { ...large, config: withSeed(large.config) } }),
+    strategies: strategies.map((x) => {
+      const st = obj(x)
+      const budgets = Array.isArray(st.budgets) ? (st.budgets as ReadonlyArray<number>) : undefined
+      if (bonMax === undefined || st.graph !== "weighted-best-of-n" || budgets === undefined) return x
+      const top = Math.max(...budgets)
+      const more: Array<number> = []
+      for (let b = top * 2; b <= bonMax; b *= 2) more.push(b)
+      return { ...st, budgets: [...budgets.filter((b) => b <= bonMax), ...more] }
+    })
+  }
+}

@@ -15,6 +15,7 @@ import { type Finding, findings } from "./Findings.ts"
 import type { DifficultyRecord, RunRecord } from "./Record.ts"
 import { candidatesOf, evaluateRouter, type RouterResult } from "./Router.ts"
 import type { StoreError, StoreShape } from "./Store.ts"
+import { resolveVoting, type Voting, withVoting } from "./Voting.ts"
 
 /** The metadata keys a sweep may carry (each a JSON string), without the `sweep:<name>:` prefix. */
 export const META_KEYS = ["spec", "backend", "backendConfig", "generatorParams", "largeParams", "largeConfig"] as const
@@ -51,6 +52,8 @@ export interface AnalysisOptions {
   readonly verifierParams?: number | undefined
   /** bootstrap resamples of the router's intervals (default 500; 0 skips the routers) */
   readonly resamples?: number | undefined
+  /** the voting variants the findings, routers, policy and exchange rate use (default: the sweep's, else first-seen ties and hierarchical revisions) */
+  readonly voting?: Partial<Voting> | undefined
 }
 
 /** The candidate sets the routers are reported for. */
@@ -66,7 +69,11 @@ export interface Routers {
 export interface Analysis {
   readonly data: SweepData
   readonly options: AnalysisOptions
+  /** every configuration of the sweep (both variants of a vote, when it ran both) */
   readonly configs: ReadonlyArray<Configuration>
+  /** the voting options used, and the configurations under them (what the policy, routers, findings and exchange see) */
+  readonly voting: Voting
+  readonly used: ReadonlyArray<Configuration>
   readonly oracle: Binning
   readonly predicted: PredictedBinning
   /** the bins the policy is fit on */
@@ -139,6 +146,46 @@ export const load = (store: StoreShape, sweep: string): Effect.Effect<SweepData,
     return { sweep, runs, difficulties, large, estimates, meta }
   })
 
+/** Positions of pooled sweeps are offset by this (even, so a problem keeps its fold). */
+const POOL_STRIDE = 1_000_000
+
+/**
+ * Several sweeps as one (e.g. the same sweep over several world seeds): each problem id is
+ * prefixed by its sweep's position (`w0/`, `w1/`, …) so a problem of each world is its own unit,
+ * and positions are offset per sweep keeping their parity (so a problem keeps its fold). Bins,
+ * findings and intervals are then computed over the pooled problems. Metadata is the first sweep's.
+ *
+ * @example
+ * const data = pool([yield* load(store, "paper-full-w0"), yield* load(store, "paper-full-w1")])
+ * data.sweep // "paper-full-w0+paper-full-w1"
+ */
+export const pool = (parts: ReadonlyArray<SweepData>): SweepData => {
+  const first = parts[0]
+  if (parts.length === 1 && first !== undefined) return first
+  const tag = (i: number) => (id: string) => `w${i}/${id}`
+  const relabel = <R extends { readonly problemId: string }>(rs: ReadonlyArray<R>, i: number): ReadonlyArray<R> =>
+    rs.map((r) => ({ ...r, problemId: tag(i)(r.problemId) }))
+  const order = new Map<string, number>()
+  parts.forEach((d, i) => {
+    const ids = problemOrder(
+      d.runs.map((r) => r.problemId),
+      d.order
+    )
+    ids.forEach((id, k) => {
+      order.set(tag(i)(id), i * POOL_STRIDE + (d.order?.get(id) ?? k))
+    })
+  })
+  return {
+    sweep: parts.map((d) => d.sweep).join("+"),
+    runs: parts.flatMap((d, i) => relabel(d.runs, i)),
+    difficulties: parts.flatMap((d, i) => relabel(d.difficulties, i)),
+    large: parts.flatMap((d, i) => relabel(d.large, i)),
+    estimates: parts.flatMap((d, i) => relabel(d.estimates ?? [], i)),
+    order,
+    meta: first?.meta ?? {}
+  }
+}
+
 /**
  * Computes bins, accuracy, the policy and the exchange rate for one sweep.
  *
@@ -149,12 +196,14 @@ export const load = (store: StoreShape, sweep: string): Effect.Effect<SweepData,
 export const analyze = (data: SweepData, options: AnalysisOptions = {}): Analysis => {
   const count = options.binCount ?? 5
   const configs = configurations(data.runs)
+  const voting = resolveVoting(configs, options.voting)
+  const used = withVoting(configs, voting)
   const oracle = oracleBins(data.difficulties, count)
   const predicted = predictedBins(data.difficulties, count)
   const kind = options.bins ?? "oracle"
   const binning = kind === "oracle" ? oracle : predicted
   const policyOn = (b: Binning) =>
-    optimize(configs, { binning: b, baseline: options.baseline, candidates: options.candidates ?? "all" })
+    optimize(used, { binning: b, baseline: options.baseline, candidates: options.candidates ?? "all" })
   const policy = policyOn(binning)
   const otherPolicy = policyOn(kind === "oracle" ? predicted : oracle)
   const problems = problemOrder(
@@ -169,7 +218,7 @@ export const analyze = (data: SweepData, options: AnalysisOptions = {}): Analysi
   const routerOf = (mode: "oracle" | "predicted", set: RouterSet) =>
     evaluateRouter(
       {
-        configs,
+        configs: used,
         problems,
         oracleBins: oracle.bins,
         estimates,
@@ -201,7 +250,7 @@ export const analyze = (data: SweepData, options: AnalysisOptions = {}): Analysi
     typeof backendConfig.prm.params === "number"
       ? backendConfig.prm.params
       : undefined
-  const flopsInput = { configs, problems, binning: oracle, large: data.large }
+  const flopsInput = { configs: used, problems, binning: oracle, large: data.large }
   const flopsOptions = {
     rs: options.rs,
     ratio: options.ratio,
@@ -218,7 +267,7 @@ export const analyze = (data: SweepData, options: AnalysisOptions = {}): Analysi
     exchangeFlops: withVerifier,
     exchangeNoVerifier: noVerifier,
     findings: findings({
-      configs,
+      configs: used,
       baseline: policy.baseline,
       oracle,
       oracleSearch: routers?.oracle["paper-search"],
@@ -228,6 +277,8 @@ export const analyze = (data: SweepData, options: AnalysisOptions = {}): Analysi
       exchange: withVerifier
     }),
     configs,
+    voting,
+    used,
     oracle,
     predicted,
     binning,
@@ -236,7 +287,7 @@ export const analyze = (data: SweepData, options: AnalysisOptions = {}): Analysi
     byPredictedBin: accuracyByBin(configs, predicted),
     policy,
     otherPolicy,
-    exchange: exchange({ policy, configs, binning, large: data.large }, { rs: options.rs, ratio: options.ratio })
+    exchange: exchange({ policy, configs: used, binning, large: data.large }, { rs: options.rs, ratio: options.ratio })
   }
 }
 

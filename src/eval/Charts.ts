@@ -142,7 +142,8 @@ export const accuracyChart = (points: ReadonlyArray<AccuracyPoint>, x: XAxis, ti
 })
 
 /**
- * Accuracy versus budget per strategy in one panel per difficulty bin (bin 1 = easiest).
+ * Accuracy versus budget per strategy in one panel per difficulty bin (bin 1 = easiest), with ±1
+ * standard error bars over the bin's problems.
  *
  * @example
  * binChart(accuracyByBin(configs, oracle), "budget", "oracle", "Accuracy per oracle difficulty bin")
@@ -167,13 +168,14 @@ export const binChart = (
       sort: Array.from({ length: count }, (_, i) => label(i + 1))
     },
     columns: Math.min(count, 3),
-    spec: { width: 230, height: 170, layer: lineLayers(x, budgetsOf(points), false, true, strategyCount(points)) }
+    spec: { width: 230, height: 170, layer: lineLayers(x, budgetsOf(points), true, true, strategyCount(points)) }
   }
 }
 
 /**
  * The compute-optimal policy (cross-validated, and in-sample dashed) versus best-of-N weighted,
- * accuracy against N on a log2 axis; the efficiency ratio at each N is written along the bottom.
+ * accuracy against N on a log2 axis, with ±1 standard error bars over problems at the policy's
+ * budgets; the efficiency ratio at each N is written along the bottom.
  *
  * @example
  * policyChart(optimize(configs, { binning }), "Compute-optimal vs best-of-N")
@@ -185,13 +187,32 @@ export const policyChart = (policy: Policy, title: string): Spec => {
       : `best-of-N weighted (${policy.baseline})`
   const cv = "compute-optimal (cross-validated)"
   const ins = "compute-optimal (in-sample)"
+  const band = (accuracy: number, stderr: number | undefined) =>
+    stderr !== undefined && Number.isFinite(stderr)
+      ? { lo: Math.max(0, accuracy - stderr), hi: Math.min(1, accuracy + stderr) }
+      : { lo: null, hi: null }
+  const baselineAt = new Map(policy.points.map((p) => [p.budget, p.baseline] as const))
   const values = [
-    ...policy.baselineCurve.map((p) => ({ series: bon, budget: p.budget, accuracy: p.accuracy, label: "" })),
+    ...policy.baselineCurve.map((p) => ({
+      series: bon,
+      budget: p.budget,
+      accuracy: p.accuracy,
+      label: "",
+      ...band(p.accuracy, baselineAt.get(p.budget)?.stderr)
+    })),
     ...policy.points.flatMap((p) =>
       Number.isFinite(p.accuracy)
         ? [
-            { series: cv, budget: p.budget, accuracy: p.accuracy, label: formatEfficiency(p.efficiency) },
-            ...(Number.isFinite(p.inSample) ? [{ series: ins, budget: p.budget, accuracy: p.inSample, label: "" }] : [])
+            {
+              series: cv,
+              budget: p.budget,
+              accuracy: p.accuracy,
+              label: formatEfficiency(p.efficiency),
+              ...band(p.accuracy, p.stderr)
+            },
+            ...(Number.isFinite(p.inSample)
+              ? [{ series: ins, budget: p.budget, accuracy: p.inSample, label: "", lo: null, hi: null }]
+              : [])
           ]
         : []
     )
@@ -213,6 +234,11 @@ export const policyChart = (policy: Policy, title: string): Spec => {
     config: CONFIG,
     data: { values },
     layer: [
+      {
+        transform: [{ filter: "datum.lo !== null" }],
+        mark: { type: "rule", opacity: 0.5 },
+        encoding: { x, y: { field: "lo", type: "quantitative" }, y2: { field: "hi" }, color }
+      },
       {
         mark: { type: "line", point: { filled: true, size: 36 }, strokeWidth: 1.8 },
         encoding: {
@@ -245,7 +271,8 @@ export const policyChart = (policy: Policy, title: string): Spec => {
 
 /**
  * The exchange rate: for each R, the small model's compute-optimal and best-of-N accuracy at the
- * FLOPs-matched budget M against the larger model's pass@1, overall (grouped bars).
+ * FLOPs-matched budget M against the larger model's pass@1, overall (grouped bars), with ±1
+ * standard error bars over problems.
  *
  * @example
  * exchangeChart(exchange(input), "FLOPs-matched: small model × M vs 14× larger model")
@@ -255,10 +282,17 @@ export const exchangeChart = (x: Exchange, title: string): Spec => {
     .filter((r) => r.bin === "all")
     .flatMap((r) => {
       const group = `R = ${r.r} (M = ${r.multiplier.toFixed(1)})`
+      const bar = (side: string, accuracy: number, se: number | undefined) => ({
+        group,
+        side,
+        accuracy: finite(accuracy),
+        lo: se === undefined || !Number.isFinite(se) || !Number.isFinite(accuracy) ? null : Math.max(0, accuracy - se),
+        hi: se === undefined || !Number.isFinite(se) || !Number.isFinite(accuracy) ? null : Math.min(1, accuracy + se)
+      })
       return [
-        { group, side: "small: compute-optimal at N = M", accuracy: finite(r.policy?.accuracy ?? Number.NaN) },
-        { group, side: "small: best-of-N at N = M", accuracy: finite(r.bestOfN?.accuracy ?? Number.NaN) },
-        { group, side: `${x.ratio}× larger model, pass@1`, accuracy: finite(r.large) }
+        bar("small: compute-optimal at N = M", r.policy?.accuracy ?? Number.NaN, r.stderr?.policy),
+        bar("small: best-of-N at N = M", r.bestOfN?.accuracy ?? Number.NaN, r.stderr?.bestOfN),
+        bar(`${x.ratio}× larger model, pass@1`, r.large, r.stderr?.large)
       ].filter((v) => v.accuracy !== null)
     })
   return {
@@ -268,19 +302,30 @@ export const exchangeChart = (x: Exchange, title: string): Spec => {
     height: 260,
     config: CONFIG,
     data: { values },
-    mark: { type: "bar" },
     encoding: {
       x: { field: "group", type: "nominal", title: null, sort: null, axis: { labelAngle: 0 } },
-      xOffset: { field: "side", type: "nominal", sort: null },
-      y: yEncoding,
-      color: {
-        field: "side",
-        type: "nominal",
-        title: null,
-        sort: null,
-        scale: { range: ["#d62728", "#1f77b4", "#7f7f7f"] },
-        legend: { orient: "bottom", direction: "vertical" }
+      xOffset: { field: "side", type: "nominal", sort: null }
+    },
+    layer: [
+      {
+        mark: { type: "bar" },
+        encoding: {
+          y: yEncoding,
+          color: {
+            field: "side",
+            type: "nominal",
+            title: null,
+            sort: null,
+            scale: { range: ["#d62728", "#1f77b4", "#7f7f7f"] },
+            legend: { orient: "bottom", direction: "vertical" }
+          }
+        }
+      },
+      {
+        transform: [{ filter: "datum.lo !== null" }],
+        mark: { type: "rule", color: "#222", strokeWidth: 1.2 },
+        encoding: { y: { field: "lo", type: "quantitative" }, y2: { field: "hi" } }
       }
-    }
+    ]
   }
 }

@@ -39,6 +39,7 @@ export const SEARCH_GRAPHS: ReadonlyArray<string> = [
   "best-of-n",
   "weighted-best-of-n",
   "majority",
+  "majority-prm-ties",
   "beam-search",
   "beam-search-sqrt",
   "lookahead",
@@ -60,7 +61,12 @@ export const PAPER_SEARCH_GRAPHS: ReadonlyArray<string> = [
 ]
 
 /** Graphs that revise (sequential, parallel and hybrid revision chains). */
-export const REVISION_GRAPHS: ReadonlyArray<string> = ["sequential-revisions", "parallel-revisions", "hybrid-revisions"]
+export const REVISION_GRAPHS: ReadonlyArray<string> = [
+  "sequential-revisions",
+  "parallel-revisions",
+  "hybrid-revisions",
+  "hybrid-revisions-flat"
+]
 
 /** The graph of the default baseline. */
 export const BASELINE_GRAPH = "weighted-best-of-n"

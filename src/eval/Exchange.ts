@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { type Configuration, mean } from "./Accuracy.ts"
+import { type Configuration, mean, standardError } from "./Accuracy.ts"
 import type { Binning } from "./Bins.ts"
 import type { Policy } from "./ComputeOptimal.ts"
 import { type CurvePoint, type Reading, readAt } from "./Curve.ts"
@@ -58,6 +58,12 @@ export interface ExchangeRow {
   readonly largeProblems: number
   /** compute-optimal policy versus the larger model */
   readonly winner: Winner
+  /** standard errors over problems (overall rows only; a reading's is interpolated like its accuracy) */
+  readonly stderr?: {
+    readonly policy: number | undefined
+    readonly bestOfN: number | undefined
+    readonly large: number
+  }
 }
 
 export interface Exchange {
@@ -112,7 +118,7 @@ export const exchange = (input: ExchangeInput, options: ExchangeOptions = {}): E
       const v = largeById.get(p)
       return v === undefined ? [] : [v]
     })
-    return { value: mean(xs), n: xs.length }
+    return { value: mean(xs), n: xs.length, se: standardError(xs) }
   }
   const baseline = input.configs.filter((c) => c.strategy === policy.baseline)
   const bonCurve = (b: number | "all"): ReadonlyArray<CurvePoint> =>
@@ -130,6 +136,17 @@ export const exchange = (input: ExchangeInput, options: ExchangeOptions = {}): E
       const accuracy = b === "all" ? p.accuracy : (p.bins[b - 1]?.crossValidated ?? Number.NaN)
       return Number.isFinite(accuracy) ? [{ budget: p.budget, accuracy }] : []
     })
+  // the standard errors of the overall curves, read at M the same way
+  const policyErr: ReadonlyArray<CurvePoint> = policy.points.flatMap((p) =>
+    Number.isFinite(p.stderr) ? [{ budget: p.budget, accuracy: p.stderr }] : []
+  )
+  const bonErr: ReadonlyArray<CurvePoint> = baseline.flatMap((c) => {
+    const xs = binned.flatMap((p) => {
+      const o = c.outcomes.get(p)
+      return o === undefined ? [] : [o.correct]
+    })
+    return xs.length < 2 ? [] : [{ budget: c.budget, accuracy: standardError(xs) }]
+  })
   const scopes: ReadonlyArray<number | "all"> = ["all", ...Array.from({ length: binning.count }, (_, i) => i + 1)]
   const rows: Array<ExchangeRow> = []
   const clippedAt = new Set<string>()
@@ -155,7 +172,16 @@ export const exchange = (input: ExchangeInput, options: ExchangeOptions = {}): E
         bestOfN: bon,
         large: large.value,
         largeProblems: large.n,
-        winner: winnerOf(pol?.accuracy, large.value)
+        winner: winnerOf(pol?.accuracy, large.value),
+        ...(bin === "all"
+          ? {
+              stderr: {
+                policy: readAt(policyErr, m)?.accuracy,
+                bestOfN: readAt(bonErr, m)?.accuracy,
+                large: large.se
+              }
+            }
+          : {})
       })
     }
   }
@@ -244,7 +270,7 @@ export const exchangeFlops = (input: ExchangeFlopsInput, options: ExchangeFlopsO
   const isCandidate =
     input.candidates ??
     ((c: Configuration) =>
-      !(c.graph === "hybrid-revisions" && (c.params.S ?? 0) > 16) &&
+      !((c.graph === "hybrid-revisions" || c.graph === "hybrid-revisions-flat") && (c.params.S ?? 0) > 16) &&
       !(c.graph === "sequential-revisions" && c.budget > 16))
   const byStrategy = new Map<string, Array<Configuration>>()
   for (const c of input.configs)

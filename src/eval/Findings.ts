@@ -7,8 +7,10 @@
  *
  * Strategies are recognised by graph and params, not labels: best-of-N is the baseline, beam
  * search `beam-search` with M = 4, lookahead `lookahead` with k = 1, DVTS `dvts`, majority
- * `majority`, and revisions `hybrid-revisions` with S = T attempts per chain (T = 1 parallel,
- * T = N sequential; `parallel-revisions` and `sequential-revisions` count as those).
+ * `majority` (or `majority-prm-ties`), and revisions `hybrid-revisions` (or `hybrid-revisions-flat`)
+ * with S = T attempts per chain (T = 1 parallel, T = N sequential; `parallel-revisions` and
+ * `sequential-revisions` count as those). When a sweep holds both variants of a vote, the analysis
+ * passes only the one it uses (`Voting.ts`).
  *
  * @since 0.1.0
  */
@@ -17,15 +19,73 @@ import type { Binning } from "./Bins.ts"
 import type { ExchangeFlops } from "./Exchange.ts"
 import { formatRatio, type RouterResult } from "./Router.ts"
 
-/** One finding. `holds` is undefined when it could not be measured. */
+/**
+ * The verdict on a finding, one rule for all of them. A finding is a set of claims, each a measured
+ * quantity on one side of a bound (a paired accuracy difference above 0, a ratio within 2–8, …).
+ * `holds`: every point estimate is on its claimed side. `holds within noise`: not every one, but
+ * each claim's 90% interval (± 1.645 standard errors, or the bootstrap interval of a ratio) reaches
+ * its claimed side, so the data cannot tell the miss from noise. `does not hold`: some claim is
+ * missed beyond its interval.
+ */
+export type Verdict = "holds" | "holds within noise" | "does not hold" | "not measured"
+
+/** z of a two-sided 90% interval: the same level as the routers' bootstrap intervals. */
+export const Z90 = 1.645
+
+/** One claim of a finding: `value` on the `side` of `bound`, with its interval. */
+export interface Claim {
+  readonly value: number
+  readonly lo: number
+  readonly hi: number
+  /** `>`: value > bound; `≥`: value ≥ bound; `≤`: value ≤ bound; `<`: value < bound */
+  readonly side: ">" | "≥" | "≤" | "<"
+  readonly bound: number
+}
+
+/** One finding. `holds` (every point estimate on its claimed side) is undefined when it could not be measured. */
 export interface Finding {
   readonly id: number
   readonly finding: string
   readonly measured: string
   readonly holds: boolean | undefined
+  /** the verdict under the stated rule (`Verdict`) */
+  readonly verdict: Verdict
   /** why it does not hold, or a caveat */
   readonly note?: string | undefined
 }
+
+const EPS = 1e-9
+
+/** Whether x is on a claim's side of its bound (≥ and ≤ with a rounding tolerance). */
+const onSide = (x: number, side: Claim["side"], bound: number): boolean =>
+  side === ">" ? x > bound + EPS : side === "≥" ? x >= bound - EPS : side === "≤" ? x <= bound + EPS : x < bound - EPS
+
+/**
+ * The verdict on a set of claims (see `Verdict`); undefined claims make it "not measured".
+ *
+ * @example
+ * verdictOf([{ value: 0.004, lo: -0.03, hi: 0.038, side: "≤", bound: 0 }]) // "holds within noise"
+ */
+export const verdictOf = (claims: ReadonlyArray<Claim | undefined>): Verdict => {
+  const cs = claims.filter((c): c is Claim => c !== undefined && !Number.isNaN(c.value))
+  if (claims.length === 0 || cs.length < claims.length) return "not measured"
+  if (cs.every((c) => onSide(c.value, c.side, c.bound))) return "holds"
+  // the end of the interval nearest the claimed side reaches it (a strict side is reached at the bound)
+  const reaches = (c: Claim) => (c.side === ">" || c.side === "≥" ? c.hi >= c.bound - EPS : c.lo <= c.bound + EPS)
+  return cs.every((c) => onSide(c.value, c.side, c.bound) || reaches(c)) ? "holds within noise" : "does not hold"
+}
+
+/** A claim on a paired difference ± its standard error. */
+const diffClaim = (d: Diff | undefined, side: Claim["side"], bound = 0): Claim | undefined =>
+  d === undefined || !Number.isFinite(d.mean)
+    ? undefined
+    : {
+        value: d.mean,
+        lo: d.mean - Z90 * (Number.isFinite(d.se) ? d.se : 0),
+        hi: d.mean + Z90 * (Number.isFinite(d.se) ? d.se : 0),
+        side,
+        bound
+      }
 
 export interface FindingsInput {
   readonly configs: ReadonlyArray<Configuration>
@@ -46,12 +106,17 @@ const rows = {
   beam4: (c: Configuration) => c.graph === "beam-search" && num(c, "M") === 4,
   look1: (c: Configuration) => c.graph === "lookahead" && num(c, "k") === 1,
   dvts: (c: Configuration) => c.graph === "dvts",
-  maj: (c: Configuration) => c.graph === "majority"
+  maj: (c: Configuration) => c.graph === "majority" || c.graph === "majority-prm-ties"
 } satisfies Record<string, Row>
+
+interface Diff {
+  readonly mean: number
+  readonly se: number
+}
 
 /** A revision configuration's chain length T (attempts per chain), if it is one. */
 export const chainLength = (c: Configuration): number | undefined =>
-  c.graph === "hybrid-revisions"
+  c.graph === "hybrid-revisions" || c.graph === "hybrid-revisions-flat"
     ? num(c, "S")
     : c.graph === "parallel-revisions"
       ? 1
@@ -59,16 +124,10 @@ export const chainLength = (c: Configuration): number | undefined =>
         ? c.budget
         : undefined
 
-interface Diff {
-  readonly mean: number
-  readonly se: number
-}
-
 const f3 = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : "—")
 const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}` : "—")
 const showDiff = (d: Diff | undefined) =>
   d === undefined ? "—" : `${signed(d.mean)}${Number.isFinite(d.se) ? ` ± ${d.se.toFixed(3)}` : ""}`
-const EPS = 1e-9
 
 /**
  * Checks every finding on a sweep.
@@ -96,9 +155,17 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
     return xs.length === 0 ? undefined : { mean: mean(xs), se: standardError(xs) }
   }
   const out: Array<Finding> = []
-  const add = (finding: Omit<Finding, "holds">, holds: boolean | undefined) => out.push({ ...finding, holds })
-  const measured = (...xs: ReadonlyArray<number | Diff | undefined>) =>
-    xs.every((x) => (typeof x === "number" ? Number.isFinite(x) : x !== undefined && Number.isFinite(x.mean)))
+  // every finding is judged by the same rule (`verdictOf`); `holds` is its point-estimate part
+  const add = (finding: Omit<Finding, "holds" | "verdict">, claims: ReadonlyArray<Claim | undefined> | undefined) => {
+    const verdict = claims === undefined ? "not measured" : verdictOf(claims)
+    out.push({ ...finding, verdict, holds: verdict === "not measured" ? undefined : verdict === "holds" })
+  }
+  // an accuracy with its standard error over the problems (of a bin)
+  const accDiff = (c: Configuration | undefined, bin?: number): Diff | undefined => {
+    if (c === undefined) return undefined
+    const xs = problemsOf(bin).flatMap((p) => (c.outcomes.has(p) ? [c.outcomes.get(p)?.correct ?? 0] : []))
+    return xs.length === 0 ? undefined : { mean: mean(xs), se: standardError(xs) }
+  }
 
   // 1. best-of-N rises then flattens, and beats majority at 256
   const bonBudgets = configs
@@ -112,14 +179,16 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
   const b256 = acc(find(bon, 256))
   const bTop = acc(find(bon, top))
   const bonMaj = diff(find(bon, 256), find(rows.maj, 256))
+  const gainLow = diff(find(bon, 64), find(bon, 4))
+  const gainHigh = diff(find(bon, top), find(bon, 256))
   add(
     {
       id: 1,
       finding: "best-of-N rises, then flattens; it beats majority at N = 256",
-      measured: `best-of-N ${f3(b4)} / ${f3(b16)} / ${f3(b64)} / ${f3(b256)} / ${f3(bTop)} at N = 4 / 16 / 64 / 256 / ${top}; gain ${signed(b64 - b4)} for 4→64, ${signed(bTop - b256)} for 256→${top}; best-of-N − majority at 256 ${showDiff(bonMaj)}`
+      measured: `best-of-N ${f3(b4)} / ${f3(b16)} / ${f3(b64)} / ${f3(b256)} / ${f3(bTop)} at N = 4 / 16 / 64 / 256 / ${top}; gain ${showDiff(gainLow)} for 4→64, ${showDiff(gainHigh)} for 256→${top}; best-of-N − majority at 256 ${showDiff(bonMaj)}`
     },
-    measured(b4, b64, b256, bTop, bonMaj) && top > 256
-      ? b64 - b4 > 0.1 && bTop - b256 < (b16 - b4) / 2 && (bonMaj?.mean ?? 0) > 0
+    Number.isFinite(top) && top > 256
+      ? [diffClaim(gainLow, ">", 0.1), diffClaim(gainHigh, "<", (b16 - b4) / 2), diffClaim(bonMaj, ">")]
       : undefined
   )
 
@@ -131,7 +200,7 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
       finding: "beam search (M = 4) beats best-of-N at low budgets (N = 4, 16)",
       measured: `beam − best-of-N: N = 4 ${showDiff(beam4v16[0])}, N = 16 ${showDiff(beam4v16[1])}`
     },
-    measured(...beam4v16) ? beam4v16.every((d) => (d?.mean ?? 0) > 0) : undefined
+    beam4v16.map((d) => diffClaim(d, ">"))
   )
 
   // 3. on easy bins at a high budget, beam search is no better than best-of-N
@@ -142,7 +211,7 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
       finding: "on the easy bins (1–2) at N = 256, beam search is no better than best-of-N",
       measured: `beam − best-of-N at 256: bin 1 ${showDiff(easy[0])}, bin 2 ${showDiff(easy[1])}`
     },
-    measured(...easy) ? easy.every((d) => (d?.mean ?? 1) <= EPS) : undefined
+    easy.map((d) => diffClaim(d, "≤"))
   )
 
   // 4. on the middle bins beam search beats best-of-N at N = 16, 64
@@ -155,16 +224,14 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
       finding: "on the medium-hard bins (3–4) beam search beats best-of-N at N = 16 and 64",
       measured: middle.map((m) => `bin ${m.bin} N = ${m.n} ${showDiff(m.d)}`).join("; ")
     },
-    middle.every((m) => m.d !== undefined) ? middle.every((m) => (m.d?.mean ?? 0) > 0) : undefined
+    middle.map((m) => diffClaim(m.d, ">"))
   )
 
   // 5. the hardest bin stays at or below 0.10 for every strategy at N = 256
   const hardest = oracle.count
   const at256 = configs.filter((c) => c.budget === 256)
-  const worst = at256
-    .map((c) => ({ c, a: acc(c, hardest) }))
-    .filter((x) => Number.isFinite(x.a))
-    .sort((x, y) => y.a - x.a)[0]
+  const hardAcc = at256.map((c) => ({ c, d: accDiff(c, hardest) })).filter((x) => x.d !== undefined)
+  const worst = [...hardAcc].sort((x, y) => (y.d?.mean ?? 0) - (x.d?.mean ?? 0))[0]
   add(
     {
       id: 5,
@@ -172,10 +239,10 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
       measured:
         worst === undefined
           ? "—"
-          : `highest: ${worst.c.strategy} ${f3(worst.a)} (best-of-N ${f3(acc(find(bon, 256), hardest))}, beam ${f3(acc(find(rows.beam4, 256), hardest))}, DVTS ${f3(acc(find(rows.dvts, 256), hardest))})`,
+          : `highest: ${worst.c.strategy} ${f3(worst.d?.mean ?? Number.NaN)} (best-of-N ${f3(acc(find(bon, 256), hardest))}, beam ${f3(acc(find(rows.beam4, 256), hardest))}, DVTS ${f3(acc(find(rows.dvts, 256), hardest))})`,
       note: "the simulator's ceiling puts problems beyond the model (pass@1 = 0) in this bin"
     },
-    worst === undefined ? undefined : worst.a <= 0.1 + EPS
+    hardAcc.length === 0 ? undefined : hardAcc.map((x) => diffClaim(x.d, "≤", 0.1))
   )
 
   // 6. lookahead is no better than beam search at the same budget
@@ -186,7 +253,7 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
       finding: "lookahead (k = 1) is no better than beam search at equal generations",
       measured: `lookahead − beam at N = 4 / 16 / 64 / 256: ${look.map(showDiff).join(" / ")}`
     },
-    look.some((d) => d !== undefined) ? look.every((d) => d === undefined || d.mean <= EPS) : undefined
+    look.some((d) => d !== undefined) ? look.filter((d) => d !== undefined).map((d) => diffClaim(d, "≤")) : undefined
   )
 
   // 7. DVTS as search-and-learn reports it
@@ -201,11 +268,11 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
         "DVTS ≥ beam search at large N on easy/medium bins, ≤ beam at small N on hard bins, within a few points overall",
       measured: `DVTS − beam: bins 1–3 at N ≥ 64 ${large.map((x) => signed(x.d?.mean ?? Number.NaN)).join(" ")}; bins 4–5 at N ≤ 16 ${small.map((x) => signed(x.d?.mean ?? Number.NaN)).join(" ")}; overall at N = 4 / 16 / 64 / 256 ${overall.map(showDiff).join(" / ")}`
     },
-    [...large, ...small].every((x) => x.d !== undefined) && overall.every((d) => d !== undefined)
-      ? large.every((x) => (x.d?.mean ?? -1) >= -EPS) &&
-          small.every((x) => (x.d?.mean ?? 1) <= EPS) &&
-          overall.every((d) => Math.abs(d?.mean ?? 1) <= 0.08)
-      : undefined
+    [
+      ...large.map((x) => diffClaim(x.d, "≥")),
+      ...small.map((x) => diffClaim(x.d, "≤")),
+      ...overall.flatMap((d) => [diffClaim(d, "≤", 0.08), diffClaim(d, "≥", -0.08)])
+    ]
   )
 
   // 8. sequential > parallel revisions on easy bins; an intermediate ratio best on hard ones
@@ -218,22 +285,34 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
   const bestT = [3, 4].flatMap((bin) =>
     [64, 256].map((n) => {
       const ts = revs.filter((c) => c.budget === n)
-      const best = ts.map((c) => ({ t: chainLength(c) ?? 0, a: acc(c, bin) })).sort((x, y) => y.a - x.a || x.t - y.t)[0]
-      return { bin, n, best, choices: ts.length }
+      const ranked = ts
+        .map((c) => ({ c, t: chainLength(c) ?? 0, a: acc(c, bin) }))
+        .sort((x, y) => y.a - x.a || x.t - y.t)
+      const best = ranked[0]
+      // the best intermediate chain length against the better end (parallel T = 1 or sequential T = N)
+      const mid = ranked.find((x) => x.t > 1 && x.t < n)
+      const end = ranked.find((x) => x.t === 1 || x.t === n)
+      return { bin, n, best, choices: ts.length, margin: diff(mid?.c, end?.c, bin) }
     })
   )
-  const seqOk = seqPar.every(
-    (s) => s.ds.every((d) => d === undefined || d.mean >= -EPS) && s.ds.some((d) => (d?.mean ?? 0) > EPS)
-  )
-  const midOk = bestT.every((b) => b.best !== undefined && b.best.t > 1 && b.best.t < b.n)
   add(
     {
       id: 8,
       finding:
         "sequential revisions beat parallel ones on the easy bins (1–2); an intermediate sequential/parallel ratio is best on the harder bins (3–4) at N ≥ 64",
-      measured: `sequential − parallel at N = 4 / 16 / 64 / 256: ${seqPar.map((s) => `bin ${s.bin} ${s.ds.map((d) => signed(d?.mean ?? Number.NaN)).join(" ")}`).join("; ")}; best chain length T: ${bestT.map((b) => `bin ${b.bin} N = ${b.n}: T = ${b.best?.t ?? "—"} (${f3(b.best?.a ?? Number.NaN)})`).join(", ")}`
+      measured: `sequential − parallel at N = 4 / 16 / 64 / 256: ${seqPar.map((s) => `bin ${s.bin} ${s.ds.map(showDiff).join(", ")}`).join("; ")}; best chain length T: ${bestT.map((b) => `bin ${b.bin} N = ${b.n}: T = ${b.best?.t ?? "—"} (${f3(b.best?.a ?? Number.NaN)}; best intermediate − best end ${showDiff(b.margin)})`).join(", ")}`
     },
-    revs.length === 0 || bestT.some((b) => b.choices < 3) ? undefined : seqOk && midOk
+    revs.length === 0 || bestT.some((b) => b.choices < 3)
+      ? undefined
+      : [
+          ...seqPar.flatMap((s) => {
+            const present = s.ds.filter((d): d is Diff => d !== undefined)
+            // never worse, and better somewhere (the largest difference above 0)
+            const largest = [...present].sort((x, y) => y.mean - x.mean)[0]
+            return [...present.map((d) => diffClaim(d, "≥")), diffClaim(largest, ">")]
+          }),
+          ...bestT.map((b) => diffClaim(b.margin, ">"))
+        ]
   )
 
   // 9, 10. compute-optimal efficiency 2–8× best-of-N at N = 4–64 (oracle bins, as the paper)
@@ -250,6 +329,16 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
       pts.length > 0 && pts.every((p) => p.ratio.kind === "reached" && p.ratio.value >= 2 && p.ratio.value <= 8)
     const never = pts.filter((p) => p.ratio.kind === "never").map((p) => p.budget)
     const low = pts.filter((p) => p.ratio.kind !== "never" && p.ratio.value < 2).map((p) => p.budget)
+    // a ratio's claims: within 2–8, its bootstrap interval as the noise (never reached: +∞)
+    const ratioClaims = pts.flatMap((p): ReadonlyArray<Claim> => {
+      const value = p.ratio.kind === "never" ? Number.POSITIVE_INFINITY : p.ratio.value
+      const lo = Number.isNaN(p.ratio.lo) ? value : p.ratio.lo
+      const hi = Number.isNaN(p.ratio.hi) ? value : p.ratio.hi
+      return [
+        { value, lo, hi, side: "≥", bound: 2 },
+        { value, lo, hi, side: "≤", bound: 8 }
+      ]
+    })
     add(
       {
         id,
@@ -266,7 +355,7 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
               .filter((s) => s !== "")
               .join("; ")
       },
-      r === undefined || pts.length === 0 ? undefined : ok
+      r === undefined || pts.length === 0 ? undefined : ratioClaims
     )
   }
   ratioFinding(9, "search (best-of-N, beam, lookahead; no DVTS)", input.oracleSearch, input.predictedSearch)
@@ -282,21 +371,42 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
     const easyCells = [1, 2, 3].map((b) => cell(rMin, b))
     const hardCells = [4, 5].map((b) => cell(rMax, b))
     const show = (c: (typeof easyCells)[number]) => (c === undefined ? "—" : `${f3(c.testTime)} vs ${f3(c.large)}`)
+    // a cell's difference has no interval here (the larger model's side is an expectation): judged on its point
+    const cellClaim = (c: (typeof easyCells)[number], side: Claim["side"]): Claim | undefined =>
+      c === undefined
+        ? undefined
+        : { value: c.testTime - c.large, lo: c.testTime - c.large, hi: c.testTime - c.large, side, bound: 0 }
     add(
       {
         id: 11,
         finding:
           "exchange rate (verifier FLOPs counted): at small R test-time compute beats a 14× larger model on the easier bins; at large R the larger model wins the hardest bins",
-        measured: `R = ${rMin}, bins 1–3 (test-time vs larger): ${easyCells.map(show).join(", ")}; R = ${rMax}, bins 4–5: ${hardCells.map(show).join(", ")}`
+        measured: `R = ${rMin}, bins 1–3 (test-time vs larger): ${easyCells.map(show).join(", ")}; R = ${rMax}, bins 4–5: ${hardCells.map(show).join(", ")}`,
+        note: "cells carry no interval; judged on their points"
       },
-      [...easyCells, ...hardCells].some((c) => c === undefined)
-        ? undefined
-        : easyCells.every((c) => (c?.testTime ?? 0) > (c?.large ?? 1)) &&
-            hardCells.every((c) => (c?.large ?? 0) >= (c?.testTime ?? 1) - EPS)
+      [...easyCells.map((c) => cellClaim(c, ">")), ...hardCells.map((c) => cellClaim(c, "≤"))]
     )
   }
   return out
 }
+
+/**
+ * The findings' verdicts in one line: how many hold, hold within noise, and do not.
+ *
+ * @example
+ * summarizeFindings(fs) // "7 of 11 measured findings hold, 2 more within noise, 2 do not (#8, #9)"
+ */
+export const summarizeFindings = (fs: ReadonlyArray<Finding>): string => {
+  const measured = fs.filter((f) => f.verdict !== "not measured")
+  const ids = (v: Verdict) => measured.filter((f) => f.verdict === v).map((f) => `#${f.id}`)
+  const noise = ids("holds within noise")
+  const not = ids("does not hold")
+  return `${ids("holds").length} of ${measured.length} measured findings hold, ${noise.length} more within noise${noise.length > 0 ? ` (${noise.join(", ")})` : ""}, ${not.length} do not${not.length > 0 ? ` (${not.join(", ")})` : ""}`
+}
+
+/** The rule every verdict follows, in words (for reports). */
+export const VERDICT_RULE =
+  "One rule for every finding: a finding is a set of claims (a paired accuracy difference above or below 0, an accuracy at most 0.10, a ratio within 2–8, …). It holds when every point estimate is on its claimed side; it holds within noise when some are not but each such claim's 90% interval (± 1.645 standard errors of the paired difference, or the ratio's bootstrap interval) reaches its claimed side; otherwise it does not hold."
 
 /**
  * The findings as a table.
@@ -307,11 +417,11 @@ export const findings = (input: FindingsInput): ReadonlyArray<Finding> => {
 export const findingsTableRows = (
   fs: ReadonlyArray<Finding>
 ): { readonly header: ReadonlyArray<string>; readonly rows: ReadonlyArray<ReadonlyArray<string>> } => ({
-  header: ["#", "finding (Snell et al. 2024)", "measured", "holds"],
+  header: ["#", "finding (Snell et al. 2024)", "measured", "verdict"],
   rows: fs.map((f) => [
     String(f.id),
     f.finding,
     f.note === undefined || f.note === "" ? f.measured : `${f.measured}. ${f.note}`,
-    f.holds === undefined ? "not measured" : f.holds ? "holds" : "does not hold"
+    f.verdict
   ])
 })

@@ -2,7 +2,8 @@
  * `select {method, among, hierarchical}`: picks the final answer among the done candidates that
  * have one (or, when none is done — the budget ran out — among every candidate with an answer):
  * majority vote, best (argmax score), or weighted (sum of scores per equivalent answer). With
- * `hierarchical: "chain"`, within each revision chain first, then across chains. Unscored
+ * `hierarchical: "chain"`, within each revision chain first, then across chains. Equal votes go to
+ * the answer seen first, or with `ties: "score"` to the larger total score. Unscored
  * candidates vote with score 0. The population passes through unchanged — except that, in the
  * run's own frame (not a parallel branch), when the budget refused anything, the runtime first
  * finishes (`runtime/Finish.ts`): it completes the best partial candidates and scores the complete
@@ -19,7 +20,7 @@ import type { Frame } from "../runtime/Env.ts"
 import { finish } from "../runtime/Finish.ts"
 import { judge as askJudge, type JudgeOutcome } from "../runtime/Judge.ts"
 import type { RunError } from "../runtime/RunError.ts"
-import { type ChainBallot, judgedKey, vote, voteHierarchical, voteJudged } from "../runtime/Vote.ts"
+import { type ChainBallot, judgedKey, type Ties, vote, voteHierarchical, voteJudged } from "../runtime/Vote.ts"
 import { comment } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
 
@@ -35,6 +36,11 @@ const fields = Schema.Struct({
   }),
   hierarchical: Schema.optionalKey(Schema.Literal("chain")).annotateKey({
     description: "chain: pick a winner within each revision chain first, then vote across chains (§6)"
+  }),
+  ties: Schema.optionalKey(Schema.Literals(["first", "score"])).annotateKey({
+    description:
+      "Equal votes: first, the answer seen first; score, the answer with the larger total score (then the first seen), as the simulator reference's majority vote",
+    default: "first"
   }),
   judge: Schema.optionalKey(Schema.Literals(["auto", "off"])).annotateKey({
     description:
@@ -58,6 +64,7 @@ export interface SelectFields {
   readonly method: "majority" | "best" | "weighted"
   readonly among: "done" | "all"
   readonly hierarchical: "chain" | undefined
+  readonly ties: Ties
   readonly judge: "auto" | "off"
 }
 
@@ -88,6 +95,7 @@ export const select: NodeKind<"select", SelectDoc, SelectNode> = {
       method: node.method,
       among: node.among ?? "done",
       hierarchical: node.hierarchical,
+      ties: node.ties ?? "first",
       judge: node.judge ?? "auto"
     }
     return planNode("select", at, {
@@ -130,9 +138,9 @@ export const select: NodeKind<"select", SelectDoc, SelectNode> = {
           const answers = verdict === undefined ? frame.env.answers : judgedKey(frame.env.answers, ballots, verdict)
           const ranking =
             f.hierarchical === "chain"
-              ? voteHierarchical(ballots, f.method, answers)
+              ? voteHierarchical(ballots, f.method, answers, f.ties)
               : verdict === undefined
-                ? vote(ballots, f.method, answers)
+                ? vote(ballots, f.method, answers, f.ties)
                 : voteJudged(ballots, f.method, frame.env.answers, verdict)
           const top = ranking[0]
           const chosen = top === undefined ? undefined : population.find((c) => c.id === top.best)

@@ -6,7 +6,8 @@
  *
  * Equivalent answers are grouped by the answer key (O(n)); groups with different keys are then
  * merged when `equivalent` says so, comparing only answers that share a value cell (`Merge.ts`):
- * no cap, so a large vote merges every equivalent spelling. Ties go to the answer seen first.
+ * no cap, so a large vote merges every equivalent spelling. Ties go to the answer seen first, or
+ * (`ties: "score"`) to the larger total score, then the answer seen first.
  *
  * @since 0.1.0
  */
@@ -15,6 +16,13 @@ import type { AnswerKeyShape } from "../services/Grader.ts"
 import { Merger } from "./Merge.ts"
 
 export type Method = "majority" | "best" | "weighted"
+
+/**
+ * How equal weights are ordered: `first`, the answer seen first; `score`, the answer with the
+ * larger total verifier score, then the one seen first (the simulator reference's majority vote
+ * breaks ties by PRM score this way).
+ */
+export type Ties = "first" | "score"
 
 /** One vote: a candidate's answer and score (unscored candidates vote with score 0). */
 export interface Ballot {
@@ -64,21 +72,35 @@ export const group = (ballots: ReadonlyArray<Ballot>, answers: AnswerKeyShape): 
 
 /**
  * Ranks grouped answers by a method: majority by count, best by the best single score, weighted
- * by the total score. Stable: ties keep first-seen order.
+ * by the total score. Stable: ties keep first-seen order, or with `ties: "score"` go to the larger
+ * total score first.
  *
  * @example
  * vote(ballots, "weighted", answers)[0]?.answer
+ * vote(ballots, "majority", answers, "score")[0]?.answer // a tied count goes to the higher-scored answer
  */
 export const vote = (
   ballots: ReadonlyArray<Ballot>,
   method: Method,
-  answers: AnswerKeyShape
+  answers: AnswerKeyShape,
+  ties: Ties = "first"
 ): ReadonlyArray<RankedAnswer> => {
   const weightOf = (g: AnswerGroup) => (method === "majority" ? g.count : method === "best" ? g.bestScore : g.total)
   const groups = group(ballots, answers)
+  const byScore = ties === "score"
   return groups
     .map((g, i) => [g, weightOf(g), i] as const)
-    .sort((a, b) => (b[1] !== a[1] ? (b[1] > a[1] ? 1 : -1) : a[2] - b[2]))
+    .sort((a, b) =>
+      b[1] !== a[1]
+        ? b[1] > a[1]
+          ? 1
+          : -1
+        : byScore && b[0].total !== a[0].total
+          ? b[0].total > a[0].total
+            ? 1
+            : -1
+          : a[2] - b[2]
+    )
     .map(([g, w]) => ({ answer: g.answer, weight: w, count: g.count, best: g.best }))
 }
 
@@ -98,7 +120,8 @@ export interface ChainBallot extends Ballot {
 export const voteHierarchical = (
   ballots: ReadonlyArray<ChainBallot>,
   method: Method,
-  answers: AnswerKeyShape
+  answers: AnswerKeyShape,
+  ties: Ties = "first"
 ): ReadonlyArray<RankedAnswer> => {
   const chains = new Map<string, Array<ChainBallot>>()
   for (const b of ballots) {
@@ -108,11 +131,11 @@ export const voteHierarchical = (
   }
   const winners: Array<Ballot> = []
   for (const list of chains.values()) {
-    const top = vote(list, method, answers)[0]
+    const top = vote(list, method, answers, ties)[0]
     if (top !== undefined)
       winners.push({ id: top.best, answer: top.answer, score: method === "majority" ? 1 : top.weight })
   }
-  return vote(winners, method === "majority" ? "weighted" : method, answers)
+  return vote(winners, method === "majority" ? "weighted" : method, answers, ties)
 }
 
 /** What a consistency judge decided (free-text voting): the chosen ballot and the ballots that agree with it. */

@@ -56,7 +56,7 @@ const stackTrace = (lines: ReadonlyArray<string>) => lines.filter((l) => /^\s+at
 
 /** The param overrides that give a built-in graph 16 samples' worth of compute. */
 const sixteen = (graph: string): ReadonlyArray<string> =>
-  graph === "hybrid-revisions"
+  graph === "hybrid-revisions" || graph === "hybrid-revisions-flat"
     ? ["--param", "P=4", "--param", "S=4"]
     : graph === "compute-optimal" || graph === "passthrough"
       ? []

@@ -69,6 +69,16 @@ describe("exchange", () => {
     expect(bins.map((r) => r.winner)).toEqual(["test-time compute", "larger model"])
     expect(bins[1]?.large).toBeCloseTo(0.3, 12)
     expect(x.notes).toEqual([])
+    // error bars: the larger model's standard error over the 20 problems (10 at 0.9, 10 at 0.3),
+    // best-of-N's read at M between its N = 4 and N = 16 standard errors; per-bin rows carry none
+    const se = (xs: ReadonlyArray<number>) => {
+      const m = xs.reduce((a, b) => a + b, 0) / xs.length
+      return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1) / xs.length)
+    }
+    expect(all?.stderr?.large).toBeCloseTo(se([...Array(10).fill(0.9), ...Array(10).fill(0.3)]), 12)
+    const at = (k: number) => se(problems.map((p) => (binning.bins.get(p) === 1 || hard.indexOf(p) < k ? 1 : 0)))
+    expect(all?.stderr?.bestOfN).toBeCloseTo(at(1) + f * (at(2) - at(1)), 12)
+    expect(bins.every((r) => r.stderr === undefined)).toBe(true)
   })
 
   it("clips M above the largest measured budget, and says so", () => {

@@ -105,6 +105,10 @@ describe("report", () => {
       expect(md.indexOf("## The paper's findings")).toBeLessThan(md.indexOf("## Setup"))
       expect(md).toContain("Upper bound: oracle bins")
       expect(md).not.toMatch(/> \d+(\.\d+)?×/u)
+      // the voting options used and the verdict rule are stated
+      expect(md).toContain("Majority voting breaks a tie by the answer seen first")
+      expect(md).toContain("Revisions vote hierarchically")
+      expect(md).toContain("One rule for every finding")
       expect(html).toContain("describe a calibrated simulator")
       expect(md).toContain("not a real language model")
       expect(md).toContain("| backend | simulated |")

@@ -8,7 +8,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { configurations } from "../../src/eval/Accuracy.ts"
 import { oracleBins } from "../../src/eval/Bins.ts"
 import { exchangeFlops, multiplier } from "../../src/eval/Exchange.ts"
-import { findings } from "../../src/eval/Findings.ts"
+import { type Claim, findings, summarizeFindings, verdictOf, Z90 } from "../../src/eval/Findings.ts"
 import type { RunRecord } from "../../src/eval/Record.ts"
 import { candidatesOf, evaluateRouter, formatRatio, quantile, quantileThresholds, rng } from "../../src/eval/Router.ts"
 import { difficulty, run } from "./synthetic.ts"
@@ -129,6 +129,38 @@ describe("findings", () => {
     expect(fs.find((f) => f.id === 2)?.measured).toContain("N = 4 +0.100")
     expect(fs.find((f) => f.id === 6)?.holds).toBeUndefined()
     expect(fs.find((f) => f.id === 11)?.holds).toBeUndefined()
+    expect(fs.find((f) => f.id === 2)?.verdict).toBe("holds")
+    expect(fs.find((f) => f.id === 6)?.verdict).toBe("not measured")
+  })
+
+  it("one verdict rule for every claim: holds, holds within noise (the 90% interval reaches the claimed side), does not hold", () => {
+    const claim = (value: number, se: number, side: Claim["side"], bound = 0): Claim => ({
+      value,
+      lo: value - Z90 * se,
+      hi: value + Z90 * se,
+      side,
+      bound
+    })
+    // lookahead − beam +0.004 ± 0.021: not ≤ 0 on its point, but its interval reaches 0
+    expect(verdictOf([claim(0.004, 0.021, "≤")])).toBe("holds within noise")
+    expect(verdictOf([claim(-0.068, 0.02, "≤"), claim(0.004, 0.021, "≤")])).toBe("holds within noise")
+    expect(verdictOf([claim(0.06, 0.02, "≤")])).toBe("does not hold")
+    // the same rule on a "beats" claim: −0.01 ± 0.02 is within noise of > 0, −0.05 ± 0.02 is not
+    expect(verdictOf([claim(-0.01, 0.02, ">")])).toBe("holds within noise")
+    expect(verdictOf([claim(-0.05, 0.02, ">")])).toBe("does not hold")
+    expect(verdictOf([claim(0.05, 0.02, ">"), claim(-0.02, 0.01, "≤")])).toBe("holds")
+    // a ratio within 2–8: ×1.7 [1, 3.2] reaches 2; "never" (∞) with an interval reaching 8 is within noise
+    const ratio = (value: number, lo: number, hi: number): ReadonlyArray<Claim> => [
+      { value, lo, hi, side: "≥", bound: 2 },
+      { value, lo, hi, side: "≤", bound: 8 }
+    ]
+    expect(verdictOf(ratio(1.7, 1, 3.2))).toBe("holds within noise")
+    expect(verdictOf(ratio(1.2, 0.9, 1.6))).toBe("does not hold")
+    expect(verdictOf(ratio(Number.POSITIVE_INFINITY, 3, Number.POSITIVE_INFINITY))).toBe("holds within noise")
+    expect(verdictOf(ratio(2.8, 2.2, 3.2))).toBe("holds")
+    expect(verdictOf([undefined])).toBe("not measured")
+    expect(verdictOf([])).toBe("not measured")
+    expect(summarizeFindings([])).toBe("0 of 0 measured findings hold, 0 more within noise, 0 do not")
   })
 })
 

@@ -33,6 +33,7 @@ const BUILTINS = (await Effect.runPromise(Loader.list())).map((g) => g.name)
 const paramsArb = (graph: string): fc.Arbitrary<Record<string, number>> => {
   switch (graph) {
     case "hybrid-revisions":
+    case "hybrid-revisions-flat":
       return fc.record({ P: fc.integer({ min: 1, max: 4 }), S: fc.integer({ min: 1, max: 4 }) })
     case "compute-optimal":
     case "passthrough":
