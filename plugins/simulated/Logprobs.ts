@@ -13,10 +13,10 @@
  *
  * @since 0.3.0
  */
-import type { TokenConfidence } from "../../src/domain/Confidence.ts"
+import { GroupMonitor, type TokenConfidence, truncate } from "../../src/domain/Confidence.ts"
 import { uniform } from "../../src/domain/Hash.ts"
 import type { Step } from "../../src/domain/Steps.ts"
-import type { Generation } from "../../src/services/Generator.ts"
+import type { Generation, StopBelow } from "../../src/services/Generator.ts"
 import { isSimLatent, type SimLatent } from "./Latent.ts"
 import type { World } from "./World.ts"
 
@@ -145,3 +145,50 @@ export const withConfidence = (world: World, generation: Generation): Generation
     (s): Step => (isSimLatent(s.latent) ? { ...s, confidence: stepConfidence(world, s.latent, s.tokens) } : s)
   )
 })
+
+/**
+ * DeepConf online on a simulated generation whose steps carry token confidences: the generation
+ * as it would have streamed until the group confidence of its last `window` tokens (the prefix's
+ * `before` included) first fell below the threshold — its steps cut at that token (the step it
+ * falls in keeps its first tokens and the same share of its text), `outputTokens` the tokens up to
+ * and including it, not done, no answer, `stopped`. A generation whose groups never fall below is
+ * returned as it is. Pure: the same generation and rule give the same stop.
+ *
+ * @example
+ * stopOnline(withConfidence(world, g), { window: 64, threshold: 9 }).stopped // true when it tripped
+ */
+export const stopOnline = (generation: Generation, rule: StopBelow, before?: Float64Array): Generation => {
+  const monitor = new GroupMonitor(rule.window)
+  if (before !== undefined) for (const v of before) monitor.push(v)
+  let at = 0
+  for (const [i, step] of generation.steps.entries()) {
+    const c = step.confidence
+    if (c === undefined) return generation
+    let inStep = 0
+    for (const [r, count] of c.counts.entries()) {
+      const value = c.values[r] ?? 0
+      for (let k = 0; k < count; k++) {
+        inStep++
+        const g = monitor.push(value)
+        if (g !== undefined && g < rule.threshold) {
+          const tokens = at + inStep
+          const kept = {
+            ...step,
+            text: step.text.slice(0, Math.round((step.text.length * inStep) / Math.max(1, step.tokens))),
+            tokens: inStep,
+            confidence: truncate(c, inStep)
+          }
+          return {
+            steps: [...generation.steps.slice(0, i), kept],
+            done: false,
+            outputTokens: tokens,
+            finishReason: "length",
+            stopped: true
+          }
+        }
+      }
+    }
+    at += step.tokens
+  }
+  return generation
+}

@@ -8,6 +8,7 @@
  */
 import { Schema } from "effect"
 import { type ConfidenceDoc, type ConfidenceNode, confidence } from "./confidence.ts"
+import { type DeepConfDoc, type DeepConfNode, deepconf } from "./deepconf.ts"
 import { type ExpandDoc, type ExpandNode, expand } from "./expand.ts"
 import type { Compiler, PlanNode } from "./Kind.ts"
 import { type ParallelDoc, type ParallelNode, parallel } from "./parallel.ts"
@@ -37,6 +38,7 @@ export type Node =
   | UseNode
   | WavesNode
   | ConfidenceNode
+  | DeepConfNode
 
 /** A node as decoded: its numeric fields parsed into expression trees. */
 export type NodeDoc =
@@ -53,6 +55,7 @@ export type NodeDoc =
   | UseDoc
   | WavesDoc
   | ConfidenceDoc
+  | DeepConfDoc
 
 /** Every kind, in the order the reference lists them. */
 export const KINDS = [
@@ -68,7 +71,8 @@ export const KINDS = [
   route,
   use,
   waves,
-  confidence
+  confidence,
+  deepconf
 ] as const
 
 /** The kinds' names. */
@@ -91,7 +95,8 @@ export const NodeSchema: Schema.Codec<NodeDoc, Node> = Schema.Union([
   route.schema(NodeRef),
   use.schema(NodeRef),
   waves.schema(NodeRef),
-  confidence.schema(NodeRef)
+  confidence.schema(NodeRef),
+  deepconf.schema(NodeRef)
 ]).annotate({
   identifier: "Node",
   message: `Expected a node with "type": ${TYPES.map((t) => `"${t}"`).join(" | ")}`
@@ -114,7 +119,8 @@ const compilers: Compilers = {
   route: route.compile,
   use: use.compile,
   waves: waves.compile,
-  confidence: confidence.compile
+  confidence: confidence.compile,
+  deepconf: deepconf.compile
 }
 
 /**
