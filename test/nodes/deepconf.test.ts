@@ -44,7 +44,7 @@ const sampled = {
     ]
   }
 }
-const run = (graph: object, problem: (typeof PROBLEMS)[number], extra: object = {}) =>
+const run = (graph: string | object, problem: (typeof PROBLEMS)[number], extra: object = {}) =>
   runner.run({ graph, problem, seed: 5, ...extra } as Parameters<typeof runner.run>[0])
 
 const ids = (r: RunResult) => r.population.map((c) => c.id)
