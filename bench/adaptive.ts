@@ -80,7 +80,7 @@ const STRATEGIES: ReadonlyArray<{ readonly label: string; readonly graph: string
     },
     ...[
       `vote.lead > ${N} - vote.samples`,
-      ...[2, 1.5, 1, 0.5, 0.4, 0.35, 0.3, 0.2].map((z) => `vote.lead >= ${z} * sqrt(${N} - vote.samples)`)
+      ...[2, 1.5, 1, 0.5, 0.4, 0.35, 0.3, 0.2, 0.15].map((z) => `vote.lead >= ${z} * sqrt(${N} - vote.samples)`)
     ].flatMap((when) => [
       { label: `lead: ${when}`, graph: waves({ rule: "until", when }) },
       {

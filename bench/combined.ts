@@ -90,7 +90,8 @@ const main = async () => {
       const d: Array<number> = []
       for (const { samples, gold, weighted } of data) {
         let k = 1
-        for (; k <= N; k++) if (leader(samples, k, b).lead >= z * Math.sqrt(N - k) && leader(samples, k, b).answer !== undefined) break
+        for (; k <= N; k++)
+          if (leader(samples, k, b).lead >= z * Math.sqrt(N - k) && leader(samples, k, b).answer !== undefined) break
         k = Math.min(k, N)
         const answer = leader(samples, k, b).answer
         const ok = gold !== undefined && grade(answer, gold)
