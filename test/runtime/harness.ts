@@ -145,6 +145,19 @@ const wavesArb = fc
     })
   )
 
+/** DeepConf online: warm-up traces set a threshold; later traces stop when their confidence falls below it. */
+const deepconfArb = fc
+  .record({
+    n: fc.constantFrom(0, 1, 3, "N", "N + K"),
+    warmup: opt(fc.constantFrom(1, 2, "K")),
+    keep: opt(fc.constantFrom(0.1, 0.5, 1)),
+    window: opt(fc.constantFrom(1, 16, "N")),
+    logprobs: opt(fc.constantFrom(1, 5)),
+    temperature,
+    maxTokens
+  })
+  .map((r) => obj({ type: "deepconf", ...r }))
+
 /** `use` of a built-in with small params, so a run stays fast. */
 const useArb = fc
   .constantFrom<Json>(
@@ -160,7 +173,8 @@ const useArb = fc
     { graph: "parallel-revisions", params: { N: 2 } },
     { graph: "hybrid-revisions", params: { P: 2, S: 2 } },
     { graph: "adaptive-consistency", params: { N: "N", wave: "M" } },
-    { graph: "esc", params: { N: "N + K" } }
+    { graph: "esc", params: { N: "N + K" } },
+    { graph: "deepconf-online", params: { N: "N + K", warmup: "max(1, K)", W: 16 } }
   )
   .map((u) => ({ type: "use", ...u }))
 
@@ -173,7 +187,8 @@ const leafArb: fc.Arbitrary<Json> = fc.oneof(
   { arbitrary: selectArb, weight: 1 },
   { arbitrary: useArb, weight: 1 },
   { arbitrary: wavesArb, weight: 2 },
-  { arbitrary: confidenceArb, weight: 1 }
+  { arbitrary: confidenceArb, weight: 1 },
+  { arbitrary: deepconfArb, weight: 1 }
 )
 
 const BINS: ReadonlyArray<ReadonlyArray<number>> = [[], [0.5], [0.8, 0.3], [0.9, 0.6, 0.2]]
@@ -241,7 +256,8 @@ const startArb: fc.Arbitrary<ReadonlyArray<Json>> = fc.oneof(
     weight: 6
   },
   { arbitrary: fc.constant([]), weight: 1 },
-  { arbitrary: wavesArb.map((w) => [w]), weight: 2 }
+  { arbitrary: wavesArb.map((w) => [w]), weight: 2 },
+  { arbitrary: deepconfArb.map((d) => [d]), weight: 1 }
 )
 
 /** A valid document: (mostly) samples, a random tree, then a select. */
