@@ -149,7 +149,7 @@ const wavesArb = fc
 const deepconfArb = fc
   .record({
     n: fc.constantFrom(0, 1, 3, "N", "N + K"),
-    warmup: opt(fc.constantFrom(1, 2, "K")),
+    warmup: opt(fc.constantFrom(1, 2, "max(1, K)")),
     keep: opt(fc.constantFrom(0.1, 0.5, 1)),
     window: opt(fc.constantFrom(1, 16, "N")),
     logprobs: opt(fc.constantFrom(1, 5)),
