@@ -284,4 +284,29 @@ describe("openai: stream parsing (pure)", () => {
     assert.strictEqual(r.text, "abcd")
     assert.strictEqual(r.finishReason, "length")
   })
+
+  it("reads completions-format chunks (text, token_logprobs, top_logprobs) and the final usage", () => {
+    const s = new StreamState({ window: 2, threshold: 0.5 })
+    const chunk = (text: string, x: number, finish: string | null) => ({
+      choices: [
+        {
+          index: 0,
+          text,
+          logprobs: { tokens: [text], token_logprobs: [x], top_logprobs: [{ [text]: x, alt: -4 }] },
+          finish_reason: finish
+        }
+      ]
+    })
+    assert.isTrue(s.feed(chunk("So", -0.2, null)))
+    assert.isTrue(s.feed(chunk(" 4", -0.1, "stop")))
+    assert.isTrue(s.feed({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 2 } }))
+    const r = s.result()
+    assert.isFalse(r.stopped)
+    assert.strictEqual(r.text, "So 4")
+    assert.strictEqual(r.finishReason, "stop")
+    assert.strictEqual(r.tokens, 2)
+    assert.deepStrictEqual(r.usage, { prompt: 9, completion: 2 })
+    assert.closeTo(r.confidence[0] ?? 0, 2.1, 1e-12)
+    assert.deepStrictEqual(r.logprob, [-0.2, -0.1])
+  })
 })
