@@ -80,7 +80,7 @@ const STRATEGIES: ReadonlyArray<{ readonly label: string; readonly graph: string
     },
     ...[
       `vote.lead > ${N} - vote.samples`,
-      ...[2, 1.5, 1, 0.5, 0.4, 0.35, 0.3, 0.2].map((z) => `vote.lead >= ${z} * sqrt(${N} - vote.samples)`)
+      ...[2, 1.5, 1, 0.5, 0.4, 0.35, 0.3, 0.2, 0.15].map((z) => `vote.lead >= ${z} * sqrt(${N} - vote.samples)`)
     ].flatMap((when) => [
       { label: `lead: ${when}`, graph: waves({ rule: "until", when }) },
       {
@@ -101,6 +101,8 @@ const STRATEGIES: ReadonlyArray<{ readonly label: string; readonly graph: string
     { label: "deepconf-offline eta=0.1 W=256", graph: "deepconf-offline", params: { N } },
     { label: "deepconf-offline eta=0.9 W=256", graph: "deepconf-offline", params: { N, eta: 0.9 } },
     { label: "deepconf-offline eta=0.5 W=64", graph: "deepconf-offline", params: { N, eta: 0.5, W: 64 } },
+    { label: "deepconf-online eta=0.1 W=256", graph: "deepconf-online", params: { N } },
+    { label: "deepconf-online eta=0.9 W=256", graph: "deepconf-online", params: { N, eta: 0.9 } },
     {
       label: "PRM-weighted AC beta c=0.95",
       graph: waves({ rule: "beta", confidence: 0.95 }, { verifier: "prm", method: "weighted" })
@@ -110,6 +112,7 @@ const STRATEGIES: ReadonlyArray<{ readonly label: string; readonly graph: string
 interface Row {
   readonly correct: boolean
   readonly samples: number
+  readonly tokens: number
   readonly answer: string | undefined
 }
 
@@ -146,6 +149,7 @@ const main = async () => {
         out[i] = {
           correct: p.gold !== undefined && grade(r.answer, p.gold),
           samples: r.usage.sequences,
+          tokens: r.usage.outputTokens,
           answer: r.answer
         }
       }
@@ -167,17 +171,19 @@ const main = async () => {
   }
   console.log(`backend ${backend}, ${n} problems (every ${every}), N = ${N}, seed 0`)
   console.log(
-    "| strategy | accuracy % | mean samples | × fewer than N | Δ vs majority@N (pts ± SE) | Δ vs weighted@N | same answer as majority@N | same answer as majority@N in waves order |"
+    "| strategy | accuracy % | mean samples | × fewer than N | mean output tokens | × fewer tokens | Δ vs majority@N (pts ± SE) | Δ vs weighted@N | same answer as majority@N | same answer as majority@N in waves order |"
   )
-  console.log("|---|---|---|---|---|---|---|---|")
+  console.log("|---|---|---|---|---|---|---|---|---|---|")
+  const baseTokens = base.reduce((s, x) => s + x.tokens, 0) / n
   for (const [label, r] of rows) {
     const acc = (100 * r.filter((x) => x.correct).length) / n
     const samples = r.reduce((s, x) => s + x.samples, 0) / n
+    const tokens = r.reduce((s, x) => s + x.tokens, 0) / n
     const same = r.filter((x, i) => x.answer === base[i]?.answer).length
     const sameOrdered =
       ordered === undefined ? "–" : `${r.filter((x, i) => x.answer === ordered[i]?.answer).length}/${n}`
     console.log(
-      `| ${label} | ${acc.toFixed(1)} | ${samples.toFixed(2)} | ${(N / samples).toFixed(2)} | ${paired(r, base)} | ${wbase === undefined ? "–" : paired(r, wbase)} | ${same}/${n} | ${sameOrdered} |`
+      `| ${label} | ${acc.toFixed(1)} | ${samples.toFixed(2)} | ${(N / samples).toFixed(2)} | ${tokens.toFixed(0)} | ${(baseTokens / tokens).toFixed(2)} | ${paired(r, base)} | ${wbase === undefined ? "–" : paired(r, wbase)} | ${same}/${n} | ${sameOrdered} |`
     )
   }
 }

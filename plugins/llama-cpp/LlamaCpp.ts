@@ -17,6 +17,7 @@ import { basename } from "node:path"
 import { Context, Effect, Layer, Result, type Scope } from "effect"
 import type { LlamaCompletion, LlamaContextSequence, LlamaModel, Token } from "node-llama-cpp"
 import type { Candidate } from "../../src/domain/Candidate.ts"
+import * as Confidence from "../../src/domain/Confidence.ts"
 import { hash64 } from "../../src/domain/Hash.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
 import * as Steps from "../../src/domain/Steps.ts"
@@ -56,8 +57,51 @@ export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "revise",
   "seeded",
   "tokenizer",
-  "nSampling"
+  "nSampling",
+  "logprobs"
 ])
+
+/**
+ * A generation whose steps carry the token confidences of its sampled tokens, in order: each
+ * step the next `step.tokens` of them, the last step the rest.
+ *
+ * @example
+ * withConfidences(generation, { confidence: [3.1, 4.2], logprob: [-0.1, -0.3] }).steps[0]?.confidence
+ */
+export const withConfidences = (
+  g: Generation,
+  lp: { readonly confidence: ReadonlyArray<number>; readonly logprob: ReadonlyArray<number> }
+): Generation => {
+  let at = 0
+  const last = g.steps.length - 1
+  return {
+    ...g,
+    steps: g.steps.map((s, i) => {
+      const end = i === last ? lp.confidence.length : Math.min(lp.confidence.length, at + s.tokens)
+      const step = {
+        ...s,
+        confidence: Confidence.fromTokens(
+          lp.confidence.slice(at, end),
+          lp.logprob.slice(at, end).reduce((a, b) => a + b, 0)
+        )
+      }
+      at = end
+      return step
+    })
+  }
+}
+
+/**
+ * Why DeepConf online (`stopBelow`) is refused: node-llama-cpp 3.21's `LlamaCompletion` samples
+ * without reporting probabilities (`onToken`/`onTextChunk` give tokens and text only), so a
+ * generation cannot be stopped on its confidence while it runs; confidences come afterwards
+ * (`controlledEvaluate`), when every token has been generated and paid.
+ */
+export const NO_ONLINE_STOP = backendError(
+  { backend: BACKEND, operation: "generate" },
+  "Unsupported",
+  "the llama-cpp backend cannot stop a generation on its token confidence (DeepConf online, the deepconf node): node-llama-cpp's LlamaCompletion reports no token probabilities while it samples; use deepconf-offline (token confidences are given after generation), or the openai backend against a llama.cpp or vLLM server"
+)
 
 /** Judge scores remembered (a few MB): a beam search of 40 rounds × 256 beams judges ~10k new prefixes per round. */
 const MEMO_CAPACITY = 200_000
@@ -207,6 +251,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
     // every call starts from an empty context, so it does not depend on the calls before it
     await sequence.clearHistory()
     const generations: Array<Generation> = []
+    const sampledTokens: Array<ReadonlyArray<Token>> = []
     for (let i = 0; i < request.n; i++) {
       const before = sequence.tokenMeter.getState()
       const released: Array<Token> = []
@@ -245,8 +290,60 @@ export const make = Effect.fn("llama-cpp.make")(function* (
           request.problem.answer
         )
       )
+      if (request.logprobs !== undefined) sampledTokens.push(released)
+    }
+    // token confidences, when asked: each continuation is read again by the model (the sampled
+    // tokens are already chosen, so the generations above are unchanged)
+    if (request.logprobs !== undefined) {
+      const k = request.logprobs
+      for (const [i, released] of sampledTokens.entries()) {
+        const g = generations[i]
+        if (g !== undefined) generations[i] = withConfidences(g, await tokenLogprobs(ids, released, k))
+      }
     }
     return generations
+  }
+
+  /**
+   * Per sampled token: DeepConf's token confidence from the model's top-k log-probabilities at
+   * its position (temperature 1, no truncation: the model's own distribution, as vLLM reports
+   * logprobs) and the sampled token's log-probability — by evaluating prompt and continuation once
+   * more with `LlamaContextSequence.controlledEvaluate` and `generateNext.probabilities` (the only
+   * node-llama-cpp 3.21 API that exposes token probabilities; `LlamaCompletion`'s `onToken` /
+   * `onTextChunk` give none).
+   */
+  const tokenLogprobs = async (
+    ids: ReadonlyArray<Token>,
+    released: ReadonlyArray<Token>,
+    k: number
+  ): Promise<{ confidence: Array<number>; logprob: Array<number> }> => {
+    const confidence: Array<number> = []
+    const logprob: Array<number> = []
+    if (released.length === 0) return { confidence, logprob }
+    await sequence.clearHistory()
+    const input: Array<Token> = [...(tokens.bos === undefined ? [] : [tokens.bos as Token]), ...ids, ...released]
+    // the distribution after position p predicts the token at p + 1
+    const from = input.length - released.length - 1
+    const out = await sequence.controlledEvaluate(
+      input.map((t, p) =>
+        p >= from && p < input.length - 1
+          ? [t, { generateNext: { probabilities: true, options: { temperature: 1, topK: 0, topP: 1, minP: 0 } } }]
+          : t
+      )
+    )
+    for (const [j, token] of released.entries()) {
+      const probabilities = out[from + j]?.next.probabilities
+      const top: Array<number> = []
+      if (probabilities !== undefined)
+        for (const p of probabilities.values()) {
+          if (top.length >= k) break
+          top.push(Math.log(Math.max(p, 1e-300)))
+        }
+      confidence.push(Confidence.tokenConfidence(top))
+      logprob.push(Math.log(Math.max(probabilities?.get(token) ?? 0, 1e-300)))
+    }
+    await sequence.clearHistory()
+    return { confidence, logprob }
   }
 
   const generate = (request: GenerateRequest): Effect.Effect<GenerateResult, BackendError> =>
@@ -256,6 +353,7 @@ export const make = Effect.fn("llama-cpp.make")(function* (
       const bad = checkRequest(request, inputTokens)
       if (bad !== undefined)
         return Effect.fail(backendError({ backend: BACKEND, operation: "generate" }, "InvalidRequest", bad))
+      if (request.stopBelow !== undefined) return Effect.fail(NO_ONLINE_STOP)
       return generatorQueue
         .run(
           (signal) => sample(request, ids, signal),

@@ -26,7 +26,8 @@ import {
   type GenerateResult,
   type Generation,
   Generator,
-  type GeneratorShape
+  type GeneratorShape,
+  type StopBelow
 } from "../../src/services/Generator.ts"
 import { type HttpEndpoint, postJson, serverRoot } from "../../src/services/HttpAttempt.ts"
 import type { VerifierShape } from "../../src/services/Verifier.ts"
@@ -42,6 +43,7 @@ import {
   routeOf,
   tokenizeBodyOf
 } from "./Request.ts"
+import { postStream } from "./Stream.ts"
 import { ChatResponse, CompletionResponse, TokenizeResponse } from "./Wire.ts"
 
 /** The backend's name in errors, usage records and `--backend`. */
@@ -222,12 +224,73 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
           )
         )
 
+  /**
+   * DeepConf online: one streamed request per continuation (so each is stopped on its own), read
+   * until it ends or its group confidence falls below the threshold (`Stream.ts`). Charged the
+   * tokens received up to the stop; the prompt at the server's reported count, else mull's count
+   * of it (exact with /tokenize), else its bound.
+   */
+  const streamed = Effect.fn("openai.streamed")(function* (request: GenerateRequest, route: Route, rule: StopBelow) {
+    const index = request.index ?? 0
+    const url = route.kind === "chat" ? `${config.baseUrl}/chat/completions` : `${config.baseUrl}/completions`
+    const before = Confidence.trace(request.prefix?.steps)?.values
+    const options =
+      config.server === "vllm" ? { include_usage: true, continuous_usage_stats: true } : { include_usage: true }
+    const replies = yield* Effect.forEach(
+      Array.from({ length: request.n }, (_, i) => i),
+      (i) =>
+        slots.withPermits(1)(
+          postStream(
+            client,
+            endpoint,
+            url,
+            { ...bodyOf(config, request, route, 1, index + i), stream: true, stream_options: options },
+            rule,
+            before
+          )
+        ),
+      { concurrency: "unbounded" }
+    )
+    const shape = {
+      until: request.until,
+      delimiter: config.stepDelimiter,
+      prefixText: prefixText(config, request),
+      keepsStop: config.keepStop !== undefined,
+      answer: request.problem.answer
+    }
+    const known = counts.get(promptKey(route)) ?? promptBound(route)
+    let inputTokens = 0
+    let past = 0
+    const generations = replies.map((r): Generation => {
+      inputTokens += r.usage?.prompt ?? known
+      past += r.past
+      const g = withLogprobs(
+        toGeneration({ text: r.text, finishReason: r.finishReason, stopReason: r.stopReason }, shape, r.tokens),
+        { confidence: r.confidence, logprob: r.logprob }
+      )
+      return r.stopped ? { ...g, stopped: true } : g
+    })
+    const first = replies.find((r) => r.usage !== undefined)
+    if (first?.usage !== undefined) remember(promptKey(route), first.usage.prompt)
+    const outputTokens = generations.reduce((a, g) => a + g.outputTokens, 0)
+    const result: GenerateResult = {
+      generations,
+      inputTokens,
+      // tokens that arrived past a stop were paid to the provider but are not the trace's
+      ...(past === 0
+        ? {}
+        : { spent: { calls: request.n, sequences: request.n, inputTokens, outputTokens: outputTokens + past } })
+    }
+    return result
+  })
+
   const generate = Effect.fn("openai.generate")(function* (request: GenerateRequest) {
     const route = routeOf(config, request)
     if (isRefusal(route))
       return yield* backendError({ backend: BACKEND, operation: "generate" }, "Unsupported", route.message)
     const n = request.n
     if (n === 0) return { generations: [], inputTokens: 0 } satisfies GenerateResult
+    if (request.stopBelow !== undefined) return yield* streamed(request, route, request.stopBelow)
     const one = config.nSampling || n === 1
     // continuations index … index + n − 1 of the request's seed (a call paid in parts asks for the rest)
     const index = request.index ?? 0

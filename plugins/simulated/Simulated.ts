@@ -10,18 +10,24 @@
  * @since 0.1.0
  */
 import { Context, Duration, Effect, Layer, Result, Schema, Semaphore } from "effect"
+import * as Confidence from "../../src/domain/Confidence.ts"
 import { Problem } from "../../src/domain/Problem.ts"
 import { formatIssues } from "../../src/domain/SchemaProblems.ts"
 import type { BackendConfigError } from "../../src/services/Backend.ts"
 import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
-import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
+import {
+  type GenerateRequest,
+  type GenerateResult,
+  Generator,
+  type GeneratorShape
+} from "../../src/services/Generator.ts"
 import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { forKind } from "./AnswerKinds.ts"
 import { decodeConfig, type SimulatedConfig, type SimulatedConfigInput } from "./Config.ts"
 import { generate as generatePure } from "./Generate.ts"
 import { judgeGeneration, judgePromptTokens } from "./Judge.ts"
-import { withConfidence } from "./Logprobs.ts"
+import { stopOnline, withConfidence } from "./Logprobs.ts"
 import { promptTokens, verifierTokens } from "./Prompt.ts"
 import { scoreCandidate, VERIFIERS } from "./Score.ts"
 import { makeWorld, type World } from "./World.ts"
@@ -96,14 +102,14 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     const w = yield* world(request.problem, "generate")
     const result = generatePure(w, request, config.generator.maxTokens)
     if (Result.isFailure(result)) return yield* invalid("generate", result.failure)
-    let tokens = 0
-    for (const g of result.success.generations) tokens += g.outputTokens
-    yield* sleep(config.generator.latency.fixedMs + config.generator.latency.perTokenMs * tokens)
     // a multiple choice's answers are letters among its options: AnswerKinds.ts
     const kinded = request.problem.answer === undefined ? result.success : forKind(request.problem, result.success)
     // token confidences only when asked: drawn from tags of their own, they change nothing else
-    if (request.logprobs === undefined) return kinded
-    return { ...kinded, generations: kinded.generations.map((g) => withConfidence(w, g)) }
+    const out = request.logprobs === undefined ? kinded : withLogprobsAsked(w, request, kinded)
+    let tokens = 0
+    for (const g of out.generations) tokens += g.outputTokens
+    yield* sleep(config.generator.latency.fixedMs + config.generator.latency.perTokenMs * tokens)
+    return out
   })
 
   const score = Effect.fn("simulated.score")(function* (request: ScoreRequest) {
@@ -178,3 +184,20 @@ export const layer = (
   config?: SimulatedConfigInput | undefined
 ): Layer.Layer<Generator | Verifier, BackendConfigError> =>
   Layer.unwrap(Effect.map(decodeConfig(config ?? {}), layerConfig))
+
+/**
+ * A result's generations with token confidences, and — for DeepConf online (`stopBelow`) — each
+ * cut where its group confidence first falls below the threshold (the prefix's confidences fill
+ * the first window), charged the tokens up to the stop.
+ */
+const withLogprobsAsked = (w: World, request: GenerateRequest, result: GenerateResult): GenerateResult => {
+  const rule = request.stopBelow
+  const before = rule === undefined ? undefined : Confidence.trace(request.prefix?.steps)?.values
+  return {
+    ...result,
+    generations: result.generations.map((g) => {
+      const c = withConfidence(w, g)
+      return rule === undefined ? c : stopOnline(c, rule, before)
+    })
+  }
+}

@@ -74,7 +74,9 @@ const stepsIdentity = (steps: Steps.Steps | undefined): string => {
 const prefixIdentity = (c: Candidate | undefined): string => (c === undefined ? "" : stepsIdentity(c.steps))
 
 /**
- * The cache key of a request (continuation index excluded).
+ * The cache key of a request (continuation index excluded: continuation k of a request is stored
+ * at `key:k`, whichever call asked for it). Token log-probabilities and DeepConf online's stopping
+ * rule are part of it: a generation with confidences, or cut short, is not the plain one.
  *
  * @example
  * requestKey(generator, request)
@@ -91,7 +93,9 @@ export const requestKey = (gen: Pick<GeneratorShape, "backend" | "model">, r: Ge
     r.until,
     r.temperature,
     r.maxTokens,
-    r.seed
+    r.seed,
+    r.logprobs ?? 0,
+    r.stopBelow === undefined ? "" : `${r.stopBelow.window}:${r.stopBelow.threshold}`
   ]).toString(16)
 
 const isGeneration = (x: unknown): x is Generation =>
@@ -108,9 +112,11 @@ export const cachedGenerator = (inner: GeneratorShape, store: CacheStore, stats:
   generate: (request: GenerateRequest): Effect.Effect<GenerateResult, BackendError> =>
     Effect.gen(function* () {
       const base = requestKey(inner, request)
+      // continuation index + i of the request's seed (a call paid in parts, a wave of samples)
+      const first = request.index ?? 0
       const hits: Array<Generation> = []
       for (let i = 0; i < request.n; i++) {
-        const g = yield* store.get(`${base}:${i}`)
+        const g = yield* store.get(`${base}:${first + i}`)
         if (!isGeneration(g)) break
         hits.push(g)
       }
@@ -126,7 +132,8 @@ export const cachedGenerator = (inner: GeneratorShape, store: CacheStore, stats:
       const result = yield* inner.generate(request)
       stats.misses += request.n
       yield* store.set(`${base}:input`, result.inputTokens)
-      for (let i = 0; i < result.generations.length; i++) yield* store.set(`${base}:${i}`, result.generations[i])
+      for (let i = 0; i < result.generations.length; i++)
+        yield* store.set(`${base}:${first + i}`, result.generations[i])
       return result
     })
 })

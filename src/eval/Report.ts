@@ -18,6 +18,7 @@ import { Effect, Schema } from "effect"
 import * as Vega from "../charts/Vega.ts"
 import type { Registry } from "../services/Backend.ts"
 import { type AccuracyPoint, formatAccuracy, formatWithError } from "./Accuracy.ts"
+import { adaptiveSections } from "./Adaptive.ts"
 import { type Analysis, backendName, parameterCount, parseMeta } from "./Analysis.ts"
 import { agreement, type Binning } from "./Bins.ts"
 import * as Charts from "./Charts.ts"
@@ -693,6 +694,7 @@ export const build = (a: Analysis, options: ReportOptions = {}): Effect.Effect<R
       policySection(a, charts),
       exchangeFlopsSection(a),
       exchangeSection(a, charts),
+      ...adaptiveSections(a.data.runs),
       methodSection(a)
     ]
     const when = options.generatedAt ?? new Date().toISOString()

@@ -8,6 +8,7 @@
  */
 import { Schema } from "effect"
 import { type ConfidenceDoc, type ConfidenceNode, confidence } from "./confidence.ts"
+import { type DeepConfDoc, type DeepConfNode, deepconf } from "./deepconf.ts"
 import { type ExpandDoc, type ExpandNode, expand } from "./expand.ts"
 import type { Compiler, PlanNode } from "./Kind.ts"
 import { type MctsDoc, type MctsNode, mcts } from "./mcts.ts"
@@ -41,6 +42,7 @@ export type Node =
   | ConfidenceNode
   | RebaseNode
   | MctsNode
+  | DeepConfNode
 
 /** A node as decoded: its numeric fields parsed into expression trees. */
 export type NodeDoc =
@@ -59,6 +61,7 @@ export type NodeDoc =
   | ConfidenceDoc
   | RebaseDoc
   | MctsDoc
+  | DeepConfDoc
 
 /** Every kind, in the order the reference lists them. */
 export const KINDS = [
@@ -76,7 +79,8 @@ export const KINDS = [
   waves,
   confidence,
   rebase,
-  mcts
+  mcts,
+  deepconf
 ] as const
 
 /** The kinds' names. */
@@ -101,7 +105,8 @@ export const NodeSchema: Schema.Codec<NodeDoc, Node> = Schema.Union([
   waves.schema(NodeRef),
   confidence.schema(NodeRef),
   rebase.schema(NodeRef),
-  mcts.schema(NodeRef)
+  mcts.schema(NodeRef),
+  deepconf.schema(NodeRef)
 ]).annotate({
   identifier: "Node",
   message: `Expected a node with "type": ${TYPES.map((t) => `"${t}"`).join(" | ")}`
@@ -126,7 +131,8 @@ const compilers: Compilers = {
   waves: waves.compile,
   confidence: confidence.compile,
   rebase: rebase.compile,
-  mcts: mcts.compile
+  mcts: mcts.compile,
+  deepconf: deepconf.compile
 }
 
 /**

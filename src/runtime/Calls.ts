@@ -34,7 +34,7 @@ import type { Candidate } from "../domain/Candidate.ts"
 import { seedOf } from "../domain/Hash.ts"
 import * as Usage from "../domain/Usage.ts"
 import { type BackendError, backendError } from "../services/BackendError.ts"
-import type { GenerateRequest, GenerateResult, Generation } from "../services/Generator.ts"
+import type { GenerateRequest, GenerateResult, Generation, StopBelow } from "../services/Generator.ts"
 import * as Retry from "../services/Retry.ts"
 import type { ScoreResult } from "../services/Verifier.ts"
 import type { Frame } from "./Env.ts"
@@ -238,6 +238,8 @@ export interface GenCall {
   readonly index?: number
   /** ask for each step's token confidences from this many top log-probabilities (`GenerateRequest.logprobs`) */
   readonly logprobs?: number
+  /** DeepConf online: stop each continuation when its group confidence falls below a threshold (`GenerateRequest.stopBelow`) */
+  readonly stopBelow?: StopBelow
 }
 
 /** What a node gets back for one call: the generations paid for, in continuation order. */
@@ -269,7 +271,8 @@ export const requestOf = (
   seed: seedOf(frame.env.runSeed, frame.env.problem.id, call.seedKey, node),
   ...(index === 0 ? {} : { index }),
   ...(call.context === undefined ? {} : { context: call.context }),
-  ...(call.logprobs === undefined ? {} : { logprobs: call.logprobs })
+  ...(call.logprobs === undefined ? {} : { logprobs: call.logprobs }),
+  ...(call.stopBelow === undefined ? {} : { stopBelow: call.stopBelow })
 })
 
 /** Whether the generator sends one request per sequence (a server without `n`). */

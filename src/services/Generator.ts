@@ -39,11 +39,27 @@ export interface GenerateRequest {
    */
   readonly logprobs?: number
   /**
+   * DeepConf online early stopping (needs `logprobs`; every backend with capability `logprobs`
+   * honours it): each continuation stops as soon as the mean token confidence of its last `window`
+   * tokens (the prefix's included) falls below `threshold`. A stopped continuation has the tokens
+   * generated up to and including the one that tripped the rule (`outputTokens`, what is charged),
+   * `done: false`, no answer, `finishReason: "length"` and `stopped: true`.
+   */
+  readonly stopBelow?: StopBelow
+  /**
    * Present for a consistency judge's call (free-text voting, `Judge.ts`): the model reads the
    * judge's prompt over these responses to `problem` instead of the problem (`Prompt.requestMessages`),
    * and its one generation is the verdict. A backend that cannot judge fails with `Unsupported`.
    */
   readonly judge?: JudgeTask
+}
+
+/** DeepConf online's stopping rule for one request (`GenerateRequest.stopBelow`). */
+export interface StopBelow {
+  /** tokens of a group (≥ 1) */
+  readonly window: number
+  /** stop when a group's mean token confidence is below this */
+  readonly threshold: number
 }
 
 /** One continuation: the new steps (appended to the prefix), and whether the solution is complete. */
@@ -55,6 +71,8 @@ export interface Generation {
   readonly outputTokens: number
   /** why generation stopped: a step delimiter, the end of the solution, or the token cap */
   readonly finishReason: "step" | "end" | "length"
+  /** stopped by `GenerateRequest.stopBelow` (DeepConf online): cut short, not a solution */
+  readonly stopped?: boolean
 }
 
 export interface GenerateResult {

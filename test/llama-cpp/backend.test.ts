@@ -167,6 +167,65 @@ describe("llama-cpp generator", () => {
   )
 })
 
+describe("llama-cpp token log-probabilities", () => {
+  it.effect("asking changes no generation; each sampled token gets its confidence from the model's top-k", () =>
+    Effect.gen(function* () {
+      const plain = yield* backend.generator.generate(request({ until: "end" }))
+      const asked = yield* backend.generator.generate(request({ until: "end", logprobs: 5 }))
+      assert.deepStrictEqual<unknown>(
+        asked.generations.map((g) => ({ ...g, steps: g.steps.map(({ confidence: _, ...s }) => s) })),
+        plain.generations
+      )
+      assert.strictEqual(asked.inputTokens, plain.inputTokens)
+      for (const g of asked.generations) {
+        const values = g.steps.flatMap((s) => s.confidence?.values ?? [])
+        const tokens = g.steps.reduce((a, s) => a + s.tokens, 0)
+        assert.isTrue(g.steps.every((s) => s.confidence !== undefined))
+        // the text's tokens (a stop or end token sampled after them has none)
+        assert.isAtLeast(values.length, 1)
+        assert.isAtMost(values.length, tokens)
+        assert.isTrue(values.every((v) => Number.isFinite(v) && v > 0))
+        const logprob = g.steps.reduce((a, s) => a + (s.confidence?.logprob ?? 0), 0)
+        assert.isBelow(logprob, 0)
+      }
+      // the same confidences on a separately loaded model (deterministic)
+      const again = yield* second.backend.generator.generate(request({ until: "end", logprobs: 5 }))
+      assert.deepStrictEqual(
+        again.generations.map((g) => g.steps.map((s) => s.confidence)),
+        asked.generations.map((g) => g.steps.map((s) => s.confidence))
+      )
+      // and the generation after it is unchanged by the extra evaluation
+      const after = yield* backend.generator.generate(request({ until: "end" }))
+      assert.deepStrictEqual(after.generations, plain.generations)
+    })
+  )
+
+  it.effect("greedy tokens are the model's most likely: each one's log-probability is at least its top-k mean", () =>
+    Effect.gen(function* () {
+      const r = yield* backend.generator.generate(request({ until: "end", n: 1, temperature: 0, logprobs: 3 }))
+      const steps = r.generations[0]?.steps ?? []
+      assert.isAbove(steps.length, 0)
+      for (const s of steps) {
+        const c = s.confidence
+        assert.isDefined(c)
+        // −log p(chosen) ≤ C = −mean of the top-3 log-probabilities, token by token, so summed
+        const total = (c?.values ?? []).reduce((a, v) => a + v, 0)
+        assert.isAtMost(-(c?.logprob ?? 0), total + 1e-9)
+      }
+    })
+  )
+
+  it.effect("DeepConf online (stopBelow) is refused with a clear Unsupported error", () =>
+    Effect.gen(function* () {
+      const error = yield* Effect.flip(
+        backend.generator.generate(request({ until: "end", logprobs: 5, stopBelow: { window: 8, threshold: 1 } }))
+      )
+      assert.strictEqual(error.reason._tag, "Unsupported")
+      assert.include(error.message, "DeepConf online")
+    })
+  )
+})
+
 describe("llama-cpp judge (next-token probability)", () => {
   const candidates = [
     candidate("a", ["Tom liked to play", " He ran fast", " The end"]),
@@ -269,6 +328,7 @@ describe("llama-cpp backend loading", () => {
     assert.strictEqual(backend.generator.params, 292_800)
     assert.strictEqual(backend.generator.concurrency, 1)
     assert.deepStrictEqual([...backend.generator.capabilities].sort(), [
+      "logprobs",
       "nSampling",
       "revise",
       "seeded",

@@ -174,6 +174,19 @@ const mctsArb = fc
   })
   .map((r) => obj({ type: "mcts", ...r }))
 
+/** DeepConf online: warm-up traces set a threshold; later traces stop when their confidence falls below it. */
+const deepconfArb = fc
+  .record({
+    n: fc.constantFrom(0, 1, 3, "N", "N + K"),
+    warmup: opt(fc.constantFrom(1, 2, "max(1, K)")),
+    keep: opt(fc.constantFrom(0.1, 0.5, 1)),
+    window: opt(fc.constantFrom(1, 16, "N")),
+    logprobs: opt(fc.constantFrom(1, 5)),
+    temperature,
+    maxTokens
+  })
+  .map((r) => obj({ type: "deepconf", ...r }))
+
 /** `use` of a built-in with small params, so a run stays fast. */
 const useArb = fc
   .constantFrom<Json>(
@@ -192,7 +205,8 @@ const useArb = fc
     { graph: "esc", params: { N: "N + K" } },
     { graph: "rebase", params: { N: "N", rounds: "R" } },
     { graph: "mcts", params: { N: "K", k: "M" } },
-    { graph: "ab-mcts", params: { N: "K", k: "M" } }
+    { graph: "ab-mcts", params: { N: "K", k: "M" } },
+    { graph: "deepconf-online", params: { N: "N + K", warmup: "max(1, K)", W: 16 } }
   )
   .map((u) => ({ type: "use", ...u }))
 
@@ -207,7 +221,8 @@ const leafArb: fc.Arbitrary<Json> = fc.oneof(
   { arbitrary: wavesArb, weight: 2 },
   { arbitrary: confidenceArb, weight: 1 },
   { arbitrary: rebaseArb, weight: 1 },
-  { arbitrary: mctsArb, weight: 1 }
+  { arbitrary: mctsArb, weight: 1 },
+  { arbitrary: deepconfArb, weight: 1 }
 )
 
 const BINS: ReadonlyArray<ReadonlyArray<number>> = [[], [0.5], [0.8, 0.3], [0.9, 0.6, 0.2]]
@@ -276,7 +291,8 @@ const startArb: fc.Arbitrary<ReadonlyArray<Json>> = fc.oneof(
   },
   { arbitrary: fc.constant([]), weight: 1 },
   { arbitrary: wavesArb.map((w) => [w]), weight: 2 },
-  { arbitrary: fc.oneof(rebaseArb, mctsArb).map((t) => [t]), weight: 1 }
+  { arbitrary: fc.oneof(rebaseArb, mctsArb).map((t) => [t]), weight: 1 },
+  { arbitrary: deepconfArb.map((d) => [d]), weight: 1 }
 )
 
 /** A valid document: (mostly) samples, a random tree, then a select. */
