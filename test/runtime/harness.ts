@@ -51,7 +51,16 @@ const sampleArb = fc
 
 const expandArb = fc
   .record({
-    n: fc.constantFrom(1, 2, 3, "M", "max(1, M - 1)"),
+    n: fc.constantFrom(
+      1,
+      2,
+      3,
+      "M",
+      "max(1, M - 1)",
+      "candidate.rank < 2 ? M + 1 : 1",
+      "max(1, round(3 * candidate.score))",
+      "candidate.share >= 0.5 ? 1 : M"
+    ),
     until,
     temperature,
     maxTokens,
@@ -92,12 +101,20 @@ const pruneArb = fc
     mode: opt(fc.constantFrom("top", "sample")),
     temperature: opt(fc.constantFrom(0.2, 1, "R + 0.5")),
     dedupe: opt(fc.boolean()),
-    dropUnanswered: opt(fc.boolean())
+    dropUnanswered: opt(fc.boolean()),
+    distinct: opt(fc.boolean())
   })
   .map((r) => obj({ type: "prune", ...r }))
 
 const reviseArb = fc
-  .record({ context: opt(fc.constantFrom(1, 2, 4, "max(1, K)")), temperature, maxTokens })
+  .record({
+    context: opt(fc.constantFrom(1, 2, 4, "max(1, K)")),
+    temperature,
+    maxTokens,
+    where: opt(
+      fc.constantFrom("candidate.share < 0.5", "candidate.rank >= 1 or candidate.scored < 1", "candidate.votes <= K")
+    )
+  })
   .map((r) => obj({ type: "revise", ...r }))
 
 export const selectArb = fc
