@@ -25,7 +25,7 @@ export type Expr =
   | { readonly _tag: "Bin"; readonly op: "+" | "-" | "*" | "/"; readonly left: Expr; readonly right: Expr }
   | { readonly _tag: "Call"; readonly fn: Fn; readonly args: ReadonlyArray<Expr> }
   | { readonly _tag: "Cmp"; readonly op: CmpOp; readonly left: Expr; readonly right: Expr }
-  | { readonly _tag: "If"; readonly test: Expr; readonly then: Expr; readonly otherwise: Expr }
+  | { readonly _tag: "If"; readonly test: Expr; readonly ifTrue: Expr; readonly ifFalse: Expr }
 
 /** Comparison operators: a comparison is 1 when it holds, else 0. */
 export const COMPARISONS = ["<=", ">=", "==", "!=", "<", ">"] as const
@@ -123,7 +123,7 @@ export const parse = (text: string): ParseResult => {
     const then = expr()
     expect(":")
     const otherwise = expr()
-    return { _tag: "If", test, then, otherwise }
+    return { _tag: "If", test, ifTrue: then, ifFalse: otherwise }
   }
   const compare = (): Expr => {
     const left = sum()
@@ -248,8 +248,8 @@ export const names = (e: Expr): ReadonlyArray<string> => {
         return
       case "If":
         go(x.test)
-        go(x.then)
-        go(x.otherwise)
+        go(x.ifTrue)
+        go(x.ifFalse)
     }
   }
   go(e)
@@ -304,7 +304,7 @@ export const evaluate = (e: Expr, lookup: (name: string) => number | undefined):
       // NaN (an unknown name) has no truth value: the result is NaN, as for arithmetic
       const test = evaluate(e.test, lookup)
       if (Number.isNaN(test)) return Number.NaN
-      return test !== 0 ? evaluate(e.then, lookup) : evaluate(e.otherwise, lookup)
+      return test !== 0 ? evaluate(e.ifTrue, lookup) : evaluate(e.ifFalse, lookup)
     }
   }
 }
@@ -440,8 +440,8 @@ export const evaluateInterval = (e: Expr, lookup: (name: string) => Interval | u
       return compareIntervals(e.op, evaluateInterval(e.left, lookup), evaluateInterval(e.right, lookup))
     case "If": {
       const test = evaluateInterval(e.test, lookup)
-      const then = () => evaluateInterval(e.then, lookup)
-      const otherwise = () => evaluateInterval(e.otherwise, lookup)
+      const then = () => evaluateInterval(e.ifTrue, lookup)
+      const otherwise = () => evaluateInterval(e.ifFalse, lookup)
       // the test is certainly non-zero, certainly zero, or either: then both branches are possible
       if (test.lo > 0 || test.hi < 0) return then()
       if (test.lo === 0 && test.hi === 0) return otherwise()
@@ -485,6 +485,6 @@ export const print = (e: Expr): string => {
     case "Cmp":
       return `(${print(e.left)} ${e.op} ${print(e.right)})`
     case "If":
-      return `(${print(e.test)} ? ${print(e.then)} : ${print(e.otherwise)})`
+      return `(${print(e.test)} ? ${print(e.ifTrue)} : ${print(e.ifFalse)})`
   }
 }
