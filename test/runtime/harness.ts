@@ -106,6 +106,15 @@ const pruneArb = fc
   })
   .map((r) => obj({ type: "prune", ...r }))
 
+const generativeScoreArb = fc
+  .record({
+    style: fc.constantFrom("judge", "think"),
+    samples: opt(fc.constantFrom(1, 2, "M")),
+    temperature: opt(fc.constantFrom(0, 0.6)),
+    maxTokens: opt(fc.constantFrom(16, 256, 2048, "min(512, max(48, floor(budget.outputTokens / 4)))"))
+  })
+  .map((g) => obj({ type: "score", generative: obj(g), aggregate: "last" }))
+
 const reviseArb = fc
   .record({
     context: opt(fc.constantFrom(1, 2, 4, "max(1, K)")),
@@ -177,7 +186,8 @@ const useArb = fc
     { graph: "parallel-revisions", params: { N: 2 } },
     { graph: "hybrid-revisions", params: { P: 2, S: 2 } },
     { graph: "adaptive-consistency", params: { N: "N", wave: "M" } },
-    { graph: "esc", params: { N: "N + K" } }
+    { graph: "esc", params: { N: "N + K" } },
+    { graph: "llm-judge-best-of-n", params: { N: "K", K: 1 } }
   )
   .map((u) => ({ type: "use", ...u }))
 
@@ -190,7 +200,8 @@ const leafArb: fc.Arbitrary<Json> = fc.oneof(
   { arbitrary: selectArb, weight: 1 },
   { arbitrary: useArb, weight: 1 },
   { arbitrary: wavesArb, weight: 2 },
-  { arbitrary: confidenceArb, weight: 1 }
+  { arbitrary: confidenceArb, weight: 1 },
+  { arbitrary: generativeScoreArb, weight: 1 }
 )
 
 const BINS: ReadonlyArray<ReadonlyArray<number>> = [[], [0.5], [0.8, 0.3], [0.9, 0.6, 0.2]]
