@@ -43,7 +43,7 @@ const fields = Schema.Struct({
   maxTokens: Field.optionalNum(maxTokensKey),
   where: Schema.optionalKey(Schema.String).annotateKey({
     description:
-      'Revise only the chains whose head meets this condition: comparisons (>=, >, <=, <) of expressions joined by "and"/"or", over candidate.score, candidate.rank, candidate.scored, candidate.answered, candidate.done, candidate.votes, candidate.share (among the chain heads), params, budget.*, remaining.* and population.*; the other chains are kept unchanged'
+      'Revise only the chains whose head meets this condition: comparisons (>=, >, <=, <, ==, !=) of expressions joined by "and"/"or", over candidate.score, candidate.rank, candidate.scored, candidate.answered, candidate.done, candidate.votes, candidate.share (among the chain heads), params, budget.*, remaining.* and population.*; the other chains are kept unchanged'
   }),
   ...comment
 }).annotate({

@@ -12,6 +12,7 @@ import { staticCost } from "../../src/graph/Cost.ts"
 import * as Expression from "../../src/graph/Expression.ts"
 import { fromJson } from "../../src/graph/Loader.ts"
 import { makeRunner } from "../../src/Mull.ts"
+import * as Stop from "../../src/runtime/Stop.ts"
 import { candidateStats } from "../../src/runtime/Where.ts"
 
 const runner = makeRunner({ backend: "simulated" })
@@ -74,6 +75,23 @@ describe("expressions: comparisons and conditionals", () => {
     // comparisons do not chain: `a < b < c` is refused rather than read as (a < b) < c
     assert.isFalse(Expression.parse("1 < 2 < 3").ok)
     assert.strictEqual(Expression.print(e), "((candidate.rank < 2) ? 4 : 1)")
+  })
+})
+
+describe("conditions", () => {
+  it("parse each comparison with the expression parser: conditionals on a side, == and !=", () => {
+    const c = Stop.parseCondition(
+      "(candidate.rank < 2 ? 1 : 0) == 1 and candidate.votes != 0 or candidate.score >= 0.9"
+    )
+    assert.isTrue(c.ok)
+    if (!c.ok) return
+    const at = (rank: number, votes: number, score: number) =>
+      Stop.holds(c.condition, (n) =>
+        n === "candidate.rank" ? rank : n === "candidate.votes" ? votes : n === "candidate.score" ? score : undefined
+      )
+    assert.deepStrictEqual([at(0, 1, 0), at(1, 0, 0), at(3, 1, 0), at(3, 0, 0.95)], [true, false, false, true])
+    assert.isFalse(Stop.parseCondition("candidate.rank").ok)
+    assert.isFalse(Stop.parseCondition("candidate.rank ? 1 : 2").ok)
   })
 })
 
