@@ -57,22 +57,32 @@ const main = async () => {
   const problems = all.filter((_, i) => i % every === 0)
   const runner = makeRunner({ backend: "simulated" })
   console.log(`simulated backend, MATH-500 every ${every}th problem (${problems.length}), N = ${N}, seed 0\n`)
-  console.log("| level | problems | verifier | AUROC | weighted@N % | verifier tokens / problem |")
-  console.log("|---|---|---|---|---|---|")
+  console.log(
+    "| level | problems | verifier | AUROC | weighted@N % | Δ vs prm (points ± paired SE) | verifier tokens / problem |"
+  )
+  console.log("|---|---|---|---|---|---|---|")
   for (const level of [1, 2, 3, 4, 5]) {
     const ps = problems.filter((p) => p.meta.level === level)
+    let base: ReadonlyArray<number> = []
     for (const [label, score] of VERIFIERS) {
       const pairs: Array<readonly [number, boolean]> = []
-      let correct = 0
+      const right: Array<number> = []
       let tokens = 0
       for (const p of ps) {
         const r = await runner.run({ graph: doc(score), problem: p, seed: 0 })
         for (const c of r.population) if (c.score !== undefined) pairs.push([c.score, grade(c.answer, p.gold ?? "")])
-        if (grade(r.answer, p.gold ?? "")) correct++
+        right.push(grade(r.answer, p.gold ?? "") ? 1 : 0)
         tokens += r.usage.verifierTokens
       }
+      // the first verifier (the PRM) is the baseline; differences are paired per problem
+      if (base.length === 0) base = right
+      const d = right.map((x, i) => 100 * (x - (base[i] ?? 0)))
+      const mean = d.reduce((a, x) => a + x, 0) / Math.max(1, d.length)
+      const sd = Math.sqrt(d.reduce((a, x) => a + (x - mean) ** 2, 0) / Math.max(1, d.length - 1))
+      const acc = (100 * right.reduce((a, x) => a + x, 0)) / Math.max(1, ps.length)
+      const se = sd / Math.sqrt(Math.max(1, d.length))
       console.log(
-        `| ${level} | ${ps.length} | ${label} | ${auroc(pairs).toFixed(3)} | ${((100 * correct) / Math.max(1, ps.length)).toFixed(1)} | ${Math.round(tokens / Math.max(1, ps.length))} |`
+        `| ${level} | ${ps.length} | ${label} | ${auroc(pairs).toFixed(3)} | ${acc.toFixed(1)} | ${mean >= 0 ? "+" : ""}${mean.toFixed(1)} ± ${se.toFixed(1)} | ${Math.round(tokens / Math.max(1, ps.length))} |`
       )
     }
   }
