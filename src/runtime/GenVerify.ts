@@ -28,7 +28,7 @@ import { seedOf } from "../domain/Hash.ts"
 import * as Steps from "../domain/Steps.ts"
 import * as Usage from "../domain/Usage.ts"
 import { type BackendError, backendError } from "../services/BackendError.ts"
-import type { GenerateRequest } from "../services/Generator.ts"
+import type { GenerateRequest, Generation } from "../services/Generator.ts"
 import { meanVerdict, parseVerdict, type Style, type Verdict } from "../services/GenVerify.ts"
 import { paidCall, reserveInOrder } from "./Calls.ts"
 import type { Frame } from "./Env.ts"
@@ -116,8 +116,12 @@ export const verifyGenerative = (
                 const t0 = clock.currentTimeMillisUnsafe()
                 // from here the provider may do (and bill) the work: an interruption is charged the reservation
                 sent.value = true
-                return Effect.map(gen.generate(request), (result) => {
+                return Effect.flatMap(gen.generate(request), (result) => {
                   const wallMs = clock.currentTimeMillisUnsafe() - t0
+                  // what was reserved bounds what is charged: a reply outside it is a bad response
+                  const bad = badReply(request, result.generations)
+                  if (bad !== undefined)
+                    return Effect.fail(backendError({ backend: gen.backend, operation: "verify" }, "BadResponse", bad))
                   let output = 0
                   for (const g of result.generations) output += g.outputTokens
                   const usage = Usage.make({
@@ -136,7 +140,7 @@ export const verifyGenerative = (
                           wallMs
                         })
                   const replies = result.generations.map((g) => g.steps.map((s) => s.text).join(frame.env.delimiter))
-                  return { value: replies, usage, spent }
+                  return Effect.succeed({ value: replies, usage, spent })
                 })
               })
             )
@@ -162,3 +166,12 @@ export const verifyGenerative = (
       )
     })
   )
+
+/** Why a verification reply cannot be charged as reserved: not `n` samples, or a sample past `maxTokens`. */
+const badReply = (request: GenerateRequest, generations: ReadonlyArray<Generation>): string | undefined => {
+  if (generations.length !== request.n) return `asked for ${request.n} verification samples, got ${generations.length}`
+  for (const [i, g] of generations.entries())
+    if (!(Number.isInteger(g.outputTokens) && g.outputTokens >= 0 && g.outputTokens <= request.maxTokens))
+      return `verification sample ${i} reports ${g.outputTokens} output tokens; maxTokens is ${request.maxTokens}`
+  return undefined
+}
