@@ -9,9 +9,9 @@
  * `n`; `verifierCalls` 1; `verifierTokens` the prompt's tokens — exact where the generator can
  * count them — plus `samples · maxTokens`), then committed with what the backend reports
  * (`verifierTokens` = prompt + every sample's output). A failed or interrupted call is charged as
- * any call is (`Calls.paidCall`). Candidates are reserved in order (best-scored first when the
- * node says so), so a budget that runs out leaves the rest unscored (they rank last and vote with
- * weight 0), as for a reward model.
+ * any call is (`Calls.paidCall`). Candidates are reserved in population order, so a budget that
+ * runs out leaves the later ones unscored (they rank last and vote with weight 0), as for a reward
+ * model. A reply that is not `n` samples each within `maxTokens` is a `BadResponse`.
  *
  * A candidate is left unscored — never given a made-up score — when its call cannot be paid, when
  * `verifierTokens` is limited and the generator cannot count the prompt, when `usd`/`flops` is
