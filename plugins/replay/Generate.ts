@@ -37,6 +37,9 @@ export const STEP_LEVEL_REFUSAL =
  * unsupported({ ...request, until: "step" })?._tag // "Unsupported"
  */
 export const unsupported = (request: GenerateRequest): Refusal | undefined => {
+  // a recording holds no verifier's chains of thought
+  if (request.verify !== undefined)
+    return { _tag: "Unsupported", message: "a recording has no generative verifier (use a reward model's scores)" }
   // a recording holds no judge's verdicts: free-text votes group by normalised text instead
   if (request.judge !== undefined)
     return {

@@ -26,6 +26,7 @@ import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/servi
 import { forKind } from "./AnswerKinds.ts"
 import { decodeConfig, type SimulatedConfig, type SimulatedConfigInput } from "./Config.ts"
 import { generate as generatePure } from "./Generate.ts"
+import { verifyGeneration, verifyPromptTokens } from "./GenVerify.ts"
 import { judgeGeneration, judgePromptTokens } from "./Judge.ts"
 import { stopOnline, withConfidence } from "./Logprobs.ts"
 import { promptTokens, verifierTokens } from "./Prompt.ts"
@@ -100,6 +101,15 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     // a consistency judge's call (free-text voting) is modelled apart: Judge.ts
     if (request.judge !== undefined) return judgeGeneration(request)
     const w = yield* world(request.problem, "generate")
+    // a generative verifier's call is modelled apart: GenVerify.ts
+    if (request.verify !== undefined) {
+      const verified = verifyGeneration(w, request)
+      if (Result.isFailure(verified)) return yield* invalid("generate", verified.failure)
+      let out = 0
+      for (const g of verified.success.generations) out += g.outputTokens
+      yield* sleep(config.generator.latency.fixedMs + config.generator.latency.perTokenMs * out)
+      return verified.success
+    }
     const result = generatePure(w, request, config.generator.maxTokens)
     if (Result.isFailure(result)) return yield* invalid("generate", result.failure)
     // a multiple choice's answers are letters among its options: AnswerKinds.ts
@@ -144,9 +154,11 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     stepDelimiter: "\n\n",
     generate: (request) => generatorSlots.withPermits(1)(generate(request)),
     promptTokens: (request) =>
-      request.judge !== undefined
-        ? judgePromptTokens(request)
-        : promptTokens(request.problem, request.prefix, request.context)
+      request.verify !== undefined
+        ? verifyPromptTokens(request)
+        : request.judge !== undefined
+          ? judgePromptTokens(request)
+          : promptTokens(request.problem, request.prefix, request.context)
   }
   const verifier: VerifierShape = {
     backend: BACKEND,

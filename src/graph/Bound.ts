@@ -109,9 +109,17 @@ export const EMPTY: PopulationBound = { size: 0, active: 0, done: 0, chains: 0 }
  * @example
  * intervalOf(keep, scope, pop) // { lo: 4, hi: 4 }
  */
-export const intervalOf = (f: NumField, scope: BoundScope, pop: PopulationBound): Expression.Interval => {
+export const intervalOf = (
+  f: NumField,
+  scope: BoundScope,
+  pop: PopulationBound,
+  /** ranges of names a node adds for its own fields (a candidate's, `runtime/Where.ts`), read first */
+  extra?: (name: string) => Expression.Interval | undefined
+): Expression.Interval => {
   if (f.expr._tag === "Num") return { lo: f.expr.value, hi: f.expr.value }
   const r = Expression.evaluateInterval(f.expr, (name) => {
+    const own = extra?.(name)
+    if (own !== undefined) return own
     // own params only: `__proto__` (an unknown name) would otherwise read Object.prototype
     const p = Object.hasOwn(scope.params, name) ? scope.params[name] : undefined
     if (p !== undefined) return p
@@ -148,8 +156,12 @@ export const intervalOf = (f: NumField, scope: BoundScope, pop: PopulationBound)
  * @example
  * hiOf(n, scope, pop) // 16
  */
-export const hiOf = (f: NumField, scope: BoundScope, pop: PopulationBound): number =>
-  Math.max(0, intervalOf(f, scope, pop).hi)
+export const hiOf = (
+  f: NumField,
+  scope: BoundScope,
+  pop: PopulationBound,
+  extra?: (name: string) => Expression.Interval | undefined
+): number => Math.max(0, intervalOf(f, scope, pop, extra).hi)
 
 /**
  * The output tokens of one sequence, at most: the node's `maxTokens` (when written), else the

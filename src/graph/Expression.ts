@@ -5,7 +5,9 @@
  *
  * Grammar:
  * ```
- * expr    = term (("+" | "-") term)*
+ * expr    = compare ("?" expr ":" expr)?      a conditional: the first branch when compare ≠ 0
+ * compare = sum (("<" | "<=" | ">" | ">=" | "==" | "!=") sum)?     1 when it holds, else 0
+ * sum     = term (("+" | "-") term)*
  * term    = unary (("*" | "/") unary)*
  * unary   = "-" unary | primary
  * primary = number | name | call | "(" expr ")"
@@ -22,6 +24,12 @@ export type Expr =
   | { readonly _tag: "Neg"; readonly arg: Expr }
   | { readonly _tag: "Bin"; readonly op: "+" | "-" | "*" | "/"; readonly left: Expr; readonly right: Expr }
   | { readonly _tag: "Call"; readonly fn: Fn; readonly args: ReadonlyArray<Expr> }
+  | { readonly _tag: "Cmp"; readonly op: CmpOp; readonly left: Expr; readonly right: Expr }
+  | { readonly _tag: "If"; readonly test: Expr; readonly ifTrue: Expr; readonly ifFalse: Expr }
+
+/** Comparison operators: a comparison is 1 when it holds, else 0. */
+export const COMPARISONS = ["<=", ">=", "==", "!=", "<", ">"] as const
+export type CmpOp = (typeof COMPARISONS)[number]
 
 export const FUNCTIONS = ["min", "max", "floor", "ceil", "sqrt", "round"] as const
 export type Fn = (typeof FUNCTIONS)[number]
@@ -66,7 +74,13 @@ const tokenize = (text: string): ReadonlyArray<Token> | string => {
       i += name[0].length
       continue
     }
-    if ("+-*/(),".includes(ch)) {
+    const two = text.slice(i, i + 2)
+    if (two === "<=" || two === ">=" || two === "==" || two === "!=") {
+      out.push({ kind: "op", value: two, at: i })
+      i += 2
+      continue
+    }
+    if ("+-*/(),<>?:".includes(ch)) {
       out.push({ kind: "op", value: ch, at: i })
       i++
       continue
@@ -101,7 +115,25 @@ export const parse = (text: string): ParseResult => {
     pos++
   }
   const tooDeep = () => fail(`expression nested too deeply (more than 100 levels) at column ${peek().at + 1}`)
+  // nesting is counted in `sum`, which every cycle of the recursion passes through once
   const expr = (): Expr => {
+    const test = compare()
+    if (!isOp(peek(), "?")) return test
+    pos++
+    const then = expr()
+    expect(":")
+    const otherwise = expr()
+    return { _tag: "If", test, ifTrue: then, ifFalse: otherwise }
+  }
+  const compare = (): Expr => {
+    const left = sum()
+    const t = peek()
+    const op = t.kind === "op" ? COMPARISONS.find((c) => c === t.value) : undefined
+    if (op === undefined) return left
+    pos++
+    return { _tag: "Cmp", op, left, right: sum() }
+  }
+  const sum = (): Expr => {
     if (++depth > 100) tooDeep()
     let left = term()
     for (;;) {
@@ -209,6 +241,15 @@ export const names = (e: Expr): ReadonlyArray<string> => {
         return
       case "Call":
         for (const a of x.args) go(a)
+        return
+      case "Cmp":
+        go(x.left)
+        go(x.right)
+        return
+      case "If":
+        go(x.test)
+        go(x.ifTrue)
+        go(x.ifFalse)
     }
   }
   go(e)
@@ -257,6 +298,57 @@ export const evaluate = (e: Expr, lookup: (name: string) => number | undefined):
         e.fn,
         e.args.map((a) => evaluate(a, lookup))
       )
+    case "Cmp":
+      return compareValues(e.op, evaluate(e.left, lookup), evaluate(e.right, lookup)) ? 1 : 0
+    case "If": {
+      // NaN (an unknown name) has no truth value: the result is NaN, as for arithmetic
+      const test = evaluate(e.test, lookup)
+      if (Number.isNaN(test)) return Number.NaN
+      return test !== 0 ? evaluate(e.ifTrue, lookup) : evaluate(e.ifFalse, lookup)
+    }
+  }
+}
+
+const compareValues = (op: CmpOp, a: number, b: number): boolean => {
+  switch (op) {
+    case "<":
+      return a < b
+    case "<=":
+      return a <= b
+    case ">":
+      return a > b
+    case ">=":
+      return a >= b
+    case "==":
+      return a === b
+    case "!=":
+      return a !== b
+  }
+}
+
+/** A comparison of two ranges: 1 or 0 when every pair of values agrees, else both. */
+const compareIntervals = (op: CmpOp, a: Interval, b: Interval): Interval => {
+  if ([a.lo, a.hi, b.lo, b.hi].some(Number.isNaN)) return { lo: 0, hi: 1 }
+  const always = (x: boolean): Interval => (x ? point(1) : point(0))
+  switch (op) {
+    case "<":
+      return a.hi < b.lo ? always(true) : a.lo >= b.hi ? always(false) : { lo: 0, hi: 1 }
+    case "<=":
+      return a.hi <= b.lo ? always(true) : a.lo > b.hi ? always(false) : { lo: 0, hi: 1 }
+    case ">":
+      return compareIntervals("<", b, a)
+    case ">=":
+      return compareIntervals("<=", b, a)
+    case "==":
+      return a.lo === a.hi && b.lo === b.hi && a.lo === b.lo
+        ? always(true)
+        : a.hi < b.lo || b.hi < a.lo
+          ? always(false)
+          : { lo: 0, hi: 1 }
+    case "!=": {
+      const eq = compareIntervals("==", a, b)
+      return { lo: 1 - eq.hi, hi: 1 - eq.lo }
+    }
   }
 }
 
@@ -342,6 +434,20 @@ export const evaluateInterval = (e: Expr, lookup: (name: string) => Interval | u
         case "sqrt":
           return first.hi < 0 ? TOP : { lo: Math.sqrt(Math.max(0, first.lo)), hi: Math.sqrt(first.hi) }
       }
+      return TOP
+    }
+    case "Cmp":
+      return compareIntervals(e.op, evaluateInterval(e.left, lookup), evaluateInterval(e.right, lookup))
+    case "If": {
+      const test = evaluateInterval(e.test, lookup)
+      const then = () => evaluateInterval(e.ifTrue, lookup)
+      const otherwise = () => evaluateInterval(e.ifFalse, lookup)
+      // the test is certainly non-zero, certainly zero, or either: then both branches are possible
+      if (test.lo > 0 || test.hi < 0) return then()
+      if (test.lo === 0 && test.hi === 0) return otherwise()
+      const a = then()
+      const b = otherwise()
+      return { lo: Math.min(a.lo, b.lo), hi: Math.max(a.hi, b.hi) }
     }
   }
 }
@@ -376,5 +482,9 @@ export const print = (e: Expr): string => {
       return `(${print(e.left)} ${e.op} ${print(e.right)})`
     case "Call":
       return `${e.fn}(${e.args.map(print).join(", ")})`
+    case "Cmp":
+      return `(${print(e.left)} ${e.op} ${print(e.right)})`
+    case "If":
+      return `(${print(e.test)} ? ${print(e.ifTrue)} : ${print(e.ifFalse)})`
   }
 }

@@ -6,6 +6,13 @@
  * the end pay the best-scored parents first. No lane grows past the backend's solution cap.
  * Cost: n sequences per active candidate.
  *
+ * `n` may read the candidate it expands (`candidate.score`, `candidate.rank`, … — `runtime/Where.ts`),
+ * so each parent gets its own width: `"candidate.rank < 2 ? 4 : 1"` gives the two best-scored
+ * active candidates 4 children each and the rest 1 (rank 0 = best among the active candidates
+ * that can grow; unscored last, ties in population order). The static bound charges every active
+ * candidate the largest width `n` can take (over scores in [0, 1] and ranks below the population
+ * bound).
+ *
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
@@ -14,16 +21,23 @@ import * as CandidateId from "../domain/CandidateId.ts"
 import * as Population from "../domain/Population.ts"
 import * as Bound from "../graph/Bound.ts"
 import { checkNums } from "../graph/Check.ts"
+import * as Expression from "../graph/Expression.ts"
 import * as Field from "../graph/Field.ts"
+import * as Scope from "../graph/Scope.ts"
 import { type GenCall, generate } from "../runtime/Calls.ts"
-import { laneCap, num, type Sampling, sampling } from "../runtime/Env.ts"
+import { type Frame, laneCap, num, type Sampling, sampling } from "../runtime/Env.ts"
 import { announce, type Created, grow } from "../runtime/Grow.ts"
+import { InvalidValue } from "../runtime/RunError.ts"
+import * as Where from "../runtime/Where.ts"
 import { comment, maxTokensKey, samplingFields, temperatureKey, Until } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
 
 const fields = Schema.Struct({
   type: Schema.Literal("expand"),
-  n: Field.num({ description: "Children per active candidate (integer ≥ 1)" }),
+  n: Field.num({
+    description:
+      "Children per active candidate (integer ≥ 1); may read candidate.score, candidate.rank, … for a width per candidate"
+  }),
   until: Until,
   temperature: Field.optionalNum(temperatureKey),
   maxTokens: Field.optionalNum(maxTokensKey),
@@ -65,9 +79,10 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
       fields: f,
       needs: f.until === "step" ? [{ capability: "stepwise", path: `${path}.until` }] : [],
       lanes: f.until === "step" ? "deepen" : "keep",
-      check: (scope) => checkNums(scope, [f.n, f.temperature, f.maxTokens]),
+      check: (scope) => [...Where.checkCandidateNums(scope, [f.n]), ...checkNums(scope, [f.temperature, f.maxTokens])],
       bound: (scope, pop) => {
-        const n = Bound.hiOf(f.n, scope, pop)
+        // a width per candidate: every active candidate may get the largest
+        const n = Bound.hiOf(f.n, scope, pop, (name) => Where.candidateRange(name, pop.active))
         const m = Bound.maxTokensBound(f.maxTokens, scope, pop, f.until)
         const a = pop.active
         return {
@@ -83,10 +98,10 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
       run: (frame, population) =>
         Effect.gen(function* () {
           const counts = Population.counts(population)
-          const n = yield* num(frame, f.n, counts)
           const { temperature, maxTokens } = yield* sampling(frame, f, counts, f.until)
           // a lane at the solution cap cannot grow: it stays as it is
           const growable = population.filter((c) => !c.done && laneCap(frame, maxTokens, c) > 0)
+          const widths = yield* widthsOf(frame, f.n, counts, growable)
           // expansions to the end complete candidates: under a budget that cannot pay for every
           // parent, the best-scored are paid first (stable: ties keep population order)
           const parents =
@@ -98,7 +113,7 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
           const calls: Array<GenCall> = parents.map((c) => ({
             seedKey: c.id,
             prefix: c,
-            n,
+            n: widths.get(c.id) ?? 1,
             minN: 1,
             until: f.until,
             temperature,
@@ -131,4 +146,36 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
         })
     })
   }
+}
+
+/**
+ * The width of each growable candidate, by id: `n` once for all, or — when `n` reads the candidate
+ * — once per candidate, ranked among the growable ones.
+ */
+const widthsOf = (
+  frame: Frame,
+  n: Field.NumField,
+  counts: Population.Counts,
+  growable: ReadonlyArray<Candidate>
+): Effect.Effect<ReadonlyMap<string, number>, InvalidValue> => {
+  if (!Where.readsCandidate(n)) return Effect.map(num(frame, n, counts), (w) => new Map(growable.map((c) => [c.id, w])))
+  const stats = Where.candidateStats(growable, frame.env.answers)
+  const rest = Scope.lookup(
+    frame.params,
+    frame.ledger.limits,
+    counts,
+    n.remaining ? frame.ledger.remainingUnsafe : undefined
+  )
+  const out = new Map<string, number>()
+  for (let i = 0; i < growable.length; i++) {
+    const c = growable[i]
+    const s = stats[i]
+    if (c === undefined || s === undefined) continue
+    const w = Expression.evaluate(n.expr, Where.candidateLookup(s, rest))
+    const why = Field.valueProblem(n, w)
+    if (why !== undefined)
+      return Effect.fail(new InvalidValue({ path: n.path, problem: `${why} for candidate ${c.id}` }))
+    out.set(c.id, w)
+  }
+  return Effect.succeed(out)
 }

@@ -4,7 +4,10 @@
  * replacement ∝ softmax(score / temperature) (`mode: sample`, particle filtering; the j-th extra
  * copy of a candidate is `${id}~${j}`, so copies expand differently). Candidates outside the pool
  * stay where they are; kept ones keep their order. `dedupe` first drops candidates whose text
- * repeats a better-scored one; `dropUnanswered` drops done candidates without an answer. Cost: none.
+ * repeats a better-scored one; `distinct` keeps only the best-scored candidate of each answer (answers
+ * compared as the vote compares them; ties go to the earlier candidate; candidates without an
+ * answer are each their own), so `keep` counts distinct answers; `dropUnanswered` drops done
+ * candidates without an answer. Cost: none.
  *
  * @since 0.1.0
  */
@@ -19,7 +22,9 @@ import * as Bound from "../graph/Bound.ts"
 import { checkNums } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
 import { num } from "../runtime/Env.ts"
+import { Merger } from "../runtime/Merge.ts"
 import { resample, topK } from "../runtime/Prune.ts"
+import type { AnswerKeyShape } from "../services/Grader.ts"
 import { comment } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
 
@@ -62,6 +67,11 @@ const fields = Schema.Struct({
     description: "First drop done pool candidates without an answer",
     default: false
   }),
+  distinct: Schema.optionalKey(Schema.Boolean).annotateKey({
+    description:
+      "First keep only the best-scored pool candidate of each answer (equivalent answers are one answer), so keep counts distinct answers",
+    default: false
+  }),
   ...comment
 }).annotate({
   identifier: "PruneNode",
@@ -83,6 +93,7 @@ export interface PruneFields {
   readonly temperature: Field.NumField
   readonly dedupe: boolean
   readonly dropUnanswered: boolean
+  readonly distinct: boolean
 }
 
 export const prune: NodeKind<"prune", PruneDoc, PruneNode> = {
@@ -98,7 +109,8 @@ export const prune: NodeKind<"prune", PruneDoc, PruneNode> = {
       mode,
       temperature: Field.fieldOr(`${path}.temperature`, node.temperature, DEFAULT_PRUNE_TEMPERATURE, Field.POSITIVE),
       dedupe: node.dedupe ?? false,
-      dropUnanswered: node.dropUnanswered ?? false
+      dropUnanswered: node.dropUnanswered ?? false,
+      distinct: node.distinct ?? false
     }
     return planNode("prune", at, {
       fields: f,
@@ -162,6 +174,14 @@ export const prune: NodeKind<"prune", PruneDoc, PruneNode> = {
               return !drop
             })
           }
+          if (f.distinct) {
+            const survivors = bestPerAnswer(pop.filter(inPool), frame.env.answers)
+            pop = pop.filter((c) => {
+              const drop = inPool(c) && !survivors.has(c.id)
+              if (drop) dropped.push(c.id)
+              return !drop
+            })
+          }
           const pool = pop.filter(inPool)
           const scores = pool.map((c) => c.score)
           let picks: ReadonlyArray<number>
@@ -202,4 +222,33 @@ export const prune: NodeKind<"prune", PruneDoc, PruneNode> = {
         })
     })
   }
+}
+
+/**
+ * The ids of the best-scored candidate of each answer (equivalent answers merged as the vote merges
+ * them; ties: the earlier candidate) and of every candidate without an answer.
+ *
+ * @example
+ * bestPerAnswer(pool, answers) // for answers "2" (0.5), "3" (0.9), "2.0" (0.7): the ids of the 0.9 and 0.7 ones
+ */
+export const bestPerAnswer = (pool: ReadonlyArray<Candidate>, answers: AnswerKeyShape): ReadonlySet<string> => {
+  const merger = new Merger<{ readonly answer: string; best: Candidate | undefined }>(answers, (answer) => ({
+    answer,
+    best: undefined
+  }))
+  const out = new Set<string>()
+  for (const c of pool) {
+    if (c.answer === undefined) {
+      out.add(c.id)
+      continue
+    }
+    const { group } = merger.find(c.answer)
+    if (
+      group.best === undefined ||
+      (c.score ?? Number.NEGATIVE_INFINITY) > (group.best.score ?? Number.NEGATIVE_INFINITY)
+    )
+      group.best = c
+  }
+  for (const g of merger.groups) if (g.best !== undefined) out.add(g.best.id)
+  return out
 }

@@ -5,6 +5,13 @@
  * index 0); attempt k of chain `c` is `c.rk`. Old attempts stay in the population; new attempts
  * are appended in chain order. Cost: one sequence per chain.
  *
+ * With `where` (a condition over `candidate.*` — `runtime/Where.ts` — params, `budget.*`,
+ * `remaining.*`, `population.*`), only the chains whose head meets it are revised; the others are
+ * kept unchanged, and still vote. The head's stats are taken among the chain heads: `candidate.rank`
+ * is its rank by score among the heads, `candidate.share` its answer's share of the heads' answers,
+ * so `"candidate.share < 0.5"` revises the attempts that disagree with the majority. The static
+ * bound still charges every chain (a bound holds whatever the condition selects).
+ *
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
@@ -12,11 +19,14 @@ import { type Candidate, chainOf } from "../domain/Candidate.ts"
 import * as CandidateId from "../domain/CandidateId.ts"
 import * as Population from "../domain/Population.ts"
 import * as Bound from "../graph/Bound.ts"
-import { checkNums } from "../graph/Check.ts"
+import { type CheckScope, checkNums } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
+import * as Scope from "../graph/Scope.ts"
 import { type GenCall, generate } from "../runtime/Calls.ts"
 import { num, type Sampling, sampling } from "../runtime/Env.ts"
 import { announce, type Created, grow } from "../runtime/Grow.ts"
+import * as Stop from "../runtime/Stop.ts"
+import * as Where from "../runtime/Where.ts"
 import { comment, maxTokensKey, samplingFields, temperatureKey } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
 
@@ -31,6 +41,10 @@ const fields = Schema.Struct({
   }),
   temperature: Field.optionalNum(temperatureKey),
   maxTokens: Field.optionalNum(maxTokensKey),
+  where: Schema.optionalKey(Schema.String).annotateKey({
+    description:
+      'Revise only the chains whose head meets this condition: comparisons (>=, >, <=, <, ==, !=) of expressions joined by "and"/"or", over candidate.score, candidate.rank, candidate.scored, candidate.answered, candidate.done, candidate.votes, candidate.share (among the chain heads), params, budget.*, remaining.* and population.*; the other chains are kept unchanged'
+  }),
   ...comment
 }).annotate({
   identifier: "ReviseNode",
@@ -46,6 +60,8 @@ export type ReviseDoc = typeof fields.Type
 /** A compiled `revise` node. */
 export interface ReviseFields extends Sampling {
   readonly context: Field.NumField
+  /** the chains revised: all, a condition over the head, or why the condition does not parse */
+  readonly where: Stop.Condition | { readonly invalid: string } | undefined
 }
 
 /**
@@ -73,12 +89,16 @@ export const revise: NodeKind<"revise", ReviseDoc, ReviseNode> = {
     const path = at.path
     const f: ReviseFields = {
       context: Field.fieldOr(`${path}.context`, node.context, DEFAULT_CONTEXT, Field.INT1),
+      where: whereOf(node.where),
       ...samplingFields(path, node)
     }
     return planNode("revise", at, {
       fields: f,
       needs: [{ capability: "revise", path }],
-      check: (scope) => checkNums(scope, [f.context, f.temperature, f.maxTokens]),
+      check: (scope) => [
+        ...checkNums(scope, [f.context, f.temperature, f.maxTokens]),
+        ...checkWhere(`${path}.where`, f.where, scope)
+      ],
       bound: (scope, pop) => {
         const c = Math.min(pop.chains, pop.size)
         const m = Bound.maxTokensBound(f.maxTokens, scope, pop)
@@ -98,11 +118,25 @@ export const revise: NodeKind<"revise", ReviseDoc, ReviseNode> = {
             readonly chain: string
             readonly index: number
             readonly attempts: ReadonlyArray<Candidate>
+            readonly head: Candidate
           }> = []
           for (const [chain, attempts] of chains(population)) {
             const head = attempts[attempts.length - 1]
             if (head === undefined) continue
-            heads.push({ chain, index: chainOf(head).index + 1, attempts })
+            heads.push({ chain, index: chainOf(head).index + 1, attempts, head })
+          }
+          if (f.where !== undefined && "any" in f.where) {
+            const where = f.where
+            const stats = Where.candidateStats(
+              heads.map((h) => h.head),
+              frame.env.answers
+            )
+            const rest = Scope.lookup(frame.params, frame.ledger.limits, counts, frame.ledger.remainingUnsafe)
+            const chosen = heads.filter((_, i) => {
+              const s = stats[i]
+              return s !== undefined && Stop.holds(where, Where.candidateLookup(s, rest))
+            })
+            heads.splice(0, heads.length, ...chosen)
           }
           const calls: Array<GenCall> = heads.map((h) => ({
             seedKey: CandidateId.revision(h.chain, h.index),
@@ -144,4 +178,26 @@ export const revise: NodeKind<"revise", ReviseDoc, ReviseNode> = {
         })
     })
   }
+}
+
+const whereOf = (text: string | undefined): ReviseFields["where"] => {
+  if (text === undefined) return undefined
+  const r = Stop.parseCondition(text)
+  return r.ok ? r.condition : { invalid: r.message }
+}
+
+/**
+ * The problems of a `where` condition: its syntax, and names that are neither a candidate's nor
+ * the usual ones.
+ *
+ * @example
+ * checkWhere("root.nodes.2.where", whereOf("candidate.rnak < 2"), scope) // ['root.nodes.2.where: unknown name …']
+ */
+export const checkWhere = (path: string, where: ReviseFields["where"], scope: CheckScope): ReadonlyArray<string> => {
+  if (where === undefined) return []
+  if ("invalid" in where) return [`${path}: ${where.invalid}`]
+  return Stop.conditionNames(where).flatMap((name) => {
+    const why = name.startsWith("candidate.") ? Where.unknownCandidateName(name) : Scope.unknownName(name, scope.params)
+    return why === undefined ? [] : [`${path}: ${why}`]
+  })
 }

@@ -10,6 +10,13 @@
  * is the aggregate over the rollout, its step scores those of its own steps. The rollout is not
  * kept. Cost: one verifier call per scored candidate; up to k sequences per active candidate.
  *
+ * With `generative: {style, samples, temperature, maxTokens, onUnparsed}` the verifier is a model
+ * call through the generator (`runtime/GenVerify.ts`): LLM-as-a-judge (`judge`) or a ThinkPRM-style
+ * verification chain of thought (`think`), `samples` of them per candidate, charged to the verifier
+ * meters. Cost: per scored candidate 1 call (`samples` on a server without `n`), 1 verifier call,
+ * and as verifier tokens its prompt plus ≤ samples·maxTokens. The anytime finisher does not call a
+ * generative verifier (candidates it completes stay unscored).
+ *
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
@@ -33,11 +40,22 @@ import {
   score as scoreCalls
 } from "../runtime/Calls.ts"
 import { type Frame, laneCap, maxTokensOf, num } from "../runtime/Env.ts"
+import { verifyGenerative } from "../runtime/GenVerify.ts"
+import { JUDGE_INSTRUCTION, STYLES, type Style, THINK_INSTRUCTION } from "../services/GenVerify.ts"
 import { Aggregate, aggregateKey, comment, DEFAULT_AGGREGATE, maxTokensKey, verifierKey, verifierOf } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
 
 /** The rollout temperature of a lookahead when the node does not say: greedy. */
 export const DEFAULT_LOOKAHEAD_TEMPERATURE = 0
+
+/** The generative judge's temperature when the node does not say: greedy. */
+export const DEFAULT_JUDGE_TEMPERATURE = 0
+/** A verification chain's temperature when the node does not say (ThinkPRM samples its chains). */
+export const DEFAULT_THINK_TEMPERATURE = 0.6
+/** The generative judge's output tokens when the node does not say. */
+export const DEFAULT_JUDGE_TOKENS = 512
+/** A verification chain's output tokens when the node does not say. */
+export const DEFAULT_THINK_TOKENS = 2048
 
 const fields = Schema.Struct({
   type: Schema.Literal("score"),
@@ -54,6 +72,32 @@ const fields = Schema.Struct({
     })
   ).annotateKey({
     description: "Roll each active candidate out k more steps (not kept) and score the rollout (Snell et al. 2024 §5.2)"
+  }),
+  generative: Schema.optionalKey(
+    Schema.Struct({
+      style: Schema.Literals(STYLES).annotateKey({
+        description:
+          "judge: LLM-as-a-judge, a rating 1–10 of the whole solution (Zheng et al. 2023); think: a verification chain of thought judging each step, ending in yes/no (ThinkPRM, Khalifa et al. 2025)"
+      }),
+      samples: Field.optionalNum({
+        description: "Verification samples per candidate, their verdicts averaged (integer ≥ 1)",
+        default: 1
+      }),
+      temperature: Field.optionalNum({
+        description: `Sampling temperature of the verifier (number ≥ 0; default ${DEFAULT_JUDGE_TEMPERATURE} for judge, ${DEFAULT_THINK_TEMPERATURE} for think)`
+      }),
+      maxTokens: Field.optionalNum({
+        description: `Output tokens of one verification sample (integer ≥ 1; default ${DEFAULT_JUDGE_TOKENS} for judge, ${DEFAULT_THINK_TOKENS} for think; never more than the backend's cap)`
+      }),
+      onUnparsed: Schema.optionalKey(Schema.Literals(["unscored", "fail"])).annotateKey({
+        description:
+          "When no sample of a candidate has a verdict: leave it unscored (it ranks last, votes with weight 0) or fail the run",
+        default: "unscored"
+      })
+    })
+  ).annotateKey({
+    description:
+      "Verify with a model call through the generator instead of the backend's verifier, charged to the verifier meters"
   }),
   ...comment
 }).annotate({
@@ -76,6 +120,15 @@ export interface ScoreFields {
         readonly steps: Field.NumField
         readonly temperature: Field.NumField
         readonly maxTokens: Field.NumField | undefined
+      }
+    | undefined
+  readonly generative:
+    | {
+        readonly style: Style
+        readonly samples: Field.NumField
+        readonly temperature: Field.NumField
+        readonly maxTokens: Field.NumField
+        readonly onUnparsed: "unscored" | "fail"
       }
     | undefined
 }
@@ -173,6 +226,7 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
   compile: (node, at) => {
     const path = at.path
     const la = node.lookahead
+    const gv = node.generative
     const f: ScoreFields = {
       verifier: verifierOf(path, node.verifier),
       aggregate: node.aggregate ?? DEFAULT_AGGREGATE,
@@ -188,6 +242,26 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
                 Field.NONNEG
               ),
               maxTokens: Field.optionalField(`${path}.lookahead.maxTokens`, la.maxTokens, Field.INT1)
+            },
+      generative:
+        gv === undefined
+          ? undefined
+          : {
+              style: gv.style,
+              samples: Field.fieldOr(`${path}.generative.samples`, gv.samples, 1, Field.INT1),
+              temperature: Field.fieldOr(
+                `${path}.generative.temperature`,
+                gv.temperature,
+                gv.style === "judge" ? DEFAULT_JUDGE_TEMPERATURE : DEFAULT_THINK_TEMPERATURE,
+                Field.NONNEG
+              ),
+              maxTokens: Field.fieldOr(
+                `${path}.generative.maxTokens`,
+                gv.maxTokens,
+                gv.style === "judge" ? DEFAULT_JUDGE_TOKENS : DEFAULT_THINK_TOKENS,
+                Field.INT1
+              ),
+              onUnparsed: gv.onUnparsed ?? "unscored"
             }
     }
     const check = (scope: CheckScope): ReadonlyArray<string> => {
@@ -195,6 +269,15 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
         f.lookahead === undefined
           ? []
           : checkNums(scope, [f.lookahead.steps, f.lookahead.temperature, f.lookahead.maxTokens])
+      const g = f.generative
+      if (g !== undefined) {
+        const own = checkNums(scope, [g.samples, g.temperature, g.maxTokens])
+        const named =
+          node.verifier === undefined
+            ? []
+            : [`${path}.verifier: a generative verifier is a generator call; remove verifier or generative`]
+        return [...problems, ...own, ...named]
+      }
       const verifier = checkVerifier(scope, f.verifier)
       return verifier === undefined ? problems : [...problems, verifier]
     }
@@ -206,7 +289,8 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
       lanes: "keep",
       check,
       bound: (scope, pop) => {
-        let cost = Bound.verification(scope, pop.size)
+        let cost =
+          f.generative === undefined ? Bound.verification(scope, pop.size) : generativeBound(f.generative, scope, pop)
         if (f.lookahead !== undefined) {
           const k = Bound.hiOf(f.lookahead.steps, scope, pop)
           const m = Bound.maxTokensBound(f.lookahead.maxTokens, scope, pop, "step")
@@ -217,8 +301,10 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
       },
       run: (frame, population) =>
         Effect.gen(function* () {
-          // what the anytime finisher scores the candidates it completes with
-          frame.env.lastScore = { verifier: f.verifier.name, aggregate: f.aggregate }
+          // what the anytime finisher scores the candidates it completes with (never a generative
+          // verifier: its calls are not in the finisher's reserve)
+          frame.env.lastScore =
+            f.generative === undefined ? { verifier: f.verifier.name, aggregate: f.aggregate } : undefined
           const targets = population.filter((c) => c.score === undefined && c.steps !== undefined)
           if (targets.length === 0) return population
           const counts = Population.counts(population)
@@ -239,13 +325,24 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
             read = targets.map((c) => byId.get(c.id) ?? c)
           }
           // scoring complete candidates only is finishing work (it may draw on the run's reserve)
-          const scores = yield* scoreCalls(
-            frame,
-            path,
-            f.verifier.name,
-            read,
-            targets.every((c) => c.done)
-          )
+          const finishing = targets.every((c) => c.done)
+          const g = f.generative
+          const scores =
+            g === undefined
+              ? yield* scoreCalls(frame, path, f.verifier.name, read, finishing)
+              : yield* verifyGenerative(
+                  frame,
+                  path,
+                  read,
+                  {
+                    style: g.style,
+                    samples: yield* num(frame, g.samples, counts),
+                    temperature: yield* num(frame, g.temperature, counts),
+                    maxTokens: yield* num(frame, g.maxTokens, counts),
+                    onUnparsed: g.onUnparsed
+                  },
+                  finishing
+                )
           const scored = new Map<string, Candidate>()
           const events: Array<Effect.Effect<void>> = []
           targets.forEach((c, i) => {
@@ -275,3 +372,30 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
     })
   }
 }
+
+/**
+ * The bound of generative verification of a population: per candidate one call (`samples` on a
+ * server without `n`, so `samples` here), one verifier call, and as verifier tokens what the PRM
+ * would read plus the instruction (its UTF-8 bytes bound its tokens) plus `samples · maxTokens`.
+ */
+const generativeBound = (
+  g: NonNullable<ScoreFields["generative"]>,
+  scope: Bound.BoundScope,
+  pop: Bound.PopulationBound
+): Usage.Usage => {
+  const n = pop.size
+  const samples = Bound.hiOf(g.samples, scope, pop)
+  const out = Math.min(Bound.hiOf(g.maxTokens, scope, pop), scope.options.maxTokens)
+  const read = scope.options.verifierTokens
+  const perCandidate =
+    read === undefined ? Number.POSITIVE_INFINITY : read + INSTRUCTION_BYTES + Bound.mul(samples, out)
+  return Usage.make({
+    calls: Bound.mul(n, samples),
+    verifierCalls: n,
+    verifierTokens: n === 0 ? 0 : Bound.mul(n, perCandidate)
+  })
+}
+
+/** What a verification prompt adds to what a reward model reads, at most (bytes of its longest instruction and framing). */
+const INSTRUCTION_BYTES =
+  Math.max(new TextEncoder().encode(JUDGE_INSTRUCTION).length, new TextEncoder().encode(THINK_INSTRUCTION).length) + 256

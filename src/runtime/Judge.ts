@@ -115,7 +115,7 @@ export const judge = (
  * never scores may leave unset (the run's limit check asks for them only when the graph scores).
  * Priced at nothing, the judge would pass a limit that is meant to bound what the backend did.
  */
-const unpricedLimit = (frame: Frame): string | undefined => {
+export const unpricedLimit = (frame: Frame): string | undefined => {
   const { limits, pricing } = frame.ledger
   const unset = new Set(pricing.unset ?? [])
   if (limits.usd !== undefined && unset.has("verifier"))

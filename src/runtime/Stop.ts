@@ -244,7 +244,7 @@ export const dirichletMajority = (counts: ReadonlyArray<number>): number => {
 
 /** A comparison of two expressions. */
 interface Comparison {
-  readonly op: ">=" | ">" | "<=" | "<"
+  readonly op: Expression.CmpOp
   readonly left: Expression.Expr
   readonly right: Expression.Expr
 }
@@ -256,8 +256,9 @@ export interface Condition {
 }
 
 /**
- * Parses a condition: `<expr> (>=|>|<=|<) <expr>`, joined by `and` (binding tighter) and `or`.
+ * Parses a condition: `<expr> (>=|>|<=|<|==|!=) <expr>`, joined by `and` (binding tighter) and `or`.
  * Expressions are those of numeric fields (`graph/Expression.ts`); `vote.<name>` reads the vote.
+ * Each comparison is parsed by the expression parser, so its sides may hold conditionals.
  *
  * @example
  * parseCondition("vote.share >= 0.8 and vote.count >= 4") // { ok: true, condition }
@@ -269,15 +270,14 @@ export const parseCondition = (
   for (const alternative of text.split(/\s+or\s+/u)) {
     const all: Array<Comparison> = []
     for (const part of alternative.split(/\s+and\s+/u)) {
-      const m = /^(.*?)(>=|<=|>|<)(.*)$/u.exec(part)
-      if (m === null)
-        return { ok: false, message: `expected "<expression> >= <expression>" (or >, <=, <) in "${part.trim()}"` }
-      const left = Expression.parse((m[1] ?? "").trim())
-      if (!left.ok) return { ok: false, message: `in "${part.trim()}": ${left.message}` }
-      const right = Expression.parse((m[3] ?? "").trim())
-      if (!right.ok) return { ok: false, message: `in "${part.trim()}": ${right.message}` }
-      const op = m[2] as Comparison["op"]
-      all.push({ op, left: left.expr, right: right.expr })
+      const r = Expression.parse(part.trim())
+      if (!r.ok) return { ok: false, message: `in "${part.trim()}": ${r.message}` }
+      if (r.expr._tag !== "Cmp")
+        return {
+          ok: false,
+          message: `expected "<expression> >= <expression>" (or >, <=, <, ==, !=) in "${part.trim()}"`
+        }
+      all.push({ op: r.expr.op, left: r.expr.left, right: r.expr.right })
     }
     any.push(all)
   }
@@ -319,13 +319,7 @@ export const voteLookup =
  * holds(condition, voteLookup(stats, () => undefined)) // true once vote.share >= 0.8
  */
 export const holds = (c: Condition, lookup: (name: string) => number | undefined): boolean =>
-  c.any.some((all) =>
-    all.every((cmp) => {
-      const l = Expression.evaluate(cmp.left, lookup)
-      const r = Expression.evaluate(cmp.right, lookup)
-      return cmp.op === ">=" ? l >= r : cmp.op === ">" ? l > r : cmp.op === "<=" ? l <= r : l < r
-    })
-  )
+  c.any.some((all) => all.every((cmp) => Expression.evaluate({ _tag: "Cmp", ...cmp }, lookup) === 1))
 
 // ---------------------------------------------------------------------------------------------
 // The rules

@@ -9,6 +9,7 @@ import type { Problem } from "../domain/Problem.ts"
 import type { Step } from "../domain/Steps.ts"
 import type { BackendError } from "./BackendError.ts"
 import type { Capability } from "./Capability.ts"
+import type { VerifyTask } from "./GenVerify.ts"
 import type { JudgeTask } from "./Judge.ts"
 import type { RetryPolicy } from "./Retry.ts"
 
@@ -52,6 +53,13 @@ export interface GenerateRequest {
    * and its one generation is the verdict. A backend that cannot judge fails with `Unsupported`.
    */
   readonly judge?: JudgeTask
+  /**
+   * Present for a generative verifier's call (`GenVerify.ts`): the model reads the verification
+   * prompt over these steps of a solution to `problem` instead of the problem
+   * (`Prompt.requestMessages`), and each generation is one verification sample. A backend that
+   * cannot verify fails with `Unsupported`.
+   */
+  readonly verify?: VerifyTask
 }
 
 /** DeepConf online's stopping rule for one request (`GenerateRequest.stopBelow`). */

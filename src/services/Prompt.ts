@@ -10,6 +10,7 @@ import type { Candidate } from "../domain/Candidate.ts"
 import type { Problem } from "../domain/Problem.ts"
 import * as Steps from "../domain/Steps.ts"
 import type { GenerateRequest } from "./Generator.ts"
+import { verifyPrompt } from "./GenVerify.ts"
 import { judgePrompt } from "./Judge.ts"
 
 /** The system instruction of the Qwen2.5-Math evaluations (and of the open reproduction). */
@@ -73,16 +74,18 @@ export const messages = (
 }
 
 /**
- * The messages of a generation request: a consistency judge's prompt for a judge call (one user
- * message, no system instruction), else `messages` of the problem.
+ * The messages of a generation request: a generative verifier's or a consistency judge's prompt
+ * (one user message, no system instruction), else `messages` of the problem.
  *
  * @example
  * requestMessages(request, SYSTEM).at(-1)?.role // "user"
  */
 export const requestMessages = (request: GenerateRequest, system: string = SYSTEM): ReadonlyArray<Message> =>
-  request.judge === undefined
-    ? messages(request.problem, request.context, system)
-    : [{ role: "user", content: judgePrompt(request.problem.question, request.judge.responses) }]
+  request.verify !== undefined
+    ? [{ role: "user", content: verifyPrompt(request.problem.question, request.verify) }]
+    : request.judge === undefined
+      ? messages(request.problem, request.context, system)
+      : [{ role: "user", content: judgePrompt(request.problem.question, request.judge.responses) }]
 
 /** The text of a partial solution being continued: its steps and, when non-empty, a trailing delimiter. */
 export const continuation = (prefix: Candidate | undefined, delimiter: string): string => {

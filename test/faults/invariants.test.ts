@@ -123,22 +123,39 @@ const counted = (generator: GeneratorShape, verifier: VerifierShape, real: Real)
   const g: GeneratorShape = {
     ...generator,
     generate: (r) =>
-      track(
-        Usage.make({
-          calls: 1,
-          sequences: r.n,
-          outputTokens: r.n * r.maxTokens,
-          inputTokens: generator.promptTokens?.(r) ?? 0
-        }),
-        generator.generate(r),
-        (out) =>
-          Usage.make({
-            calls: 1,
-            sequences: out.generations.length,
-            outputTokens: out.generations.reduce((t, x) => t + x.outputTokens, 0),
-            inputTokens: out.inputTokens
-          })
-      )
+      // a generative verifier's (or a consistency judge's) call is verifier work: the meters charge
+      // it to calls, verifierCalls and verifierTokens (prompt + outputs), never to sequences
+      r.verify !== undefined || r.judge !== undefined
+        ? track(
+            Usage.make({
+              calls: 1,
+              verifierCalls: 1,
+              verifierTokens: (generator.promptTokens?.(r) ?? 0) + r.n * r.maxTokens
+            }),
+            generator.generate(r),
+            (out) =>
+              Usage.make({
+                calls: 1,
+                verifierCalls: 1,
+                verifierTokens: out.inputTokens + out.generations.reduce((t, x) => t + x.outputTokens, 0)
+              })
+          )
+        : track(
+            Usage.make({
+              calls: 1,
+              sequences: r.n,
+              outputTokens: r.n * r.maxTokens,
+              inputTokens: generator.promptTokens?.(r) ?? 0
+            }),
+            generator.generate(r),
+            (out) =>
+              Usage.make({
+                calls: 1,
+                sequences: out.generations.length,
+                outputTokens: out.generations.reduce((t, x) => t + x.outputTokens, 0),
+                inputTokens: out.inputTokens
+              })
+          )
   }
   const v: VerifierShape = {
     ...verifier,

@@ -49,7 +49,13 @@ const exprArb: fc.Arbitrary<Expr> = fc.letrec<{ expr: Expr }>((tie) => ({
         fn: fc.constantFrom(...Expression.FUNCTIONS),
         args: fc.array(tie("expr"), { minLength: 1, maxLength: 3 })
       })
-      .map(({ fn, args }): Expr => ({ _tag: "Call", fn, args: fn === "min" || fn === "max" ? args : args.slice(0, 1) }))
+      .map(
+        ({ fn, args }): Expr => ({ _tag: "Call", fn, args: fn === "min" || fn === "max" ? args : args.slice(0, 1) })
+      ),
+    fc
+      .record({ op: fc.constantFrom(...Expression.COMPARISONS), left: tie("expr"), right: tie("expr") })
+      .map((b): Expr => ({ _tag: "Cmp", ...b })),
+    fc.record({ test: tie("expr"), ifTrue: tie("expr"), ifFalse: tie("expr") }).map((b): Expr => ({ _tag: "If", ...b }))
   )
 })).expr
 
@@ -65,6 +71,10 @@ const depthOf = (e: Expr): number => {
       return 1 + Math.max(depthOf(e.left), depthOf(e.right))
     case "Call":
       return 1 + Math.max(0, ...e.args.map(depthOf))
+    case "Cmp":
+      return 1 + Math.max(depthOf(e.left), depthOf(e.right))
+    case "If":
+      return 1 + Math.max(depthOf(e.test), depthOf(e.ifTrue), depthOf(e.ifFalse))
   }
 }
 
@@ -78,7 +88,9 @@ describe("expressions: parsing", () => {
     const text = fc.oneof(
       fc.string({ maxLength: 40 }),
       fc.string({
-        unit: fc.constantFrom(..."N M ( ) + - * / , . 1 e 0 min max sqrt floor budget population _".split(" ")),
+        unit: fc.constantFrom(
+          ..."N M ( ) + - * / , . 1 e 0 min max sqrt floor budget population _ < > <= == != ? :".split(" ")
+        ),
         maxLength: 60
       }),
       fc.string({ unit: "binary", maxLength: 30 }),

@@ -51,7 +51,16 @@ const sampleArb = fc
 
 const expandArb = fc
   .record({
-    n: fc.constantFrom(1, 2, 3, "M", "max(1, M - 1)"),
+    n: fc.constantFrom(
+      1,
+      2,
+      3,
+      "M",
+      "max(1, M - 1)",
+      "candidate.rank < 2 ? M + 1 : 1",
+      "max(1, round(3 * candidate.score))",
+      "candidate.share >= 0.5 ? 1 : M"
+    ),
     until,
     temperature,
     maxTokens,
@@ -92,12 +101,29 @@ const pruneArb = fc
     mode: opt(fc.constantFrom("top", "sample")),
     temperature: opt(fc.constantFrom(0.2, 1, "R + 0.5")),
     dedupe: opt(fc.boolean()),
-    dropUnanswered: opt(fc.boolean())
+    dropUnanswered: opt(fc.boolean()),
+    distinct: opt(fc.boolean())
   })
   .map((r) => obj({ type: "prune", ...r }))
 
+const generativeScoreArb = fc
+  .record({
+    style: fc.constantFrom("judge", "think"),
+    samples: opt(fc.constantFrom(1, 2, "M")),
+    temperature: opt(fc.constantFrom(0, 0.6)),
+    maxTokens: opt(fc.constantFrom(16, 256, 2048, "min(512, max(48, floor(budget.outputTokens / 4)))"))
+  })
+  .map((g) => obj({ type: "score", generative: obj(g), aggregate: "last" }))
+
 const reviseArb = fc
-  .record({ context: opt(fc.constantFrom(1, 2, 4, "max(1, K)")), temperature, maxTokens })
+  .record({
+    context: opt(fc.constantFrom(1, 2, 4, "max(1, K)")),
+    temperature,
+    maxTokens,
+    where: opt(
+      fc.constantFrom("candidate.share < 0.5", "candidate.rank >= 1 or candidate.scored < 1", "candidate.votes <= K")
+    )
+  })
   .map((r) => obj({ type: "revise", ...r }))
 
 export const selectArb = fc
@@ -206,7 +232,8 @@ const useArb = fc
     { graph: "rebase", params: { N: "N", rounds: "R" } },
     { graph: "mcts", params: { N: "K", k: "M" } },
     { graph: "ab-mcts", params: { N: "K", k: "M" } },
-    { graph: "deepconf-online", params: { N: "N + K", warmup: "max(1, K)", W: 16 } }
+    { graph: "deepconf-online", params: { N: "N + K", warmup: "max(1, K)", W: 16 } },
+    { graph: "llm-judge-best-of-n", params: { N: "K", K: 1 } }
   )
   .map((u) => ({ type: "use", ...u }))
 
@@ -222,7 +249,8 @@ const leafArb: fc.Arbitrary<Json> = fc.oneof(
   { arbitrary: confidenceArb, weight: 1 },
   { arbitrary: rebaseArb, weight: 1 },
   { arbitrary: mctsArb, weight: 1 },
-  { arbitrary: deepconfArb, weight: 1 }
+  { arbitrary: deepconfArb, weight: 1 },
+  { arbitrary: generativeScoreArb, weight: 1 }
 )
 
 const BINS: ReadonlyArray<ReadonlyArray<number>> = [[], [0.5], [0.8, 0.3], [0.9, 0.6, 0.2]]
