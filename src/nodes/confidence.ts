@@ -7,8 +7,9 @@
  * `score` = that statistic mapped into [0, 1] (`scoreOf`: C / (1 + C), or exp of a mean
  * log-probability), so `select weighted` votes weighted by confidence and `prune` keeps the most
  * confident. With
- * `keep`, only the most confident fraction of them stays (DeepConf offline's filter: keep the top
- * η of traces). Candidates without token confidences stay as they are. Cost: none.
+ * `keep`, only the most confident fraction of the finished, answered ones stays (DeepConf
+ * offline's filter: keep the top η of traces). Candidates without token confidences, and
+ * unfinished ones, stay as they are. Cost: none.
  *
  * @since 0.3.0
  */
@@ -116,7 +117,10 @@ export const confidence: NodeKind<"confidence", ConfidenceDoc, ConfidenceNode> =
           })
           if (f.keep === undefined) return scored
           const keep = yield* num(frame, f.keep, counts)
-          const rated = scored.filter((c) => c.confidence !== undefined)
+          // DeepConf filters finished traces: an unfinished or unanswered one cannot vote, so it
+          // is never ranked (it stays, as candidates without confidences do) and never takes the
+          // place of one that can — under a tight token budget most traces are cut short
+          const rated = scored.filter((c) => c.confidence !== undefined && c.done && c.answer !== undefined)
           const k = Math.max(1, Math.ceil(keep * rated.length))
           const kept = new Set(
             topK(

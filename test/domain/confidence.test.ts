@@ -81,6 +81,21 @@ describe("the confidence node", () => {
     assert.strictEqual(some.usage.verifierCalls, 0)
   })
 
+  it("keep ranks finished traces only: under a tight token budget a cut trace never displaces an answer", async () => {
+    // the anytime property's counterexample: N = 8 under one trace's worth of output tokens
+    const hard = { id: "inv/hard", question: "Give $n$.", gold: "7", level: 5 }
+    const r = await runner.run({
+      graph: "deepconf-offline",
+      problem: hard,
+      params: { N: 8 },
+      seed: 537,
+      budget: { outputTokens: 4096 }
+    })
+    assert.isDefined(r.answer, `population ${r.population.map((c) => `${c.id}:${c.done}`).join(", ")}`)
+    const answered = r.population.filter((c) => c.done && c.answer !== undefined)
+    assert.isAtLeast(answered.length, 1)
+  })
+
   it("samples that did not ask for logprobs are left unrated", async () => {
     const doc = {
       name: "c",
