@@ -20,7 +20,7 @@ import { mathAnswerKey } from "../src/answer/MathGrader.ts"
 import type { Problem } from "../src/domain/Problem.ts"
 import type { RunResult } from "../src/domain/RunResult.ts"
 import { run } from "../src/runtime/Run.ts"
-import { layerSilent } from "../src/runtime/RunEvents.ts"
+import { RunEvents, silent } from "../src/runtime/RunEvents.ts"
 import type { GeneratorShape } from "../src/services/Generator.ts"
 import type { AnswerKeyShape } from "../src/services/Grader.ts"
 import type { VerifierShape } from "../src/services/Verifier.ts"
@@ -161,7 +161,7 @@ export const measureOverhead = async (
   const problems: Array<Problem> = []
   for (let i = 0; i < options.problems; i++) problems.push(await problem(17 + 41 * i))
   const runtimeOnce = (p: Problem, seed: number) =>
-    Effect.runPromise(provide(ports, run(loaded, p, { params: c.params, seed }).pipe(Effect.provide(layerSilent))))
+    Effect.runPromise(provide(ports, run(loaded, p, { params: c.params, seed }).pipe(Effect.provideService(RunEvents, silent))))
   const ratios: Array<number> = []
   const perCall: Array<number> = []
   const perRun: Array<number> = []

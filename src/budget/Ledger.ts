@@ -223,9 +223,26 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
       const perUnit = baseOnly(request.perUnit)
       return (k) => Usage.add(fixed, Usage.scale(perUnit, k))
     }
-    const sums: Array<Usage.Usage> = [fixed]
-    for (const u of request.unitCosts) sums.push(Usage.add(sums[sums.length - 1] ?? fixed, baseOnly(u)))
-    return (k) => sums[Math.min(k, sums.length - 1)] ?? fixed
+    const unitCosts = request.unitCosts
+    // the whole request's cost is one pass (what every ask with no binding limit needs: a verifier
+    // batch of 256 candidates asks once); prefix sums are built only for a binary search
+    let whole: Usage.Usage | undefined
+    let sums: Array<Usage.Usage> | undefined
+    return (k) => {
+      if (k >= unitCosts.length) {
+        if (whole === undefined) {
+          let t = fixed
+          for (const u of unitCosts) t = Usage.add(t, u)
+          whole = baseOnly(t)
+        }
+        return whole
+      }
+      if (sums === undefined) {
+        sums = [fixed]
+        for (const u of unitCosts) sums.push(Usage.add(sums[sums.length - 1] ?? fixed, baseOnly(u)))
+      }
+      return sums[Math.max(0, k)] ?? fixed
+    }
   }
 
   /** Whether `usage` on top of `base` fits every limit. */
