@@ -161,7 +161,9 @@ export const measureOverhead = async (
   const problems: Array<Problem> = []
   for (let i = 0; i < options.problems; i++) problems.push(await problem(17 + 41 * i))
   const runtimeOnce = (p: Problem, seed: number) =>
-    Effect.runPromise(provide(ports, run(loaded, p, { params: c.params, seed }).pipe(Effect.provideService(RunEvents, silent))))
+    Effect.runPromise(
+      provide(ports, run(loaded, p, { params: c.params, seed }).pipe(Effect.provideService(RunEvents, silent)))
+    )
   const ratios: Array<number> = []
   const perCall: Array<number> = []
   const perRun: Array<number> = []

@@ -15,7 +15,12 @@ import { formatIssues } from "../../src/domain/SchemaProblems.ts"
 import type { BackendConfigError } from "../../src/services/Backend.ts"
 import { type BackendError, backendError } from "../../src/services/BackendError.ts"
 import type { Capability } from "../../src/services/Capability.ts"
-import { type GenerateRequest, type GenerateResult, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
+import {
+  type GenerateRequest,
+  type GenerateResult,
+  Generator,
+  type GeneratorShape
+} from "../../src/services/Generator.ts"
 import { type ScoreRequest, type ScoreResult, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { forKind } from "./AnswerKinds.ts"
 import { decodeConfig, type SimulatedConfig, type SimulatedConfigInput } from "./Config.ts"

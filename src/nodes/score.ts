@@ -246,7 +246,8 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
             read,
             targets.every((c) => c.done)
           )
-          const scored = new Map<string, Candidate>()
+          // keyed by the candidate object, not its id (long in a deep beam, hashed afresh each round)
+          const scored = new Map<Candidate, Candidate>()
           const events: Array<Effect.Effect<void>> = []
           targets.forEach((c, i) => {
             const s = scores[i]
@@ -256,7 +257,7 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
             const total = aggregate(s, f.aggregate)
             if (total === undefined) return
             const next: Candidate = { ...c, stepScores: s.slice(0, own), score: total }
-            scored.set(c.id, next)
+            scored.set(c, next)
             if (frame.env.events.enabled)
               events.push(
                 frame.env.events.publish({
@@ -270,7 +271,7 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
               )
           })
           yield* Effect.all(events, { discard: true })
-          return population.map((c) => scored.get(c.id) ?? c)
+          return population.map((c) => scored.get(c) ?? c)
         })
     })
   }

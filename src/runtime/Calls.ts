@@ -338,7 +338,8 @@ export const invokeGenerator = (
             )
           )
         let outputTokens = 0
-        for (const [i, g] of result.generations.entries()) {
+        for (let i = 0; i < result.generations.length; i++) {
+          const g = result.generations[i] as Generation
           if (!(Number.isInteger(g.outputTokens) && g.outputTokens >= 0 && g.outputTokens <= request.maxTokens))
             return Effect.fail(
               backendError(
@@ -404,8 +405,28 @@ const paidGeneration = (
         })
       )
     ),
-    (result) => (result === undefined ? undefined : { ...result, cut: result.generations.map(() => cut) })
+    (result) =>
+      result === undefined
+        ? undefined
+        : {
+            generations: result.generations,
+            inputTokens: result.inputTokens,
+            ...(result.spent === undefined ? {} : { spent: result.spent }),
+            cut: cutFlags(result.generations.length, cut)
+          }
   )
+}
+
+/** Shared all-false flag lists by length: a call's output is seldom cut, and nobody writes to them. */
+const uncut: Array<ReadonlyArray<boolean>> = []
+const cutFlags = (n: number, cut: boolean): ReadonlyArray<boolean> => {
+  if (cut || n > 4096) return Array.from({ length: n }, () => cut)
+  let flags = uncut[n]
+  if (flags === undefined) {
+    flags = Object.freeze(Array.from({ length: n }, () => false))
+    uncut[n] = flags
+  }
+  return flags
 }
 
 /** Concatenates the paid parts of one call. */

@@ -384,14 +384,16 @@ const executeWith = Effect.fnUntraced(function* (
   }
   // the reserve to finish one candidate (Finish.ts), kept back from the graph's ordinary work when
   // the budget can pay for it besides the first call; without a limit there is nothing to keep
-  const reserve = reserveFor(facts.first, facts.scores, generator, verifier, problem)
+  // (computed only under a limit: it counts the prompt and a candidate's tokens, per run)
+  const reserve =
+    Object.keys(limits).length === 0 || !loaded.plan.root.answers
+      ? undefined
+      : reserveFor(facts.first, facts.scores, generator, verifier, problem)
   // a first call made in a parallel branch is paid from a share of what the reserve leaves; the
   // run's own first call must still fit beside the reserve
   const own = facts.first === undefined || facts.first.shared ? Usage.zero : minimum
   const hold =
-    Object.keys(limits).length === 0 ||
-    !loaded.plan.root.answers ||
-    ledger.shortfall(Usage.add(own, reserve)).length > 0
+    reserve === undefined || ledger.shortfall(Usage.add(own, reserve)).length > 0
       ? undefined
       : yield* ledger.hold(`${loaded.plan.root.path}#reserve`, reserve)
   const frame: Frame = {
