@@ -447,6 +447,22 @@ const executeWith = Effect.fnUntraced(function* (
   return result
 })
 
+/** The pricing of ports with no prices given, by port objects (a port's facts never change). */
+const pricings = new WeakMap<GeneratorShape, WeakMap<VerifierShape, Pricing.Pricing>>()
+const backendPricing = (generator: GeneratorShape, verifier: VerifierShape): Pricing.Pricing => {
+  let byVerifier = pricings.get(generator)
+  if (byVerifier === undefined) {
+    byVerifier = new WeakMap()
+    pricings.set(generator, byVerifier)
+  }
+  let pricing = byVerifier.get(verifier)
+  if (pricing === undefined) {
+    pricing = pricingOf(generator, verifier, undefined)
+    byVerifier.set(verifier, pricing)
+  }
+  return pricing
+}
+
 /**
  * Runs a graph on a problem with a fresh ledger for `options.limits`.
  *
@@ -461,6 +477,9 @@ export const run = (
   Effect.gen(function* () {
     const generator = yield* Generator
     const verifier = yield* Verifier
-    const ledger = yield* Ledger.make(options.limits ?? {}, pricingOf(generator, verifier, options.prices))
+    const ledger = yield* Ledger.make(
+      options.limits ?? {},
+      options.prices === undefined ? backendPricing(generator, verifier) : pricingOf(generator, verifier, options.prices)
+    )
     return yield* execute(loaded, problem, options).pipe(Effect.provideService(Ledger.Ledger, ledger))
   })
