@@ -142,6 +142,24 @@ if (wanted("scheduling")) {
   }
 }
 
+// ---- 2b. scheduling at any latency (issue 20) --------------------------------------------------
+if (wanted("scheduling")) {
+  const reps = quick ? 2 : 4
+  log(`2b. scheduling at 1 ms (beam) and 5 ms (256-branch fan-out, cap 256), ${reps} repetitions per case…`)
+  for (const [c, target] of [
+    [beamScheduling(64, 4, 40, 1, 64), 1.1],
+    [bestOfNScheduling(256, 5, 256), 1.2]
+  ] as const) {
+    const r = await measureScheduling(c, "served", reps)
+    rows.push({
+      figure: `2 scheduling: ${r.label}, wall ÷ critical path`,
+      measured: `${spread(r.ratio, 3)} (${fmt(r.wallMs.median, 1)} ÷ ${r.criticalMs} ms; ${r.waves} waves, ${r.phases} phases; bare sleeps ${fmt(r.floorMs.median, 1)} ms = ${fmt(r.floorMs.median / r.criticalMs, 3)})`,
+      target: `≤ ${target}`,
+      met: r.ratio.median <= target
+    })
+  }
+}
+
 // ---- 3. memory -----------------------------------------------------------------------------
 const memory: Array<ReturnType<typeof measureMemory>> = []
 if (wanted("memory")) {
