@@ -479,7 +479,9 @@ export const run = (
     const verifier = yield* Verifier
     const ledger = yield* Ledger.make(
       options.limits ?? {},
-      options.prices === undefined ? backendPricing(generator, verifier) : pricingOf(generator, verifier, options.prices)
+      options.prices === undefined
+        ? backendPricing(generator, verifier)
+        : pricingOf(generator, verifier, options.prices)
     )
     return yield* execute(loaded, problem, options).pipe(Effect.provideService(Ledger.Ledger, ledger))
   })
