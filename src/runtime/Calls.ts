@@ -504,6 +504,42 @@ export const generate = (
   frame: Frame,
   node: string,
   calls: ReadonlyArray<GenCall>
+): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> => {
+  const only = calls.length === 1 ? calls[0] : undefined
+  return only === undefined ? generateMany(frame, node, calls) : generateOne(frame, node, only)
+}
+
+/**
+ * One call (a sample node, a one-parent expansion, each branch of a fan-out): the same two phases
+ * as `generateMany`, chained without a generator, a loop or the arrays of many calls — a fan-out
+ * runs this once per branch before the branch's call can start.
+ */
+const generateOne = (
+  frame: Frame,
+  node: string,
+  call: GenCall
+): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> =>
+  Effect.scoped(
+    Effect.suspend(() => {
+      const full = requestOf(frame, node, call, call.n)
+      const asked = generationReservation(frame, node, call, full)
+      // phase 1: the whole call, if it fits (a tentative ask is no refusal)
+      return Effect.matchEffect(frame.ledger.reserve({ ...asked, minUnits: asked.units, tentative: true }), {
+        onSuccess: (r) => Effect.map(paidGeneration(frame, node, call, full, asked, r, 0), (g) => [g]),
+        // phase 2: what fits, sequence by sequence
+        onFailure: () =>
+          Effect.suspend(() => {
+            const out: Array<Generated | undefined> = [undefined]
+            return Effect.as(payOneByOne(frame, node, [call], [full], [asked], 0, out), out)
+          })
+      })
+    })
+  )
+
+const generateMany = (
+  frame: Frame,
+  node: string,
+  calls: ReadonlyArray<GenCall>
 ): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> =>
   Effect.scoped(
     Effect.gen(function* () {
