@@ -9,6 +9,7 @@
 import { Duration, Effect, Semaphore } from "effect"
 import type { GenerateRequest, GenerateResult, GeneratorShape } from "../src/services/Generator.ts"
 import type { ScoreRequest, ScoreResult, VerifierShape } from "../src/services/Verifier.ts"
+import type { PlainBackend } from "./PlainLoop.ts"
 
 interface Scored {
   readonly stepScores: ReadonlyArray<number>
@@ -63,6 +64,69 @@ export const recorded = (ports: {
     })
   return { generator: { ...ports.generator, generate }, verifier: { ...ports.verifier, score } }
 }
+
+/**
+ * Recorded answers as plain functions over a plain backend (`PlainLoop.ts`): each answer is
+ * computed once by `source` and then served from a map, keyed as `recorded` keys them. The plain
+ * loop calls `generate`/`score` directly; the runtime reaches the same maps through `portsOf`.
+ *
+ * @example
+ * const answers = recordedPlain(plainSimulated(backend))
+ * answers.generate(request) // computed once, then the same object every time
+ */
+export const recordedPlain = (source: PlainBackend): PlainBackend => {
+  const generations = new Map<string, GenerateResult>()
+  const scores = new Map<string, Scored>()
+  const key = (r: ScoreRequest, i: number) => {
+    const c = r.candidates[i]
+    return `${r.problem.id}|${c?.id}|${c?.steps?.length ?? 0}`
+  }
+  return {
+    ...source,
+    generate: (request) => {
+      const k = `${request.seed}:${request.n}:${request.until}:${request.temperature}:${request.maxTokens}:${request.index ?? 0}`
+      let hit = generations.get(k)
+      if (hit === undefined) {
+        hit = source.generate(request)
+        generations.set(k, hit)
+      }
+      return hit
+    },
+    score: (request) => {
+      const stepScores: Array<ReadonlyArray<number>> = []
+      let inputTokens = 0
+      for (let i = 0; i < request.candidates.length; i++) {
+        const k = key(request, i)
+        let hit = scores.get(k)
+        if (hit === undefined) {
+          // a miss is scored alone, so each candidate's tokens are known
+          const one = source.score({ ...request, candidates: request.candidates.slice(i, i + 1) })
+          hit = { stepScores: one.stepScores[0] ?? [], inputTokens: one.inputTokens }
+          scores.set(k, hit)
+        }
+        stepScores.push(hit.stepScores)
+        inputTokens += hit.inputTokens
+      }
+      return { stepScores, inputTokens }
+    }
+  }
+}
+
+/**
+ * A plain backend as the runtime's ports, by the cheapest bridge there is: `Effect.sync` around
+ * the plain function (a bad request throws, which is a defect here). The other facts (model,
+ * capabilities, caps, token counters) are those of `like`, the backend the answers come from.
+ *
+ * @example
+ * const ports = portsOf(recordedPlain(plainSimulated(backend)), backend)
+ */
+export const portsOf = (
+  plain: PlainBackend,
+  like: { readonly generator: GeneratorShape; readonly verifier: VerifierShape }
+): { readonly generator: GeneratorShape; readonly verifier: VerifierShape } => ({
+  generator: { ...like.generator, generate: (request) => Effect.sync(() => plain.generate(request)) },
+  verifier: { ...like.verifier, score: (request) => Effect.sync(() => plain.score(request)) }
+})
 
 /**
  * A server in front of ports: at most `concurrency` calls at once, each answered `latencyMs`

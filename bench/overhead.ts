@@ -1,59 +1,130 @@
 /**
  * Figure 1, orchestration overhead: the same strategy run through the graph runtime and through
- * the plain hand-written reference of `test/reference/` (which makes the same backend calls, in
- * the same order, with the same seeds — `test/runtime/reference.test.ts` checks that they give
- * the same population and usage), on the simulated backend with zero latency. Both sides pay the
- * simulator's own work, so the ratio and the difference per call are what the runtime adds.
+ * the plain loop of `PlainLoop.ts` — hand-written TypeScript without Effect that makes exactly the
+ * runtime's backend calls (same seeds, caps, prefixes and verifier batches) on the backend's plain
+ * functions. Every repetition checks the two sides call for call (the requests each side sent)
+ * and answer for answer (answer, chosen candidate, calls, sequences and tokens); a mismatch aborts
+ * the bench. Times are CPU time of this process, the two sides alternating which goes first.
+ *
+ * Two backends: `simulated` — the runtime calls the simulated backend's ports (its pure model
+ * behind a permit, as a user's run does), the plain loop the pure model itself; `recorded` — each
+ * answer computed once, then served from a map (`Recorded.ts`, `recordedPlain`), which the runtime
+ * reaches through `Effect.sync` (`portsOf`, the cheapest bridge): the backend's work is then all
+ * but gone, and (runtime − plain loop) ÷ calls is what the runtime adds per call.
  *
  * @since 0.1.0
  */
 import { Effect } from "effect"
 import type { SimulatedConfigInput } from "../plugins/simulated/index.ts"
+import { mathAnswerKey } from "../src/answer/MathGrader.ts"
 import type { Problem } from "../src/domain/Problem.ts"
 import type { RunResult } from "../src/domain/RunResult.ts"
 import { run } from "../src/runtime/Run.ts"
-import { layerSilent } from "../src/runtime/RunEvents.ts"
-import type { BackendError } from "../src/services/BackendError.ts"
-import { beamSearch } from "../test/reference/beamSearch.ts"
-import { bestOfN } from "../test/reference/bestOfN.ts"
-import type { Ports, ReferenceResult } from "../test/reference/kit.ts"
-import { recorded } from "./Recorded.ts"
+import { RunEvents, silent } from "../src/runtime/RunEvents.ts"
+import type { GeneratorShape } from "../src/services/Generator.ts"
+import type { AnswerKeyShape } from "../src/services/Grader.ts"
+import type { VerifierShape } from "../src/services/Verifier.ts"
+import {
+  callDifference,
+  type LoggedCall,
+  type PlainBackend,
+  type PlainResult,
+  plainBeamSearch,
+  plainBestOfN,
+  plainSimulated
+} from "./PlainLoop.ts"
+import { portsOf, recordedPlain } from "./Recorded.ts"
 import { cpuMs, type Summary, summarize } from "./Stats.ts"
 import { backendOf, graph, LONG, problem, provide } from "./World.ts"
 
-/** One side-by-side case: a graph with params, and the reference that makes the same calls. */
+/** One side-by-side case: a graph with params, and the plain loop that makes the same calls. */
 export interface OverheadCase {
   readonly label: string
   readonly graph: string
   readonly params: Record<string, number>
   readonly config: SimulatedConfigInput
-  readonly reference: (p: Problem, seed: number) => Effect.Effect<ReferenceResult, BackendError, Ports>
+  readonly plain: (backend: PlainBackend, key: AnswerKeyShape, p: Problem, seed: number) => PlainResult
 }
 
 /** What one case measured. */
 export interface OverheadResult {
   readonly label: string
-  /** runtime time ÷ reference time, per repetition */
+  /** runtime time ÷ plain-loop time, per repetition */
   readonly ratio: Summary
-  /** (runtime − reference) ÷ backend calls, in µs, per repetition */
+  /** (runtime − plain loop) ÷ backend calls, in µs, per repetition */
   readonly perCallUs: Summary
+  /** (runtime − plain loop) ÷ runs, in µs, per repetition */
+  readonly perRunUs: Summary
   /** backend calls of one repetition (all problems) */
   readonly calls: number
-  /** reference CPU milliseconds of one repetition */
-  readonly referenceMs: Summary
+  /** runs of one repetition */
+  readonly runs: number
+  /** plain-loop CPU milliseconds of one repetition */
+  readonly plainMs: Summary
   readonly runtimeMs: Summary
 }
 
-const sameCalls = (g: RunResult, r: ReferenceResult, label: string) => {
-  if (g.usage.calls !== r.usage.calls || g.usage.sequences !== r.usage.sequences || g.answer !== r.answer)
-    throw new Error(
-      `${label}: runtime and reference differ (calls ${g.usage.calls} vs ${r.usage.calls}, sequences ${g.usage.sequences} vs ${r.usage.sequences})`
-    )
+/** Throws unless the runtime and the plain loop made the same calls and gave the same result. */
+export const checkSame = (
+  label: string,
+  g: RunResult,
+  p: PlainResult,
+  runtimeCalls: ReadonlyArray<LoggedCall>,
+  plainCalls: ReadonlyArray<LoggedCall>
+): void => {
+  const u = g.usage
+  const pairs: ReadonlyArray<readonly [string, unknown, unknown]> = [
+    ["answer", g.answer, p.answer],
+    ["chosen", g.chosen?.id, p.chosen],
+    ["calls", u.calls, p.calls],
+    ["sequences", u.sequences, p.sequences],
+    ["inputTokens", u.inputTokens, p.inputTokens],
+    ["outputTokens", u.outputTokens, p.outputTokens],
+    ["verifierCalls", u.verifierCalls, p.verifierCalls],
+    ["verifierTokens", u.verifierTokens, p.verifierTokens],
+    [
+      "population",
+      g.population.map((c) => `${c.id}:${c.score}`).join(","),
+      p.population.map((c) => `${c.id}:${c.score}`).join(",")
+    ]
+  ]
+  for (const [what, a, b] of pairs)
+    if (a !== b)
+      throw new Error(
+        `${label}: runtime and plain loop differ in ${what}: ${String(a).slice(0, 200)} vs ${String(b).slice(0, 200)}`
+      )
+  const calls = callDifference(runtimeCalls, plainCalls)
+  if (calls !== undefined) throw new Error(`${label}: runtime and plain loop made different calls: ${calls}`)
+  if (runtimeCalls.length !== u.calls)
+    throw new Error(`${label}: ${runtimeCalls.length} calls logged, ${u.calls} metered`)
 }
+
+/** Ports that push every request onto `sink.log` (one port object for every run: the runtime's per-backend memos hit). */
+const loggedPorts = (
+  ports: { readonly generator: GeneratorShape; readonly verifier: VerifierShape },
+  sink: { log: Array<LoggedCall> }
+): { readonly generator: GeneratorShape; readonly verifier: VerifierShape } => ({
+  generator: {
+    ...ports.generator,
+    generate: (r) =>
+      Effect.suspend(() => {
+        sink.log.push({ generate: r })
+        return ports.generator.generate(r)
+      })
+  },
+  verifier: {
+    ...ports.verifier,
+    score: (r) =>
+      Effect.suspend(() => {
+        sink.log.push({ score: r })
+        return ports.verifier.score(r)
+      })
+  }
+})
 
 /**
  * Runs a case `reps` times (after `warmup` untimed repetitions) on `problems` problems,
- * alternating which side goes first.
+ * alternating which side goes first, checking both sides against each other every time.
  *
  * @example
  * const r = await measureOverhead(beamCase(64, 4), { reps: 7, warmup: 1, problems: 2 })
@@ -69,64 +140,85 @@ export const measureOverhead = async (
   }
 ): Promise<OverheadResult> => {
   const simulated = await backendOf(c.config)
-  const backend = options.recorded === true ? recorded(simulated) : simulated
+  const pure = plainSimulated(simulated)
+  const plainBackend = options.recorded === true ? recordedPlain(pure) : pure
+  const runtimePorts = options.recorded === true ? portsOf(plainBackend, simulated) : simulated
+  const runtimeSink: { log: Array<LoggedCall> } = { log: [] }
+  const plainSink: { log: Array<LoggedCall> } = { log: [] }
+  const ports = loggedPorts(runtimePorts, runtimeSink)
+  const plainLogged: PlainBackend = {
+    ...plainBackend,
+    generate: (r) => {
+      plainSink.log.push({ generate: r })
+      return plainBackend.generate(r)
+    },
+    score: (r) => {
+      plainSink.log.push({ score: r })
+      return plainBackend.score(r)
+    }
+  }
   const loaded = await graph(c.graph)
   const problems: Array<Problem> = []
   for (let i = 0; i < options.problems; i++) problems.push(await problem(17 + 41 * i))
   const runtimeOnce = (p: Problem, seed: number) =>
-    Effect.runPromise(provide(backend, run(loaded, p, { params: c.params, seed }).pipe(Effect.provide(layerSilent))))
-  const referenceOnce = (p: Problem, seed: number) => Effect.runPromise(provide(backend, c.reference(p, seed)))
+    Effect.runPromise(
+      provide(ports, run(loaded, p, { params: c.params, seed }).pipe(Effect.provideService(RunEvents, silent)))
+    )
   const ratios: Array<number> = []
   const perCall: Array<number> = []
-  const refMs: Array<number> = []
+  const perRun: Array<number> = []
+  const plainMs: Array<number> = []
   const rtMs: Array<number> = []
   let calls = 0
   for (let rep = 0; rep < options.warmup + options.reps; rep++) {
     let tRuntime = 0
-    let tReference = 0
+    let tPlain = 0
     calls = 0
     for (const [i, p] of problems.entries()) {
       // the same seeds every repetition: the same work, and a recorded backend hits
       const seed = i
-      const sides = [
-        async () => {
-          const t0 = cpuMs()
-          const g = await runtimeOnce(p, seed)
-          tRuntime += cpuMs() - t0
-          return g
-        },
-        async () => {
-          const t0 = cpuMs()
-          const r = await referenceOnce(p, seed)
-          tReference += cpuMs() - t0
-          return r
-        }
-      ] as const
-      // alternate the order, so neither side always runs on a warmer heap
-      if ((rep + i) % 2 === 0) {
-        const g = await sides[0]()
-        const r = await sides[1]()
-        sameCalls(g, r, c.label)
-        calls += g.usage.calls
-      } else {
-        const r = await sides[1]()
-        const g = await sides[0]()
-        sameCalls(g, r, c.label)
-        calls += g.usage.calls
+      runtimeSink.log = []
+      plainSink.log = []
+      const runtimeSide = async () => {
+        const t0 = cpuMs()
+        const g = await runtimeOnce(p, seed)
+        tRuntime += cpuMs() - t0
+        return g
       }
+      const plainSide = () => {
+        const t0 = cpuMs()
+        const r = c.plain(plainLogged, mathAnswerKey, p, seed)
+        tPlain += cpuMs() - t0
+        return r
+      }
+      // alternate the order, so neither side always runs on a warmer heap
+      let g: RunResult
+      let r: PlainResult
+      if ((rep + i) % 2 === 0) {
+        g = await runtimeSide()
+        r = plainSide()
+      } else {
+        r = plainSide()
+        g = await runtimeSide()
+      }
+      checkSame(c.label, g, r, runtimeSink.log, plainSink.log)
+      calls += g.usage.calls
     }
     if (rep < options.warmup) continue
-    ratios.push(tRuntime / tReference)
-    perCall.push(((tRuntime - tReference) * 1000) / calls)
-    refMs.push(tReference)
+    ratios.push(tRuntime / tPlain)
+    perCall.push(((tRuntime - tPlain) * 1000) / calls)
+    perRun.push(((tRuntime - tPlain) * 1000) / problems.length)
+    plainMs.push(tPlain)
     rtMs.push(tRuntime)
   }
   return {
     label: c.label,
     ratio: summarize(ratios),
     perCallUs: summarize(perCall),
+    perRunUs: summarize(perRun),
     calls,
-    referenceMs: summarize(refMs),
+    runs: problems.length,
+    plainMs: summarize(plainMs),
     runtimeMs: summarize(rtMs)
   }
 }
@@ -142,7 +234,7 @@ export const beamCase = (N: number, M: number, rounds = 40, config: SimulatedCon
   graph: "beam-search",
   params: { N, M, rounds },
   config,
-  reference: (p, seed) => beamSearch(p, seed, { N, M, rounds })
+  plain: (backend, key, p, seed) => plainBeamSearch(backend, key, p, seed, { N, M, rounds })
 })
 
 /**
@@ -156,5 +248,5 @@ export const bestOfNCase = (N: number, config: SimulatedConfigInput = {}): Overh
   graph: "weighted-best-of-n",
   params: { N },
   config,
-  reference: (p, seed) => bestOfN(p, seed, { N, method: "weighted" })
+  plain: (backend, key, p, seed) => plainBestOfN(backend, key, p, seed, { N })
 })

@@ -12,7 +12,7 @@ import type { SimulatedConfigInput } from "../plugins/simulated/index.ts"
 import type { Problem } from "../src/domain/Problem.ts"
 import { fromJson, type LoadedGraph } from "../src/graph/Loader.ts"
 import { run } from "../src/runtime/Run.ts"
-import { layerSilent } from "../src/runtime/RunEvents.ts"
+import { RunEvents, silent } from "../src/runtime/RunEvents.ts"
 import type { GeneratorShape } from "../src/services/Generator.ts"
 import type { VerifierShape } from "../src/services/Verifier.ts"
 import { recorded, served } from "./Recorded.ts"
@@ -161,7 +161,7 @@ export const measureScheduling = async (c: SchedulingCase, mode: Mode, reps: num
     const ports = timed(backend, starts)
     const t0 = now()
     const result = await Effect.runPromise(
-      provide(ports, run(loaded, p, { params: c.params, seed: 0 }).pipe(Effect.provide(layerSilent)))
+      provide(ports, run(loaded, p, { params: c.params, seed: 0 }).pipe(Effect.provideService(RunEvents, silent)))
     )
     const wall = now() - t0
     if (rep < 0) continue // warm-up: records the answers, compiles the code

@@ -22,7 +22,7 @@ import {
   Generator,
   type GeneratorShape
 } from "../../src/services/Generator.ts"
-import { type ScoreRequest, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
+import { type ScoreRequest, type ScoreResult, Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 import { forKind } from "./AnswerKinds.ts"
 import { decodeConfig, type SimulatedConfig, type SimulatedConfigInput } from "./Config.ts"
 import { generate as generatePure } from "./Generate.ts"
@@ -97,49 +97,60 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
 
   const sleep = (ms: number) => (ms > 0 ? Effect.sleep(Duration.millis(ms)) : Effect.void)
 
-  const generate = Effect.fn("simulated.generate")(function* (request: GenerateRequest) {
+  // Not `Effect.fn`: its span and the stack trace it captures on every call cost more than the
+  // model's own work for one short step (a beam search makes thousands of calls). The result is
+  // built by plain code and returned as one effect.
+  const generate = (request: GenerateRequest): Effect.Effect<GenerateResult, BackendError> => {
     // a consistency judge's call (free-text voting) is modelled apart: Judge.ts
-    if (request.judge !== undefined) return judgeGeneration(request)
-    const w = yield* world(request.problem, "generate")
-    // a generative verifier's call is modelled apart: GenVerify.ts
-    if (request.verify !== undefined) {
-      const verified = verifyGeneration(w, request)
-      if (Result.isFailure(verified)) return yield* invalid("generate", verified.failure)
-      let out = 0
-      for (const g of verified.success.generations) out += g.outputTokens
-      yield* sleep(config.generator.latency.fixedMs + config.generator.latency.perTokenMs * out)
-      return verified.success
-    }
-    const result = generatePure(w, request, config.generator.maxTokens)
-    if (Result.isFailure(result)) return yield* invalid("generate", result.failure)
-    // a multiple choice's answers are letters among its options: AnswerKinds.ts
-    const kinded = request.problem.answer === undefined ? result.success : forKind(request.problem, result.success)
-    // token confidences only when asked: drawn from tags of their own, they change nothing else
-    const out = request.logprobs === undefined ? kinded : withLogprobsAsked(w, request, kinded)
-    let tokens = 0
-    for (const g of out.generations) tokens += g.outputTokens
-    yield* sleep(config.generator.latency.fixedMs + config.generator.latency.perTokenMs * tokens)
-    return out
-  })
+    if (request.judge !== undefined) return Effect.succeed(judgeGeneration(request))
+    return Effect.flatMap(world(request.problem, "generate"), (w) => {
+      // a generative verifier's call is modelled apart: GenVerify.ts
+      if (request.verify !== undefined) {
+        const verified = verifyGeneration(w, request)
+        if (Result.isFailure(verified)) return Effect.fail(invalid("generate", verified.failure))
+        let verifyTokens = 0
+        for (const g of verified.success.generations) verifyTokens += g.outputTokens
+        const ms = config.generator.latency.fixedMs + config.generator.latency.perTokenMs * verifyTokens
+        return ms > 0 ? Effect.as(sleep(ms), verified.success) : Effect.succeed(verified.success)
+      }
+      const result = generatePure(w, request, config.generator.maxTokens)
+      if (Result.isFailure(result)) return Effect.fail(invalid("generate", result.failure))
+      // a multiple choice's answers are letters among its options: AnswerKinds.ts
+      const kinded = request.problem.answer === undefined ? result.success : forKind(request.problem, result.success)
+      // token confidences only when asked: drawn from tags of their own, they change nothing else
+      const out = request.logprobs === undefined ? kinded : withLogprobsAsked(w, request, kinded)
+      let tokens = 0
+      for (const g of out.generations) tokens += g.outputTokens
+      const ms = config.generator.latency.fixedMs + config.generator.latency.perTokenMs * tokens
+      return ms > 0 ? Effect.as(sleep(ms), out) : Effect.succeed(out)
+    })
+  }
 
-  const score = Effect.fn("simulated.score")(function* (request: ScoreRequest) {
+  const score = (request: ScoreRequest): Effect.Effect<ScoreResult, BackendError> => {
     if (!(VERIFIERS as ReadonlyArray<string>).includes(request.verifier))
-      return yield* invalid(
-        "score",
-        `verifier: expected one of ${VERIFIERS.join(", ")}, got ${JSON.stringify(request.verifier)}`
+      return Effect.fail(
+        invalid("score", `verifier: expected one of ${VERIFIERS.join(", ")}, got ${JSON.stringify(request.verifier)}`)
       )
-    const w = yield* world(request.problem, "score")
-    const stepScores: Array<ReadonlyArray<number>> = []
-    let inputTokens = 0
-    for (const candidate of request.candidates) {
-      const scores = scoreCandidate(w, candidate, request.verifier)
-      if (Result.isFailure(scores)) return yield* invalid("score", scores.failure)
-      stepScores.push(scores.success)
-      inputTokens += verifierTokens(request.problem, candidate)
-    }
-    yield* sleep(config.verifier.latency.fixedMs + config.verifier.latency.perTokenMs * inputTokens)
-    return { stepScores, inputTokens }
-  })
+    return Effect.flatMap(world(request.problem, "score"), (w) => {
+      const stepScores: Array<ReadonlyArray<number>> = []
+      let inputTokens = 0
+      for (const candidate of request.candidates) {
+        const scores = scoreCandidate(w, candidate, request.verifier)
+        if (Result.isFailure(scores)) return Effect.fail(invalid("score", scores.failure))
+        stepScores.push(scores.success)
+        inputTokens += verifierTokens(request.problem, candidate)
+      }
+      const ms = config.verifier.latency.fixedMs + config.verifier.latency.perTokenMs * inputTokens
+      const out: ScoreResult = { stepScores, inputTokens }
+      return ms > 0 ? Effect.as(sleep(ms), out) : Effect.succeed(out)
+    })
+  }
+
+  // A server that answers at once computes each answer in one synchronous step, so no two calls
+  // are ever in progress together and its permit (a semaphore's take and release per call) has
+  // nothing to bound: it is taken only when a call waits out a latency.
+  const generatorLatent = config.generator.latency.fixedMs > 0 || config.generator.latency.perTokenMs > 0
+  const verifierLatent = config.verifier.latency.fixedMs > 0 || config.verifier.latency.perTokenMs > 0
 
   const generator: GeneratorShape = {
     backend: BACKEND,
@@ -152,7 +163,7 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     maxSteps: maxSteps(config),
     ...(config.prices === undefined ? {} : { prices: config.prices }),
     stepDelimiter: "\n\n",
-    generate: (request) => generatorSlots.withPermits(1)(generate(request)),
+    generate: generatorLatent ? (request) => generatorSlots.withPermits(1)(generate(request)) : generate,
     promptTokens: (request) =>
       request.verify !== undefined
         ? verifyPromptTokens(request)
@@ -166,7 +177,7 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     params: config.verifier.params,
     verifiers: VERIFIERS,
     concurrency: config.verifier.concurrency,
-    score: (request) => verifierSlots.withPermits(1)(score(request)),
+    score: verifierLatent ? (request) => verifierSlots.withPermits(1)(score(request)) : score,
     inputTokens: verifierTokens
   }
   return { config, generator, verifier, world } satisfies SimulatedBackend

@@ -158,7 +158,19 @@ export interface LedgerShape {
 /** The budget ledger of a run. */
 export class Ledger extends Context.Service<Ledger, LedgerShape>()("mull/budget/Ledger") {}
 
-const baseOnly = (u: Usage.Usage): Usage.Usage => ({ ...u, flops: 0, usd: 0 })
+// written out, not `{ ...u, flops: 0, usd: 0 }`: every reservation and commit takes a few, and a
+// spread of a usage costs several times these reads
+const baseOnly = (u: Usage.Usage): Usage.Usage => ({
+  calls: u.calls,
+  sequences: u.sequences,
+  inputTokens: u.inputTokens,
+  outputTokens: u.outputTokens,
+  verifierCalls: u.verifierCalls,
+  verifierTokens: u.verifierTokens,
+  flops: 0,
+  usd: 0,
+  wallMs: u.wallMs
+})
 
 /** The token meters a hold keeps (FLOPs and USD are derived from them). */
 const HELD: ReadonlyArray<Usage.Meter> = [
@@ -223,9 +235,26 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
       const perUnit = baseOnly(request.perUnit)
       return (k) => Usage.add(fixed, Usage.scale(perUnit, k))
     }
-    const sums: Array<Usage.Usage> = [fixed]
-    for (const u of request.unitCosts) sums.push(Usage.add(sums[sums.length - 1] ?? fixed, baseOnly(u)))
-    return (k) => sums[Math.min(k, sums.length - 1)] ?? fixed
+    const unitCosts = request.unitCosts
+    // the whole request's cost is one pass (what every ask with no binding limit needs: a verifier
+    // batch of 256 candidates asks once); prefix sums are built only for a binary search
+    let whole: Usage.Usage | undefined
+    let sums: Array<Usage.Usage> | undefined
+    return (k) => {
+      if (k >= unitCosts.length) {
+        if (whole === undefined) {
+          let t = fixed
+          for (const u of unitCosts) t = Usage.add(t, u)
+          whole = baseOnly(t)
+        }
+        return whole
+      }
+      if (sums === undefined) {
+        sums = [fixed]
+        for (const u of unitCosts) sums.push(Usage.add(sums[sums.length - 1] ?? fixed, baseOnly(u)))
+      }
+      return sums[Math.max(0, k)] ?? fixed
+    }
   }
 
   /** Whether `usage` on top of `base` fits every limit. */

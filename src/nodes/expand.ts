@@ -121,7 +121,9 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
             finishing: f.until === "end"
           }))
           const results = yield* generate(frame, path, calls)
-          const childrenOf = new Map<string, ReadonlyArray<Candidate>>()
+          // keyed by the parent object, not its id: a deep beam's ids are long strings, hashed
+          // afresh every round
+          const childrenOf = new Map<Candidate, ReadonlyArray<Candidate>>()
           const created: Array<Created> = []
           parents.forEach((parent, i) => {
             const r = results[i]
@@ -139,10 +141,10 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
               created.push({ candidate, generation })
               return candidate
             })
-            childrenOf.set(parent.id, kids)
+            childrenOf.set(parent, kids)
           })
           yield* announce(frame, path, created)
-          return population.flatMap((c) => childrenOf.get(c.id) ?? [c])
+          return population.flatMap((c) => childrenOf.get(c) ?? [c])
         })
     })
   }

@@ -135,9 +135,10 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
             : undefined
           const outs = yield* Effect.forEach(
             Array.from({ length: branches }, (_, j) => j),
-            (j) =>
-              Effect.gen(function* () {
-                const ledger = share === undefined ? frame.ledger : yield* Ledger.makeShare(frame.ledger, share)
+            (j) => {
+              // no generator per branch: a fan-out starts its branches one after another in one
+              // task, so what each does before its first call delays every later branch's call
+              const start = (ledger: Frame["ledger"]) => {
                 const prefix = CandidateId.branch(frame.prefix, j)
                 // branch j of every parallel at this depth counts its fresh samples on from the last one
                 let counter = frame.env.counters.get(prefix)
@@ -155,8 +156,12 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
                   counter,
                   selection: { ranking: [] }
                 }
-                return yield* runNode(branch, body, Population.empty)
-              }),
+                return runNode(branch, body, Population.empty)
+              }
+              return share === undefined
+                ? Effect.suspend(() => start(frame.ledger))
+                : Effect.flatMap(Ledger.makeShare(frame.ledger, share), start)
+            },
             { concurrency: "unbounded" }
           )
           return [...population, ...outs.flat()]

@@ -194,13 +194,15 @@ export const prune: NodeKind<"prune", PruneDoc, PruneNode> = {
           // the kept candidates, copies numbered in order, past any copy id already in the population
           // (a second sampling prune of the same candidates must not repeat `s0~1`)
           const kept = new Map<string, Array<Candidate>>()
-          const taken = new Set(pop.map((c) => c.id))
+          // the ids in use are needed only for a copy (a top-k prune never makes one)
+          let taken: Set<string> | undefined
           for (const i of picks) {
             const c = pool[i]
             if (c === undefined) continue
             const list = kept.get(c.id)
             if (list === undefined) kept.set(c.id, [c])
             else {
+              taken ??= new Set(pop.map((p) => p.id))
               let j = list.length
               while (taken.has(CandidateId.copy(c.id, j))) j++
               const id = CandidateId.copy(c.id, j)

@@ -343,7 +343,8 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
                   },
                   finishing
                 )
-          const scored = new Map<string, Candidate>()
+          // keyed by the candidate object, not its id (long in a deep beam, hashed afresh each round)
+          const scored = new Map<Candidate, Candidate>()
           const events: Array<Effect.Effect<void>> = []
           targets.forEach((c, i) => {
             const s = scores[i]
@@ -353,7 +354,7 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
             const total = aggregate(s, f.aggregate)
             if (total === undefined) return
             const next: Candidate = { ...c, stepScores: s.slice(0, own), score: total }
-            scored.set(c.id, next)
+            scored.set(c, next)
             if (frame.env.events.enabled)
               events.push(
                 frame.env.events.publish({
@@ -367,7 +368,7 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
               )
           })
           yield* Effect.all(events, { discard: true })
-          return population.map((c) => scored.get(c.id) ?? c)
+          return population.map((c) => scored.get(c) ?? c)
         })
     })
   }

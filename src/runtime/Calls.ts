@@ -341,7 +341,8 @@ export const invokeGenerator = (
             )
           )
         let outputTokens = 0
-        for (const [i, g] of result.generations.entries()) {
+        for (let i = 0; i < result.generations.length; i++) {
+          const g = result.generations[i] as Generation
           if (!(Number.isInteger(g.outputTokens) && g.outputTokens >= 0 && g.outputTokens <= request.maxTokens))
             return Effect.fail(
               backendError(
@@ -407,8 +408,28 @@ const paidGeneration = (
         })
       )
     ),
-    (result) => (result === undefined ? undefined : { ...result, cut: result.generations.map(() => cut) })
+    (result) =>
+      result === undefined
+        ? undefined
+        : {
+            generations: result.generations,
+            inputTokens: result.inputTokens,
+            ...(result.spent === undefined ? {} : { spent: result.spent }),
+            cut: cutFlags(result.generations.length, cut)
+          }
   )
+}
+
+/** Shared all-false flag lists by length: a call's output is seldom cut, and nobody writes to them. */
+const uncut: Array<ReadonlyArray<boolean>> = []
+const cutFlags = (n: number, cut: boolean): ReadonlyArray<boolean> => {
+  if (cut || n > 4096) return Array.from({ length: n }, () => cut)
+  let flags = uncut[n]
+  if (flags === undefined) {
+    flags = Object.freeze(Array.from({ length: n }, () => false))
+    uncut[n] = flags
+  }
+  return flags
 }
 
 /** Concatenates the paid parts of one call. */
@@ -483,6 +504,42 @@ const payOneByOne = (
  * const results = yield* generate(frame, "root.nodes.0", calls)
  */
 export const generate = (
+  frame: Frame,
+  node: string,
+  calls: ReadonlyArray<GenCall>
+): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> => {
+  const only = calls.length === 1 ? calls[0] : undefined
+  return only === undefined ? generateMany(frame, node, calls) : generateOne(frame, node, only)
+}
+
+/**
+ * One call (a sample node, a one-parent expansion, each branch of a fan-out): the same two phases
+ * as `generateMany`, chained without a generator, a loop or the arrays of many calls — a fan-out
+ * runs this once per branch before the branch's call can start.
+ */
+const generateOne = (
+  frame: Frame,
+  node: string,
+  call: GenCall
+): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> =>
+  Effect.scoped(
+    Effect.suspend(() => {
+      const full = requestOf(frame, node, call, call.n)
+      const asked = generationReservation(frame, node, call, full)
+      // phase 1: the whole call, if it fits (a tentative ask is no refusal)
+      return Effect.matchEffect(frame.ledger.reserve({ ...asked, minUnits: asked.units, tentative: true }), {
+        onSuccess: (r) => Effect.map(paidGeneration(frame, node, call, full, asked, r, 0), (g) => [g]),
+        // phase 2: what fits, sequence by sequence
+        onFailure: () =>
+          Effect.suspend(() => {
+            const out: Array<Generated | undefined> = [undefined]
+            return Effect.as(payOneByOne(frame, node, [call], [full], [asked], 0, out), out)
+          })
+      })
+    })
+  )
+
+const generateMany = (
   frame: Frame,
   node: string,
   calls: ReadonlyArray<GenCall>

@@ -384,14 +384,16 @@ const executeWith = Effect.fnUntraced(function* (
   }
   // the reserve to finish one candidate (Finish.ts), kept back from the graph's ordinary work when
   // the budget can pay for it besides the first call; without a limit there is nothing to keep
-  const reserve = reserveFor(facts.first, facts.scores, generator, verifier, problem)
+  // (computed only under a limit: it counts the prompt and a candidate's tokens, per run)
+  const reserve =
+    Object.keys(limits).length === 0 || !loaded.plan.root.answers
+      ? undefined
+      : reserveFor(facts.first, facts.scores, generator, verifier, problem)
   // a first call made in a parallel branch is paid from a share of what the reserve leaves; the
   // run's own first call must still fit beside the reserve
   const own = facts.first === undefined || facts.first.shared ? Usage.zero : minimum
   const hold =
-    Object.keys(limits).length === 0 ||
-    !loaded.plan.root.answers ||
-    ledger.shortfall(Usage.add(own, reserve)).length > 0
+    reserve === undefined || ledger.shortfall(Usage.add(own, reserve)).length > 0
       ? undefined
       : yield* ledger.hold(`${loaded.plan.root.path}#reserve`, reserve)
   const frame: Frame = {
@@ -445,6 +447,22 @@ const executeWith = Effect.fnUntraced(function* (
   return result
 })
 
+/** The pricing of ports with no prices given, by port objects (a port's facts never change). */
+const pricings = new WeakMap<GeneratorShape, WeakMap<VerifierShape, Pricing.Pricing>>()
+const backendPricing = (generator: GeneratorShape, verifier: VerifierShape): Pricing.Pricing => {
+  let byVerifier = pricings.get(generator)
+  if (byVerifier === undefined) {
+    byVerifier = new WeakMap()
+    pricings.set(generator, byVerifier)
+  }
+  let pricing = byVerifier.get(verifier)
+  if (pricing === undefined) {
+    pricing = pricingOf(generator, verifier, undefined)
+    byVerifier.set(verifier, pricing)
+  }
+  return pricing
+}
+
 /**
  * Runs a graph on a problem with a fresh ledger for `options.limits`.
  *
@@ -459,6 +477,11 @@ export const run = (
   Effect.gen(function* () {
     const generator = yield* Generator
     const verifier = yield* Verifier
-    const ledger = yield* Ledger.make(options.limits ?? {}, pricingOf(generator, verifier, options.prices))
+    const ledger = yield* Ledger.make(
+      options.limits ?? {},
+      options.prices === undefined
+        ? backendPricing(generator, verifier)
+        : pricingOf(generator, verifier, options.prices)
+    )
     return yield* execute(loaded, problem, options).pipe(Effect.provideService(Ledger.Ledger, ledger))
   })

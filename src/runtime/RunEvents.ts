@@ -146,10 +146,20 @@ export class RunEvents extends Context.Service<RunEvents, RunEventsShape>()("mul
  * @example
  * program.pipe(Effect.provide(layerSilent))
  */
-export const layerSilent: Layer.Layer<RunEvents> = Layer.succeed(
-  RunEvents,
-  RunEvents.of({ enabled: false, publish: () => Effect.void, subscribe: Effect.succeed(Stream.empty) })
-)
+export const layerSilent: Layer.Layer<RunEvents> = Layer.succeed(RunEvents, RunEvents.of(silentShape()))
+
+/**
+ * The silent service itself, for `Effect.provideService`: a run that provides it so builds no
+ * layer (a layer's memo map and scope cost more than a small run's own bookkeeping).
+ *
+ * @example
+ * program.pipe(Effect.provideService(RunEvents, silent))
+ */
+export const silent: RunEventsShape = silentShape()
+
+function silentShape(): RunEventsShape {
+  return { enabled: false, publish: () => Effect.void, subscribe: Effect.succeed(Stream.empty) }
+}
 
 /**
  * Events are published on an unbounded `PubSub`; subscribe before running.
