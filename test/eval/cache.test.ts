@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, ManagedRuntime } from "effect"
 import * as Simulated from "../../plugins/simulated/index.ts"
 import * as MathGrader from "../../src/answer/MathGrader.ts"
+import * as Candidate from "../../src/domain/Candidate.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
 import { type CacheStats, cachedGenerator, cachedVerifier, memoryStore } from "../../src/eval/Cache.ts"
 import * as Loader from "../../src/graph/Loader.ts"
@@ -58,7 +59,7 @@ const sweep = (budgets: ReadonlyArray<number>) =>
             problem: problem.id,
             budget: N,
             answer: result.answer ?? "-",
-            samples: result.population.map((c) => `${c.answer ?? "-"}|${c.text}`).join("\n"),
+            samples: result.population.map((c) => `${c.answer ?? "-"}|${c.score}|${Candidate.text(c)}`).join("\n"),
             sequences: result.usage.sequences
           })
         }
