@@ -1,1 +1,0 @@
-const t=performance.now(); await import(process.argv[2]); const u=process.resourceUsage(); console.log(process.argv[2], (performance.now()-t).toFixed(0),"ms", ((u.userCPUTime+u.systemCPUTime)/1000).toFixed(0), "cpu ms")
