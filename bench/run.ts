@@ -264,7 +264,7 @@ if (wanted("vote")) {
   const v = measureVote()
   rows.push({
     figure: "vote: weighted, 4,096 candidates, 256 distinct symbolic answers (64 classes × 4 spellings), cold",
-    measured: `${fmt(v.voteMs, 0)} ms, winner ${v.right ? "right" : `wrong (${v.winner})`} (+ ${fmt(v.engineMs, 0)} ms algebra engine start)`,
+    measured: `${fmt(v.voteMs, 0)} ms wall, ${fmt(v.voteCpuMs, 0)} ms CPU, winner ${v.right ? "right" : `wrong (${v.winner})`} (the algebra engine, not needed: ${fmt(v.engineMs, 0)} ms to start)`,
     target: "≤ 200 ms, right winner",
     met: v.right && v.voteMs <= 200
   })

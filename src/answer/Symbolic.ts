@@ -28,6 +28,7 @@
 import { createRequire } from "node:module"
 import type { ComputeEngine, Expression } from "@cortex-js/compute-engine"
 import { readArgument } from "./Latex.ts"
+import { evaluate, normalForm, type Polynomial, polynomial } from "./Polynomial.ts"
 
 const MAX_LENGTH = 200
 const MAX_EXPONENT = 300
@@ -378,7 +379,43 @@ const prepare = (a: string, b: string): readonly [string, string] => {
  * identical("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}") // true
  * identical("x+1", "x+2") // false
  */
-export const identical = (a: string, b: string): boolean =>
+export const identical = (a: string, b: string): boolean => exactPolynomials(a, b) ?? identicalByEngine(a, b)
+
+/** Polynomial readings by text, bounded like the engine's own memo of parses. */
+const polynomialMemo = new Map<string, { readonly p: Polynomial; readonly form: string } | null>()
+const POLYNOMIAL_MEMO_SIZE = 4096
+
+/** An admissible expression's exact polynomial and its normal form, when it spells one. */
+const polynomialOf = (latex: string): { readonly p: Polynomial; readonly form: string } | undefined => {
+  const hit = polynomialMemo.get(latex)
+  if (hit !== undefined) return hit ?? undefined
+  const p = admissible(latex) ? polynomial(latex) : undefined
+  const entry = p === undefined ? undefined : { p, form: normalForm(p) }
+  if (polynomialMemo.size >= POLYNOMIAL_MEMO_SIZE) polynomialMemo.clear()
+  polynomialMemo.set(latex, entry ?? null)
+  return entry
+}
+
+/**
+ * The verdict on two exact polynomials (`Polynomial.ts`), without the engine: equal exactly when
+ * their normal forms are — the verdict the engine's exact residue reaches for them, in
+ * microseconds instead of milliseconds. `undefined` when either side is not such a polynomial.
+ */
+const exactPolynomials = (a: string, b: string): boolean | undefined => {
+  const p = polynomialOf(a)
+  if (p === undefined) return undefined
+  const q = polynomialOf(b)
+  return q === undefined ? undefined : p.form === q.form
+}
+
+/**
+ * `identical` decided by the engine alone, without the exact-polynomial path: the reference the
+ * tests compare that path with.
+ *
+ * @example
+ * identicalByEngine("x^2+2x+1", "(x+1)^2") // true
+ */
+export const identicalByEngine = (a: string, b: string): boolean =>
   comparedPair(a, b, (ex, ey, seed, deadline) => {
     // exact arithmetic first: the engine's identity test has a tolerance (x+10^{-12} ≡ x) and
     // misses exact equalities of large numbers (2^{100} vs 2^{99}·2)
@@ -425,6 +462,12 @@ const comparedPair = (
  */
 export const constantValue = (latex: string): number | undefined => {
   if (!admissible(latex)) return undefined
+  const exact = polynomialOf(latex)
+  if (exact !== undefined) {
+    // a variable makes the value NaN; `\pi` is a number
+    const v = evaluate(exact.p, () => Number.NaN)
+    return Number.isFinite(v) ? v : undefined
+  }
   const [prepared] = prepare(latex, "")
   const seed = seedOf(prepared, "")
   ce() // the engine is built outside the budget
@@ -441,6 +484,12 @@ export const constantValue = (latex: string): number | undefined => {
 /** A fixed value in (0.5, 2.5) for a variable, from its name (FNV-1a), so equal names get equal values. */
 const pointOf = (name: string): number => 0.5 + 2 * (seeded(seedOf(name, "point"))() as number)
 
+/** Admissible, and free of the letters and commands the engine reserves (renamed per pair). */
+const fingerprintable = (latex: string): boolean =>
+  admissible(latex) &&
+  !/\\(?:gamma|zeta|varphi)(?![a-zA-Z])/.test(latex) &&
+  !/[DEN]/.test(latex.replace(/\\[a-zA-Z]+/g, " "))
+
 /**
  * The value of an admissible expression at one fixed point (each free variable at a value chosen
  * by its name), as a number pair; `undefined` when it is not admissible, uses a letter or command
@@ -452,9 +501,24 @@ const pointOf = (name: string): number => 0.5 + 2 * (seeded(seedOf(name, "point"
  * fingerprint("(x+1)^2")?.re === fingerprint("x^2+2x+1")?.re // true up to rounding
  */
 export const fingerprint = (latex: string): { readonly re: number; readonly im: number } | undefined => {
-  if (!admissible(latex)) return undefined
-  if (/\\(?:gamma|zeta|varphi)(?![a-zA-Z])/.test(latex) || /[DEN]/.test(latex.replace(/\\[a-zA-Z]+/g, " ")))
-    return undefined
+  if (!fingerprintable(latex)) return undefined
+  const exact = polynomialOf(latex)
+  if (exact !== undefined) {
+    const v = evaluate(exact.p, pointOf)
+    return Number.isFinite(v) ? { re: v, im: 0 } : undefined
+  }
+  return fingerprintByEngine(latex)
+}
+
+/**
+ * `fingerprint` computed by the engine alone (the reference the tests compare the exact path
+ * with); the same guards apply.
+ *
+ * @example
+ * fingerprintByEngine("(x+1)^2")?.re // the value at x's fixed point
+ */
+export const fingerprintByEngine = (latex: string): { readonly re: number; readonly im: number } | undefined => {
+  if (!fingerprintable(latex)) return undefined
   const [prepared] = prepare(latex, "")
   const seed = seedOf(prepared, "")
   ce() // the engine is built outside the budget
