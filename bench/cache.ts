@@ -51,7 +51,9 @@ export const measureCacheCost = async (blocks = 5, reps = 20): Promise<CacheCost
   // the cache is filled outside the timed part; the timed request finds all of it
   const full = (k: number) => {
     const cached = cachedGenerator(generator, memoryStore(), stats)
-    return runtime.runPromise(cached.generate(request(k))).then(() => () => runtime.runPromise(cached.generate(request(k))))
+    return runtime
+      .runPromise(cached.generate(request(k)))
+      .then(() => () => runtime.runPromise(cached.generate(request(k))))
   }
   const half = (k: number) => {
     const cached = cachedGenerator(generator, memoryStore(), stats)
