@@ -146,7 +146,11 @@ export const cachedGenerator = (inner: GeneratorShape, store: CacheStore, stats:
         hi = request.n - 1
       }
       const span = hi - lo + 1
-      const result = yield* inner.generate({ ...request, n: span, index: first + lo })
+      // `index` stays absent for a span from 0, as the runtime's own requests spell it
+      const { index: _, ...rest } = request
+      const result = yield* inner.generate(
+        first + lo === 0 ? { ...rest, n: span } : { ...rest, n: span, index: first + lo }
+      )
       stats.hits += request.n - span
       stats.misses += span
       if (typeof input !== "number") yield* store.set(`${base}:input`, result.inputTokens)
