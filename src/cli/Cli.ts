@@ -16,9 +16,8 @@ export const VERSION = "0.1.0"
  * The root command over the given subcommands.
  *
  * @example
- * ```ts
- * const mull = root([graphs])
- * ```
+ * import { Command } from "effect/cli"
+ * const mull = root([Command.make("hello")])
  */
 export const root = <const Subs extends ReadonlyArray<Command.Command.SubcommandEntry>>(subcommands: Subs) =>
   Command.make("mull").pipe(
@@ -90,9 +89,9 @@ const load = async (argv: ReadonlyArray<string>) => {
  * Runs the CLI on explicit arguments (tests use this); bad input exits 2 with one line per problem.
  *
  * @example
- * ```ts
+ * import * as NodeServices from "@effect/platform-node/NodeServices"
+ * import { Effect } from "effect"
  * await Effect.runPromise(runCli(["graphs"]).pipe(Effect.provide(NodeServices.layer)))
- * ```
  */
 export const runCli = (argv: ReadonlyArray<string>) =>
   reportInvalidInput(Effect.flatten(Effect.promise(() => load(argv))))
