@@ -6,19 +6,22 @@
  *
  * Flags: `--quick` (fewer repetitions, no scaling tables), `--full` (the throughput figure on all
  * 250 problems of `npm start` instead of a slice), `--only <figure>` (overhead, scheduling,
- * memory, sweep, throughput, utilisation, cluster, vote, graphs, scaling; repeatable), `--json <file>` (also
- * write the rows).
+ * memory, sweep, throughput, utilisation, cluster, vote, graphs, startup, cache, service, scaling;
+ * repeatable), `--json <file>` (also write the rows).
  *
  * @since 0.1.0
  */
 import { writeFileSync } from "node:fs"
 import os from "node:os"
+import { measureCacheCost } from "./cache.ts"
 import { clusterSpeedup } from "./cluster.ts"
 import { measureGraphLoad } from "./graphs.ts"
 import { measure as measureMemory } from "./memory.ts"
 import { beamCase, bestOfNCase, measureOverhead } from "./overhead.ts"
 import { fmt, now, spread } from "./Stats.ts"
 import { beamScheduling, bestOfNScheduling, measureScheduling } from "./scheduling.ts"
+import { measureService } from "./service.ts"
+import { measureStartup } from "./startup.ts"
 import { bestOfNSweep, paperSlice, sweepCost } from "./sweep.ts"
 import { bestOfNThroughput } from "./throughput.ts"
 import { measureUtilisation } from "./utilisation.ts"
@@ -305,6 +308,42 @@ if (wanted("graphs")) {
     target: "cached < loaded",
     met: g.cachedUs < g.loadedUs
   })
+}
+
+if (wanted("startup")) {
+  log("startup: whole mull processes (graphs; run beam-search N=16), CPU and peak memory…")
+  const targets: Record<string, number> = { "mull graphs": 0.4, "mull run beam-search --param N=16": 0.6 }
+  for (const r of measureStartup(quick ? 3 : 5)) {
+    const target = targets[r.label] ?? Number.POSITIVE_INFINITY
+    rows.push({
+      figure: `startup: ${r.label}, CPU s per process (compile cache filled)`,
+      measured: `${fmt(r.cpu.median, 2)} s (${fmt(r.cpu.min, 2)}–${fmt(r.cpu.max, 2)}), ${fmt(r.maxRssMiB, 0)} MiB`,
+      target: `≤ ${target} s`,
+      met: r.cpu.median <= target
+    })
+  }
+}
+
+if (wanted("cache")) {
+  log("cache: best-of-256 request, µs per sample generated vs from the cache…")
+  const c = await measureCacheCost(quick ? 3 : 5)
+  rows.push({
+    figure: "cache: µs per sample of a best-of-256 request, generated / all cached / half cached",
+    measured: `${fmt(c.generatedUs, 1)} / ${fmt(c.hitUs, 1)} / ${fmt(c.halfUs, 1)} µs`,
+    target: "cached < generated",
+    met: c.hitUs < c.generatedUs && c.halfUs < c.generatedUs
+  })
+}
+
+if (wanted("service")) {
+  log("service: chat completions one at a time to `mull serve` (simulated), server CPU per request…")
+  for (const r of await measureService(quick ? 3 : 5, quick ? 100 : 300))
+    rows.push({
+      figure: `service: ${r.graph} chat completion, server CPU per request ÷ the run's own`,
+      measured: `${fmt(r.serverCpuUs / r.runCpuUs, 2)} (${fmt(r.serverCpuUs, 0)} µs vs ${fmt(r.runCpuUs, 0)} µs; ${fmt(r.perSecond, 0)} req/s)`,
+      target: "reported",
+      met: undefined
+    })
 }
 
 console.log(table(rows))

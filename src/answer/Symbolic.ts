@@ -25,7 +25,8 @@
  *
  * @since 0.1.0
  */
-import { ComputeEngine, type Expression } from "@cortex-js/compute-engine"
+import { createRequire } from "node:module"
+import type { ComputeEngine, Expression } from "@cortex-js/compute-engine"
 import { readArgument } from "./Latex.ts"
 import { evaluate, normalForm, type Polynomial, polynomial } from "./Polynomial.ts"
 
@@ -153,10 +154,17 @@ const warmUp = (e: ComputeEngine): void => {
   }
 }
 
-/** Created and warmed up on first use (about 0.3 s) and reused. */
+/**
+ * The engine's module, loaded on first use: it is 3.4 MB of code, and most commands (`mull graphs`,
+ * runs that compare no symbolic answers) never need it. `require` keeps `ce()` synchronous.
+ */
+const loadEngine = (): typeof import("@cortex-js/compute-engine") =>
+  createRequire(import.meta.url)("@cortex-js/compute-engine") as typeof import("@cortex-js/compute-engine")
+
+/** Created and warmed up on first use (about 0.3 s, plus loading the module) and reused. */
 const ce = (): ComputeEngine => {
   if (engine === undefined) {
-    engine = new ComputeEngine()
+    engine = new (loadEngine().ComputeEngine)()
     warmUp(engine)
   }
   return engine

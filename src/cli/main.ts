@@ -1,70 +1,34 @@
 #!/usr/bin/env node
 /**
- * The `mull` command.
+ * The `mull` command. Run as a program it first turns on Node's module compile cache (in
+ * `NODE_COMPILE_CACHE`, else the OS temporary directory; nothing happens if it is unwritable), so
+ * later starts skip compiling the modules, and only then loads the CLI: a static import would load
+ * every module before the cache is on.
  *
  * @since 0.1.0
  */
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Console, Effect } from "effect"
-import { Command } from "effect/cli"
-import { exchange, optimize, report } from "./analysis.ts"
-import { backendsCommand } from "./backends.ts"
-import { evalCommand } from "./eval.ts"
-import { gradeCommand } from "./grade.ts"
-import { cost, graphs, schema, validate } from "./graphs.ts"
-import { InvalidInput } from "./InvalidInput.ts"
-import { paper } from "./paper.ts"
-import { run } from "./run.ts"
-import { runnerCommand } from "./runner.ts"
-import { serve } from "./serve.ts"
-import { sim } from "./sim.ts"
-import { tenantCommand } from "./tenant.ts"
-import { traceCommand } from "./trace.ts"
-
-export const VERSION = "0.1.0"
-
-export const mull = Command.make("mull").pipe(
-  Command.withDescription("Spend LLM test-time compute well: strategies as budgeted graph documents"),
-  Command.withSubcommands([
-    run,
-    graphs,
-    backendsCommand,
-    validate,
-    cost,
-    schema,
-    evalCommand,
-    runnerCommand,
-    optimize,
-    exchange,
-    report,
-    paper,
-    gradeCommand,
-    sim,
-    traceCommand,
-    serve,
-    tenantCommand
-  ])
-)
-
-/** Prints an `InvalidInput` as one line per problem on stderr and sets exit status 2. */
-const reportInvalidInput = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A | undefined, E, R> =>
-  Effect.catch(self, (e) =>
-    e instanceof InvalidInput
-      ? Effect.andThen(
-          Console.error(e.problems.join("\n")),
-          Effect.sync(() => {
-            process.exitCode = 2
-            return undefined
-          })
-        )
-      : Effect.fail(e)
-  )
-
-/** Runs the CLI on explicit arguments (tests use this); bad input exits 2 with one line per problem. */
-export const runCli = (argv: ReadonlyArray<string>) =>
-  reportInvalidInput(Command.runWith(mull, { version: VERSION })(argv))
+import * as Module from "node:module"
 
 if (import.meta.main) {
+  try {
+    Module.enableCompileCache?.()
+  } catch {
+    // a start without the cache is only slower
+  }
+}
+
+const Cli = await import("./Cli.ts")
+
+export const VERSION = Cli.VERSION
+
+/** Runs the CLI on explicit arguments (tests use this); bad input exits 2 with one line per problem. */
+export const runCli = Cli.runCli
+
+if (import.meta.main) {
+  const [NodeRuntime, NodeServices, { Effect }] = await Promise.all([
+    import("@effect/platform-node/NodeRuntime"),
+    import("@effect/platform-node/NodeServices"),
+    import("effect")
+  ])
   runCli(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
 }

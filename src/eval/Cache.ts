@@ -2,9 +2,9 @@
  * The generation cache: wraps a Generator and a Verifier so that a call already made — the same
  * backend, model, problem, prefix, attempts in context, sampling parameters and seed — is answered
  * from the cache. Each continuation is cached on its own (continuation i of a call depends only on
- * the request, the seed and i), so best-of-64 finds its 64 samples among best-of-256's. A hit
- * costs the backend nothing: the result says so (`spent`), and the ledger still charges the
- * strategy's logical cost.
+ * the request, the seed and i), so best-of-64 finds its 64 samples among best-of-256's, and
+ * best-of-256 after best-of-64 generates only the other 192. A hit costs the backend nothing: the
+ * result says so (`spent`), and the ledger still charges the strategy's logical cost.
  *
  * @since 0.1.0
  */
@@ -102,7 +102,16 @@ const isGeneration = (x: unknown): x is Generation =>
   typeof x === "object" && x !== null && "steps" in x && "done" in x && "outputTokens" in x
 
 /**
- * A Generator that answers from the cache when it can.
+ * A Generator that answers from the cache when it can, sample by sample: a request for n
+ * continuations takes the cached ones and asks the backend only for the span it lacks (one call,
+ * `index` set to the span's first continuation), so budgets hit the cache in any order —
+ * best-of-8 after best-of-4 generates continuations 4…7 only. Continuation i depends only on the
+ * request, the seed and i (the `GenerateRequest.index` contract), so a sample is the same whether
+ * it was cached or generated.
+ *
+ * A partial hit reports what the backend really spent (`spent`: one call, the span's sequences and
+ * tokens); the logical result is that of the whole request. `inputTokens` is the prompt once (as
+ * backends that take n continuations per request report it): a full hit returns the first call's.
  *
  * @example
  * const cached = cachedGenerator(generator, memoryStore(), stats)
@@ -112,29 +121,61 @@ export const cachedGenerator = (inner: GeneratorShape, store: CacheStore, stats:
   generate: (request: GenerateRequest): Effect.Effect<GenerateResult, BackendError> =>
     Effect.gen(function* () {
       const base = requestKey(inner, request)
-      // continuation index + i of the request's seed (a call paid in parts, a wave of samples)
       const first = request.index ?? 0
-      const hits: Array<Generation> = []
+      const found: Array<Generation | undefined> = []
+      // the span of continuations the cache lacks: [lo, hi] (relative to `first`), empty when lo > hi
+      let lo = request.n
+      let hi = -1
       for (let i = 0; i < request.n; i++) {
         const g = yield* store.get(`${base}:${first + i}`)
-        if (!isGeneration(g)) break
-        hits.push(g)
+        if (isGeneration(g)) found.push(g)
+        else {
+          found.push(undefined)
+          if (lo > i) lo = i
+          hi = i
+        }
       }
       const input = yield* store.get(`${base}:input`)
-      if (hits.length === request.n && typeof input === "number") {
+      if (lo > hi && typeof input === "number") {
         stats.hits += request.n
         return {
-          generations: hits,
+          generations: found.filter(isGeneration),
           inputTokens: input,
           spent: { calls: 0, sequences: 0, inputTokens: 0, outputTokens: 0 }
         }
       }
-      const result = yield* inner.generate(request)
-      stats.misses += request.n
-      yield* store.set(`${base}:input`, result.inputTokens)
-      for (let i = 0; i < result.generations.length; i++)
-        yield* store.set(`${base}:${first + i}`, result.generations[i])
-      return result
+      if (lo > hi) {
+        // samples without their prompt's count (another writer's half-finished entry): ask again
+        lo = 0
+        hi = request.n - 1
+      }
+      const span = hi - lo + 1
+      // `index` stays absent for a span from 0, as the runtime's own requests spell it
+      const { index: _, ...rest } = request
+      const result = yield* inner.generate(
+        first + lo === 0 ? { ...rest, n: span } : { ...rest, n: span, index: first + lo }
+      )
+      stats.hits += request.n - span
+      stats.misses += span
+      if (typeof input !== "number") yield* store.set(`${base}:input`, result.inputTokens)
+      let outputTokens = 0
+      for (let j = 0; j < span; j++) {
+        const g = result.generations[j]
+        if (g === undefined) continue
+        found[lo + j] = g
+        outputTokens += g.outputTokens
+        yield* store.set(`${base}:${first + lo + j}`, g)
+      }
+      if (span === request.n) return result
+      const generations = found.filter(isGeneration)
+      // fewer continuations than asked breaks the backend's contract: its result goes on as is, for
+      // the runtime to reject as it would without the cache
+      if (generations.length !== request.n) return result
+      return {
+        generations,
+        inputTokens: result.inputTokens,
+        spent: result.spent ?? { calls: 1, sequences: span, inputTokens: result.inputTokens, outputTokens }
+      }
     })
 })
 

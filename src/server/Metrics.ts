@@ -135,6 +135,30 @@ export const count = (metrics: Metrics, e: Counted): void => {
   }
 }
 
+// a metric with attributes, built once per metric and attribute values: `Metric.withAttributes`
+// builds a new metric and its key on every call (nine per chat request)
+const attributed = new WeakMap<object, Map<string, object>>()
+
+/**
+ * `Metric.withAttributes(metric, { k1: v1, k2: v2 })`, memoised. Attribute values come from a small
+ * set (routes, statuses, outcomes, meters), so the memo stays small.
+ */
+const labelled = <M extends Metric.Metric<number, unknown>>(metric: M, ...kv: ReadonlyArray<string>): M => {
+  let byKey = attributed.get(metric)
+  if (byKey === undefined) {
+    byKey = new Map()
+    attributed.set(metric, byKey)
+  }
+  const key = kv.join("\u0000")
+  const known = byKey.get(key)
+  if (known !== undefined) return known as M
+  const attributes: Record<string, string> = {}
+  for (let i = 0; i + 1 < kv.length; i += 2) attributes[kv[i] ?? ""] = kv[i + 1] ?? ""
+  const made = Metric.withAttributes(metric, attributes)
+  byKey.set(key, made)
+  return made as M
+}
+
 /**
  * Records one request.
  *
@@ -142,8 +166,8 @@ export const count = (metrics: Metrics, e: Counted): void => {
  * observeRequest(metrics, "/v1/chat/completions", 200, 0.42)
  */
 export const observeRequest = (metrics: Metrics, route: string, status: number, seconds: number): void => {
-  Metric.withAttributes(requests, { route, status: String(status) }).updateUnsafe(1, metrics.context)
-  Metric.withAttributes(latency, { route }).updateUnsafe(seconds, metrics.context)
+  labelled(requests, "route", route, "status", String(status)).updateUnsafe(1, metrics.context)
+  labelled(latency, "route", route).updateUnsafe(seconds, metrics.context)
 }
 
 const METERS = ["calls", "sequences", "inputTokens", "outputTokens", "verifierCalls", "verifierTokens"] as const
@@ -157,10 +181,9 @@ const snake = (meter: string): string => meter.replace(/[A-Z]/gu, (c) => `_${c.t
  * observeRun(metrics, "ok", result.backendUsage)
  */
 export const observeRun = (metrics: Metrics, outcome: string, used: Usage | undefined): void => {
-  Metric.withAttributes(runs, { outcome }).updateUnsafe(1, metrics.context)
+  labelled(runs, "outcome", outcome).updateUnsafe(1, metrics.context)
   if (used === undefined) return
-  for (const meter of METERS)
-    Metric.withAttributes(spent, { meter: snake(meter) }).updateUnsafe(used[meter], metrics.context)
+  for (const meter of METERS) labelled(spent, "meter", snake(meter)).updateUnsafe(used[meter], metrics.context)
 }
 
 /**

@@ -1,100 +1,147 @@
 /**
- * The sweep's generation cache answers a request with the continuations it asks for: continuation
- * `index + i` of the seed (a wave of samples, a call paid in parts), never continuation i; a
- * request for token log-probabilities or with DeepConf online's stopping rule is not answered with
- * a plain generation.
+ * The generation cache is prefix-aware: a request for n samples takes the cached ones and
+ * generates only the rest, whatever order budgets run in. Budgets run ascending and descending
+ * give the same samples and answers, the backend makes max-budget samples per problem either way,
+ * and a sample is the same whether it was cached or generated.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { makeProblem } from "../../src/domain/Problem.ts"
-import { cachedGenerator, memoryStore } from "../../src/eval/Cache.ts"
-import type { GenerateRequest, Generation, GeneratorShape } from "../../src/services/Generator.ts"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import * as Simulated from "../../plugins/simulated/index.ts"
+import * as MathGrader from "../../src/answer/MathGrader.ts"
+import * as Candidate from "../../src/domain/Candidate.ts"
+import type { Problem } from "../../src/domain/Problem.ts"
+import { type CacheStats, cachedGenerator, cachedVerifier, memoryStore } from "../../src/eval/Cache.ts"
+import * as Loader from "../../src/graph/Loader.ts"
+import { run } from "../../src/runtime/Run.ts"
+import * as RunEvents from "../../src/runtime/RunEvents.ts"
+import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
+import { Verifier } from "../../src/services/Verifier.ts"
 
-const asked: Array<GenerateRequest> = []
-/** a generator whose continuation k says "k" (and whether confidences or a stop were asked) */
-const inner: GeneratorShape = {
-  backend: "fake",
-  model: "m",
-  params: 1,
-  capabilities: new Set(),
-  concurrency: 1,
-  maxTokens: 100,
-  stepDelimiter: "\n\n",
-  promptTokens: () => 3,
+const runtime = ManagedRuntime.make(Layer.mergeAll(Simulated.layer(), MathGrader.layer, RunEvents.layerSilent))
+
+const PROBLEMS: ReadonlyArray<Problem> = [
+  { id: "cache/easy", question: "What is $1+1$?", gold: "2", meta: { level: 1, index: 3 } },
+  { id: "cache/hard", question: "Give $n$.", gold: "7", meta: { level: 5, index: 11 } }
+]
+const BUDGETS = [4, 8, 16, 32, 64, 128, 256]
+
+/** The simulator's generator, counting the samples it really generates. */
+const counting = (inner: GeneratorShape, asked: Array<GenerateRequest>): GeneratorShape => ({
+  ...inner,
   generate: (request) =>
-    Effect.sync(() => {
+    Effect.suspend(() => {
       asked.push(request)
-      const generations = Array.from(
-        { length: request.n },
-        (_, i): Generation => ({
-          steps: [
-            {
-              text: `${(request.index ?? 0) + i}${request.logprobs === undefined ? "" : "+lp"}${request.stopBelow === undefined ? "" : "+stop"}`,
-              tokens: 1
-            }
-          ],
-          done: true,
-          answer: String((request.index ?? 0) + i),
-          outputTokens: 1,
-          finishReason: "end"
-        })
-      )
-      return { generations, inputTokens: 3 }
+      return inner.generate(request)
     })
-}
-
-const request = (fields: Partial<GenerateRequest>): GenerateRequest => ({
-  problem: makeProblem({ id: "p", question: "q" }),
-  prefix: undefined,
-  n: 1,
-  until: "end",
-  temperature: 0.8,
-  maxTokens: 100,
-  seed: 9n,
-  ...fields
 })
-const texts = (gs: ReadonlyArray<Generation>) => gs.map((g) => g.steps[0]?.text)
 
-describe("generation cache", () => {
-  it.effect("continuation index + i, whichever call asked for it", () =>
+/** Best-of-N at each budget (in the order given) on each problem, sharing one cache per problem. */
+const sweep = (budgets: ReadonlyArray<number>) =>
+  runtime.runPromise(
     Effect.gen(function* () {
-      asked.length = 0
-      const stats = { hits: 0, misses: 0 }
-      const gen = cachedGenerator(inner, memoryStore(), stats)
-      assert.deepStrictEqual(texts((yield* gen.generate(request({ n: 3 }))).generations), ["0", "1", "2"])
-      // a wave asking for continuation 1 alone gets continuation 1, from the cache
-      assert.deepStrictEqual(texts((yield* gen.generate(request({ index: 1 }))).generations), ["1"])
-      assert.deepStrictEqual(texts((yield* gen.generate(request({ n: 2, index: 1 }))).generations), ["1", "2"])
-      assert.strictEqual(asked.length, 1)
-      // continuation 3 was never generated: a miss, then a hit
-      assert.deepStrictEqual(texts((yield* gen.generate(request({ index: 3 }))).generations), ["3"])
-      assert.deepStrictEqual(texts((yield* gen.generate(request({ index: 3 }))).generations), ["3"])
-      assert.strictEqual(asked.length, 2)
-      assert.deepStrictEqual(stats, { hits: 4, misses: 4 })
+      const loaded = yield* Loader.load("best-of-n")
+      const generator = yield* Generator
+      const verifier = yield* Verifier
+      const stats: CacheStats = { hits: 0, misses: 0 }
+      const out: Array<{ problem: string; budget: number; answer: string; samples: string; sequences: number }> = []
+      const backend = new Map<string, number>()
+      for (const problem of PROBLEMS) {
+        const asked: Array<GenerateRequest> = []
+        const store = memoryStore()
+        const gen = cachedGenerator(counting(generator, asked), store, stats)
+        const ver = cachedVerifier(verifier, store, stats)
+        for (const N of budgets) {
+          const result = yield* run(loaded, problem, { params: { N }, seed: 5 }).pipe(
+            Effect.provideService(Generator, gen),
+            Effect.provideService(Verifier, ver)
+          )
+          out.push({
+            problem: problem.id,
+            budget: N,
+            answer: result.answer ?? "-",
+            samples: result.population.map((c) => `${c.answer ?? "-"}|${c.score}|${Candidate.text(c)}`).join("\n"),
+            sequences: result.usage.sequences
+          })
+        }
+        backend.set(
+          problem.id,
+          asked.reduce((s, r) => s + r.n, 0)
+        )
+      }
+      out.sort((a, b) => a.problem.localeCompare(b.problem) || a.budget - b.budget)
+      return { out, backend, stats }
     })
   )
 
-  it.effect("log-probabilities and DeepConf online's rule are part of the key", () =>
-    Effect.gen(function* () {
-      asked.length = 0
-      const gen = cachedGenerator(inner, memoryStore(), { hits: 0, misses: 0 })
-      yield* gen.generate(request({ n: 2 }))
-      assert.deepStrictEqual(texts((yield* gen.generate(request({ n: 2, logprobs: 5 }))).generations), ["0+lp", "1+lp"])
-      const stop = { window: 8, threshold: 2 }
-      assert.deepStrictEqual(
-        texts((yield* gen.generate(request({ index: 1, logprobs: 5, stopBelow: stop }))).generations),
-        ["1+lp+stop"]
-      )
-      assert.deepStrictEqual(
-        texts(
-          (yield* gen.generate(request({ index: 1, logprobs: 5, stopBelow: { ...stop, threshold: 3 } }))).generations
-        ),
-        ["1+lp+stop"]
-      )
-      assert.strictEqual(asked.length, 4)
-      // and each is answered from the cache the second time
-      yield* gen.generate(request({ index: 1, logprobs: 5, stopBelow: stop }))
-      assert.strictEqual(asked.length, 4)
+describe("prefix-aware generation cache", () => {
+  it("ascending and descending budgets: the same samples and answers, max-budget backend samples per problem", async () => {
+    const up = await sweep(BUDGETS)
+    const down = await sweep([...BUDGETS].reverse())
+    assert.deepStrictEqual(up.out, down.out)
+    // each budget's logical usage is its own N, hit or not
+    for (const r of up.out) assert.strictEqual(r.sequences, r.budget)
+    for (const p of PROBLEMS) {
+      assert.strictEqual(up.backend.get(p.id), 256, `ascending ${p.id}`)
+      assert.strictEqual(down.backend.get(p.id), 256, `descending ${p.id}`)
+    }
+    const requested = PROBLEMS.length * BUDGETS.reduce((a, b) => a + b, 0)
+    // generator samples: hits + misses; misses are exactly what the backend generated
+    for (const s of [up.stats, down.stats]) assert.isAtLeast(s.hits, requested - 256 * PROBLEMS.length)
+  })
+
+  it("a sample is the same cached or generated: each budget equals its run without a cache", async () => {
+    const up = await sweep(BUDGETS)
+    const alone = await Promise.all(BUDGETS.map((N) => sweep([N])))
+    assert.deepStrictEqual(
+      up.out,
+      alone.flatMap((a) => a.out).sort((a, b) => a.problem.localeCompare(b.problem) || a.budget - b.budget)
+    )
+  })
+
+  it("generates only the missing span, from its index, and counts hits and misses", async () => {
+    const stats: CacheStats = { hits: 0, misses: 0 }
+    const asked: Array<GenerateRequest> = []
+    const generator = await runtime.runPromise(Effect.service(Generator))
+    const gen = cachedGenerator(counting(generator, asked), memoryStore(), stats)
+    const problem = PROBLEMS[0] as Problem
+    const request = (n: number, index?: number): GenerateRequest => ({
+      problem,
+      prefix: undefined,
+      n,
+      until: "end",
+      temperature: 0.8,
+      maxTokens: 4096,
+      seed: 42n,
+      ...(index === undefined ? {} : { index })
     })
-  )
+    const whole = await runtime.runPromise(generator.generate(request(8)))
+    const four = await runtime.runPromise(gen.generate(request(4)))
+    assert.deepStrictEqual(
+      asked.map((r) => [r.n, r.index ?? 0]),
+      [[4, 0]]
+    )
+    const eight = await runtime.runPromise(gen.generate(request(8)))
+    assert.deepStrictEqual(
+      asked.map((r) => [r.n, r.index ?? 0]),
+      [
+        [4, 0],
+        [4, 4]
+      ]
+    )
+    assert.deepStrictEqual(eight.generations, whole.generations)
+    assert.deepStrictEqual(four.generations, whole.generations.slice(0, 4))
+    assert.deepStrictEqual(eight.spent, {
+      calls: 1,
+      sequences: 4,
+      inputTokens: whole.inputTokens,
+      outputTokens: whole.generations.slice(4).reduce((s, g) => s + g.outputTokens, 0)
+    })
+    assert.deepStrictEqual(stats, { hits: 4, misses: 8 })
+    // a request from index 2 is answered from the cache: continuations 2…7 of the same seed
+    const tail = await runtime.runPromise(gen.generate(request(6, 2)))
+    assert.strictEqual(asked.length, 2)
+    assert.deepStrictEqual(tail.generations, whole.generations.slice(2))
+    assert.deepStrictEqual(tail.spent, { calls: 0, sequences: 0, inputTokens: 0, outputTokens: 0 })
+    assert.deepStrictEqual(stats, { hits: 10, misses: 8 })
+  })
 })

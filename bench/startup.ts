@@ -1,0 +1,94 @@
+/**
+ * Cold starts of the CLI (issue 20 item 4): whole `mull` processes, each a new Node process, timed
+ * by the CPU (user + system) and peak memory the process itself reports when it exits (a small
+ * `--import` hook writes `process.resourceUsage()` to a file). One warm-up run first, so Node's
+ * module compile cache (turned on by `src/cli/main.ts`) is filled, as it is after a first use.
+ *
+ * @since 0.4.0
+ */
+import { spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { pathToFileURL } from "node:url"
+import { packageRoot } from "../src/paths.ts"
+
+export interface StartupCase {
+  readonly label: string
+  readonly argv: ReadonlyArray<string>
+}
+
+export interface StartupResult {
+  readonly label: string
+  /** CPU seconds (user + system) per process: median, min, max */
+  readonly cpu: { readonly median: number; readonly min: number; readonly max: number }
+  /** peak resident memory, MiB (median) */
+  readonly maxRssMiB: number
+}
+
+export const STARTUP_CASES: ReadonlyArray<StartupCase> = [
+  { label: "mull graphs", argv: ["graphs"] },
+  {
+    label: "mull run beam-search --param N=16",
+    argv: ["run", "beam-search", "--param", "N=16", "--question", "What is $6 \\cdot 7$?"]
+  }
+]
+
+const HOOK = `
+import { writeFileSync } from "node:fs"
+process.on("exit", () => {
+  const u = process.resourceUsage()
+  writeFileSync(process.env.MULL_BENCH_USAGE, JSON.stringify({ cpuUs: u.userCPUTime + u.systemCPUTime, maxRssKiB: u.maxRSS }))
+})
+`
+
+/**
+ * Runs each case `reps` times (after one warm-up) and reports its CPU and memory.
+ *
+ * @example
+ * const [graphs] = measureStartup(5); graphs.cpu.median < 1 // true
+ */
+export const measureStartup = (
+  reps = 5,
+  options: { readonly compileCache?: boolean } = {}
+): ReadonlyArray<StartupResult> => {
+  const dir = mkdtempSync(join(tmpdir(), "mull-startup-"))
+  const hook = join(dir, "usage.mjs")
+  const usage = join(dir, "usage.json")
+  writeFileSync(hook, HOOK)
+  const env: NodeJS.ProcessEnv = { ...process.env, MULL_BENCH_USAGE: usage }
+  if (options.compileCache === false) env.NODE_DISABLE_COMPILE_CACHE = "1"
+  try {
+    return STARTUP_CASES.map((c) => {
+      const once = () => {
+        const r = spawnSync(
+          process.execPath,
+          ["--import", pathToFileURL(hook).href, join(packageRoot, "src/cli/main.ts"), ...c.argv],
+          { cwd: packageRoot, env, stdio: ["ignore", "ignore", "pipe"] }
+        )
+        if (r.status !== 0) throw new Error(`${c.label}: exit ${r.status}\n${r.stderr.toString()}`)
+        return JSON.parse(readFileSync(usage, "utf8")) as { cpuUs: number; maxRssKiB: number }
+      }
+      once()
+      const runs = Array.from({ length: reps }, once)
+      const cpu = runs.map((r) => r.cpuUs / 1e6).sort((a, b) => a - b)
+      const rss = runs.map((r) => r.maxRssKiB / 1024).sort((a, b) => a - b)
+      return {
+        label: c.label,
+        cpu: {
+          median: cpu[Math.floor(cpu.length / 2)] ?? Number.NaN,
+          min: cpu[0] ?? Number.NaN,
+          max: cpu.at(-1) ?? Number.NaN
+        },
+        maxRssMiB: rss[Math.floor(rss.length / 2)] ?? Number.NaN
+      }
+    })
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+if (import.meta.main) {
+  console.log(JSON.stringify(measureStartup(Number(process.argv[2] ?? 5))))
+  console.log(JSON.stringify(measureStartup(Number(process.argv[2] ?? 5), { compileCache: false })))
+}
