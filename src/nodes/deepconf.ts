@@ -34,12 +34,22 @@ import { announce, type Created, grow } from "../runtime/Grow.ts"
 import { comment, maxTokensKey, samplingFields, temperatureKey } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
 
+/**
+ * The most traces a `deepconf` node may ask for: each later trace is a request of its own, listed
+ * before the budget is asked, so a count such as 2^32 would exhaust memory before the budget could
+ * refuse anything (the same bound as `parallel`'s branches).
+ */
+export const MAX_TRACES = 10_000
+
+/** `deepconf.n` */
+const TRACES: Field.FieldRule = { integer: true, min: 0, max: MAX_TRACES }
+
 /** DeepConf's defaults: 16 warm-up traces, η = 10% (DeepConf-low), 2048-token groups, top-20 log-probabilities. */
 export const DEFAULTS = { warmup: 16, keep: 0.1, window: 2048, logprobs: 20 } as const
 
 const fields = Schema.Struct({
   type: Schema.Literal("deepconf"),
-  n: Field.num({ description: "Traces at most, warm-up included (integer ≥ 0)" }),
+  n: Field.num({ description: `Traces at most, warm-up included (integer 0..${MAX_TRACES})` }),
   warmup: Field.optionalNum({
     description: "Warm-up traces, generated whole, that set the threshold (integer ≥ 1)",
     default: DEFAULTS.warmup
@@ -117,7 +127,7 @@ export const deepconf: NodeKind<"deepconf", DeepConfDoc, DeepConfNode> = {
   compile: (node, at) => {
     const path = at.path
     const f: DeepConfFields = {
-      n: Field.field(`${path}.n`, node.n, Field.INT0),
+      n: Field.field(`${path}.n`, node.n, TRACES),
       warmup: Field.fieldOr(`${path}.warmup`, node.warmup, DEFAULTS.warmup, Field.INT1),
       keep: Field.fieldOr(`${path}.keep`, node.keep, DEFAULTS.keep, FRACTION),
       window: Field.fieldOr(`${path}.window`, node.window, DEFAULTS.window, Field.INT1),

@@ -50,6 +50,15 @@ export const DEFAULT_LOOKAHEAD_TEMPERATURE = 0
 
 /** The generative judge's temperature when the node does not say: greedy. */
 export const DEFAULT_JUDGE_TEMPERATURE = 0
+/**
+ * The most verification samples per candidate: they are charged to the verifier meters, which a
+ * budget may leave unlimited, so a count such as 2^32 would reach the backend as one request
+ * (ThinkPRM's scaling uses a few dozen).
+ */
+export const MAX_VERIFICATION_SAMPLES = 1024
+
+const VERIFICATION_SAMPLES: Field.FieldRule = { integer: true, min: 1, max: MAX_VERIFICATION_SAMPLES }
+
 /** A verification chain's temperature when the node does not say (ThinkPRM samples its chains). */
 export const DEFAULT_THINK_TEMPERATURE = 0.6
 /** The generative judge's output tokens when the node does not say. */
@@ -80,7 +89,7 @@ const fields = Schema.Struct({
           "judge: LLM-as-a-judge, a rating 1–10 of the whole solution (Zheng et al. 2023); think: a verification chain of thought judging each step, ending in yes/no (ThinkPRM, Khalifa et al. 2025)"
       }),
       samples: Field.optionalNum({
-        description: "Verification samples per candidate, their verdicts averaged (integer ≥ 1)",
+        description: `Verification samples per candidate, their verdicts averaged (integer 1..${MAX_VERIFICATION_SAMPLES})`,
         default: 1
       }),
       temperature: Field.optionalNum({
@@ -248,7 +257,7 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
           ? undefined
           : {
               style: gv.style,
-              samples: Field.fieldOr(`${path}.generative.samples`, gv.samples, 1, Field.INT1),
+              samples: Field.fieldOr(`${path}.generative.samples`, gv.samples, 1, VERIFICATION_SAMPLES),
               temperature: Field.fieldOr(
                 `${path}.generative.temperature`,
                 gv.temperature,

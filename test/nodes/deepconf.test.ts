@@ -131,6 +131,15 @@ describe("deepconf (online)", () => {
     await bad({ keep: 1.5 }, "root.nodes.0.keep")
     await bad({ warmup: 0 }, "root.nodes.0.warmup")
     await bad({ window: 0.5 }, "root.nodes.0.window")
+    // one request per later trace, listed before the budget is asked: 2^32 traces exhausted the heap
+    await bad({ n: 2 ** 32 + 1 }, "root.nodes.0.n")
+    const huge = await run("deepconf-online", PROBLEMS[0] ?? { id: "x", question: "1+1?" }, {
+      params: { N: 2 ** 32 + 1 }
+    }).then(
+      () => "ran",
+      (err: unknown) => String(err)
+    )
+    assert.include(huge, "root.nodes.0.n")
   })
 
   it("quantile interpolates as numpy's percentile does", () => {

@@ -187,4 +187,13 @@ describe("generative verifiers on the simulated backend", () => {
     assert.isAbove(think, prm + 0.05, `AUROC on level 5: think ${think.toFixed(3)} vs PRM ${prm.toFixed(3)}`)
     assert.isAbove(thinkTokens, 2 * prmTokens, "verification chains cost tokens")
   })
+
+  it("verification samples are bounded: 2^32 per candidate is refused naming the field, not sent", async () => {
+    const all = await problems
+    const outcome = await run(doc({ generative: { style: "think", samples: 2 ** 32 + 1 } }), all[0] as Problem).then(
+      () => "ran",
+      (err: unknown) => String(err)
+    )
+    assert.include(outcome, "root.nodes.1.generative.samples")
+  })
 })
