@@ -298,8 +298,13 @@ export const evaluate = (e: Expr, lookup: (name: string) => number | undefined):
         e.fn,
         e.args.map((a) => evaluate(a, lookup))
       )
-    case "Cmp":
-      return compareValues(e.op, evaluate(e.left, lookup), evaluate(e.right, lookup)) ? 1 : 0
+    case "Cmp": {
+      // NaN (an unknown name, the root of a negative) has no order: the result is NaN, as for
+      // arithmetic — never a 0 that the interval bound, which has no NaN, could not contain
+      const a = evaluate(e.left, lookup)
+      const b = evaluate(e.right, lookup)
+      return Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : compareValues(e.op, a, b) ? 1 : 0
+    }
     case "If": {
       // NaN (an unknown name) has no truth value: the result is NaN, as for arithmetic
       const test = evaluate(e.test, lookup)

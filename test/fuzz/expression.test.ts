@@ -216,6 +216,17 @@ describe("expressions: evaluation", () => {
     )
   })
 
+  it("regression: a comparison with a NaN side is NaN, not a 0 outside the interval bound", () => {
+    // the property's counterexample: the root of a point just below 0 is NaN, its interval [0, 1]
+    const e = Expression.parseOrThrow("(min(sqrt(population.size)) <= 1) + 0")
+    assert.isTrue(Number.isNaN(Expression.evaluate(e, () => -5e-324)))
+    assert.deepStrictEqual(
+      Expression.evaluateInterval(e, () => ({ lo: -5e-324, hi: 1 })),
+      { lo: 1, hi: 1 }
+    )
+    assert.isTrue(Number.isNaN(Expression.evaluate(Expression.parseOrThrow("unknown != 1"), () => undefined)))
+  })
+
   it("regression: an unbounded sum's bound is infinite, never NaN (-∞ + ∞)", () => {
     const e = Expression.parseOrThrow("0.5 / 0 + 1e308 * 2")
     assert.deepStrictEqual(
