@@ -71,6 +71,27 @@ export interface FirstCall {
   readonly shared: boolean
 }
 
+/**
+ * The first call of a node that starts with one fresh sampling call (`sample`, `waves`, `deepconf`,
+ * `rebase`, `mcts`): one call of one sequence up to `maxTokens`, or none when `count` is 0 at most.
+ *
+ * @example
+ * firstCall: (scope) => Bound.freshCall(f.n, f.maxTokens, f.until, scope)
+ */
+export const freshCall = (
+  count: NumField,
+  maxTokens: NumField | undefined,
+  until: "step" | "end",
+  scope: BoundScope
+): FirstCall | undefined =>
+  hiOf(count, scope, EMPTY) === 0
+    ? undefined
+    : {
+        usage: Usage.make({ calls: 1, sequences: 1, outputTokens: maxTokensBound(maxTokens, scope, EMPTY, until) }),
+        until,
+        shared: false
+      }
+
 /** What the reserve to finish is made of, besides the backend's solution cap. */
 export interface FinishBounds {
   /** the backend's solution cap (`maxTokens`) */

@@ -24,7 +24,6 @@ import type { Candidate } from "../domain/Candidate.ts"
 import * as CandidateId from "../domain/CandidateId.ts"
 import * as Confidence from "../domain/Confidence.ts"
 import * as Population from "../domain/Population.ts"
-import * as Usage from "../domain/Usage.ts"
 import * as Bound from "../graph/Bound.ts"
 import { checkNums } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
@@ -146,18 +145,7 @@ export const deepconf: NodeKind<"deepconf", DeepConfDoc, DeepConfNode> = {
           pop: { size: pop.size + n, active: pop.active + n, done: pop.done + n, chains: pop.chains + n }
         }
       },
-      firstCall: (scope) =>
-        Bound.hiOf(f.n, scope, Bound.EMPTY) === 0
-          ? undefined
-          : {
-              usage: Usage.make({
-                calls: 1,
-                sequences: 1,
-                outputTokens: Bound.maxTokensBound(f.maxTokens, scope, Bound.EMPTY, "end")
-              }),
-              until: "end",
-              shared: false
-            },
+      firstCall: (scope) => Bound.freshCall(f.n, f.maxTokens, "end", scope),
       run: (frame, population) =>
         Effect.gen(function* () {
           const counts = Population.counts(population)

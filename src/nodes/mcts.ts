@@ -31,7 +31,6 @@ import type { Candidate } from "../domain/Candidate.ts"
 import * as CandidateId from "../domain/CandidateId.ts"
 import { seed32, seedOf } from "../domain/Hash.ts"
 import * as Population from "../domain/Population.ts"
-import * as Usage from "../domain/Usage.ts"
 import * as Bound from "../graph/Bound.ts"
 import { checkNums, checkVerifier, type VerifierRef } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
@@ -166,18 +165,7 @@ export const mcts: NodeKind<"mcts", MctsDoc, MctsNode> = {
           }
         }
       },
-      firstCall: (scope) =>
-        Bound.hiOf(f.iterations, scope, Bound.EMPTY) === 0
-          ? undefined
-          : {
-              usage: Usage.make({
-                calls: 1,
-                sequences: 1,
-                outputTokens: Bound.maxTokensBound(f.maxTokens, scope, Bound.EMPTY, "step")
-              }),
-              until: "step",
-              shared: false
-            },
+      firstCall: (scope) => Bound.freshCall(f.iterations, f.maxTokens, "step", scope),
       run: (frame, population) =>
         Effect.gen(function* () {
           const counts = Population.counts(population)

@@ -20,7 +20,6 @@ import { Effect, Schema } from "effect"
 import type { Candidate } from "../domain/Candidate.ts"
 import * as CandidateId from "../domain/CandidateId.ts"
 import * as Population from "../domain/Population.ts"
-import * as Usage from "../domain/Usage.ts"
 import * as Bound from "../graph/Bound.ts"
 import { checkNums, checkVerifier, type VerifierRef } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
@@ -119,18 +118,7 @@ export const rebase: NodeKind<"rebase", RebaseDoc, RebaseNode> = {
           pop: { size: pop.size + w, active: pop.active + w, done: pop.done + w, chains: pop.chains + w }
         }
       },
-      firstCall: (scope) =>
-        Bound.hiOf(f.width, scope, Bound.EMPTY) === 0
-          ? undefined
-          : {
-              usage: Usage.make({
-                calls: 1,
-                sequences: 1,
-                outputTokens: Bound.maxTokensBound(f.maxTokens, scope, Bound.EMPTY, "step")
-              }),
-              until: "step",
-              shared: false
-            },
+      firstCall: (scope) => Bound.freshCall(f.width, f.maxTokens, "step", scope),
       run: (frame, population) =>
         Effect.gen(function* () {
           const counts = Population.counts(population)

@@ -11,7 +11,6 @@ import { Effect, Schema } from "effect"
 import type { Candidate } from "../domain/Candidate.ts"
 import * as CandidateId from "../domain/CandidateId.ts"
 import * as Population from "../domain/Population.ts"
-import * as Usage from "../domain/Usage.ts"
 import * as Bound from "../graph/Bound.ts"
 import { checkNums } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
@@ -132,18 +131,7 @@ export const sample: NodeKind<"sample", SampleDoc, SampleNode> = {
           pop: { size: pop.size + n, active: pop.active + n, done: pop.done + n, chains: pop.chains + n }
         }
       },
-      firstCall: (scope) =>
-        Bound.hiOf(f.n, scope, Bound.EMPTY) === 0
-          ? undefined
-          : {
-              usage: Usage.make({
-                calls: 1,
-                sequences: 1,
-                outputTokens: Bound.maxTokensBound(f.maxTokens, scope, Bound.EMPTY, f.until)
-              }),
-              until: f.until,
-              shared: false
-            },
+      firstCall: (scope) => Bound.freshCall(f.n, f.maxTokens, f.until, scope),
       run: (frame, population) =>
         Effect.suspend(() => {
           const counts = Population.counts(population)

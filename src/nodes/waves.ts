@@ -201,18 +201,7 @@ export const waves: NodeKind<"waves", WavesDoc, WavesNode> = {
           pop: { size: pop.size + n, active: pop.active + n, done: pop.done + n, chains: pop.chains + n }
         }
       },
-      firstCall: (scope) =>
-        Bound.hiOf(f.max, scope, Bound.EMPTY) === 0
-          ? undefined
-          : {
-              usage: Usage.make({
-                calls: 1,
-                sequences: 1,
-                outputTokens: Bound.maxTokensBound(f.maxTokens, scope, Bound.EMPTY, "end")
-              }),
-              until: "end",
-              shared: false
-            },
+      firstCall: (scope) => Bound.freshCall(f.max, f.maxTokens, "end", scope),
       run: (frame, population) =>
         Effect.gen(function* () {
           const rule = f.rule
