@@ -133,6 +133,10 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
           const share = limited
             ? Ledger.shareOf(frame.ledger.limits, yield* frame.ledger.snapshot, branches)
             : undefined
+          // each branch keeps its own "last scored with": the branches run concurrently, so which
+          // one scored last in time depends on scheduling; afterwards the last in branch order wins
+          const before = frame.env.lastScore
+          const envs: Array<Frame["env"]> = []
           const outs = yield* Effect.forEach(
             Array.from({ length: branches }, (_, j) => j),
             (j) => {
@@ -146,8 +150,11 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
                   counter = { next: 0 }
                   frame.env.counters.set(prefix, counter)
                 }
+                const env = { ...frame.env }
+                envs[j] = env
                 const branch: Frame = {
                   ...frame,
+                  env,
                   ledger,
                   // a branch pays from its share: the run's reserve to finish is not its to spend
                   hold: undefined,
@@ -164,6 +171,7 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
             },
             { concurrency: "unbounded" }
           )
+          for (const env of envs) if (env.lastScore !== before) frame.env.lastScore = env.lastScore
           return [...population, ...outs.flat()]
         })
     })

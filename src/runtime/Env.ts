@@ -43,7 +43,9 @@ export interface RunEnv {
   readonly counters: Map<string, { next: number }>
   /**
    * the verifier and aggregation of the last `score` node that ran: what the anytime finisher
-   * scores the candidates it completes with (`undefined` until a node scores)
+   * scores the candidates it completes with (`undefined` until a node scores). A `parallel`
+   * gives each branch its own copy and keeps the last branch's, in branch order, that scored, so
+   * it never depends on which branch finished last
    */
   lastScore: { readonly verifier: string; readonly aggregate: AggregateName } | undefined
   /**

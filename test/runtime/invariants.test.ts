@@ -450,6 +450,46 @@ const withinBound = (r: RunResult, bound: ReturnType<typeof staticCost>) => {
 }
 
 describe("regressions", () => {
+  it("parallel branches that score differently: the finisher scores with the last in branch order, at any concurrency", () =>
+    // at concurrency 64 branch 1 (score) finished after branch 0 (a generative judge), at 1 before
+    // it, so "the verifier the graph last scored with" was a race (CI, seed -393835425)
+    runtime.runPromise(
+      property({
+        doc: {
+          name: "random",
+          description: "a random graph",
+          params: { N: 4, M: 2, K: 2, R: 2 },
+          root: {
+            type: "sequence",
+            nodes: [
+              { type: "sample", n: 1, until: "step" },
+              {
+                type: "parallel",
+                branches: 2,
+                body: {
+                  type: "route",
+                  estimate: { samples: 1 },
+                  bins: [0.9, 0.6, 0.2],
+                  cases: [
+                    { type: "waves", max: 0, stop: { rule: "esc", window: 2 } },
+                    { type: "score" },
+                    { type: "score", generative: { style: "judge" }, aggregate: "last" },
+                    { type: "waves", max: 0, stop: { rule: "esc", window: 2 } }
+                  ]
+                }
+              },
+              { type: "parallel", branches: 1, body: { type: "repeat", max: 0, body: { type: "prune", keep: 0 } } },
+              { type: "select", method: "majority" }
+            ]
+          }
+        },
+        params: { N: 1 },
+        limits: { _tag: "absolute", limits: { outputTokens: 1636, verifierCalls: 3 } },
+        problem: { id: "inv/mid", question: "Find $x$.", gold: "\\frac{14}{3}", meta: { level: 3 } },
+        seed: 357
+      })
+    ))
+
   it("static bound: a prune among active keeps the done candidates (size − active is no bound)", () =>
     runtime.runPromise(
       Effect.gen(function* () {
