@@ -8,7 +8,7 @@
  */
 import { Effect } from "effect"
 import { type AccuracyPoint, accuracy, accuracyByBin, type Configuration, configurations } from "./Accuracy.ts"
-import { type BinKind, type Binning, oracleBins, type PredictedBinning, predictedBins } from "./Bins.ts"
+import { type BinKind, type Binning, oracleBins, type PredictedBinning, predictedBins, type WorldUnit } from "./Bins.ts"
 import { type CandidateSet, optimize, type Policy } from "./ComputeOptimal.ts"
 import { type Exchange, type ExchangeFlops, exchange, exchangeFlops } from "./Exchange.ts"
 import { type Finding, findings } from "./Findings.ts"
@@ -32,6 +32,8 @@ export interface SweepData {
   readonly estimates?: ReadonlyArray<DifficultyRecord> | undefined
   /** each problem's position in its dataset (folds are by position mod 2); by id when absent */
   readonly order?: ReadonlyMap<string, number> | undefined
+  /** pooled sweeps (`pool`): each unit's world (the sweep's position) and problem id within it; oracle bins are cut per world */
+  readonly worlds?: ReadonlyMap<string, WorldUnit> | undefined
   /** raw metadata values (JSON strings) that are present */
   readonly meta: Partial<Record<MetaKey, string>>
 }
@@ -152,8 +154,9 @@ const POOL_STRIDE = 1_000_000
 /**
  * Several sweeps as one (e.g. the same sweep over several world seeds): each problem id is
  * prefixed by its sweep's position (`w0/`, `w1/`, …) so a problem of each world is its own unit,
- * and positions are offset per sweep keeping their parity (so a problem keeps its fold). Bins,
- * findings and intervals are then computed over the pooled problems. Metadata is the first sweep's.
+ * and positions are offset per sweep keeping their parity (so a problem keeps its fold). Oracle
+ * bins are cut within each world (`worlds`, as sim2.py bins each seed) and pooled; findings and
+ * intervals are computed over the pooled units. Metadata is the first sweep's.
  *
  * @example
  * const data = pool([yield* load(store, "paper-full-w0"), yield* load(store, "paper-full-w1")])
@@ -166,7 +169,10 @@ export const pool = (parts: ReadonlyArray<SweepData>): SweepData => {
   const relabel = <R extends { readonly problemId: string }>(rs: ReadonlyArray<R>, i: number): ReadonlyArray<R> =>
     rs.map((r) => ({ ...r, problemId: tag(i)(r.problemId) }))
   const order = new Map<string, number>()
+  const worlds = new Map<string, WorldUnit>()
   parts.forEach((d, i) => {
+    for (const r of [...d.runs, ...d.difficulties, ...d.large, ...(d.estimates ?? [])])
+      worlds.set(tag(i)(r.problemId), { world: i, id: r.problemId })
     const ids = problemOrder(
       d.runs.map((r) => r.problemId),
       d.order
@@ -182,6 +188,7 @@ export const pool = (parts: ReadonlyArray<SweepData>): SweepData => {
     large: parts.flatMap((d, i) => relabel(d.large, i)),
     estimates: parts.flatMap((d, i) => relabel(d.estimates ?? [], i)),
     order,
+    worlds,
     meta: first?.meta ?? {}
   }
 }
@@ -198,7 +205,7 @@ export const analyze = (data: SweepData, options: AnalysisOptions = {}): Analysi
   const configs = configurations(data.runs)
   const voting = resolveVoting(configs, options.voting)
   const used = withVoting(configs, voting)
-  const oracle = oracleBins(data.difficulties, count)
+  const oracle = oracleBins(data.difficulties, count, data.worlds)
   const predicted = predictedBins(data.difficulties, count)
   const kind = options.bins ?? "oracle"
   const binning = kind === "oracle" ? oracle : predicted

@@ -11,6 +11,14 @@
  * simulator reference (`sim.py`) breaks them by problem hash, so equal estimates do not all fall
  * into one bin and the split does not depend on record order.
  *
+ * **Pooled worlds** (`--full`: one sweep per world seed, each (world, problem) a unit): oracle
+ * bins are quintiles **within each world**, as the simulator reference (`sim2.py`, `run_seed`)
+ * bins each seed before stacking them — a world's problems ranked by pass@1 (ties by the hash of
+ * the problem's own id, as in a one-world analysis), rank r of that world's n_w problems to bin
+ * `1 + floor(r·count/n_w)`; the pooled units keep their world's bin. Model-predicted bins stay
+ * quantiles of the pooled estimates: their thresholds are what a `route` graph bins a new
+ * question by, and one graph has one set of them.
+ *
  * @since 0.1.0
  */
 import { hashString32 } from "../domain/Hash.ts"
@@ -30,6 +38,14 @@ export interface Binning {
   readonly sizes: ReadonlyArray<number>
   /** the estimate each problem was ranked by (pass@1 or mean score), by problem id */
   readonly values: ReadonlyMap<string, number>
+  /** how many worlds were binned separately (absent or 1: one ranking of every problem) */
+  readonly worlds?: number | undefined
+}
+
+/** A pooled unit's world and its problem id within that world (see `Analysis.pool`). */
+export interface WorldUnit {
+  readonly world: number
+  readonly id: string
 }
 
 /** Model-predicted bins, with the thresholds a `route` node bins a new estimate by. */
@@ -62,10 +78,11 @@ const EPSILON = 1e-9
  */
 export const quantileBins = (
   values: ReadonlyArray<readonly [string, number]>,
-  count: number
+  count: number,
+  hashKey: (id: string) => string = (id) => id
 ): { readonly bins: ReadonlyMap<string, number>; readonly order: ReadonlyArray<string> } => {
   if (!Number.isInteger(count) || count < 1) throw new RangeError(`bin count must be a positive integer, got ${count}`)
-  const ranked: Array<Ranked> = values.map(([id, value]) => ({ id, value, hash: hashString32(id) }))
+  const ranked: Array<Ranked> = values.map(([id, value]) => ({ id, value, hash: hashString32(hashKey(id)) }))
   ranked.sort((a, b) => b.value - a.value || a.hash - b.hash || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   const bins = new Map<string, number>()
   ranked.forEach((r, i) => {
@@ -88,17 +105,54 @@ const sizesOf = (bins: ReadonlyMap<string, number>, count: number): ReadonlyArra
 }
 
 /**
- * Oracle bins: quantiles of pass@1 over the difficulty samples, bin 1 = highest pass@1.
+ * Quantile bins within each world: every world's problems are ranked and cut on their own (ties
+ * by the hash of the problem's id within its world), and the bins are pooled. Ids without a world
+ * form one more group of their own.
+ *
+ * @example
+ * const worlds = new Map([["w0/a", { world: 0, id: "a" }], ["w1/a", { world: 1, id: "a" }]])
+ * quantileBinsByWorld([["w0/a", 0.9], ["w1/a", 0.1]], 2, worlds).get("w1/a") // 1 (alone in its world)
+ */
+export const quantileBinsByWorld = (
+  values: ReadonlyArray<readonly [string, number]>,
+  count: number,
+  worlds: ReadonlyMap<string, WorldUnit>
+): ReadonlyMap<string, number> => {
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`bin count must be a positive integer, got ${count}`)
+  const groups = new Map<number | "none", Array<readonly [string, number]>>()
+  for (const v of values) {
+    const w = worlds.get(v[0])?.world ?? "none"
+    const g = groups.get(w)
+    if (g === undefined) groups.set(w, [v])
+    else g.push(v)
+  }
+  const out = new Map<string, number>()
+  for (const g of groups.values())
+    for (const [id, b] of quantileBins(g, count, (x) => worlds.get(x)?.id ?? x).bins) out.set(id, b)
+  return out
+}
+
+/**
+ * Oracle bins: quantiles of pass@1 over the difficulty samples, bin 1 = highest pass@1. With
+ * `worlds` (pooled world seeds), quantiles within each world, pooled (see the module comment).
  *
  * @example
  * const binning = oracleBins(yield* store.difficulties("main"))
  * binning.bins.get("test/algebra/1.json") // 1..5
  */
-export const oracleBins = (difficulties: ReadonlyArray<DifficultyRecord>, count = 5): Binning => {
+export const oracleBins = (
+  difficulties: ReadonlyArray<DifficultyRecord>,
+  count = 5,
+  worlds?: ReadonlyMap<string, WorldUnit>
+): Binning => {
   const records = unique(difficulties)
   const values = new Map(records.map((d) => [d.problemId, d.pass1] as const))
-  const { bins } = quantileBins([...values], count)
-  return { kind: "oracle", count, bins, sizes: sizesOf(bins, count), values }
+  const perWorld = worlds === undefined ? 1 : new Set(records.map((d) => worlds.get(d.problemId)?.world)).size
+  const bins =
+    worlds === undefined || perWorld <= 1
+      ? quantileBins([...values], count, (id) => worlds?.get(id)?.id ?? id).bins
+      : quantileBinsByWorld([...values], count, worlds)
+  return { kind: "oracle", count, bins, sizes: sizesOf(bins, count), values, worlds: perWorld }
 }
 
 /**

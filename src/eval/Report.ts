@@ -505,6 +505,14 @@ const exchangeFlopsSection = (a: Analysis): Section => {
   }
 }
 
+/** How the bins were cut, for the Method section: per world when worlds were pooled. */
+export const binRule = (a: Pick<Analysis, "oracle" | "predicted">): string => {
+  const worlds = a.oracle.worlds ?? 1
+  return worlds > 1
+    ? `Bins over ${worlds} pooled worlds (world seeds): oracle bins are cut within each world — its problems ranked by pass@1 over the difficulty samples (ties by problem hash), rank r of its n problems to bin 1 + floor(${a.oracle.count}·r/n), as the simulator reference sim2.py bins each seed — and every (world, problem) unit keeps its world's bin; model-predicted bins are quantiles of the pooled estimates (a route graph has one set of thresholds).`
+    : `Bins: oracle bins rank the problems by pass@1 over the difficulty samples (ties by problem hash), rank r of n to bin 1 + floor(${a.oracle.count}·r/n); model-predicted bins rank them by mean final verifier score the same way.`
+}
+
 const methodSection = (a: Analysis): Section => ({
   id: "method",
   title: "Method",
@@ -515,7 +523,8 @@ const methodSection = (a: Analysis): Section => ({
         "Accuracy of a configuration at N: the runs of a problem (one per seed) are averaged first, then the problems; ± is the standard error of the mean over problems.",
         "Tokens and FLOPs are the strategy's logical usage (cache hits included).",
         "N is the paper's generation budget: best-of-N samples N solutions, beam search keeps N beams, lookahead with k steps N/(k+1) beams, revisions N attempts.",
-        "Bins: 5 equal-size quantiles; the policy is fit per (bin, N) with two-fold cross-validation inside each bin; ties go to best-of-N, then to the label that sorts first.",
+        `Bins: ${a.oracle.count} equal-size quantiles; the policy is fit per (bin, N) with two-fold cross-validation inside each bin; ties go to best-of-N, then to the label that sorts first.`,
+        binRule(a),
         "Curves are read between measured budgets by linear interpolation in log2(N); efficiency ratios use best-of-N's monotone envelope. Where best-of-N never reaches an accuracy within its measured budgets, no ratio is given: its ceiling is.",
         "Intervals: 90% paired bootstrap over problems (the policy's choices, thresholds and best-of-N's curve recomputed on each resample); ± is one standard error over problems (paired for differences).",
         "Folds: problems in dataset order, fold = position mod 2 (as the simulator reference); the router's thresholds and choices are fitted on one fold and scored on the other.",

@@ -6,7 +6,9 @@ import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
 import { deriveSweep } from "../../src/cli/paper.ts"
 import { analyze, pool, type SweepData } from "../../src/eval/Analysis.ts"
+import { oracleBins, quantileBins, quantileBinsByWorld } from "../../src/eval/Bins.ts"
 import type { DifficultyRecord, RunRecord } from "../../src/eval/Record.ts"
+import { binRule } from "../../src/eval/Report.ts"
 import { fromRoot } from "../../src/paths.ts"
 
 const run = (sweep: string, problemId: string, budget: number, correct: boolean): RunRecord =>
@@ -49,12 +51,16 @@ const difficulty = (sweep: string, problemId: string, pass1: number): Difficulty
   pass1,
   meanScore: pass1
 })
-const world = (sweep: string, correct: (i: number) => boolean): SweepData => {
+const world = (
+  sweep: string,
+  correct: (i: number) => boolean,
+  pass1: (i: number) => number = (i) => 1 - i / 10
+): SweepData => {
   const ids = ["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9"]
   return {
     sweep,
     runs: ids.flatMap((id, i) => [1, 2].map((b) => run(sweep, id, b, correct(i)))),
-    difficulties: ids.map((id, i) => difficulty(sweep, id, 1 - i / 10)),
+    difficulties: ids.map((id, i) => difficulty(sweep, id, pass1(i))),
     large: [],
     order: new Map(ids.map((id, i) => [id, i] as const)),
     meta: {}
@@ -96,5 +102,58 @@ describe("pooling world seeds", () => {
     )
     // nothing asked, nothing changed
     expect(deriveSweep(paper, undefined, undefined).strategies).toEqual(paper.strategies)
+  })
+
+  it("cuts oracle bins within each world, as sim2.py bins each seed, and pools the units with their world's bins", () => {
+    // an easy world and a hard one: pooled quintiles would put the easy world in bins 1–3 only
+    const easy = world(
+      "w-easy",
+      (i) => i < 8,
+      (i) => 0.95 - i / 200
+    )
+    const hard = world(
+      "w-hard",
+      (i) => i < 1,
+      (i) => 0.1 - i / 200
+    )
+    const pooled = pool([easy, hard])
+    expect(pooled.worlds?.get("w1/p3")).toEqual({ world: 1, id: "p3" })
+    const a = analyze(pooled, { resamples: 0 })
+    expect(a.oracle.worlds).toBe(2)
+    expect(a.oracle.sizes).toEqual([4, 4, 4, 4, 4])
+    // each world is binned exactly as its own one-world analysis bins it
+    for (const [i, w] of [easy, hard].entries()) {
+      const alone = analyze(w, { resamples: 0 }).oracle
+      expect(alone.worlds).toBe(1)
+      for (const [id, bin] of alone.bins) expect(a.oracle.bins.get(`w${i}/${id}`)).toBe(bin)
+    }
+    // not the pooled quintiles: every easy problem would be in bins 1–3 there
+    const pooledQuintiles = quantileBins([...a.oracle.values], 5).bins
+    expect([...pooledQuintiles].filter(([id]) => id.startsWith("w0/")).every(([, b]) => b <= 3)).toBe(true)
+    expect(a.oracle.bins.get("w0/p9")).toBe(5)
+    // per-bin accuracy pools both worlds' units of that bin: bin 1 = easy p0, p1 (right) + hard p0 (right), p1 (wrong)
+    expect(a.byOracleBin.find((p) => p.bin === 1 && p.budget === 1)?.accuracy).toBeCloseTo((2 + 1) / 4, 9)
+    // predicted bins stay pooled quintiles (one set of route thresholds)
+    expect(a.predicted.worlds).toBeUndefined()
+    expect([...a.predicted.bins].filter(([id]) => id.startsWith("w0/")).every(([, b]) => b <= 3)).toBe(true)
+    // the Method section says which rule was used
+    expect(binRule(a)).toContain("cut within each world")
+    expect(binRule(analyze(easy, { resamples: 0 }))).not.toContain("world")
+  })
+
+  it("breaks ties within a world by the problem's own id, so a world bins as it would alone", () => {
+    const ids = Array.from({ length: 23 }, (_, i) => `q${i}`)
+    const values = ids.map((id) => [id, 0.5] as const) // all tied: the hash decides
+    const alone = quantileBins(values, 5).bins
+    const worlds = new Map(ids.flatMap((id) => [0, 1].map((w) => [`w${w}/${id}`, { world: w, id }] as const)))
+    const both = quantileBinsByWorld(
+      ids.flatMap((id) => [0, 1].map((w) => [`w${w}/${id}`, 0.5] as const)),
+      5,
+      worlds
+    )
+    for (const id of ids) for (const w of [0, 1]) expect(both.get(`w${w}/${id}`)).toBe(alone.get(id))
+    expect(() => quantileBinsByWorld([], 0, worlds)).toThrow(RangeError)
+    // oracleBins without worlds is unchanged
+    expect(oracleBins(values.map(([id, v]) => difficulty("s", id, v))).worlds).toBe(1)
   })
 })
