@@ -10,7 +10,6 @@ import { dirname, join, relative, resolve } from "node:path"
 import { Console, Effect, Option, Schema } from "effect"
 import { Command, Flag } from "effect/cli"
 import { registry } from "../backends/Registry.ts"
-import { formatAccuracy } from "../eval/Accuracy.ts"
 import {
   type Analysis,
   type AnalysisOptions,
@@ -29,7 +28,8 @@ import {
   DEFAULT_R,
   type Exchange,
   type ExchangeFlops,
-  type ExchangeRow
+  exchangeTableRows,
+  flopsTableRows
 } from "../eval/Exchange.ts"
 import { summarizeFindings } from "../eval/Findings.ts"
 import { policyGraph, policyGraphName, routerGraph } from "../eval/PolicyGraph.ts"
@@ -214,8 +214,6 @@ const simulatorNote = (a: Analysis): string => {
       : `Backend: ${backend}.`
 }
 
-const f3 = formatAccuracy
-
 /**
  * The policy table: budget, cross-validated accuracy, in-sample, best-of-N, the best-of-N budget
  * that matches, the efficiency ratio, and the choice per bin.
@@ -235,39 +233,15 @@ export const formatPolicy = (p: Policy): string => {
  * formatExchange(analysis.exchange)
  */
 export const formatExchange = (x: Exchange): string => {
-  const readAt = (r: ExchangeRow) => {
-    const at = r.policy?.at ?? r.bestOfN?.at
-    const clipped = r.policy?.clipped ?? r.bestOfN?.clipped
-    return at === undefined ? "—" : `${Number(at.toPrecision(4))}${clipped === undefined ? "" : " (clipped)"}`
+  const part = (scope: "all" | "bins") => {
+    const { header, rows } = exchangeTableRows(x, scope)
+    return table(header, rows)
   }
-  const rows = (bins: boolean) =>
-    x.rows
-      .filter((r) => (r.bin === "all") !== bins)
-      .map((r) => [
-        String(r.r),
-        r.multiplier.toFixed(2),
-        ...(bins ? [String(r.bin)] : []),
-        readAt(r),
-        f3(r.policy?.accuracy),
-        f3(r.bestOfN?.accuracy),
-        f3(r.large),
-        r.winner
-      ])
-  const header = (bins: boolean) => [
-    "R",
-    "M",
-    ...(bins ? ["bin"] : []),
-    "small model read at N",
-    "compute-optimal",
-    "best-of-N",
-    `${x.ratio}× larger pass@1`,
-    "winner"
-  ]
   return [
-    table(header(false), rows(false)),
+    part("all"),
     "",
     "per bin:",
-    table(header(true), rows(true)),
+    part("bins"),
     ...(x.notes.length === 0 ? [] : ["", ...x.notes.map((n) => `note: ${n}`)])
   ].join("\n")
 }
@@ -284,27 +258,8 @@ const headline = (r: RouterResult): string => {
  * formatExchangeFlops(analysis.exchangeFlops)
  */
 export const formatExchangeFlops = (x: ExchangeFlops): string => {
-  const bins = [...new Set(x.rows.flatMap((r) => (r.bin === "all" ? [] : [r.bin])))].sort((p, q) => p - q)
-  const cell = (r: number, bin: number | "all") => {
-    const row = x.rows.find((w) => w.r === r && w.bin === bin)
-    return row === undefined ? "—" : `${f3(row.testTime)} / ${f3(row.large)}`
-  }
-  return [
-    table(
-      ["R", "M", "scored N", "all", ...bins.map((b) => `bin ${b}`)],
-      x.rs.map((r) => {
-        const all = x.rows.find((w) => w.r === r && w.bin === "all")
-        return [
-          String(r),
-          all?.multiplier.toFixed(1) ?? "—",
-          all?.scored.toFixed(1) ?? "—",
-          cell(r, "all"),
-          ...bins.map((b) => cell(r, b))
-        ]
-      })
-    ),
-    ...x.notes.map((n) => `note: ${n}`)
-  ].join("\n")
+  const { header, rows } = flopsTableRows(x)
+  return [table(header, rows), ...x.notes.map((n) => `note: ${n}`)].join("\n")
 }
 
 // ---------------------------------------------------------------------------------------------

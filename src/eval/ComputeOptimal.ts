@@ -179,6 +179,8 @@ export interface PolicyPoint {
   /** cross-validated accuracy: mean over every held-out problem */
   readonly accuracy: number
   readonly stderr: number
+  /** each held-out problem's correctness under the choice made on the other fold (what `accuracy` averages) */
+  readonly heldOut?: ReadonlyMap<string, number> | undefined
   /** accuracy of the choices fit on all problems, scored on the same problems */
   readonly inSample: number
   readonly problems: number
@@ -325,6 +327,7 @@ export const optimize = (configs: ReadonlyArray<Configuration>, options: Optimiz
     const here = candidates.filter((c) => c.budget === budget)
     const baselineHere = baselines.find((c) => c.budget === budget)
     const heldOut: Array<number> = []
+    const heldOutBy = new Map<string, number>()
     const inSample: Array<number> = []
     const bins = members.map((problems, i): BinChoice => {
       const fit = choose(here, problems, baseline)
@@ -340,7 +343,10 @@ export const optimize = (configs: ReadonlyArray<Configuration>, options: Optimiz
         const values: Array<number> = []
         for (const p of fold(problems, f)) {
           const o = config?.outcomes.get(p)
-          if (o !== undefined) values.push(o.correct)
+          if (o !== undefined) {
+            values.push(o.correct)
+            heldOutBy.set(p, o.correct)
+          }
         }
         heldOut.push(...values)
         return {
@@ -381,6 +387,7 @@ export const optimize = (configs: ReadonlyArray<Configuration>, options: Optimiz
       budget,
       accuracy,
       stderr: standardError(heldOut),
+      heldOut: heldOutBy,
       inSample: mean(inSample),
       problems: heldOut.length,
       bins,

@@ -20,7 +20,7 @@
  *
  * @since 0.1.0
  */
-import { type Configuration, mean, standardError } from "./Accuracy.ts"
+import { type Configuration, formatAccuracy, formatWithError, mean, standardError } from "./Accuracy.ts"
 import type { Binning } from "./Bins.ts"
 import type { Policy } from "./ComputeOptimal.ts"
 import { type CurvePoint, type Reading, readAt } from "./Curve.ts"
@@ -58,12 +58,22 @@ export interface ExchangeRow {
   readonly largeProblems: number
   /** compute-optimal policy versus the larger model */
   readonly winner: Winner
-  /** standard errors over problems (overall rows only; a reading's is interpolated like its accuracy) */
-  readonly stderr?: {
-    readonly policy: number | undefined
-    readonly bestOfN: number | undefined
-    readonly large: number
-  }
+  /**
+   * Standard errors over the scope's problems (the chart's error bars are these): each side's, of
+   * the per-problem values read at M as its accuracy is (log2-interpolated between the two
+   * budgets around M); and the paired one of compute-optimal − larger model, over the problems
+   * with both (the same problems answer on both sides).
+   */
+  readonly stderr: ExchangeErrors
+}
+
+/** The standard errors of an exchange row (NaN where a side has fewer than two problems). */
+export interface ExchangeErrors {
+  readonly policy: number
+  readonly bestOfN: number
+  readonly large: number
+  /** paired: of (compute-optimal − larger model) per problem */
+  readonly difference: number
 }
 
 export interface Exchange {
@@ -98,6 +108,64 @@ const winnerOf = (small: number | undefined, large: number): Winner =>
       : small > large
         ? "test-time compute"
         : "larger model"
+
+/** Per-problem values of one strategy at one measured budget. */
+interface Measured {
+  readonly budget: number
+  readonly values: ReadonlyMap<string, number>
+}
+
+/**
+ * Per-problem values of `problems` at budget m, read as `readAt` reads a curve: log2-interpolated
+ * between the two measured budgets around m (a problem missing at either is left out), clipped to
+ * the nearest end outside them. Budgets with no value on these problems are skipped, as `readAt`
+ * skips a curve's undefined points.
+ *
+ * @example
+ * valuesAt([{ budget: 4, values: new Map([["a", 0]]) }, { budget: 16, values: new Map([["a", 1]]) }], ["a"], 8).get("a") // 0.5
+ */
+export const valuesAt = (
+  measured: ReadonlyArray<Measured>,
+  problems: ReadonlyArray<string>,
+  m: number
+): ReadonlyMap<string, number> => {
+  const ps = measured
+    .filter((x) => x.budget > 0 && problems.some((p) => x.values.has(p)))
+    .sort((a, b) => a.budget - b.budget)
+  const first = ps[0]
+  const last = ps[ps.length - 1]
+  const out = new Map<string, number>()
+  if (first === undefined || last === undefined) return out
+  const i = ps.findIndex((x) => x.budget >= m)
+  const hi = i < 0 ? last : (ps[i] ?? last)
+  const lo = i <= 0 || hi.budget === m ? hi : (ps[i - 1] ?? hi)
+  const f = lo === hi ? 0 : (Math.log2(m) - Math.log2(lo.budget)) / (Math.log2(hi.budget) - Math.log2(lo.budget))
+  for (const p of problems) {
+    const a = lo.values.get(p)
+    const b = hi.values.get(p)
+    if (a !== undefined && b !== undefined) out.set(p, a + f * (b - a))
+  }
+  return out
+}
+
+/**
+ * The paired standard error of (small − large) over the problems with both values.
+ *
+ * @example
+ * pairedError(new Map([["a", 1], ["b", 0]]), new Map([["a", 0.5], ["b", 0.5]]), ["a", "b"]) // 0.5
+ */
+export const pairedError = (
+  small: ReadonlyMap<string, number>,
+  large: ReadonlyMap<string, number>,
+  problems: ReadonlyArray<string>
+): number =>
+  standardError(
+    problems.flatMap((p) => {
+      const a = small.get(p)
+      const b = large.get(p)
+      return a === undefined || b === undefined || Number.isNaN(a) || Number.isNaN(b) ? [] : [a - b]
+    })
+  )
 
 /**
  * The FLOPs-matched comparison for each R, overall and per bin.
@@ -136,17 +204,19 @@ export const exchange = (input: ExchangeInput, options: ExchangeOptions = {}): E
       const accuracy = b === "all" ? p.accuracy : (p.bins[b - 1]?.crossValidated ?? Number.NaN)
       return Number.isFinite(accuracy) ? [{ budget: p.budget, accuracy }] : []
     })
-  // the standard errors of the overall curves, read at M the same way
-  const policyErr: ReadonlyArray<CurvePoint> = policy.points.flatMap((p) =>
-    Number.isFinite(p.stderr) ? [{ budget: p.budget, accuracy: p.stderr }] : []
+  // per-problem values at each budget, for the standard errors (read at M as the curves are)
+  const policyValues: ReadonlyArray<Measured> = policy.points.flatMap((p) =>
+    p.heldOut === undefined ? [] : [{ budget: p.budget, values: p.heldOut }]
   )
-  const bonErr: ReadonlyArray<CurvePoint> = baseline.flatMap((c) => {
-    const xs = binned.flatMap((p) => {
-      const o = c.outcomes.get(p)
-      return o === undefined ? [] : [o.correct]
-    })
-    return xs.length < 2 ? [] : [{ budget: c.budget, accuracy: standardError(xs) }]
-  })
+  const bonValues: ReadonlyArray<Measured> = baseline.map((c) => ({
+    budget: c.budget,
+    values: new Map(
+      binned.flatMap((p) => {
+        const o = c.outcomes.get(p)
+        return o === undefined ? [] : [[p, o.correct] as const]
+      })
+    )
+  }))
   const scopes: ReadonlyArray<number | "all"> = ["all", ...Array.from({ length: binning.count }, (_, i) => i + 1)]
   const rows: Array<ExchangeRow> = []
   const clippedAt = new Set<string>()
@@ -164,6 +234,9 @@ export const exchange = (input: ExchangeInput, options: ExchangeOptions = {}): E
           clippedAt.add(
             `R = ${r}: M = ${m.toFixed(2)} is ${reading.clipped === "above" ? "above the largest" : "below the smallest"} measured budget of the ${what}; its accuracy at N = ${reading.at} is used`
           )
+      const members = inBin(bin)
+      const polAt = valuesAt(policyValues, members, m)
+      const bonAt = valuesAt(bonValues, members, m)
       rows.push({
         r,
         multiplier: m,
@@ -173,15 +246,12 @@ export const exchange = (input: ExchangeInput, options: ExchangeOptions = {}): E
         large: large.value,
         largeProblems: large.n,
         winner: winnerOf(pol?.accuracy, large.value),
-        ...(bin === "all"
-          ? {
-              stderr: {
-                policy: readAt(policyErr, m)?.accuracy,
-                bestOfN: readAt(bonErr, m)?.accuracy,
-                large: large.se
-              }
-            }
-          : {})
+        stderr: {
+          policy: standardError([...polAt.values()]),
+          bestOfN: standardError([...bonAt.values()]),
+          large: large.se,
+          difference: pairedError(polAt, largeById, members)
+        }
       })
     }
   }
@@ -215,6 +285,8 @@ export interface FlopsRow {
   /** the larger model's expected pass@1 */
   readonly large: number
   readonly winner: Winner
+  /** standard errors over the scope's problems: each side's, and the paired one of test-time − larger */
+  readonly stderr: { readonly testTime: number; readonly large: number; readonly difference: number }
 }
 
 export interface ExchangeFlops {
@@ -338,17 +410,142 @@ export const exchangeFlops = (input: ExchangeFlopsInput, options: ExchangeFlopsO
             if (v !== undefined && !Number.isNaN(v)) heldOut.set(p, v)
           }
       }
-      const testTime = mean(members.flatMap((p) => (heldOut.has(p) ? [heldOut.get(p) ?? 0] : [])))
-      const large = mean(members.flatMap((p) => (largeById.has(p) ? [largeById.get(p) ?? 0] : [])))
-      binRows.push({ r, multiplier: m, scored, bin, testTime, choices, large, winner: winnerOf(testTime, large) })
+      const tt = members.flatMap((p) => (heldOut.has(p) ? [heldOut.get(p) ?? 0] : []))
+      const lg = members.flatMap((p) => (largeById.has(p) ? [largeById.get(p) ?? 0] : []))
+      const testTime = mean(tt)
+      const large = mean(lg)
+      binRows.push({
+        r,
+        multiplier: m,
+        scored,
+        bin,
+        testTime,
+        choices,
+        large,
+        winner: winnerOf(testTime, large),
+        stderr: {
+          testTime: standardError(tt),
+          large: standardError(lg),
+          difference: pairedError(heldOut, largeById, members)
+        }
+      })
     }
-    const testTime = mean([...heldOut.values()])
-    const large = mean(ids.flatMap((p) => (largeById.has(p) ? [largeById.get(p) ?? 0] : [])))
+    const tt = [...heldOut.values()]
+    const lg = ids.flatMap((p) => (largeById.has(p) ? [largeById.get(p) ?? 0] : []))
+    const testTime = mean(tt)
+    const large = mean(lg)
     rows.push(
-      { r, multiplier: m, scored, bin: "all", testTime, choices: [], large, winner: winnerOf(testTime, large) },
+      {
+        r,
+        multiplier: m,
+        scored,
+        bin: "all",
+        testTime,
+        choices: [],
+        large,
+        winner: winnerOf(testTime, large),
+        stderr: {
+          testTime: standardError(tt),
+          large: standardError(lg),
+          difference: pairedError(heldOut, largeById, ids)
+        }
+      },
       ...binRows
     )
   }
   if (input.large.length === 0) notes.add("no larger-model records (sweep <sweep>/large): its pass@1 is n/a")
   return { ratio, rs, generatorParams: pg, verifierParams: pv, perScored, rows, notes: [...notes] }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables (the report and the CLI print the same ones)
+
+const signed = (x: number, se: number): string =>
+  Number.isNaN(x)
+    ? "—"
+    : `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(3)}${Number.isFinite(se) ? ` ± ${se.toFixed(3)}` : ""}`
+
+/**
+ * The exchange table (the paper's formula), overall (`"all"`) or per bin: each side ± its standard
+ * error (the chart's error bars), and compute-optimal − larger model ± its paired standard error.
+ *
+ * @example
+ * const { header, rows } = exchangeTableRows(analysis.exchange, "bins")
+ */
+export const exchangeTableRows = (
+  x: Exchange,
+  scope: "all" | "bins"
+): { readonly header: ReadonlyArray<string>; readonly rows: ReadonlyArray<ReadonlyArray<string>> } => {
+  const readAtText = (r: ExchangeRow) => {
+    const at = r.policy?.at ?? r.bestOfN?.at
+    const clipped = r.policy?.clipped ?? r.bestOfN?.clipped
+    return at === undefined ? "—" : `${Number(at.toPrecision(4))}${clipped === undefined ? "" : " (clipped)"}`
+  }
+  const side = (accuracy: number | undefined, se: number) =>
+    accuracy === undefined ? "—" : formatWithError(accuracy, se)
+  return {
+    header: [
+      "R",
+      "M",
+      ...(scope === "all" ? [] : ["bin"]),
+      "small model read at N",
+      "compute-optimal ± SE",
+      "best-of-N ± SE",
+      `${x.ratio}× larger, pass@1 ± SE`,
+      "compute-optimal − larger ± paired SE",
+      "winner"
+    ],
+    rows: x.rows
+      .filter((r) => (scope === "all" ? r.bin === "all" : r.bin !== "all"))
+      .map((r) => [
+        String(r.r),
+        r.multiplier.toFixed(2),
+        ...(scope === "all" ? [] : [String(r.bin)]),
+        readAtText(r),
+        side(r.policy?.accuracy, r.stderr.policy),
+        side(r.bestOfN?.accuracy, r.stderr.bestOfN),
+        Number.isNaN(r.large) ? formatAccuracy(r.large) : formatWithError(r.large, r.stderr.large),
+        signed((r.policy?.accuracy ?? Number.NaN) - r.large, r.stderr.difference),
+        r.winner
+      ])
+  }
+}
+
+/**
+ * The exchange table with the verifier counted: one row per R, a cell per scope (all, then each
+ * bin) reading `test-time ± SE / larger ± SE, Δ ± paired SE`, and the winner per bin.
+ *
+ * @example
+ * const { header, rows } = flopsTableRows(analysis.exchangeFlops)
+ */
+export const flopsTableRows = (
+  x: ExchangeFlops
+): { readonly header: ReadonlyArray<string>; readonly rows: ReadonlyArray<ReadonlyArray<string>> } => {
+  const bins = [...new Set(x.rows.flatMap((r) => (r.bin === "all" ? [] : [r.bin])))].sort((p, q) => p - q)
+  const cell = (r: number, bin: number | "all") => {
+    const row = x.rows.find((w) => w.r === r && w.bin === bin)
+    return row === undefined
+      ? "—"
+      : `${formatWithError(row.testTime, row.stderr.testTime)} / ${formatWithError(row.large, row.stderr.large)}, Δ ${signed(row.testTime - row.large, row.stderr.difference)}`
+  }
+  return {
+    header: ["R", "M (queries)", "scored generations", "all", ...bins.map((b) => `bin ${b}`), "winner per bin"],
+    rows: x.rs.map((r) => {
+      const all = x.rows.find((w) => w.r === r && w.bin === "all")
+      return [
+        String(r),
+        all === undefined ? "—" : all.multiplier.toFixed(1),
+        all === undefined ? "—" : all.scored.toFixed(1),
+        cell(r, "all"),
+        ...bins.map((b) => cell(r, b)),
+        x.rows
+          .filter((w) => w.r === r && w.bin !== "all")
+          .map(
+            (w) =>
+              `${w.bin}: ${w.winner === "test-time compute" ? "test-time" : w.winner === "larger model" ? "larger" : w.winner}`
+          )
+          .join(", ")
+      ]
+    })
+  }
 }

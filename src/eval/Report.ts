@@ -23,7 +23,7 @@ import { type Analysis, backendName, parameterCount, parseMeta } from "./Analysi
 import { agreement, type Binning } from "./Bins.ts"
 import * as Charts from "./Charts.ts"
 import { type Policy, policyTableRows } from "./ComputeOptimal.ts"
-import type { Exchange, ExchangeFlops, ExchangeRow } from "./Exchange.ts"
+import { type Exchange, type ExchangeFlops, exchangeTableRows, flopsTableRows } from "./Exchange.ts"
 import { findingsTableRows, summarizeFindings, VERDICT_RULE } from "./Findings.ts"
 import { describeRouter, formatEstimate, type RouterResult, routerTableRows } from "./Router.ts"
 import { describeVoting } from "./Voting.ts"
@@ -340,38 +340,14 @@ const policySection = (a: Analysis, charts: ChartSet): Section => {
   }
 }
 
-const exchangeTable = (x: Exchange, bin: "all" | "bins"): Block => {
-  const rows = x.rows.filter((r) => (bin === "all" ? r.bin === "all" : r.bin !== "all"))
-  const readAt = (r: ExchangeRow) => {
-    const at = r.policy?.at ?? r.bestOfN?.at
-    const clipped = r.policy?.clipped ?? r.bestOfN?.clipped
-    return at === undefined ? "—" : `${Number(at.toPrecision(4))}${clipped === undefined ? "" : " (clipped)"}`
-  }
-  return {
-    kind: "table",
-    caption: bin === "all" ? "Overall" : "Per bin",
-    header: [
-      "R",
-      "M",
-      ...(bin === "all" ? [] : ["bin"]),
-      "small model read at N",
-      "compute-optimal",
-      "best-of-N",
-      `${x.ratio}× larger, pass@1`,
-      "winner"
-    ],
-    rows: rows.map((r) => [
-      String(r.r),
-      r.multiplier.toFixed(2),
-      ...(bin === "all" ? [] : [String(r.bin)]),
-      readAt(r),
-      f3(r.policy?.accuracy),
-      f3(r.bestOfN?.accuracy),
-      f3(r.large),
-      r.winner
-    ])
-  }
-}
+const exchangeTable = (x: Exchange, bin: "all" | "bins"): Block => ({
+  kind: "table",
+  caption:
+    bin === "all"
+      ? "Overall (± standard errors over problems, the chart's error bars; the difference's is paired)"
+      : "Per bin (± standard errors over the bin's problems; the difference's is paired)",
+  ...exchangeTableRows(x, bin)
+})
 
 const exchangeSection = (a: Analysis, charts: ChartSet): Section => {
   const x = a.exchange
@@ -455,35 +431,7 @@ const headlineSection = (a: Analysis): Section => {
   }
 }
 
-const flopsTable = (x: ExchangeFlops, caption: string): Block => {
-  const bins = [...new Set(x.rows.flatMap((r) => (r.bin === "all" ? [] : [r.bin])))].sort((p, q) => p - q)
-  const cell = (r: number, bin: number | "all") => {
-    const row = x.rows.find((w) => w.r === r && w.bin === bin)
-    return row === undefined ? "—" : `${f3(row.testTime)} / ${f3(row.large)}`
-  }
-  return {
-    kind: "table",
-    caption,
-    header: ["R", "M (queries)", "scored generations", "all", ...bins.map((b) => `bin ${b}`), "winner per bin"],
-    rows: x.rs.map((r) => {
-      const all = x.rows.find((w) => w.r === r && w.bin === "all")
-      return [
-        String(r),
-        all === undefined ? "—" : all.multiplier.toFixed(1),
-        all === undefined ? "—" : all.scored.toFixed(1),
-        cell(r, "all"),
-        ...bins.map((b) => cell(r, b)),
-        x.rows
-          .filter((w) => w.r === r && w.bin !== "all")
-          .map(
-            (w) =>
-              `${w.bin}: ${w.winner === "test-time compute" ? "test-time" : w.winner === "larger model" ? "larger" : w.winner}`
-          )
-          .join(", ")
-      ]
-    })
-  }
-}
+const flopsTable = (x: ExchangeFlops, caption: string): Block => ({ kind: "table", caption, ...flopsTableRows(x) })
 
 const exchangeFlopsSection = (a: Analysis): Section => {
   const x = a.exchangeFlops
@@ -495,7 +443,10 @@ const exchangeFlopsSection = (a: Analysis): Section => {
         kind: "p",
         text: `FLOPs = 2 × parameters × tokens for the generator (${x.generatorParams.toExponential(2)}) and the verifier (${x.verifierParams.toExponential(2)}, the paper's 7B PRM), so one PRM-scored generation costs ${x.perScored.toFixed(2)} small-model queries. The M queries that match a ${x.ratio}× larger model's total FLOPs (M = ${x.ratio}·(1 + 3/R) − 3/R) buy M / ${x.perScored.toFixed(2)} scored generations; majority voting needs no verifier and gets M. The small model's side is a compute-optimal choice per oracle bin among the strategies (revision chains up to 16), read at the affordable N, chosen on one fold and scored on the other; the larger model answers once (its expected pass@1 over its samples). The larger model is the simulator with accuracy knob a_L = a + 1.3, derived in docs/simulator.md from Minerva's MATH scaling (recalled values, to be verified). Cells: test-time / larger model.`
       },
-      flopsTable(x, "Verifier counted (cells: small model with test-time compute / larger model)"),
+      flopsTable(
+        x,
+        "Verifier counted (cells: small model with test-time compute ± SE / larger model ± SE, Δ = their difference ± its paired SE over the same problems)"
+      ),
       flopsTable(
         a.exchangeNoVerifier,
         "For contrast: the verifier NOT counted (the paper's formula as mull computed it before)"

@@ -2,8 +2,17 @@
 import { describe, expect, it } from "@effect/vitest"
 import { configurations } from "../../src/eval/Accuracy.ts"
 import { oracleBins } from "../../src/eval/Bins.ts"
+import { exchangeChart } from "../../src/eval/Charts.ts"
 import { optimize } from "../../src/eval/ComputeOptimal.ts"
-import { DEFAULT_PARAMETER_RATIO, DEFAULT_R, exchange, multiplier } from "../../src/eval/Exchange.ts"
+import {
+  DEFAULT_PARAMETER_RATIO,
+  DEFAULT_R,
+  exchange,
+  exchangeTableRows,
+  multiplier,
+  pairedError,
+  valuesAt
+} from "../../src/eval/Exchange.ts"
 import { difficulty, run } from "./synthetic.ts"
 
 describe("multiplier", () => {
@@ -69,16 +78,95 @@ describe("exchange", () => {
     expect(bins.map((r) => r.winner)).toEqual(["test-time compute", "larger model"])
     expect(bins[1]?.large).toBeCloseTo(0.3, 12)
     expect(x.notes).toEqual([])
-    // error bars: the larger model's standard error over the 20 problems (10 at 0.9, 10 at 0.3),
-    // best-of-N's read at M between its N = 4 and N = 16 standard errors; per-bin rows carry none
+    // error bars: the larger model's standard error over the 20 problems (10 at 0.9, 10 at 0.3);
+    // best-of-N's over the per-problem values read at M as its accuracy is (a problem right at
+    // N = 16 only counts f), overall and per bin; the difference's is paired per problem
     const se = (xs: ReadonlyArray<number>) => {
       const m = xs.reduce((a, b) => a + b, 0) / xs.length
       return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1) / xs.length)
     }
-    expect(all?.stderr?.large).toBeCloseTo(se([...Array(10).fill(0.9), ...Array(10).fill(0.3)]), 12)
-    const at = (k: number) => se(problems.map((p) => (binning.bins.get(p) === 1 || hard.indexOf(p) < k ? 1 : 0)))
-    expect(all?.stderr?.bestOfN).toBeCloseTo(at(1) + f * (at(2) - at(1)), 12)
-    expect(bins.every((r) => r.stderr === undefined)).toBe(true)
+    expect(all?.stderr.large).toBeCloseTo(se([...Array(10).fill(0.9), ...Array(10).fill(0.3)]), 12)
+    const read = (p: string) => (binning.bins.get(p) === 1 ? 1 : hard.indexOf(p) < 1 ? 1 : hard.indexOf(p) < 2 ? f : 0)
+    expect(all?.stderr.bestOfN).toBeCloseTo(se(problems.map(read)), 12)
+    // the one candidate is best-of-N, so the policy's error is the same
+    expect(all?.stderr.policy).toBeCloseTo(se(problems.map(read)), 12)
+    const largeOf = (p: string) => (binning.bins.get(p) === 1 ? 0.9 : 0.3)
+    expect(all?.stderr.difference).toBeCloseTo(se(problems.map((p) => read(p) - largeOf(p))), 12)
+    // per bin: bin 1 is all right (no spread), bin 2 has the spread of its 10 problems
+    expect(bins[0]?.stderr.bestOfN).toBeCloseTo(0, 12)
+    expect(bins[1]?.stderr.bestOfN).toBeCloseTo(se(hard.map(read)), 12)
+    expect(bins[1]?.stderr.difference).toBeCloseTo(se(hard.map((p) => read(p) - 0.3)), 12)
+    expect(bins[1]?.stderr.large).toBeCloseTo(0, 12)
+    // the tables carry the same numbers as the chart's error bars
+    const overall = exchangeTableRows(x, "all")
+    expect(overall.header).toContain("compute-optimal − larger ± paired SE")
+    expect(overall.rows[0]?.[4]).toBe(
+      `${(all?.bestOfN?.accuracy ?? 0).toFixed(3)} ± ${(all?.stderr.bestOfN ?? 0).toFixed(3)}`
+    )
+    const bars = exchangeChart(x, "t").data as { values: ReadonlyArray<{ side: string; lo: number; hi: number }> }
+    const bonBar = bars.values.find((v) => v.side.includes("best-of-N"))
+    expect(((bonBar?.hi ?? 0) - (bonBar?.lo ?? 0)) / 2).toBeCloseTo(all?.stderr.bestOfN ?? Number.NaN, 12)
+    const perBin = exchangeTableRows(x, "bins")
+    expect(perBin.rows.map((r) => r[2])).toEqual(["1", "2"])
+    expect(perBin.rows[1]?.[7]).toBe(
+      `−${(0.3 - (bins[1]?.policy?.accuracy ?? 0)).toFixed(3)} ± ${(bins[1]?.stderr.difference ?? 0).toFixed(3)}`
+    )
+  })
+
+  it("reads per-problem values at M as a curve is read", () => {
+    const m = (entries: ReadonlyArray<readonly [string, number]>) => new Map(entries)
+    const measured = [
+      {
+        budget: 4,
+        values: m([
+          ["a", 0],
+          ["b", 1]
+        ])
+      },
+      {
+        budget: 16,
+        values: m([
+          ["a", 1],
+          ["b", 1]
+        ])
+      },
+      { budget: 64, values: m([["a", 1]]) }
+    ]
+    expect(valuesAt(measured, ["a", "b"], 8)).toEqual(
+      m([
+        ["a", 0.5],
+        ["b", 1]
+      ])
+    )
+    expect(valuesAt(measured, ["a", "b"], 16)).toEqual(
+      m([
+        ["a", 1],
+        ["b", 1]
+      ])
+    )
+    // above the largest budget: clipped to it; below the smallest: to it; a problem missing at a side is left out
+    expect(valuesAt(measured, ["a", "b"], 1000)).toEqual(m([["a", 1]]))
+    expect(valuesAt(measured, ["a", "b"], 1)).toEqual(
+      m([
+        ["a", 0],
+        ["b", 1]
+      ])
+    )
+    expect(valuesAt(measured, ["a", "b"], 32)).toEqual(m([["a", 1]]))
+    expect(valuesAt([], ["a"], 8).size).toBe(0)
+    expect(
+      pairedError(
+        m([
+          ["a", 1],
+          ["b", 0]
+        ]),
+        m([
+          ["a", 0.5],
+          ["b", 0.5]
+        ]),
+        ["a", "b", "c"]
+      )
+    ).toBeCloseTo(0.5, 12)
   })
 
   it("clips M above the largest measured budget, and says so", () => {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "@effect/vitest"
 import { configurations } from "../../src/eval/Accuracy.ts"
 import { oracleBins } from "../../src/eval/Bins.ts"
-import { exchangeFlops, multiplier } from "../../src/eval/Exchange.ts"
+import { exchangeFlops, flopsTableRows, multiplier } from "../../src/eval/Exchange.ts"
 import { type Claim, findings, summarizeFindings, verdictOf, Z90 } from "../../src/eval/Findings.ts"
 import type { RunRecord } from "../../src/eval/Record.ts"
 import { candidatesOf, evaluateRouter, formatRatio, quantile, quantileThresholds, rng } from "../../src/eval/Router.ts"
@@ -189,6 +189,10 @@ describe("exchange rate with the verifier counted", () => {
     // at 45.5 scored generations best-of-N reads log2-interpolated between 16 (0) and 64 (1)
     expect(all?.testTime).toBe(1)
     expect(all?.large).toBe(0.5)
+    // standard errors: no spread on either side here, so 0 (paired: 1 − 0.5 on every problem)
+    expect(all?.stderr).toEqual({ testTime: 0, large: 0, difference: 0 })
+    const table = flopsTableRows(x)
+    expect(table.rows[0]?.[3]).toBe("1.000 ± 0.000 / 0.500 ± 0.000, Δ +0.500 ± 0.000")
     const none = exchangeFlops(
       { configs: configurations(runs), problems, binning: oracle, large },
       { rs: [0.16], generatorParams: 1.5e9, verifierParams: 0 }
