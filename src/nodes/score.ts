@@ -112,7 +112,7 @@ const fields = Schema.Struct({
       }),
       verdict: Schema.optionalKey(Schema.Literals(VERDICTS)).annotateKey({
         description:
-          'think only — parse: the final \\boxed{yes|no} is 1 or 0; probability: ThinkPRM\'s P("yes") at the verdict token, P(yes) / (P(yes) + P(no)) from the top log-probabilities (needs capability logprobs)',
+          'think only — parse: the final \\boxed{yes|no} gives 1 or 0; probability: ThinkPRM\'s P("yes") at the verdict token, from the top log-probabilities (needs capability logprobs)',
         default: "parse"
       })
     })
