@@ -29,6 +29,7 @@ import {
   type GeneratorShape,
   type StopBelow
 } from "../../src/services/Generator.ts"
+import { type VerdictToken, verdictYes } from "../../src/services/GenVerify.ts"
 import { type HttpEndpoint, postJson, serverRoot } from "../../src/services/HttpAttempt.ts"
 import type { VerifierShape } from "../../src/services/Verifier.ts"
 import { PROFILES, type ResolvedOpenAiConfig, type ServerKind } from "./Config.ts"
@@ -83,7 +84,12 @@ interface TokenLogprobs {
 /** One reply, reduced to what a generation needs. */
 interface Reply {
   readonly choices: ReadonlyArray<
-    Choice & { readonly tokens: number | undefined; readonly logprobs: TokenLogprobs | undefined }
+    Choice & {
+      readonly tokens: number | undefined
+      readonly logprobs: TokenLogprobs | undefined
+      /** the tokens with their top alternatives, for a verification's P("yes") (built when read) */
+      readonly verdictTokens: () => ReadonlyArray<VerdictToken>
+    }
   >
   readonly promptTokens: number
   readonly completionTokens: number
@@ -105,7 +111,8 @@ const chatReply = (r: ChatResponse): Reply => ({
                 Confidence.tokenConfidence(t.top_logprobs?.map((x) => x.logprob) ?? [t.logprob])
               ),
               logprob: c.logprobs.content.map((t) => t.logprob)
-            }
+            },
+      verdictTokens: () => c.logprobs?.content ?? []
     })),
   promptTokens: r.usage.prompt_tokens,
   completionTokens: r.usage.completion_tokens
@@ -128,7 +135,16 @@ const completionReply = (r: CompletionResponse): Reply => ({
                 return Confidence.tokenConfidence(top == null ? [x ?? -100] : Object.values(top))
               }),
               logprob: c.logprobs.token_logprobs.map((x) => x ?? -100)
-            }
+            },
+      verdictTokens: () =>
+        (c.logprobs?.tokens ?? []).map((token, i) => {
+          const top = c.logprobs?.top_logprobs?.[i]
+          return {
+            token,
+            logprob: c.logprobs?.token_logprobs[i] ?? -100,
+            top_logprobs: top == null ? null : Object.entries(top).map(([t, logprob]) => ({ token: t, logprob }))
+          }
+        })
     })),
   promptTokens: r.usage.prompt_tokens,
   completionTokens: r.usage.completion_tokens
@@ -314,7 +330,10 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
       const tokens = outputTokensOf(reply.choices, reply.completionTokens)
       reply.choices.forEach((c, i) => {
         const g = toGeneration(c, shape, tokens[i] ?? 0)
-        generations.push(request.logprobs === undefined || c.logprobs === undefined ? g : withLogprobs(g, c.logprobs))
+        const lp = request.logprobs === undefined || c.logprobs === undefined ? g : withLogprobs(g, c.logprobs)
+        // ThinkPRM's score: P("yes") at the verification's verdict token
+        const yes = request.verify?.verdict === "probability" ? verdictYes(c.verdictTokens()) : undefined
+        generations.push(yes === undefined ? lp : { ...lp, verdictYes: yes })
       })
     }
     const first = replies[0]

@@ -17,6 +17,11 @@
  * simulated tokenizer and cut at `maxTokens` (a cut chain loses its verdict). Nothing here is drawn
  * for requests without `verify`, so the simulator's numbers for other runs are unchanged.
  *
+ * ThinkPRM's P("yes") (`verify.verdict: "probability"`): the chain's verdict token is "yes" exactly
+ * when p > 0.5, so the probability the sample puts on "yes" at that token is p itself — the same
+ * belief its written verdict rounds (`Generation.verdictYes` = p, for a chain not cut before its
+ * verdict). Nothing new is drawn: the written replies, and every parsed score, stay as they were.
+ *
  * @since 0.5.0
  */
 import { Result } from "effect"
@@ -128,11 +133,14 @@ export const verifyGeneration = (world: World, request: GenerateRequest): Result
     const cut = full > request.maxTokens
     const out = cut ? truncateTokens(text, request.maxTokens) : text
     const outputTokens = cut ? countTokens(out) : full
+    // the verdict token's P("yes"): the belief the written verdict rounds (a cut chain has no verdict token)
+    const yes = task.style === "think" && task.verdict === "probability" && !cut ? { verdictYes: p } : {}
     generations.push({
       steps: [{ text: out, tokens: outputTokens }],
       done: true,
       outputTokens,
-      finishReason: cut ? "length" : "end"
+      finishReason: cut ? "length" : "end",
+      ...yes
     })
   }
   return Result.succeed({ generations, inputTokens: verifyPromptTokens(request) })

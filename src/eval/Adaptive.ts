@@ -175,7 +175,7 @@ export const adaptiveSections = (runs: ReadonlyArray<RunRecord>): ReadonlyArray<
       blocks: [
         {
           kind: "p",
-          text: "Each rule at budget B spends at most B samples: `adaptive-consistency` and `esc` stop sampling when the vote is settled; `deepconf-offline` filters and weights by token confidence; `deepconf-online` stops traces whose confidence falls below a warm-up threshold (they count as samples but cost fewer tokens). Δ columns: paired differences in accuracy points (± standard error) against fixed-N majority and weighted best-of-N at the same B, on the same problems and seeds — the rules see those strategies' samples. The last two columns are fixed-N majority's and weighted's accuracy at the rule's mean samples, interpolated between the swept budgets (linear in log N; — outside them)."
+          text: "Each rule at budget B spends at most B samples: `adaptive-consistency` and `esc` stop sampling when the vote is settled; `deepconf-offline` filters and weights by token confidence; `deepconf-online` stops traces whose confidence falls below a warm-up threshold (they count as samples but cost fewer tokens) and launches no more once its confidence-weighted vote gives one answer a share ≥ τ (0.95). Δ columns: paired differences in accuracy points (± standard error) against fixed-N majority and weighted best-of-N at the same B, on the same problems and seeds — the rules see those strategies' samples. The last two columns are fixed-N majority's and weighted's accuracy at the rule's mean samples, interpolated between the swept budgets (linear in log N; — outside them)."
         },
         {
           kind: "table",

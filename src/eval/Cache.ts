@@ -76,7 +76,9 @@ const prefixIdentity = (c: Candidate | undefined): string => (c === undefined ? 
 /**
  * The cache key of a request (continuation index excluded: continuation k of a request is stored
  * at `key:k`, whichever call asked for it). Token log-probabilities and DeepConf online's stopping
- * rule are part of it: a generation with confidences, or cut short, is not the plain one.
+ * rule are part of it: a generation with confidences, or cut short, is not the plain one. So is a
+ * generative verification's style, verdict mode and the solution it checks: two graphs verifying
+ * at the same node path with the same candidate ids are not answered with each other's replies.
  *
  * @example
  * requestKey(generator, request)
@@ -95,7 +97,15 @@ export const requestKey = (gen: Pick<GeneratorShape, "backend" | "model">, r: Ge
     r.maxTokens,
     r.seed,
     r.logprobs ?? 0,
-    r.stopBelow === undefined ? "" : `${r.stopBelow.window}:${r.stopBelow.threshold}`
+    r.stopBelow === undefined ? "" : `${r.stopBelow.window}:${r.stopBelow.threshold}`,
+    // a verification is keyed by what it checks and how (absent otherwise: every other key is as before)
+    ...(r.verify === undefined
+      ? []
+      : [
+          `verify:${r.verify.style}:${r.verify.verdict ?? "parse"}`,
+          r.verify.candidate === undefined ? "" : prefixIdentity(r.verify.candidate),
+          r.verify.steps.join("\u0001")
+        ])
   ]).toString(16)
 
 const isGeneration = (x: unknown): x is Generation =>

@@ -1,6 +1,6 @@
 /**
- * `deepconf {n, warmup, keep, window, logprobs, temperature, maxTokens}`: DeepConf online (Fu et
- * al. 2025, "Deep Think with Confidence", Algorithm 2). `warmup` whole solutions are sampled first
+ * `deepconf {n, warmup, keep, window, consensus, wave, logprobs, temperature, maxTokens}`: DeepConf
+ * online (Fu et al. 2025, "Deep Think with Confidence", Algorithm 2). `warmup` whole solutions are sampled first
  * with token log-probabilities; the threshold is the (1 − keep) quantile of their lowest group
  * confidences (`keep` = η: 0.1 is DeepConf-low, 0.9 DeepConf-high). The other `n − warmup`
  * solutions are then generated one request each with `stopBelow`: each streams and is stopped by
@@ -10,6 +10,15 @@
  * `CandidatesPruned` event), never voted. The node returns the warm-up traces and the later traces
  * that finished; a `confidence` node and `select weighted` after it make DeepConf's
  * confidence-filtered, confidence-weighted vote.
+ *
+ * With `consensus` (τ), DeepConf's adaptive sampling: no further trace is launched once the
+ * confidence-weighted vote of the traces so far — each answered trace weighs its lowest group
+ * confidence C, as in the paper's V(a) = Σ C — gives the leading answer a share ≥ τ (the paper
+ * uses τ = 0.95). Decision points are traces, not moments: the vote is read after the warm-up and
+ * then after each later trace in index order (a stopped trace is a decision point without a vote),
+ * over those traces only. Later traces are launched `wave` at a time (default 1); when the vote
+ * settles at trace k of a wave, the traces after k were already generated — they are paid and
+ * dropped, never counted — so the answer is the same at any `wave` and any concurrency.
  *
  * Determinism: the threshold is a function of the warm-up traces only, and a stop is a function of
  * one trace and the threshold, so the same seed gives the same stops at any concurrency. Sample k
@@ -30,6 +39,7 @@ import * as Field from "../graph/Field.ts"
 import { type GenCall, type Generated, generate } from "../runtime/Calls.ts"
 import { num, type Sampling, sampling } from "../runtime/Env.ts"
 import { announce, type Created, grow } from "../runtime/Grow.ts"
+import * as Stop from "../runtime/Stop.ts"
 import { comment, maxTokensKey, samplingFields, temperatureKey } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
 
@@ -63,6 +73,14 @@ const fields = Schema.Struct({
       "Tokens of a group: a later trace stops when the mean confidence of its last window tokens is below the threshold (integer ≥ 1)",
     default: DEFAULTS.window
   }),
+  consensus: Field.optionalNum({
+    description:
+      "τ: stop launching traces once the leading answer's share of the confidence-weighted vote (weights: each trace's lowest group confidence) is at least τ, read after the warm-up and after each later trace in index order (0 < τ ≤ 1; the paper uses 0.95; absent: all n traces)"
+  }),
+  wave: Field.optionalNum({
+    description:
+      "Later traces launched together (integer ≥ 1): what may be paid past the consensus stop, never what is counted (default: 1 with consensus, else all)"
+  }),
   logprobs: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 20 }))).annotateKey({
     description: "Top-k log-probabilities per token for the token confidence (1–20)",
     default: DEFAULTS.logprobs
@@ -73,7 +91,7 @@ const fields = Schema.Struct({
 }).annotate({
   identifier: "DeepConfNode",
   description:
-    "DeepConf online: warm-up traces set a confidence threshold; later traces stream and stop as soon as their sliding-window group confidence falls below it, charged the tokens generated; stopped traces are dropped. Cost: at most n sequences, 1 + n − warmup calls."
+    "DeepConf online: warm-up traces set a confidence threshold; later traces stream and stop as soon as their sliding-window group confidence falls below it, charged the tokens generated; stopped traces are dropped; with consensus, no trace is launched once the confidence-weighted vote is settled. Cost: at most n sequences, 1 + n − warmup calls."
 })
 
 /** A `deepconf` node as written. */
@@ -87,10 +105,26 @@ export interface DeepConfFields extends Sampling {
   readonly warmup: Field.NumField
   readonly keep: Field.NumField
   readonly window: Field.NumField
+  readonly consensus: Field.NumField | undefined
+  readonly wave: Field.NumField | undefined
   readonly logprobs: number
 }
 
 const FRACTION: Field.FieldRule = { integer: false, min: 0, exclusive: true, max: 1 }
+
+/**
+ * Whether DeepConf's adaptive sampling stops: the leading answer's share of the confidence-weighted
+ * vote (`tally` weighted by each trace's confidence) is at least `consensus`; never before any
+ * trace has an answer and a weight.
+ *
+ * @example
+ * const t = new Stop.Tally(answers); t.add("2", 15); t.add("3", 0.5)
+ * settled(t, 0.95) // true: 15 / 15.5 ≈ 0.968
+ */
+export const settled = (tally: Stop.Tally, consensus: number): boolean => {
+  const v = tally.stats("weighted")
+  return v.answered > 0 && v.share > 0 && v.share >= consensus
+}
 
 /**
  * The q-quantile of `values` with linear interpolation between order statistics (numpy's default
@@ -130,13 +164,16 @@ export const deepconf: NodeKind<"deepconf", DeepConfDoc, DeepConfNode> = {
       warmup: Field.fieldOr(`${path}.warmup`, node.warmup, DEFAULTS.warmup, Field.INT1),
       keep: Field.fieldOr(`${path}.keep`, node.keep, DEFAULTS.keep, FRACTION),
       window: Field.fieldOr(`${path}.window`, node.window, DEFAULTS.window, Field.INT1),
+      consensus: Field.optionalField(`${path}.consensus`, node.consensus, FRACTION),
+      wave: Field.optionalField(`${path}.wave`, node.wave, Field.INT1),
       logprobs: node.logprobs ?? DEFAULTS.logprobs,
       ...samplingFields(path, node)
     }
     return planNode("deepconf", at, {
       fields: f,
       needs: [{ capability: "logprobs", path }],
-      check: (scope) => checkNums(scope, [f.n, f.warmup, f.keep, f.window, f.temperature, f.maxTokens]),
+      check: (scope) =>
+        checkNums(scope, [f.n, f.warmup, f.keep, f.window, f.consensus, f.wave, f.temperature, f.maxTokens]),
       bound: (scope, pop) => {
         const n = Bound.hiOf(f.n, scope, pop)
         const m = Bound.maxTokensBound(f.maxTokens, scope, pop, "end")
@@ -199,22 +236,55 @@ export const deepconf: NodeKind<"deepconf", DeepConfDoc, DeepConfNode> = {
             if (v !== undefined) lowest.push(v)
           }
           const bar = threshold(lowest, keep)
+          // DeepConf's adaptive sampling: the confidence-weighted vote so far, read at each trace
+          const consensus = f.consensus === undefined ? undefined : yield* num(frame, f.consensus, counts)
+          const tally = new Stop.Tally(frame.env.answers)
+          const vote = (c: Created) => {
+            if (c.generation.stopped === true) return tally.add(undefined)
+            const weight = Confidence.candidateStat(c.candidate.steps, "lowest-group", options) ?? 0
+            tally.add(c.candidate.answer, weight)
+          }
+          for (const c of created) vote(c)
+          let done = consensus !== undefined && settled(tally, consensus)
+          // generated past the consensus stop: paid, never counted
+          const past = new Set<string>()
           // the budget paid fewer warm-up traces than asked: the later ones are not paid either
           const paidWarmup = warm?.generations.length ?? 0
-          if (paidWarmup === warmup && n > warmup) {
+          if (paidWarmup === warmup && n > warmup && !done) {
             const stopBelow = bar === undefined ? undefined : { window, threshold: bar }
-            // one request per later trace, so each can be stopped on its own
-            const later = Array.from({ length: n - warmup }, (_, i) =>
-              call(warmup + i, 1, stopBelow === undefined ? {} : { stopBelow })
-            )
-            const results = yield* generate(frame, path, later)
-            for (const [i, r] of results.entries()) add(warmup + i, r)
+            const per =
+              f.wave !== undefined ? yield* num(frame, f.wave, counts) : consensus === undefined ? n - warmup : 1
+            let next = warmup
+            while (next < n && !done) {
+              const size = Math.min(per, n - next)
+              // one request per later trace, so each can be stopped on its own
+              const later = Array.from({ length: size }, (_, i) =>
+                call(next + i, 1, stopBelow === undefined ? {} : { stopBelow })
+              )
+              const results = yield* generate(frame, path, later)
+              let short = false
+              for (const [i, r] of results.entries()) {
+                const before = created.length
+                add(next + i, r)
+                if (created.length === before) short = true
+                for (const c of created.slice(before)) {
+                  if (done) past.add(c.candidate.id)
+                  else if (consensus !== undefined) {
+                    vote(c)
+                    done = settled(tally, consensus)
+                  }
+                }
+              }
+              next += size
+              // the budget paid less than asked: the vote stands on what was paid
+              if (short) break
+            }
           }
           yield* announce(frame, path, created)
           const kept: Array<Candidate> = []
           const dropped: Array<string> = []
           for (const c of created) {
-            if (c.generation.stopped === true) dropped.push(c.candidate.id)
+            if (c.generation.stopped === true || past.has(c.candidate.id)) dropped.push(c.candidate.id)
             else kept.push(c.candidate)
           }
           if (dropped.length > 0 && frame.env.events.enabled)

@@ -41,7 +41,14 @@ import {
 } from "../runtime/Calls.ts"
 import { type Frame, laneCap, maxTokensOf, num } from "../runtime/Env.ts"
 import { verifyGenerative } from "../runtime/GenVerify.ts"
-import { JUDGE_INSTRUCTION, STYLES, type Style, THINK_INSTRUCTION } from "../services/GenVerify.ts"
+import {
+  JUDGE_INSTRUCTION,
+  STYLES,
+  type Style,
+  THINK_INSTRUCTION,
+  VERDICTS,
+  type VerdictMode
+} from "../services/GenVerify.ts"
 import { Aggregate, aggregateKey, comment, DEFAULT_AGGREGATE, maxTokensKey, verifierKey, verifierOf } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
 
@@ -102,6 +109,11 @@ const fields = Schema.Struct({
         description:
           "When no sample of a candidate has a verdict: leave it unscored (it ranks last, votes with weight 0) or fail the run",
         default: "unscored"
+      }),
+      verdict: Schema.optionalKey(Schema.Literals(VERDICTS)).annotateKey({
+        description:
+          'think only — parse: the final \\boxed{yes|no} gives 1 or 0; probability: ThinkPRM\'s P("yes") at the verdict token, from the top log-probabilities (needs capability logprobs)',
+        default: "parse"
       })
     })
   ).annotateKey({
@@ -138,6 +150,7 @@ export interface ScoreFields {
         readonly temperature: Field.NumField
         readonly maxTokens: Field.NumField
         readonly onUnparsed: "unscored" | "fail"
+        readonly verdict: VerdictMode
       }
     | undefined
 }
@@ -270,7 +283,8 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
                 gv.style === "judge" ? DEFAULT_JUDGE_TOKENS : DEFAULT_THINK_TOKENS,
                 Field.INT1
               ),
-              onUnparsed: gv.onUnparsed ?? "unscored"
+              onUnparsed: gv.onUnparsed ?? "unscored",
+              verdict: gv.verdict ?? "parse"
             }
     }
     const check = (scope: CheckScope): ReadonlyArray<string> => {
@@ -285,7 +299,13 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
           node.verifier === undefined
             ? []
             : [`${path}.verifier: a generative verifier is a generator call; remove verifier or generative`]
-        return [...problems, ...own, ...named]
+        const verdict =
+          g.verdict === "probability" && g.style !== "think"
+            ? [
+                `${path}.generative.verdict: "probability" reads the yes/no verdict token of style "think"; style "${g.style}" rates 1–10 — use verdict "parse"`
+              ]
+            : []
+        return [...problems, ...own, ...named, ...verdict]
       }
       const verifier = checkVerifier(scope, f.verifier)
       return verifier === undefined ? problems : [...problems, verifier]
@@ -293,7 +313,15 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
     return planNode("score", at, {
       fields: f,
       // a rollout of 0 steps continues nothing
-      needs: la !== undefined && la.steps.source !== 0 ? [{ capability: "stepwise", path: `${path}.lookahead` }] : [],
+      needs: [
+        ...(la !== undefined && la.steps.source !== 0
+          ? [{ capability: "stepwise" as const, path: `${path}.lookahead` }]
+          : []),
+        // ThinkPRM's P("yes") is read from the verdict token's log-probabilities
+        ...(gv?.verdict === "probability"
+          ? [{ capability: "logprobs" as const, path: `${path}.generative.verdict` }]
+          : [])
+      ],
       scores: true,
       lanes: "keep",
       check,
@@ -348,7 +376,8 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
                     samples: yield* num(frame, g.samples, counts),
                     temperature: yield* num(frame, g.temperature, counts),
                     maxTokens: yield* num(frame, g.maxTokens, counts),
-                    onUnparsed: g.onUnparsed
+                    onUnparsed: g.onUnparsed,
+                    verdict: g.verdict
                   },
                   finishing
                 )

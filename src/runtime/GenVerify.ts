@@ -13,6 +13,11 @@
  * runs out leaves the later ones unscored (they rank last and vote with weight 0), as for a reward
  * model. A reply that is not `n` samples each within `maxTokens` is a `BadResponse`.
  *
+ * With `verdict: "probability"` (think only) each sample's final score is ThinkPRM's P("yes") at the
+ * verdict token, which the backend gives as `Generation.verdictYes` (the request asks for
+ * `VERDICT_TOP_LOGPROBS` top log-probabilities); a backend that returns a yes/no verdict without it
+ * fails the node with `Unsupported` naming `<path>.generative.verdict`.
+ *
  * A candidate is left unscored — never given a made-up score — when its call cannot be paid, when
  * `verifierTokens` is limited and the generator cannot count the prompt, when `usd`/`flops` is
  * limited and no verifier price/parameter count is set, and when no sample's reply parses (e.g. a
@@ -29,7 +34,16 @@ import * as Steps from "../domain/Steps.ts"
 import * as Usage from "../domain/Usage.ts"
 import { type BackendError, backendError } from "../services/BackendError.ts"
 import type { GenerateRequest, Generation } from "../services/Generator.ts"
-import { meanVerdict, parseVerdict, type Style, type Verdict } from "../services/GenVerify.ts"
+import {
+  meanVerdict,
+  parseVerdict,
+  type Style,
+  saysYesOrNo,
+  VERDICT_TOP_LOGPROBS,
+  type Verdict,
+  type VerdictMode,
+  withProbability
+} from "../services/GenVerify.ts"
 import { paidCall, reserveInOrder } from "./Calls.ts"
 import type { Frame } from "./Env.ts"
 import { unpricedLimit } from "./Judge.ts"
@@ -43,6 +57,8 @@ export interface GenerativeSpec {
   /** output tokens of one verification sample, at most */
   readonly maxTokens: number
   readonly onUnparsed: "unscored" | "fail"
+  /** the final verdict parsed, or read as P("yes") from log-probabilities (default parse) */
+  readonly verdict?: VerdictMode
 }
 
 /**
@@ -64,7 +80,13 @@ export const verifyRequest = (
   temperature: spec.temperature,
   maxTokens: Math.min(spec.maxTokens, frame.env.generator.maxTokens),
   seed: seedOf(frame.env.runSeed, frame.env.problem.id, candidate.id, `${node}#verify`),
-  verify: { style: spec.style, steps: Steps.toArray(candidate.steps).map((s) => s.text), candidate }
+  ...(spec.verdict === "probability" ? { logprobs: VERDICT_TOP_LOGPROBS } : {}),
+  verify: {
+    style: spec.style,
+    steps: Steps.toArray(candidate.steps).map((s) => s.text),
+    candidate,
+    ...(spec.verdict === "probability" ? { verdict: "probability" as const } : {})
+  }
 })
 
 /**
@@ -139,7 +161,10 @@ export const verifyGenerative = (
                           verifierTokens: result.spent.inputTokens + result.spent.outputTokens,
                           wallMs
                         })
-                  const replies = result.generations.map((g) => g.steps.map((s) => s.text).join(frame.env.delimiter))
+                  const replies = result.generations.map((g) => ({
+                    text: g.steps.map((s) => s.text).join(frame.env.delimiter),
+                    yes: g.verdictYes
+                  }))
                   return Effect.succeed({ value: replies, usage, spent })
                 })
               })
@@ -148,7 +173,18 @@ export const verifyGenerative = (
             Effect.flatMap((replies) => {
               const task = request.verify
               if (replies === undefined || task === undefined) return Effect.succeed(undefined)
-              const verdicts: ReadonlyArray<Verdict> = replies.map((r) => parseVerdict(r, task))
+              const parsed: ReadonlyArray<Verdict> = replies.map((r) => parseVerdict(r.text, task))
+              const probability = spec.verdict === "probability"
+              // a yes/no verdict always has log-probabilities at its token when the backend gives them
+              if (probability && replies.some((r) => r.yes === undefined && saysYesOrNo(r.text)))
+                return Effect.fail(
+                  backendError(
+                    { backend: gen.backend, operation: "verify" },
+                    "Unsupported",
+                    `${node}.generative.verdict: "probability" reads P("yes") from the log-probabilities at the verdict token, which backend ${gen.backend} did not return for candidate ${candidate.id}; use verdict "parse"`
+                  )
+                )
+              const verdicts = probability ? parsed.map((v, i) => withProbability(v, replies[i]?.yes)) : parsed
               const scores = meanVerdict(verdicts)
               if (scores !== undefined || spec.onUnparsed === "unscored") return Effect.succeed(scores)
               const why = verdicts.find((v) => !v.ok)
@@ -156,7 +192,7 @@ export const verifyGenerative = (
                 backendError(
                   { backend: gen.backend, operation: "verify" },
                   "BadResponse",
-                  `${node}.generative: no verification sample of candidate ${candidate.id} has a verdict (${why !== undefined && !why.ok ? why.why : "no samples"}): ${JSON.stringify((replies[0] ?? "").slice(-200))}`
+                  `${node}.generative: no verification sample of candidate ${candidate.id} has a verdict (${why !== undefined && !why.ok ? why.why : "no samples"}): ${JSON.stringify((replies[0]?.text ?? "").slice(-200))}`
                 )
               )
             })

@@ -11,6 +11,11 @@
  *   `Is the solution correct? \boxed{yes}` (or `no`, or a number in [0, 1]). The score of step k is
  *   1 while every step up to k was judged correct, else 0; the last step's is the final verdict.
  *
+ * With `verdict: "probability"` a think sample's final verdict is not the parsed yes/no but ThinkPRM's
+ * score, the probability of "yes" at the verdict token — P(yes) / (P(yes) + P(no)) over the
+ * token's top log-probabilities (`verdictYes`), which the backend reads from its log-probabilities
+ * (`Generation.verdictYes`).
+ *
  * With several verification samples of one candidate (ThinkPRM's parallel scaling), the scores
  * are the means over the samples that parsed. A backend receives the call as a generation request
  * with `verify` set (`Generator.ts`); the prompt is built here and the reply parsed here.
@@ -25,6 +30,16 @@ export const STYLES = ["judge", "think"] as const
 export type Style = (typeof STYLES)[number]
 
 /**
+ * How a think sample's final verdict becomes a score: the parsed `\boxed{yes|no|x}`, or the
+ * probability of "yes" at the verdict token (ThinkPRM's scoring; needs log-probabilities).
+ */
+export const VERDICTS = ["parse", "probability"] as const
+export type VerdictMode = (typeof VERDICTS)[number]
+
+/** Top log-probabilities asked per token when the verdict is read as a probability. */
+export const VERDICT_TOP_LOGPROBS = 20
+
+/**
  * What a verification call is asked: the style, the solution's steps (text) to check, and the
  * candidate itself (a backend with private state of its own candidates — the simulator's latents —
  * may read it, as its reward model does).
@@ -33,6 +48,8 @@ export interface VerifyTask {
   readonly style: Style
   readonly steps: ReadonlyArray<string>
   readonly candidate?: Candidate
+  /** `probability`: the backend sets `Generation.verdictYes` (absent: `parse`) */
+  readonly verdict?: VerdictMode
 }
 
 /** What one verification sample said: its step scores (one per solution step, or only the last), or nothing parseable. */
@@ -148,3 +165,87 @@ export const thinkText = (steps: ReadonlyArray<boolean>, correct: boolean, fille
     ...steps.map((ok, i) => `Step ${i + 1}: ${filler} The step is \\boxed{${ok ? "correct" : "incorrect"}}.`),
     `Is the solution correct? \\boxed{${correct ? "yes" : "no"}}`
   ].join("\n")
+
+/**
+ * Whether a think reply's last final verdict is a word, yes or no (not a number): the verdicts a
+ * backend can give a token probability for.
+ *
+ * @example
+ * saysYesOrNo("Is the solution correct? \\boxed{no}") // true
+ */
+export const saysYesOrNo = (reply: string): boolean => {
+  const final = [...reply.matchAll(FINAL)].at(-1)?.[1]?.toLowerCase()
+  return final === "yes" || final === "no"
+}
+
+/** One generated token with its log-probability and the top alternatives at its position (OpenAI's `logprobs.content`). */
+export interface VerdictToken {
+  readonly token: string
+  readonly logprob: number
+  readonly top_logprobs?: ReadonlyArray<{ readonly token: string; readonly logprob: number }> | null
+}
+
+const FINAL_AT = new RegExp(FINAL.source, "giud")
+const YES_NO = /(?:^|[^a-z])(yes|no)[^a-z]*$/iu
+
+/**
+ * ThinkPRM's verdict probability from a reply's tokens: at the token where the last final verdict
+ * (`Is the solution correct? \boxed{yes|no}`) begins, P(yes) / (P(yes) + P(no)), summing the
+ * probabilities of the alternatives that spell yes or no (any case, with leading or trailing
+ * punctuation or spaces: `" yes"`, `"{No"`), the chosen token included. `undefined` when the reply
+ * has no yes/no final verdict or no log-probabilities there.
+ *
+ * @example
+ * verdictYes([{ token: "Is the solution correct? \\boxed{", logprob: 0 },
+ *   { token: "yes", logprob: -0.1, top_logprobs: [{ token: "yes", logprob: -0.1 }, { token: "no", logprob: -2.4 }] },
+ *   { token: "}", logprob: 0 }]) // 0.909…
+ */
+export const verdictYes = (tokens: ReadonlyArray<VerdictToken>): number | undefined => {
+  let text = ""
+  const starts: Array<number> = []
+  for (const t of tokens) {
+    starts.push(text.length)
+    text += t.token
+  }
+  let at: number | undefined
+  for (const m of text.matchAll(FINAL_AT)) {
+    const word = m[1]?.toLowerCase()
+    const span = m.indices?.[1]
+    if ((word === "yes" || word === "no") && span !== undefined) at = span[0]
+  }
+  if (at === undefined) return undefined
+  // the token holding the verdict's first character
+  let i = starts.length - 1
+  while (i > 0 && (starts[i] ?? 0) > at) i--
+  const chosen = tokens[i]
+  if (chosen === undefined) return undefined
+  const seen = new Map<string, number>()
+  for (const alt of chosen.top_logprobs ?? []) if (!seen.has(alt.token)) seen.set(alt.token, alt.logprob)
+  if (!seen.has(chosen.token)) seen.set(chosen.token, chosen.logprob)
+  let yes = 0
+  let no = 0
+  for (const [token, logprob] of seen) {
+    const w = YES_NO.exec(token)?.[1]?.toLowerCase()
+    const p = Number.isFinite(logprob) ? Math.exp(logprob) : 0
+    if (w === "yes") yes += p
+    else if (w === "no") no += p
+  }
+  return yes + no > 0 ? yes / (yes + no) : undefined
+}
+
+/**
+ * A think sample's verdict with its final score read as a probability: the parsed step scores,
+ * the last replaced by `yes` (P("yes") at the verdict token); not ok when the sample has no verdict
+ * or no probability of it.
+ *
+ * @example
+ * withProbability({ ok: true, stepScores: [1, 1] }, 0.8) // { ok: true, stepScores: [1, 0.8] }
+ */
+export const withProbability = (verdict: Verdict, yes: number | undefined): Verdict => {
+  if (!verdict.ok) return verdict
+  if (yes === undefined || !(yes >= 0 && yes <= 1))
+    return { ok: false, why: 'no probability of "yes" at the final verdict token (a numeric verdict has none)' }
+  const scores = [...verdict.stepScores]
+  scores[scores.length - 1] = yes
+  return { ok: true, stepScores: scores }
+}

@@ -81,6 +81,11 @@ export interface Generation {
   readonly finishReason: "step" | "end" | "length"
   /** stopped by `GenerateRequest.stopBelow` (DeepConf online): cut short, not a solution */
   readonly stopped?: boolean
+  /**
+   * a verification sample asked with `verify.verdict: "probability"`: P("yes") at its final verdict
+   * token (`GenVerify.verdictYes`), when the reply has a yes/no verdict and its log-probabilities
+   */
+  readonly verdictYes?: number
 }
 
 export interface GenerateResult {

@@ -97,4 +97,21 @@ describe("generation cache", () => {
       assert.strictEqual(asked.length, 4)
     })
   )
+
+  it.effect("a verification's style, verdict mode and checked solution are part of the key", () =>
+    Effect.gen(function* () {
+      asked.length = 0
+      const gen = cachedGenerator(inner, memoryStore(), { hits: 0, misses: 0 })
+      const think = { style: "think" as const, steps: ["a", "b"] }
+      yield* gen.generate(request({ verify: think }))
+      yield* gen.generate(request({ verify: think }))
+      assert.strictEqual(asked.length, 1, "the same verification is a hit")
+      yield* gen.generate(request({ verify: { ...think, style: "judge" } }))
+      yield* gen.generate(request({ verify: { ...think, verdict: "probability" } }))
+      yield* gen.generate(request({ verify: { ...think, steps: ["a", "c"] } }))
+      // a plain generation with the same seed is not a verification
+      yield* gen.generate(request({}))
+      assert.strictEqual(asked.length, 5)
+    })
+  )
 })
