@@ -75,8 +75,8 @@ const prefixIdentity = (c: Candidate | undefined): string => (c === undefined ? 
 
 /**
  * The cache key of a request (continuation index excluded: continuation k of a request is stored
- * at `key:k`, whichever call asked for it). Token log-probabilities and DeepConf online's stopping
- * rule are part of it: a generation with confidences, or cut short, is not the plain one.
+ * at `key:k`, whichever call asked for it). Token log-probabilities, DeepConf online's stopping
+ * rule and a thinking phase (budget forcing) are part of it: a generation with confidences, or cut short, is not the plain one.
  *
  * @example
  * requestKey(generator, request)
@@ -95,7 +95,9 @@ export const requestKey = (gen: Pick<GeneratorShape, "backend" | "model">, r: Ge
     r.maxTokens,
     r.seed,
     r.logprobs ?? 0,
-    r.stopBelow === undefined ? "" : `${r.stopBelow.window}:${r.stopBelow.threshold}`
+    r.stopBelow === undefined ? "" : `${r.stopBelow.window}:${r.stopBelow.threshold}`,
+    // a thinking phase reads its thinking so far (only such requests carry it: other keys are unchanged)
+    ...(r.think === undefined ? [] : [`think:${r.think.phase}:${r.think.waits}:${r.think.tokens}:${r.think.text}`])
   ]).toString(16)
 
 const isGeneration = (x: unknown): x is Generation =>

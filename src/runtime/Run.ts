@@ -171,10 +171,11 @@ const backendKey = (generator: GeneratorShape, verifier: VerifierShape): string 
  * costOptionsOf(generator, verifier) // { maxTokens: 4096, stepTokens: 512, maxSteps: 11 }
  */
 export const costOptionsOf = (
-  generator: Pick<GeneratorShape, "maxTokens" | "stepTokens" | "maxSteps">,
+  generator: Pick<GeneratorShape, "maxTokens" | "stepTokens" | "maxSteps" | "thinks">,
   verifier: Pick<VerifierShape, "maxBatch">
 ) => ({
   maxTokens: generator.maxTokens,
+  ...(generator.thinks === true ? { thinks: true } : {}),
   ...(generator.stepTokens === undefined ? {} : { stepTokens: generator.stepTokens }),
   ...(generator.maxSteps === undefined ? {} : { maxSteps: generator.maxSteps }),
   ...(verifier.maxBatch === undefined ? {} : { maxBatch: verifier.maxBatch })
