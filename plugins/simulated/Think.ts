@@ -88,6 +88,8 @@ export const segmentTokens = (world: World, seed: number, index: number, k: numb
  * thinkingAccuracy(world, 0) === world.s // true
  */
 export const thinkingAccuracy = (world: World, tokens: number): number => {
+  // exactly s, not σ(logit s): no thinking is the plain sample
+  if (tokens <= 0) return world.s
   const t = Math.min(Math.max(0, tokens), SATURATION * medianThinking(world))
   const logit = Math.log(world.s / (1 - world.s)) + BETA * Math.log2(1 + t / UNIT)
   return 1 / (1 + Math.exp(-logit))
