@@ -193,7 +193,9 @@ export const budgetForcing: NodeKind<"budget-forcing", BudgetForcingDoc, BudgetF
         const think = Math.min(Bound.hiOf(f.maxThinking, scope, Bound.EMPTY), scope.options.maxTokens)
         return {
           usage: Usage.make({ calls: 1, sequences: 1, outputTokens: think, thinkingTokens: think }),
-          until: "end",
+          // thinking completes no candidate: the run keeps back a reserve to finish one (the
+          // answer phases are finishing work and draw on it), as after a first step
+          until: "step",
           shared: false
         }
       },
