@@ -16,8 +16,10 @@
  * concurrency. Sample k is continuation k of one seed in every phase. Cost per sample: at most
  * `waits + 2` calls and sequences (think phases, then the answer), `maxThinking` thinking tokens
  * (also output tokens), and `maxTokens` more output tokens for the answer; each call reserves its
- * caps first. Anytime: a think phase the budget cuts short ends the thinking there (the answer is
- * forced, as at the cap); a sample the budget refuses before its answer is paid for and dropped.
+ * caps first. Anytime: a think phase the budget cuts short or refuses ends the thinking there (the
+ * sample answers with the thinking it has, as at the cap — with none if its first phase was
+ * refused); each round makes its answers before its think phases; a sample whose answer the budget
+ * refuses is paid for and dropped.
  *
  * @since 0.6.0
  */
@@ -241,10 +243,20 @@ export const budgetForcing: NodeKind<"budget-forcing", BudgetForcingDoc, BudgetF
             const next = afterThinking(lane.thinking, g, cut, rule)
             return { index: lane.index, phase: next._tag, thinking: next.thinking }
           }
-          for (const [i, g] of (opening?.generations ?? []).entries())
-            lanes.push(advance({ index: i, phase: "think", thinking: start }, g, opening?.cut[i] === true))
-          // later rounds: one call per sample still going, in sample order
+          const paidOpening = opening?.generations ?? []
+          for (let i = 0; i < n; i++) {
+            const g = paidOpening[i]
+            // a sample the budget would not let think answers with no thinking (its end forced at once)
+            lanes.push(
+              g === undefined
+                ? { index: i, phase: "answer", thinking: start }
+                : advance({ index: i, phase: "think", thinking: start }, g, opening?.cut[i] === true)
+            )
+          }
+          // later rounds: one call per sample still going — answers first (they complete candidates),
+          // then think phases, each in sample order
           while (lanes.length > 0) {
+            lanes.sort((a, b) => (a.phase === b.phase ? a.index - b.index : a.phase === "answer" ? -1 : 1))
             const results: ReadonlyArray<Generated | undefined> = yield* generate(
               frame,
               path,
@@ -254,8 +266,12 @@ export const budgetForcing: NodeKind<"budget-forcing", BudgetForcingDoc, BudgetF
             for (const [k, lane] of lanes.entries()) {
               const paid = results[k]
               const g = paid?.generations[0]
-              // refused by the budget: what the sample spent is paid, and it has no answer
-              if (paid === undefined || g === undefined) continue
+              if (paid === undefined || g === undefined) {
+                // a think phase the budget refused ends the thinking there; a refused answer is
+                // dropped (what the sample spent is paid)
+                if (lane.phase === "think") next.push({ ...lane, phase: "answer" })
+                continue
+              }
               if (lane.phase === "think") {
                 next.push(advance(lane, g, paid.cut[0] === true))
                 continue

@@ -158,8 +158,9 @@ describe("budget-forcing on the simulated backend", () => {
     })
     assert.isAtMost(limited.result.usage.thinkingTokens, 2000)
     assert.isTrue(limited.result.exhausted)
-    // every think phase reserved its cap: what was granted is what was asked, or a cut
-    assert.isAtLeast(limited.result.population.length, 1)
+    // the limit caps the thinking, not the samples: a sample the limit stops answers with what it has
+    assert.strictEqual(limited.result.population.length, 4)
+    assert.isTrue(limited.result.population.every((c) => c.done))
     const none = await runRecorded(graph({ n: 4, maxThinking: 3000 }), problem, { limits: { thinkingTokens: 0 } }).then(
       () => "ran",
       (e: unknown) => String(e)
