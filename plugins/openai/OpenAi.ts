@@ -181,7 +181,7 @@ export const withLogprobs = (g: Generation, lp: TokenLogprobs): Generation => {
  * the token cap (`"length"`).
  *
  * @example
- * thinkPhase({ text: "Let me see.", finishReason: "stop", stopReason: "</think>", tokens: 4, logprobs: undefined }, 4, "</think>")
+ * thinkPhase({ text: "Let me see.", finishReason: "stop", stopReason: "</think>" }, 4, "</think>")
  * // { steps: [], done: false, outputTokens: 4, thinkingTokens: 4, thinking: "Let me see.", finishReason: "end" }
  */
 export const thinkPhase = (
