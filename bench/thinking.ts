@@ -88,7 +88,9 @@ const main = async () => {
       `| ${label} | ${(100 * mean(r, (x) => x.correct)).toFixed(1)} | ${mean(r, (x) => x.tokens).toFixed(0)} | ${mean(r, (x) => x.thinking).toFixed(0)} |`
     )
   console.log("")
-  console.log("| budget forcing | vs plain at equal output tokens | its tokens / theirs | Δ accuracy (pts ± paired SE) |")
+  console.log(
+    "| budget forcing | vs plain at equal output tokens | its tokens / theirs | Δ accuracy (pts ± paired SE) |"
+  )
   console.log("|---|---|---|---|")
   for (const s of FORCING) {
     const r = rows.get(s.label) ?? []
