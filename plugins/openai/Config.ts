@@ -92,6 +92,23 @@ export const OpenAiConfig = Schema.Struct({
     })
   ),
   stepDelimiter: Schema.NonEmptyString.pipe(Schema.withDecodingDefaultKey(Effect.succeed("\n\n"))),
+  thinkTags: Schema.Struct({
+    open: Schema.NonEmptyString.annotate({ description: "what opens a reasoning model's thinking" }).pipe(
+      Schema.withDecodingDefaultKey(Effect.succeed("<think>"))
+    ),
+    close: Schema.NonEmptyString.annotate({ description: "what ends it (the answer follows)" }).pipe(
+      Schema.withDecodingDefaultKey(Effect.succeed("</think>"))
+    )
+  })
+    .annotate({
+      description:
+        "the thinking delimiters of a reasoning model: thinking is read from reasoning_content (or reasoning), else from between these tags in the content; budget forcing writes them"
+    })
+    .pipe(Schema.withDecodingDefaultKey(Effect.succeed({}))),
+  reasoning: Schema.Boolean.annotate({
+    description:
+      "the model may think on any call (a reasoning model): every call reserves thinkingTokens as output tokens (default true; false for a model that never thinks)"
+  }).pipe(Schema.withDecodingDefaultKey(Effect.succeed(true))),
   maxTokens: int(4096, 1, 10_000_000, "default and largest max_tokens of one call: the solution cap"),
   stepTokens: Schema.optionalKey(
     Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 10_000_000 })).annotate({
@@ -126,6 +143,10 @@ export interface ResolvedOpenAiConfig {
   readonly topP: number | undefined
   readonly logprobs: number | undefined
   readonly stepDelimiter: string
+  /** a reasoning model's thinking delimiters */
+  readonly thinkTags: { readonly open: string; readonly close: string }
+  /** the model may think on any call */
+  readonly reasoning: boolean
   readonly maxTokens: number
   readonly stepTokens: number
   readonly concurrency: number
@@ -195,6 +216,8 @@ export const resolveConfig = Effect.fn("openai.resolveConfig")(function* (input:
     topP: c.topP,
     logprobs: c.logprobs,
     stepDelimiter: c.stepDelimiter,
+    thinkTags: c.thinkTags,
+    reasoning: c.reasoning,
     maxTokens: c.maxTokens,
     stepTokens: Math.min(c.stepTokens ?? 1024, c.maxTokens),
     concurrency: c.concurrency,

@@ -120,3 +120,77 @@ export const toGeneration = (choice: Choice, shape: Shape, outputTokens: number)
     finishReason: length ? "length" : done ? "end" : "step"
   }
 }
+
+/** A reply's text split into a reasoning model's thinking and the answer after it. */
+export interface Thought {
+  /** the thinking, when the reply has any */
+  readonly thinking: string | undefined
+  /** what follows the thinking: the only text an answer is read from */
+  readonly content: string
+}
+
+/**
+ * Separates a reasoning model's thinking from its answer: the server's `reasoning_content` (vLLM,
+ * DeepSeek) or `reasoning` when it gives one; otherwise a `<think>…</think>` block (the configured
+ * tags) at the start of the content — a block never closed (the token cap fell inside the
+ * thinking) is all thinking and leaves no answer. A reply without either is all answer.
+ *
+ * @example
+ * splitThinking("<think>2+2 is 5? No, 4.</think>\n\nSo \\boxed{4}.", undefined, { open: "<think>", close: "</think>" })
+ * // { thinking: "2+2 is 5? No, 4.", content: "So \\boxed{4}." }
+ */
+export const splitThinking = (
+  text: string,
+  reasoning: string | null | undefined,
+  tags: { readonly open: string; readonly close: string }
+): Thought => {
+  const lead = text.trimStart()
+  const opened = lead.startsWith(tags.open)
+  const end = text.indexOf(tags.close)
+  // a server's reasoning parser already took the thinking out; a stray block in the content goes too
+  if (reasoning != null && reasoning !== "")
+    return { thinking: reasoning, content: end < 0 ? text : text.slice(end + tags.close.length).trimStart() }
+  if (end >= 0) {
+    // the open tag may be in the prompt (DeepSeek-R1's template writes it): then the thinking starts the reply
+    const start = text.slice(0, end).indexOf(tags.open)
+    const inner = start < 0 ? text.slice(0, end) : text.slice(start + tags.open.length, end)
+    return { thinking: inner.trim(), content: text.slice(end + tags.close.length).trimStart() }
+  }
+  if (opened) return { thinking: lead.slice(tags.open.length).trim(), content: "" }
+  return { thinking: undefined, content: text }
+}
+
+/**
+ * One choice of a reply that may think: the thinking split off (`splitThinking`), the generation
+ * made from what follows it, and its thinking tokens — `thinkingTokens` when the server reported
+ * them for this choice, else the choice's output tokens split by the lengths of its thinking and
+ * its answer (the estimate the backend uses for step tokens too).
+ *
+ * @example
+ * thinkingGeneration({ text: "<think>hmm</think>\n\nSo \\boxed{4}.", finishReason: "stop", stopReason: null }, undefined,
+ *   { until: "end", delimiter: "\n\n", prefixText: "", keepsStop: true }, { open: "<think>", close: "</think>" }, 12, 3)
+ * // { steps: [{ text: "So \\boxed{4}.", tokens: 9 }], done: true, answer: "4", outputTokens: 12, thinkingTokens: 3, thinking: "hmm", … }
+ */
+export const thinkingGeneration = (
+  choice: Choice,
+  reasoning: string | null | undefined,
+  shape: Shape,
+  tags: { readonly open: string; readonly close: string },
+  outputTokens: number,
+  thinkingTokens: number | undefined
+): Generation => {
+  const thought = splitThinking(choice.text, reasoning, tags)
+  if (thought.thinking === undefined) return toGeneration(choice, shape, outputTokens)
+  const estimate = splitTotal(outputTokens, [thought.thinking.length, thought.content.length])[0] ?? 0
+  const thinking = Math.min(outputTokens, thinkingTokens ?? estimate)
+  const g = toGeneration({ ...choice, text: thought.content }, shape, outputTokens - thinking)
+  // a block the cap cut inside the thinking has no answer: the solution is not done
+  const cutInside = thought.content === "" && choice.finishReason === "length"
+  return {
+    ...g,
+    ...(cutInside ? { done: false, finishReason: "length" as const } : {}),
+    outputTokens,
+    thinkingTokens: thinking,
+    thinking: thought.thinking
+  }
+}

@@ -33,7 +33,14 @@ import { type VerdictToken, verdictYes } from "../../src/services/GenVerify.ts"
 import { type HttpEndpoint, postJson, serverRoot } from "../../src/services/HttpAttempt.ts"
 import type { VerifierShape } from "../../src/services/Verifier.ts"
 import { PROFILES, type ResolvedOpenAiConfig, type ServerKind } from "./Config.ts"
-import { type Choice, outputTokensOf, toGeneration } from "./Generations.ts"
+import {
+  type Choice,
+  outputTokensOf,
+  splitThinking,
+  splitTotal,
+  thinkingGeneration,
+  toGeneration
+} from "./Generations.ts"
 import {
   bodyOf,
   isRefusal,
@@ -58,7 +65,8 @@ export const capabilitiesOf = (
     "revise",
     // every supported server returns log-probabilities when asked (chat top_logprobs, completions logprobs)
     "logprobs",
-    ...(config.stepMode === "none" ? [] : (["stepwise"] as const)),
+    // budget forcing continues and closes the thinking as a partial answer
+    ...(config.stepMode === "none" ? [] : (["stepwise", "thinking"] as const)),
     ...(config.seeded ? (["seeded"] as const) : []),
     ...(config.tokenize ? (["tokenizer"] as const) : []),
     ...(config.nSampling ? (["nSampling"] as const) : [])
@@ -89,10 +97,14 @@ interface Reply {
       readonly logprobs: TokenLogprobs | undefined
       /** the tokens with their top alternatives, for a verification's P("yes") (built when read) */
       readonly verdictTokens: () => ReadonlyArray<VerdictToken>
+      /** the server's reasoning content (a reasoning parser), if any */
+      readonly reasoning?: string | null | undefined
     }
   >
   readonly promptTokens: number
   readonly completionTokens: number
+  /** of the completion tokens, the thinking ones, when the server reports them */
+  readonly reasoningTokens?: number | undefined
 }
 
 const chatReply = (r: ChatResponse): Reply => ({
@@ -100,6 +112,7 @@ const chatReply = (r: ChatResponse): Reply => ({
     .sort((a, b) => a.index - b.index)
     .map((c) => ({
       text: c.message.content ?? "",
+      reasoning: c.message.reasoning_content ?? c.message.reasoning,
       finishReason: c.finish_reason,
       stopReason: c.stop_reason,
       tokens: c.logprobs?.content?.length,
@@ -115,7 +128,8 @@ const chatReply = (r: ChatResponse): Reply => ({
       verdictTokens: () => c.logprobs?.content ?? []
     })),
   promptTokens: r.usage.prompt_tokens,
-  completionTokens: r.usage.completion_tokens
+  completionTokens: r.usage.completion_tokens,
+  reasoningTokens: r.usage.completion_tokens_details?.reasoning_tokens ?? undefined
 })
 
 const completionReply = (r: CompletionResponse): Reply => ({
@@ -147,7 +161,8 @@ const completionReply = (r: CompletionResponse): Reply => ({
         })
     })),
   promptTokens: r.usage.prompt_tokens,
-  completionTokens: r.usage.completion_tokens
+  completionTokens: r.usage.completion_tokens,
+  reasoningTokens: r.usage.completion_tokens_details?.reasoning_tokens ?? undefined
 })
 
 /**
@@ -170,6 +185,32 @@ export const withLogprobs = (g: Generation, lp: TokenLogprobs): Generation => {
       at = end
       return { ...s, confidence: Confidence.fromTokens(values, logprob) }
     })
+  }
+}
+
+/**
+ * A think phase's choice (budget forcing): all of it is thinking — the reasoning content and the
+ * text, less a kept close tag — ending by itself (`"end"`: the close tag or EOS stopped it) or at
+ * the token cap (`"length"`).
+ *
+ * @example
+ * thinkPhase({ text: "Let me see.", finishReason: "stop", stopReason: "</think>" }, 4, "</think>")
+ * // { steps: [], done: false, outputTokens: 4, thinkingTokens: 4, thinking: "Let me see.", finishReason: "end" }
+ */
+export const thinkPhase = (
+  c: Choice & { readonly reasoning?: string | null | undefined },
+  outputTokens: number,
+  close: string
+): Generation => {
+  const text = `${c.reasoning ?? ""}${c.text}`
+  const at = text.indexOf(close)
+  return {
+    steps: [],
+    done: false,
+    outputTokens,
+    thinkingTokens: outputTokens,
+    thinking: at < 0 ? text : text.slice(0, at),
+    finishReason: c.finishReason === "length" ? "length" : "end"
   }
 }
 
@@ -326,10 +367,17 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
       answer: request.problem.answer
     }
     const generations: Array<Generation> = []
+    const tags = config.thinkTags
     for (const reply of replies) {
       const tokens = outputTokensOf(reply.choices, reply.completionTokens)
+      // the server's count of thinking tokens is for the whole reply: shared by the choices' thinking lengths
+      const thought = reply.choices.map((c) => splitThinking(c.text, c.reasoning, tags).thinking?.length ?? 0)
+      const reported = reply.reasoningTokens === undefined ? undefined : splitTotal(reply.reasoningTokens, thought)
       reply.choices.forEach((c, i) => {
-        const g = toGeneration(c, shape, tokens[i] ?? 0)
+        const g =
+          request.think?.phase === "think"
+            ? thinkPhase(c, tokens[i] ?? 0, tags.close)
+            : thinkingGeneration(c, c.reasoning, shape, tags, tokens[i] ?? 0, reported?.[i])
         const lp = request.logprobs === undefined || c.logprobs === undefined ? g : withLogprobs(g, c.logprobs)
         // ThinkPRM's score: P("yes") at the verification's verdict token
         const yes = request.verify?.verdict === "probability" ? verdictYes(c.verdictTokens()) : undefined
@@ -339,7 +387,7 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
     const first = replies[0]
     const promptTokens = first?.promptTokens ?? 0
     remember(promptKey(route), promptTokens)
-    if (config.tokenize && request.context === undefined)
+    if (config.tokenize && request.context === undefined && request.think === undefined)
       // the prompts that will continue these generations, counted now so their calls reserve exactly
       yield* Effect.forEach(
         generations.filter((g) => !g.done),
@@ -380,6 +428,7 @@ export const make = Effect.fn("openai.make")(function* (config: ResolvedOpenAiCo
     concurrency: config.concurrency,
     maxTokens: config.maxTokens,
     stepTokens: config.stepTokens,
+    ...(config.reasoning ? { thinks: true } : {}),
     ...(config.prices === undefined ? {} : { prices: config.prices }),
     stepDelimiter: config.stepDelimiter,
     generate,

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import * as Steps from "../../src/domain/Steps.ts"
-import type { GenerateRequest } from "../../src/services/Generator.ts"
+import type { GenerateRequest, ThinkRequest } from "../../src/services/Generator.ts"
 import * as Prompt from "../../src/services/Prompt.ts"
 import type { ResolvedOpenAiConfig } from "./Config.ts"
 import type { ChatBody, CompletionBody, SamplingBody, TokenizeBody } from "./Wire.ts"
@@ -33,6 +33,19 @@ export interface Refusal {
  */
 export const routeOf = (config: ResolvedOpenAiConfig, request: GenerateRequest): Route | Refusal => {
   const msgs = Prompt.requestMessages(request, config.system)
+  if (request.think !== undefined) {
+    const partial = thinkingText(config, request.think)
+    switch (config.stepMode) {
+      case "none":
+        return {
+          message: `the ${config.server} server cannot continue a partial answer (no raw completions under a chat template, no continue_final_message), so budget forcing (a thinking phase: continuing or closing the thinking) is refused; set stepMode in the backend config if your server can`
+        }
+      case "completions":
+        return { kind: "completion", prompt: Prompt.render(config.template, msgs, partial) }
+      case "continue":
+        return { kind: "chat", messages: [...msgs, { role: "assistant", content: partial }], continueFinal: true }
+    }
+  }
   const continuing = request.prefix !== undefined || request.until === "step"
   if (!continuing) return { kind: "chat", messages: msgs, continueFinal: false }
   const partial = Prompt.continuation(request.prefix, config.stepDelimiter)
@@ -49,6 +62,21 @@ export const routeOf = (config: ResolvedOpenAiConfig, request: GenerateRequest):
         ? { kind: "chat", messages: msgs, continueFinal: false }
         : { kind: "chat", messages: [...msgs, { role: "assistant", content: partial }], continueFinal: true }
   }
+}
+
+/**
+ * What the model reads of a thinking sample after the chat template's assistant head: the open tag
+ * and the thinking so far; for the answer phase also the close tag (the end of thinking, forced or
+ * natural) and a blank line, after which the model writes its answer.
+ *
+ * @example
+ * thinkingText(config, { phase: "answer", text: "So x = 2.\nWait", tokens: 5, waits: 1 }) // "<think>\nSo x = 2.\nWait\n</think>\n\n"
+ */
+export const thinkingText = (config: Pick<ResolvedOpenAiConfig, "thinkTags">, think: ThinkRequest): string => {
+  const { open, close } = config.thinkTags
+  if (think.phase === "think") return `${open}\n${think.text}`
+  const joint = think.text === "" || /\s$/u.test(think.text) ? "" : "\n"
+  return `${open}\n${think.text}${joint}${close}\n\n`
 }
 
 export const isRefusal = (r: Route | Refusal): r is Refusal => !("kind" in r)
@@ -103,7 +131,11 @@ export const bodyOf = (
   n: number,
   seedIndex: number
 ): ChatBody | CompletionBody => {
-  const base = sampling(config, request, n, seedIndex)
+  // a think phase stops where the model ends its thinking (the close tag)
+  const base: SamplingBody =
+    request.think?.phase === "think"
+      ? { ...sampling(config, request, n, seedIndex), stop: [config.thinkTags.close] }
+      : sampling(config, request, n, seedIndex)
   const top = topOf(config, request)
   if (route.kind === "completion")
     return {

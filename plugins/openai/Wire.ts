@@ -44,7 +44,15 @@ export interface CompletionBody extends SamplingBody {
 /** `usage` of OpenAI's reference; every server mull supports reports it on non-streamed replies. */
 export const Usage = Schema.Struct({
   prompt_tokens: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
-  completion_tokens: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))
+  completion_tokens: Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)),
+  /** OpenAI and vLLM: of `completion_tokens`, the tokens a reasoning model spent thinking */
+  completion_tokens_details: Schema.optionalKey(
+    Schema.NullOr(
+      Schema.Struct({
+        reasoning_tokens: Schema.optionalKey(Schema.NullOr(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0))))
+      })
+    )
+  )
 })
 
 const FinishReason = Schema.NullOr(Schema.String)
@@ -72,7 +80,13 @@ export const ChatResponse = Schema.Struct({
   choices: Schema.Array(
     Schema.Struct({
       index: Schema.Int,
-      message: Schema.Struct({ content: Schema.optionalKey(Schema.NullOr(Schema.String)) }),
+      message: Schema.Struct({
+        content: Schema.optionalKey(Schema.NullOr(Schema.String)),
+        /** vLLM's and DeepSeek's reasoning parser: the thinking, apart from the answer */
+        reasoning_content: Schema.optionalKey(Schema.NullOr(Schema.String)),
+        /** the same under the name newer vLLM and OpenRouter use */
+        reasoning: Schema.optionalKey(Schema.NullOr(Schema.String))
+      }),
       finish_reason: FinishReason,
       stop_reason: StopReason,
       logprobs: Schema.optionalKey(ChatLogprobs)

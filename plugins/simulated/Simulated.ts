@@ -31,6 +31,7 @@ import { judgeGeneration, judgePromptTokens } from "./Judge.ts"
 import { stopOnline, withConfidence } from "./Logprobs.ts"
 import { promptTokens, verifierTokens } from "./Prompt.ts"
 import { scoreCandidate, VERIFIERS } from "./Score.ts"
+import { thinkGeneration, thinkPromptTokens } from "./Think.ts"
 import { makeWorld, type World } from "./World.ts"
 
 /** The backend's name in errors, usage records and `--backend`. */
@@ -43,7 +44,8 @@ export const CAPABILITIES: ReadonlySet<Capability> = new Set<Capability>([
   "seeded",
   "tokenizer",
   "nSampling",
-  "logprobs"
+  "logprobs",
+  "thinking"
 ])
 
 /**
@@ -113,7 +115,11 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
         const ms = config.generator.latency.fixedMs + config.generator.latency.perTokenMs * verifyTokens
         return ms > 0 ? Effect.as(sleep(ms), verified.success) : Effect.succeed(verified.success)
       }
-      const result = generatePure(w, request, config.generator.maxTokens)
+      // a thinking sample's phases (budget forcing) are modelled apart: Think.ts
+      const result =
+        request.think === undefined
+          ? generatePure(w, request, config.generator.maxTokens)
+          : thinkGeneration(w, request, config.generator.maxTokens)
       if (Result.isFailure(result)) return Effect.fail(invalid("generate", result.failure))
       // a multiple choice's answers are letters among its options: AnswerKinds.ts
       const kinded = request.problem.answer === undefined ? result.success : forKind(request.problem, result.success)
@@ -167,9 +173,11 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     promptTokens: (request) =>
       request.verify !== undefined
         ? verifyPromptTokens(request)
-        : request.judge !== undefined
-          ? judgePromptTokens(request)
-          : promptTokens(request.problem, request.prefix, request.context)
+        : request.think !== undefined
+          ? thinkPromptTokens(request)
+          : request.judge !== undefined
+            ? judgePromptTokens(request)
+            : promptTokens(request.problem, request.prefix, request.context)
   }
   const verifier: VerifierShape = {
     backend: BACKEND,

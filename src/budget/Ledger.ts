@@ -57,9 +57,10 @@ export interface ReserveRequest {
   /**
    * A per-unit meter that may shrink: when not even `minUnits` units fit, one unit is granted with
    * the most of `meter` (at least `min`) that fits — a call with `max_tokens` cut to what remains.
-   * Only for requests without `unitCosts` and with `minUnits` ≤ 1.
+   * Only for requests without `unitCosts` and with `minUnits` ≤ 1. Meters in `with` shrink along
+   * with it, each to at most the amount granted (a call's thinking tokens, part of its output).
    */
-  readonly shrink?: { readonly meter: Usage.Meter; readonly min: number }
+  readonly shrink?: { readonly meter: Usage.Meter; readonly min: number; readonly with?: ReadonlyArray<Usage.Meter> }
   /** a hold this request may draw on (finishing work); what it is granted leaves the hold first */
   readonly hold?: Hold
   /** an ask that will be made again if refused: its refusal is not counted, and nothing shrinks */
@@ -165,6 +166,7 @@ const baseOnly = (u: Usage.Usage): Usage.Usage => ({
   sequences: u.sequences,
   inputTokens: u.inputTokens,
   outputTokens: u.outputTokens,
+  thinkingTokens: u.thinkingTokens,
   verifierCalls: u.verifierCalls,
   verifierTokens: u.verifierTokens,
   flops: 0,
@@ -178,6 +180,7 @@ const HELD: ReadonlyArray<Usage.Meter> = [
   "sequences",
   "inputTokens",
   "outputTokens",
+  "thinkingTokens",
   "verifierCalls",
   "verifierTokens"
 ]
@@ -279,8 +282,12 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     const shrink = request.shrink
     if (shrink === undefined || request.unitCosts !== undefined || request.units < 1) return undefined
     const full = Math.floor(request.perUnit[shrink.meter])
-    const costAt = (t: number) =>
-      Usage.add(baseOnly(request.fixed), baseOnly({ ...request.perUnit, [shrink.meter]: t }))
+    const tied = (t: number): Usage.Usage => {
+      let u: Usage.Usage = { ...request.perUnit, [shrink.meter]: t }
+      for (const m of shrink.with ?? []) u = { ...u, [m]: Math.min(request.perUnit[m], t) }
+      return u
+    }
+    const costAt = (t: number) => Usage.add(baseOnly(request.fixed), baseOnly(tied(t)))
     const min = Math.max(0, Math.ceil(shrink.min))
     const ok = (t: number) => fitsAll(base, Usage.max(costAt(t), kept))
     if (min > full || !ok(min)) return undefined

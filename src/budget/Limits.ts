@@ -17,6 +17,7 @@ export const LimitsSchema = Schema.Struct({
   sequences: Schema.optionalKey(Bound),
   inputTokens: Schema.optionalKey(Bound),
   outputTokens: Schema.optionalKey(Bound),
+  thinkingTokens: Schema.optionalKey(Bound),
   verifierCalls: Schema.optionalKey(Bound),
   verifierTokens: Schema.optionalKey(Bound),
   flops: Schema.optionalKey(Bound),
@@ -30,7 +31,7 @@ export const none: Limits = {}
 /**
  * What a meter needs to be bounded *before* a call, so that a limit on it can be enforced:
  * - `always`: counted from the request itself (calls, sequences, verifier calls; output tokens
- *   through each call's `max_tokens`);
+ *   through each call's `max_tokens`, and thinking tokens, which are part of them);
  * - `prompt`: needs a bound of a call's input tokens — exact with a tokenizer, else the UTF-8
  *   bytes of what the model reads, which no byte-level tokenizer exceeds (input tokens, verifier
  *   tokens, and FLOPs and USD, which are computed from them, and which also need parameter
@@ -44,6 +45,7 @@ export const REQUIREMENTS: Readonly<Record<Meter, Requirement>> = {
   sequences: "always",
   inputTokens: "prompt",
   outputTokens: "always",
+  thinkingTokens: "always",
   verifierCalls: "always",
   verifierTokens: "prompt",
   flops: "prompt",

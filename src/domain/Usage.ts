@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Schema } from "effect"
+import { Effect, Schema } from "effect"
 
 /** Every meter, in display order. */
 export const METERS = [
@@ -14,6 +14,7 @@ export const METERS = [
   "sequences",
   "inputTokens",
   "outputTokens",
+  "thinkingTokens",
   "verifierCalls",
   "verifierTokens",
   "flops",
@@ -29,6 +30,7 @@ export const METER_DESCRIPTIONS: Readonly<Record<Meter, string>> = {
   sequences: "generated sequences (samples, children, rollout steps, revisions)",
   inputTokens: "prompt tokens sent to the generator",
   outputTokens: "tokens generated",
+  thinkingTokens: "tokens a reasoning model spent thinking (also counted in outputTokens)",
   verifierCalls: "candidates scored by a verifier",
   verifierTokens: "tokens read by the verifier",
   flops: "inference FLOPs, 2·params·tokens for the generator and the verifier",
@@ -44,6 +46,8 @@ export const UsageSchema = Schema.Struct({
   sequences: Schema.Finite,
   inputTokens: Schema.Finite,
   outputTokens: Schema.Finite,
+  // optional on the wire, 0 when absent: records written before the meter existed still decode
+  thinkingTokens: Schema.Finite.pipe(Schema.withDecodingDefaultKey(Effect.succeed(0))),
   verifierCalls: Schema.Finite,
   verifierTokens: Schema.Finite,
   flops: Schema.Finite,
@@ -57,6 +61,7 @@ export const zero: Usage = {
   sequences: 0,
   inputTokens: 0,
   outputTokens: 0,
+  thinkingTokens: 0,
   verifierCalls: 0,
   verifierTokens: 0,
   flops: 0,
@@ -72,11 +77,12 @@ export const zero: Usage = {
  */
 export const make = (meters: Partial<Record<Meter, number>>): Usage => ({
   // field by field, not `{ ...zero, ...meters }`: a run builds several usages per backend call,
-  // and an object spread costs several times these nine reads
+  // and an object spread costs several times these ten reads
   calls: meters.calls ?? 0,
   sequences: meters.sequences ?? 0,
   inputTokens: meters.inputTokens ?? 0,
   outputTokens: meters.outputTokens ?? 0,
+  thinkingTokens: meters.thinkingTokens ?? 0,
   verifierCalls: meters.verifierCalls ?? 0,
   verifierTokens: meters.verifierTokens ?? 0,
   flops: meters.flops ?? 0,
@@ -89,6 +95,7 @@ const zipWith = (a: Usage, b: Usage, f: (x: number, y: number) => number): Usage
   sequences: f(a.sequences, b.sequences),
   inputTokens: f(a.inputTokens, b.inputTokens),
   outputTokens: f(a.outputTokens, b.outputTokens),
+  thinkingTokens: f(a.thinkingTokens, b.thinkingTokens),
   verifierCalls: f(a.verifierCalls, b.verifierCalls),
   verifierTokens: f(a.verifierTokens, b.verifierTokens),
   flops: f(a.flops, b.flops),
@@ -108,6 +115,7 @@ export const add = (a: Usage, b: Usage): Usage => ({
   sequences: a.sequences + b.sequences,
   inputTokens: a.inputTokens + b.inputTokens,
   outputTokens: a.outputTokens + b.outputTokens,
+  thinkingTokens: a.thinkingTokens + b.thinkingTokens,
   verifierCalls: a.verifierCalls + b.verifierCalls,
   verifierTokens: a.verifierTokens + b.verifierTokens,
   flops: a.flops + b.flops,
@@ -121,6 +129,7 @@ export const subtract = (a: Usage, b: Usage): Usage => ({
   sequences: a.sequences - b.sequences,
   inputTokens: a.inputTokens - b.inputTokens,
   outputTokens: a.outputTokens - b.outputTokens,
+  thinkingTokens: a.thinkingTokens - b.thinkingTokens,
   verifierCalls: a.verifierCalls - b.verifierCalls,
   verifierTokens: a.verifierTokens - b.verifierTokens,
   flops: a.flops - b.flops,
@@ -145,6 +154,7 @@ export const scale = (a: Usage, k: number): Usage => ({
   sequences: a.sequences * k,
   inputTokens: a.inputTokens * k,
   outputTokens: a.outputTokens * k,
+  thinkingTokens: a.thinkingTokens * k,
   verifierCalls: a.verifierCalls * k,
   verifierTokens: a.verifierTokens * k,
   flops: a.flops * k,

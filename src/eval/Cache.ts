@@ -78,7 +78,8 @@ const prefixIdentity = (c: Candidate | undefined): string => (c === undefined ? 
  * at `key:k`, whichever call asked for it). Token log-probabilities and DeepConf online's stopping
  * rule are part of it: a generation with confidences, or cut short, is not the plain one. So is a
  * generative verification's style, verdict mode and the solution it checks: two graphs verifying
- * at the same node path with the same candidate ids are not answered with each other's replies.
+ * at the same node path with the same candidate ids are not answered with each other's replies,
+ * and a thinking phase (budget forcing) by the thinking it continues.
  *
  * @example
  * requestKey(generator, request)
@@ -105,7 +106,9 @@ export const requestKey = (gen: Pick<GeneratorShape, "backend" | "model">, r: Ge
           `verify:${r.verify.style}:${r.verify.verdict ?? "parse"}`,
           r.verify.candidate === undefined ? "" : prefixIdentity(r.verify.candidate),
           r.verify.steps.join("\u0001")
-        ])
+        ]),
+    // a thinking phase reads its thinking so far (only such requests carry it: other keys are unchanged)
+    ...(r.think === undefined ? [] : [`think:${r.think.phase}:${r.think.waits}:${r.think.tokens}:${r.think.text}`])
   ]).toString(16)
 
 const isGeneration = (x: unknown): x is Generation =>

@@ -32,6 +32,8 @@ export interface CostOptions {
   readonly maxSteps?: number
   /** the most candidates one verifier call scores (absent: all of a node's in one call) */
   readonly maxBatch?: number
+  /** the generator may think on calls that do not ask to (`GeneratorShape.thinks`): their output tokens bound thinking tokens */
+  readonly thinks?: boolean
   /** an upper bound on one generator request's prompt tokens, if known */
   readonly promptTokens?: number
   /** an upper bound on the tokens the verifier reads for one candidate, if known */
@@ -87,7 +89,10 @@ export const freshCall = (
   hiOf(count, scope, EMPTY) === 0
     ? undefined
     : {
-        usage: Usage.make({ calls: 1, sequences: 1, outputTokens: maxTokensBound(maxTokens, scope, EMPTY, until) }),
+        usage: thinkingOf(
+          scope,
+          Usage.make({ calls: 1, sequences: 1, outputTokens: maxTokensBound(maxTokens, scope, EMPTY, until) })
+        ),
         until,
         shared: false
       }
@@ -120,6 +125,16 @@ export const finishReserve = (first: FirstCall | undefined, scores: boolean, b: 
   const scoring = scores ? Usage.make({ calls: 1, verifierCalls: 1, verifierTokens: b.verifierRead }) : Usage.zero
   return Usage.add(generation, scoring)
 }
+
+/**
+ * A bound of plain generation with its thinking tokens: as many as its output tokens when the
+ * generator may think unasked (`CostOptions.thinks`), else none.
+ *
+ * @example
+ * thinkingOf(scope, Usage.make({ outputTokens: 4096 })).thinkingTokens // 4096 on a reasoning model, else 0
+ */
+export const thinkingOf = (scope: BoundScope, u: Usage.Usage): Usage.Usage =>
+  scope.options.thinks === true ? { ...u, thinkingTokens: u.outputTokens } : u
 
 /** The empty population. */
 export const EMPTY: PopulationBound = { size: 0, active: 0, done: 0, chains: 0 }
@@ -222,6 +237,7 @@ export const generation = (scope: BoundScope, sequences: number, outputTokens: n
     calls: sequences,
     sequences,
     outputTokens,
+    ...(scope.options.thinks === true ? { thinkingTokens: outputTokens } : {}),
     inputTokens:
       scope.options.promptTokens === undefined
         ? sequences > 0

@@ -7,6 +7,7 @@
  * @since 0.2.0
  */
 import { Schema } from "effect"
+import { type BudgetForcingDoc, type BudgetForcingNode, budgetForcing } from "./budgetForcing.ts"
 import { type ConfidenceDoc, type ConfidenceNode, confidence } from "./confidence.ts"
 import { type DeepConfDoc, type DeepConfNode, deepconf } from "./deepconf.ts"
 import { type ExpandDoc, type ExpandNode, expand } from "./expand.ts"
@@ -43,6 +44,7 @@ export type Node =
   | RebaseNode
   | MctsNode
   | DeepConfNode
+  | BudgetForcingNode
 
 /** A node as decoded: its numeric fields parsed into expression trees. */
 export type NodeDoc =
@@ -62,6 +64,7 @@ export type NodeDoc =
   | RebaseDoc
   | MctsDoc
   | DeepConfDoc
+  | BudgetForcingDoc
 
 /** Every kind, in the order the reference lists them. */
 export const KINDS = [
@@ -80,7 +83,8 @@ export const KINDS = [
   confidence,
   rebase,
   mcts,
-  deepconf
+  deepconf,
+  budgetForcing
 ] as const
 
 /** The kinds' names. */
@@ -106,7 +110,8 @@ export const NodeSchema: Schema.Codec<NodeDoc, Node> = Schema.Union([
   confidence.schema(NodeRef),
   rebase.schema(NodeRef),
   mcts.schema(NodeRef),
-  deepconf.schema(NodeRef)
+  deepconf.schema(NodeRef),
+  budgetForcing.schema(NodeRef)
 ]).annotate({
   identifier: "Node",
   message: `Expected a node with "type": ${TYPES.map((t) => `"${t}"`).join(" | ")}`
@@ -132,7 +137,8 @@ const compilers: Compilers = {
   confidence: confidence.compile,
   rebase: rebase.compile,
   mcts: mcts.compile,
-  deepconf: deepconf.compile
+  deepconf: deepconf.compile,
+  "budget-forcing": budgetForcing.compile
 }
 
 /**

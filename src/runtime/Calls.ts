@@ -34,7 +34,7 @@ import type { Candidate } from "../domain/Candidate.ts"
 import { seedOf } from "../domain/Hash.ts"
 import * as Usage from "../domain/Usage.ts"
 import { type BackendError, backendError } from "../services/BackendError.ts"
-import type { GenerateRequest, GenerateResult, Generation, StopBelow } from "../services/Generator.ts"
+import type { GenerateRequest, GenerateResult, Generation, StopBelow, ThinkRequest } from "../services/Generator.ts"
 import * as Retry from "../services/Retry.ts"
 import type { ScoreResult } from "../services/Verifier.ts"
 import type { Frame } from "./Env.ts"
@@ -240,6 +240,8 @@ export interface GenCall {
   readonly logprobs?: number
   /** DeepConf online: stop each continuation when its group confidence falls below a threshold (`GenerateRequest.stopBelow`) */
   readonly stopBelow?: StopBelow
+  /** one phase of a thinking sample (`GenerateRequest.think`, budget forcing) */
+  readonly think?: ThinkRequest
 }
 
 /** What a node gets back for one call: the generations paid for, in continuation order. */
@@ -272,8 +274,23 @@ export const requestOf = (
   ...(index === 0 ? {} : { index }),
   ...(call.context === undefined ? {} : { context: call.context }),
   ...(call.logprobs === undefined ? {} : { logprobs: call.logprobs }),
-  ...(call.stopBelow === undefined ? {} : { stopBelow: call.stopBelow })
+  ...(call.stopBelow === undefined ? {} : { stopBelow: call.stopBelow }),
+  ...(call.think === undefined ? {} : { think: call.think })
 })
+
+/**
+ * Whether a call may spend thinking tokens: a think phase does, an answer phase does not, and a
+ * plain call does on a generator that thinks unasked (a reasoning model). Its sequences then
+ * reserve `thinkingTokens` as their output tokens (thinking is part of the output).
+ *
+ * @example
+ * mayThink(frame, { ...call, think: { phase: "think", text: "", tokens: 0, waits: 0 } }) // true
+ */
+export const mayThink = (frame: Frame, call: GenCall): boolean =>
+  call.think === undefined ? frame.env.generator.thinks === true : call.think.phase === "think"
+
+/** A call's thinking tokens shrink with its output tokens (they are part of them). */
+const THINKING: ReadonlyArray<Usage.Meter> = ["thinkingTokens"]
 
 /** Whether the generator sends one request per sequence (a server without `n`). */
 export const perSequenceRequests = (frame: Frame): boolean => !frame.env.generator.capabilities.has("nSampling")
@@ -301,11 +318,12 @@ export const generationReservation = (
     perUnit: Usage.make({
       sequences: 1,
       outputTokens: call.maxTokens,
+      ...(mayThink(frame, call) ? { thinkingTokens: call.maxTokens } : {}),
       ...(each ? { calls: 1, inputTokens: prompt } : {})
     }),
     units: call.n,
     minUnits: call.minN ?? call.n,
-    shrink: { meter: "outputTokens", min: 1 },
+    shrink: { meter: "outputTokens", min: 1, with: THINKING },
     ...(call.finishing === true && frame.hold !== undefined ? { hold: frame.hold } : {})
   }
 }
@@ -341,6 +359,7 @@ export const invokeGenerator = (
             )
           )
         let outputTokens = 0
+        let thinkingTokens = 0
         for (let i = 0; i < result.generations.length; i++) {
           const g = result.generations[i] as Generation
           if (!(Number.isInteger(g.outputTokens) && g.outputTokens >= 0 && g.outputTokens <= request.maxTokens))
@@ -352,15 +371,36 @@ export const invokeGenerator = (
               )
             )
           outputTokens += g.outputTokens
+          const thought = g.thinkingTokens
+          if (thought !== undefined) {
+            // thinking is part of the output: a count outside [0, outputTokens] is a malformed reply
+            if (!(Number.isInteger(thought) && thought >= 0 && thought <= g.outputTokens))
+              return Effect.fail(
+                backendError(
+                  { backend: gen.backend, operation: "generate" },
+                  "BadResponse",
+                  `continuation ${i} reports ${thought} thinking tokens of ${g.outputTokens} output tokens`
+                )
+              )
+            thinkingTokens += thought
+          }
         }
         const usage = Usage.make({
           calls: gen.capabilities.has("nSampling") ? 1 : request.n,
           sequences: request.n,
           inputTokens: result.inputTokens,
           outputTokens,
+          thinkingTokens,
           wallMs
         })
-        const spent = result.spent === undefined ? usage : Usage.make({ ...result.spent, wallMs })
+        const spent =
+          result.spent === undefined
+            ? usage
+            : Usage.make({
+                ...result.spent,
+                thinkingTokens: Math.min(thinkingTokens, result.spent.outputTokens),
+                wallMs
+              })
         return Effect.succeed({ result, usage, spent })
       })
     })
@@ -391,7 +431,11 @@ const paidGeneration = (
   const again: ReserveRequest = {
     node,
     fixed: asked.fixed,
-    perUnit: { ...asked.perUnit, outputTokens: maxTokens },
+    perUnit: {
+      ...asked.perUnit,
+      outputTokens: maxTokens,
+      thinkingTokens: Math.min(asked.perUnit.thinkingTokens, maxTokens)
+    },
     units: r.units,
     minUnits: r.units,
     ...(asked.hold === undefined ? {} : { hold: asked.hold })

@@ -135,6 +135,7 @@ export const boundScopeOf = (frame: Frame, share: boolean): BoundScope => {
     share,
     options: {
       maxTokens: g.maxTokens,
+      ...(g.thinks === true ? { thinks: true } : {}),
       ...(g.stepTokens === undefined ? {} : { stepTokens: g.stepTokens }),
       ...(g.maxSteps === undefined ? {} : { maxSteps: g.maxSteps }),
       ...(frame.env.verifier.maxBatch === undefined ? {} : { maxBatch: frame.env.verifier.maxBatch })

@@ -171,10 +171,11 @@ const backendKey = (generator: GeneratorShape, verifier: VerifierShape): string 
  * costOptionsOf(generator, verifier) // { maxTokens: 4096, stepTokens: 512, maxSteps: 11 }
  */
 export const costOptionsOf = (
-  generator: Pick<GeneratorShape, "maxTokens" | "stepTokens" | "maxSteps">,
+  generator: Pick<GeneratorShape, "maxTokens" | "stepTokens" | "maxSteps" | "thinks">,
   verifier: Pick<VerifierShape, "maxBatch">
 ) => ({
   maxTokens: generator.maxTokens,
+  ...(generator.thinks === true ? { thinks: true } : {}),
   ...(generator.stepTokens === undefined ? {} : { stepTokens: generator.stepTokens }),
   ...(generator.maxSteps === undefined ? {} : { maxSteps: generator.maxSteps }),
   ...(verifier.maxBatch === undefined ? {} : { maxBatch: verifier.maxBatch })
@@ -359,8 +360,13 @@ const executeWith = Effect.fnUntraced(function* (
   // the first call's prompt, when the graph makes a call at all
   const minimum = firstCall.calls > 0 ? Usage.add(firstCall, Usage.make({ inputTokens: prompt })) : firstCall
   // a call's max_tokens shrinks to what remains: the least the first call can be made with is one
-  // output token, so only a budget that cannot pay even that refuses the run up front
-  const least = { ...minimum, outputTokens: Math.min(1, minimum.outputTokens) }
+  // output token, so only a budget that cannot pay even that refuses the run up front (its
+  // thinking tokens, part of them, shrink with them)
+  const least = {
+    ...minimum,
+    outputTokens: Math.min(1, minimum.outputTokens),
+    thinkingTokens: Math.min(1, minimum.thinkingTokens)
+  }
   const short = ledger.shortfall(least)
   if (short.length > 0)
     return yield* new BudgetTooSmall({

@@ -20,6 +20,7 @@ const PROBED: ReadonlyArray<Meter> = [
   "sequences",
   "inputTokens",
   "outputTokens",
+  "thinkingTokens",
   "verifierCalls",
   "verifierTokens"
 ]

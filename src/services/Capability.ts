@@ -13,9 +13,11 @@
  * - `tokenizer`: input tokens are known exactly before a call (so input-token, FLOPs and USD
  *   limits can be enforced);
  * - `nSampling`: one call can return n samples;
- * - `logprobs`: gives its tokens' log-probabilities when asked (token confidence, DeepConf).
+ * - `logprobs`: gives its tokens' log-probabilities when asked (token confidence, DeepConf);
+ * - `thinking`: thinks before answering, and continues or closes its thinking on request
+ *   (`GenerateRequest.think`) — s1's budget forcing.
  */
-export const CAPABILITIES = ["stepwise", "revise", "seeded", "tokenizer", "nSampling", "logprobs"] as const
+export const CAPABILITIES = ["stepwise", "revise", "seeded", "tokenizer", "nSampling", "logprobs", "thinking"] as const
 
 export type Capability = (typeof CAPABILITIES)[number]
 
@@ -26,5 +28,6 @@ export const CAPABILITY_DESCRIPTIONS: Readonly<Record<Capability, string>> = {
   seeded: "reproduce an output from its seed",
   tokenizer: "count input tokens exactly before a call",
   nSampling: "return n samples from one call",
-  logprobs: "give token log-probabilities (confidence) when asked"
+  logprobs: "give token log-probabilities (confidence) when asked",
+  thinking: "think before answering, and continue or close the thinking on request (budget forcing)"
 }

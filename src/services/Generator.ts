@@ -60,6 +60,32 @@ export interface GenerateRequest {
    * cannot verify fails with `Unsupported`.
    */
   readonly verify?: VerifyTask
+  /**
+   * Present for one phase of a sample that thinks before it answers (s1's budget forcing, capability
+   * `thinking`): continue the thinking, or close it and answer (see `ThinkRequest`). A backend
+   * without the capability fails with `Unsupported`.
+   */
+  readonly think?: ThinkRequest
+}
+
+/**
+ * One phase of a thinking sample (`GenerateRequest.think`). The model reads the problem and its
+ * thinking so far, opened by the backend's start-of-thinking delimiter (`<think>` by default):
+ * - `"think"`: it goes on thinking. The generation is thinking only: no steps, `thinking` its new
+ *   text, every output token a thinking token; `finishReason` is `"end"` when the model ended its
+ *   thinking (it wrote the end-of-thinking delimiter, which is not kept) and `"length"` at `maxTokens`.
+ * - `"answer"`: the backend closes the thinking (appends its end-of-thinking delimiter — forced or
+ *   where the model ended it) and the model writes the answer: a generation as without `think`,
+ *   whose answer is taken only from what follows the thinking.
+ */
+export interface ThinkRequest {
+  readonly phase: "think" | "answer"
+  /** the thinking so far as the model reads it, every appended "Wait" included ("" at the start) */
+  readonly text: string
+  /** thinking tokens the model generated so far (the appended words excluded) */
+  readonly tokens: number
+  /** how many times the end of the thinking was suppressed so far */
+  readonly waits: number
 }
 
 /** DeepConf online's stopping rule for one request (`GenerateRequest.stopBelow`). */
@@ -86,6 +112,13 @@ export interface Generation {
    * token (`GenVerify.verdictYes`), when the reply has a yes/no verdict and its log-probabilities
    */
   readonly verdictYes?: number
+  /**
+   * of `outputTokens`, the tokens the model spent thinking (a reasoning model's reasoning content
+   * or `<think>` block, a think phase of `GenerateRequest.think`); absent: none
+   */
+  readonly thinkingTokens?: number
+  /** the thinking text of this generation, when it has one (a think phase's output, a reasoning model's reasoning) */
+  readonly thinking?: string
 }
 
 export interface GenerateResult {
@@ -141,6 +174,12 @@ export interface GeneratorShape {
     readonly generatorParams?: number
     readonly verifierParams?: number
   }
+  /**
+   * a call that does not ask to think may still spend thinking tokens (a reasoning model behind an
+   * OpenAI-compatible server): such calls reserve `thinkingTokens` as output tokens, and static
+   * bounds count them; absent: only `think` phases think
+   */
+  readonly thinks?: boolean
   /** the text between steps */
   readonly stepDelimiter: string
   readonly generate: (request: GenerateRequest) => Effect.Effect<GenerateResult, BackendError>

@@ -281,7 +281,7 @@ describe("mull: bad input exits 2 with one `path: message` line per problem", ()
     Effect.gen(function* () {
       const file = NodePath.join(dir, "broken.json")
       const lines = [
-        'root.nodes.0: Expected a node with "type": "sample" | "expand" | "score" | "prune" | "revise" | "select" | "sequence" | "repeat" | "parallel" | "route" | "use" | "waves" | "confidence" | "rebase" | "mcts" | "deepconf"',
+        'root.nodes.0: Expected a node with "type": "sample" | "expand" | "score" | "prune" | "revise" | "select" | "sequence" | "repeat" | "parallel" | "route" | "use" | "waves" | "confidence" | "rebase" | "mcts" | "deepconf" | "budget-forcing"',
         'root.nodes.2.n: invalid expression "N /": expected a number, a name or ( at column 4'
       ]
       yield* expectInvalid(["run", file, "--problem", "math500:#1"], lines)

@@ -62,7 +62,7 @@ const expectProblems = (d: unknown, expected: ReadonlyArray<string>, options: Pa
 describe("bad graphs: one `path: message` line per problem", () => {
   it.effect("an unknown node type", () =>
     expectProblems(doc([{ type: "sampel", n: 1, until: "end" }, select]), [
-      'root.nodes.0: Expected a node with "type": "sample" | "expand" | "score" | "prune" | "revise" | "select" | "sequence" | "repeat" | "parallel" | "route" | "use" | "waves" | "confidence" | "rebase" | "mcts" | "deepconf"'
+      'root.nodes.0: Expected a node with "type": "sample" | "expand" | "score" | "prune" | "revise" | "select" | "sequence" | "repeat" | "parallel" | "route" | "use" | "waves" | "confidence" | "rebase" | "mcts" | "deepconf" | "budget-forcing"'
     ])
   )
 

@@ -177,7 +177,7 @@ describe("remaining.* reads what is left of the budget when the node starts", ()
         }
       })
       assert.deepStrictEqual(validate(loaded, {}), [
-        'root.nodes.0.n: unknown name "remaining.tokens" (remaining meters: calls, sequences, inputTokens, outputTokens, verifierCalls, verifierTokens, flops, usd, wallMs)'
+        'root.nodes.0.n: unknown name "remaining.tokens" (remaining meters: calls, sequences, inputTokens, outputTokens, thinkingTokens, verifierCalls, verifierTokens, flops, usd, wallMs)'
       ])
     })
   )

@@ -233,7 +233,8 @@ const useArb = fc
     { graph: "mcts", params: { N: "K", k: "M" } },
     { graph: "ab-mcts", params: { N: "K", k: "M" } },
     { graph: "deepconf-online", params: { N: "N + K", warmup: "max(1, K)", W: 16 } },
-    { graph: "llm-judge-best-of-n", params: { N: "K", K: 1 } }
+    { graph: "llm-judge-best-of-n", params: { N: "K", K: 1 } },
+    { graph: "budget-forcing", params: { N: "min(N, 3)", maxThinking: "64 * M", minThinking: "48 * K", waits: "R" } }
   )
   .map((u) => ({ type: "use", ...u }))
 

@@ -48,6 +48,7 @@ layer(simulatedLayer())("simulated backend", (it) => {
         "revise",
         "seeded",
         "stepwise",
+        "thinking",
         "tokenizer"
       ])
       expect(gen.backend).toBe("simulated")
