@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, References, Semaphore, Tracer } from "effect"
+import { Clock, Context, Effect, References, Semaphore, Tracer } from "effect"
 import * as Ledger from "../budget/Ledger.ts"
 import * as Limits from "../budget/Limits.ts"
 import * as Pricing from "../budget/Pricing.ts"
@@ -375,8 +375,8 @@ const executeWith = Effect.fnUntraced(function* (
     answers,
     events,
     delimiter: loaded.plan.stepDelimiter ?? generator.stepDelimiter,
-    generatorPermits: yield* Semaphore.make(concurrency),
-    verifierPermits: yield* Semaphore.make(Math.max(1, options.concurrency ?? verifier.concurrency)),
+    generatorPermits: Semaphore.makeUnsafe(concurrency),
+    verifierPermits: Semaphore.makeUnsafe(Math.max(1, options.concurrency ?? verifier.concurrency)),
     exhausted: { value: false },
     counters: new Map(),
     lastScore: undefined,
@@ -474,14 +474,15 @@ export const run = (
   problem: Problem,
   options: RunOptions = {}
 ): Effect.Effect<RunResult, RunError | GraphError, Generator | Verifier | AnswerKey | RunEvents> =>
-  Effect.gen(function* () {
-    const generator = yield* Generator
-    const verifier = yield* Verifier
-    const ledger = yield* Ledger.make(
+  // services read in one step and the ledger made as plain state: no generator per run
+  Effect.contextWith((context: Context.Context<Generator | Verifier>) => {
+    const generator = Context.get(context, Generator)
+    const verifier = Context.get(context, Verifier)
+    const ledger = Ledger.makeUnsafe(
       options.limits ?? {},
       options.prices === undefined
         ? backendPricing(generator, verifier)
         : pricingOf(generator, verifier, options.prices)
     )
-    return yield* execute(loaded, problem, options).pipe(Effect.provideService(Ledger.Ledger, ledger))
+    return Effect.provideService(execute(loaded, problem, options), Ledger.Ledger, ledger)
   })
