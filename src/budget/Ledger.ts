@@ -508,15 +508,32 @@ export const make = (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.f
  */
 export const makeUnsafe = (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.free): LedgerShape => {
   const state = makeState(limits, pricing)
+  // One finalizer per scope, not per reservation: it releases every reservation granted in that
+  // scope that is still open (releasing a settled one does nothing, and releases commute). A node
+  // reserves all its calls in one scope; a finalizer each would cost an effect per reservation
+  // and make closing the scope step through them one effect at a time. Once the finalizer has
+  // run, the scope's list is gone, so a grant in a closed scope registers a finalizer again (and
+  // `Scope.addFinalizer` runs it at once, as before).
+  const granted = new WeakMap<Scope.Scope, Array<Reservation>>()
   const reserve = (request: ReserveRequest): Effect.Effect<Reservation, BudgetRefused, Scope.Scope> =>
     scopedGrant((scope) => {
       const outcome = state.tryReserve(request)
       if (outcome._tag === "Refused") return Effect.fail(outcome.error)
       const reservation = outcome.reservation
+      const inScope = granted.get(scope)
+      if (inScope !== undefined) {
+        inScope.push(reservation)
+        return Effect.succeed(reservation)
+      }
+      const list = [reservation]
+      granted.set(scope, list)
       return Effect.as(
         Scope.addFinalizer(
           scope,
-          Effect.sync(() => state.release(reservation))
+          Effect.sync(() => {
+            granted.delete(scope)
+            for (const r of list) state.release(r)
+          })
         ),
         reservation
       )
