@@ -83,13 +83,36 @@ export const pricingOf = (
   generator: Pick<GeneratorShape, "params" | "backend" | "model" | "prices">,
   verifier: { readonly params: number },
   prices: RunPrices | undefined
-): Pricing.Pricing =>
-  Pricing.resolve([
-    asPrices(prices),
-    generator.prices,
-    Pricing.tablePrices(generator.backend, generator.model),
-    { generatorParams: generator.params, verifierParams: verifier.params }
-  ])
+): Pricing.Pricing => {
+  // memoised by the objects (ports and a prices object are never changed once made): a request
+  // to the server resolves the same pricing several times (its limits check, its ledger, its cost)
+  let byVerifier = priced.get(generator)
+  if (byVerifier === undefined) {
+    byVerifier = new WeakMap()
+    priced.set(generator, byVerifier)
+  }
+  let byPrices = byVerifier.get(verifier)
+  if (byPrices === undefined) {
+    byPrices = new WeakMap()
+    byVerifier.set(verifier, byPrices)
+  }
+  const key = prices ?? NO_PRICES
+  let pricing = byPrices.get(key)
+  if (pricing === undefined) {
+    pricing = Pricing.resolve([
+      asPrices(prices),
+      generator.prices,
+      Pricing.tablePrices(generator.backend, generator.model),
+      { generatorParams: generator.params, verifierParams: verifier.params }
+    ])
+    byPrices.set(key, pricing)
+  }
+  return pricing
+}
+
+/** Pricing by generator, verifier and prices objects (`NO_PRICES` when none are given). */
+const priced = new WeakMap<object, WeakMap<object, WeakMap<object, Pricing.Pricing>>>()
+const NO_PRICES = {}
 
 /**
  * What a run knows before it starts that depends only on the graph, the param overrides, the
