@@ -174,6 +174,13 @@ const baseOnly = (u: Usage.Usage): Usage.Usage => ({
   wallMs: u.wallMs
 })
 
+/** One meter of `Pricing.derive(pricing, u)`, without building the derived usage. */
+const metered = (pricing: Pricing.Pricing, u: Usage.Usage, meter: Usage.Meter): number =>
+  meter === "flops" || meter === "usd" ? Pricing.derive(pricing, u)[meter] : u[meter]
+
+/** No overruns (shared by snapshots: nobody writes to it). */
+const NO_OVERRUNS: ReadonlyArray<Overrun> = Object.freeze([])
+
 /** The token meters a hold keeps (FLOPs and USD are derived from them). */
 const HELD: ReadonlyArray<Usage.Meter> = [
   "calls",
@@ -206,7 +213,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
 
   /** The grant rule on one meter: a total (token meters; FLOPs and USD derived) within the limit. */
   const fits = (meter: Usage.Meter, limit: number, total: Usage.Usage): boolean =>
-    Pricing.derive(pricing, total)[meter] <= limit + Limits.allowance(meter, limit)
+    metered(pricing, total, meter) <= limit + Limits.allowance(meter, limit)
 
   /** Units grantable on one meter, given the cost of the first k units; -1 when even none fit. */
   const unitsFor = (
@@ -426,19 +433,29 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
 
   const heldTotal = (): Usage.Usage => Usage.sum([...holds.values()].map((h) => h.usage))
 
-  const snapshot = (): LedgerSnapshot => ({
-    limits,
-    committed: Pricing.derive(pricing, committed),
-    reserved: Pricing.derive(pricing, reserved),
-    held: Pricing.derive(pricing, heldTotal()),
-    backend: Pricing.derive(pricing, backend),
-    byNode: [...byNode.entries()]
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-      .map(([node, usage]) => ({ node, usage: Pricing.derive(pricing, usage) })),
-    open: open.size + holds.size,
-    refusals,
-    overruns: [...overruns]
-  })
+  const snapshot = (): LedgerSnapshot => {
+    // the per-node list and the overruns are built when read: a `repeat` takes two snapshots a
+    // round for their totals and refusals only, and sorting the nodes each time costs more
+    const nodes = [...byNode.entries()]
+    const overrunsNow = overruns.length === 0 ? NO_OVERRUNS : [...overruns]
+    let sorted: ReadonlyArray<NodeUsage> | undefined
+    return {
+      limits,
+      committed: Pricing.derive(pricing, committed),
+      reserved: Pricing.derive(pricing, reserved),
+      held: holds.size === 0 ? Pricing.derive(pricing, Usage.zero) : Pricing.derive(pricing, heldTotal()),
+      backend: Pricing.derive(pricing, backend),
+      get byNode() {
+        sorted ??= nodes
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+          .map(([node, usage]) => ({ node, usage: Pricing.derive(pricing, usage) }))
+        return sorted
+      },
+      open: open.size + holds.size,
+      refusals,
+      overruns: overrunsNow
+    }
+  }
 
   const remaining = (): Limits.Limits => {
     const used = Pricing.derive(pricing, Usage.add(committed, reserved))
@@ -487,17 +504,43 @@ const scopedGrant = <A, E>(
  *   }))
  * })
  */
-export const make = Effect.fnUntraced(function* (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.free) {
+export const make = (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.free): Effect.Effect<LedgerShape> =>
+  Effect.sync(() => makeUnsafe(limits, pricing))
+
+/**
+ * `make`, outside Effect: a ledger is plain state, and every run makes one.
+ *
+ * @example
+ * const ledger = makeUnsafe({ sequences: 10 })
+ */
+export const makeUnsafe = (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.free): LedgerShape => {
   const state = makeState(limits, pricing)
+  // One finalizer per scope, not per reservation: it releases every reservation granted in that
+  // scope that is still open (releasing a settled one does nothing, and releases commute). A node
+  // reserves all its calls in one scope; a finalizer each would cost an effect per reservation
+  // and make closing the scope step through them one effect at a time. Once the finalizer has
+  // run, the scope's list is gone, so a grant in a closed scope registers a finalizer again (and
+  // `Scope.addFinalizer` runs it at once, as before).
+  const granted = new WeakMap<Scope.Scope, Array<Reservation>>()
   const reserve = (request: ReserveRequest): Effect.Effect<Reservation, BudgetRefused, Scope.Scope> =>
     scopedGrant((scope) => {
       const outcome = state.tryReserve(request)
       if (outcome._tag === "Refused") return Effect.fail(outcome.error)
       const reservation = outcome.reservation
+      const inScope = granted.get(scope)
+      if (inScope !== undefined) {
+        inScope.push(reservation)
+        return Effect.succeed(reservation)
+      }
+      const list = [reservation]
+      granted.set(scope, list)
       return Effect.as(
         Scope.addFinalizer(
           scope,
-          Effect.sync(() => state.release(reservation))
+          Effect.sync(() => {
+            granted.delete(scope)
+            for (const r of list) state.release(r)
+          })
         ),
         reservation
       )
@@ -517,7 +560,7 @@ export const make = Effect.fnUntraced(function* (limits: Limits.Limits, pricing:
     remainingUnsafe: state.remaining,
     snapshot: Effect.sync(state.snapshot)
   })
-})
+}
 
 /**
  * A layer with a fresh ledger.
@@ -564,32 +607,30 @@ export const makeShare = Effect.fnUntraced(function* (parent: LedgerShape, limit
   const inParent = new Map<number, Reservation>()
   // a share's hold is held in the parent too, so the parent side of a finishing grant can draw on it
   const holdsInParent = new Map<number, Hold>()
+  // callbacks, not a generator: every call a parallel branch makes reserves here (see Calls.ts
+  // on what creating a generator closure costs)
   const reserve = (request: ReserveRequest): Effect.Effect<Reservation, BudgetRefused, Scope.Scope> =>
-    scopedGrant((scope) =>
-      Effect.gen(function* () {
-        const outcome = state.tryReserve(request)
-        if (outcome._tag === "Refused") return yield* outcome.error
-        const mine = outcome.reservation
-        const parentHold = request.hold === undefined ? undefined : holdsInParent.get(request.hold.id)
-        // the parent always has room for a share's grant; if a float edge says otherwise, refuse
-        const up = yield* Effect.result(
-          parent.reserve({
-            node: request.node,
-            fixed: mine.usage,
-            perUnit: Usage.zero,
-            units: 1,
-            ...(parentHold === undefined ? {} : { hold: parentHold })
-          })
-        )
-        if (up._tag === "Failure") {
+    scopedGrant((scope) => {
+      const outcome = state.tryReserve(request)
+      if (outcome._tag === "Refused") return Effect.fail(outcome.error)
+      const mine = outcome.reservation
+      const parentHold = request.hold === undefined ? undefined : holdsInParent.get(request.hold.id)
+      const up: ReserveRequest =
+        parentHold === undefined
+          ? { node: request.node, fixed: mine.usage, perUnit: Usage.zero, units: 1 }
+          : { node: request.node, fixed: mine.usage, perUnit: Usage.zero, units: 1, hold: parentHold }
+      // the parent always has room for a share's grant; if a float edge says otherwise, refuse
+      return Effect.matchEffect(parent.reserve(up), {
+        onFailure: (refusal) => {
           state.release(mine)
-          return yield* up.failure
+          return Effect.fail(refusal)
+        },
+        onSuccess: (inUp) => {
+          inParent.set(mine.id, inUp)
+          return Effect.as(Scope.addFinalizer(scope, release(mine)), mine)
         }
-        inParent.set(mine.id, up.success)
-        yield* Scope.addFinalizer(scope, release(mine))
-        return mine
       })
-    )
+    })
   /** Settles a reservation here and, once, its twin in the parent. */
   const settleParent = (mine: Reservation, settle: (p: Reservation) => Effect.Effect<void>) =>
     Effect.suspend(() => {

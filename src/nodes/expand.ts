@@ -95,57 +95,56 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
           }
         }
       },
-      run: (frame, population) =>
-        Effect.gen(function* () {
-          const counts = Population.counts(population)
-          const { temperature, maxTokens } = yield* sampling(frame, f, counts, f.until)
-          // a lane at the solution cap cannot grow: it stays as it is
-          const growable = population.filter((c) => !c.done && laneCap(frame, maxTokens, c) > 0)
-          const widths = yield* widthsOf(frame, f.n, counts, growable)
-          // expansions to the end complete candidates: under a budget that cannot pay for every
-          // parent, the best-scored are paid first (stable: ties keep population order)
-          const parents =
-            f.until === "end"
-              ? [...growable].sort(
-                  (a, b) => (b.score ?? Number.NEGATIVE_INFINITY) - (a.score ?? Number.NEGATIVE_INFINITY)
-                )
-              : growable
-          const calls: Array<GenCall> = parents.map((c) => ({
-            seedKey: c.id,
-            prefix: c,
-            n: widths.get(c.id) ?? 1,
-            minN: 1,
-            until: f.until,
-            temperature,
-            maxTokens: laneCap(frame, maxTokens, c),
-            finishing: f.until === "end"
-          }))
-          const results = yield* generate(frame, path, calls)
-          // keyed by the parent object, not its id: a deep beam's ids are long strings, hashed
-          // afresh every round
-          const childrenOf = new Map<Candidate, ReadonlyArray<Candidate>>()
-          const created: Array<Created> = []
-          parents.forEach((parent, i) => {
-            const r = results[i]
-            if (r === undefined || r.generations.length === 0) return
-            const kids = r.generations.map((generation, k) => {
-              const candidate = grow(
-                frame,
-                path,
-                CandidateId.child(parent.id, k),
-                parent,
-                generation,
-                undefined,
-                r.cut[k] === true
+      run: Effect.fnUntraced(function* (frame, population) {
+        const counts = Population.counts(population)
+        const { temperature, maxTokens } = yield* sampling(frame, f, counts, f.until)
+        // a lane at the solution cap cannot grow: it stays as it is
+        const growable = population.filter((c) => !c.done && laneCap(frame, maxTokens, c) > 0)
+        const widths = yield* widthsOf(frame, f.n, counts, growable)
+        // expansions to the end complete candidates: under a budget that cannot pay for every
+        // parent, the best-scored are paid first (stable: ties keep population order)
+        const parents =
+          f.until === "end"
+            ? [...growable].sort(
+                (a, b) => (b.score ?? Number.NEGATIVE_INFINITY) - (a.score ?? Number.NEGATIVE_INFINITY)
               )
-              created.push({ candidate, generation })
-              return candidate
-            })
-            childrenOf.set(parent, kids)
+            : growable
+        const calls: Array<GenCall> = parents.map((c) => ({
+          seedKey: c.id,
+          prefix: c,
+          n: widths.get(c.id) ?? 1,
+          minN: 1,
+          until: f.until,
+          temperature,
+          maxTokens: laneCap(frame, maxTokens, c),
+          finishing: f.until === "end"
+        }))
+        const results = yield* generate(frame, path, calls)
+        // keyed by the parent object, not its id: a deep beam's ids are long strings, hashed
+        // afresh every round
+        const childrenOf = new Map<Candidate, ReadonlyArray<Candidate>>()
+        const created: Array<Created> = []
+        parents.forEach((parent, i) => {
+          const r = results[i]
+          if (r === undefined || r.generations.length === 0) return
+          const kids = r.generations.map((generation, k) => {
+            const candidate = grow(
+              frame,
+              path,
+              CandidateId.child(parent.id, k),
+              parent,
+              generation,
+              undefined,
+              r.cut[k] === true
+            )
+            created.push({ candidate, generation })
+            return candidate
           })
-          yield* announce(frame, path, created)
-          return population.flatMap((c) => childrenOf.get(c) ?? [c])
+          childrenOf.set(parent, kids)
         })
+        yield* announce(frame, path, created)
+        return population.flatMap((c) => childrenOf.get(c) ?? [c])
+      })
     })
   }
 }

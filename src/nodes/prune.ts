@@ -141,87 +141,83 @@ export const prune: NodeKind<"prune", PruneDoc, PruneNode> = {
           }
         }
       },
-      run: (frame, population) =>
-        Effect.gen(function* () {
-          const counts = Population.counts(population)
-          const keep = yield* num(frame, f.keep, counts)
-          const inPool = (c: Candidate) => f.among === "all" || !c.done
-          let pop = population
-          const dropped: Array<string> = []
-          if (f.dropUnanswered) {
-            pop = pop.filter((c) => {
-              const drop = inPool(c) && c.done && c.answer === undefined
-              if (drop) dropped.push(c.id)
-              return !drop
-            })
+      run: Effect.fnUntraced(function* (frame, population) {
+        const counts = Population.counts(population)
+        const keep = yield* num(frame, f.keep, counts)
+        const inPool = (c: Candidate) => f.among === "all" || !c.done
+        let pop = population
+        const dropped: Array<string> = []
+        if (f.dropUnanswered) {
+          pop = pop.filter((c) => {
+            const drop = inPool(c) && c.done && c.answer === undefined
+            if (drop) dropped.push(c.id)
+            return !drop
+          })
+        }
+        if (f.dedupe) {
+          const best = new Map<string, Candidate>()
+          for (const c of pop) {
+            if (!inPool(c)) continue
+            const t = CandidateModule.text(c, frame.env.delimiter)
+            const prev = best.get(t)
+            if (prev === undefined || (c.score ?? Number.NEGATIVE_INFINITY) > (prev.score ?? Number.NEGATIVE_INFINITY))
+              best.set(t, c)
           }
-          if (f.dedupe) {
-            const best = new Map<string, Candidate>()
-            for (const c of pop) {
-              if (!inPool(c)) continue
-              const t = CandidateModule.text(c, frame.env.delimiter)
-              const prev = best.get(t)
-              if (
-                prev === undefined ||
-                (c.score ?? Number.NEGATIVE_INFINITY) > (prev.score ?? Number.NEGATIVE_INFINITY)
-              )
-                best.set(t, c)
-            }
-            const survivors = new Set([...best.values()].map((c) => c.id))
-            pop = pop.filter((c) => {
-              const drop = inPool(c) && !survivors.has(c.id)
-              if (drop) dropped.push(c.id)
-              return !drop
-            })
-          }
-          if (f.distinct) {
-            const survivors = bestPerAnswer(pop.filter(inPool), frame.env.answers)
-            pop = pop.filter((c) => {
-              const drop = inPool(c) && !survivors.has(c.id)
-              if (drop) dropped.push(c.id)
-              return !drop
-            })
-          }
-          const pool = pop.filter(inPool)
-          const scores = pool.map((c) => c.score)
-          let picks: ReadonlyArray<number>
-          if (f.mode === "top") picks = topK(scores, keep)
+          const survivors = new Set([...best.values()].map((c) => c.id))
+          pop = pop.filter((c) => {
+            const drop = inPool(c) && !survivors.has(c.id)
+            if (drop) dropped.push(c.id)
+            return !drop
+          })
+        }
+        if (f.distinct) {
+          const survivors = bestPerAnswer(pop.filter(inPool), frame.env.answers)
+          pop = pop.filter((c) => {
+            const drop = inPool(c) && !survivors.has(c.id)
+            if (drop) dropped.push(c.id)
+            return !drop
+          })
+        }
+        const pool = pop.filter(inPool)
+        const scores = pool.map((c) => c.score)
+        let picks: ReadonlyArray<number>
+        if (f.mode === "top") picks = topK(scores, keep)
+        else {
+          const temperature = yield* num(frame, f.temperature, counts)
+          const seed = seed32(seedOf(frame.env.runSeed, frame.env.problem.id, `${frame.prefix}@${frame.round}`, path))
+          picks = resample(scores, keep, temperature, seed)
+        }
+        // the kept candidates, copies numbered in order, past any copy id already in the population
+        // (a second sampling prune of the same candidates must not repeat `s0~1`)
+        const kept = new Map<string, Array<Candidate>>()
+        // the ids in use are needed only for a copy (a top-k prune never makes one)
+        let taken: Set<string> | undefined
+        for (const i of picks) {
+          const c = pool[i]
+          if (c === undefined) continue
+          const list = kept.get(c.id)
+          if (list === undefined) kept.set(c.id, [c])
           else {
-            const temperature = yield* num(frame, f.temperature, counts)
-            const seed = seed32(seedOf(frame.env.runSeed, frame.env.problem.id, `${frame.prefix}@${frame.round}`, path))
-            picks = resample(scores, keep, temperature, seed)
+            taken ??= new Set(pop.map((p) => p.id))
+            let j = list.length
+            while (taken.has(CandidateId.copy(c.id, j))) j++
+            const id = CandidateId.copy(c.id, j)
+            taken.add(id)
+            list.push({ ...c, id })
           }
-          // the kept candidates, copies numbered in order, past any copy id already in the population
-          // (a second sampling prune of the same candidates must not repeat `s0~1`)
-          const kept = new Map<string, Array<Candidate>>()
-          // the ids in use are needed only for a copy (a top-k prune never makes one)
-          let taken: Set<string> | undefined
-          for (const i of picks) {
-            const c = pool[i]
-            if (c === undefined) continue
-            const list = kept.get(c.id)
-            if (list === undefined) kept.set(c.id, [c])
-            else {
-              taken ??= new Set(pop.map((p) => p.id))
-              let j = list.length
-              while (taken.has(CandidateId.copy(c.id, j))) j++
-              const id = CandidateId.copy(c.id, j)
-              taken.add(id)
-              list.push({ ...c, id })
-            }
-          }
-          const out = pop.flatMap((c) => (inPool(c) ? (kept.get(c.id) ?? []) : [c]))
-          if (frame.env.events.enabled) {
-            for (const c of pool) if (!kept.has(c.id)) dropped.push(c.id)
-            yield* frame.env.events.publish({
-              _tag: "CandidatesPruned",
-              node: path,
-              kept: [...kept.values()].flat().map((c) => c.id),
-              dropped
-            })
-          }
-          return out
-        })
+        }
+        const out = pop.flatMap((c) => (inPool(c) ? (kept.get(c.id) ?? []) : [c]))
+        if (frame.env.events.enabled) {
+          for (const c of pool) if (!kept.has(c.id)) dropped.push(c.id)
+          yield* frame.env.events.publish({
+            _tag: "CandidatesPruned",
+            node: path,
+            kept: [...kept.values()].flat().map((c) => c.id),
+            dropped
+          })
+        }
+        return out
+      })
     })
   }
 }

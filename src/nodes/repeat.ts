@@ -175,23 +175,22 @@ export const repeat: NodeKind<"repeat", RepeatDoc, RepeatNode> = {
         if (f.threshold !== undefined && Bound.intervalOf(f.threshold, scope, Bound.EMPTY).hi <= 0) return undefined
         return body.firstCall(scope)
       },
-      run: (frame, population, runNode) =>
-        Effect.gen(function* () {
-          const max = yield* num(frame, f.max, Population.counts(population))
-          let pop = population
-          for (let round = 1; round <= max; round++) {
-            const counts = Population.counts(pop)
-            if (f.until === "no-active" && counts.active === 0) break
-            if (f.threshold !== undefined && counts.done >= fieldValue(frame, f.threshold, counts)) break
-            const before = yield* frame.ledger.snapshot
-            const previous = pop
-            pop = yield* runNode({ ...frame, round }, body, pop)
-            const after = yield* frame.ledger.snapshot
-            if (after.refusals > before.refusals) break
-            if (sameCandidates(previous, pop) && Usage.equals(before.committed, after.committed)) break
-          }
-          return pop
-        })
+      run: Effect.fnUntraced(function* (frame, population, runNode) {
+        const max = yield* num(frame, f.max, Population.counts(population))
+        let pop = population
+        for (let round = 1; round <= max; round++) {
+          const counts = Population.counts(pop)
+          if (f.until === "no-active" && counts.active === 0) break
+          if (f.threshold !== undefined && counts.done >= fieldValue(frame, f.threshold, counts)) break
+          const before = yield* frame.ledger.snapshot
+          const previous = pop
+          pop = yield* runNode({ ...frame, round }, body, pop)
+          const after = yield* frame.ledger.snapshot
+          if (after.refusals > before.refusals) break
+          if (sameCandidates(previous, pop) && Usage.equals(before.committed, after.committed)) break
+        }
+        return pop
+      })
     })
   }
 }

@@ -336,78 +336,77 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
         }
         return { cost, pop }
       },
-      run: (frame, population) =>
-        Effect.gen(function* () {
-          // what the anytime finisher scores the candidates it completes with (never a generative
-          // verifier: its calls are not in the finisher's reserve)
-          frame.env.lastScore =
-            f.generative === undefined ? { verifier: f.verifier.name, aggregate: f.aggregate } : undefined
-          const targets = population.filter((c) => c.score === undefined && c.steps !== undefined)
-          if (targets.length === 0) return population
-          const counts = Population.counts(population)
-          const la = f.lookahead
-          const k = la === undefined ? 0 : yield* num(frame, la.steps, counts)
-          // what the verifier reads for each target: the candidate itself, or its rollout
-          let read: ReadonlyArray<Candidate> = targets
-          if (la !== undefined && k > 0) {
-            const temperature = yield* num(frame, la.temperature, counts)
-            const requested = la.maxTokens === undefined ? undefined : yield* num(frame, la.maxTokens, counts)
-            const active = targets.filter((c) => !c.done)
-            const rolled = yield* rollouts(frame, path, active, k, temperature, maxTokensOf(frame, requested, "step"))
-            const byId = new Map<string, Candidate>()
-            active.forEach((c, i) => {
-              const r = rolled[i]
-              if (r !== undefined) byId.set(c.id, r)
-            })
-            read = targets.map((c) => byId.get(c.id) ?? c)
-          }
-          // scoring complete candidates only is finishing work (it may draw on the run's reserve)
-          const finishing = targets.every((c) => c.done)
-          const g = f.generative
-          const scores =
-            g === undefined
-              ? yield* scoreCalls(frame, path, f.verifier.name, read, finishing)
-              : yield* verifyGenerative(
-                  frame,
-                  path,
-                  read,
-                  {
-                    style: g.style,
-                    samples: yield* num(frame, g.samples, counts),
-                    temperature: yield* num(frame, g.temperature, counts),
-                    maxTokens: yield* num(frame, g.maxTokens, counts),
-                    onUnparsed: g.onUnparsed,
-                    verdict: g.verdict
-                  },
-                  finishing
-                )
-          // keyed by the candidate object, not its id (long in a deep beam, hashed afresh each round)
-          const scored = new Map<Candidate, Candidate>()
-          const events: Array<Effect.Effect<void>> = []
-          targets.forEach((c, i) => {
-            const s = scores[i]
-            const r = read[i]
-            if (s === undefined || r === undefined) return
-            const own = c.steps?.length ?? 0
-            const total = aggregate(s, f.aggregate)
-            if (total === undefined) return
-            const next: Candidate = { ...c, stepScores: s.slice(0, own), score: total }
-            scored.set(c, next)
-            if (frame.env.events.enabled)
-              events.push(
-                frame.env.events.publish({
-                  _tag: "CandidateScored",
-                  id: c.id,
-                  node: path,
-                  score: total,
-                  stepScores: next.stepScores,
-                  ...(r === c ? {} : { lookahead: (r.steps?.length ?? 0) - own })
-                })
-              )
+      run: Effect.fnUntraced(function* (frame, population) {
+        // what the anytime finisher scores the candidates it completes with (never a generative
+        // verifier: its calls are not in the finisher's reserve)
+        frame.env.lastScore =
+          f.generative === undefined ? { verifier: f.verifier.name, aggregate: f.aggregate } : undefined
+        const targets = population.filter((c) => c.score === undefined && c.steps !== undefined)
+        if (targets.length === 0) return population
+        const counts = Population.counts(population)
+        const la = f.lookahead
+        const k = la === undefined ? 0 : yield* num(frame, la.steps, counts)
+        // what the verifier reads for each target: the candidate itself, or its rollout
+        let read: ReadonlyArray<Candidate> = targets
+        if (la !== undefined && k > 0) {
+          const temperature = yield* num(frame, la.temperature, counts)
+          const requested = la.maxTokens === undefined ? undefined : yield* num(frame, la.maxTokens, counts)
+          const active = targets.filter((c) => !c.done)
+          const rolled = yield* rollouts(frame, path, active, k, temperature, maxTokensOf(frame, requested, "step"))
+          const byId = new Map<string, Candidate>()
+          active.forEach((c, i) => {
+            const r = rolled[i]
+            if (r !== undefined) byId.set(c.id, r)
           })
-          yield* Effect.all(events, { discard: true })
-          return population.map((c) => scored.get(c) ?? c)
+          read = targets.map((c) => byId.get(c.id) ?? c)
+        }
+        // scoring complete candidates only is finishing work (it may draw on the run's reserve)
+        const finishing = targets.every((c) => c.done)
+        const g = f.generative
+        const scores =
+          g === undefined
+            ? yield* scoreCalls(frame, path, f.verifier.name, read, finishing)
+            : yield* verifyGenerative(
+                frame,
+                path,
+                read,
+                {
+                  style: g.style,
+                  samples: yield* num(frame, g.samples, counts),
+                  temperature: yield* num(frame, g.temperature, counts),
+                  maxTokens: yield* num(frame, g.maxTokens, counts),
+                  onUnparsed: g.onUnparsed,
+                  verdict: g.verdict
+                },
+                finishing
+              )
+        // keyed by the candidate object, not its id (long in a deep beam, hashed afresh each round)
+        const scored = new Map<Candidate, Candidate>()
+        const events: Array<Effect.Effect<void>> = []
+        targets.forEach((c, i) => {
+          const s = scores[i]
+          const r = read[i]
+          if (s === undefined || r === undefined) return
+          const own = c.steps?.length ?? 0
+          const total = aggregate(s, f.aggregate)
+          if (total === undefined) return
+          const next: Candidate = { ...c, stepScores: s.slice(0, own), score: total }
+          scored.set(c, next)
+          if (frame.env.events.enabled)
+            events.push(
+              frame.env.events.publish({
+                _tag: "CandidateScored",
+                id: c.id,
+                node: path,
+                score: total,
+                stepScores: next.stepScores,
+                ...(r === c ? {} : { lookahead: (r.steps?.length ?? 0) - own })
+              })
+            )
         })
+        yield* Effect.all(events, { discard: true })
+        return population.map((c) => scored.get(c) ?? c)
+      })
     })
   }
 }

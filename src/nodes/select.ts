@@ -121,59 +121,58 @@ export const select: NodeKind<"select", SelectDoc, SelectNode> = {
           pop: { size: pop.size + 1, active: pop.active + 1, done: pop.done + lanes, chains: pop.chains + 1 }
         }
       },
-      run: (frame, given) =>
-        Effect.gen(function* () {
-          const population = yield* finish(frame, given, path)
-          const answered = population.filter((c) => c.answer !== undefined)
-          const done = answered.filter((c) => c.done)
-          const pool = f.among === "all" || done.length === 0 ? answered : done
-          const ballots = pool.map((c) => ({
-            id: c.id,
-            answer: c.answer ?? "",
-            score: c.score ?? 0,
-            chain: chainOf(c).id
-          }))
-          const outcome = yield* verdictOf(frame, path, f, ballots)
-          const verdict = outcome?._tag === "Chosen" ? outcome : undefined
-          const answers = verdict === undefined ? frame.env.answers : judgedKey(frame.env.answers, ballots, verdict)
-          const ranking =
-            f.hierarchical === "chain"
-              ? voteHierarchical(ballots, f.method, answers, f.ties)
-              : verdict === undefined
-                ? vote(ballots, f.method, answers, f.ties)
-                : voteJudged(ballots, f.method, frame.env.answers, verdict)
-          const top = ranking[0]
-          const chosen = top === undefined ? undefined : population.find((c) => c.id === top.best)
-          const sel = frame.selection
-          sel.ranking = ranking
-          if (top === undefined) {
-            delete sel.answer
-            delete sel.chosen
-          } else {
-            sel.answer = chosen?.answer ?? top.answer
-            if (chosen !== undefined) sel.chosen = chosen
-          }
-          if (frame.env.events.enabled)
-            yield* frame.env.events.publish({
-              _tag: "Selected",
-              node: path,
-              ...(sel.answer === undefined ? {} : { answer: sel.answer }),
-              ...(sel.chosen === undefined ? {} : { chosen: sel.chosen.id }),
-              method: f.method,
-              ...(f.hierarchical === undefined ? {} : { hierarchical: f.hierarchical }),
-              ...(outcome === undefined
-                ? {}
-                : {
-                    judge:
-                      outcome._tag === "Chosen"
-                        ? { chosen: outcome.chosen, agreeing: outcome.agreeing.length }
-                        : { skipped: outcome.reason }
-                  }),
-              candidates: pool.length,
-              ranking: ranking.slice(0, 10)
-            })
-          return population
-        })
+      run: Effect.fnUntraced(function* (frame, given) {
+        const population = yield* finish(frame, given, path)
+        const answered = population.filter((c) => c.answer !== undefined)
+        const done = answered.filter((c) => c.done)
+        const pool = f.among === "all" || done.length === 0 ? answered : done
+        const ballots = pool.map((c) => ({
+          id: c.id,
+          answer: c.answer ?? "",
+          score: c.score ?? 0,
+          chain: chainOf(c).id
+        }))
+        const outcome = yield* verdictOf(frame, path, f, ballots)
+        const verdict = outcome?._tag === "Chosen" ? outcome : undefined
+        const answers = verdict === undefined ? frame.env.answers : judgedKey(frame.env.answers, ballots, verdict)
+        const ranking =
+          f.hierarchical === "chain"
+            ? voteHierarchical(ballots, f.method, answers, f.ties)
+            : verdict === undefined
+              ? vote(ballots, f.method, answers, f.ties)
+              : voteJudged(ballots, f.method, frame.env.answers, verdict)
+        const top = ranking[0]
+        const chosen = top === undefined ? undefined : population.find((c) => c.id === top.best)
+        const sel = frame.selection
+        sel.ranking = ranking
+        if (top === undefined) {
+          delete sel.answer
+          delete sel.chosen
+        } else {
+          sel.answer = chosen?.answer ?? top.answer
+          if (chosen !== undefined) sel.chosen = chosen
+        }
+        if (frame.env.events.enabled)
+          yield* frame.env.events.publish({
+            _tag: "Selected",
+            node: path,
+            ...(sel.answer === undefined ? {} : { answer: sel.answer }),
+            ...(sel.chosen === undefined ? {} : { chosen: sel.chosen.id }),
+            method: f.method,
+            ...(f.hierarchical === undefined ? {} : { hierarchical: f.hierarchical }),
+            ...(outcome === undefined
+              ? {}
+              : {
+                  judge:
+                    outcome._tag === "Chosen"
+                      ? { chosen: outcome.chosen, agreeing: outcome.agreeing.length }
+                      : { skipped: outcome.reason }
+                }),
+            candidates: pool.length,
+            ranking: ranking.slice(0, 10)
+          })
+        return population
+      })
     })
   }
 }

@@ -189,16 +189,17 @@ const scoreComplete = (frame: Frame, population: Population, node: string): Effe
  * const finished = yield* finish(frame, population, "root.nodes.5")
  */
 export const finish = (frame: Frame, population: Population, node: string): Effect.Effect<Population, RunError> =>
-  Effect.gen(function* () {
-    const hold: Hold | undefined = frame.hold
-    if (hold === undefined) return population
-    const snap = yield* frame.ledger.snapshot
-    let pop = population
-    if (frame.env.exhausted.value || snap.refusals > 0) {
-      const where = `${node}#finish`
-      pop = yield* complete(frame, pop, where)
-      pop = yield* scoreComplete(frame, pop, where)
-    }
-    yield* frame.ledger.releaseHold(hold)
-    return pop
-  })
+  // nothing to finish without a hold: answered without building a generator (a select runs this)
+  frame.hold === undefined ? Effect.succeed(population) : finishWith(frame, frame.hold, population, node)
+
+const finishWith = Effect.fnUntraced(function* (frame: Frame, hold: Hold, population: Population, node: string) {
+  const snap = yield* frame.ledger.snapshot
+  let pop = population
+  if (frame.env.exhausted.value || snap.refusals > 0) {
+    const where = `${node}#finish`
+    pop = yield* complete(frame, pop, where)
+    pop = yield* scoreComplete(frame, pop, where)
+  }
+  yield* frame.ledger.releaseHold(hold)
+  return pop
+})

@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, References, Semaphore, Tracer } from "effect"
+import { Clock, Context, Effect, References, Semaphore, Tracer } from "effect"
 import * as Ledger from "../budget/Ledger.ts"
 import * as Limits from "../budget/Limits.ts"
 import * as Pricing from "../budget/Pricing.ts"
@@ -83,13 +83,36 @@ export const pricingOf = (
   generator: Pick<GeneratorShape, "params" | "backend" | "model" | "prices">,
   verifier: { readonly params: number },
   prices: RunPrices | undefined
-): Pricing.Pricing =>
-  Pricing.resolve([
-    asPrices(prices),
-    generator.prices,
-    Pricing.tablePrices(generator.backend, generator.model),
-    { generatorParams: generator.params, verifierParams: verifier.params }
-  ])
+): Pricing.Pricing => {
+  // memoised by the objects (ports and a prices object are never changed once made): a request
+  // to the server resolves the same pricing several times (its limits check, its ledger, its cost)
+  let byVerifier = priced.get(generator)
+  if (byVerifier === undefined) {
+    byVerifier = new WeakMap()
+    priced.set(generator, byVerifier)
+  }
+  let byPrices = byVerifier.get(verifier)
+  if (byPrices === undefined) {
+    byPrices = new WeakMap()
+    byVerifier.set(verifier, byPrices)
+  }
+  const key = prices ?? NO_PRICES
+  let pricing = byPrices.get(key)
+  if (pricing === undefined) {
+    pricing = Pricing.resolve([
+      asPrices(prices),
+      generator.prices,
+      Pricing.tablePrices(generator.backend, generator.model),
+      { generatorParams: generator.params, verifierParams: verifier.params }
+    ])
+    byPrices.set(key, pricing)
+  }
+  return pricing
+}
+
+/** Pricing by generator, verifier and prices objects (`NO_PRICES` when none are given). */
+const priced = new WeakMap<object, WeakMap<object, WeakMap<object, Pricing.Pricing>>>()
+const NO_PRICES = {}
 
 /**
  * What a run knows before it starts that depends only on the graph, the param overrides, the
@@ -381,8 +404,8 @@ const executeWith = Effect.fnUntraced(function* (
     answers,
     events,
     delimiter: loaded.plan.stepDelimiter ?? generator.stepDelimiter,
-    generatorPermits: yield* Semaphore.make(concurrency),
-    verifierPermits: yield* Semaphore.make(Math.max(1, options.concurrency ?? verifier.concurrency)),
+    generatorPermits: Semaphore.makeUnsafe(concurrency),
+    verifierPermits: Semaphore.makeUnsafe(Math.max(1, options.concurrency ?? verifier.concurrency)),
     exhausted: { value: false },
     counters: new Map(),
     lastScore: undefined,
@@ -480,14 +503,15 @@ export const run = (
   problem: Problem,
   options: RunOptions = {}
 ): Effect.Effect<RunResult, RunError | GraphError, Generator | Verifier | AnswerKey | RunEvents> =>
-  Effect.gen(function* () {
-    const generator = yield* Generator
-    const verifier = yield* Verifier
-    const ledger = yield* Ledger.make(
+  // services read in one step and the ledger made as plain state: no generator per run
+  Effect.contextWith((context: Context.Context<Generator | Verifier>) => {
+    const generator = Context.get(context, Generator)
+    const verifier = Context.get(context, Verifier)
+    const ledger = Ledger.makeUnsafe(
       options.limits ?? {},
       options.prices === undefined
         ? backendPricing(generator, verifier)
         : pricingOf(generator, verifier, options.prices)
     )
-    return yield* execute(loaded, problem, options).pipe(Effect.provideService(Ledger.Ledger, ledger))
+    return Effect.provideService(execute(loaded, problem, options), Ledger.Ledger, ledger)
   })

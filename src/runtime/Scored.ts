@@ -18,36 +18,42 @@ import type { RunError } from "./RunError.ts"
  * @example
  * const scored = yield* scoreNew(frame, "root.nodes.0", "prm", "last", children, false)
  */
-export const scoreNew = (
+export const scoreNew: (
   frame: Frame,
   node: string,
   verifier: string,
   how: Aggregate,
   fresh: ReadonlyArray<Candidate>,
   finishing: boolean
-): Effect.Effect<ReadonlyArray<Candidate>, RunError> =>
-  Effect.gen(function* () {
-    const targets = fresh.filter((c) => c.steps !== undefined)
-    if (targets.length === 0) return fresh
-    const scores = yield* score(frame, node, verifier, targets, finishing)
-    const byId = new Map<string, Candidate>()
-    targets.forEach((c, i) => {
-      const s = scores[i]
-      const total = s === undefined ? undefined : aggregate(s, how)
-      if (s !== undefined && total !== undefined) byId.set(c.id, { ...c, stepScores: s, score: total })
-    })
-    if (frame.env.events.enabled)
-      yield* Effect.forEach(
-        [...byId.values()],
-        (c) =>
-          frame.env.events.publish({
-            _tag: "CandidateScored",
-            id: c.id,
-            node,
-            score: c.score ?? 0,
-            stepScores: c.stepScores
-          }),
-        { discard: true }
-      )
-    return fresh.map((c) => byId.get(c.id) ?? c)
+) => Effect.Effect<ReadonlyArray<Candidate>, RunError> = Effect.fnUntraced(function* (
+  frame: Frame,
+  node: string,
+  verifier: string,
+  how: Aggregate,
+  fresh: ReadonlyArray<Candidate>,
+  finishing: boolean
+) {
+  const targets = fresh.filter((c) => c.steps !== undefined)
+  if (targets.length === 0) return fresh
+  const scores = yield* score(frame, node, verifier, targets, finishing)
+  const byId = new Map<string, Candidate>()
+  targets.forEach((c, i) => {
+    const s = scores[i]
+    const total = s === undefined ? undefined : aggregate(s, how)
+    if (s !== undefined && total !== undefined) byId.set(c.id, { ...c, stepScores: s, score: total })
   })
+  if (frame.env.events.enabled)
+    yield* Effect.forEach(
+      [...byId.values()],
+      (c) =>
+        frame.env.events.publish({
+          _tag: "CandidateScored",
+          id: c.id,
+          node,
+          score: c.score ?? 0,
+          stepScores: c.stepScores
+        }),
+      { discard: true }
+    )
+  return fresh.map((c) => byId.get(c.id) ?? c)
+})
