@@ -22,7 +22,7 @@
  */
 import { Effect } from "effect"
 import type { Hold } from "../budget/Ledger.ts"
-import type { Candidate } from "../domain/Candidate.ts"
+import { type Candidate, chainOf } from "../domain/Candidate.ts"
 import * as CandidateId from "../domain/CandidateId.ts"
 import type { Population } from "../domain/Population.ts"
 import type * as Usage from "../domain/Usage.ts"
@@ -140,13 +140,16 @@ const complete = (frame: Frame, population: Population, node: string): Effect.Ef
         const r = results[i]
         const generation = r?.generations[0]
         if (generation === undefined) return
+        // the completion takes its partial's place, in its revision chain too: left chain-less it
+        // would start a chain of its own beside the partial's revisions (one more chain for a later
+        // `revise` than the static bound counts)
         const candidate = grow(
           frame,
           node,
           CandidateId.child(parent.id, 0),
           parent,
           generation,
-          undefined,
+          chainOf(parent),
           r?.cut[0] === true
         )
         created.push({ candidate, generation })

@@ -302,6 +302,9 @@ const SCALE = Number(process.env.MULL_PROPERTY_SCALE ?? "1") || 1
 
 const TIMEOUT = 300_000 * SCALE
 
+/** `MULL_PROPERTY_SEED=<seed>` replays the cases of a failing run (fast-check prints its seed). */
+const SEED = process.env.MULL_PROPERTY_SEED === undefined ? undefined : Number(process.env.MULL_PROPERTY_SEED)
+
 const check = <A, E>(
   arb: fc.Arbitrary<A>,
   f: (a: A) => Effect.Effect<void, E, Generator | Verifier | AnswerKey>,
@@ -309,7 +312,7 @@ const check = <A, E>(
 ) =>
   fc.assert(
     fc.asyncProperty(arb, (a) => runtime.runPromise(f(a))),
-    { numRuns: Math.round(numRuns * SCALE) }
+    { numRuns: Math.round(numRuns * SCALE), ...(SEED === undefined ? {} : { seed: SEED }) }
   )
 
 // ---------------------------------------------------------------------------------------------
@@ -450,6 +453,42 @@ const withinBound = (r: RunResult, bound: ReturnType<typeof staticCost>) => {
 }
 
 describe("regressions", () => {
+  it("static bound: a candidate the finisher completes stays in its partial's revision chain", () =>
+    // the finisher at best-of-n's select completed s0–s3 as chain-less s0.0–s3.0 beside their
+    // revisions s0.r1–s3.r1, so the next revise saw 11 chains where the bound counts 9 (22 > 21)
+    runtime.runPromise(
+      property({
+        doc: {
+          name: "random",
+          description: "a random graph",
+          params: { N: 4, M: 2, K: 2, R: 2 },
+          root: {
+            type: "sequence",
+            nodes: [
+              { type: "sample", n: "N", until: "step" },
+              {
+                type: "sequence",
+                nodes: [{ type: "sequence", nodes: [{ type: "revise" }, { type: "deepconf", n: 0 }] }]
+              },
+              {
+                type: "sequence",
+                nodes: [
+                  { type: "use", graph: "best-of-n", params: { N: "min(N, 3)" } },
+                  { type: "sequence", nodes: [{ type: "revise" }] }
+                ]
+              },
+              { type: "parallel", branches: 1, body: { type: "score" } },
+              { type: "select", method: "majority" }
+            ]
+          }
+        },
+        params: {},
+        limits: { _tag: "relative", fractions: [["verifierCalls", 0.1]] },
+        problem: { id: "inv/easy", question: "What is $1+1$?", gold: "2", meta: { level: 1 } },
+        seed: 0
+      })
+    ))
+
   it("parallel branches that score differently: the finisher scores with the last in branch order, at any concurrency", () =>
     // at concurrency 64 branch 1 (score) finished after branch 0 (a generative judge), at 1 before
     // it, so "the verifier the graph last scored with" was a race (CI, seed -393835425)
