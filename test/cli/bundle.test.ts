@@ -36,7 +36,10 @@ const env = { ...process.env, NO_COLOR: "1", MULL_SERVE_TOKEN: "" }
 /** `main(argv)` of the test's bundle, as `src/cli/Start.ts` runs it (from a file: workers inherit flags). */
 const fromBundle = (argv: ReadonlyArray<string>): SpawnSyncReturns<string> => {
   const start = join(scratch, "start.mjs")
-  writeFileSync(start, `const m = await import(${JSON.stringify(pathToFileURL(entry).href)})\nm.main(process.argv.slice(2))\n`)
+  writeFileSync(
+    start,
+    `const m = await import(${JSON.stringify(pathToFileURL(entry).href)})\nm.main(process.argv.slice(2))\n`
+  )
   return spawnSync(process.execPath, [start, ...argv], { cwd: root, encoding: "utf8", env, timeout: 180_000 })
 }
 
@@ -159,7 +162,10 @@ describe("the CLI's bundle", () => {
 
   it("keeps our modules' import.meta pointing at the source file", () => {
     const path = join(root, "src", "x.ts")
-    const out = ownImportMeta(path, "a(import.meta.url); b(import.meta.dirname, import.meta.filename); c(import.meta.main)")
+    const out = ownImportMeta(
+      path,
+      "a(import.meta.url); b(import.meta.dirname, import.meta.filename); c(import.meta.main)"
+    )
     assert.strictEqual(
       out,
       `a(${JSON.stringify(pathToFileURL(path).href)}); b(${JSON.stringify(join(root, "src"))}, ${JSON.stringify(path)}); c(false)`
