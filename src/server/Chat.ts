@@ -210,31 +210,24 @@ const runPlan = (parts: ServerParts, plan: Plan, eventsOf: (choice: number) => R
       metrics.reservationsOutstanding
     )
     metrics.runsInFlight.value += 1
-    const runOn = (paying: Ledger.LedgerShape, i: number) =>
-      execute(plan.loaded, plan.problem, { params: plan.params, seed: plan.seed + i }).pipe(
-        Effect.provideService(Ledger.Ledger, paying),
-        Effect.provideService(RunEvents, eventsOf(i))
-      )
     // each choice pays from an equal share of the request's budget, as parallel branches do, so
     // what a choice can spend never depends on how fast the others run; the shares pay through
-    // the guarded ledger, so its deadline and soft ceilings hold for every choice. One choice
-    // (most requests) runs on the guarded ledger itself, in this fiber: its share would be the
-    // whole budget, and a share and a forked fiber only cost time on every call
+    // the guarded ledger, so its deadline and soft ceilings hold for every choice
     const share =
-      plan.choices === 1 || Object.keys(plan.split.ledger).length === 0
+      Object.keys(plan.split.ledger).length === 0
         ? undefined
         : Ledger.shareOf(plan.split.ledger, yield* ledger.snapshot, plan.choices)
-    const runs =
-      plan.choices === 1
-        ? Effect.map(runOn(ledger, 0), (r) => [r])
-        : Effect.forEach(
-            Array.from({ length: plan.choices }, (_, i) => i),
-            (i) =>
-              Effect.flatMap(share === undefined ? Effect.succeed(ledger) : Ledger.makeShare(ledger, share), (paying) =>
-                runOn(paying, i)
-              ),
-            { concurrency: "unbounded" }
+    const runs = Effect.forEach(
+      Array.from({ length: plan.choices }, (_, i) => i),
+      (i) =>
+        Effect.flatMap(share === undefined ? Effect.succeed(ledger) : Ledger.makeShare(ledger, share), (paying) =>
+          execute(plan.loaded, plan.problem, { params: plan.params, seed: plan.seed + i }).pipe(
+            Effect.provideService(Ledger.Ledger, paying),
+            Effect.provideService(RunEvents, eventsOf(i))
           )
+        ),
+      { concurrency: "unbounded" }
+    )
     // past its deadline a run takes no new calls and answers; twice the deadline, it is stopped
     const bounded =
       wallMs === undefined
