@@ -1,34 +1,20 @@
 #!/usr/bin/env node
 /**
- * The `mull` command. Run as a program it first turns on Node's module compile cache (in
- * `NODE_COMPILE_CACHE`, else the OS temporary directory; nothing happens if it is unwritable), so
- * later starts skip compiling the modules, and only then loads the CLI: a static import would load
- * every module before the cache is on.
+ * The `mull` command. Run as a program it starts the CLI through `Start.ts` (compile cache, then
+ * the bundle when fresh, else the sources); `src/cli/mull.mjs` does the same without Node first
+ * loading its TypeScript stripper for this file, and is what `npm run mull` runs. Imported (tests
+ * do), it exports the CLI from the sources and runs nothing.
  *
  * @since 0.1.0
  */
-import * as Module from "node:module"
+import type * as ProgramModule from "./Program.ts"
 
-if (import.meta.main) {
-  try {
-    Module.enableCompileCache?.()
-  } catch {
-    // a start without the cache is only slower
-  }
-}
+// a dynamic import, so that a start compiles nothing before the compile cache is on
+const Program: typeof ProgramModule = import.meta.main
+  ? await (await import("./Start.ts")).start(process.argv.slice(2))
+  : await import("./Program.ts")
 
-const Cli = await import("./Cli.ts")
-
-export const VERSION = Cli.VERSION
+export const VERSION = Program.VERSION
 
 /** Runs the CLI on explicit arguments (tests use this); bad input exits 2 with one line per problem. */
-export const runCli = Cli.runCli
-
-if (import.meta.main) {
-  const [NodeRuntime, NodeServices, { Effect }] = await Promise.all([
-    import("@effect/platform-node/NodeRuntime"),
-    import("@effect/platform-node/NodeServices"),
-    import("effect")
-  ])
-  runCli(process.argv.slice(2)).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
-}
+export const runCli = Program.runCli

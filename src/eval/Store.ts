@@ -200,7 +200,9 @@ export const make = Effect.fnUntraced(function* (path: string) {
       try: () => {
         if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true })
         const d = new DatabaseSync(path)
-        d.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;")
+        // the busy timeout first: switching to WAL takes a lock, and a second process opening the
+        // store at the same moment would otherwise fail at once with "database is locked"
+        d.exec("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
         d.exec(SCHEMA)
         return d
       },

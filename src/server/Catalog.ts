@@ -10,6 +10,7 @@
 import { readdir, readFile } from "node:fs/promises"
 import * as NodePath from "node:path"
 import { Context, Effect, Schema } from "effect"
+import { usesVerifier } from "../graph/Cost.ts"
 import type { GraphError } from "../graph/GraphError.ts"
 import * as Loader from "../graph/Loader.ts"
 import * as Plan from "../graph/Plan.ts"
@@ -36,6 +37,8 @@ export interface Served {
   readonly drivers: ReadonlyArray<string>
   /** how many plan nodes it compiles to, its `use`d graphs included */
   readonly planNodes: number
+  /** whether it calls a verifier (`Cost.usesVerifier`; decides how a request's budget splits) */
+  readonly scores: boolean
 }
 
 /** The graphs a server serves, loaded once at start. */
@@ -164,7 +167,8 @@ export const loadCatalog = Effect.fn("mull.serve.catalog")(function* (policy: Po
       description: f.description,
       file: f.file,
       drivers: costDrivers(loaded, generator.maxTokens),
-      planNodes: Plan.nodes(loaded.plan.root).length
+      planNodes: Plan.nodes(loaded.plan.root).length,
+      scores: usesVerifier(loaded.plan.root)
     })
   }
   const aliases = new Map<string, Alias>()

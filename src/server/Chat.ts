@@ -12,18 +12,16 @@ import { Cause, Deferred, Effect, Exit, Option, Queue, Stream } from "effect"
 import { HttpServerRequest, HttpServerResponse } from "effect/http"
 import * as Ledger from "../budget/Ledger.ts"
 import type * as Limits from "../budget/Limits.ts"
-import type * as Pricing from "../budget/Pricing.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import { hash64 } from "../domain/Hash.ts"
 import { makeProblem, type Problem, questionId } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
 import * as Steps from "../domain/Steps.ts"
 import * as Usage from "../domain/Usage.ts"
-import { usesVerifier } from "../graph/Cost.ts"
 import type { GraphError } from "../graph/GraphError.ts"
 import type * as Loader from "../graph/Loader.ts"
 import type { Params } from "../graph/Scope.ts"
-import { execute, pricingOf, staticFacts } from "../runtime/Run.ts"
+import { execute, staticFacts } from "../runtime/Run.ts"
 import type { RunError } from "../runtime/RunError.ts"
 import { type RunEvent, RunEvents } from "../runtime/RunEvents.ts"
 import type { Overloaded, Permit } from "./Admission.ts"
@@ -67,13 +65,43 @@ interface Plan {
   readonly seed: number
   readonly choices: number
   readonly trace: boolean
-  /** the server's prices (a usd budget needs them) */
-  readonly prices: Pricing.Prices | undefined
+}
+
+/** Distinct budgets whose split a server keeps (most requests use the default or an alias's). */
+const SPLITS_KEPT = 256
+
+/** Splits of budgets already seen, per server: by whether the graph scores, then by the budget. */
+const splits = new WeakMap<ServerParts, Map<string, SplitBudget>>()
+
+/**
+ * How a request's budget splits on this server (`splitBudget`): it depends only on the budget,
+ * whether the graph calls a verifier, and the server's backend and pricing, so it is computed once
+ * per distinct budget rather than on every request.
+ */
+const splitOf = (parts: ServerParts, budget: Limits.Limits, scores: boolean): SplitBudget => {
+  let byKey = splits.get(parts)
+  if (byKey === undefined) {
+    byKey = new Map()
+    splits.set(parts, byKey)
+  }
+  const key = `${scores}${JSON.stringify(budget)}`
+  const known = byKey.get(key)
+  if (known !== undefined) return known
+  const generator = generatorOf(parts.context)
+  const split = splitBudget(budget, {
+    generatorInput: generator.promptTokens !== undefined,
+    verifierInput: verifierOf(parts.context).inputTokens !== undefined,
+    scores,
+    unset: parts.pricing.unset ?? []
+  })
+  if (byKey.size >= SPLITS_KEPT) byKey.clear()
+  byKey.set(key, split)
+  return split
 }
 
 const planOf = (parts: ServerParts, request: Wire.ChatRequest, mull: Wire.MullOptions | undefined) =>
   Effect.gen(function* () {
-    const { policy, catalog, context } = parts
+    const { policy, catalog } = parts
     const resolved = resolveModel(catalog.aliases, request.model, [...catalog.graphs.keys()])
     if (resolved._tag === "Unknown") return yield* fail(404, resolved.why, "model_not_found", "model")
     const entry = catalog.graphs.get(resolved.graph)
@@ -101,14 +129,7 @@ const planOf = (parts: ServerParts, request: Wire.ChatRequest, mull: Wire.MullOp
     })
     const { params, capped } = capParams(ceilings, resolved.params, { ...fromOpenAi, ...mull?.params })
     const budget = capBudget(policy.maxBudget, policy.defaultBudget, resolved.budget, mull?.budget)
-    const generator = generatorOf(context)
-    const verifier = verifierOf(context)
-    const split = splitBudget(budget, {
-      generatorInput: generator.promptTokens !== undefined,
-      verifierInput: verifier.inputTokens !== undefined,
-      scores: usesVerifier(entry.loaded.plan.root),
-      unset: pricingOf(generator, verifier, policy.prices).unset ?? []
-    })
+    const split = splitOf(parts, budget, entry.scores)
     const trace = mull?.trace === true
     if (trace && policy.traces === undefined)
       return yield* fail(
@@ -147,8 +168,7 @@ const planOf = (parts: ServerParts, request: Wire.ChatRequest, mull: Wire.MullOp
       capped,
       seed,
       choices,
-      trace,
-      prices: policy.prices
+      trace
     } satisfies Plan
   })
 
@@ -179,8 +199,7 @@ const runPlan = (parts: ServerParts, plan: Plan, eventsOf: (choice: number) => R
   Effect.gen(function* () {
     const { metrics, context } = parts
     const generator = generatorOf(context)
-    const verifier = verifierOf(context)
-    const inner = yield* Ledger.make(plan.split.ledger, pricingOf(generator, verifier, plan.prices))
+    const inner = yield* Ledger.make(plan.split.ledger, parts.pricing)
     const wallMs = plan.split.wallMs
     const ledger = Ledger.tracked(
       guarded(inner, {
@@ -479,7 +498,7 @@ export const chatCompletions = (parts: ServerParts) =>
       plan.split.ledger,
       generatorOf(context),
       verifierOf(context),
-      pricingOf(generatorOf(context), verifierOf(context), plan.prices)
+      parts.pricing
     )
     if (facts.problems.length > 0) return yield* fail(400, facts.problems.join("; "), "invalid_graph_request", "mull")
     // the slot is the request's: held until its reply is sent (a stream's last chunk), released

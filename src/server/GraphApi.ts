@@ -18,7 +18,7 @@ import type { Params } from "../graph/Scope.ts"
 import { effectiveParams, validate } from "../graph/Validate.ts"
 import { dryRunProblems, expectedSpend } from "../runtime/Expected.ts"
 import { planJson, planOf } from "../runtime/Planning.ts"
-import { costOptionsOf, limitProblems, pricingOf } from "../runtime/Run.ts"
+import { costOptionsOf, limitProblems } from "../runtime/Run.ts"
 import type { Overloaded } from "./Admission.ts"
 import { type Catalog, generatorOf, verifierOf } from "./Catalog.ts"
 import { capParams, costDrivers, paramCeilings } from "./Ceilings.ts"
@@ -234,7 +234,6 @@ const dryRun = (parts: ServerParts, loaded: Loader.LoadedGraph, params: Params, 
 export const costGraph = (parts: ServerParts) =>
   graphRoute(parts, "cost", (body) =>
     Effect.gen(function* () {
-      const { policy } = parts
       const loaded = yield* graphOf(parts, body.graph).pipe(
         Effect.mapError((e) =>
           e instanceof Reply
@@ -248,7 +247,7 @@ export const costGraph = (parts: ServerParts) =>
       const limits = body.budget ?? {}
       const problems = validate(loaded, { params, limits })
       if (problems.length > 0) return yield* fail(400, problems.join("; "), "invalid_graph", "graph")
-      const pricing = pricingOf(generator, verifier, policy.prices)
+      const pricing = parts.pricing
       const refused = limitProblems(loaded, limits, generator, verifier, pricing)
       if (refused.length > 0) return yield* fail(400, refused.join("; "), "invalid_graph", "budget")
       const options = { params, limits, ...costOptionsOf(generator, verifier) }

@@ -5,6 +5,7 @@
  * @since 0.2.0
  */
 import type { Deferred } from "effect"
+import type * as Pricing from "../budget/Pricing.ts"
 import type { AdmissionShape } from "./Admission.ts"
 import type { Catalog, ServedContext } from "./Catalog.ts"
 import type { FleetGate } from "./FleetGate.ts"
@@ -17,6 +18,11 @@ export interface ServerParts {
   readonly catalog: Catalog
   readonly metrics: Metrics.Metrics
   readonly context: ServedContext
+  /**
+   * the pricing of every run (the policy's prices, then the backend's, then the table): the
+   * backend and the prices are fixed for the server's life, so it is resolved once, at start
+   */
+  readonly pricing: Pricing.Pricing
   /** a simulated backend for the cost route's dry runs (expected spend); absent: none are made */
   readonly planner?: ServedContext | undefined
   /** admission of chat completions */

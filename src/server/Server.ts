@@ -10,9 +10,10 @@
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Deferred, Effect, Exit, Layer, type Scope } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { pricingOf } from "../runtime/Run.ts"
 import * as Admission from "./Admission.ts"
 import { openApi } from "./Api.ts"
-import { loadCatalog, type ServedContext, servedContext } from "./Catalog.ts"
+import { generatorOf, loadCatalog, type ServedContext, servedContext, verifierOf } from "./Catalog.ts"
 import { chatCompletions } from "./Chat.ts"
 import { hardenedServer } from "./Connections.ts"
 import type { FleetGate } from "./FleetGate.ts"
@@ -155,6 +156,7 @@ export const makeParts = Effect.fn("mull.serve.make")(function* (
 ) {
   const catalog = yield* loadCatalog(policy)
   const context = yield* servedContext
+  const pricing = pricingOf(generatorOf(context), verifierOf(context), policy.prices)
   const metrics = Metrics.make()
   const admission = options.admission ?? Admission.make(policy.admission)
   metrics.admissionLoad = admission.load
@@ -170,6 +172,7 @@ export const makeParts = Effect.fn("mull.serve.make")(function* (
     catalog,
     metrics,
     context,
+    pricing,
     admission,
     graphAdmission,
     draining: Deferred.makeUnsafe<void>(),

@@ -375,7 +375,12 @@ describe("the docs' code blocks", () => {
   it("the npm scripts the in-process CLI stands for run the CLI", () => {
     const scripts = (JSON.parse(readFileSync(fromRoot("package.json"), "utf8")) as { scripts: Record<string, string> })
       .scripts
-    expect(scripts.mull).toBe("node src/cli/main.ts")
+    // `npm run mull` runs the JavaScript entry (no TypeScript stripper at start), which starts the
+    // same program as `main.ts` run directly (test/cli/bundle.test.ts compares their output)
+    expect(scripts.mull).toBe("node src/cli/mull.mjs")
+    const entry = readFileSync(fromRoot("src/cli/mull.mjs"), "utf8")
+    expect(entry).toContain('await import("./Start.ts")')
+    expect(readFileSync(fromRoot("src/cli/main.ts"), "utf8")).toContain('await import("./Start.ts")')
     expect(scripts.start).toBe("node src/cli/main.ts paper")
     expect(scripts["sim:calibrate"]).toBe("node src/cli/main.ts sim calibrate")
   })
