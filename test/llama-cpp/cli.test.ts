@@ -140,13 +140,13 @@ describe("mull run --backend llama-cpp", () => {
     })
   )
 
-  it.effect("mull backends lists llama-cpp with every capability, and its judge", () =>
+  it.effect("mull backends lists llama-cpp with every capability but thinking (no think phases), and its judge", () =>
     Effect.gen(function* () {
       const { out, code } = yield* cli(["backends"])
       assert.strictEqual(code, undefined)
       const row = out.split("\n").find((l) => l.startsWith("llama-cpp "))
       assert.isDefined(row)
-      assert.match(row ?? "", /llama-cpp +yes +yes +yes +yes +yes +yes +prm, orm/u)
+      assert.match(row ?? "", /llama-cpp +yes +yes +yes +yes +yes +yes +no +prm, orm/u)
     })
   )
 })
