@@ -389,13 +389,17 @@ const findingsSection = (a: Analysis): Section => {
   }
 }
 
-const routerBlock = (r: RouterResult, caption: string): ReadonlyArray<Block> => [
-  { kind: "table", caption: `${caption} — ${describeRouter(r)}`, ...routerTableRows(r) },
-  {
-    kind: "p",
-    text: `Candidates (${r.candidates.length}): ${r.candidates.join(", ")}. Best-of-N's ceiling on these problems: ${formatEstimate(r.ceiling)} (best of its monotone envelope, N ≤ ${r.ceiling.budget}).`
-  }
-]
+const routerBlock = (r: RouterResult, caption: string): ReadonlyArray<Block> =>
+  // a router with no binned problem has nothing to show (a sweep without difficulty records or estimates)
+  r.problems === 0
+    ? [{ kind: "warning", text: `${caption}: no problem has a ${r.mode} bin, so there is no router to measure.` }]
+    : [
+        { kind: "table", caption: `${caption} — ${describeRouter(r)}`, ...routerTableRows(r) },
+        {
+          kind: "p",
+          text: `Candidates (${r.candidates.length}): ${r.candidates.join(", ")}. Best-of-N's ceiling on these problems: ${formatEstimate(r.ceiling)} (best of its monotone envelope, N ≤ ${r.ceiling.budget}).`
+        }
+      ]
 
 const headlineSection = (a: Analysis): Section => {
   const r = a.routers

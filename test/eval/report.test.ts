@@ -174,6 +174,9 @@ describe("report", () => {
       expect(report.markdown).toContain("The sweep's backend is not recorded")
       expect(report.markdown).toContain("No difficulty records for this sweep")
       expect(report.markdown).toContain("no larger-model records")
+      // no router without bins: a warning, never an empty table with a -Infinity ceiling
+      expect(report.markdown).toContain("so there is no router to measure")
+      expect(report.markdown).not.toContain("Infinity")
       expect(svgsIn(report.html).length).toBe(7)
     })
   )
