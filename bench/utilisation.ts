@@ -19,13 +19,12 @@ import { run } from "../src/runtime/Run.ts"
 import * as RunEvents from "../src/runtime/RunEvents.ts"
 import { math500 } from "./World.ts"
 
-/** Params giving a built-in graph 16 samples' worth of compute. */
-const sixteen = (graph: string): Record<string, number> =>
-  graph === "hybrid-revisions"
-    ? { P: 4, S: 4 }
-    : graph === "compute-optimal" || graph === "passthrough"
-      ? {}
-      : { N: 16 }
+/**
+ * Params giving a built-in graph 16 samples' worth of compute, by the params it declares (so a new
+ * built-in needs no entry here): N = 16; P = S = 4 for the revision grids; none otherwise.
+ */
+const sixteen = (params: ReadonlyArray<string>): Record<string, number> =>
+  params.includes("N") ? { N: 16 } : params.includes("P") && params.includes("S") ? { P: 4, S: 4 } : {}
 
 const median = (xs: ReadonlyArray<number>): number => {
   const s = [...xs].sort((a, b) => a - b)
@@ -56,12 +55,13 @@ export const measureUtilisation = async (problems: number): Promise<Utilisation>
     const byGraph: Array<{ graph: string; utilisation: number; answered: number }> = []
     for (const name of names) {
       const loaded = yield* Loader.load(name)
+      const declared = Object.keys(loaded.doc.params ?? {})
       const ratios: Array<number> = []
       let answered = 0
       for (const p of all) {
-        const free = yield* run(loaded, p, { params: sixteen(name) })
+        const free = yield* run(loaded, p, { params: sixteen(declared) })
         const limit = Math.max(1, Math.floor(free.usage.outputTokens / 2))
-        const bound = yield* run(loaded, p, { params: sixteen(name), limits: { outputTokens: limit } })
+        const bound = yield* run(loaded, p, { params: sixteen(declared), limits: { outputTokens: limit } })
         ratios.push(bound.usage.outputTokens / limit)
         if (bound.answer !== undefined) answered++
       }
