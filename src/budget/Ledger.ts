@@ -181,6 +181,9 @@ const metered = (pricing: Pricing.Pricing, u: Usage.Usage, meter: Usage.Meter): 
 /** No overruns (shared by snapshots: nobody writes to it). */
 const NO_OVERRUNS: ReadonlyArray<Overrun> = Object.freeze([])
 
+/** No per-node usage yet (shared likewise). */
+const NO_NODES: ReadonlyArray<NodeUsage> = Object.freeze([])
+
 /** The token meters a hold keeps (FLOPs and USD are derived from them). */
 const HELD: ReadonlyArray<Usage.Meter> = [
   "calls",
@@ -428,34 +431,53 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     }
     committed = Usage.add(committed, a)
     backend = Usage.add(backend, baseOnly(spent))
-    byNode.set(reservation.node, Usage.add(byNode.get(reservation.node) ?? Usage.zero, a))
+    const node = Usage.add(byNode.get(reservation.node) ?? Usage.zero, a)
+    byNode.set(reservation.node, node)
+    noteNode(reservation.node, node)
   }
 
   const heldTotal = (): Usage.Usage => Usage.sum([...holds.values()].map((h) => h.usage))
 
-  const snapshot = (): LedgerSnapshot => {
-    // the per-node list and the overruns are built when read: a `repeat` takes two snapshots a
-    // round for their totals and refusals only, and sorting the nodes each time costs more
-    const nodes = [...byNode.entries()]
-    const overrunsNow = overruns.length === 0 ? NO_OVERRUNS : [...overruns]
-    let sorted: ReadonlyArray<NodeUsage> | undefined
-    return {
-      limits,
-      committed: Pricing.derive(pricing, committed),
-      reserved: Pricing.derive(pricing, reserved),
-      held: holds.size === 0 ? Pricing.derive(pricing, Usage.zero) : Pricing.derive(pricing, heldTotal()),
-      backend: Pricing.derive(pricing, backend),
-      get byNode() {
-        sorted ??= nodes
-          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-          .map(([node, usage]) => ({ node, usage: Pricing.derive(pricing, usage) }))
-        return sorted
-      },
-      open: open.size + holds.size,
-      refusals,
-      overruns: overrunsNow
+  // The per-node list, kept sorted by path as nodes first commit (a graph has a handful), each
+  // entry priced when its node commits; the list handed out is rebuilt only after a commit, so
+  // a snapshot is a few field reads (a `repeat` takes two a round; an accessor or a sort and a
+  // pricing pass per snapshot cost more than a small run's own bookkeeping)
+  const nodeOrder: Array<string> = []
+  const nodeUsage = new Map<string, NodeUsage>()
+  let byNodeList: ReadonlyArray<NodeUsage> | undefined = NO_NODES
+  const noteNode = (node: string, usage: Usage.Usage): void => {
+    if (!nodeUsage.has(node)) {
+      let i = nodeOrder.length
+      while (i > 0 && (nodeOrder[i - 1] as string) > node) i--
+      nodeOrder.splice(i, 0, node)
     }
+    nodeUsage.set(node, { node, usage: Pricing.derive(pricing, usage) })
+    byNodeList = undefined
   }
+  const byNodeNow = (): ReadonlyArray<NodeUsage> => {
+    if (byNodeList === undefined) {
+      const list: Array<NodeUsage> = []
+      for (const node of nodeOrder) {
+        const entry = nodeUsage.get(node)
+        if (entry !== undefined) list.push(entry)
+      }
+      byNodeList = list
+    }
+    return byNodeList
+  }
+
+  const snapshot = (): LedgerSnapshot => ({
+    limits,
+    committed: Pricing.derive(pricing, committed),
+    reserved: Pricing.derive(pricing, reserved),
+    // nothing held prices at zero on every meter
+    held: holds.size === 0 ? Usage.zero : Pricing.derive(pricing, heldTotal()),
+    backend: Pricing.derive(pricing, backend),
+    byNode: byNodeNow(),
+    open: open.size + holds.size,
+    refusals,
+    overruns: overruns.length === 0 ? NO_OVERRUNS : [...overruns]
+  })
 
   const remaining = (): Limits.Limits => {
     const used = Pricing.derive(pricing, Usage.add(committed, reserved))

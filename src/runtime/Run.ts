@@ -339,36 +339,37 @@ export const execute = (
   options: ExecuteOptions = {}
 ): Effect.Effect<RunResult, RunError | GraphError, Generator | Verifier | AnswerKey | RunEvents | Ledger.Ledger> =>
   // not `Effect.fn`: it captures a stack trace on every call, and opens its span under the
-  // default tracer too; a sweep runs thousands of small runs
-  Effect.flatMap(tracing, (traced) => {
-    const body = executeWith(loaded, problem, options, traced)
+  // default tracer too; a sweep runs thousands of small runs. The services, the tracer and the
+  // setup are read in one step from the fiber, not yielded one by one from a generator: a
+  // small run's setup is plain work, and each yield is an effect to step through
+  Effect.withFiber((fiber) => {
+    // a tracer that exports spans: the native tracer (Effect's default) keeps them for nobody,
+    // and Effect's docs advise comparing with it to skip work only a tracer could observe
+    const traced = fiber.getRef(References.TracerEnabled) && fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
+    const body = executeWith(loaded, problem, options, traced, fiber.context as Context.Context<Services>)
     return traced ? Spans.run(body, loaded.plan.name, problem, options.seed ?? 0) : body
   })
 
-/**
- * Whether a tracer that exports spans is installed: the native tracer (Effect's default) keeps them
- * for nobody, and Effect's docs advise comparing with it to skip work only a tracer could observe.
- */
-const tracing: Effect.Effect<boolean> = Effect.gen(function* () {
-  return (yield* References.TracerEnabled) && (yield* Effect.tracer) !== Tracer.nativeTracer
-})
+/** What a run reads from its context. */
+type Services = Generator | Verifier | AnswerKey | RunEvents | Ledger.Ledger
 
-const executeWith = Effect.fnUntraced(function* (
+const executeWith = (
   loaded: LoadedGraph,
   problem: Problem,
   options: ExecuteOptions,
-  traced: boolean
-): Effect.fn.Return<RunResult, RunError | GraphError, Generator | Verifier | AnswerKey | RunEvents | Ledger.Ledger> {
-  const generator = yield* Generator
-  const verifier = yield* Verifier
-  const key = yield* AnswerKey
+  traced: boolean,
+  context: Context.Context<Services>
+): Effect.Effect<RunResult, RunError | GraphError> => {
+  const generator = Context.get(context, Generator)
+  const verifier = Context.get(context, Verifier)
+  const key = Context.get(context, AnswerKey)
   // the problem's answer kind decides how votes group (a letter, a number, normalised words)
   const answers = key.forProblem?.(problem) ?? key
-  const events = yield* RunEvents
-  const ledger = yield* Ledger.Ledger
+  const events = Context.get(context, RunEvents)
+  const ledger = Context.get(context, Ledger.Ledger)
   const limits = ledger.limits
   const facts = staticFacts(loaded, options.params ?? {}, limits, generator, verifier, ledger.pricing)
-  if (facts.problems.length > 0) return yield* new GraphError({ graph: loaded.source, problems: facts.problems })
+  if (facts.problems.length > 0) return Effect.fail(new GraphError({ graph: loaded.source, problems: facts.problems }))
   const { params, firstCall } = facts
   const prompt =
     generator.promptTokens?.({
@@ -384,17 +385,22 @@ const executeWith = Effect.fnUntraced(function* (
   const minimum = firstCall.calls > 0 ? Usage.add(firstCall, Usage.make({ inputTokens: prompt })) : firstCall
   // a call's max_tokens shrinks to what remains: the least the first call can be made with is one
   // output token, so only a budget that cannot pay even that refuses the run up front (its
-  // thinking tokens, part of them, shrink with them)
-  const least = {
-    ...minimum,
-    outputTokens: Math.min(1, minimum.outputTokens),
-    thinkingTokens: Math.min(1, minimum.thinkingTokens)
+  // thinking tokens, part of them, shrink with them); without a limit nothing can fall short
+  const unlimited = Object.keys(limits).length === 0
+  if (!unlimited) {
+    const least = {
+      ...minimum,
+      outputTokens: Math.min(1, minimum.outputTokens),
+      thinkingTokens: Math.min(1, minimum.thinkingTokens)
+    }
+    const short = ledger.shortfall(least)
+    if (short.length > 0)
+      return Effect.fail(
+        new BudgetTooSmall({
+          problems: short.map((s) => `budget.${s.meter}: the first call needs ${s.needs}, the limit is ${s.limit}`)
+        })
+      )
   }
-  const short = ledger.shortfall(least)
-  if (short.length > 0)
-    return yield* new BudgetTooSmall({
-      problems: short.map((s) => `budget.${s.meter}: the first call needs ${s.needs}, the limit is ${s.limit}`)
-    })
   const concurrency = Math.max(1, options.concurrency ?? generator.concurrency)
   const env: RunEnv = {
     problem,
@@ -415,66 +421,76 @@ const executeWith = Effect.fnUntraced(function* (
   // the budget can pay for it besides the first call; without a limit there is nothing to keep
   // (computed only under a limit: it counts the prompt and a candidate's tokens, per run)
   const reserve =
-    Object.keys(limits).length === 0 || !loaded.plan.root.answers
+    unlimited || !loaded.plan.root.answers
       ? undefined
       : reserveFor(facts.first, facts.scores, generator, verifier, problem)
   // a first call made in a parallel branch is paid from a share of what the reserve leaves; the
   // run's own first call must still fit beside the reserve
   const own = facts.first === undefined || facts.first.shared ? Usage.zero : minimum
-  const hold =
-    reserve === undefined || ledger.shortfall(Usage.add(own, reserve)).length > 0
-      ? undefined
-      : yield* ledger.hold(`${loaded.plan.root.path}#reserve`, reserve)
-  const frame: Frame = {
-    env,
-    params,
-    ledger,
-    hold,
-    prefix: "",
-    group: undefined,
-    counter: { next: 0 },
-    round: 0,
-    selection: { ranking: [] }
-  }
-  if (events.enabled)
-    yield* events.publish({
-      _tag: "RunStarted",
-      problemId: problem.id,
-      question: problem.question,
-      ...(problem.gold === undefined ? {} : { gold: problem.gold }),
-      graph: loaded.plan.name,
-      backend: generator.backend,
-      model: generator.model,
+  const start = (hold: Ledger.Hold | undefined): Effect.Effect<RunResult, RunError | GraphError> => {
+    const frame: Frame = {
+      env,
       params,
-      limits: { ...limits },
-      seed: String(options.seed ?? 0),
-      at: yield* Clock.currentTimeMillis
-    })
-  const population = yield* runNode(frame, loaded.plan.root, []).pipe(
+      ledger,
+      hold,
+      prefix: "",
+      group: undefined,
+      counter: { next: 0 },
+      round: 0,
+      selection: { ranking: [] }
+    }
+    const ran = runNode(frame, loaded.plan.root, [])
     // a run that fails or is interrupted gives its reserve back too
-    Effect.ensuring(hold === undefined ? Effect.void : ledger.releaseHold(hold))
-  )
-  const snap = yield* ledger.snapshot
-  const sel = frame.selection
-  const result: RunResult = {
-    ...(sel.answer === undefined ? {} : { answer: sel.answer }),
-    ...(sel.chosen === undefined ? {} : { chosen: sel.chosen }),
-    ranking: sel.ranking,
-    population,
-    usage: snap.committed,
-    backendUsage: snap.backend,
-    ledger: snap.byNode,
-    exhausted: env.exhausted.value || snap.refusals > 0
+    const held = hold === undefined ? ran : Effect.ensuring(ran, ledger.releaseHold(hold))
+    const body = Effect.flatMap(held, (population) =>
+      Effect.flatMap(ledger.snapshot, (snap) => {
+        const sel = frame.selection
+        const result: RunResult = {
+          ...(sel.answer === undefined ? {} : { answer: sel.answer }),
+          ...(sel.chosen === undefined ? {} : { chosen: sel.chosen }),
+          ranking: sel.ranking,
+          population,
+          usage: snap.committed,
+          backendUsage: snap.backend,
+          ledger: snap.byNode,
+          exhausted: env.exhausted.value || snap.refusals > 0
+        }
+        if (!events.enabled) return Effect.succeed(result)
+        return Effect.as(
+          events.publish({
+            _tag: "RunFinished",
+            ...(result.answer === undefined ? {} : { answer: result.answer }),
+            exhausted: result.exhausted,
+            usage: result.usage
+          }),
+          result
+        )
+      })
+    )
+    if (!events.enabled) return body
+    return Effect.andThen(
+      Effect.flatMap(Clock.currentTimeMillis, (at) =>
+        events.publish({
+          _tag: "RunStarted",
+          problemId: problem.id,
+          question: problem.question,
+          ...(problem.gold === undefined ? {} : { gold: problem.gold }),
+          graph: loaded.plan.name,
+          backend: generator.backend,
+          model: generator.model,
+          params,
+          limits: { ...limits },
+          seed: String(options.seed ?? 0),
+          at
+        })
+      ),
+      body
+    )
   }
-  if (events.enabled)
-    yield* events.publish({
-      _tag: "RunFinished",
-      ...(result.answer === undefined ? {} : { answer: result.answer }),
-      exhausted: result.exhausted,
-      usage: result.usage
-    })
-  return result
-})
+  return reserve === undefined || ledger.shortfall(Usage.add(own, reserve)).length > 0
+    ? start(undefined)
+    : Effect.flatMap(ledger.hold(`${loaded.plan.root.path}#reserve`, reserve), start)
+}
 
 /** The pricing of ports with no prices given, by port objects (a port's facts never change). */
 const pricings = new WeakMap<GeneratorShape, WeakMap<VerifierShape, Pricing.Pricing>>()
