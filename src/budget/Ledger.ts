@@ -210,6 +210,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
   let refusals = 0
   let nextId = 0
   const byNode = new Map<string, Usage.Usage>()
+  const unlimited = Usage.METERS.every((m) => limits[m] === undefined)
   const open = new Map<number, Reservation>()
   const holds = new Map<number, { readonly hold: Hold; usage: Usage.Usage }>()
   const overruns: Array<Overrun> = []
@@ -319,6 +320,9 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     const asked = request.unitCosts === undefined ? request.units : request.unitCosts.length
     const units = Math.max(0, Math.floor(asked))
     const minUnits = Math.min(units, Math.max(0, Math.floor(request.minUnits ?? units)))
+    // no limit and no hold: every unit is granted at its worst case (what the loop below finds
+    // for unlimited meters, without its closures and sums)
+    if (unlimited && request.hold === undefined && units >= minUnits) return grantWhole(request, units)
     const costOf = costFunction(request)
     // A request that names a hold may use what the hold keeps back: after the grant the hold keeps
     // only what the grant does not cover, so the total in use becomes (in use − hold) + the
@@ -367,13 +371,10 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
         })
       }
     }
-    const reservation: Reservation = {
-      id: nextId++,
-      node: request.node,
-      units: grant,
-      usage,
-      ...(shrunk === undefined ? {} : { shrunk })
-    }
+    const reservation: Reservation =
+      shrunk === undefined
+        ? { id: nextId++, node: request.node, units: grant, usage }
+        : { id: nextId++, node: request.node, units: grant, usage, shrunk }
     reserved = Usage.add(reserved, usage)
     if (held !== undefined) {
       // what the grant takes out of the hold is no longer kept twice
@@ -381,6 +382,25 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
       held.usage = Usage.subtract(held.usage, taken)
       reserved = Usage.subtract(reserved, taken)
     }
+    open.set(reservation.id, reservation)
+    return { _tag: "Granted", reservation }
+  }
+
+  /** A grant of every unit asked, at its worst case: what `tryReserve` grants without limits. */
+  const grantWhole = (
+    request: ReserveRequest,
+    units: number
+  ): { readonly _tag: "Granted"; readonly reservation: Reservation } => {
+    const fixed = baseOnly(request.fixed)
+    let usage: Usage.Usage
+    if (request.unitCosts === undefined) usage = Usage.add(fixed, Usage.scale(baseOnly(request.perUnit), units))
+    else {
+      let t = fixed
+      for (const u of request.unitCosts) t = Usage.add(t, u)
+      usage = baseOnly(t)
+    }
+    const reservation: Reservation = { id: nextId++, node: request.node, units, usage }
+    reserved = Usage.add(reserved, usage)
     open.set(reservation.id, reservation)
     return { _tag: "Granted", reservation }
   }

@@ -14,10 +14,10 @@ import * as Population from "../domain/Population.ts"
 import * as Bound from "../graph/Bound.ts"
 import { checkNums } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
-import { generate } from "../runtime/Calls.ts"
-import { type Frame, num, type Sampling, sampling } from "../runtime/Env.ts"
+import { type GenCall, type Generated, generate } from "../runtime/Calls.ts"
+import { type Frame, numNow, type Sampling, samplingNow } from "../runtime/Env.ts"
 import { announce, type Created, grow } from "../runtime/Grow.ts"
-import type { RunError } from "../runtime/RunError.ts"
+import { InvalidValue, type RunError } from "../runtime/RunError.ts"
 import { comment, maxTokensKey, samplingFields, temperatureKey, Until } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
 
@@ -64,46 +64,68 @@ export const freshSamples = (
   maxTokens: number,
   logprobs?: number
 ): Effect.Effect<ReadonlyArray<Candidate>, RunError> =>
-  Effect.suspend(() => {
-    if (n === 0) return Effect.succeed([])
-    const first = frame.counter.next
-    frame.counter.next += n
-    // one call for the node's n samples (servers share the prompt), seeded by the first sample's
-    // id: sample first+i is continuation i, whatever n is — so best-of-64 gets best-of-256's first 64
-    const results = generate(frame, node, [
-      {
-        seedKey: CandidateId.sample(frame.prefix, first),
-        prefix: undefined,
-        n,
-        minN: 1,
-        until,
-        temperature,
-        maxTokens,
-        // whole solutions are finishing work: they may draw on the run's reserve to finish
-        finishing: until === "end",
-        ...(logprobs === undefined ? {} : { logprobs })
-      }
-    ])
-    return Effect.flatMap(results, (results) => {
-      const paid = results[0]
-      const created: Array<Created> = (paid?.generations ?? []).map((generation, i) => ({
-        candidate: grow(
-          frame,
-          node,
-          CandidateId.sample(frame.prefix, first + i),
-          undefined,
-          generation,
-          undefined,
-          paid?.cut[i] === true
-        ),
-        generation
-      }))
-      return Effect.as(
-        announce(frame, node, created),
-        created.map((c) => c.candidate)
-      )
-    })
+  Effect.suspend(() => freshNow(frame, node, n, until, temperature, maxTokens, logprobs, NONE))
+
+/** No candidates before the fresh ones. */
+const NONE: ReadonlyArray<Candidate> = []
+
+/**
+ * The fresh samples appended to `before`, built when called (it takes the samples' ids from the
+ * frame's counter): the sample node runs it inside its own `suspend`, so a run pays for one.
+ */
+const freshNow = (
+  frame: Frame,
+  node: string,
+  n: number,
+  until: "step" | "end",
+  temperature: number,
+  maxTokens: number,
+  logprobs: number | undefined,
+  before: ReadonlyArray<Candidate>
+): Effect.Effect<ReadonlyArray<Candidate>, RunError> => {
+  if (n === 0) return Effect.succeed(before.length === 0 ? [] : before)
+  const first = frame.counter.next
+  frame.counter.next += n
+  // one call for the node's n samples (servers share the prompt), seeded by the first sample's
+  // id: sample first+i is continuation i, whatever n is — so best-of-64 gets best-of-256's first 64
+  const call: GenCall = {
+    seedKey: CandidateId.sample(frame.prefix, first),
+    prefix: undefined,
+    n,
+    minN: 1,
+    until,
+    temperature,
+    maxTokens,
+    // whole solutions are finishing work: they may draw on the run's reserve to finish
+    finishing: until === "end",
+    ...(logprobs === undefined ? {} : { logprobs })
+  }
+  const grown = (results: ReadonlyArray<Generated | undefined>) => {
+    const paid = results[0]
+    const created: Array<Created> = (paid?.generations ?? []).map((generation, i) => ({
+      candidate: grow(
+        frame,
+        node,
+        CandidateId.sample(frame.prefix, first + i),
+        undefined,
+        generation,
+        undefined,
+        paid?.cut[i] === true
+      ),
+      generation
+    }))
+    const out: Array<Candidate> = before.slice()
+    for (const c of created) out.push(c.candidate)
+    return { created, out }
+  }
+  const results = generate(frame, node, [call])
+  // with no listener there are no events to publish: one mapping step
+  if (!frame.env.events.enabled) return Effect.map(results, (r) => grown(r).out)
+  return Effect.flatMap(results, (r) => {
+    const { created, out } = grown(r)
+    return Effect.as(announce(frame, node, created), out)
   })
+}
 
 export const sample: NodeKind<"sample", SampleDoc, SampleNode> = {
   type: "sample",
@@ -132,17 +154,16 @@ export const sample: NodeKind<"sample", SampleDoc, SampleNode> = {
         }
       },
       firstCall: (scope) => Bound.freshCall(f.n, f.maxTokens, f.until, scope),
+      // the fields are evaluated in one step (a failure is the first invalid one, as before), not
+      // an effect chained per field: the node's own work is a few reads
       run: (frame, population) =>
         Effect.suspend(() => {
           const counts = Population.counts(population)
-          return Effect.flatMap(num(frame, f.n, counts), (n) =>
-            Effect.flatMap(sampling(frame, f, counts, f.until), ({ temperature, maxTokens }) =>
-              Effect.map(freshSamples(frame, path, n, f.until, temperature, maxTokens, f.logprobs), (fresh) => [
-                ...population,
-                ...fresh
-              ])
-            )
-          )
+          const n = numNow(frame, f.n, counts)
+          if (typeof n !== "number") return Effect.fail(n)
+          const knobs = samplingNow(frame, f, counts, f.until)
+          if (knobs instanceof InvalidValue) return Effect.fail(knobs)
+          return freshNow(frame, path, n, f.until, knobs.temperature, knobs.maxTokens, f.logprobs, population)
         })
     })
   }

@@ -310,6 +310,90 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
       const verifier = checkVerifier(scope, f.verifier)
       return verifier === undefined ? problems : [...problems, verifier]
     }
+    /**
+     * The population with the targets' scores (`read[i]` is what the verifier read for target i:
+     * the candidate itself or its rollout), publishing a `CandidateScored` each when listened to.
+     */
+    const scoredPopulation = (
+      frame: Frame,
+      population: ReadonlyArray<Candidate>,
+      targets: ReadonlyArray<Candidate>,
+      read: ReadonlyArray<Candidate>,
+      scores: ReadonlyArray<ReadonlyArray<number> | undefined>
+    ): Effect.Effect<ReadonlyArray<Candidate>> => {
+      // keyed by the candidate object, not its id (long in a deep beam, hashed afresh each round)
+      const scored = new Map<Candidate, Candidate>()
+      const events: Array<Effect.Effect<void>> = []
+      targets.forEach((c, i) => {
+        const s = scores[i]
+        const r = read[i]
+        if (s === undefined || r === undefined) return
+        const own = c.steps?.length ?? 0
+        const total = aggregate(s, f.aggregate)
+        if (total === undefined) return
+        const next: Candidate = { ...c, stepScores: s.slice(0, own), score: total }
+        scored.set(c, next)
+        if (frame.env.events.enabled)
+          events.push(
+            frame.env.events.publish({
+              _tag: "CandidateScored",
+              id: c.id,
+              node: path,
+              score: total,
+              stepScores: next.stepScores,
+              ...(r === c ? {} : { lookahead: (r.steps?.length ?? 0) - own })
+            })
+          )
+      })
+      const out = population.map((c) => scored.get(c) ?? c)
+      // with no listener there is nothing to publish: no effect to step through
+      return events.length === 0 ? Effect.succeed(out) : Effect.as(Effect.all(events, { discard: true }), out)
+    }
+    /** Scoring with lookahead rollouts or a generative verifier. */
+    const scoreWith = Effect.fnUntraced(function* (
+      frame: Frame,
+      population: ReadonlyArray<Candidate>,
+      targets: ReadonlyArray<Candidate>
+    ) {
+      const counts = Population.counts(population)
+      const la = f.lookahead
+      const k = la === undefined ? 0 : yield* num(frame, la.steps, counts)
+      // what the verifier reads for each target: the candidate itself, or its rollout
+      let read: ReadonlyArray<Candidate> = targets
+      if (la !== undefined && k > 0) {
+        const temperature = yield* num(frame, la.temperature, counts)
+        const requested = la.maxTokens === undefined ? undefined : yield* num(frame, la.maxTokens, counts)
+        const active = targets.filter((c) => !c.done)
+        const rolled = yield* rollouts(frame, path, active, k, temperature, maxTokensOf(frame, requested, "step"))
+        const byId = new Map<string, Candidate>()
+        active.forEach((c, i) => {
+          const r = rolled[i]
+          if (r !== undefined) byId.set(c.id, r)
+        })
+        read = targets.map((c) => byId.get(c.id) ?? c)
+      }
+      // scoring complete candidates only is finishing work (it may draw on the run's reserve)
+      const finishing = targets.every((c) => c.done)
+      const g = f.generative
+      const scores =
+        g === undefined
+          ? yield* scoreCalls(frame, path, f.verifier.name, read, finishing)
+          : yield* verifyGenerative(
+              frame,
+              path,
+              read,
+              {
+                style: g.style,
+                samples: yield* num(frame, g.samples, counts),
+                temperature: yield* num(frame, g.temperature, counts),
+                maxTokens: yield* num(frame, g.maxTokens, counts),
+                onUnparsed: g.onUnparsed,
+                verdict: g.verdict
+              },
+              finishing
+            )
+      return yield* scoredPopulation(frame, population, targets, read, scores)
+    })
     return planNode("score", at, {
       fields: f,
       // a rollout of 0 steps continues nothing
@@ -336,77 +420,30 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
         }
         return { cost, pop }
       },
-      run: Effect.fnUntraced(function* (frame, population) {
-        // what the anytime finisher scores the candidates it completes with (never a generative
-        // verifier: its calls are not in the finisher's reserve)
-        frame.env.lastScore =
-          f.generative === undefined ? { verifier: f.verifier.name, aggregate: f.aggregate } : undefined
-        const targets = population.filter((c) => c.score === undefined && c.steps !== undefined)
-        if (targets.length === 0) return population
-        const counts = Population.counts(population)
-        const la = f.lookahead
-        const k = la === undefined ? 0 : yield* num(frame, la.steps, counts)
-        // what the verifier reads for each target: the candidate itself, or its rollout
-        let read: ReadonlyArray<Candidate> = targets
-        if (la !== undefined && k > 0) {
-          const temperature = yield* num(frame, la.temperature, counts)
-          const requested = la.maxTokens === undefined ? undefined : yield* num(frame, la.maxTokens, counts)
-          const active = targets.filter((c) => !c.done)
-          const rolled = yield* rollouts(frame, path, active, k, temperature, maxTokensOf(frame, requested, "step"))
-          const byId = new Map<string, Candidate>()
-          active.forEach((c, i) => {
-            const r = rolled[i]
-            if (r !== undefined) byId.set(c.id, r)
-          })
-          read = targets.map((c) => byId.get(c.id) ?? c)
-        }
-        // scoring complete candidates only is finishing work (it may draw on the run's reserve)
-        const finishing = targets.every((c) => c.done)
-        const g = f.generative
-        const scores =
-          g === undefined
-            ? yield* scoreCalls(frame, path, f.verifier.name, read, finishing)
-            : yield* verifyGenerative(
+      // the common case (a PRM scores the candidates themselves) is a callback chain: one verifier
+      // call and a mapping step; lookahead and generative verification run the generator
+      run: (frame, population) =>
+        Effect.suspend(() => {
+          // what the anytime finisher scores the candidates it completes with (never a generative
+          // verifier: its calls are not in the finisher's reserve)
+          frame.env.lastScore =
+            f.generative === undefined ? { verifier: f.verifier.name, aggregate: f.aggregate } : undefined
+          const targets = population.filter((c) => c.score === undefined && c.steps !== undefined)
+          if (targets.length === 0) return Effect.succeed(population)
+          if (f.lookahead === undefined && f.generative === undefined)
+            return Effect.flatMap(
+              scoreCalls(
                 frame,
                 path,
-                read,
-                {
-                  style: g.style,
-                  samples: yield* num(frame, g.samples, counts),
-                  temperature: yield* num(frame, g.temperature, counts),
-                  maxTokens: yield* num(frame, g.maxTokens, counts),
-                  onUnparsed: g.onUnparsed,
-                  verdict: g.verdict
-                },
-                finishing
-              )
-        // keyed by the candidate object, not its id (long in a deep beam, hashed afresh each round)
-        const scored = new Map<Candidate, Candidate>()
-        const events: Array<Effect.Effect<void>> = []
-        targets.forEach((c, i) => {
-          const s = scores[i]
-          const r = read[i]
-          if (s === undefined || r === undefined) return
-          const own = c.steps?.length ?? 0
-          const total = aggregate(s, f.aggregate)
-          if (total === undefined) return
-          const next: Candidate = { ...c, stepScores: s.slice(0, own), score: total }
-          scored.set(c, next)
-          if (frame.env.events.enabled)
-            events.push(
-              frame.env.events.publish({
-                _tag: "CandidateScored",
-                id: c.id,
-                node: path,
-                score: total,
-                stepScores: next.stepScores,
-                ...(r === c ? {} : { lookahead: (r.steps?.length ?? 0) - own })
-              })
+                f.verifier.name,
+                targets,
+                // scoring complete candidates only is finishing work (it may draw on the run's reserve)
+                targets.every((c) => c.done)
+              ),
+              (scores) => scoredPopulation(frame, population, targets, targets, scores)
             )
+          return scoreWith(frame, population, targets)
         })
-        yield* Effect.all(events, { discard: true })
-        return population.map((c) => scored.get(c) ?? c)
-      })
     })
   }
 }

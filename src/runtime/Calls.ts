@@ -191,6 +191,23 @@ export const paidCall = <A>(
   again: ReserveRequest | (() => ReserveRequest),
   attempt: (reservation: Reservation, sent: Sent) => Effect.Effect<Paid<A>, BackendError>
 ): Effect.Effect<A | undefined, BackendError, Scope.Scope> =>
+  paidCallAs(frame, policy, first, again, attempt, paidValue)
+
+/** A paid attempt's value (undefined when a retry went unpaid). */
+const paidValue = <A>(p: Paid<A> | undefined): A | undefined => p?.value
+
+/**
+ * `paidCall`, with what a paid attempt gives mapped in the step that takes its value (the
+ * generation and verifier paths would otherwise map it again, an effect per call).
+ */
+const paidCallAs = <A, B>(
+  frame: Frame,
+  policy: Retry.RetryPolicy | undefined,
+  first: Reservation,
+  again: ReserveRequest | (() => ReserveRequest),
+  attempt: (reservation: Reservation, sent: Sent) => Effect.Effect<Paid<A>, BackendError>,
+  project: (paid: Paid<A> | undefined) => B
+): Effect.Effect<B, BackendError, Scope.Scope> =>
   // One `onExit` per attempt, not a mask, a match and an interrupt handler: its handler runs
   // uninterruptibly once the attempt has ended, so a success is committed (and a failure or an
   // interruption after the request was sent is charged) before anything can interrupt the
@@ -199,7 +216,7 @@ export const paidCall = <A>(
     const tryWith = (
       reservation: Reservation,
       retry: number
-    ): Effect.Effect<A | undefined, BackendError, Scope.Scope> => {
+    ): Effect.Effect<Paid<A> | undefined, BackendError, Scope.Scope> => {
       const t0 = clock.currentTimeMillisUnsafe()
       const sent: Sent = { value: false }
       const charged = (error: BackendError | undefined) =>
@@ -212,11 +229,11 @@ export const paidCall = <A>(
         // no answer from the provider (its reservation is released with the node's scope)
         return sent.value && Cause.hasInterrupts(exit.cause) ? charged(undefined) : Effect.void
       })
-      const paid = Effect.map(settled, (p): A | undefined => p.value)
-      if (policy === undefined) return paid
-      return Effect.catch(paid, (error) => retryAfter(frame, policy, error, retry, again, tryWith))
+      if (policy === undefined) return settled
+      return Effect.catch(settled, (error) => retryAfter(frame, policy, error, retry, again, tryWith))
     }
-    return tryWith(first, 0)
+    // what the call gives is mapped once, whichever attempt paid (or none, if a retry was refused)
+    return Effect.map(tryWith(first, 0), project)
   })
 
 /** After a failed attempt (already charged): waits and tries again with a fresh reservation, or fails. */
@@ -283,20 +300,28 @@ export const requestOf = (
   call: GenCall,
   n: number,
   index = call.index ?? 0
-): GenerateRequest => ({
-  problem: frame.env.problem,
-  prefix: call.prefix,
-  n,
-  until: call.until,
-  temperature: call.temperature,
-  maxTokens: call.maxTokens,
-  seed: seedOf(frame.env.runSeed, frame.env.problem.id, call.seedKey, node),
-  ...(index === 0 ? {} : { index }),
-  ...(call.context === undefined ? {} : { context: call.context }),
-  ...(call.logprobs === undefined ? {} : { logprobs: call.logprobs }),
-  ...(call.stopBelow === undefined ? {} : { stopBelow: call.stopBelow }),
-  ...(call.think === undefined ? {} : { think: call.think })
-})
+): GenerateRequest => {
+  const request: Mutable<GenerateRequest> = {
+    problem: frame.env.problem,
+    prefix: call.prefix,
+    n,
+    until: call.until,
+    temperature: call.temperature,
+    maxTokens: call.maxTokens,
+    seed: seedOf(frame.env.runSeed, frame.env.problem.id, call.seedKey, node)
+  }
+  // optional fields assigned in order, not conditional spreads (each builds and copies an
+  // object, on every call): the same keys in the same order
+  if (index !== 0) request.index = index
+  if (call.context !== undefined) request.context = call.context
+  if (call.logprobs !== undefined) request.logprobs = call.logprobs
+  if (call.stopBelow !== undefined) request.stopBelow = call.stopBelow
+  if (call.think !== undefined) request.think = call.think
+  return request
+}
+
+/** An object type with its fields writable (for building one field by field). */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /**
  * Whether a call may spend thinking tokens: a think phase does, an answer phase does not, and a
@@ -308,9 +333,6 @@ export const requestOf = (
  */
 export const mayThink = (frame: Frame, call: GenCall): boolean =>
   call.think === undefined ? frame.env.generator.thinks === true : call.think.phase === "think"
-
-/** A call's thinking tokens shrink with its output tokens (they are part of them). */
-const THINKING: ReadonlyArray<Usage.Meter> = ["thinkingTokens"]
 
 /** Whether the generator sends one request per sequence (a server without `n`). */
 export const perSequenceRequests = (frame: Frame): boolean => !frame.env.generator.capabilities.has("nSampling")
@@ -332,21 +354,26 @@ export const generationReservation = (
 ): ReserveRequest => {
   const prompt = frame.env.generator.promptTokens?.(request) ?? 0
   const each = perSequenceRequests(frame)
-  return {
+  const reservation: Mutable<ReserveRequest> = {
     node,
     fixed: each ? Usage.zero : Usage.make({ calls: 1, inputTokens: prompt }),
     perUnit: Usage.make({
+      calls: each ? 1 : 0,
       sequences: 1,
+      inputTokens: each ? prompt : 0,
       outputTokens: call.maxTokens,
-      ...(mayThink(frame, call) ? { thinkingTokens: call.maxTokens } : {}),
-      ...(each ? { calls: 1, inputTokens: prompt } : {})
+      thinkingTokens: mayThink(frame, call) ? call.maxTokens : 0
     }),
     units: call.n,
     minUnits: call.minN ?? call.n,
-    shrink: { meter: "outputTokens", min: 1, with: THINKING },
-    ...(call.finishing === true && frame.hold !== undefined ? { hold: frame.hold } : {})
+    shrink: SHRINK_OUTPUT
   }
+  if (call.finishing === true && frame.hold !== undefined) reservation.hold = frame.hold
+  return reservation
 }
+
+/** A generation's output tokens shrink to what remains (and its thinking tokens with them). */
+const SHRINK_OUTPUT: NonNullable<ReserveRequest["shrink"]> = { meter: "outputTokens", min: 1, with: ["thinkingTokens"] }
 
 /**
  * Calls the generator (holding one of its permits) and checks the response's shape. Returns the
@@ -467,19 +494,28 @@ const paidGeneration = (
     ...(asked.hold === undefined ? {} : { hold: asked.hold })
   })
   const cut = maxTokens < call.maxTokens
-  return Effect.map(
-    paidCall(frame, frame.env.generator.retry, r, again, (_, sent) =>
-      Spans.generation(frame, node, request, invokeGenerator(frame, request, sent))
-    ),
-    (result) =>
-      result === undefined
-        ? undefined
+  return paidCallAs(
+    frame,
+    frame.env.generator.retry,
+    r,
+    again,
+    (_, sent) => Spans.generation(frame, node, request, invokeGenerator(frame, request, sent)),
+    (paid): Generated | undefined => {
+      if (paid === undefined) return undefined
+      const result = paid.value
+      return result.spent === undefined
+        ? {
+            generations: result.generations,
+            inputTokens: result.inputTokens,
+            cut: cutFlags(result.generations.length, cut)
+          }
         : {
             generations: result.generations,
             inputTokens: result.inputTokens,
-            ...(result.spent === undefined ? {} : { spent: result.spent }),
+            spent: result.spent,
             cut: cutFlags(result.generations.length, cut)
           }
+    }
   )
 }
 
@@ -591,23 +627,24 @@ const generateOne = (
   frame: Frame,
   node: string,
   call: GenCall
-): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> =>
-  Effect.scoped(
-    Effect.suspend(() => {
-      const full = requestOf(frame, node, call, call.n)
-      const asked = generationReservation(frame, node, call, full)
-      // phase 1: the whole call, if it fits (a tentative ask is no refusal)
-      return Effect.matchEffect(frame.ledger.reserve({ ...asked, minUnits: asked.units, tentative: true }), {
-        onSuccess: (r) => Effect.map(paidGeneration(frame, node, call, full, asked, r, 0), (g) => [g]),
-        // phase 2: what fits, sequence by sequence
-        onFailure: () =>
-          Effect.suspend(() => {
-            const out: Array<Generated | undefined> = [undefined]
-            return Effect.as(payOneByOne(frame, node, [call], [full], [asked], 0, out), out)
-          })
-      })
+): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> => {
+  // built when the effect is made, not when it runs: the request and its reservation read only
+  // what a frame never changes (the problem, the seed, the backend, the run's reserve)
+  const full = requestOf(frame, node, call, call.n)
+  const asked = generationReservation(frame, node, call, full)
+  // phase 1: the whole call, if it fits (a tentative ask is no refusal)
+  return Effect.scoped(
+    Effect.matchEffect(frame.ledger.reserve({ ...asked, minUnits: asked.units, tentative: true }), {
+      onSuccess: (r) => Effect.map(paidGeneration(frame, node, call, full, asked, r, 0), (g) => [g]),
+      // phase 2: what fits, sequence by sequence
+      onFailure: () =>
+        Effect.suspend(() => {
+          const out: Array<Generated | undefined> = [undefined]
+          return Effect.as(payOneByOne(frame, node, [call], [full], [asked], 0, out), out)
+        })
     })
   )
+}
 
 const generateMany = (
   frame: Frame,
@@ -666,13 +703,14 @@ export const score = (
 ): Effect.Effect<ReadonlyArray<ReadonlyArray<number> | undefined>, BackendError> =>
   Effect.scoped(scoreAll(frame, node, verifierName, candidates, finishing))
 
-const scoreAll = Effect.fnUntraced(function* (
+// a callback chain, not a generator: one reservation step, then the batch's call in this fiber
+const scoreAll = (
   frame: Frame,
   node: string,
   verifierName: string,
   candidates: ReadonlyArray<Candidate>,
   finishing: boolean
-) {
+): Effect.Effect<ReadonlyArray<ReadonlyArray<number> | undefined>, BackendError, Scope.Scope> => {
   const v = frame.env.verifier
   const size = Math.max(1, Math.floor(v.maxBatch ?? candidates.length))
   const batches: Array<ReadonlyArray<Candidate>> = []
@@ -688,34 +726,42 @@ const scoreAll = Effect.fnUntraced(function* (
   const costs = batches.map((batch) =>
     batch.map((c) => Usage.make({ verifierCalls: 1, verifierTokens: v.inputTokens?.(frame.env.problem, c) ?? 0 }))
   )
-  const reservations = yield* reserveInOrder(
-    frame,
-    costs.map((unitCosts) => requestOfBatch(unitCosts, 1))
+  return Effect.flatMap(
+    reserveInOrder(
+      frame,
+      costs.map((unitCosts) => requestOfBatch(unitCosts, 1))
+    ),
+    (reservations) => {
+      const one = (
+        batch: ReadonlyArray<Candidate>,
+        i: number
+      ): Effect.Effect<ReadonlyArray<ReadonlyArray<number> | undefined>, BackendError, Scope.Scope> => {
+        const r = reservations[i]
+        if (r === undefined) return Effect.succeed(batch.map(() => undefined))
+        const paid = r.units === batch.length ? batch : batch.slice(0, r.units)
+        const again = () => requestOfBatch((costs[i] ?? []).slice(0, r.units), paid.length)
+        return paidCallAs(
+          frame,
+          v.retry,
+          r,
+          again,
+          (_, sent) =>
+            Spans.verification(frame, node, verifierName, paid, verifyBatch(frame, verifierName, paid, sent)),
+          (p) => {
+            const stepScores = p?.value
+            return stepScores !== undefined && stepScores.length === batch.length
+              ? stepScores
+              : batch.map((_, j): ReadonlyArray<number> | undefined => stepScores?.[j])
+          }
+        )
+      }
+      // one batch (the usual case: the verifier takes them all) runs in this fiber: no fork to join
+      const only = batches.length === 1 ? batches[0] : undefined
+      if (only !== undefined) return one(only, 0)
+      return Effect.map(Effect.forEach(batches, one, { concurrency: "unbounded" }), (scored) => scored.flat())
+    }
   )
-  const one = (
-    batch: ReadonlyArray<Candidate>,
-    i: number
-  ): Effect.Effect<ReadonlyArray<ReadonlyArray<number> | undefined>, BackendError, Scope.Scope> => {
-    const r = reservations[i]
-    if (r === undefined) return Effect.succeed(batch.map(() => undefined))
-    const paid = r.units === batch.length ? batch : batch.slice(0, r.units)
-    const again = () => requestOfBatch((costs[i] ?? []).slice(0, r.units), paid.length)
-    return Effect.map(
-      paidCall(frame, v.retry, r, again, (_, sent) =>
-        Spans.verification(frame, node, verifierName, paid, verifyBatch(frame, verifierName, paid, sent))
-      ),
-      (stepScores) =>
-        stepScores !== undefined && stepScores.length === batch.length
-          ? stepScores
-          : batch.map((_, j): ReadonlyArray<number> | undefined => stepScores?.[j])
-    )
-  }
-  // one batch (the usual case: the verifier takes them all) runs in this fiber: no fork to join
-  const only = batches.length === 1 ? batches[0] : undefined
-  if (only !== undefined) return yield* one(only, 0)
-  const scored = yield* Effect.forEach(batches, one, { concurrency: "unbounded" })
-  return scored.flat()
-})
+}
 
 /** A batch's fixed cost: one call. */
 const CALL: Usage.Usage = Usage.make({ calls: 1 })

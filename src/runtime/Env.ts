@@ -113,10 +113,22 @@ export const fieldValue = (frame: Frame, field: NumField, counts?: Counts): numb
  * const keep = yield* num(frame, node.fields.keep, counts)
  */
 export const num = (frame: Frame, field: NumField, counts?: Counts): Effect.Effect<number, InvalidValue> => {
+  const v = numNow(frame, field, counts)
+  return typeof v === "number" ? Effect.succeed(v) : Effect.fail(v)
+}
+
+/**
+ * `num` outside Effect: the value, or the error naming the field (for a node that evaluates its
+ * fields in one step instead of chaining an effect per field).
+ *
+ * @example
+ * const n = numNow(frame, node.fields.n, counts)
+ * if (typeof n !== "number") return Effect.fail(n)
+ */
+export const numNow = (frame: Frame, field: NumField, counts?: Counts): number | InvalidValue => {
   const v = fieldValue(frame, field, counts)
   const why = valueProblem(field, v)
-  if (why === undefined) return Effect.succeed(v)
-  return Effect.fail(new InvalidValue({ path: field.path, problem: why }))
+  return why === undefined ? v : new InvalidValue({ path: field.path, problem: why })
 }
 
 /**
@@ -172,6 +184,27 @@ export const sampling = (
           maxTokens: maxTokensOf(frame, requested, until)
         }))
   )
+
+/**
+ * `sampling` outside Effect: the knobs, or the error naming the first field that is invalid.
+ *
+ * @example
+ * const knobs = samplingNow(frame, node.fields, counts, "end")
+ * if (knobs instanceof InvalidValue) return Effect.fail(knobs)
+ */
+export const samplingNow = (
+  frame: Frame,
+  fields: Sampling,
+  counts: Counts,
+  until: "step" | "end"
+): { readonly temperature: number; readonly maxTokens: number } | InvalidValue => {
+  const temperature = numNow(frame, fields.temperature, counts)
+  if (typeof temperature !== "number") return temperature
+  if (fields.maxTokens === undefined) return { temperature, maxTokens: maxTokensOf(frame, undefined, until) }
+  const requested = numNow(frame, fields.maxTokens, counts)
+  if (typeof requested !== "number") return requested
+  return { temperature, maxTokens: maxTokensOf(frame, requested, until) }
+}
 
 /**
  * The `maxTokens` of a call: the node's, else the backend's cap of one step (`stepTokens`) or of a
