@@ -13,7 +13,7 @@
  */
 import { Effect, Schema } from "effect"
 import { kindOf } from "../domain/AnswerKind.ts"
-import { chainOf } from "../domain/Candidate.ts"
+import { type Candidate, chainOf } from "../domain/Candidate.ts"
 import * as Usage from "../domain/Usage.ts"
 import * as Bound from "../graph/Bound.ts"
 import type { Frame } from "../runtime/Env.ts"
@@ -86,6 +86,52 @@ const verdictOf = (
 ): Effect.Effect<JudgeOutcome | undefined, RunError> =>
   judges(f) && kindOf(frame.env.problem) === "free" ? askJudge(frame, path, ballots) : Effect.succeed(undefined)
 
+/** The ballots of a population: its answered candidates (the complete ones, unless `among: "all"` or none is). */
+const ballotsOf = (f: SelectFields, population: ReadonlyArray<Candidate>): ReadonlyArray<ChainBallot> => {
+  const answered = population.filter((c) => c.answer !== undefined)
+  const done = answered.filter((c) => c.done)
+  const pool = f.among === "all" || done.length === 0 ? answered : done
+  return pool.map((c) => ({
+    id: c.id,
+    answer: c.answer ?? "",
+    score: c.score ?? 0,
+    chain: chainOf(c).id
+  }))
+}
+
+/**
+ * Votes (with the judge's verdict, if any) and records the choice in the frame's selection;
+ * returns how many ballots there were and the ranking.
+ */
+const choose = (
+  frame: Frame,
+  f: SelectFields,
+  population: ReadonlyArray<Candidate>,
+  outcome: JudgeOutcome | undefined
+): { readonly pool: number; readonly ranking: ReturnType<typeof vote> } => {
+  const ballots = ballotsOf(f, population)
+  const verdict = outcome?._tag === "Chosen" ? outcome : undefined
+  const answers = verdict === undefined ? frame.env.answers : judgedKey(frame.env.answers, ballots, verdict)
+  const ranking =
+    f.hierarchical === "chain"
+      ? voteHierarchical(ballots, f.method, answers, f.ties)
+      : verdict === undefined
+        ? vote(ballots, f.method, answers, f.ties)
+        : voteJudged(ballots, f.method, frame.env.answers, verdict)
+  const top = ranking[0]
+  const chosen = top === undefined ? undefined : population.find((c) => c.id === top.best)
+  const sel = frame.selection
+  sel.ranking = ranking
+  if (top === undefined) {
+    delete sel.answer
+    delete sel.chosen
+  } else {
+    sel.answer = chosen?.answer ?? top.answer
+    if (chosen !== undefined) sel.chosen = chosen
+  }
+  return { pool: ballots.length, ranking }
+}
+
 export const select: NodeKind<"select", SelectDoc, SelectNode> = {
   type: "select",
   schema: () => fields,
@@ -98,7 +144,7 @@ export const select: NodeKind<"select", SelectDoc, SelectNode> = {
       ties: node.ties ?? "first",
       judge: node.judge ?? "auto"
     }
-    return planNode("select", at, {
+    const node_ = planNode("select", at, {
       fields: f,
       answers: true,
       lanes: "keep",
@@ -121,58 +167,43 @@ export const select: NodeKind<"select", SelectDoc, SelectNode> = {
           pop: { size: pop.size + 1, active: pop.active + 1, done: pop.done + lanes, chains: pop.chains + 1 }
         }
       },
-      run: Effect.fnUntraced(function* (frame, given) {
-        const population = yield* finish(frame, given, path)
-        const answered = population.filter((c) => c.answer !== undefined)
-        const done = answered.filter((c) => c.done)
-        const pool = f.among === "all" || done.length === 0 ? answered : done
-        const ballots = pool.map((c) => ({
-          id: c.id,
-          answer: c.answer ?? "",
-          score: c.score ?? 0,
-          chain: chainOf(c).id
-        }))
-        const outcome = yield* verdictOf(frame, path, f, ballots)
-        const verdict = outcome?._tag === "Chosen" ? outcome : undefined
-        const answers = verdict === undefined ? frame.env.answers : judgedKey(frame.env.answers, ballots, verdict)
-        const ranking =
-          f.hierarchical === "chain"
-            ? voteHierarchical(ballots, f.method, answers, f.ties)
-            : verdict === undefined
-              ? vote(ballots, f.method, answers, f.ties)
-              : voteJudged(ballots, f.method, frame.env.answers, verdict)
-        const top = ranking[0]
-        const chosen = top === undefined ? undefined : population.find((c) => c.id === top.best)
-        const sel = frame.selection
-        sel.ranking = ranking
-        if (top === undefined) {
-          delete sel.answer
-          delete sel.chosen
-        } else {
-          sel.answer = chosen?.answer ?? top.answer
-          if (chosen !== undefined) sel.chosen = chosen
-        }
-        if (frame.env.events.enabled)
-          yield* frame.env.events.publish({
-            _tag: "Selected",
-            node: path,
-            ...(sel.answer === undefined ? {} : { answer: sel.answer }),
-            ...(sel.chosen === undefined ? {} : { chosen: sel.chosen.id }),
-            method: f.method,
-            ...(f.hierarchical === undefined ? {} : { hierarchical: f.hierarchical }),
-            ...(outcome === undefined
-              ? {}
-              : {
-                  judge:
-                    outcome._tag === "Chosen"
-                      ? { chosen: outcome.chosen, agreeing: outcome.agreeing.length }
-                      : { skipped: outcome.reason }
-                }),
-            candidates: pool.length,
-            ranking: ranking.slice(0, 10)
-          })
-        return population
-      })
+      // with no reserve to finish, no judge to ask and no listener, a select is plain work (a
+      // vote): one step, not a generator stepping through effects that answer at once
+      run: (frame, given) =>
+        frame.hold === undefined && !frame.env.events.enabled && !(judges(f) && kindOf(frame.env.problem) === "free")
+          ? Effect.sync(() => {
+              choose(frame, f, given, undefined)
+              return given
+            })
+          : selectWith(frame, given)
     })
+    /** A select that finishes candidates, asks the judge or publishes its choice. */
+    const selectWith = Effect.fnUntraced(function* (frame: Frame, given: ReadonlyArray<Candidate>) {
+      const population = yield* finish(frame, given, path)
+      const outcome = yield* verdictOf(frame, path, f, ballotsOf(f, population))
+      const { pool, ranking } = choose(frame, f, population, outcome)
+      const sel = frame.selection
+      if (frame.env.events.enabled)
+        yield* frame.env.events.publish({
+          _tag: "Selected",
+          node: path,
+          ...(sel.answer === undefined ? {} : { answer: sel.answer }),
+          ...(sel.chosen === undefined ? {} : { chosen: sel.chosen.id }),
+          method: f.method,
+          ...(f.hierarchical === undefined ? {} : { hierarchical: f.hierarchical }),
+          ...(outcome === undefined
+            ? {}
+            : {
+                judge:
+                  outcome._tag === "Chosen"
+                    ? { chosen: outcome.chosen, agreeing: outcome.agreeing.length }
+                    : { skipped: outcome.reason }
+              }),
+          candidates: pool,
+          ranking: ranking.slice(0, 10)
+        })
+      return population
+    })
+    return node_
   }
 }

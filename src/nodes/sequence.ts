@@ -4,8 +4,10 @@
  * @since 0.1.0
  */
 import { Effect, Schema } from "effect"
+import type { Population } from "../domain/Population.ts"
 import * as Usage from "../domain/Usage.ts"
 import * as Bound from "../graph/Bound.ts"
+import type { RunError } from "../runtime/RunError.ts"
 import { comment } from "./Common.ts"
 import { lanesOf, type NodeKind, type PlanNode, planNode } from "./Kind.ts"
 import type { Node, NodeDoc } from "./Registry.ts"
@@ -63,13 +65,18 @@ export const sequence: NodeKind<"sequence", SequenceDoc, SequenceNode> = {
         }
         return undefined
       },
-      // a generator function written once per compiled node, not once per run: creating a
-      // generator closure costs V8 several µs (see docs/performance.md), more than this node's work
-      run: Effect.fnUntraced(function* (frame, population, runNode) {
-        let pop = population
-        for (const n of nodes) pop = yield* runNode(frame, n, pop)
-        return pop
-      })
+      // a chain of callbacks, not a generator: each child's effect is made when the one before it
+      // has run (as the generator did), and a sequence runs once per round of a beam
+      run: (frame, population, runNode) => {
+        const from =
+          (i: number) =>
+          (pop: Population): Effect.Effect<Population, RunError> => {
+            const n = nodes[i]
+            if (n === undefined) return Effect.succeed(pop)
+            return i + 1 === nodes.length ? runNode(frame, n, pop) : Effect.flatMap(runNode(frame, n, pop), from(i + 1))
+          }
+        return Effect.suspend(() => from(0)(population))
+      }
     })
   }
 }
