@@ -205,6 +205,8 @@ const overlap = (a: Usage.Usage, b: Usage.Usage): Usage.Usage =>
  */
 export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.free) => {
   let committed = Usage.zero
+  // counts every change of state: a snapshot taken with nothing changed since the last is that one
+  let changes = 0
   let reserved = Usage.zero
   let backend = Usage.zero
   let refusals = 0
@@ -355,7 +357,10 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
       }
     }
     if (usage === undefined) {
-      if (request.tentative !== true) refusals++
+      if (request.tentative !== true) {
+        refusals++
+        changes++
+      }
       const meter = binding ?? "calls"
       const limit = limits[meter] ?? Number.POSITIVE_INFINITY
       const spentOrHeld = Pricing.derive(pricing, base)[meter]
@@ -376,6 +381,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
         ? { id: nextId++, node: request.node, units: grant, usage }
         : { id: nextId++, node: request.node, units: grant, usage, shrunk }
     reserved = Usage.add(reserved, usage)
+    changes++
     if (held !== undefined) {
       // what the grant takes out of the hold is no longer kept twice
       const taken = overlap(held.usage, usage)
@@ -401,6 +407,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     }
     const reservation: Reservation = { id: nextId++, node: request.node, units, usage }
     reserved = Usage.add(reserved, usage)
+    changes++
     open.set(reservation.id, reservation)
     return { _tag: "Granted", reservation }
   }
@@ -408,6 +415,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
   const settle = (reservation: Reservation): boolean => {
     if (!open.delete(reservation.id)) return false
     reserved = Usage.subtract(reserved, reservation.usage)
+    changes++
     return true
   }
 
@@ -417,6 +425,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     const h: Hold = { id: nextId++, node }
     holds.set(h.id, { hold: h, usage: u })
     reserved = Usage.add(reserved, u)
+    changes++
     return h
   }
 
@@ -425,6 +434,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     if (entry === undefined) return
     holds.delete(h.id)
     reserved = Usage.subtract(reserved, entry.usage)
+    changes++
   }
 
   // Meters whose committed total must never pass what was reserved: the limited ones, and the
@@ -450,6 +460,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
       }
     }
     committed = Usage.add(committed, a)
+    changes++
     backend = Usage.add(backend, baseOnly(spent))
     const node = Usage.add(byNode.get(reservation.node) ?? Usage.zero, a)
     byNode.set(reservation.node, node)
@@ -486,7 +497,17 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     return byNodeList
   }
 
-  const snapshot = (): LedgerSnapshot => ({
+  let last: { readonly changes: number; readonly snapshot: LedgerSnapshot } | undefined
+  // a `repeat` takes a snapshot after each round and another before the next, with nothing
+  // changed between them: the second is the first (snapshots are never written to)
+  const snapshot = (): LedgerSnapshot => {
+    if (last !== undefined && last.changes === changes) return last.snapshot
+    const snap = snapshotNow()
+    last = { changes, snapshot: snap }
+    return snap
+  }
+
+  const snapshotNow = (): LedgerSnapshot => ({
     limits,
     committed: Pricing.derive(pricing, committed),
     reserved: Pricing.derive(pricing, reserved),
@@ -531,7 +552,12 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
  */
 const scopedGrant = <A, E>(
   grant: (scope: Scope.Scope) => Effect.Effect<A, E, Scope.Scope>
-): Effect.Effect<A, E, Scope.Scope> => Effect.uninterruptible(Effect.flatMap(Effect.scope, grant))
+): Effect.Effect<A, E, Scope.Scope> =>
+  // the scope read from the fiber in the step that grants (one effect, not a service lookup and
+  // a flatMap: every backend call reserves)
+  Effect.uninterruptible(
+    Effect.withFiber((fiber) => grant(Context.get(fiber.context as Context.Context<Scope.Scope>, Scope.Scope)))
+  )
 
 /**
  * A ledger with the given limits and pricing.

@@ -460,15 +460,17 @@ export const invokeGenerator = (
   )
 
 /** One paid request of a call: `units` continuations from `index`, each capped at `maxTokens`. */
-const paidGeneration = (
+const paidGeneration = <B = Generated | undefined>(
   frame: Frame,
   node: string,
   call: GenCall,
   full: GenerateRequest,
   asked: ReserveRequest,
   r: Reservation,
-  index: number
-): Effect.Effect<Generated | undefined, BackendError, Scope.Scope> => {
+  index: number,
+  // what the caller makes of the result, applied in the same step (no mapping effect per call)
+  then: (generated: Generated | undefined) => B = asIs as (generated: Generated | undefined) => B
+): Effect.Effect<B, BackendError, Scope.Scope> => {
   const maxTokens = r.shrunk ?? call.maxTokens
   // a partial grant asks for fewer continuations (from `index`), with the same seed
   const request: GenerateRequest =
@@ -500,24 +502,32 @@ const paidGeneration = (
     r,
     again,
     (_, sent) => Spans.generation(frame, node, request, invokeGenerator(frame, request, sent)),
-    (paid): Generated | undefined => {
-      if (paid === undefined) return undefined
+    (paid): B => {
+      if (paid === undefined) return then(undefined)
       const result = paid.value
-      return result.spent === undefined
-        ? {
-            generations: result.generations,
-            inputTokens: result.inputTokens,
-            cut: cutFlags(result.generations.length, cut)
-          }
-        : {
-            generations: result.generations,
-            inputTokens: result.inputTokens,
-            spent: result.spent,
-            cut: cutFlags(result.generations.length, cut)
-          }
+      return then(
+        result.spent === undefined
+          ? {
+              generations: result.generations,
+              inputTokens: result.inputTokens,
+              cut: cutFlags(result.generations.length, cut)
+            }
+          : {
+              generations: result.generations,
+              inputTokens: result.inputTokens,
+              spent: result.spent,
+              cut: cutFlags(result.generations.length, cut)
+            }
+      )
     }
   )
 }
+
+/** A result as it is. */
+const asIs = <A>(a: A): A => a
+
+/** A single call's result as the list `generate` returns. */
+const listOf = (g: Generated | undefined): ReadonlyArray<Generated | undefined> => [g]
 
 /** Shared all-false flag lists by length: a call's output is seldom cut, and nobody writes to them. */
 const uncut: Array<ReadonlyArray<boolean>> = []
@@ -635,7 +645,7 @@ const generateOne = (
   // phase 1: the whole call, if it fits (a tentative ask is no refusal)
   return Effect.scoped(
     Effect.matchEffect(frame.ledger.reserve({ ...asked, minUnits: asked.units, tentative: true }), {
-      onSuccess: (r) => Effect.map(paidGeneration(frame, node, call, full, asked, r, 0), (g) => [g]),
+      onSuccess: (r) => paidGeneration(frame, node, call, full, asked, r, 0, listOf),
       // phase 2: what fits, sequence by sequence
       onFailure: () =>
         Effect.suspend(() => {
@@ -671,7 +681,7 @@ const generateAll = Effect.fnUntraced(function* (frame: Frame, node: string, cal
     const full = requests[i]
     const asked = wanted[i]
     if (r === undefined || call === undefined || full === undefined || asked === undefined) return Effect.void
-    return Effect.map(paidGeneration(frame, node, call, full, asked, r, 0), (g) => {
+    return paidGeneration(frame, node, call, full, asked, r, 0, (g) => {
       out[i] = g
     })
   }
