@@ -616,7 +616,8 @@ const generateOne = (
  * suspension and a generator per call: the calls' reservations live in one scope (each frame's
  * ledger pays only for its own call, so when one is released changes no other's grant), and each
  * call is forked as soon as it is reserved. A `calls[i]` of `undefined` makes no call (its result
- * is `undefined`, as is a refused call's).
+ * is `undefined`, as is a refused call's). `settled(i, result)`, if given, runs as each call made
+ * settles, in its fiber: what a caller does with an answer then overlaps the later calls' waits.
  *
  * @example
  * const firsts = yield* generateEach(branchFrames, "root.nodes.0.body", branchCalls)
@@ -624,7 +625,8 @@ const generateOne = (
 export const generateEach = (
   frames: ReadonlyArray<Frame>,
   node: string,
-  calls: ReadonlyArray<GenCall | undefined>
+  calls: ReadonlyArray<GenCall | undefined>,
+  settled?: (i: number, result: Generated | undefined) => void
 ): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> =>
   Effect.scoped(
     Effect.suspend(() => {
@@ -639,6 +641,7 @@ export const generateEach = (
           onSuccess: (r) =>
             Effect.map(paidGeneration(frame, node, call, full, asked, r, 0), (g) => {
               out[i] = g
+              settled?.(i, g)
             }),
           // phase 2: what fits, sequence by sequence (only this frame's ledger pays)
           onFailure: () =>
@@ -646,6 +649,7 @@ export const generateEach = (
               const mine: Array<Generated | undefined> = [undefined]
               return Effect.map(payOneByOne(frame, node, [call], [full], [asked], 0, mine), () => {
                 out[i] = mine[0]
+                settled?.(i, mine[0])
               })
             })
         })

@@ -22,7 +22,8 @@ import * as Population from "../domain/Population.ts"
 import { type NumField, valueProblem } from "../graph/Field.ts"
 import type { PlanNode } from "../nodes/Kind.ts"
 import type { SampleFields } from "../nodes/sample.ts"
-import { type GenCall, generateEach } from "./Calls.ts"
+import type { Generation } from "../services/Generator.ts"
+import { type GenCall, type Generated, generateEach } from "./Calls.ts"
 import { type Frame, fieldValue, maxTokensOf } from "./Env.ts"
 import { grow } from "./Grow.ts"
 import { InvalidValue, type RunError } from "./RunError.ts"
@@ -143,24 +144,24 @@ export const sampleBranches = (
       calls[j] = made?.call
       firsts[j] = made?.first ?? 0
     }
-    return Effect.map(generateEach(frames, body.path, calls), (results) =>
-      results.map((paid, j): Population.Population => {
-        const call = calls[j]
-        const frame = frames[j]
-        if (paid === undefined || call === undefined || frame === undefined) return Population.empty
-        const first = firsts[j] ?? 0
-        const out: Array<Candidate> = new Array(paid.generations.length)
-        for (let i = 0; i < paid.generations.length; i++)
-          out[i] = grow(
-            frame,
-            body.path,
-            CandidateId.sample(frame.prefix, first + i),
-            undefined,
-            paid.generations[i] as (typeof paid.generations)[number], // i < length
-            undefined,
-            paid.cut[i] === true
-          )
-        return out
-      })
-    )
+    // each branch's candidates are grown as its call answers, while later calls still wait
+    const populations: Array<Population.Population> = frames.map(() => Population.empty)
+    const settled = (j: number, paid: Generated | undefined): void => {
+      const frame = frames[j]
+      if (paid === undefined || frame === undefined) return
+      const first = firsts[j] ?? 0
+      const out: Array<Candidate> = new Array(paid.generations.length)
+      for (let i = 0; i < paid.generations.length; i++)
+        out[i] = grow(
+          frame,
+          body.path,
+          CandidateId.sample(frame.prefix, first + i),
+          undefined,
+          paid.generations[i] as Generation, // i < length
+          undefined,
+          paid.cut[i] === true
+        )
+      populations[j] = out
+    }
+    return Effect.as(generateEach(frames, body.path, calls, settled), populations)
   })
