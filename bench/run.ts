@@ -147,7 +147,9 @@ if (wanted("scheduling")) {
 
 // ---- 2b. scheduling at any latency (issue 20) --------------------------------------------------
 if (wanted("scheduling")) {
-  const reps = quick ? 2 : 4
+  // runs of 13–130 ms on a shared machine: a few repetitions more keep one preempted run from
+  // deciding the median
+  const reps = quick ? 3 : 12
   log(`2b. scheduling at 1 ms (beam) and 5 ms (256-branch fan-out, cap 256), ${reps} repetitions per case…`)
   for (const [c, target] of [
     [beamScheduling(64, 4, 40, 1, 64), 1.1],
