@@ -9,6 +9,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import fc from "fast-check"
+import * as Faults from "../../plugins/faults/index.ts"
 import { defaultConfig, make } from "../../plugins/simulated/index.ts"
 import { mathAnswerKey } from "../../src/answer/MathGrader.ts"
 import * as Ledger from "../../src/budget/Ledger.ts"
@@ -70,14 +71,22 @@ const comparable = (r: RunResult) => ({
   ledger: r.ledger.map((n) => ({ node: n.node, usage: { ...n.usage, wallMs: 0 } }))
 })
 
-const runWith = (s: Spec, limits: Limits.Limits, events: RunEventsShape, concurrency: number) =>
+const runWith = (
+  s: Spec,
+  limits: Limits.Limits,
+  events: RunEventsShape,
+  concurrency: number,
+  faults?: Faults.FaultOptions
+) =>
   Effect.gen(function* () {
     const backend = yield* make(defaultConfig)
     const loaded = yield* fromJson(docOf(s))
+    // a fault is drawn per request and attempt, so both paths meet the same faults
+    const generator = faults === undefined ? backend.generator : Faults.wrapGenerator(backend.generator, faults)
     return yield* Effect.exit(
       run(loaded, problem, { limits, seed: 7, concurrency }).pipe(
         Effect.provideService(RunEvents, events),
-        Effect.provideService(Generator, backend.generator),
+        Effect.provideService(Generator, generator),
         Effect.provideService(Verifier, backend.verifier),
         Effect.provideService(AnswerKey, mathAnswerKey)
       )
@@ -118,6 +127,40 @@ describe("parallel of one sample: branches launched together", () => {
           assert.deepStrictEqual(together1, interpreted)
         }),
         { numRuns: 60 * Number(process.env.MULL_PROPERTY_SCALE ?? 1) }
+      )
+    )
+  )
+
+  it.effect("the same under backend faults and retries: the same runs answer, with the same run", () =>
+    Effect.promise(() =>
+      fc.assert(
+        fc.asyncProperty(
+          specArb,
+          limitsArb,
+          fc.integer({ min: 0, max: 1_000_000 }),
+          fc.integer({ min: 0, max: 3 }),
+          async (s, limits, seed, retries) => {
+            const faults = (): Faults.FaultOptions => ({
+              schedule: {
+                seed,
+                generator: { rateLimited: 0.1, unavailable: 0.1, reset: 0.05, malformed: 0.03, fewerChoices: 0.03 }
+              },
+              retry: { retries, baseDelayMs: 0, maxDelayMs: 1 }
+            })
+            const outcome = async (events: RunEventsShape, concurrency: number) => {
+              const exit = await Effect.runPromise(runWith(s, limits, events, concurrency, faults()))
+              // which failing branch fails the run first depends on timing: only that it fails is compared
+              return Exit.isSuccess(exit) ? { ok: comparable(exit.value) } : { failed: true }
+            }
+            const interpreted = await outcome(
+              eventsTo(() => {}),
+              64
+            )
+            assert.deepStrictEqual(await outcome(silent, 64), interpreted)
+            assert.deepStrictEqual(await outcome(silent, 1), interpreted)
+          }
+        ),
+        { numRuns: 40 * Number(process.env.MULL_PROPERTY_SCALE ?? 1) }
       )
     )
   )
