@@ -20,6 +20,10 @@ import * as Fanout from "../runtime/Fanout.ts"
 import { comment } from "./Common.ts"
 import { type NodeKind, type PlanNode, planNode } from "./Kind.ts"
 import type { Node, NodeDoc } from "./Registry.ts"
+import type { SampleFields } from "./sample.ts"
+
+/** Whether a plan node is a `sample` node (its fields are `SampleFields`). */
+const isSample = (node: PlanNode): node is PlanNode<SampleFields> => node.type === "sample"
 
 /**
  * The most branches a `parallel` may run: each is a fiber with its own share of the budget, so a
@@ -140,9 +144,10 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
           // after another in one task, so what each does before its first call delays every
           // later branch's call (see Fanout.ts)
           const frames = Fanout.branchFrames(frame, branches, share)
-          const outs = Fanout.launchesTogether(frame, body)
-            ? yield* Fanout.sampleBranches(frames, body)
-            : yield* Effect.forEach(frames, (b) => runNode(b, body, Population.empty), { concurrency: "unbounded" })
+          const outs =
+            isSample(body) && Fanout.launchesTogether(frame)
+              ? yield* Fanout.sampleBranches(frames, body.path, body.fields)
+              : yield* Effect.forEach(frames, (b) => runNode(b, body, Population.empty), { concurrency: "unbounded" })
           for (const b of frames) if (b.env.lastScore !== before) frame.env.lastScore = b.env.lastScore
           return [...population, ...outs.flat()]
         })

@@ -20,11 +20,9 @@ import type { Candidate } from "../domain/Candidate.ts"
 import * as CandidateId from "../domain/CandidateId.ts"
 import * as Population from "../domain/Population.ts"
 import { type NumField, valueProblem } from "../graph/Field.ts"
-import type { PlanNode } from "../nodes/Kind.ts"
-import type { SampleFields } from "../nodes/sample.ts"
 import type { Generation } from "../services/Generator.ts"
 import { type GenCall, type Generated, generateEach } from "./Calls.ts"
-import { type Frame, fieldValue, maxTokensOf } from "./Env.ts"
+import { type Frame, fieldValue, maxTokensOf, type Sampling } from "./Env.ts"
 import { grow } from "./Grow.ts"
 import { InvalidValue, type RunError } from "./RunError.ts"
 
@@ -64,16 +62,21 @@ export const branchFrames = (frame: Frame, branches: number, share: Limits | und
 }
 
 /**
- * Whether a fan-out of `body` can launch its branches' calls together (`sampleBranches`): the body
- * is a single `sample` node, and nobody listens to node events or exports spans (the interpreter
- * publishes `NodeEntered`/`NodeExited` and opens a span per node run; a listener gets them from
- * the ordinary path).
+ * Whether a fan-out in this frame can launch its branches' calls together (`sampleBranches`):
+ * nobody listens to node events or exports spans. The interpreter publishes `NodeEntered` /
+ * `NodeExited` and opens a span per node run; a listener gets them from the ordinary path.
  *
  * @example
- * if (launchesTogether(frame, body)) yield* sampleBranches(frames, body)
+ * if (launchesTogether(frame)) yield* sampleBranches(frames, body.path, body.fields)
  */
-export const launchesTogether = (frame: Frame, body: PlanNode): body is PlanNode<SampleFields> =>
-  body.type === "sample" && !frame.env.events.enabled && !frame.env.traced
+export const launchesTogether = (frame: Frame): boolean => !frame.env.events.enabled && !frame.env.traced
+
+/** The fields of a `sample` node, as its kind compiles them (`nodes/sample.ts`'s `SampleFields`). */
+export interface SampleSpec extends Sampling {
+  readonly n: NumField
+  readonly until: "step" | "end"
+  readonly logprobs: number | undefined
+}
 
 /** A numeric field's value in a frame, checked by its rule, outside Effect (`Env.num`'s rule). */
 const checkedValue = (frame: Frame, field: NumField, counts: Population.Counts): number | InvalidValue => {
@@ -89,7 +92,7 @@ const checkedValue = (frame: Frame, field: NumField, counts: Population.Counts):
  */
 const sampleCall = (
   frame: Frame,
-  f: SampleFields
+  f: SampleSpec
 ): { readonly call: GenCall; readonly first: number } | undefined | InvalidValue => {
   const counts = Population.counts(Population.empty)
   const n = checkedValue(frame, f.n, counts)
@@ -121,25 +124,26 @@ const sampleCall = (
 }
 
 /**
- * Runs a `sample` body in every branch frame with the branches' calls launched together
+ * Runs a `sample` node (at `path`, with `fields`) in every branch frame with the branches' calls launched together
  * (`generateEach`): what each branch's run would give — its fresh samples `bj/s<k>…`, grown in its
  * frame — in branch order. A field that fails its rule fails the fan-out before any call (the
  * branches read the same params, an equal share and an empty population, so branch 0 would fail
  * first all the same).
  *
  * @example
- * const populations = yield* sampleBranches(branchFrames(frame, 256, undefined), body)
+ * const populations = yield* sampleBranches(branchFrames(frame, 256, undefined), body.path, body.fields)
  */
 export const sampleBranches = (
   frames: ReadonlyArray<Frame>,
-  body: PlanNode<SampleFields>
+  path: string,
+  fields: SampleSpec
 ): Effect.Effect<ReadonlyArray<Population.Population>, RunError> =>
   Effect.suspend((): Effect.Effect<ReadonlyArray<Population.Population>, RunError> => {
     const calls: Array<GenCall | undefined> = new Array(frames.length)
     const firsts: Array<number> = new Array(frames.length)
     for (let j = 0; j < frames.length; j++) {
       const frame = frames[j] as Frame // j < frames.length
-      const made = sampleCall(frame, body.fields)
+      const made = sampleCall(frame, fields)
       if (made instanceof InvalidValue) return Effect.fail(made)
       calls[j] = made?.call
       firsts[j] = made?.first ?? 0
@@ -154,7 +158,7 @@ export const sampleBranches = (
       for (let i = 0; i < paid.generations.length; i++)
         out[i] = grow(
           frame,
-          body.path,
+          path,
           CandidateId.sample(frame.prefix, first + i),
           undefined,
           paid.generations[i] as Generation, // i < length
@@ -163,5 +167,5 @@ export const sampleBranches = (
         )
       populations[j] = out
     }
-    return Effect.as(generateEach(frames, body.path, calls, settled), populations)
+    return Effect.as(generateEach(frames, path, calls, settled), populations)
   })
