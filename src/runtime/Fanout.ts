@@ -3,10 +3,10 @@
  * one task, so whatever a branch does before its first call delays every later branch's call: at
  * 30 µs a branch, 256 branches take 7 ms to start, longer than a fast server takes to answer. So
  * the branches' frames (id prefix, sample counter, env copy, budget share) are made in one pass
- * before any branch runs, and a branch whose body is a single `sample` — best-of-N as N calls,
- * the common fan-out — is not run through the interpreter at all: its fields are read, its call
- * is built and reserved, and the calls of all branches are launched by one `generateEach`, each
- * forked as soon as it is reserved.
+ * before any branch runs, and — when nobody listens to node events or exports spans — a branch
+ * whose body is a single `sample` (best-of-N as N calls, the common fan-out) is not run through
+ * the interpreter at all: its fields are read, its call is built and reserved, and the calls of
+ * all branches are launched by one `generateEach`, each forked as soon as it is reserved.
  *
  * The result is the same as running each branch's body in its own frame: the same ids, groups,
  * seeds, requests, reservations (in each branch's share) and candidates, in branch order.
