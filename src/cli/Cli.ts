@@ -8,7 +8,6 @@
  */
 import { Console, Effect } from "effect"
 import { Command } from "effect/cli"
-import { InvalidInput } from "./InvalidInput.ts"
 
 export const VERSION = "0.1.0"
 
@@ -25,18 +24,26 @@ export const root = <const Subs extends ReadonlyArray<Command.Command.Subcommand
     Command.withSubcommands(subcommands)
   )
 
-/** Prints an `InvalidInput` as one line per problem on stderr and sets exit status 2. */
+/**
+ * Prints an `InvalidInput` as one line per problem on stderr and sets exit status 2. Its module is
+ * imported only when the command fails: it builds a Schema class, which `mull graphs` and every
+ * command that succeeds would otherwise load for nothing (and whoever made the error has loaded it).
+ */
 const reportInvalidInput = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A | undefined, E, R> =>
   Effect.catch(self, (e) =>
-    e instanceof InvalidInput
-      ? Effect.andThen(
-          Console.error(e.problems.join("\n")),
-          Effect.sync(() => {
-            process.exitCode = 2
-            return undefined
-          })
-        )
-      : Effect.fail(e)
+    Effect.flatMap(
+      Effect.promise(() => import("./InvalidInput.ts")),
+      ({ InvalidInput }) =>
+        e instanceof InvalidInput
+          ? Effect.andThen(
+              Console.error(e.problems.join("\n")),
+              Effect.sync(() => {
+                process.exitCode = 2
+                return undefined
+              })
+            )
+          : Effect.fail(e)
+    )
   )
 
 /**
@@ -50,6 +57,8 @@ const load = async (argv: ReadonlyArray<string>) => {
     case "run":
       return runWith([(await import("./run.ts")).run])
     case "graphs":
+      // alone: the listing needs none of what validate and cost load
+      return runWith([(await import("./graphsList.ts")).graphs])
     case "validate":
     case "cost":
     case "schema": {
