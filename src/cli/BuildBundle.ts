@@ -35,6 +35,32 @@ const bundled = (specifier: string): boolean =>
   specifier === "effect" || specifier.startsWith("effect/") || specifier.startsWith("@effect/")
 
 /**
+ * Subcommands also built on their own, each from a generated entry that runs the root over that
+ * one subcommand (`Root.ts` `runUnder`), exactly as `Cli.ts` runs it: a build that holds one
+ * command keeps only the parts of Effect's modules that command uses (esbuild splits chunks by
+ * module, and keeps in each module the parts any command of the build uses), so a cold
+ * `mull graphs` or `mull run` evaluates less. Keep in step with `Cli.ts`'s cases.
+ */
+export const SINGLE_COMMANDS: ReadonlyArray<{
+  /** the subcommand, as `argv[0]` names it */
+  readonly name: string
+  /** the module of its `Command`, from the package root, and the export */
+  readonly module: string
+  readonly export: string
+}> = [
+  { name: "graphs", module: "src/cli/graphsList.ts", export: "graphs" },
+  { name: "run", module: "src/cli/run.ts", export: "run" }
+]
+
+/** The generated entry of a command's own build: `main(argv)`, as `Program.ts` exports it. */
+const singleEntry = (root: string, command: (typeof SINGLE_COMMANDS)[number]): string =>
+  [
+    `import { runMain, runUnder } from ${JSON.stringify(join(root, "src/cli/Root.ts"))}`,
+    `import { ${command.export} as command } from ${JSON.stringify(join(root, command.module))}`,
+    "export const main = (argv: ReadonlyArray<string>): void => runMain(runUnder([command], argv))"
+  ].join("\n")
+
+/**
  * Our own source text with `import.meta` replaced by this file's own location (see the module
  * comment); throws on any other `import.meta` use.
  *
@@ -56,6 +82,8 @@ export const ownImportMeta = (path: string, text: string): string => {
 export interface Built {
   /** absolute path of the entry file */
   readonly entry: string
+  /** absolute path of each command's own entry (`SINGLE_COMMANDS`), by name */
+  readonly commands: Readonly<Record<string, string>>
   /** files bundled in (ours and effect's) */
   readonly inputs: number
   /** bytes written, all chunks */
@@ -90,6 +118,15 @@ export const buildBundle = async (options: { readonly root?: string; readonly di
   const plugin: Plugin = {
     name: "mull-cli",
     setup(b) {
+      b.onResolve({ filter: /^mull-single:/ }, (args) => ({
+        path: args.path.slice("mull-single:".length),
+        namespace: "mull-single"
+      }))
+      b.onLoad({ filter: /.*/, namespace: "mull-single" }, (args) => {
+        const command = SINGLE_COMMANDS.find((c) => c.name === args.path)
+        if (command === undefined) throw new Error(`no single command "${args.path}"`)
+        return { loader: "ts", resolveDir: root, contents: singleEntry(root, command) }
+      })
       b.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.pluginData === "inner" || bundled(args.path)) return undefined
         const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "inner" })
@@ -110,24 +147,32 @@ export const buildBundle = async (options: { readonly root?: string; readonly di
     const stat = statSync(join(root, p))
     return [p, stat.size, stat.mtimeMs] as const
   })
-  const result = await esbuild.build({
-    absWorkingDir: root,
-    entryPoints: [join(root, "src/cli/Program.ts")],
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node22",
-    keepNames: true,
-    outdir,
-    outExtension: { ".js": ".mjs" },
-    entryNames: "[name]",
-    metafile: true,
-    logLevel: "silent",
-    plugins: [plugin]
-  })
+  const bundle = (name: string, entry: string, into: string) =>
+    esbuild.build({
+      absWorkingDir: root,
+      entryPoints: { [name]: entry },
+      bundle: true,
+      splitting: true,
+      format: "esm",
+      platform: "node",
+      target: "node22",
+      keepNames: true,
+      outdir: into,
+      outExtension: { ".js": ".mjs" },
+      metafile: true,
+      logLevel: "silent",
+      plugins: [plugin]
+    })
+  // the whole CLI, and each single command in a folder of its own (its chunks are its own)
+  const results = await Promise.all([
+    bundle("Program", join(root, "src/cli/Program.ts"), outdir),
+    ...SINGLE_COMMANDS.map((c) => bundle(c.name, `mull-single:${c.name}`, join(outdir, c.name)))
+  ])
   const inputs: Array<readonly [string, number, number]> = [...recipe]
-  for (const input of Object.keys(result.metafile.inputs)) {
+  const seen = new Set<string>()
+  for (const input of results.flatMap((r) => Object.keys(r.metafile.inputs))) {
+    if (input.startsWith("mull-single:") || seen.has(input)) continue
+    seen.add(input)
     const p = rel(input)
     if (p.startsWith("..")) throw new Error(`${input}: bundled from outside the checkout`)
     const own = ownStats.get(p)
@@ -137,8 +182,9 @@ export const buildBundle = async (options: { readonly root?: string; readonly di
       inputs.push([p, stat.size, stat.mtimeMs])
     }
   }
-  const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0)
-  const manifest: Manifest = { format: MANIFEST_FORMAT, root, entry: `${build}/Program.mjs`, inputs }
+  const bytes = results.flatMap((r) => Object.values(r.metafile.outputs)).reduce((n, o) => n + o.bytes, 0)
+  const commands = Object.fromEntries(SINGLE_COMMANDS.map((c) => [c.name, `${build}/${c.name}/${c.name}.mjs`]))
+  const manifest: Manifest = { format: MANIFEST_FORMAT, root, entry: `${build}/Program.mjs`, commands, inputs }
   const tmp = join(dir, `manifest.json.${process.pid}.tmp`)
   writeFileSync(tmp, JSON.stringify(manifest))
   renameSync(tmp, join(dir, "manifest.json"))
@@ -147,7 +193,13 @@ export const buildBundle = async (options: { readonly root?: string; readonly di
     .map((n) => ({ n, t: statSync(join(dir, n)).mtimeMs }))
     .sort((a, b) => b.t - a.t)
   for (const { n } of old.slice(KEEP_OLD_BUILDS)) rmSync(join(dir, n), { recursive: true, force: true })
-  return { entry: join(dir, manifest.entry), inputs: inputs.length, bytes, ms: performance.now() - started }
+  return {
+    entry: join(dir, manifest.entry),
+    commands: Object.fromEntries(Object.entries(commands).map(([name, entry]) => [name, join(dir, entry)])),
+    inputs: inputs.length,
+    bytes,
+    ms: performance.now() - started
+  }
 }
 
 if (import.meta.main) {
