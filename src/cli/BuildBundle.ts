@@ -30,6 +30,12 @@ const KEEP_OLD_BUILDS = 2
 /** Files that shape the bundle without being bundled: a change to any of them makes it stale. */
 const RECIPE = ["package.json", "tsconfig.json", "src/cli/BuildBundle.ts", "node_modules/esbuild/package.json"]
 
+/**
+ * The module whose cases the single commands' builds repeat: a change to it makes them stale too,
+ * though they do not contain it.
+ */
+const CLI = "src/cli/Cli.ts"
+
 /** Packages bundled in (Effect, whose modules must not load twice); the rest load from `node_modules`. */
 const bundled = (specifier: string): boolean =>
   specifier === "effect" || specifier.startsWith("effect/") || specifier.startsWith("@effect/")
@@ -164,17 +170,24 @@ export const buildBundle = async (options: { readonly root?: string; readonly di
       plugins: [plugin]
     })
   // the whole CLI, and each single command in a folder of its own (its chunks are its own)
-  const results = await Promise.all([
+  const [whole, singles] = await Promise.all([
     bundle("Program", join(root, "src/cli/Program.ts"), outdir),
-    ...SINGLE_COMMANDS.map((c) => bundle(c.name, `mull-single:${c.name}`, join(outdir, c.name)))
+    Promise.all(
+      SINGLE_COMMANDS.map(async (c) => ({
+        command: c,
+        result: await bundle(c.name, `mull-single:${c.name}`, join(outdir, c.name))
+      }))
+    )
   ])
+  const results = [whole, ...singles.map((s) => s.result)]
   const inputs: Array<readonly [string, number, number]> = [...recipe]
-  const seen = new Set<string>()
+  // each input's index in `inputs`, by esbuild's name for it
+  const index = new Map<string, number>()
   for (const input of results.flatMap((r) => Object.keys(r.metafile.inputs))) {
-    if (input.startsWith("mull-single:") || seen.has(input)) continue
-    seen.add(input)
+    if (input.startsWith("mull-single:") || index.has(input)) continue
     const p = rel(input)
     if (p.startsWith("..")) throw new Error(`${input}: bundled from outside the checkout`)
+    index.set(input, inputs.length)
     const own = ownStats.get(p)
     if (own !== undefined) inputs.push([p, own[0], own[1]])
     else {
@@ -183,7 +196,19 @@ export const buildBundle = async (options: { readonly root?: string; readonly di
     }
   }
   const bytes = results.flatMap((r) => Object.values(r.metafile.outputs)).reduce((n, o) => n + o.bytes, 0)
-  const commands = Object.fromEntries(SINGLE_COMMANDS.map((c) => [c.name, `${build}/${c.name}/${c.name}.mjs`]))
+  const commands = Object.fromEntries(
+    singles.map(({ command: c, result }) => [
+      c.name,
+      {
+        entry: `${build}/${c.name}/${c.name}.mjs`,
+        // the recipe, Cli.ts (what the command's build must do as), then what its own build read
+        inputs: [
+          ...recipe.keys(),
+          ...[CLI, ...Object.keys(result.metafile.inputs)].flatMap((input) => index.get(input) ?? [])
+        ]
+      }
+    ])
+  )
   const manifest: Manifest = { format: MANIFEST_FORMAT, root, entry: `${build}/Program.mjs`, commands, inputs }
   const tmp = join(dir, `manifest.json.${process.pid}.tmp`)
   writeFileSync(tmp, JSON.stringify(manifest))
@@ -195,7 +220,7 @@ export const buildBundle = async (options: { readonly root?: string; readonly di
   for (const { n } of old.slice(KEEP_OLD_BUILDS)) rmSync(join(dir, n), { recursive: true, force: true })
   return {
     entry: join(dir, manifest.entry),
-    commands: Object.fromEntries(Object.entries(commands).map(([name, entry]) => [name, join(dir, entry)])),
+    commands: Object.fromEntries(Object.entries(commands).map(([name, c]) => [name, join(dir, c.entry)])),
     inputs: inputs.length,
     bytes,
     ms: performance.now() - started

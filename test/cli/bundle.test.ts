@@ -163,10 +163,36 @@ describe("the CLI's bundle", () => {
       assert.isUndefined(freshBundle(root, dir), "another format")
       write({ ...manifest, entry: "b-none/Program.mjs" })
       assert.isUndefined(freshBundle(root, dir), "no entry file")
-      write({ ...manifest, commands: { graphs: "b-none/graphs/graphs.mjs" } })
+      const graphs = manifest.commands.graphs
+      assert.isDefined(graphs)
+      if (graphs === undefined) return
+      write({
+        ...manifest,
+        commands: { ...manifest.commands, graphs: { ...graphs, entry: "b-none/graphs/graphs.mjs" } }
+      })
       assert.isUndefined(freshBundle(root, dir, ["graphs"]), "no entry file for the command")
-      write({ ...manifest, commands: { graphs: 1 } })
+      write({ ...manifest, commands: { graphs: graphs.entry } })
       assert.isUndefined(freshBundle(root, dir), "a malformed command entry")
+      write({ ...manifest, commands: { graphs: { ...graphs, inputs: ["x"] } } })
+      assert.isUndefined(freshBundle(root, dir), "a malformed command input")
+      write({ ...manifest, commands: { graphs: { ...graphs, inputs: [manifest.inputs.length] } } })
+      assert.isUndefined(freshBundle(root, dir, ["graphs"]), "a command input that is not there")
+      // a command's own build is fresh while what it was built from is, whatever else changed
+      const mine = new Set(graphs.inputs)
+      assert.isBelow(mine.size, manifest.inputs.length / 2, "graphs is built from under half the inputs")
+      const notMine = manifest.inputs.findIndex((i, k) => !mine.has(k) && i[0].startsWith("src/"))
+      const onlyMine = [...mine].find((k) => manifest.inputs[k]?.[0].startsWith("src/graph/List.ts"))
+      assert.isAbove(notMine, -1)
+      assert.isDefined(onlyMine)
+      const touch = (k: number | undefined) =>
+        write({ ...manifest, inputs: manifest.inputs.map((i, j) => (j === k ? ([i[0], i[1], i[2] + 1] as const) : i)) })
+      touch(notMine)
+      assert.isUndefined(freshBundle(root, dir, ["validate"]), "the whole CLI is stale")
+      assert.strictEqual(freshBundle(root, dir, ["graphs"]), built?.commands.graphs, "graphs' own build is not")
+      touch(onlyMine)
+      assert.isUndefined(freshBundle(root, dir, ["graphs"]), "graphs' own input changed")
+      touch(manifest.inputs.findIndex((i) => i[0] === "src/cli/Cli.ts"))
+      assert.isUndefined(freshBundle(root, dir, ["graphs"]), "Cli.ts, whose case it repeats, changed")
       write({ ...manifest, inputs: [42] })
       assert.isUndefined(freshBundle(root, dir), "a malformed input")
       write("{ not json")
