@@ -36,6 +36,12 @@ export interface SchedulingResult {
   readonly calls: number
   /** the same waits with no runtime: bare sleeps under a semaphore, phase by phase (see `floor`) */
   readonly floorMs: Summary
+  /** wall ÷ floor, per repetition: what the runtime adds to the waits */
+  readonly overFloor: Summary
+  /** per repetition, the waves' launch times summed (first to last call start of each wave) */
+  readonly launchMs: Summary
+  /** per repetition, the gaps between waves summed (a wave's last answer to the next wave's first call) */
+  readonly gapMs: Summary
 }
 
 /**
@@ -66,28 +72,71 @@ export const floor = async (phases: ReadonlyArray<number>, concurrency: number, 
   return now() - t0
 }
 
-/** Wraps ports so that every call's start time is recorded. */
+/** Wraps ports so that every call's start time (and, in `ends`, its answer's time) is recorded. */
 const timed = (
   ports: { readonly generator: GeneratorShape; readonly verifier: VerifierShape },
-  starts: Array<number>
-) => ({
-  generator: {
-    ...ports.generator,
-    generate: (r: Parameters<GeneratorShape["generate"]>[0]) =>
-      Effect.suspend(() => {
-        starts.push(now())
-        return ports.generator.generate(r)
-      })
-  },
-  verifier: {
-    ...ports.verifier,
-    score: (r: Parameters<VerifierShape["score"]>[0]) =>
-      Effect.suspend(() => {
-        starts.push(now())
-        return ports.verifier.score(r)
-      })
+  starts: Array<number>,
+  ends: Array<number> = []
+) => {
+  const ended = Effect.sync(() => {
+    ends.push(now())
+  })
+  return {
+    generator: {
+      ...ports.generator,
+      generate: (r: Parameters<GeneratorShape["generate"]>[0]) =>
+        Effect.suspend(() => {
+          starts.push(now())
+          return Effect.tap(ports.generator.generate(r), () => ended)
+        })
+    },
+    verifier: {
+      ...ports.verifier,
+      score: (r: Parameters<VerifierShape["score"]>[0]) =>
+        Effect.suspend(() => {
+          starts.push(now())
+          return Effect.tap(ports.verifier.score(r), () => ended)
+        })
+    }
   }
-})
+}
+
+/**
+ * Where a run's wall time goes beyond its waits, from its calls' start and answer times: per wave
+ * (calls starting within `gap` ms of the wave's first), the time from its first to its last call
+ * start (`launch`, the runtime launching the wave), and the time from the last answer before the
+ * wave to its first call (`between`, the runtime's work between phases: pruning, scoring
+ * bookkeeping, votes), each summed over the waves.
+ *
+ * @example
+ * waveTimes([0, 0.1, 10.3], [10, 10.1, 20.3], 5) // { launch: 0.1, between: 0.2 }
+ */
+export const waveTimes = (
+  starts: ReadonlyArray<number>,
+  ends: ReadonlyArray<number>,
+  gap: number
+): { readonly launch: number; readonly between: number } => {
+  const s = [...starts].sort((a, b) => a - b)
+  const e = [...ends].sort((a, b) => a - b)
+  let launch = 0
+  let between = 0
+  let first = Number.NEGATIVE_INFINITY
+  let last = Number.NEGATIVE_INFINITY
+  let k = 0
+  for (const t of s) {
+    if (t - first > gap) {
+      if (Number.isFinite(first)) launch += last - first
+      // the last answer that came before this wave's first call
+      while (k < e.length && (e[k] ?? Number.POSITIVE_INFINITY) <= t) k++
+      const before = e[k - 1]
+      if (before !== undefined && Number.isFinite(first)) between += t - before
+      first = t
+    }
+    last = t
+  }
+  if (Number.isFinite(first)) launch += last - first
+  return { launch, between }
+}
 
 /**
  * Waves in a list of start times: a call starting more than `gap` ms after the first call of the
@@ -154,11 +203,15 @@ export const measureScheduling = async (c: SchedulingCase, mode: Mode, reps: num
   const ratios: Array<number> = []
   const walls: Array<number> = []
   const floors: Array<number> = []
+  const overFloor: Array<number> = []
+  const launches: Array<number> = []
+  const gaps: Array<number> = []
   let lastWaves = 0
   let calls = 0
   for (let rep = -WARMUP; rep < reps; rep++) {
     const starts: Array<number> = []
-    const ports = timed(backend, starts)
+    const ends: Array<number> = []
+    const ports = timed(backend, starts, ends)
     const t0 = now()
     const result = await Effect.runPromise(
       provide(ports, run(loaded, p, { params: c.params, seed: 0 }).pipe(Effect.provideService(RunEvents, silent)))
@@ -166,9 +219,14 @@ export const measureScheduling = async (c: SchedulingCase, mode: Mode, reps: num
     const wall = now() - t0
     if (rep < 0) continue // warm-up: records the answers, compiles the code
     walls.push(wall)
-    floors.push(await floor(c.shape, c.server.concurrency, c.server.latencyMs))
+    const bare = await floor(c.shape, c.server.concurrency, c.server.latencyMs)
+    floors.push(bare)
+    overFloor.push(wall / bare)
     ratios.push(wall / critical)
     lastWaves = waves(starts, c.server.latencyMs / 2)
+    const w = waveTimes(starts, ends, c.server.latencyMs / 2)
+    launches.push(w.launch)
+    gaps.push(w.between)
     calls = result.usage.calls
   }
   return {
@@ -179,7 +237,10 @@ export const measureScheduling = async (c: SchedulingCase, mode: Mode, reps: num
     phases: c.phases,
     waves: lastWaves,
     calls,
-    floorMs: summarize(floors)
+    floorMs: summarize(floors),
+    overFloor: summarize(overFloor),
+    launchMs: summarize(launches),
+    gapMs: summarize(gaps)
   }
 }
 

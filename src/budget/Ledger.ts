@@ -670,7 +670,17 @@ export const shareOf = (
  * @example
  * const branch = yield* makeShare(parent, shareOf(parent.limits, yield* parent.snapshot, 4))
  */
-export const makeShare = Effect.fnUntraced(function* (parent: LedgerShape, limits: Limits.Limits) {
+export const makeShare = (parent: LedgerShape, limits: Limits.Limits): Effect.Effect<LedgerShape> =>
+  Effect.sync(() => makeShareUnsafe(parent, limits))
+
+/**
+ * `makeShare`, outside Effect: a share is plain state, and a fan-out makes one per branch in one
+ * pass before any branch starts.
+ *
+ * @example
+ * const branches = Array.from({ length: 4 }, () => makeShareUnsafe(parent, share))
+ */
+export const makeShareUnsafe = (parent: LedgerShape, limits: Limits.Limits): LedgerShape => {
   const state = makeState(limits, parent.pricing)
   const inParent = new Map<number, Reservation>()
   // a share's hold is held in the parent too, so the parent side of a finishing grant can draw on it
@@ -749,7 +759,7 @@ export const makeShare = Effect.fnUntraced(function* (parent: LedgerShape, limit
     remainingUnsafe: state.remaining,
     snapshot: Effect.sync(state.snapshot)
   })
-})
+}
 
 /**
  * The ledger, counting its open reservations into `gauge` (shared by many ledgers: the service's

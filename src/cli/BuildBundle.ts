@@ -30,9 +30,41 @@ const KEEP_OLD_BUILDS = 2
 /** Files that shape the bundle without being bundled: a change to any of them makes it stale. */
 const RECIPE = ["package.json", "tsconfig.json", "src/cli/BuildBundle.ts", "node_modules/esbuild/package.json"]
 
+/**
+ * The module whose cases the single commands' builds repeat: a change to it makes them stale too,
+ * though they do not contain it.
+ */
+const CLI = "src/cli/Cli.ts"
+
 /** Packages bundled in (Effect, whose modules must not load twice); the rest load from `node_modules`. */
 const bundled = (specifier: string): boolean =>
   specifier === "effect" || specifier.startsWith("effect/") || specifier.startsWith("@effect/")
+
+/**
+ * Subcommands also built on their own, each from a generated entry that runs the root over that
+ * one subcommand (`Root.ts` `runUnder`), exactly as `Cli.ts` runs it: a build that holds one
+ * command keeps only the parts of Effect's modules that command uses (esbuild splits chunks by
+ * module, and keeps in each module the parts any command of the build uses), so a cold
+ * `mull graphs` or `mull run` evaluates less. Keep in step with `Cli.ts`'s cases.
+ */
+export const SINGLE_COMMANDS: ReadonlyArray<{
+  /** the subcommand, as `argv[0]` names it */
+  readonly name: string
+  /** the module of its `Command`, from the package root, and the export */
+  readonly module: string
+  readonly export: string
+}> = [
+  { name: "graphs", module: "src/cli/graphsList.ts", export: "graphs" },
+  { name: "run", module: "src/cli/run.ts", export: "run" }
+]
+
+/** The generated entry of a command's own build: `main(argv)`, as `Program.ts` exports it. */
+const singleEntry = (root: string, command: (typeof SINGLE_COMMANDS)[number]): string =>
+  [
+    `import { runMain, runUnder } from ${JSON.stringify(join(root, "src/cli/Root.ts"))}`,
+    `import { ${command.export} as command } from ${JSON.stringify(join(root, command.module))}`,
+    "export const main = (argv: ReadonlyArray<string>): void => runMain(runUnder([command], argv))"
+  ].join("\n")
 
 /**
  * Our own source text with `import.meta` replaced by this file's own location (see the module
@@ -56,6 +88,8 @@ export const ownImportMeta = (path: string, text: string): string => {
 export interface Built {
   /** absolute path of the entry file */
   readonly entry: string
+  /** absolute path of each command's own entry (`SINGLE_COMMANDS`), by name */
+  readonly commands: Readonly<Record<string, string>>
   /** files bundled in (ours and effect's) */
   readonly inputs: number
   /** bytes written, all chunks */
@@ -90,6 +124,15 @@ export const buildBundle = async (options: { readonly root?: string; readonly di
   const plugin: Plugin = {
     name: "mull-cli",
     setup(b) {
+      b.onResolve({ filter: /^mull-single:/ }, (args) => ({
+        path: args.path.slice("mull-single:".length),
+        namespace: "mull-single"
+      }))
+      b.onLoad({ filter: /.*/, namespace: "mull-single" }, (args) => {
+        const command = SINGLE_COMMANDS.find((c) => c.name === args.path)
+        if (command === undefined) throw new Error(`no single command "${args.path}"`)
+        return { loader: "ts", resolveDir: root, contents: singleEntry(root, command) }
+      })
       b.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.pluginData === "inner" || bundled(args.path)) return undefined
         const r = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, pluginData: "inner" })
@@ -110,26 +153,41 @@ export const buildBundle = async (options: { readonly root?: string; readonly di
     const stat = statSync(join(root, p))
     return [p, stat.size, stat.mtimeMs] as const
   })
-  const result = await esbuild.build({
-    absWorkingDir: root,
-    entryPoints: [join(root, "src/cli/Program.ts")],
-    bundle: true,
-    splitting: true,
-    format: "esm",
-    platform: "node",
-    target: "node22",
-    keepNames: true,
-    outdir,
-    outExtension: { ".js": ".mjs" },
-    entryNames: "[name]",
-    metafile: true,
-    logLevel: "silent",
-    plugins: [plugin]
-  })
+  const bundle = (name: string, entry: string, into: string) =>
+    esbuild.build({
+      absWorkingDir: root,
+      entryPoints: { [name]: entry },
+      bundle: true,
+      splitting: true,
+      format: "esm",
+      platform: "node",
+      target: "node22",
+      keepNames: true,
+      outdir: into,
+      outExtension: { ".js": ".mjs" },
+      metafile: true,
+      logLevel: "silent",
+      plugins: [plugin]
+    })
+  // the whole CLI, and each single command in a folder of its own (its chunks are its own)
+  const [whole, singles] = await Promise.all([
+    bundle("Program", join(root, "src/cli/Program.ts"), outdir),
+    Promise.all(
+      SINGLE_COMMANDS.map(async (c) => ({
+        command: c,
+        result: await bundle(c.name, `mull-single:${c.name}`, join(outdir, c.name))
+      }))
+    )
+  ])
+  const results = [whole, ...singles.map((s) => s.result)]
   const inputs: Array<readonly [string, number, number]> = [...recipe]
-  for (const input of Object.keys(result.metafile.inputs)) {
+  // each input's index in `inputs`, by esbuild's name for it
+  const index = new Map<string, number>()
+  for (const input of results.flatMap((r) => Object.keys(r.metafile.inputs))) {
+    if (input.startsWith("mull-single:") || index.has(input)) continue
     const p = rel(input)
     if (p.startsWith("..")) throw new Error(`${input}: bundled from outside the checkout`)
+    index.set(input, inputs.length)
     const own = ownStats.get(p)
     if (own !== undefined) inputs.push([p, own[0], own[1]])
     else {
@@ -137,8 +195,21 @@ export const buildBundle = async (options: { readonly root?: string; readonly di
       inputs.push([p, stat.size, stat.mtimeMs])
     }
   }
-  const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0)
-  const manifest: Manifest = { format: MANIFEST_FORMAT, root, entry: `${build}/Program.mjs`, inputs }
+  const bytes = results.flatMap((r) => Object.values(r.metafile.outputs)).reduce((n, o) => n + o.bytes, 0)
+  const commands = Object.fromEntries(
+    singles.map(({ command: c, result }) => [
+      c.name,
+      {
+        entry: `${build}/${c.name}/${c.name}.mjs`,
+        // the recipe, Cli.ts (what the command's build must do as), then what its own build read
+        inputs: [
+          ...recipe.keys(),
+          ...[CLI, ...Object.keys(result.metafile.inputs)].flatMap((input) => index.get(input) ?? [])
+        ]
+      }
+    ])
+  )
+  const manifest: Manifest = { format: MANIFEST_FORMAT, root, entry: `${build}/Program.mjs`, commands, inputs }
   const tmp = join(dir, `manifest.json.${process.pid}.tmp`)
   writeFileSync(tmp, JSON.stringify(manifest))
   renameSync(tmp, join(dir, "manifest.json"))
@@ -147,7 +218,13 @@ export const buildBundle = async (options: { readonly root?: string; readonly di
     .map((n) => ({ n, t: statSync(join(dir, n)).mtimeMs }))
     .sort((a, b) => b.t - a.t)
   for (const { n } of old.slice(KEEP_OLD_BUILDS)) rmSync(join(dir, n), { recursive: true, force: true })
-  return { entry: join(dir, manifest.entry), inputs: inputs.length, bytes, ms: performance.now() - started }
+  return {
+    entry: join(dir, manifest.entry),
+    commands: Object.fromEntries(Object.entries(commands).map(([name, c]) => [name, join(dir, c.entry)])),
+    inputs: inputs.length,
+    bytes,
+    ms: performance.now() - started
+  }
 }
 
 if (import.meta.main) {

@@ -1,55 +1,35 @@
 /**
  * The `mull` command tree, loaded one subcommand at a time: `mull graphs` loads the modules of
  * `graphs` and nothing of `eval`, `serve` or `report` (module loading was 83–88% of a cold
- * command's CPU). Help, version and anything that names no known subcommand load the whole tree
- * from `Commands.ts`, so their output is unchanged.
+ * command's CPU). Help, version, completion scripts and anything that names no known subcommand
+ * load the whole tree from `Commands.ts`, so their output is unchanged. The CLI's bundle builds
+ * `graphs` and `run` on their own as well (`BuildBundle.ts` `SINGLE_COMMANDS`), each as its case
+ * here: keep the two in step.
  *
  * @since 0.1.0
  */
-import { Console, Effect } from "effect"
+import { Effect } from "effect"
 import { Command } from "effect/cli"
-import { InvalidInput } from "./InvalidInput.ts"
+import { completionsAsked } from "./Bundle.ts"
+import { reportInvalidInput, root, VERSION } from "./Root.ts"
 
-export const VERSION = "0.1.0"
-
-/**
- * The root command over the given subcommands.
- *
- * @example
- * import { Command } from "effect/cli"
- * const mull = root([Command.make("hello")])
- */
-export const root = <const Subs extends ReadonlyArray<Command.Command.SubcommandEntry>>(subcommands: Subs) =>
-  Command.make("mull").pipe(
-    Command.withDescription("Spend LLM test-time compute well: strategies as budgeted graph documents"),
-    Command.withSubcommands(subcommands)
-  )
-
-/** Prints an `InvalidInput` as one line per problem on stderr and sets exit status 2. */
-const reportInvalidInput = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A | undefined, E, R> =>
-  Effect.catch(self, (e) =>
-    e instanceof InvalidInput
-      ? Effect.andThen(
-          Console.error(e.problems.join("\n")),
-          Effect.sync(() => {
-            process.exitCode = 2
-            return undefined
-          })
-        )
-      : Effect.fail(e)
-  )
+export { root, VERSION }
 
 /**
  * The run of `argv` under a root holding only the subcommand `argv[0]` names (its module is
- * imported here), or under the whole tree when `argv[0]` names none.
+ * imported here), or under the whole tree when `argv[0]` names none or a completion script is asked for.
  */
 const load = async (argv: ReadonlyArray<string>) => {
   const runWith = <const Subs extends ReadonlyArray<Command.Command.SubcommandEntry>>(subcommands: Subs) =>
     Command.runWith(root(subcommands), { version: VERSION })(argv)
+  // a completion script covers the whole tree, whichever subcommand is named with the flag
+  if (completionsAsked(argv)) return Command.runWith((await import("./Commands.ts")).mull, { version: VERSION })(argv)
   switch (argv[0]) {
     case "run":
       return runWith([(await import("./run.ts")).run])
     case "graphs":
+      // alone: the listing needs none of what validate and cost load
+      return runWith([(await import("./graphsList.ts")).graphs])
     case "validate":
     case "cost":
     case "schema": {

@@ -6,10 +6,8 @@
  *
  * @since 0.4.0
  */
-import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as NodeServices from "@effect/platform-node/NodeServices"
-import { Effect } from "effect"
 import { runCli, VERSION } from "./Cli.ts"
+import { runMain } from "./Root.ts"
 
 export { runCli, VERSION }
 
@@ -20,5 +18,4 @@ export { runCli, VERSION }
  * @example
  * main(process.argv.slice(2))
  */
-export const main = (argv: ReadonlyArray<string>): void =>
-  runCli(argv).pipe(Effect.provide(NodeServices.layer), NodeRuntime.runMain)
+export const main = (argv: ReadonlyArray<string>): void => runMain(runCli(argv))

@@ -11,14 +11,17 @@ import * as Module from "node:module"
 import { pathToFileURL } from "node:url"
 import { bundleAllowed, defaultRoot, freshBundle } from "./Bundle.ts"
 
-type Program = typeof import("./Program.ts")
+/** What `start` runs: the bundle's entry, a command's own build or `Program.ts`, all with this `main`. */
+interface Entry {
+  readonly main: (argv: ReadonlyArray<string>) => void
+}
 
-const load = async (): Promise<Program> => {
-  const entry = bundleAllowed(process.env) ? freshBundle(defaultRoot()) : undefined
+const load = async (argv: ReadonlyArray<string>): Promise<Entry> => {
+  const entry = bundleAllowed(process.env) ? freshBundle(defaultRoot(), undefined, argv) : undefined
   if (entry !== undefined) {
     try {
-      // the bundle is built from Program.ts, so it has Program's exports
-      return (await import(pathToFileURL(entry).href)) as Program
+      // every entry of the bundle exports Program.ts's `main` (BuildBundle.ts)
+      return (await import(pathToFileURL(entry).href)) as Entry
     } catch {
       // a bundle that cannot load (a chunk removed under us): the sources do the same work
     }
@@ -27,19 +30,17 @@ const load = async (): Promise<Program> => {
 }
 
 /**
- * Runs the CLI on `argv` as the program and returns the module it ran (the bundle's or the
- * sources'), whose `runCli` is then the one in use.
+ * Runs the CLI on `argv` as the program, from the bundle (the subcommand's own build when it has
+ * one) or from the sources.
  *
  * @example
  * await start(process.argv.slice(2))
  */
-export const start = async (argv: ReadonlyArray<string>): Promise<Program> => {
+export const start = async (argv: ReadonlyArray<string>): Promise<void> => {
   try {
     Module.enableCompileCache?.()
   } catch {
     // a start without the cache is only slower
   }
-  const program = await load()
-  program.main(argv)
-  return program
+  ;(await load(argv)).main(argv)
 }

@@ -23,6 +23,19 @@ export const table = (header: ReadonlyArray<string>, rows: ReadonlyArray<Readonl
 }
 
 /**
+ * An integer (|n| < 1e12) with thousands separators: what `n.toLocaleString("en-US")` prints, without
+ * its first call's cost (loading ICU's number formatting, 15–35 ms of a cold `mull run`).
+ *
+ * @example
+ * grouped(-1234567) // "-1,234,567"
+ */
+export const grouped = (n: number): string => {
+  const digits = String(Math.abs(n)).replace(/\B(?=(\d{3})+$)/gu, ",")
+  // toLocaleString keeps the sign of -0
+  return n < 0 || Object.is(n, -0) ? `-${digits}` : digits
+}
+
+/**
  * A number for humans: integers with thousands separators, small floats with 3 significant
  * digits, large ones in exponent form, `∞` for infinity.
  *
@@ -35,7 +48,7 @@ export const fmt = (x: number): string => {
   if (x === Number.POSITIVE_INFINITY) return "∞"
   if (Number.isNaN(x)) return "—"
   if (Math.abs(x) >= 1e12) return x.toExponential(2)
-  if (Number.isInteger(x)) return x.toLocaleString("en-US")
-  if (Math.abs(x) >= 100) return Math.round(x).toLocaleString("en-US")
+  if (Number.isInteger(x)) return grouped(x)
+  if (Math.abs(x) >= 100) return grouped(Math.round(x))
   return x.toPrecision(3)
 }

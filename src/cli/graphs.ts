@@ -28,19 +28,8 @@ const paramFlag = Flag.String("param").pipe(
 )
 const budgetFlag = Flag.String("budget").pipe(Flag.withDescription("Limits: meter=limit,…"), Flag.optional)
 
-export const graphs = Command.make(
-  "graphs",
-  {},
-  Effect.fn(function* () {
-    const listed = yield* Loader.list()
-    yield* Console.log(
-      table(
-        ["graph", "description"],
-        listed.map((g) => [g.name, g.description])
-      )
-    )
-  })
-).pipe(Command.withDescription("List the built-in graphs"))
+// in its own module, which `mull graphs` loads alone (Cli.ts)
+export { graphs } from "./graphsList.ts"
 
 export const validate = Command.make(
   "validate",

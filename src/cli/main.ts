@@ -9,12 +9,15 @@
  */
 import type * as ProgramModule from "./Program.ts"
 
-// a dynamic import, so that a start compiles nothing before the compile cache is on
-const Program: typeof ProgramModule = import.meta.main
-  ? await (await import("./Start.ts")).start(process.argv.slice(2))
-  : await import("./Program.ts")
+/** The CLI's version (unset while this file runs as the program: nothing imports it then). */
+export let VERSION: string
 
-export const VERSION = Program.VERSION
+/**
+ * Runs the CLI on explicit arguments (tests use this); bad input exits 2 with one line per problem.
+ * Unset while this file runs as the program.
+ */
+export let runCli: typeof ProgramModule.runCli
 
-/** Runs the CLI on explicit arguments (tests use this); bad input exits 2 with one line per problem. */
-export const runCli = Program.runCli
+// dynamic imports, so that a start compiles nothing before the compile cache is on
+if (import.meta.main) await (await import("./Start.ts")).start(process.argv.slice(2))
+else ({ VERSION, runCli } = await import("./Program.ts"))

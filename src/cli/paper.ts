@@ -97,7 +97,16 @@ export const paper = Command.make(
               const dir = join(flags.out, "sweeps")
               mkdirSync(dir, { recursive: true })
               return (worldSeeds.length === 0 ? [undefined] : worldSeeds).map((w) => {
-                const derived = deriveSweep(json, w, bonMax)
+                const derived = deriveSweep(
+                  json,
+                  w,
+                  bonMax,
+                  flags.full
+                    ? "every problem of the dataset (--every 1), difficulty from 256 samples (--difficulty 256)"
+                    : Option.isSome(flags.every)
+                      ? `every ${flags.every.value}th problem (--every ${flags.every.value})`
+                      : undefined
+                )
                 const n = w === undefined ? name : `${name}-w${w}`
                 const file = join(dir, `${n}.json`)
                 writeFileSync(file, `${JSON.stringify({ ...derived, name: n }, null, 2)}\n`)
@@ -156,15 +165,17 @@ export const paper = Command.make(
 /**
  * A sweep document for one world seed of the simulated backend (the main and the larger model's
  * backend configuration both get it) and with best-of-N's budgets extended by doublings to
- * `bonMax`; either may be undefined (left as written).
+ * `bonMax`; either may be undefined (left as written). Its description gains what was changed,
+ * with `subset` (the problems and bins the run's flags chose) first.
  *
  * @example
- * deriveSweep(JSON.parse(readFileSync("sweeps/paper.json", "utf8")), 1, 4096)
+ * deriveSweep(JSON.parse(readFileSync("sweeps/paper.json", "utf8")), 1, 4096, "every problem (--every 1)")
  */
 export const deriveSweep = (
   json: Record<string, unknown>,
   worldSeed: number | undefined,
-  bonMax: number | undefined
+  bonMax: number | undefined,
+  subset?: string | undefined
 ): Record<string, unknown> => {
   const obj = (x: unknown): Record<string, unknown> =>
     typeof x === "object" && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : {}
@@ -172,8 +183,18 @@ export const deriveSweep = (
   const backend = obj(json.backend)
   const large = json.large === undefined ? undefined : obj(json.large)
   const strategies = Array.isArray(json.strategies) ? (json.strategies as ReadonlyArray<unknown>) : []
+  // the file's description speaks of its own subset, bins and budgets: say what this run changed
+  const changed = [
+    subset,
+    worldSeed === undefined ? undefined : `world seed ${worldSeed}`,
+    bonMax === undefined ? undefined : `best-of-N up to N = ${bonMax}`
+  ].filter((x) => x !== undefined)
+  const note = `as run by \`mull paper\`: ${changed.join("; ")}`
   return {
     ...json,
+    ...(changed.length === 0
+      ? {}
+      : { description: typeof json.description === "string" ? `${json.description} — ${note}` : note }),
     backend: { ...backend, config: withSeed(backend.config) },
     ...(large === undefined ? {} : { large: { ...large, config: withSeed(large.config) } }),
     strategies: strategies.map((x) => {

@@ -36,6 +36,10 @@ export interface SweepData {
   readonly worlds?: ReadonlyMap<string, WorldUnit> | undefined
   /** raw metadata values (JSON strings) that are present */
   readonly meta: Partial<Record<MetaKey, string>>
+  /** pooled sweeps (`pool`): each part's name and metadata, in pooling order (`meta` is the first's) */
+  readonly parts?:
+    | ReadonlyArray<{ readonly sweep: string; readonly meta: Partial<Record<MetaKey, string>> }>
+    | undefined
 }
 
 export interface AnalysisOptions {
@@ -156,7 +160,8 @@ const POOL_STRIDE = 1_000_000
  * prefixed by its sweep's position (`w0/`, `w1/`, …) so a problem of each world is its own unit,
  * and positions are offset per sweep keeping their parity (so a problem keeps its fold). Oracle
  * bins are cut within each world (`worlds`, as sim2.py bins each seed) and pooled; findings and
- * intervals are computed over the pooled units. Metadata is the first sweep's.
+ * intervals are computed over the pooled units. `meta` is the first sweep's; `parts` keeps every
+ * sweep's, so the report can say how the worlds differ.
  *
  * @example
  * const data = pool([yield* load(store, "paper-full-w0"), yield* load(store, "paper-full-w1")])
@@ -189,7 +194,8 @@ export const pool = (parts: ReadonlyArray<SweepData>): SweepData => {
     estimates: parts.flatMap((d, i) => relabel(d.estimates ?? [], i)),
     order,
     worlds,
-    meta: first?.meta ?? {}
+    meta: first?.meta ?? {},
+    parts: parts.map((d) => ({ sweep: d.sweep, meta: d.meta }))
   }
 }
 

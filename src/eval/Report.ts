@@ -19,12 +19,13 @@ import * as Vega from "../charts/Vega.ts"
 import type { Registry } from "../services/Backend.ts"
 import { type AccuracyPoint, formatAccuracy, formatWithError } from "./Accuracy.ts"
 import { adaptiveSections } from "./Adaptive.ts"
-import { type Analysis, backendName, parameterCount, parseMeta } from "./Analysis.ts"
+import { type Analysis, backendName, type MetaKey, parameterCount, parseMeta } from "./Analysis.ts"
 import { agreement, type Binning } from "./Bins.ts"
 import * as Charts from "./Charts.ts"
 import { type Policy, policyTableRows } from "./ComputeOptimal.ts"
 import { type Exchange, type ExchangeFlops, exchangeTableRows, flopsTableRows } from "./Exchange.ts"
 import { findingsTableRows, summarizeFindings, VERDICT_RULE } from "./Findings.ts"
+import { jsonDifferences } from "./JsonDiff.ts"
 import { describeRouter, formatEstimate, type RouterResult, routerTableRows } from "./Router.ts"
 import { describeVoting } from "./Voting.ts"
 
@@ -128,6 +129,14 @@ const setupSection = (a: Analysis): Section => {
       header: ["", ""],
       rows: [
         ["sweep", data.sweep],
+        ...((data.parts?.length ?? 0) > 1
+          ? [
+              [
+                "pooled sweeps",
+                `${data.parts?.length} (each problem of each sweep is a unit; oracle bins cut within each)`
+              ]
+            ]
+          : []),
         ["backend", backend ?? "unknown (no sweep:<name>:backend metadata)"],
         ["problems with runs", int(problems.size)],
         ["MATH levels", list(levels)],
@@ -142,16 +151,31 @@ const setupSection = (a: Analysis): Section => {
       ]
     }
   ]
-  const codes: ReadonlyArray<readonly [string, string | undefined]> = [
-    ["Backend configuration (simulator knobs)", pretty(data.meta.backendConfig)],
-    ["Generator", structured(data.meta.generatorParams)],
-    ["Larger model", structured(data.meta.largeParams)],
-    ["Larger model's backend configuration", pretty(data.meta.largeConfig)],
-    ["Sweep specification", pretty(data.meta.spec)]
+  const codes: ReadonlyArray<readonly [string, string | undefined, MetaKey]> = [
+    ["Backend configuration (simulator knobs)", pretty(data.meta.backendConfig), "backendConfig"],
+    ["Generator", structured(data.meta.generatorParams), "generatorParams"],
+    ["Larger model", structured(data.meta.largeParams), "largeParams"],
+    ["Larger model's backend configuration", pretty(data.meta.largeConfig), "largeConfig"],
+    ["Sweep specification", pretty(data.meta.spec), "spec"]
   ]
-  for (const [title, text] of codes) {
+  const parts = data.parts ?? []
+  for (const [title, text, key] of codes) {
     if (text === undefined || text === "") continue
-    blocks.push({ kind: "p", text: `${title}:` }, { kind: "code", text })
+    // pooled sweeps: the first's block, then only what each other sweep changes in it
+    const others = parts.slice(1).flatMap((p) => {
+      const d = jsonDifferences(parseMeta(data.meta[key]), parseMeta(p.meta[key]))
+      return d.length === 0
+        ? []
+        : [`${p.sweep}: ${d.map((x) => `\`${x.path}\` ${JSON.stringify(x.right) ?? "absent"}`).join(", ")}`]
+    })
+    const first = parts[0]
+    const label =
+      first !== undefined && others.length > 0
+        ? `${title} (${first.sweep}, the first of ${parts.length} pooled sweeps)`
+        : title
+    blocks.push({ kind: "p", text: `${label}:` }, { kind: "code", text })
+    if (others.length > 0)
+      blocks.push({ kind: "p", text: `The other pooled sweeps differ from it only in: ${others.join("; ")}.` })
   }
   const absent = codes.filter(([, t]) => t === undefined).map(([t]) => t.toLowerCase())
   if (absent.length > 0) blocks.push({ kind: "p", text: `Not recorded in the store's metadata: ${absent.join("; ")}.` })

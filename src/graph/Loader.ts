@@ -6,13 +6,16 @@
  *
  * @since 0.1.0
  */
-import { readdir, readFile } from "node:fs/promises"
+import { readFile } from "node:fs/promises"
 import * as NodePath from "node:path"
 import { Effect, Result } from "effect"
-import { fromRoot } from "../paths.ts"
 import * as Graph from "./Graph.ts"
 import { GraphError } from "./GraphError.ts"
+import { builtinDir, list } from "./List.ts"
 import * as Plan from "./Plan.ts"
+
+// listing reads no Schema, so it lives apart and `mull graphs` loads only it
+export { builtinDir, type Listed, list } from "./List.ts"
 
 /** A loaded graph: its document as written, its `use` targets, and its compiled plan. */
 export interface LoadedGraph {
@@ -29,9 +32,6 @@ export interface LoadedGraph {
   /** the compiled plan: what validation, the static cost and the interpreter read */
   readonly plan: Plan.Plan
 }
-
-/** The folder of the built-in graphs shipped with mull. */
-export const builtinDir: string = fromRoot("graphs")
 
 export interface LoadOptions {
   /** folders searched for graph names, in order; defaults to the built-in folder */
@@ -248,41 +248,4 @@ export const fromJson = (json: unknown, options: LoadOptions = {}): Effect.Effec
     const decoded = yield* decodeParsed(json, source)
     const dir = options.cwd ?? process.cwd()
     return yield* loadFrom(NodePath.join(dir, "(inline).json"), source, decoded, options, [])
-  })
-
-/** A graph available by name. */
-export interface Listed {
-  readonly name: string
-  readonly description: string
-  readonly file: string
-}
-
-/**
- * The graphs available by name in the folders (the first folder wins on duplicates), sorted.
- *
- * @example
- * const graphs = yield* list([builtinDir])
- */
-export const list = (folders: ReadonlyArray<string> = [builtinDir]): Effect.Effect<ReadonlyArray<Listed>> =>
-  Effect.gen(function* () {
-    const seen = new Map<string, Listed>()
-    for (const folder of folders) {
-      const files = yield* Effect.promise(() => readdir(folder).catch(() => [] as Array<string>))
-      for (const f of files.filter((f) => f.endsWith(".json")).sort()) {
-        const name = f.slice(0, -5)
-        if (seen.has(name)) continue
-        const file = NodePath.join(folder, f)
-        const text = yield* Effect.promise(() => readFile(file, "utf8").catch(() => ""))
-        let description = ""
-        try {
-          const j: unknown = JSON.parse(text)
-          if (typeof j === "object" && j !== null && "description" in j && typeof j.description === "string")
-            description = j.description
-        } catch {
-          description = "(not valid JSON)"
-        }
-        seen.set(name, { name, description, file })
-      }
-    }
-    return [...seen.values()].sort((a, b) => a.name.localeCompare(b.name))
   })

@@ -10,16 +10,20 @@
  */
 import { Effect, Schema } from "effect"
 import * as Ledger from "../budget/Ledger.ts"
-import * as CandidateId from "../domain/CandidateId.ts"
 import * as Population from "../domain/Population.ts"
 import * as Usage from "../domain/Usage.ts"
 import * as Bound from "../graph/Bound.ts"
 import { checkNums } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
 import { boundScopeOf, type Frame, num } from "../runtime/Env.ts"
+import * as Fanout from "../runtime/Fanout.ts"
 import { comment } from "./Common.ts"
 import { type NodeKind, type PlanNode, planNode } from "./Kind.ts"
 import type { Node, NodeDoc } from "./Registry.ts"
+import type { SampleFields } from "./sample.ts"
+
+/** Whether a plan node is a `sample` node (its fields are `SampleFields`). */
+const isSample = (node: PlanNode): node is PlanNode<SampleFields> => node.type === "sample"
 
 /**
  * The most branches a `parallel` may run: each is a fiber with its own share of the budget, so a
@@ -136,42 +140,15 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
           // each branch keeps its own "last scored with": the branches run concurrently, so which
           // one scored last in time depends on scheduling; afterwards the last in branch order wins
           const before = frame.env.lastScore
-          const envs: Array<Frame["env"]> = []
-          const outs = yield* Effect.forEach(
-            Array.from({ length: branches }, (_, j) => j),
-            (j) => {
-              // no generator per branch: a fan-out starts its branches one after another in one
-              // task, so what each does before its first call delays every later branch's call
-              const start = (ledger: Frame["ledger"]) => {
-                const prefix = CandidateId.branch(frame.prefix, j)
-                // branch j of every parallel at this depth counts its fresh samples on from the last one
-                let counter = frame.env.counters.get(prefix)
-                if (counter === undefined) {
-                  counter = { next: 0 }
-                  frame.env.counters.set(prefix, counter)
-                }
-                const env = { ...frame.env }
-                envs[j] = env
-                const branch: Frame = {
-                  ...frame,
-                  env,
-                  ledger,
-                  // a branch pays from its share: the run's reserve to finish is not its to spend
-                  hold: undefined,
-                  prefix,
-                  group: CandidateId.branchGroup(frame.prefix, j),
-                  counter,
-                  selection: { ranking: [] }
-                }
-                return runNode(branch, body, Population.empty)
-              }
-              return share === undefined
-                ? Effect.suspend(() => start(frame.ledger))
-                : Effect.flatMap(Ledger.makeShare(frame.ledger, share), start)
-            },
-            { concurrency: "unbounded" }
-          )
-          for (const env of envs) if (env.lastScore !== before) frame.env.lastScore = env.lastScore
+          // the branches' frames in one pass, then their runs: a fan-out starts its branches one
+          // after another in one task, so what each does before its first call delays every
+          // later branch's call (see Fanout.ts)
+          const frames = Fanout.branchFrames(frame, branches, share)
+          const outs =
+            isSample(body) && Fanout.launchesTogether(frame)
+              ? yield* Fanout.sampleBranches(frames, body.path, body.fields)
+              : yield* Effect.forEach(frames, (b) => runNode(b, body, Population.empty), { concurrency: "unbounded" })
+          for (const b of frames) if (b.env.lastScore !== before) frame.env.lastScore = b.env.lastScore
           return [...population, ...outs.flat()]
         })
     })

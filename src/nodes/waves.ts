@@ -29,11 +29,10 @@ import * as Bound from "../graph/Bound.ts"
 import { type CheckScope, checkNums, checkVerifier, type VerifierRef } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
 import * as Scope from "../graph/Scope.ts"
-import { aggregate } from "../runtime/Aggregate.ts"
-import { generate, score as scoreCalls } from "../runtime/Calls.ts"
-import { type Frame, num, type Sampling, sampling } from "../runtime/Env.ts"
+import { generate } from "../runtime/Calls.ts"
+import { num, type Sampling, sampling } from "../runtime/Env.ts"
 import { announce, type Created, grow } from "../runtime/Grow.ts"
-import type { RunError } from "../runtime/RunError.ts"
+import { scoreNew } from "../runtime/Scored.ts"
 import * as Stop from "../runtime/Stop.ts"
 import {
   Aggregate,
@@ -250,8 +249,9 @@ export const waves: NodeKind<"waves", WavesDoc, WavesNode> = {
               generation
             }))
             yield* announce(frame, path, created)
-            let fresh = created.map((c) => c.candidate)
-            if (f.verifier !== undefined && fresh.length > 0) fresh = yield* scoreWave(frame, path, f, fresh)
+            let fresh: ReadonlyArray<Candidate> = created.map((c) => c.candidate)
+            if (f.verifier !== undefined && fresh.length > 0)
+              fresh = yield* scoreNew(frame, path, f.verifier.name, f.aggregate, fresh, true)
             const counted: Array<Candidate> = []
             for (const c of fresh) {
               tally.add(c.answer, c.score ?? 0)
@@ -280,37 +280,3 @@ export const waves: NodeKind<"waves", WavesDoc, WavesNode> = {
     })
   }
 }
-
-/** Scores a wave's samples (finishing work: they are complete) and sets their scores. */
-const scoreWave = (
-  frame: Frame,
-  path: string,
-  f: WavesFields,
-  fresh: ReadonlyArray<Candidate>
-): Effect.Effect<Array<Candidate>, RunError> =>
-  Effect.gen(function* () {
-    const verifier = f.verifier
-    const targets = fresh.filter((c) => c.steps !== undefined)
-    if (verifier === undefined || targets.length === 0) return [...fresh]
-    const scores = yield* scoreCalls(frame, path, verifier.name, targets, true)
-    const byId = new Map<string, Candidate>()
-    targets.forEach((c, i) => {
-      const s = scores[i]
-      const total = s === undefined ? undefined : aggregate(s, f.aggregate)
-      if (s !== undefined && total !== undefined) byId.set(c.id, { ...c, stepScores: s, score: total })
-    })
-    if (frame.env.events.enabled)
-      yield* Effect.forEach(
-        [...byId.values()],
-        (c) =>
-          frame.env.events.publish({
-            _tag: "CandidateScored",
-            id: c.id,
-            node: path,
-            score: c.score ?? 0,
-            stepScores: c.stepScores ?? []
-          }),
-        { discard: true }
-      )
-    return fresh.map((c) => byId.get(c.id) ?? c)
-  })

@@ -656,6 +656,55 @@ const generateOne = (
   )
 }
 
+/**
+ * One call in each of many frames, launched together: a fan-out's branches, each paying from its
+ * own ledger (its share). Call i is made as `generate(frames[i], node, [calls[i]])` makes it — the
+ * same request and seed, the same two phases in frame i's ledger — but without a scope, a
+ * suspension and a generator per call: the calls' reservations live in one scope (each frame's
+ * ledger pays only for its own call, so when one is released changes no other's grant), and each
+ * call is forked as soon as it is reserved. A `calls[i]` of `undefined` makes no call (its result
+ * is `undefined`, as is a refused call's). `settled(i, result)`, if given, runs as each call made
+ * settles, in its fiber: what a caller does with an answer then overlaps the later calls' waits.
+ *
+ * @example
+ * const firsts = yield* generateEach(branchFrames, "root.nodes.0.body", branchCalls)
+ */
+export const generateEach = (
+  frames: ReadonlyArray<Frame>,
+  node: string,
+  calls: ReadonlyArray<GenCall | undefined>,
+  settled?: (i: number, result: Generated | undefined) => void
+): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> =>
+  Effect.scoped(
+    Effect.suspend(() => {
+      const out: Array<Generated | undefined> = calls.map(() => undefined)
+      const one = (call: GenCall | undefined, i: number): Effect.Effect<void, BackendError, Scope.Scope> => {
+        const frame = frames[i]
+        if (call === undefined || frame === undefined) return Effect.void
+        const full = requestOf(frame, node, call, call.n)
+        const asked = generationReservation(frame, node, call, full)
+        // phase 1: the whole call, if it fits (a tentative ask is no refusal)
+        return Effect.matchEffect(frame.ledger.reserve({ ...asked, minUnits: asked.units, tentative: true }), {
+          onSuccess: (r) =>
+            Effect.map(paidGeneration(frame, node, call, full, asked, r, 0), (g) => {
+              out[i] = g
+              settled?.(i, g)
+            }),
+          // phase 2: what fits, sequence by sequence (only this frame's ledger pays)
+          onFailure: () =>
+            Effect.suspend(() => {
+              const mine: Array<Generated | undefined> = [undefined]
+              return Effect.map(payOneByOne(frame, node, [call], [full], [asked], 0, mine), () => {
+                out[i] = mine[0]
+                settled?.(i, mine[0])
+              })
+            })
+        })
+      }
+      return Effect.as(Effect.forEach(calls, one, { concurrency: "unbounded", discard: true }), out)
+    })
+  )
+
 const generateMany = (
   frame: Frame,
   node: string,

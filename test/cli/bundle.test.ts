@@ -4,7 +4,9 @@
  * for listing, help, validation, cost, bad input, a run (`--json`, wall times aside), an `eval` with
  * two worker threads (whose module URL the bundle must keep pointing at the sources) and a report;
  * the freshness check refuses a manifest of another checkout or format, a changed input, a missing
- * entry or a malformed file; `import.meta` in our sources becomes the source file's own location.
+ * entry or a malformed file; `graphs` and `run` start from their own builds (`SINGLE_COMMANDS`), and
+ * print what the sources print, help, completion scripts and bad input included; `import.meta` in
+ * our sources becomes the source file's own location.
  */
 import { type SpawnSyncReturns, spawnSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
@@ -12,18 +14,20 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { pathToFileURL } from "node:url"
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { buildBundle, ownImportMeta } from "../../src/cli/BuildBundle.ts"
+import { type Built, buildBundle, ownImportMeta, SINGLE_COMMANDS } from "../../src/cli/BuildBundle.ts"
 import { bundleAllowed, defaultRoot, freshBundle, type Manifest } from "../../src/cli/Bundle.ts"
 
 const root = defaultRoot()
 let dir = ""
 let entry = ""
+let built: Built | undefined
 let scratch = ""
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "mull-bundle-"))
   scratch = mkdtempSync(join(tmpdir(), "mull-bundle-scratch-"))
-  entry = (await buildBundle({ root, dir })).entry
+  built = await buildBundle({ root, dir })
+  entry = built.entry
 }, 240_000)
 
 afterAll(() => {
@@ -33,12 +37,17 @@ afterAll(() => {
 
 const env = { ...process.env, NO_COLOR: "1", MULL_SERVE_TOKEN: "" }
 
-/** `main(argv)` of the test's bundle, as `src/cli/Start.ts` runs it (from a file: workers inherit flags). */
+/**
+ * `main(argv)` of the entry of the test's bundle that `src/cli/Start.ts` picks for `argv` (a
+ * command's own build, or the whole CLI's), run from a file (workers inherit flags).
+ */
 const fromBundle = (argv: ReadonlyArray<string>): SpawnSyncReturns<string> => {
   const start = join(scratch, "start.mjs")
+  const picked = freshBundle(root, dir, argv)
+  assert.isDefined(picked, "the bundle is fresh")
   writeFileSync(
     start,
-    `const m = await import(${JSON.stringify(pathToFileURL(entry).href)})\nm.main(process.argv.slice(2))\n`
+    `const m = await import(${JSON.stringify(pathToFileURL(picked ?? entry).href)})\nm.main(process.argv.slice(2))\n`
   )
   return spawnSync(process.execPath, [start, ...argv], { cwd: root, encoding: "utf8", env, timeout: 180_000 })
 }
@@ -70,13 +79,30 @@ describe("the CLI's bundle", () => {
       ["validate", "docs/examples/revise-the-best.json"],
       ["cost", "lookahead", "--param", "N=16", "--param", "k=2"],
       ["run", "no-such-graph", "--question", "x"],
-      ["run", "beam-search", "--param", "N=0", "--question", "x"]
+      ["run", "beam-search", "--param", "N=0", "--question", "x"],
+      ["run", "beam-search", "--param", "N", "--question", "x"],
+      ["graphs", "--help"],
+      ["graphs", "--bogus"],
+      ["graphs", "--completions", "bash"],
+      ["run", "--completions=zsh"]
     ]) {
       const { b, s } = same(argv)
       assert.strictEqual(b.stderr, s.stderr, `${argv.join(" ")}: stderr`)
     }
     assert.strictEqual(fromBundle(["run", "no-such-graph", "--question", "x"]).status, 2)
   }, 300_000)
+
+  it("starts graphs and run from their own builds, anything else from the whole CLI's", () => {
+    assert.deepStrictEqual(
+      Object.keys(built?.commands ?? {}),
+      SINGLE_COMMANDS.map((c) => c.name)
+    )
+    assert.strictEqual(freshBundle(root, dir, ["graphs"]), built?.commands.graphs)
+    assert.strictEqual(freshBundle(root, dir, ["run", "beam-search"]), built?.commands.run)
+    assert.notStrictEqual(built?.commands.run, entry)
+    for (const argv of [[], ["validate", "x"], ["--help"], ["graphs", "--completions", "bash"], ["constructor"]])
+      assert.strictEqual(freshBundle(root, dir, argv), entry, argv.join(" "))
+  })
 
   it("runs a graph to the same result (wall times aside)", () => {
     const argv = ["run", "beam-search", "--param", "N=16", "--question", "What is $6 \\cdot 7$?", "--json"]
@@ -137,6 +163,36 @@ describe("the CLI's bundle", () => {
       assert.isUndefined(freshBundle(root, dir), "another format")
       write({ ...manifest, entry: "b-none/Program.mjs" })
       assert.isUndefined(freshBundle(root, dir), "no entry file")
+      const graphs = manifest.commands.graphs
+      assert.isDefined(graphs)
+      if (graphs === undefined) return
+      write({
+        ...manifest,
+        commands: { ...manifest.commands, graphs: { ...graphs, entry: "b-none/graphs/graphs.mjs" } }
+      })
+      assert.isUndefined(freshBundle(root, dir, ["graphs"]), "no entry file for the command")
+      write({ ...manifest, commands: { graphs: graphs.entry } })
+      assert.isUndefined(freshBundle(root, dir), "a malformed command entry")
+      write({ ...manifest, commands: { graphs: { ...graphs, inputs: ["x"] } } })
+      assert.isUndefined(freshBundle(root, dir), "a malformed command input")
+      write({ ...manifest, commands: { graphs: { ...graphs, inputs: [manifest.inputs.length] } } })
+      assert.isUndefined(freshBundle(root, dir, ["graphs"]), "a command input that is not there")
+      // a command's own build is fresh while what it was built from is, whatever else changed
+      const mine = new Set(graphs.inputs)
+      assert.isBelow(mine.size, manifest.inputs.length / 2, "graphs is built from under half the inputs")
+      const notMine = manifest.inputs.findIndex((i, k) => !mine.has(k) && i[0].startsWith("src/"))
+      const onlyMine = [...mine].find((k) => manifest.inputs[k]?.[0].startsWith("src/graph/List.ts"))
+      assert.isAbove(notMine, -1)
+      assert.isDefined(onlyMine)
+      const touch = (k: number | undefined) =>
+        write({ ...manifest, inputs: manifest.inputs.map((i, j) => (j === k ? ([i[0], i[1], i[2] + 1] as const) : i)) })
+      touch(notMine)
+      assert.isUndefined(freshBundle(root, dir, ["validate"]), "the whole CLI is stale")
+      assert.strictEqual(freshBundle(root, dir, ["graphs"]), built?.commands.graphs, "graphs' own build is not")
+      touch(onlyMine)
+      assert.isUndefined(freshBundle(root, dir, ["graphs"]), "graphs' own input changed")
+      touch(manifest.inputs.findIndex((i) => i[0] === "src/cli/Cli.ts"))
+      assert.isUndefined(freshBundle(root, dir, ["graphs"]), "Cli.ts, whose case it repeats, changed")
       write({ ...manifest, inputs: [42] })
       assert.isUndefined(freshBundle(root, dir), "a malformed input")
       write("{ not json")

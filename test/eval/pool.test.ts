@@ -4,11 +4,12 @@
  */
 import { readFileSync } from "node:fs"
 import { describe, expect, it } from "@effect/vitest"
+import { Effect } from "effect"
 import { deriveSweep } from "../../src/cli/paper.ts"
 import { analyze, pool, type SweepData } from "../../src/eval/Analysis.ts"
 import { oracleBins, quantileBins, quantileBinsByWorld } from "../../src/eval/Bins.ts"
 import type { DifficultyRecord, RunRecord } from "../../src/eval/Record.ts"
-import { binRule } from "../../src/eval/Report.ts"
+import { binRule, build } from "../../src/eval/Report.ts"
 import { fromRoot } from "../../src/paths.ts"
 
 const run = (sweep: string, problemId: string, budget: number, correct: boolean): RunRecord =>
@@ -100,8 +101,17 @@ describe("pooling world seeds", () => {
     expect(d.strategies.filter((s) => s.graph !== "weighted-best-of-n")).toEqual(
       (paper.strategies as ReadonlyArray<{ graph: string }>).filter((s) => s.graph !== "weighted-best-of-n")
     )
+    // the description says what this run changed (the file's own speaks of every 2nd problem)
+    expect((d as { description?: string }).description).toMatch(
+      /— as run by `mull paper`: world seed 2; best-of-N up to N = 4096$/
+    )
+    const full = deriveSweep(paper, 0, 4096, "every problem (--every 1)") as { description: string }
+    expect(full.description).toContain(
+      "as run by `mull paper`: every problem (--every 1); world seed 0; best-of-N up to N = 4096"
+    )
     // nothing asked, nothing changed
     expect(deriveSweep(paper, undefined, undefined).strategies).toEqual(paper.strategies)
+    expect(deriveSweep(paper, undefined, undefined).description).toBe(paper.description)
   })
 
   it("cuts oracle bins within each world, as sim2.py bins each seed, and pools the units with their world's bins", () => {
@@ -155,5 +165,28 @@ describe("pooling world seeds", () => {
     expect(() => quantileBinsByWorld([], 0, worlds)).toThrow(RangeError)
     // oracleBins without worlds is unchanged
     expect(oracleBins(values.map(([id, v]) => difficulty("s", id, v))).worlds).toBe(1)
+  })
+})
+
+describe("a pooled report's setup", () => {
+  it("shows the first sweep's configuration and says what each other sweep changes in it", async () => {
+    const seeded = (name: string, seed: number): SweepData => ({
+      ...world(name, (i) => i < 5),
+      meta: {
+        backend: JSON.stringify("simulated"),
+        backendConfig: JSON.stringify({ worldSeed: seed }),
+        spec: JSON.stringify({ name, backend: { name: "simulated", config: { worldSeed: seed } } })
+      }
+    })
+    const pooled = pool([seeded("full-w0", 0), seeded("full-w1", 1), seeded("full-w2", 2)])
+    const report = await Effect.runPromise(build(analyze(pooled, { resamples: 0 }), { generatedAt: "2026-12-06" }))
+    const md = report.markdown
+    expect(md).toContain("| pooled sweeps | 3 (")
+    expect(md).toContain("Backend configuration (simulator knobs) (full-w0, the first of 3 pooled sweeps):")
+    expect(md).toContain("full-w1: `worldSeed` 1; full-w2: `worldSeed` 2")
+    expect(md).toContain('full-w1: `name` "full-w1", `backend.config.worldSeed` 1')
+    // one sweep: no pooling rows
+    const alone = await Effect.runPromise(build(analyze(seeded("solo", 0), { resamples: 0 }), { generatedAt: "x" }))
+    expect(alone.markdown).not.toContain("pooled sweeps")
   })
 })

@@ -1,0 +1,171 @@
+/**
+ * Launching a `parallel`'s branches together. A fan-out starts its branches one after another in
+ * one task, so whatever a branch does before its first call delays every later branch's call: at
+ * 30 µs a branch, 256 branches take 7 ms to start, longer than a fast server takes to answer. So
+ * the branches' frames (id prefix, sample counter, env copy, budget share) are made in one pass
+ * before any branch runs, and — when nobody listens to node events or exports spans — a branch
+ * whose body is a single `sample` (best-of-N as N calls, the common fan-out) is not run through
+ * the interpreter at all: its fields are read, its call is built and reserved, and the calls of
+ * all branches are launched by one `generateEach`, each forked as soon as it is reserved.
+ *
+ * The result is the same as running each branch's body in its own frame: the same ids, groups,
+ * seeds, requests, reservations (in each branch's share) and candidates, in branch order.
+ *
+ * @since 0.2.0
+ */
+import { Effect } from "effect"
+import * as Ledger from "../budget/Ledger.ts"
+import type { Limits } from "../budget/Limits.ts"
+import type { Candidate } from "../domain/Candidate.ts"
+import * as CandidateId from "../domain/CandidateId.ts"
+import * as Population from "../domain/Population.ts"
+import { type NumField, valueProblem } from "../graph/Field.ts"
+import type { Generation } from "../services/Generator.ts"
+import { type GenCall, type Generated, generateEach } from "./Calls.ts"
+import { type Frame, fieldValue, maxTokensOf, type Sampling } from "./Env.ts"
+import { grow } from "./Grow.ts"
+import { InvalidValue, type RunError } from "./RunError.ts"
+
+/**
+ * The frames of a fan-out's branches, made in one pass: branch j gets the id prefix `bj/` (inside
+ * the frame's own), group `bj`, the sample counter of that prefix (kept across runs in
+ * `env.counters`), its own copy of the env (its own `lastScore`), its own ledger — a share of
+ * `frame.ledger` with limits `share`, or the frame's ledger when there is no budget — no hold (a
+ * branch pays from its share, the run's reserve to finish is not its to spend) and its own
+ * selection.
+ *
+ * @example
+ * const frames = branchFrames(frame, 4, Ledger.shareOf(frame.ledger.limits, snapshot, 4))
+ */
+export const branchFrames = (frame: Frame, branches: number, share: Limits | undefined): ReadonlyArray<Frame> => {
+  const out: Array<Frame> = new Array(branches)
+  for (let j = 0; j < branches; j++) {
+    const prefix = CandidateId.branch(frame.prefix, j)
+    // branch j of every parallel at this depth counts its fresh samples on from the last one
+    let counter = frame.env.counters.get(prefix)
+    if (counter === undefined) {
+      counter = { next: 0 }
+      frame.env.counters.set(prefix, counter)
+    }
+    out[j] = {
+      ...frame,
+      env: { ...frame.env },
+      ledger: share === undefined ? frame.ledger : Ledger.makeShareUnsafe(frame.ledger, share),
+      hold: undefined,
+      prefix,
+      group: CandidateId.branchGroup(frame.prefix, j),
+      counter,
+      selection: { ranking: [] }
+    }
+  }
+  return out
+}
+
+/**
+ * Whether a fan-out in this frame can launch its branches' calls together (`sampleBranches`):
+ * nobody listens to node events or exports spans. The interpreter publishes `NodeEntered` /
+ * `NodeExited` and opens a span per node run; a listener gets them from the ordinary path.
+ *
+ * @example
+ * if (launchesTogether(frame)) yield* sampleBranches(frames, body.path, body.fields)
+ */
+export const launchesTogether = (frame: Frame): boolean => !frame.env.events.enabled && !frame.env.traced
+
+/** The fields of a `sample` node, as its kind compiles them (`nodes/sample.ts`'s `SampleFields`). */
+export interface SampleSpec extends Sampling {
+  readonly n: NumField
+  readonly until: "step" | "end"
+  readonly logprobs: number | undefined
+}
+
+/** A numeric field's value in a frame, checked by its rule, outside Effect (`Env.num`'s rule). */
+const checkedValue = (frame: Frame, field: NumField, counts: Population.Counts): number | InvalidValue => {
+  const v = fieldValue(frame, field, counts)
+  const why = valueProblem(field, v)
+  return why === undefined ? v : new InvalidValue({ path: field.path, problem: why })
+}
+
+/**
+ * The call branch j's `sample` node makes, as `sample.run` makes it on an empty population: its
+ * n, temperature and maxTokens read in the branch's frame (its `budget.*` is its share), its first
+ * sample's id as the seed key; the branch's counter moves on by n. `undefined` when n is 0.
+ */
+const sampleCall = (
+  frame: Frame,
+  f: SampleSpec
+): { readonly call: GenCall; readonly first: number } | undefined | InvalidValue => {
+  const counts = Population.counts(Population.empty)
+  const n = checkedValue(frame, f.n, counts)
+  if (typeof n !== "number") return n
+  const temperature = checkedValue(frame, f.temperature, counts)
+  if (typeof temperature !== "number") return temperature
+  let requested: number | undefined
+  if (f.maxTokens !== undefined) {
+    const m = checkedValue(frame, f.maxTokens, counts)
+    if (typeof m !== "number") return m
+    requested = m
+  }
+  if (n === 0) return undefined
+  const first = frame.counter.next
+  frame.counter.next += n
+  const call: GenCall = {
+    seedKey: CandidateId.sample(frame.prefix, first),
+    prefix: undefined,
+    n,
+    minN: 1,
+    until: f.until,
+    temperature,
+    maxTokens: maxTokensOf(frame, requested, f.until),
+    // whole solutions are finishing work (a branch has no hold, so this draws on nothing)
+    finishing: f.until === "end",
+    ...(f.logprobs === undefined ? {} : { logprobs: f.logprobs })
+  }
+  return { call, first }
+}
+
+/**
+ * Runs a `sample` node (at `path`, with `fields`) in every branch frame with the branches' calls launched together
+ * (`generateEach`): what each branch's run would give — its fresh samples `bj/s<k>…`, grown in its
+ * frame — in branch order. A field that fails its rule fails the fan-out before any call (the
+ * branches read the same params, an equal share and an empty population, so branch 0 would fail
+ * first all the same).
+ *
+ * @example
+ * const populations = yield* sampleBranches(branchFrames(frame, 256, undefined), body.path, body.fields)
+ */
+export const sampleBranches = (
+  frames: ReadonlyArray<Frame>,
+  path: string,
+  fields: SampleSpec
+): Effect.Effect<ReadonlyArray<Population.Population>, RunError> =>
+  Effect.suspend((): Effect.Effect<ReadonlyArray<Population.Population>, RunError> => {
+    const calls: Array<GenCall | undefined> = new Array(frames.length)
+    const firsts: Array<number> = new Array(frames.length)
+    for (let j = 0; j < frames.length; j++) {
+      const frame = frames[j] as Frame // j < frames.length
+      const made = sampleCall(frame, fields)
+      if (made instanceof InvalidValue) return Effect.fail(made)
+      calls[j] = made?.call
+      firsts[j] = made?.first ?? 0
+    }
+    // each branch's candidates are grown as its call answers, while later calls still wait
+    const populations: Array<Population.Population> = frames.map(() => Population.empty)
+    const settled = (j: number, paid: Generated | undefined): void => {
+      const frame = frames[j]
+      if (paid === undefined || frame === undefined) return
+      const first = firsts[j] ?? 0
+      const out: Array<Candidate> = new Array(paid.generations.length)
+      for (let i = 0; i < paid.generations.length; i++)
+        out[i] = grow(
+          frame,
+          path,
+          CandidateId.sample(frame.prefix, first + i),
+          undefined,
+          paid.generations[i] as Generation, // i < length
+          undefined,
+          paid.cut[i] === true
+        )
+      populations[j] = out
+    }
+    return Effect.as(generateEach(frames, path, calls, settled), populations)
+  })
