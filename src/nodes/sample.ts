@@ -9,14 +9,13 @@
  */
 import { Effect, Schema } from "effect"
 import type { Candidate } from "../domain/Candidate.ts"
-import * as CandidateId from "../domain/CandidateId.ts"
 import * as Population from "../domain/Population.ts"
 import * as Bound from "../graph/Bound.ts"
 import { checkNums } from "../graph/Check.ts"
 import * as Field from "../graph/Field.ts"
-import { type GenCall, type Generated, generate } from "../runtime/Calls.ts"
+import { type Generated, generate } from "../runtime/Calls.ts"
 import { type Frame, numNow, type Sampling, samplingNow } from "../runtime/Env.ts"
-import { announce, type Created, grow } from "../runtime/Grow.ts"
+import { announce, freshCall, grownFresh } from "../runtime/Grow.ts"
 import { InvalidValue, type RunError } from "../runtime/RunError.ts"
 import { comment, maxTokensKey, samplingFields, temperatureKey, Until } from "./Common.ts"
 import { type NodeKind, planNode } from "./Kind.ts"
@@ -84,36 +83,9 @@ const freshNow = (
   before: ReadonlyArray<Candidate>
 ): Effect.Effect<ReadonlyArray<Candidate>, RunError> => {
   if (n === 0) return Effect.succeed(before.length === 0 ? [] : before)
-  const first = frame.counter.next
-  frame.counter.next += n
-  // one call for the node's n samples (servers share the prompt), seeded by the first sample's
-  // id: sample first+i is continuation i, whatever n is — so best-of-64 gets best-of-256's first 64
-  const call: GenCall = {
-    seedKey: CandidateId.sample(frame.prefix, first),
-    prefix: undefined,
-    n,
-    minN: 1,
-    until,
-    temperature,
-    maxTokens,
-    // whole solutions are finishing work: they may draw on the run's reserve to finish
-    finishing: until === "end",
-    ...(logprobs === undefined ? {} : { logprobs })
-  }
+  const { call, first } = freshCall(frame, n, until, temperature, maxTokens, logprobs)
   const grown = (results: ReadonlyArray<Generated | undefined>) => {
-    const paid = results[0]
-    const created: Array<Created> = (paid?.generations ?? []).map((generation, i) => ({
-      candidate: grow(
-        frame,
-        node,
-        CandidateId.sample(frame.prefix, first + i),
-        undefined,
-        generation,
-        undefined,
-        paid?.cut[i] === true
-      ),
-      generation
-    }))
+    const created = grownFresh(frame, node, first, results[0])
     const out: Array<Candidate> = before.slice()
     for (const c of created) out.push(c.candidate)
     return { created, out }

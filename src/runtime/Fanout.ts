@@ -16,14 +16,12 @@
 import { Effect } from "effect"
 import * as Ledger from "../budget/Ledger.ts"
 import type { Limits } from "../budget/Limits.ts"
-import type { Candidate } from "../domain/Candidate.ts"
 import * as CandidateId from "../domain/CandidateId.ts"
 import * as Population from "../domain/Population.ts"
-import { type NumField, valueProblem } from "../graph/Field.ts"
-import type { Generation } from "../services/Generator.ts"
+import type { NumField } from "../graph/Field.ts"
 import { type GenCall, type Generated, generateEach } from "./Calls.ts"
-import { type Frame, fieldValue, maxTokensOf, type Sampling } from "./Env.ts"
-import { grow } from "./Grow.ts"
+import { type Frame, numNow, type Sampling, samplingNow } from "./Env.ts"
+import { freshCall, grownFresh } from "./Grow.ts"
 import { InvalidValue, type RunError } from "./RunError.ts"
 
 /**
@@ -78,49 +76,21 @@ export interface SampleSpec extends Sampling {
   readonly logprobs: number | undefined
 }
 
-/** A numeric field's value in a frame, checked by its rule, outside Effect (`Env.num`'s rule). */
-const checkedValue = (frame: Frame, field: NumField, counts: Population.Counts): number | InvalidValue => {
-  const v = fieldValue(frame, field, counts)
-  const why = valueProblem(field, v)
-  return why === undefined ? v : new InvalidValue({ path: field.path, problem: why })
-}
-
 /**
  * The call branch j's `sample` node makes, as `sample.run` makes it on an empty population: its
- * n, temperature and maxTokens read in the branch's frame (its `budget.*` is its share), its first
- * sample's id as the seed key; the branch's counter moves on by n. `undefined` when n is 0.
+ * n, temperature and maxTokens read in the branch's frame (its `budget.*` is its share), in the
+ * same order; `undefined` when n is 0.
  */
 const sampleCall = (
   frame: Frame,
   f: SampleSpec
 ): { readonly call: GenCall; readonly first: number } | undefined | InvalidValue => {
   const counts = Population.counts(Population.empty)
-  const n = checkedValue(frame, f.n, counts)
+  const n = numNow(frame, f.n, counts)
   if (typeof n !== "number") return n
-  const temperature = checkedValue(frame, f.temperature, counts)
-  if (typeof temperature !== "number") return temperature
-  let requested: number | undefined
-  if (f.maxTokens !== undefined) {
-    const m = checkedValue(frame, f.maxTokens, counts)
-    if (typeof m !== "number") return m
-    requested = m
-  }
-  if (n === 0) return undefined
-  const first = frame.counter.next
-  frame.counter.next += n
-  const call: GenCall = {
-    seedKey: CandidateId.sample(frame.prefix, first),
-    prefix: undefined,
-    n,
-    minN: 1,
-    until: f.until,
-    temperature,
-    maxTokens: maxTokensOf(frame, requested, f.until),
-    // whole solutions are finishing work (a branch has no hold, so this draws on nothing)
-    finishing: f.until === "end",
-    ...(f.logprobs === undefined ? {} : { logprobs: f.logprobs })
-  }
-  return { call, first }
+  const knobs = samplingNow(frame, f, counts, f.until)
+  if (knobs instanceof InvalidValue) return knobs
+  return n === 0 ? undefined : freshCall(frame, n, f.until, knobs.temperature, knobs.maxTokens, f.logprobs)
 }
 
 /**
@@ -153,19 +123,7 @@ export const sampleBranches = (
     const settled = (j: number, paid: Generated | undefined): void => {
       const frame = frames[j]
       if (paid === undefined || frame === undefined) return
-      const first = firsts[j] ?? 0
-      const out: Array<Candidate> = new Array(paid.generations.length)
-      for (let i = 0; i < paid.generations.length; i++)
-        out[i] = grow(
-          frame,
-          path,
-          CandidateId.sample(frame.prefix, first + i),
-          undefined,
-          paid.generations[i] as Generation, // i < length
-          undefined,
-          paid.cut[i] === true
-        )
-      populations[j] = out
+      populations[j] = grownFresh(frame, path, firsts[j] ?? 0, paid).map((c) => c.candidate)
     }
     return Effect.as(generateEach(frames, path, calls, settled), populations)
   })

@@ -5,8 +5,10 @@
  */
 import { Effect } from "effect"
 import type { Candidate, ChainRef } from "../domain/Candidate.ts"
+import * as CandidateId from "../domain/CandidateId.ts"
 import * as Steps from "../domain/Steps.ts"
 import type { Generation } from "../services/Generator.ts"
+import type { GenCall, Generated } from "./Calls.ts"
 import type { Frame } from "./Env.ts"
 
 /**
@@ -50,6 +52,61 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /** The step scores of a fresh candidate (shared: nobody writes to them). */
 const NO_SCORES: ReadonlyArray<number> = Object.freeze([])
+
+/**
+ * The one call for `n` (> 0) fresh samples in a frame — a `sample` node's, or a fan-out branch's —
+ * and its first sample's number; the frame's sample counter moves on by n. One call for the n
+ * samples (servers share the prompt), seeded by the first sample's id: sample first+i is
+ * continuation i, whatever n is — so best-of-64 gets best-of-256's first 64.
+ *
+ * @example
+ * const { call, first } = freshCall(frame, 4, "end", 0.8, 1024, undefined)
+ */
+export const freshCall = (
+  frame: Frame,
+  n: number,
+  until: "step" | "end",
+  temperature: number,
+  maxTokens: number,
+  logprobs: number | undefined
+): { readonly call: GenCall; readonly first: number } => {
+  const first = frame.counter.next
+  frame.counter.next += n
+  const call: GenCall = {
+    seedKey: CandidateId.sample(frame.prefix, first),
+    prefix: undefined,
+    n,
+    minN: 1,
+    until,
+    temperature,
+    maxTokens,
+    // whole solutions are finishing work: they may draw on the run's reserve to finish
+    finishing: until === "end",
+    ...(logprobs === undefined ? {} : { logprobs })
+  }
+  return { call, first }
+}
+
+/**
+ * The candidates of a paid `freshCall` (none when the budget paid for nothing): sample first+i
+ * grown in the frame from generation i.
+ *
+ * @example
+ * const created = grownFresh(frame, "root.nodes.0", first, results[0])
+ */
+export const grownFresh = (frame: Frame, node: string, first: number, paid: Generated | undefined): Array<Created> =>
+  (paid?.generations ?? []).map((generation, i) => ({
+    candidate: grow(
+      frame,
+      node,
+      CandidateId.sample(frame.prefix, first + i),
+      undefined,
+      generation,
+      undefined,
+      paid?.cut[i] === true
+    ),
+    generation
+  }))
 
 /** A candidate and the generation that made it. */
 export interface Created {
