@@ -11,7 +11,7 @@
 import { mkdirSync } from "node:fs"
 import { dirname } from "node:path"
 import { DatabaseSync } from "node:sqlite"
-import { Context, Effect, Layer, Schema, type Scope } from "effect"
+import { Context, Effect, Layer, Schedule, Schema, type Scope } from "effect"
 import type { DifficultyRecord, RunRecord } from "./Record.ts"
 
 /** The store could not be opened or written. */
@@ -200,14 +200,27 @@ export const make = Effect.fnUntraced(function* (path: string) {
       try: () => {
         if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true })
         const d = new DatabaseSync(path)
-        // the busy timeout first: switching to WAL takes a lock, and a second process opening the
-        // store at the same moment would otherwise fail at once with "database is locked"
-        d.exec("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-        d.exec(SCHEMA)
+        try {
+          // the busy timeout first: switching to WAL takes a lock, and a second process opening the
+          // store at the same moment would otherwise fail at once with "database is locked"
+          d.exec("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
+          d.exec(SCHEMA)
+        } catch (e) {
+          d.close()
+          throw e
+        }
         return d
       },
       catch: fail("open")
-    }),
+    }).pipe(
+      // SQLite answers some lock conflicts at once, without the busy timeout (two processes that
+      // both create the schema can deadlock, and one is refused): opening again is safe
+      Effect.retry({
+        while: (e) => /locked|busy/iu.test(e.reason),
+        schedule: Schedule.spaced("50 millis"),
+        times: 100
+      })
+    ),
     (d) => Effect.sync(() => d.close())
   )
   const insertRun = db.prepare(
