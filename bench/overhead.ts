@@ -62,6 +62,12 @@ export interface OverheadResult {
   /** plain-loop CPU milliseconds of one repetition */
   readonly plainMs: Summary
   readonly runtimeMs: Summary
+  /** warm-up repetitions run before the timed ones (at least `warmup`, more under `warmupMs`) */
+  readonly warmupReps: number
+  /** (runtime − plain loop) ÷ calls in µs of every repetition in order, warm-up included */
+  readonly perCallSeries: ReadonlyArray<number>
+  /** (runtime − plain loop) ÷ runs in µs of every repetition in order, warm-up included */
+  readonly perRunSeries: ReadonlyArray<number>
 }
 
 /** Throws unless the runtime and the plain loop made the same calls and gave the same result. */
@@ -133,7 +139,14 @@ export const measureOverhead = async (
   c: OverheadCase,
   options: {
     readonly reps: number
+    /** untimed repetitions first (at least this many) */
     readonly warmup: number
+    /**
+     * and go on warming up until both sides together have used this much CPU (ms) after the first
+     * repetition: V8 optimises a function only after many calls, and the runtime's code is larger
+     * than the plain loop's
+     */
+    readonly warmupMs?: number
     readonly problems: number
     /** serve the simulator's answers from memory after the first repetition (see Recorded.ts) */
     readonly recorded?: boolean
@@ -169,8 +182,15 @@ export const measureOverhead = async (
   const perRun: Array<number> = []
   const plainMs: Array<number> = []
   const rtMs: Array<number> = []
+  const perCallSeries: Array<number> = []
+  const perRunSeries: Array<number> = []
   let calls = 0
-  for (let rep = 0; rep < options.warmup + options.reps; rep++) {
+  let warmupReps = 0
+  let warmupCpu = 0
+  for (let rep = 0; ; rep++) {
+    const warming = warmupReps === rep && (rep < options.warmup || warmupCpu < (options.warmupMs ?? 0))
+    if (warming) warmupReps++
+    else if (rep - warmupReps >= options.reps) break
     let tRuntime = 0
     let tPlain = 0
     calls = 0
@@ -204,7 +224,13 @@ export const measureOverhead = async (
       checkSame(c.label, g, r, runtimeSink.log, plainSink.log)
       calls += g.usage.calls
     }
-    if (rep < options.warmup) continue
+    perCallSeries.push(((tRuntime - tPlain) * 1000) / calls)
+    perRunSeries.push(((tRuntime - tPlain) * 1000) / problems.length)
+    if (warming) {
+      // the first repetition also loads, and records the answers: it says nothing about warmth
+      if (rep > 0) warmupCpu += tRuntime + tPlain
+      continue
+    }
     ratios.push(tRuntime / tPlain)
     perCall.push(((tRuntime - tPlain) * 1000) / calls)
     perRun.push(((tRuntime - tPlain) * 1000) / problems.length)
@@ -219,7 +245,10 @@ export const measureOverhead = async (
     calls,
     runs: problems.length,
     plainMs: summarize(plainMs),
-    runtimeMs: summarize(rtMs)
+    runtimeMs: summarize(rtMs),
+    warmupReps,
+    perCallSeries,
+    perRunSeries
   }
 }
 

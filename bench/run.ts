@@ -88,11 +88,18 @@ console.log(`flags: ${args.join(" ") || "(none)"}\n`)
 if (wanted("overhead")) {
   const reps = quick ? 3 : 7
   log(`1. overhead: beam search and best-of-N, runtime vs the plain loop, ${reps} repetitions…`)
-  const beam = await measureOverhead(beamCase(64, 4, 40), { reps, warmup: 2, problems: 2 })
-  const bon = await measureOverhead(bestOfNCase(256), { reps, warmup: 2, problems: 4 })
-  const beamRec = await measureOverhead(beamCase(64, 4, 40), { reps, warmup: 2, problems: 2, recorded: true })
-  const bonRec = await measureOverhead(bestOfNCase(256), { reps, warmup: 2, problems: 4, recorded: true })
-  const oneRec = await measureOverhead(bestOfNCase(1), { reps, warmup: 2, problems: 40, recorded: true })
+  // warm up until V8 has optimised both sides (about a second of CPU each case), as a service or a
+  // sweep runs: the first repetitions time the runtime's larger code in V8's lower tiers
+  const warm = { warmup: 2, warmupMs: quick ? 300 : 1000 }
+  const beam = await measureOverhead(beamCase(64, 4, 40), { reps, ...warm, problems: 2 })
+  const bon = await measureOverhead(bestOfNCase(256), { reps, ...warm, problems: 4 })
+  const beamRec = await measureOverhead(beamCase(64, 4, 40), { reps, ...warm, problems: 2, recorded: true })
+  const bonRec = await measureOverhead(bestOfNCase(256), { reps, ...warm, problems: 4, recorded: true })
+  const oneRec = await measureOverhead(bestOfNCase(1), { reps, ...warm, problems: 40, recorded: true })
+  log(
+    `  warm-up repetitions (≥ ${warm.warmup}, until ${warm.warmupMs} ms of CPU): ` +
+      [beam, bon, beamRec, bonRec, oneRec].map((r) => `${r.label} ${r.warmupReps}`).join(", ")
+  )
   const vs = (r: typeof beam) => `${fmt(r.runtimeMs.median, 1)} vs ${fmt(r.plainMs.median, 1)} ms`
   rows.push(
     {
