@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Semaphore } from "effect"
+import { Clock, Duration, Effect, Semaphore } from "effect"
 import type { SimulatedConfigInput } from "../plugins/simulated/index.ts"
 import type { Problem } from "../src/domain/Problem.ts"
 import { fromJson, type LoadedGraph } from "../src/graph/Loader.ts"
@@ -15,6 +15,7 @@ import { run } from "../src/runtime/Run.ts"
 import { RunEvents, silent } from "../src/runtime/RunEvents.ts"
 import type { GeneratorShape } from "../src/services/Generator.ts"
 import type { VerifierShape } from "../src/services/Verifier.ts"
+import { preciseClock } from "./PreciseClock.ts"
 import { recorded, served } from "./Recorded.ts"
 import { now, type Summary, summarize } from "./Stats.ts"
 import { backendOf, graph, LONG, problem, provide, withServer } from "./World.ts"
@@ -46,8 +47,9 @@ export interface SchedulingResult {
 
 /**
  * The floor of a case on this machine at this moment: its phases as bare `Effect.sleep`s under a
- * semaphore of the server's concurrency (no runtime, no backend) — what timers and the event loop
- * alone cost. Wall ÷ floor is what the runtime adds to the waits.
+ * semaphore of the server's concurrency (no runtime, no backend), on the same deadline-accurate
+ * clock as the server model (`PreciseClock.ts`) — what the clock and the event loop alone cost.
+ * Wall ÷ floor is what the runtime adds to the waits.
  *
  * @example
  * await floor([1, 16, 1], 64, 20) // ≈ 61 ms
@@ -67,7 +69,7 @@ export const floor = async (phases: ReadonlyArray<number>, concurrency: number, 
       {
         discard: true
       }
-    )
+    ).pipe(Effect.provideService(Clock.Clock, preciseClock))
   )
   return now() - t0
 }
@@ -214,7 +216,11 @@ export const measureScheduling = async (c: SchedulingCase, mode: Mode, reps: num
     const ports = timed(backend, starts, ends)
     const t0 = now()
     const result = await Effect.runPromise(
-      provide(ports, run(loaded, p, { params: c.params, seed: 0 }).pipe(Effect.provideService(RunEvents, silent)))
+      provide(ports, run(loaded, p, { params: c.params, seed: 0 }).pipe(Effect.provideService(RunEvents, silent))).pipe(
+        // the server's latency ends at its deadline, as an answer arriving over a socket would
+        // (PreciseClock.ts: a bare 1 ms timer takes about 1.26 ms here)
+        Effect.provideService(Clock.Clock, preciseClock)
+      )
     )
     const wall = now() - t0
     if (rep < 0) continue // warm-up: records the answers, compiles the code
