@@ -5,7 +5,7 @@
  * run and explains each figure.
  *
  * Flags: `--quick` (fewer repetitions, no scaling tables), `--full` (the throughput figure on all
- * 250 problems of `npm start` instead of a slice), `--only <figure>` (overhead, scheduling,
+ * 500 problems of `npm start` instead of a slice), `--only <figure>` (overhead, scheduling,
  * memory, sweep, throughput, utilisation, cluster, vote, graphs, startup, cache, service, scaling;
  * repeatable), `--json <file>` (also write the rows).
  *

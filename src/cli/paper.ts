@@ -1,8 +1,8 @@
 /**
  * `mull paper` — what `npm start` runs: the experiment of Snell et al. 2024 on the embedded
  * simulated backend, end to end. It runs the sweep `sweeps/paper.json` (search and revision
- * strategies at budgets 4–256, best-of-N up to 1024, on every 2nd MATH-500 problem, with difficulty
- * samples, the router's 4-sample estimate and a larger model), fits the router on predicted
+ * strategies at budgets 4–256, best-of-N up to 1024, on all 500 MATH-500 problems, with 256
+ * difficulty samples each, the router's 4-sample estimate and a larger model), fits the router on predicted
  * difficulty and writes it as `route` graphs, compares with the larger model at equal FLOPs (the
  * verifier counted), and writes the report to `out/`. Everything lands in the results store, so
  * a second run only redoes the analysis. `--full` (or `--world-seeds`, `--bon-max`) writes one
@@ -29,9 +29,7 @@ export const paper = Command.make(
       Flag.withDefault(fromRoot("sweeps", "paper.json"))
     ),
     full: Flag.Boolean("full").pipe(
-      Flag.withDescription(
-        "All 500 problems instead of every 2nd, difficulty bins from 256 samples, 3 world seeds (0, 1, 2) pooled, best-of-N up to N = 4096"
-      ),
+      Flag.withDescription("3 world seeds of the simulator (0, 1, 2) pooled instead of one, best-of-N up to N = 4096"),
       Flag.withDefault(false)
     ),
     worldSeeds: Flag.String("world-seeds").pipe(
@@ -44,7 +42,10 @@ export const paper = Command.make(
       Flag.withDescription("Best-of-N's largest budget, a power of two (the file says 1024; --full: 4096)"),
       Flag.optional
     ),
-    every: Flag.Int("every").pipe(Flag.withDescription("Keep every k-th problem (the file says 2)"), Flag.optional),
+    every: Flag.Int("every").pipe(
+      Flag.withDescription("Keep every k-th problem (the file keeps all 500; --every 2 halves the time)"),
+      Flag.optional
+    ),
     store: Flag.String("store").pipe(Flag.withDefault("out/mull.db")),
     out: Flag.String("out").pipe(Flag.withDescription("Folder of the report and policies"), Flag.withDefault("out")),
     workers: Flag.Int("workers").pipe(Flag.withDescription("Worker threads (default: one per core)"), Flag.optional)
@@ -52,11 +53,7 @@ export const paper = Command.make(
   Effect.fn("mull.paper")(function* (flags) {
     const started = Date.now()
     const step = (n: number, what: string) => Console.log(`\n== ${n}/4 ${what}`)
-    const every = flags.full
-      ? ["--every", "1", "--difficulty", "256"]
-      : Option.isSome(flags.every)
-        ? ["--every", String(flags.every.value)]
-        : []
+    const every = Option.isSome(flags.every) ? ["--every", String(flags.every.value)] : []
     const workers = Option.isSome(flags.workers) ? ["--workers", String(flags.workers.value)] : []
     const store = ["--store", flags.store]
     // a subset is its own sweep, so the analysis never mixes problem sets
@@ -101,11 +98,9 @@ export const paper = Command.make(
                   json,
                   w,
                   bonMax,
-                  flags.full
-                    ? "every problem of the dataset (--every 1), difficulty from 256 samples (--difficulty 256)"
-                    : Option.isSome(flags.every)
-                      ? `every ${flags.every.value}th problem (--every ${flags.every.value})`
-                      : undefined
+                  Option.isSome(flags.every)
+                    ? `every ${flags.every.value}th problem (--every ${flags.every.value})`
+                    : undefined
                 )
                 const n = w === undefined ? name : `${name}-w${w}`
                 const file = join(dir, `${n}.json`)
