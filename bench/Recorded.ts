@@ -123,10 +123,14 @@ export const recordedPlain = (source: PlainBackend): PlainBackend => {
 export const portsOf = (
   plain: PlainBackend,
   like: { readonly generator: GeneratorShape; readonly verifier: VerifierShape }
-): { readonly generator: GeneratorShape; readonly verifier: VerifierShape } => ({
-  generator: { ...like.generator, generate: (request) => Effect.sync(() => plain.generate(request)) },
-  verifier: { ...like.verifier, score: (request) => Effect.sync(() => plain.score(request)) }
-})
+): { readonly generator: GeneratorShape; readonly verifier: VerifierShape } => {
+  const generate: GeneratorShape["generate"] = (request) => Effect.sync(() => plain.generate(request))
+  return {
+    // an answer from memory comes in the step that asks for it (`GeneratorShape.atOnce`)
+    generator: { ...like.generator, generate, atOnce: generate },
+    verifier: { ...like.verifier, score: (request) => Effect.sync(() => plain.score(request)) }
+  }
+}
 
 /**
  * A server in front of ports: at most `concurrency` calls at once, each answered `latencyMs`

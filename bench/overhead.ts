@@ -109,24 +109,27 @@ export const checkSame = (
 const loggedPorts = (
   ports: { readonly generator: GeneratorShape; readonly verifier: VerifierShape },
   sink: { log: Array<LoggedCall> }
-): { readonly generator: GeneratorShape; readonly verifier: VerifierShape } => ({
-  generator: {
-    ...ports.generator,
-    generate: (r) =>
-      Effect.suspend(() => {
-        sink.log.push({ generate: r })
-        return ports.generator.generate(r)
-      })
-  },
-  verifier: {
-    ...ports.verifier,
-    score: (r) =>
-      Effect.suspend(() => {
-        sink.log.push({ score: r })
-        return ports.verifier.score(r)
-      })
+): { readonly generator: GeneratorShape; readonly verifier: VerifierShape } => {
+  const inner = ports.generator
+  const generate: GeneratorShape["generate"] = (r) =>
+    Effect.suspend(() => {
+      sink.log.push({ generate: r })
+      return inner.generate(r)
+    })
+  // logging adds no wait: a port that answers at once still does (`GeneratorShape.atOnce`)
+  const atOnce = inner.atOnce !== undefined && inner.atOnce === inner.generate
+  return {
+    generator: atOnce ? { ...inner, generate, atOnce: generate } : { ...inner, generate },
+    verifier: {
+      ...ports.verifier,
+      score: (r) =>
+        Effect.suspend(() => {
+          sink.log.push({ score: r })
+          return ports.verifier.score(r)
+        })
+    }
   }
-})
+}
 
 /**
  * Runs a case `reps` times (after `warmup` untimed repetitions) on `problems` problems,

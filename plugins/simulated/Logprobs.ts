@@ -164,6 +164,11 @@ export const withConfidence = (world: World, generation: Generation): Generation
  * stopOnline(withConfidence(world, g), { window: 64, threshold: 9 }).stopped // true when it tripped
  */
 export const stopOnline = (generation: Generation, rule: StopBelow, before?: Float64Array): Generation => {
+  // a window longer than every token there is never fills, so nothing stops: answered before the
+  // monitor allocates its window (a graph's `window` of 1e308 is a valid number)
+  let tokens = before?.length ?? 0
+  for (const step of generation.steps) for (const count of step.confidence?.counts ?? []) tokens += count
+  if (Math.max(1, Math.floor(rule.window)) > tokens) return generation
   const monitor = new GroupMonitor(rule.window)
   if (before !== undefined) for (const v of before) monitor.push(v)
   let at = 0

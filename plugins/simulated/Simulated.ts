@@ -170,6 +170,8 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     ...(config.prices === undefined ? {} : { prices: config.prices }),
     stepDelimiter: "\n\n",
     generate: generatorLatent ? (request) => generatorSlots.withPermits(1)(generate(request)) : generate,
+    // a call without latency is plain code (a world is made, once, in an `Effect.suspend`)
+    ...(generatorLatent ? {} : { atOnce: generate }),
     promptTokens: (request) =>
       request.verify !== undefined
         ? verifyPromptTokens(request)

@@ -84,6 +84,14 @@ export interface Reservation {
   readonly shrunk?: number
 }
 
+/** What `reserveAll` granted: the reservations of a prefix of the requests, and the refusal that ended it. */
+export interface Granted {
+  /** one per request granted, in order: requests `0 … reservations.length − 1` */
+  readonly reservations: ReadonlyArray<Reservation>
+  /** why request `reservations.length` was refused; absent when every request was granted */
+  readonly refusal?: BudgetRefused
+}
+
 /** A usage overrun: a call reported more than it reserved on a meter (a misbehaving backend). */
 export interface Overrun {
   readonly node: string
@@ -134,6 +142,14 @@ export interface LedgerShape {
    * released when the enclosing scope closes unless committed before.
    */
   readonly reserve: (request: ReserveRequest) => Effect.Effect<Reservation, BudgetRefused, Scope.Scope>
+  /**
+   * Reserves `requests` in order, exactly as `reserve` would one after another, and stops at the
+   * first refusal: a node's calls reserved in one step. Every grant is released when the
+   * enclosing scope closes unless committed before. `reserveEachWith(reserve)` builds it from
+   * `reserve`; a ledger that wraps another and changes `reserve` must give its own `reserveAll`
+   * too (a spread of the inner ledger would otherwise keep the inner one's, bypassing the wrapper).
+   */
+  readonly reserveAll: (requests: ReadonlyArray<ReserveRequest>) => Effect.Effect<Granted, never, Scope.Scope>
   /**
    * Settles a reservation with what the call really used (`actual`, logical cost) and what the
    * backend really spent (`backend`, defaults to `actual`; zero for a cache hit).
@@ -560,6 +576,31 @@ const scopedGrant = <A, E>(
   )
 
 /**
+ * `reserveAll` built from a ledger's `reserve`: each request in turn, stopping at the first
+ * refusal. A ledger that wraps another and changes `reserve` gives this as its `reserveAll`.
+ *
+ * @example
+ * const wrapped: LedgerShape = { ...inner, reserve, reserveAll: reserveEachWith(reserve) }
+ */
+export const reserveEachWith =
+  (reserve: LedgerShape["reserve"]): LedgerShape["reserveAll"] =>
+  (requests) =>
+    reserveEach(reserve, requests)
+
+const reserveEach = Effect.fnUntraced(function* (
+  reserve: LedgerShape["reserve"],
+  requests: ReadonlyArray<ReserveRequest>
+) {
+  const reservations: Array<Reservation> = []
+  for (const request of requests) {
+    const r = yield* Effect.result(reserve(request))
+    if (r._tag === "Failure") return { reservations, refusal: r.failure } satisfies Granted
+    reservations.push(r.success)
+  }
+  return { reservations } satisfies Granted
+})
+
+/**
  * A ledger with the given limits and pricing.
  *
  * @example
@@ -590,34 +631,55 @@ export const makeUnsafe = (limits: Limits.Limits, pricing: Pricing.Pricing = Pri
   // run, the scope's list is gone, so a grant in a closed scope registers a finalizer again (and
   // `Scope.addFinalizer` runs it at once, as before).
   const granted = new WeakMap<Scope.Scope, Array<Reservation>>()
+  /** Puts grants in their scope's list; the finalizer to add when the scope has none yet. */
+  const inScope = (scope: Scope.Scope, grants: ReadonlyArray<Reservation>): Effect.Effect<void> | undefined => {
+    const list = granted.get(scope)
+    if (list !== undefined) {
+      for (const r of grants) list.push(r)
+      return undefined
+    }
+    const fresh = [...grants]
+    granted.set(scope, fresh)
+    return Scope.addFinalizer(
+      scope,
+      Effect.sync(() => {
+        granted.delete(scope)
+        for (const r of fresh) state.release(r)
+      })
+    )
+  }
   const reserve = (request: ReserveRequest): Effect.Effect<Reservation, BudgetRefused, Scope.Scope> =>
     scopedGrant((scope) => {
       const outcome = state.tryReserve(request)
       if (outcome._tag === "Refused") return Effect.fail(outcome.error)
       const reservation = outcome.reservation
-      const inScope = granted.get(scope)
-      if (inScope !== undefined) {
-        inScope.push(reservation)
-        return Effect.succeed(reservation)
+      const finalizer = inScope(scope, [reservation])
+      return finalizer === undefined ? Effect.succeed(reservation) : Effect.as(finalizer, reservation)
+    })
+  // a node's calls in one step: the grant loop is plain code, and the grants join the scope's list
+  // together (one step for 16 calls where `reserve` takes four or five each)
+  const reserveAll = (requests: ReadonlyArray<ReserveRequest>): Effect.Effect<Granted, never, Scope.Scope> =>
+    scopedGrant((scope) => {
+      const reservations: Array<Reservation> = []
+      let refusal: BudgetRefused | undefined
+      for (const request of requests) {
+        const outcome = state.tryReserve(request)
+        if (outcome._tag === "Refused") {
+          refusal = outcome.error
+          break
+        }
+        reservations.push(outcome.reservation)
       }
-      const list = [reservation]
-      granted.set(scope, list)
-      return Effect.as(
-        Scope.addFinalizer(
-          scope,
-          Effect.sync(() => {
-            granted.delete(scope)
-            for (const r of list) state.release(r)
-          })
-        ),
-        reservation
-      )
+      const out: Granted = refusal === undefined ? { reservations } : { reservations, refusal }
+      const finalizer = reservations.length === 0 ? undefined : inScope(scope, reservations)
+      return finalizer === undefined ? Effect.succeed(out) : Effect.as(finalizer, out)
     })
   return Ledger.of({
     limits,
     pricing,
     shortfall: state.shortfall,
     reserve,
+    reserveAll,
     commit: (reservation, actual, spent) => Effect.sync(() => state.commit(reservation, actual, spent)),
     release: (reservation) =>
       Effect.sync(() => {
@@ -748,6 +810,8 @@ export const makeShareUnsafe = (parent: LedgerShape, limits: Limits.Limits): Led
     pricing: parent.pricing,
     shortfall: state.shortfall,
     reserve,
+    // each grant here is one in the parent too: built from `reserve`
+    reserveAll: reserveEachWith(reserve),
     commit: (mine, actual, spent) =>
       Effect.suspend(() => {
         state.commit(mine, actual, spent)
@@ -788,6 +852,25 @@ export const tracked = (inner: LedgerShape, gauge: { value: number }): LedgerSha
           Effect.flatMap(Effect.scope, (scope) => Scope.addFinalizer(scope, settle(r)))
         )
       ),
+    reserveAll: (requests) =>
+      Effect.tap(inner.reserveAll(requests), (granted) => {
+        const rs = granted.reservations
+        if (rs.length === 0) return Effect.void
+        return Effect.andThen(
+          Effect.sync(() => {
+            for (const r of rs) open.add(r.id)
+            gauge.value += rs.length
+          }),
+          Effect.flatMap(Effect.scope, (scope) =>
+            Scope.addFinalizer(
+              scope,
+              Effect.sync(() => {
+                for (const r of rs) if (open.delete(r.id)) gauge.value -= 1
+              })
+            )
+          )
+        )
+      }),
     commit: (r, actual, spent) => Effect.andThen(inner.commit(r, actual, spent), settle(r)),
     release: (r) => Effect.andThen(inner.release(r), settle(r))
   })

@@ -83,25 +83,19 @@ export const reserveInOrder = (
 
 // Generator functions on the hot path are written once, at module level: V8 takes several µs to
 // create a generator closure (measured: ≈ 5 µs against ≈ 0.3 µs to call a hoisted one), more
-// than most of the bookkeeping around a backend call
+// than most of the bookkeeping around a backend call. The requests are reserved in one ledger
+// step (`reserveAll`), then read as `reserve`'s results would have been, one by one.
 const reserveEach = Effect.fnUntraced(function* (frame: Frame, requests: ReadonlyArray<ReserveRequest>) {
+  const granted = yield* frame.ledger.reserveAll(requests)
   const out: Array<Reservation | undefined> = []
-  let stopped = false
-  for (const request of requests) {
-    if (stopped) {
-      out.push(undefined)
-      continue
-    }
-    const r = yield* Effect.result(frame.ledger.reserve(request))
-    if (r._tag === "Success") {
-      out.push(r.success)
-      if (r.success.units < request.units || r.success.shrunk !== undefined) frame.env.exhausted.value = true
-    } else {
-      stopped = true
-      out.push(undefined)
-      yield* refused(frame, request, r.failure)
-    }
+  for (let i = 0; i < granted.reservations.length; i++) {
+    const r = granted.reservations[i] as Reservation
+    const request = requests[i] as ReserveRequest
+    out.push(r)
+    if (r.units < request.units || r.shrunk !== undefined) frame.env.exhausted.value = true
   }
+  if (granted.refusal !== undefined) yield* refused(frame, requests[out.length] as ReserveRequest, granted.refusal)
+  while (out.length < requests.length) out.push(undefined)
   return out
 })
 
@@ -396,7 +390,8 @@ export const invokeGenerator = (
   },
   BackendError
 > =>
-  frame.env.generatorPermits.withPermits(1)(
+  permitted(
+    frame,
     Effect.clockWith((clock) => {
       const gen = frame.env.generator
       const t0 = clock.currentTimeMillisUnsafe()
@@ -458,6 +453,49 @@ export const invokeGenerator = (
       })
     })
   )
+
+/**
+ * Whether the run's generator answers each call in the step that makes it (`GeneratorShape.atOnce`,
+ * still the port's own `generate`).
+ *
+ * @example
+ * answersAtOnce(frame) // true on the simulator without latency
+ */
+export const answersAtOnce = (frame: Frame): boolean => {
+  const gen = frame.env.generator
+  return gen.atOnce !== undefined && gen.atOnce === gen.generate
+}
+
+/**
+ * A generation call under one of the generator's permits, unless the generator answers at once:
+ * then no two calls are ever in progress together, so the cap has nothing to bound, and a
+ * semaphore's take and release (several steps, more than the simulator's own work for one step)
+ * is skipped.
+ */
+const permitted = <A, E>(frame: Frame, call: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+  answersAtOnce(frame) ? call : frame.env.generatorPermits.withPermits(1)(call)
+
+/**
+ * Whether a node's generation calls run one after another in the node's fiber instead of a fiber
+ * each: the generator answers at once (a forked call would run to its end before the next is
+ * forked anyway, so the order of every step is the same), it has no retry policy (a retry waits),
+ * and nobody listens to events or exports spans (their paths stay as they are).
+ *
+ * @example
+ * inOneFiber(frame) // true for a silent run on the simulator without latency
+ */
+export const inOneFiber = (frame: Frame): boolean =>
+  answersAtOnce(frame) && frame.env.generator.retry === undefined && !frame.env.events.enabled && !frame.env.traced
+
+/**
+ * `f(0)`, then `f(1)`, … `f(count − 1)`, each after the one before has ended: one `flatMap` per
+ * call (`Effect.forEach` without concurrency steps through an iterator and builds its result).
+ */
+const inTurn = <E, R>(count: number, f: (i: number) => Effect.Effect<void, E, R>): Effect.Effect<void, E, R> => {
+  const from = (i: number): Effect.Effect<void, E, R> =>
+    i >= count ? Effect.void : Effect.flatMap(f(i), () => from(i + 1))
+  return from(0)
+}
 
 /** One paid request of a call: `units` continuations from `index`, each capped at `maxTokens`. */
 const paidGeneration = <B = Generated | undefined>(
@@ -701,6 +739,12 @@ export const generateEach = (
             })
         })
       }
+      // a generator that answers at once: each call in turn in this fiber (no fiber each)
+      if (frames.every(inOneFiber))
+        return Effect.as(
+          inTurn(calls.length, (i) => one(calls[i], i)),
+          out
+        )
       return Effect.as(Effect.forEach(calls, one, { concurrency: "unbounded", discard: true }), out)
     })
   )
@@ -716,13 +760,11 @@ const generateAll = Effect.fnUntraced(function* (frame: Frame, node: string, cal
   // prompt's token count serve the reservation, the call and any retry's reservation
   const requests = calls.map((c) => requestOf(frame, node, c, c.n))
   const wanted = calls.map((c, i) => generationReservation(frame, node, c, requests[i]))
-  // phase 1: whole reservations in order, while they fit (a tentative ask is no refusal)
-  const first: Array<Reservation> = []
-  for (const w of wanted) {
-    const r = yield* Effect.result(frame.ledger.reserve({ ...w, minUnits: w.units, tentative: true }))
-    if (r._tag === "Failure") break
-    first.push(r.success)
-  }
+  // phase 1: whole reservations in order, while they fit (a tentative ask is no refusal), in one
+  // ledger step
+  const { reservations: first } = yield* frame.ledger.reserveAll(
+    wanted.map((w) => ({ ...w, minUnits: w.units, tentative: true }))
+  )
   const out: Array<Generated | undefined> = calls.map(() => undefined)
   const one = (i: number) => {
     const r = first[i]
@@ -736,7 +778,11 @@ const generateAll = Effect.fnUntraced(function* (frame: Frame, node: string, cal
   }
   // a single call (a sample node, a one-parent expansion) runs in this fiber: no fork to join
   if (first.length === 1) yield* one(0)
-  else if (first.length > 1) yield* Effect.forEach(first, (_, i) => one(i), { concurrency: "unbounded", discard: true })
+  else if (first.length > 1)
+    // a generator that answers at once: each call in turn in this fiber (no fiber each)
+    yield* inOneFiber(frame)
+      ? inTurn(first.length, one)
+      : Effect.forEach(first, (_, i) => one(i), { concurrency: "unbounded", discard: true })
   // phase 2: the rest, one at a time, each after everything before it has settled
   if (first.length < calls.length) yield* payOneByOne(frame, node, calls, requests, wanted, first.length, out)
   return out

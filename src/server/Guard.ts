@@ -10,7 +10,7 @@
  * @since 0.2.0
  */
 import { Effect } from "effect"
-import { BudgetRefused, Ledger, type LedgerShape } from "../budget/Ledger.ts"
+import { BudgetRefused, Ledger, type LedgerShape, reserveEachWith } from "../budget/Ledger.ts"
 import type * as Limits from "../budget/Limits.ts"
 import { METERS, type Meter } from "../domain/Usage.ts"
 
@@ -45,13 +45,16 @@ export const guarded = (inner: LedgerShape, options: GuardOptions): LedgerShape 
     }
     return undefined
   }
+  const reserve: LedgerShape["reserve"] = (request) =>
+    Effect.suspend(() => {
+      const refused = refusal(request.node)
+      return refused === undefined ? inner.reserve(request) : Effect.fail(refused)
+    })
   return Ledger.of({
     ...inner,
-    reserve: (request) =>
-      Effect.suspend(() => {
-        const refused = refusal(request.node)
-        return refused === undefined ? inner.reserve(request) : Effect.fail(refused)
-      }),
+    reserve,
+    // each request checked against the deadline and the ceilings as it comes
+    reserveAll: reserveEachWith(reserve),
     commit: (reservation, actual, backend) =>
       Effect.andThen(
         Effect.sync(() => {

@@ -184,6 +184,15 @@ export interface GeneratorShape {
   readonly stepDelimiter: string
   readonly generate: (request: GenerateRequest) => Effect.Effect<GenerateResult, BackendError>
   /**
+   * This port's own `generate`, when every effect it returns completes in the step that runs it:
+   * no timer, no I/O, no wait (a simulator without latency, answers served from memory). No two
+   * such calls are ever in progress together, so the runtime runs a node's calls one after
+   * another in the node's fiber, without a fiber and a permit each. It is the function itself,
+   * not a flag, so that a wrapper that replaces `generate` (a cache, a fault, a latency) drops the
+   * claim unless it makes it again; absent: calls are forked and take permits.
+   */
+  readonly atOnce?: (request: GenerateRequest) => Effect.Effect<GenerateResult, BackendError>
+  /**
    * An upper bound of one request's prompt tokens, known before the call: exact with a tokenizer
    * (capability `tokenizer`), else a bound no byte-level tokenizer exceeds (the UTF-8 bytes of what
    * the model reads); `undefined` when the backend cannot bound it. The runtime reserves it and

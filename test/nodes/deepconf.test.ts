@@ -135,6 +135,14 @@ describe("deepconf (online)", () => {
     assert.include(all, "root.nodes.0.consensus")
   })
 
+  it("a window longer than any trace never stops one, however large (1e308 was a RangeError in the simulator)", async () => {
+    const problem = PROBLEMS[1] ?? { id: "x", question: "1+1?", gold: "2" }
+    const huge = await run(online({ window: 1e308 }), problem)
+    const long = await run(online({ window: 1_000_000 }), problem)
+    assert.deepStrictEqual(ids(huge), ids(long))
+    assert.deepStrictEqual(huge.usage, { ...long.usage, wallMs: huge.usage.wallMs })
+  })
+
   it("bad fields are refused with their path", async () => {
     const bad = async (extra: object, field: string) => {
       const e = await run(online(extra), PROBLEMS[0] ?? { id: "x", question: "1+1?" }).then(

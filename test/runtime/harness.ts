@@ -443,13 +443,23 @@ export const watched = (
       for (const v of over(Usage.add(s.committed, s.reserved), inner.limits))
         violations.push(`after ${what}: committed + reserved ${v}`)
     })
+  const reserve: Ledger.LedgerShape["reserve"] = (request) =>
+    Effect.suspend(() => {
+      requests.push(request)
+      return Effect.tap(inner.reserve(request), () => check(`reserve at ${request.node}`))
+    })
   return {
     ...inner,
-    reserve: (request) =>
-      Effect.suspend(() => {
-        requests.push(request)
-        return Effect.tap(inner.reserve(request), () => check(`reserve at ${request.node}`))
-      }),
+    reserve,
+    // the inner ledger's own batch (what the runtime uses), its asks recorded as `reserve` records them
+    reserveAll: (asked) =>
+      Effect.tap(inner.reserveAll(asked), (granted) =>
+        Effect.suspend(() => {
+          const tried = granted.refusal === undefined ? asked.length : granted.reservations.length + 1
+          for (let i = 0; i < tried; i++) requests.push(asked[i] as Ledger.ReserveRequest)
+          return check(`reserveAll at ${asked[0]?.node}`)
+        })
+      ),
     commit: (r, actual, spent) => Effect.andThen(inner.commit(r, actual, spent), check(`commit at ${r.node}`)),
     release: (r) => Effect.andThen(inner.release(r), check(`release at ${r.node}`))
   }
