@@ -85,6 +85,34 @@ describe("bucketed merge", () => {
     assert.strictEqual(m.comparisons, 1 + 6 + 1)
   })
 
+  it("reads the first group's cells only when an answer with another key comes, and once", () => {
+    const read: Array<string> = []
+    const counted: AnswerKeyShape = {
+      ...near,
+      cells: (a) => {
+        read.push(a)
+        return near.cells?.(a)
+      }
+    }
+    const m = new Merger(counted, (answer) => ({ answer }))
+    // a one-answer vote (best-of-1, or every ballot agreeing) has nothing to compare: no cells
+    for (let i = 0; i < 3; i++) assert.strictEqual(m.find("3").index, 0)
+    assert.deepStrictEqual(read, [])
+    // another key: the first group is filed under its cells first, then compared in cell 4
+    assert.strictEqual(m.find("4").index, 0)
+    assert.deepStrictEqual(read, ["3", "4"])
+    assert.strictEqual(m.comparisons, 1)
+    // 17 shares no cell with 3: a new group, compared with nothing; the first is not read again
+    assert.strictEqual(m.find("17").index, 1)
+    assert.deepStrictEqual(read, ["3", "4", "17"])
+    assert.strictEqual(m.comparisons, 1)
+    // a first group of unknown cells (20) is compared with every later key
+    const u = new Merger(near, (answer) => ({ answer }))
+    u.find("20")
+    assert.strictEqual(u.find("21").index, 0)
+    assert.strictEqual(u.comparisons, 1)
+  })
+
   it("a winner depends neither on the ballots' order nor on distractors below the margin", () => {
     const spelling = fc.tuple(fc.integer({ min: 0, max: 6 }), fc.integer({ min: 0, max: 3 }))
     fc.assert(
