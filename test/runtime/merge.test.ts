@@ -60,6 +60,29 @@ const ballotsOf = (answers: ReadonlyArray<string>, scores?: ReadonlyArray<number
   answers.map((answer, i) => ({ id: `b${i}`, answer, score: scores?.[i] ?? 1 }))
 
 describe("bucketed merge", () => {
+  it("a lone ballot is its own group, as the merge gives it, without asking the key", () => {
+    const unasked: AnswerKeyShape = {
+      name: "unasked",
+      key: () => assert.fail("a lone ballot needs no key"),
+      equivalent: () => assert.fail("a lone ballot needs no comparison")
+    }
+    for (const score of [0.7, 0, -0, -1, Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY]) {
+      const ballots = ballotsOf(["x^2"], [score])
+      assert.deepStrictEqual(group(ballots, unasked), pairwise(ballots, near), `score ${score}`)
+      for (const method of ["majority", "best", "weighted"] as const)
+        assert.deepStrictEqual(
+          vote(ballots, method, unasked),
+          pairwise(ballots, near).map((g) => ({
+            answer: g.answer,
+            weight: method === "majority" ? g.count : method === "best" ? g.bestScore : g.total,
+            count: g.count,
+            best: g.best
+          })),
+          `${method}, score ${score}`
+        )
+    }
+  })
+
   it("equals the unbounded pairwise merge on random inputs (a non-transitive equivalence)", () => {
     fc.assert(
       fc.property(
