@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, type Semaphore } from "effect"
+import { Effect, Semaphore } from "effect"
 import type { Hold, Ledger } from "../budget/Ledger.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import type { Counts } from "../domain/Population.ts"
@@ -22,6 +22,39 @@ import type { Aggregate as AggregateName } from "./Aggregate.ts"
 import { InvalidValue } from "./RunError.ts"
 import type { RunEventsShape } from "./RunEvents.ts"
 
+/**
+ * What a run's calls to one backend take a permit from: a semaphore of the concurrency limit, or
+ * `openPermits` when the limit cannot bind (the graph never has that many calls to make). A
+ * `Semaphore` is one; call sites use only `withPermits(1)`.
+ */
+export interface Permits {
+  readonly withPermits: (permits: number) => <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+}
+
+const unchanged = <A, E, R>(self: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> => self
+
+/**
+ * Permits that never make a call wait: the call runs as it is. A semaphore whose limit is never
+ * reached costs five steps and four allocations a call (a mask, a take, an `onExit` to release,
+ * the restore) for nothing.
+ *
+ * @example
+ * openPermits.withPermits(1)(Effect.succeed(1)) // the same effect
+ */
+export const openPermits: Permits = { withPermits: () => unchanged }
+
+/**
+ * The permits of a run's calls to a backend: a semaphore of `concurrency` permits, unless the run
+ * can never make more than `concurrency` calls at all (`calls`, an upper bound on every backend
+ * call of the run: then no call can wait for a permit, and none takes one).
+ *
+ * @example
+ * permitsFor(64, 3) // openPermits: three calls never wait for one of 64 permits
+ * permitsFor(2, 3) // a semaphore of 2
+ */
+export const permitsFor = (concurrency: number, calls: number): Permits =>
+  calls <= concurrency ? openPermits : Semaphore.makeUnsafe(concurrency)
+
 export interface RunEnv {
   readonly problem: Problem
   readonly runSeed: bigint
@@ -31,9 +64,9 @@ export interface RunEnv {
   readonly events: RunEventsShape
   readonly delimiter: string
   /** bounds concurrent generator calls (the per-backend concurrency limit) */
-  readonly generatorPermits: Semaphore.Semaphore
+  readonly generatorPermits: Permits
   /** bounds concurrent verifier calls */
-  readonly verifierPermits: Semaphore.Semaphore
+  readonly verifierPermits: Permits
   /** set when the ledger refused a reservation */
   readonly exhausted: { value: boolean }
   /**

@@ -37,23 +37,42 @@ export class Merger<G extends { readonly answer: string }> {
     const key = this.answers.key(answer)
     let index = this.byKey.get(key)
     if (index === undefined) {
-      const cells = this.answers.cells?.(answer)
-      index = this.firstEquivalent(answer, cells)
-      if (index === undefined) {
-        index = this.groups.length
+      if (this.groups.length === 0) {
+        // the first group: nothing to compare it with yet, so its cells are read only when an
+        // answer with another key comes (a one-candidate vote never reads them)
+        index = 0
         this.groups.push(this.make(answer))
-        if (cells === undefined) this.unknown.push(index)
-        else
-          for (const c of new Set(cells)) {
-            const list = this.inCell.get(c)
-            if (list === undefined) this.inCell.set(c, [index])
-            else list.push(index)
-          }
+      } else {
+        if (!this.firstIndexed) this.indexFirst()
+        const cells = this.answers.cells?.(answer)
+        index = this.firstEquivalent(answer, cells)
+        if (index === undefined) {
+          index = this.groups.length
+          this.groups.push(this.make(answer))
+          this.index(index, cells)
+        }
       }
       this.byKey.set(key, index)
     }
     // every index stored points into `groups`
     return { group: this.groups[index] as G, index }
+  }
+  /** whether the first group is in the cell index (it goes in when a second key comes) */
+  private firstIndexed = false
+  private indexFirst(): void {
+    this.firstIndexed = true
+    const first = this.groups[0]
+    if (first !== undefined) this.index(0, this.answers.cells?.(first.answer))
+  }
+  /** files group `index` under its cells (or with the groups of unknown cells) */
+  private index(index: number, cells: ReadonlyArray<string> | undefined): void {
+    if (cells === undefined) this.unknown.push(index)
+    else
+      for (const c of new Set(cells)) {
+        const list = this.inCell.get(c)
+        if (list === undefined) this.inCell.set(c, [index])
+        else list.push(index)
+      }
   }
   private firstEquivalent(answer: string, cells: ReadonlyArray<string> | undefined): number | undefined {
     const candidates = cells === undefined ? undefined : this.candidates(cells)

@@ -4,14 +4,14 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, References, Semaphore, Tracer } from "effect"
+import { Clock, Context, Effect, type Fiber, References, Tracer } from "effect"
 import * as Ledger from "../budget/Ledger.ts"
 import * as Limits from "../budget/Limits.ts"
 import * as Pricing from "../budget/Pricing.ts"
 import type { Problem } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
 import * as Usage from "../domain/Usage.ts"
-import { type FirstCall, firstCall as firstCallOf, usesVerifier } from "../graph/Cost.ts"
+import { type FirstCall, firstCall as firstCallOf, staticCost, usesVerifier } from "../graph/Cost.ts"
 import { GraphError } from "../graph/GraphError.ts"
 import type { LoadedGraph } from "../graph/Loader.ts"
 import { effectiveParams, type Params } from "../graph/Scope.ts"
@@ -19,7 +19,7 @@ import { validate } from "../graph/Validate.ts"
 import { Generator, type GeneratorShape } from "../services/Generator.ts"
 import { AnswerKey } from "../services/Grader.ts"
 import { Verifier, type VerifierShape } from "../services/Verifier.ts"
-import type { Frame, RunEnv } from "./Env.ts"
+import { type Frame, permitsFor, type RunEnv } from "./Env.ts"
 import { reserveFor } from "./Finish.ts"
 import { runNode } from "./Interpreter.ts"
 import { BudgetTooSmall, type RunError } from "./RunError.ts"
@@ -128,6 +128,12 @@ interface StaticFacts {
   readonly first: FirstCall | undefined
   /** whether the graph calls a verifier */
   readonly scores: boolean
+  /**
+   * an upper bound on the backend calls of a run, of both backends together (the static bound's
+   * calls and verifier calls, a consistency judge's included): a run that can never make more
+   * calls than a backend's concurrency limit takes no permits (`Env.permitsFor`)
+   */
+  readonly calls: number
 }
 
 /**
@@ -179,7 +185,9 @@ const backendKey = (generator: GeneratorShape, verifier: VerifierShape): string 
       String(generator.maxSteps),
       String(verifier.maxBatch),
       generator.promptTokens !== undefined,
-      verifier.inputTokens !== undefined
+      verifier.inputTokens !== undefined,
+      // a generator that may think bounds a call's thinking tokens by its output (`costOptionsOf`)
+      generator.thinks === true
     ])
     byVerifier.set(verifier, key)
   }
@@ -243,9 +251,21 @@ const computeFacts = (
   ]
   const { params } = effectiveParams(loaded.plan, overrides)
   const scores = usesVerifier(loaded.plan.root)
-  if (problems.length > 0) return { problems, params, firstCall: Usage.zero, first: undefined, scores }
-  const first = firstCallOf(loaded, { params, limits, ...costOptionsOf(generator, verifier) })
-  return { problems, params, firstCall: first?.usage ?? Usage.zero, first, scores }
+  if (problems.length > 0)
+    return { problems, params, firstCall: Usage.zero, first: undefined, scores, calls: Number.POSITIVE_INFINITY }
+  const options = { params, limits, ...costOptionsOf(generator, verifier) }
+  const first = firstCallOf(loaded, options)
+  // a free-text problem's vote may ask a judge (one more call): bounded as if every problem were one
+  const bound = staticCost(loaded, { ...options, answerKind: "free" }).usage
+  const calls = bound.calls + bound.verifierCalls
+  return {
+    problems,
+    params,
+    firstCall: first?.usage ?? Usage.zero,
+    first,
+    scores,
+    calls: Number.isNaN(calls) ? Number.POSITIVE_INFINITY : calls
+  }
 }
 
 /**
@@ -395,12 +415,29 @@ export const execute = (
   // setup are read in one step from the fiber, not yielded one by one from a generator: a
   // small run's setup is plain work, and each yield is an effect to step through
   Effect.withFiber((fiber) => {
-    // a tracer that exports spans: the native tracer (Effect's default) keeps them for nobody,
-    // and Effect's docs advise comparing with it to skip work only a tracer could observe
-    const traced = fiber.getRef(References.TracerEnabled) && fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
-    const body = executeWith(loaded, problem, options, traced, fiber.context as Context.Context<Services>)
-    return traced ? Spans.run(body, loaded.plan.name, problem, options.seed ?? 0) : body
+    const context = fiber.context as Context.Context<Services>
+    return executeIn(fiber, loaded, problem, options, context, Context.get(context, Ledger.Ledger))
   })
+
+/**
+ * A run's body, read from the fiber that runs it: the span around it when a tracer exports spans.
+ * `run` calls it with its fresh ledger, in its own step (no `provideService` of the ledger: a
+ * step, a context copy and a step to restore it, for a service only `execute` reads).
+ */
+const executeIn = (
+  fiber: Fiber.Fiber<unknown, unknown>,
+  loaded: LoadedGraph,
+  problem: Problem,
+  options: ExecuteOptions,
+  context: Context.Context<Exclude<Services, Ledger.Ledger>>,
+  ledger: Ledger.LedgerShape
+): Effect.Effect<RunResult, RunError | GraphError> => {
+  // a tracer that exports spans: the native tracer (Effect's default) keeps them for nobody,
+  // and Effect's docs advise comparing with it to skip work only a tracer could observe
+  const traced = fiber.getRef(References.TracerEnabled) && fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
+  const body = executeWith(loaded, problem, options, traced, context, ledger)
+  return traced ? Spans.run(body, loaded.plan.name, problem, options.seed ?? 0) : body
+}
 
 /** An object type with its fields writable (for building one field by field). */
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
@@ -413,7 +450,8 @@ const executeWith = (
   problem: Problem,
   options: ExecuteOptions,
   traced: boolean,
-  context: Context.Context<Services>
+  context: Context.Context<Exclude<Services, Ledger.Ledger>>,
+  ledger: Ledger.LedgerShape
 ): Effect.Effect<RunResult, RunError | GraphError> => {
   const generator = Context.get(context, Generator)
   const verifier = Context.get(context, Verifier)
@@ -421,28 +459,29 @@ const executeWith = (
   // the problem's answer kind decides how votes group (a letter, a number, normalised words)
   const answers = key.forProblem?.(problem) ?? key
   const events = Context.get(context, RunEvents)
-  const ledger = Context.get(context, Ledger.Ledger)
   const limits = ledger.limits
   const facts = staticFacts(loaded, options.params ?? {}, limits, generator, verifier, ledger.pricing)
   if (facts.problems.length > 0) return Effect.fail(new GraphError({ graph: loaded.source, problems: facts.problems }))
   const { params, firstCall } = facts
-  const prompt =
-    generator.promptTokens?.({
-      problem,
-      prefix: undefined,
-      n: 1,
-      until: "end",
-      temperature: 0,
-      maxTokens: generator.maxTokens,
-      seed: 0n
-    }) ?? 0
-  // the first call's prompt, when the graph makes a call at all
-  const minimum = firstCall.calls > 0 ? Usage.add(firstCall, Usage.make({ inputTokens: prompt })) : firstCall
   // a call's max_tokens shrinks to what remains: the least the first call can be made with is one
   // output token, so only a budget that cannot pay even that refuses the run up front (its
-  // thinking tokens, part of them, shrink with them); without a limit nothing can fall short
+  // thinking tokens, part of them, shrink with them); without a limit nothing can fall short, and
+  // the first call's prompt (counted per problem) is not needed at all
   const unlimited = Object.keys(limits).length === 0
+  let minimum = firstCall
   if (!unlimited) {
+    const prompt =
+      generator.promptTokens?.({
+        problem,
+        prefix: undefined,
+        n: 1,
+        until: "end",
+        temperature: 0,
+        maxTokens: generator.maxTokens,
+        seed: 0n
+      }) ?? 0
+    // the first call's prompt, when the graph makes a call at all
+    if (firstCall.calls > 0) minimum = Usage.add(firstCall, Usage.make({ inputTokens: prompt }))
     const least = {
       ...minimum,
       outputTokens: Math.min(1, minimum.outputTokens),
@@ -465,8 +504,8 @@ const executeWith = (
     answers,
     events,
     delimiter: loaded.plan.stepDelimiter ?? generator.stepDelimiter,
-    generatorPermits: Semaphore.makeUnsafe(concurrency),
-    verifierPermits: Semaphore.makeUnsafe(Math.max(1, options.concurrency ?? verifier.concurrency)),
+    generatorPermits: permitsFor(concurrency, facts.calls),
+    verifierPermits: permitsFor(Math.max(1, options.concurrency ?? verifier.concurrency), facts.calls),
     exhausted: { value: false },
     counters: new Map(),
     lastScore: undefined,
@@ -480,7 +519,8 @@ const executeWith = (
       ? undefined
       : reserveFor(facts.first, facts.scores, generator, verifier, problem)
   // a first call made in a parallel branch is paid from a share of what the reserve leaves; the
-  // run's own first call must still fit beside the reserve
+  // run's own first call must still fit beside the reserve (a reserve is kept only under a limit,
+  // where `minimum` has its prompt)
   const own = facts.first === undefined || facts.first.shared ? Usage.zero : minimum
   const start = (hold: Ledger.Hold | undefined): Effect.Effect<RunResult, RunError | GraphError> => {
     const frame: Frame = {
@@ -497,31 +537,37 @@ const executeWith = (
     const ran = runNode(frame, loaded.plan.root, [])
     // a run that fails or is interrupted gives its reserve back too
     const held = hold === undefined ? ran : Effect.ensuring(ran, ledger.releaseHold(hold))
+    const resultOf = (population: RunResult["population"], snap: Ledger.LedgerSnapshot): RunResult => {
+      const sel = frame.selection
+      // fields assigned in order, not conditional spreads (each builds and copies an object):
+      // the same keys in the same order
+      const result: Mutable<RunResult> = {} as Mutable<RunResult>
+      if (sel.answer !== undefined) result.answer = sel.answer
+      if (sel.chosen !== undefined) result.chosen = sel.chosen
+      result.ranking = sel.ranking
+      result.population = population
+      result.usage = snap.committed
+      result.backendUsage = snap.backend
+      result.ledger = snap.byNode
+      result.exhausted = env.exhausted.value || snap.refusals > 0
+      return result
+    }
+    // `map`, not `flatMap` to a `succeed`: the result goes on to the caller in the snapshot's step
     const body = Effect.flatMap(held, (population) =>
-      Effect.flatMap(ledger.snapshot, (snap) => {
-        const sel = frame.selection
-        // fields assigned in order, not conditional spreads (each builds and copies an object):
-        // the same keys in the same order
-        const result: Mutable<RunResult> = {} as Mutable<RunResult>
-        if (sel.answer !== undefined) result.answer = sel.answer
-        if (sel.chosen !== undefined) result.chosen = sel.chosen
-        result.ranking = sel.ranking
-        result.population = population
-        result.usage = snap.committed
-        result.backendUsage = snap.backend
-        result.ledger = snap.byNode
-        result.exhausted = env.exhausted.value || snap.refusals > 0
-        if (!events.enabled) return Effect.succeed(result)
-        return Effect.as(
-          events.publish({
-            _tag: "RunFinished",
-            ...(result.answer === undefined ? {} : { answer: result.answer }),
-            exhausted: result.exhausted,
-            usage: result.usage
-          }),
-          result
-        )
-      })
+      events.enabled
+        ? Effect.flatMap(ledger.snapshot, (snap) => {
+            const result = resultOf(population, snap)
+            return Effect.as(
+              events.publish({
+                _tag: "RunFinished",
+                ...(result.answer === undefined ? {} : { answer: result.answer }),
+                exhausted: result.exhausted,
+                usage: result.usage
+              }),
+              result
+            )
+          })
+        : Effect.map(ledger.snapshot, (snap) => resultOf(population, snap))
     )
     if (!events.enabled) return body
     return Effect.andThen(
@@ -575,8 +621,10 @@ export const run = (
   problem: Problem,
   options: RunOptions = {}
 ): Effect.Effect<RunResult, RunError | GraphError, Generator | Verifier | AnswerKey | RunEvents> =>
-  // services read in one step and the ledger made as plain state: no generator per run
-  Effect.contextWith((context: Context.Context<Generator | Verifier>) => {
+  // services read, the ledger made as plain state and the run set up in one step: no generator,
+  // and no `provideService` of the ledger (only `executeWith` reads it, and it is handed over)
+  Effect.withFiber((fiber) => {
+    const context = fiber.context as Context.Context<Exclude<Services, Ledger.Ledger>>
     const generator = Context.get(context, Generator)
     const verifier = Context.get(context, Verifier)
     const ledger = Ledger.makeUnsafe(
@@ -585,5 +633,5 @@ export const run = (
         ? backendPricing(generator, verifier)
         : pricingOf(generator, verifier, options.prices)
     )
-    return Effect.provideService(execute(loaded, problem, options), Ledger.Ledger, ledger)
+    return executeIn(fiber, loaded, problem, options, context, ledger)
   })

@@ -50,6 +50,8 @@ type Group = { -readonly [K in keyof AnswerGroup]: AnswerGroup[K] }
  * group([{ id: "a", answer: "1/2", score: 0.5 }, { id: "b", answer: "0.5", score: 0.7 }], key).length // 1
  */
 export const group = (ballots: ReadonlyArray<Ballot>, answers: AnswerKeyShape): ReadonlyArray<AnswerGroup> => {
+  // one ballot is one group (a best-of-1, or a chain's own vote): no key, no merger to build
+  if (ballots.length === 1) return [single(ballots[0] as Ballot)]
   const merger = new Merger<Group>(answers, (answer) => ({
     answer,
     count: 0,
@@ -69,6 +71,16 @@ export const group = (ballots: ReadonlyArray<Ballot>, answers: AnswerKeyShape): 
   }
   return merger.groups
 }
+
+/** The group of a ballot alone: the fields the merge loop would give it, computed the same way. */
+const single = (b: Ballot): AnswerGroup => ({
+  answer: b.answer,
+  count: 1,
+  total: 0 + b.score,
+  // the loop keeps -Infinity unless a score is larger: a NaN score never is
+  bestScore: Number.isNaN(b.score) ? Number.NEGATIVE_INFINITY : b.score,
+  best: b.id
+})
 
 /**
  * Ranks grouped answers by a method: majority by count, best by the best single score, weighted

@@ -25,7 +25,7 @@ import type { RunResult } from "../../src/domain/RunResult.ts"
 import * as Usage from "../../src/domain/Usage.ts"
 import { staticCost } from "../../src/graph/Cost.ts"
 import * as Loader from "../../src/graph/Loader.ts"
-import { execute, pricingOf } from "../../src/runtime/Run.ts"
+import { execute, pricingOf, staticFacts } from "../../src/runtime/Run.ts"
 import { RunEvents } from "../../src/runtime/RunEvents.ts"
 import { Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import type { AnswerKey } from "../../src/services/Grader.ts"
@@ -86,6 +86,8 @@ interface Outcome {
   readonly yields: number
   /** every reservation asked for, in order */
   readonly requests: ReadonlyArray<Ledger.ReserveRequest>
+  /** the most calls in flight at once, per port */
+  readonly peak: { readonly generator: number; readonly verifier: number }
 }
 
 interface RunSpec {
@@ -106,7 +108,30 @@ const runCase = (
   interruptAfter = Number.POSITIVE_INFINITY
 ) =>
   Effect.gen(function* () {
-    const { generator, verifier } = yield* jittered
+    const ports = yield* jittered
+    // calls in flight per port: never more than the concurrency limit (a run whose calls' bound
+    // is within the limit takes no permits, so a bound too small would show here)
+    const now = { generator: 0, verifier: 0 }
+    const peak = { generator: 0, verifier: 0 }
+    const inFlight = <A, E, R>(side: "generator" | "verifier", call: Effect.Effect<A, E, R>) =>
+      Effect.suspend(() => {
+        now[side]++
+        peak[side] = Math.max(peak[side], now[side])
+        return Effect.ensuring(
+          call,
+          Effect.sync(() => {
+            now[side]--
+          })
+        )
+      })
+    const generator: GeneratorShape = {
+      ...ports.generator,
+      generate: (request) => inFlight("generator", ports.generator.generate(request))
+    }
+    const verifier: VerifierShape = {
+      ...ports.verifier,
+      score: (request) => inFlight("verifier", ports.verifier.score(request))
+    }
     const violations: Array<string> = []
     const requests: Array<Ledger.ReserveRequest> = []
     const inner = yield* Ledger.make(c.limits, pricingOf(generator, verifier, PRICES))
@@ -132,7 +157,9 @@ const runCase = (
     if (fiber.pollUnsafe() === undefined) yield* Fiber.interrupt(fiber)
     const exit = yield* Fiber.await(fiber)
     const snapshot = yield* inner.snapshot
-    return { exit, snapshot, violations, yields, requests } satisfies Outcome
+    if (peak.generator > concurrency || peak.verifier > concurrency)
+      violations.push(`calls in flight ${JSON.stringify(peak)} above the concurrency limit ${concurrency}`)
+    return { exit, snapshot, violations, yields, requests, peak } satisfies Outcome
   })
 
 /** The invariants every run satisfies, whatever its outcome. */
@@ -189,7 +216,9 @@ const stats = {
   interrupted: 0,
   population: 0,
   calls: 0,
-  charged: 0
+  charged: 0,
+  /** cases also run at their calls' bound (no permits taken) */
+  atBound: 0
 }
 
 const tagOf = (cause: Cause.Cause<unknown>): string => {
@@ -238,7 +267,20 @@ const property = (c: Case) =>
     const limits = yield* limitsOf(loaded, c)
     const bound = staticCost(loaded, { params: c.params, limits, maxTokens: MAX_TOKENS })
     const outcomes: Array<Outcome> = []
-    for (const concurrency of [1, 64]) {
+    // also at the run's bound of calls in flight, when it is finite: the largest limit at which the
+    // run still takes no permits (`permitsFor`), which the bound must then justify
+    const { generator, verifier } = yield* jittered
+    const callsBound = staticFacts(
+      loaded,
+      c.params,
+      limits,
+      generator,
+      verifier,
+      pricingOf(generator, verifier, PRICES)
+    ).calls
+    const third = Number.isFinite(callsBound) && callsBound > 1 && callsBound !== 64 ? [callsBound] : []
+    stats.atBound += third.length
+    for (const concurrency of [1, 64, ...third]) {
       const o = yield* runCase(loaded, { ...c, limits }, concurrency)
       checkLedger(o, limits, `concurrency ${concurrency}`)
       outcomes.push(o)
@@ -273,11 +315,17 @@ const property = (c: Case) =>
       )
       assert.deepStrictEqual(r.usage, o.snapshot.committed)
     }
-    const [a, b] = outcomes
-    if (a === undefined || b === undefined) return
-    assert.strictEqual(a.exit._tag, b.exit._tag, "same outcome at concurrency 1 and 64")
-    if (Exit.isSuccess(a.exit) && Exit.isSuccess(b.exit))
-      assert.deepStrictEqual(fingerprint(b.exit.value), fingerprint(a.exit.value), "same run at concurrency 1 and 64")
+    const [a, ...others] = outcomes
+    if (a === undefined) return
+    for (const b of others) {
+      assert.strictEqual(a.exit._tag, b.exit._tag, "same outcome at concurrency 1 and 64 (and the bound)")
+      if (Exit.isSuccess(a.exit) && Exit.isSuccess(b.exit))
+        assert.deepStrictEqual(
+          fingerprint(b.exit.value),
+          fingerprint(a.exit.value),
+          "same run at concurrency 1 and 64 (and the bound)"
+        )
+    }
   })
 
 /**
@@ -319,7 +367,7 @@ const check = <A, E>(
 
 describe("budget invariants over random graphs", () => {
   it(
-    "committed ≤ limits at every moment, byNode sums, nothing reserved, ≤ static bound, same at concurrency 1 and 64",
+    "committed ≤ limits at every moment, byNode sums, nothing reserved, ≤ static bound, same at concurrency 1, 64 and the calls' bound",
     async () => {
       await check(caseArb, property, 1200)
     },

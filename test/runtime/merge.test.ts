@@ -60,6 +60,29 @@ const ballotsOf = (answers: ReadonlyArray<string>, scores?: ReadonlyArray<number
   answers.map((answer, i) => ({ id: `b${i}`, answer, score: scores?.[i] ?? 1 }))
 
 describe("bucketed merge", () => {
+  it("a lone ballot is its own group, as the merge gives it, without asking the key", () => {
+    const unasked: AnswerKeyShape = {
+      name: "unasked",
+      key: () => assert.fail("a lone ballot needs no key"),
+      equivalent: () => assert.fail("a lone ballot needs no comparison")
+    }
+    for (const score of [0.7, 0, -0, -1, Number.NaN, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY]) {
+      const ballots = ballotsOf(["x^2"], [score])
+      assert.deepStrictEqual(group(ballots, unasked), pairwise(ballots, near), `score ${score}`)
+      for (const method of ["majority", "best", "weighted"] as const)
+        assert.deepStrictEqual(
+          vote(ballots, method, unasked),
+          pairwise(ballots, near).map((g) => ({
+            answer: g.answer,
+            weight: method === "majority" ? g.count : method === "best" ? g.bestScore : g.total,
+            count: g.count,
+            best: g.best
+          })),
+          `${method}, score ${score}`
+        )
+    }
+  })
+
   it("equals the unbounded pairwise merge on random inputs (a non-transitive equivalence)", () => {
     fc.assert(
       fc.property(
@@ -83,6 +106,34 @@ describe("bucketed merge", () => {
     assert.strictEqual(m.comparisons, 1 + 6)
     m.find("18") // cells 18 and 19: 17 (cells 17, 18) and the unknown 20, in first-seen order
     assert.strictEqual(m.comparisons, 1 + 6 + 1)
+  })
+
+  it("reads the first group's cells only when an answer with another key comes, and once", () => {
+    const read: Array<string> = []
+    const counted: AnswerKeyShape = {
+      ...near,
+      cells: (a) => {
+        read.push(a)
+        return near.cells?.(a)
+      }
+    }
+    const m = new Merger(counted, (answer) => ({ answer }))
+    // a one-answer vote (best-of-1, or every ballot agreeing) has nothing to compare: no cells
+    for (let i = 0; i < 3; i++) assert.strictEqual(m.find("3").index, 0)
+    assert.deepStrictEqual(read, [])
+    // another key: the first group is filed under its cells first, then compared in cell 4
+    assert.strictEqual(m.find("4").index, 0)
+    assert.deepStrictEqual(read, ["3", "4"])
+    assert.strictEqual(m.comparisons, 1)
+    // 17 shares no cell with 3: a new group, compared with nothing; the first is not read again
+    assert.strictEqual(m.find("17").index, 1)
+    assert.deepStrictEqual(read, ["3", "4", "17"])
+    assert.strictEqual(m.comparisons, 1)
+    // a first group of unknown cells (20) is compared with every later key
+    const u = new Merger(near, (answer) => ({ answer }))
+    u.find("20")
+    assert.strictEqual(u.find("21").index, 0)
+    assert.strictEqual(u.comparisons, 1)
   })
 
   it("a winner depends neither on the ballots' order nor on distractors below the margin", () => {

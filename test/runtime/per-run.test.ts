@@ -10,7 +10,7 @@ import { defaultConfig, make } from "../../plugins/simulated/index.ts"
 import { mathAnswerKey } from "../../src/answer/MathGrader.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
 import { load } from "../../src/graph/Loader.ts"
-import { type RunOptions, run } from "../../src/runtime/Run.ts"
+import { type RunOptions, run, staticFacts } from "../../src/runtime/Run.ts"
 import { layerSilent } from "../../src/runtime/RunEvents.ts"
 import { Generator } from "../../src/services/Generator.ts"
 import { AnswerKey } from "../../src/services/Grader.ts"
@@ -70,6 +70,25 @@ describe("node spans", () => {
         "mull.node.score",
         "mull.node.select"
       ])
+    })
+  )
+})
+
+describe("static facts keyed by the backend", () => {
+  it.effect("a generator that thinks gets its own first call, after one that does not (and before)", () =>
+    Effect.gen(function* () {
+      const backend = yield* make(defaultConfig)
+      const graph = yield* loaded
+      const thinking = { ...backend.generator, thinks: true }
+      const plain = { ...backend.generator, thinks: false }
+      const a = staticFacts(graph, { N: 4 }, {}, plain, backend.verifier).firstCall
+      const b = staticFacts(graph, { N: 4 }, {}, thinking, backend.verifier).firstCall
+      const c = staticFacts(graph, { N: 4 }, {}, { ...plain }, backend.verifier).firstCall
+      assert.strictEqual(a.thinkingTokens, 0)
+      // the thinking generator's first call may think as long as it writes
+      assert.strictEqual(b.thinkingTokens, b.outputTokens)
+      assert.isAbove(b.thinkingTokens, 0)
+      assert.deepStrictEqual(c, a)
     })
   )
 })
