@@ -92,16 +92,19 @@ export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint =
   let hi = 0xcbf29ce4
   let lo = 0x84222325
   for (const part of parts) {
-    const text = typeof part === "string" ? `s${part}` : `n${part.toString()}`
+    // the part's text is its tag ("s" or "n") and the string: the tag is hashed as a byte of its
+    // own, not prepended — a template string of a long id is a copy, flattened again for every hash
+    const body = typeof part === "string" ? part : part.toString()
+    const tag = typeof part === "string" ? 0x73 : 0x6e
     // ASCII text (ids, node paths, numbers) is its own UTF-8: its code units are hashed without
     // encoding it first (the same bytes); on the first other character, start over with the encoder
     const h0 = hi
     const l0 = lo
-    let n = text.length
+    let n = body.length + 1
     let ascii = true
     for (let i = -3; i < n; i++) {
-      // three bytes of length prefix, then the text's bytes
-      const byte = i < 0 ? (n >>> (8 * (i + 3))) & 0xff : text.charCodeAt(i)
+      // three bytes of length prefix, the tag, then the text's bytes
+      const byte = i < 0 ? (n >>> (8 * (i + 3))) & 0xff : i === 0 ? tag : body.charCodeAt(i - 1)
       if (byte > 0x7f) {
         ascii = false
         break
@@ -115,6 +118,7 @@ export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint =
     if (ascii) continue
     hi = h0
     lo = l0
+    const text = `${tag === 0x73 ? "s" : "n"}${body}`
     if (scratch.length < text.length * 3 + 3) scratch = new Uint8Array(text.length * 3 + 3)
     n = encoder.encodeInto(text, scratch.subarray(3)).written
     scratch[0] = n & 0xff
