@@ -102,15 +102,22 @@ export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint =
     const l0 = lo
     let n = body.length + 1
     let ascii = true
-    for (let i = -3; i < n; i++) {
-      // three bytes of length prefix, the tag, then the text's bytes
-      const byte = i < 0 ? (n >>> (8 * (i + 3))) & 0xff : i === 0 ? tag : body.charCodeAt(i - 1)
+    // three bytes of length prefix and the tag, then the text's bytes (two loops: no branch on
+    // the position per byte)
+    for (let i = 0; i < 4; i++) {
+      lo = (lo ^ (i < 3 ? (n >>> (8 * i)) & 0xff : tag)) >>> 0
+      // (hi·2^32 + lo)·(2^40 + 0x1b3) mod 2^64
+      const p = lo * 0x1b3
+      hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
+      lo = p >>> 0
+    }
+    for (let i = 0; i < body.length; i++) {
+      const byte = body.charCodeAt(i)
       if (byte > 0x7f) {
         ascii = false
         break
       }
       lo = (lo ^ byte) >>> 0
-      // (hi·2^32 + lo)·(2^40 + 0x1b3) mod 2^64
       const p = lo * 0x1b3
       hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
       lo = p >>> 0
@@ -144,7 +151,14 @@ export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint =
  * seedOf(0, "test/algebra/1.json", "s3", "root.nodes.0") // a bigint in [0, 2^64)
  */
 export const seedOf = (runSeed: number | bigint, problemId: string, candidateId: string, nodePath: string): bigint =>
-  hash64([BigInt(runSeed), problemId, candidateId, nodePath])
+  // a safe integer spells the same digits as its bigint (hash64 hashes both as "n" + digits): no
+  // bigint made per call
+  hash64([
+    typeof runSeed === "number" && Number.isSafeInteger(runSeed) ? runSeed : BigInt(runSeed),
+    problemId,
+    candidateId,
+    nodePath
+  ])
 
 /**
  * Folds a 64-bit seed to 32 bits (xor of the halves), for backends with 32-bit generators.
