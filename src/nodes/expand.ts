@@ -123,6 +123,8 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
         // keyed by the parent object, not its id: a deep beam's ids are long strings, hashed
         // afresh every round
         const childrenOf = new Map<Candidate, ReadonlyArray<Candidate>>()
+        // the (candidate, generation) pairs only for a listener to `CandidateCreated`
+        const listened = frame.env.events.enabled
         const created: Array<Created> = []
         parents.forEach((parent, i) => {
           const r = results[i]
@@ -137,7 +139,7 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
               undefined,
               r.cut[k] === true
             )
-            created.push({ candidate, generation })
+            if (listened) created.push({ candidate, generation })
             return candidate
           })
           childrenOf.set(parent, kids)
