@@ -17,20 +17,13 @@ import { hash32, uniform } from "../domain/Hash.ts"
 export const topK = (scores: ReadonlyArray<number | undefined>, keep: number): ReadonlyArray<number> => {
   if (keep >= scores.length) return scores.map((_, i) => i)
   if (keep <= 0) return []
-  // indices sorted by score (no pair per candidate: this runs every round of a beam)
-  const key = new Float64Array(scores.length)
-  const order: Array<number> = new Array(scores.length)
-  for (let i = 0; i < scores.length; i++) {
-    key[i] = scores[i] ?? Number.NEGATIVE_INFINITY
-    order[i] = i
-  }
-  order.sort((a, b) => {
-    const x = key[a] as number
-    const y = key[b] as number
-    return y !== x ? (y > x ? 1 : -1) : a - b
-  })
-  order.length = keep
-  return order.sort((a, b) => a - b)
+  const order = scores
+    .map((s, i) => [s ?? Number.NEGATIVE_INFINITY, i] as const)
+    .sort((a, b) => (b[0] !== a[0] ? (b[0] > a[0] ? 1 : -1) : a[1] - b[1]))
+  return order
+    .slice(0, keep)
+    .map(([, i]) => i)
+    .sort((a, b) => a - b)
 }
 
 /**
