@@ -92,22 +92,32 @@ export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint =
   let hi = 0xcbf29ce4
   let lo = 0x84222325
   for (const part of parts) {
-    const text = typeof part === "string" ? `s${part}` : `n${part.toString()}`
+    // the part's text is its tag ("s" or "n") and the string: the tag is hashed as a byte of its
+    // own, not prepended — a template string of a long id is a copy, flattened again for every hash
+    const body = typeof part === "string" ? part : part.toString()
+    const tag = typeof part === "string" ? 0x73 : 0x6e
     // ASCII text (ids, node paths, numbers) is its own UTF-8: its code units are hashed without
     // encoding it first (the same bytes); on the first other character, start over with the encoder
     const h0 = hi
     const l0 = lo
-    let n = text.length
+    let n = body.length + 1
     let ascii = true
-    for (let i = -3; i < n; i++) {
-      // three bytes of length prefix, then the text's bytes
-      const byte = i < 0 ? (n >>> (8 * (i + 3))) & 0xff : text.charCodeAt(i)
+    // three bytes of length prefix and the tag, then the text's bytes (two loops: no branch on
+    // the position per byte)
+    for (let i = 0; i < 4; i++) {
+      lo = (lo ^ (i < 3 ? (n >>> (8 * i)) & 0xff : tag)) >>> 0
+      // (hi·2^32 + lo)·(2^40 + 0x1b3) mod 2^64
+      const p = lo * 0x1b3
+      hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
+      lo = p >>> 0
+    }
+    for (let i = 0; i < body.length; i++) {
+      const byte = body.charCodeAt(i)
       if (byte > 0x7f) {
         ascii = false
         break
       }
       lo = (lo ^ byte) >>> 0
-      // (hi·2^32 + lo)·(2^40 + 0x1b3) mod 2^64
       const p = lo * 0x1b3
       hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
       lo = p >>> 0
@@ -115,6 +125,7 @@ export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint =
     if (ascii) continue
     hi = h0
     lo = l0
+    const text = `${tag === 0x73 ? "s" : "n"}${body}`
     if (scratch.length < text.length * 3 + 3) scratch = new Uint8Array(text.length * 3 + 3)
     n = encoder.encodeInto(text, scratch.subarray(3)).written
     scratch[0] = n & 0xff
@@ -140,7 +151,14 @@ export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint =
  * seedOf(0, "test/algebra/1.json", "s3", "root.nodes.0") // a bigint in [0, 2^64)
  */
 export const seedOf = (runSeed: number | bigint, problemId: string, candidateId: string, nodePath: string): bigint =>
-  hash64([BigInt(runSeed), problemId, candidateId, nodePath])
+  // a safe integer spells the same digits as its bigint (hash64 hashes both as "n" + digits): no
+  // bigint made per call
+  hash64([
+    typeof runSeed === "number" && Number.isSafeInteger(runSeed) ? runSeed : BigInt(runSeed),
+    problemId,
+    candidateId,
+    nodePath
+  ])
 
 /**
  * Folds a 64-bit seed to 32 bits (xor of the halves), for backends with 32-bit generators.

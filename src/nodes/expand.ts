@@ -112,7 +112,7 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
         const calls: Array<GenCall> = parents.map((c) => ({
           seedKey: c.id,
           prefix: c,
-          n: widths.get(c.id) ?? 1,
+          n: typeof widths === "number" ? widths : (widths.get(c) ?? 1),
           minN: 1,
           until: f.until,
           temperature,
@@ -123,6 +123,8 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
         // keyed by the parent object, not its id: a deep beam's ids are long strings, hashed
         // afresh every round
         const childrenOf = new Map<Candidate, ReadonlyArray<Candidate>>()
+        // the (candidate, generation) pairs only for a listener to `CandidateCreated`
+        const listened = frame.env.events.enabled
         const created: Array<Created> = []
         parents.forEach((parent, i) => {
           const r = results[i]
@@ -137,29 +139,35 @@ export const expand: NodeKind<"expand", ExpandDoc, ExpandNode> = {
               undefined,
               r.cut[k] === true
             )
-            created.push({ candidate, generation })
+            if (listened) created.push({ candidate, generation })
             return candidate
           })
           childrenOf.set(parent, kids)
         })
         yield* announce(frame, path, created)
-        return population.flatMap((c) => childrenOf.get(c) ?? [c])
+        const out: Array<Candidate> = []
+        for (const c of population) {
+          const kids = childrenOf.get(c)
+          if (kids === undefined) out.push(c)
+          else for (const k of kids) out.push(k)
+        }
+        return out
       })
     })
   }
 }
 
 /**
- * The width of each growable candidate, by id: `n` once for all, or — when `n` reads the candidate
- * — once per candidate, ranked among the growable ones.
+ * The width of the growable candidates: `n` once for all (a number), or — when `n` reads the
+ * candidate — once per candidate (keyed by the candidate), ranked among the growable ones.
  */
 const widthsOf = (
   frame: Frame,
   n: Field.NumField,
   counts: Population.Counts,
   growable: ReadonlyArray<Candidate>
-): Effect.Effect<ReadonlyMap<string, number>, InvalidValue> => {
-  if (!Where.readsCandidate(n)) return Effect.map(num(frame, n, counts), (w) => new Map(growable.map((c) => [c.id, w])))
+): Effect.Effect<number | ReadonlyMap<Candidate, number>, InvalidValue> => {
+  if (!Where.readsCandidate(n)) return num(frame, n, counts)
   const stats = Where.candidateStats(growable, frame.env.answers)
   const rest = Scope.lookup(
     frame.params,
@@ -167,7 +175,7 @@ const widthsOf = (
     counts,
     n.remaining ? frame.ledger.remainingUnsafe : undefined
   )
-  const out = new Map<string, number>()
+  const out = new Map<Candidate, number>()
   for (let i = 0; i < growable.length; i++) {
     const c = growable[i]
     const s = stats[i]
@@ -176,7 +184,7 @@ const widthsOf = (
     const why = Field.valueProblem(n, w)
     if (why !== undefined)
       return Effect.fail(new InvalidValue({ path: n.path, problem: `${why} for candidate ${c.id}` }))
-    out.set(c.id, w)
+    out.set(c, w)
   }
   return Effect.succeed(out)
 }

@@ -187,16 +187,17 @@ export const prune: NodeKind<"prune", PruneDoc, PruneNode> = {
           const seed = seed32(seedOf(frame.env.runSeed, frame.env.problem.id, `${frame.prefix}@${frame.round}`, path))
           picks = resample(scores, keep, temperature, seed)
         }
-        // the kept candidates, copies numbered in order, past any copy id already in the population
-        // (a second sampling prune of the same candidates must not repeat `s0~1`)
-        const kept = new Map<string, Array<Candidate>>()
+        // the kept candidates by pool index, copies numbered in order, past any copy id already in
+        // the population (a second sampling prune of the same candidates must not repeat `s0~1`);
+        // by index, not by id: a deep beam's ids are long strings, hashed afresh every round
+        const kept: Array<Array<Candidate> | undefined> = new Array(pool.length)
         // the ids in use are needed only for a copy (a top-k prune never makes one)
         let taken: Set<string> | undefined
         for (const i of picks) {
           const c = pool[i]
           if (c === undefined) continue
-          const list = kept.get(c.id)
-          if (list === undefined) kept.set(c.id, [c])
+          const list = kept[i]
+          if (list === undefined) kept[i] = [c]
           else {
             taken ??= new Set(pop.map((p) => p.id))
             let j = list.length
@@ -206,13 +207,24 @@ export const prune: NodeKind<"prune", PruneDoc, PruneNode> = {
             list.push({ ...c, id })
           }
         }
-        const out = pop.flatMap((c) => (inPool(c) ? (kept.get(c.id) ?? []) : [c]))
+        // the pool is `pop` filtered in order: its i-th member is the i-th in-pool candidate met
+        const out: Array<Candidate> = []
+        let at = 0
+        for (const c of pop) {
+          if (!inPool(c)) out.push(c)
+          else {
+            const list = kept[at++]
+            if (list !== undefined) for (const k of list) out.push(k)
+          }
+        }
         if (frame.env.events.enabled) {
-          for (const c of pool) if (!kept.has(c.id)) dropped.push(c.id)
+          pool.forEach((c, i) => {
+            if (kept[i] === undefined) dropped.push(c.id)
+          })
           yield* frame.env.events.publish({
             _tag: "CandidatesPruned",
             node: path,
-            kept: [...kept.values()].flat().map((c) => c.id),
+            kept: kept.flatMap((list) => (list === undefined ? [] : list.map((c) => c.id))),
             dropped
           })
         }

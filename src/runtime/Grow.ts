@@ -42,13 +42,22 @@ export const grow = (
   c.stepScores = parent?.stepScores ?? NO_SCORES
   if (chainRef !== undefined) c.chain = chainRef
   if (group !== undefined) c.group = group
-  c.origin = { node, round: frame.round }
+  c.origin = originOf(node, frame.round)
   // its output stopped at a max_tokens the budget shrank, not where the model would have
   if (cut && generation.finishReason === "length") c.cut = true
   return c
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] }
+
+// the origin of the last candidate grown: a node's candidates of a round share one (immutable)
+// object, not one each
+let lastOrigin: Candidate["origin"] = { node: "", round: -1 }
+
+const originOf = (node: string, round: number): Candidate["origin"] => {
+  if (lastOrigin.node !== node || lastOrigin.round !== round) lastOrigin = { node, round }
+  return lastOrigin
+}
 
 /** The step scores of a fresh candidate (shared: nobody writes to them). */
 const NO_SCORES: ReadonlyArray<number> = Object.freeze([])

@@ -36,15 +36,16 @@ export const scoreNew: (
   const targets = fresh.filter((c) => c.steps !== undefined)
   if (targets.length === 0) return fresh
   const scores = yield* score(frame, node, verifier, targets, finishing)
-  const byId = new Map<string, Candidate>()
+  // keyed by the candidate object, not its id (long in a deep search, hashed afresh each time)
+  const scored = new Map<Candidate, Candidate>()
   targets.forEach((c, i) => {
     const s = scores[i]
     const total = s === undefined ? undefined : aggregate(s, how)
-    if (s !== undefined && total !== undefined) byId.set(c.id, { ...c, stepScores: s, score: total })
+    if (s !== undefined && total !== undefined) scored.set(c, { ...c, stepScores: s, score: total })
   })
   if (frame.env.events.enabled)
     yield* Effect.forEach(
-      [...byId.values()],
+      [...scored.values()],
       (c) =>
         frame.env.events.publish({
           _tag: "CandidateScored",
@@ -55,5 +56,5 @@ export const scoreNew: (
         }),
       { discard: true }
     )
-  return fresh.map((c) => byId.get(c.id) ?? c)
+  return fresh.map((c) => scored.get(c) ?? c)
 })
