@@ -745,9 +745,89 @@ export const generateEach = (
           inTurn(calls.length, (i) => one(calls[i], i)),
           out
         )
-      return Effect.as(Effect.forEach(calls, one, { concurrency: "unbounded", discard: true }), out)
+      const ledger = sharedLedger(frames, calls.length)
+      if (ledger === undefined)
+        return Effect.as(Effect.forEach(calls, one, { concurrency: "unbounded", discard: true }), out)
+      // one ledger pays for every call (a fan-out without a budget): phase 1 of every call in one
+      // ledger step, in branch order, then a fiber per reserved call that only calls. A call whose
+      // whole ask did not fit, and every call after it, go on as above, in order: the same grants
+      // in the same order as reserving each in its own fiber
+      return Effect.flatMap(launchReserved(ledger, frames, node, calls, out, settled), (from) =>
+        from >= calls.length
+          ? Effect.succeed(out)
+          : Effect.as(
+              Effect.forEach(calls.slice(from), (call, k) => one(call, from + k), {
+                concurrency: "unbounded",
+                discard: true
+              }),
+              out
+            )
+      )
     })
   )
+
+/** The ledger every frame pays from, when they all pay from one (a fan-out without a budget). */
+const sharedLedger = (frames: ReadonlyArray<Frame>, count: number): Frame["ledger"] | undefined => {
+  const first = frames[0]
+  if (first === undefined || frames.length < count) return undefined
+  for (let i = 1; i < count; i++) if (frames[i]?.ledger !== first.ledger) return undefined
+  return first.ledger
+}
+
+/**
+ * Phase 1 of `generateEach`'s calls when one ledger pays for them all: their whole asks reserved in
+ * one step (`reserveAll`, tentative: no refusal is published), and each call granted launched in a
+ * fiber of its own with its reservation in hand — no reserve, match or closure per call before it
+ * starts. Returns the index of the first call not granted (`calls.length` when all were), which
+ * the caller runs as before. Every call launched runs to its end before the returned effect does.
+ */
+const launchReserved = (
+  ledger: Frame["ledger"],
+  frames: ReadonlyArray<Frame>,
+  node: string,
+  calls: ReadonlyArray<GenCall | undefined>,
+  out: Array<Generated | undefined>,
+  settled: ((i: number, result: Generated | undefined) => void) | undefined
+): Effect.Effect<number, BackendError, Scope.Scope> =>
+  Effect.suspend(() => {
+    const index: Array<number> = []
+    const fulls: Array<GenerateRequest> = []
+    const asks: Array<ReserveRequest> = []
+    const tentative: Array<ReserveRequest> = []
+    for (let i = 0; i < calls.length; i++) {
+      const call = calls[i]
+      if (call === undefined) continue
+      const frame = frames[i] as Frame // sharedLedger checked frames.length ≥ calls.length
+      const full = requestOf(frame, node, call, call.n)
+      const asked = generationReservation(frame, node, call, full)
+      index.push(i)
+      fulls.push(full)
+      asks.push(asked)
+      tentative.push({ ...asked, minUnits: asked.units, tentative: true })
+    }
+    return Effect.flatMap(ledger.reserveAll(tentative), ({ reservations }) => {
+      const granted = reservations.length
+      const from = granted < index.length ? (index[granted] as number) : calls.length
+      if (granted === 0) return Effect.succeed(from)
+      const launch = (r: Reservation, k: number): Effect.Effect<void, BackendError, Scope.Scope> => {
+        const i = index[k] as number
+        return paidGeneration(
+          frames[i] as Frame,
+          node,
+          calls[i] as GenCall,
+          fulls[k] as GenerateRequest,
+          asks[k] as ReserveRequest,
+          r,
+          0,
+          (g) => {
+            out[i] = g
+            settled?.(i, g)
+          }
+        )
+      }
+      return Effect.as(Effect.forEach(reservations, launch, { concurrency: "unbounded", discard: true }), from)
+    })
+  })
 
 const generateMany = (
   frame: Frame,

@@ -76,10 +76,18 @@ const runWith = (
   limits: Limits.Limits,
   events: RunEventsShape,
   concurrency: number,
-  faults?: Faults.FaultOptions
+  faults?: Faults.FaultOptions,
+  latencyMs = 0
 ) =>
   Effect.gen(function* () {
-    const backend = yield* make(defaultConfig)
+    const backend = yield* make(
+      latencyMs === 0
+        ? defaultConfig
+        : {
+            ...defaultConfig,
+            generator: { ...defaultConfig.generator, latency: { fixedMs: latencyMs, perTokenMs: 0 } }
+          }
+    )
     const loaded = yield* fromJson(docOf(s))
     // a fault is drawn per request and attempt, so both paths meet the same faults
     const generator = faults === undefined ? backend.generator : Faults.wrapGenerator(backend.generator, faults)
@@ -163,6 +171,86 @@ describe("parallel of one sample: branches launched together", () => {
         { numRuns: 40 * Number(process.env.MULL_PROPERTY_SCALE ?? 1) }
       )
     )
+  )
+
+  it.effect("the same on a backend that waits (each call in a fiber of its own), at concurrency 1 and 64", () =>
+    Effect.promise(() =>
+      fc.assert(
+        fc.asyncProperty(specArb, limitsArb, async (s, limits) => {
+          const outcome = async (events: RunEventsShape, concurrency: number) => {
+            const exit = await Effect.runPromise(runWith(s, limits, events, concurrency, undefined, 1))
+            return Exit.isSuccess(exit) ? { ok: comparable(exit.value) } : { failed: String(Cause.squash(exit.cause)) }
+          }
+          const interpreted = await outcome(
+            eventsTo(() => {}),
+            64
+          )
+          assert.deepStrictEqual(await outcome(silent, 64), interpreted)
+          assert.deepStrictEqual(await outcome(silent, 1), interpreted)
+        }),
+        { numRuns: 15 * Number(process.env.MULL_PROPERTY_SCALE ?? 1) }
+      )
+    )
+  )
+
+  it.live("without a budget, a fan-out's calls are reserved in one ledger step, not one each", () =>
+    Effect.gen(function* () {
+      const backend = yield* make({
+        ...defaultConfig,
+        generator: { ...defaultConfig.generator, latency: { fixedMs: 1, perTokenMs: 0 } }
+      })
+      const loaded = yield* fromJson(docOf({ branches: 16, n: 1, until: "end", score: false }))
+      const inner = yield* Ledger.make({})
+      const asked = { reserve: 0, reserveAll: 0 }
+      const ledger: Ledger.LedgerShape = {
+        ...inner,
+        reserve: (request) => {
+          asked.reserve++
+          return inner.reserve(request)
+        },
+        reserveAll: (requests) => {
+          asked.reserveAll++
+          return inner.reserveAll(requests)
+        }
+      }
+      const result = yield* execute(loaded, problem, { seed: 1 }).pipe(
+        Effect.provideService(Ledger.Ledger, ledger),
+        Effect.provideService(RunEvents, silent),
+        Effect.provideService(Generator, backend.generator),
+        Effect.provideService(Verifier, backend.verifier),
+        Effect.provideService(AnswerKey, mathAnswerKey)
+      )
+      assert.strictEqual(result.usage.calls, 18)
+      // two fan-outs (16 branches, then 2): one step each
+      assert.deepStrictEqual(asked, { reserve: 0, reserveAll: 2 })
+    })
+  )
+
+  it.effect("an interrupted fan-out without a budget, on a backend that waits, leaves nothing reserved", () =>
+    Effect.gen(function* () {
+      const backend = yield* make({
+        ...defaultConfig,
+        generator: { ...defaultConfig.generator, latency: { fixedMs: 5, perTokenMs: 0 } }
+      })
+      const loaded = yield* fromJson(docOf({ branches: 64, n: 2, until: "end", score: false }))
+      for (const after of [0, 1, 3, 10, 100]) {
+        const ledger = yield* Ledger.make({})
+        const fiber = yield* Effect.forkChild(
+          execute(loaded, problem, { seed: 1 }).pipe(
+            Effect.provideService(Ledger.Ledger, ledger),
+            Effect.provideService(RunEvents, silent),
+            Effect.provideService(Generator, backend.generator),
+            Effect.provideService(Verifier, backend.verifier),
+            Effect.provideService(AnswerKey, mathAnswerKey)
+          )
+        )
+        for (let i = 0; i < after; i++) yield* Effect.yieldNow
+        yield* Fiber.interrupt(fiber)
+        const snap = yield* ledger.snapshot
+        assert.strictEqual(snap.open, 0, `open reservations after ${after} yields`)
+        assert.strictEqual(snap.reserved.sequences, 0)
+      }
+    })
   )
 
   it.effect("candidates carry their branch's ids and groups, in branch order", () =>
