@@ -39,6 +39,24 @@ import type { RunError } from "./RunError.ts"
 export const FINISH_TEMPERATURE = 0.8
 
 /**
+ * The prompt tokens of a fresh call on a problem (the question in the generator's template, no
+ * prefix), as the generator counts them; 0 when it cannot count.
+ *
+ * @example
+ * questionTokens(generator, problem) // the first call's prompt before any step
+ */
+export const questionTokens = (generator: GeneratorShape, problem: Frame["env"]["problem"]): number =>
+  generator.promptTokens?.({
+    problem,
+    prefix: undefined,
+    n: 1,
+    until: "end",
+    temperature: 0,
+    maxTokens: generator.maxTokens,
+    seed: 0n
+  }) ?? 0
+
+/**
  * What a run on `problem` keeps back to finish one candidate, with this backend's prompt bounds:
  * a completion's prompt is the question's plus a prefix of up to the solution cap (each token
  * counted twice for step delimiters with a tokenizer; four bytes a token without one).
@@ -55,16 +73,7 @@ export const reserveFor = (
 ): Usage.Usage => {
   const cap = generator.maxTokens
   const perToken = generator.capabilities.has("tokenizer") ? 2 : 4
-  const question =
-    generator.promptTokens?.({
-      problem,
-      prefix: undefined,
-      n: 1,
-      until: "end",
-      temperature: 0,
-      maxTokens: cap,
-      seed: 0n
-    }) ?? 0
+  const question = questionTokens(generator, problem)
   const empty: Candidate = {
     id: "reserve",
     steps: undefined,

@@ -20,7 +20,7 @@ import { Generator, type GeneratorShape } from "../services/Generator.ts"
 import { AnswerKey } from "../services/Grader.ts"
 import { Verifier, type VerifierShape } from "../services/Verifier.ts"
 import { type Frame, permitsFor, type RunEnv } from "./Env.ts"
-import { reserveFor } from "./Finish.ts"
+import { questionTokens, reserveFor } from "./Finish.ts"
 import { runNode } from "./Interpreter.ts"
 import { BudgetTooSmall, type RunError } from "./RunError.ts"
 import { RunEvents } from "./RunEvents.ts"
@@ -382,16 +382,7 @@ export const answerMinimumOf = (
   problem: Problem
 ): Usage.Usage => {
   const facts = staticFacts(loaded, params, {}, generator, verifier)
-  const prompt =
-    generator.promptTokens?.({
-      problem,
-      prefix: undefined,
-      n: 1,
-      until: "end",
-      temperature: 0,
-      maxTokens: generator.maxTokens,
-      seed: 0n
-    }) ?? 0
+  const prompt = questionTokens(generator, problem)
   const first = facts.first
   const own =
     first === undefined || first.shared ? Usage.zero : Usage.add(first.usage, Usage.make({ inputTokens: prompt }))
@@ -470,16 +461,7 @@ const executeWith = (
   const unlimited = Object.keys(limits).length === 0
   let minimum = firstCall
   if (!unlimited) {
-    const prompt =
-      generator.promptTokens?.({
-        problem,
-        prefix: undefined,
-        n: 1,
-        until: "end",
-        temperature: 0,
-        maxTokens: generator.maxTokens,
-        seed: 0n
-      }) ?? 0
+    const prompt = questionTokens(generator, problem)
     // the first call's prompt, when the graph makes a call at all
     if (firstCall.calls > 0) minimum = Usage.add(firstCall, Usage.make({ inputTokens: prompt }))
     const least = {
