@@ -88,9 +88,11 @@ console.log(`flags: ${args.join(" ") || "(none)"}\n`)
 if (wanted("overhead")) {
   const reps = quick ? 3 : 7
   log(`1. overhead: beam search and best-of-N, runtime vs the plain loop, ${reps} repetitions…`)
-  // warm up until V8 has optimised both sides (about a second of CPU each case), as a service or a
-  // sweep runs: the first repetitions time the runtime's larger code in V8's lower tiers
-  const warm = { warmup: 2, warmupMs: quick ? 300 : 1000 }
+  // warm up until V8 has optimised both sides (three seconds of CPU each case), as a service or a
+  // sweep runs: the first repetitions time the runtime's larger code in V8's lower tiers — the
+  // simulated beam's runtime side settles after 30–40 repetitions (about 3 s), not the 9 a second
+  // gave (docs/performance.md, "Measuring, sixth pass")
+  const warm = { warmup: 2, warmupMs: quick ? 300 : 3000 }
   const beam = await measureOverhead(beamCase(64, 4, 40), { reps, ...warm, problems: 2 })
   const bon = await measureOverhead(bestOfNCase(256), { reps, ...warm, problems: 4 })
   const beamRec = await measureOverhead(beamCase(64, 4, 40), { reps, ...warm, problems: 2, recorded: true })
