@@ -33,8 +33,12 @@ export const grow = (
   const chainRef = chain ?? parent?.chain
   // assigned field by field, not built with conditional spreads: every generation makes a
   // candidate, and a spread of `{}` or of a one-field object per optional field costs several
-  // times the object; the keys keep the order the spreads gave (JSON output reads the same)
-  const c = { id } as Mutable<Candidate>
+  // times the object; the keys keep the order the spreads gave (JSON output reads the same).
+  // `new Object()`, not `{ id }`: V8 may allocate a literal's objects straight into the old
+  // generation once most outlived a scavenge, and a dead candidate there keeps its young steps alive
+  // through the next ones (`Link` in domain/Steps.ts says more); a constructor's objects start young
+  const c = new Object() as Mutable<Candidate>
+  c.id = id
   if (parent !== undefined) c.parentId = parent.id
   c.steps = steps
   c.done = generation.done
