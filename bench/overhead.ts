@@ -3,9 +3,9 @@
  * the plain loop of `PlainLoop.ts` — hand-written TypeScript without Effect that makes exactly the
  * runtime's backend calls (same seeds, caps, prefixes and verifier batches) on the backend's plain
  * functions. Every repetition checks the two sides answer for answer (answer, chosen candidate,
- * calls, sequences, tokens and the final population); the first, untimed warm-up repetitions also
- * check them call for call (the requests each side sent — every repetition makes the same ones, with the
- * same seeds); a mismatch aborts the bench. Times are CPU time of this process, the two sides alternating which goes first.
+ * calls, sequences, tokens and the final population); an untimed repetition after the timed ones
+ * also checks them call for call (the requests each side sent — every repetition makes the same
+ * ones, with the same seeds); a mismatch aborts the bench. Times are CPU time of this process, the two sides alternating which goes first.
  *
  * Two backends: `simulated` — the runtime calls the simulated backend's ports (its pure model
  * behind a permit, as a user's run does), the plain loop the pure model itself; `recorded` — each
@@ -72,46 +72,80 @@ export interface OverheadResult {
 }
 
 /**
- * Throws unless the runtime and the plain loop gave the same result and, when both call logs are
- * given, made the same calls.
+ * What the check compares of a run's result: its answer, chosen candidate, meters and final
+ * population (ids and scores) — small, so that a side's result need not stay alive while the other
+ * side runs (kept, it outlived V8's young generation: work a user's run does not do).
+ */
+export type Digest = ReadonlyArray<readonly [string, unknown]>
+
+const isDigest = (x: RunResult | PlainResult | Digest): x is Digest => Array.isArray(x)
+
+/** The digest of a runtime run. */
+export const runtimeDigest = (g: RunResult): Digest => {
+  const u = g.usage
+  return [
+    ["answer", g.answer],
+    ["chosen", g.chosen?.id],
+    ["calls", u.calls],
+    ["sequences", u.sequences],
+    ["inputTokens", u.inputTokens],
+    ["outputTokens", u.outputTokens],
+    ["verifierCalls", u.verifierCalls],
+    ["verifierTokens", u.verifierTokens],
+    ["population", g.population.map((c) => `${c.id}:${c.score}`).join(",")]
+  ]
+}
+
+/** The digest of a plain run. */
+export const plainDigest = (p: PlainResult): Digest => [
+  ["answer", p.answer],
+  ["chosen", p.chosen],
+  ["calls", p.calls],
+  ["sequences", p.sequences],
+  ["inputTokens", p.inputTokens],
+  ["outputTokens", p.outputTokens],
+  ["verifierCalls", p.verifierCalls],
+  ["verifierTokens", p.verifierTokens],
+  ["population", p.population.map((c) => `${c.id}:${c.score}`).join(",")]
+]
+
+/**
+ * Throws unless the runtime and the plain loop gave the same result (their digests, or the
+ * results themselves) and, when both call logs are given, made the same calls.
+ *
+ * @example
+ * checkSame("beam", runtimeDigest(g), plainDigest(r), runtimeLog, plainLog)
  */
 export const checkSame = (
   label: string,
-  g: RunResult,
-  p: PlainResult,
+  runtime: RunResult | Digest,
+  plain: PlainResult | Digest,
   runtimeCalls: ReadonlyArray<LoggedCall> | undefined,
   plainCalls: ReadonlyArray<LoggedCall> | undefined
 ): void => {
-  const u = g.usage
-  const pairs: ReadonlyArray<readonly [string, unknown, unknown]> = [
-    ["answer", g.answer, p.answer],
-    ["chosen", g.chosen?.id, p.chosen],
-    ["calls", u.calls, p.calls],
-    ["sequences", u.sequences, p.sequences],
-    ["inputTokens", u.inputTokens, p.inputTokens],
-    ["outputTokens", u.outputTokens, p.outputTokens],
-    ["verifierCalls", u.verifierCalls, p.verifierCalls],
-    ["verifierTokens", u.verifierTokens, p.verifierTokens],
-    [
-      "population",
-      g.population.map((c) => `${c.id}:${c.score}`).join(","),
-      p.population.map((c) => `${c.id}:${c.score}`).join(",")
-    ]
-  ]
-  for (const [what, a, b] of pairs)
-    if (a !== b)
+  const a = isDigest(runtime) ? runtime : runtimeDigest(runtime)
+  const b = isDigest(plain) ? plain : plainDigest(plain)
+  for (let k = 0; k < a.length; k++) {
+    const [what, x] = a[k] as readonly [string, unknown]
+    const y = b[k]?.[1]
+    if (x !== y)
       throw new Error(
-        `${label}: runtime and plain loop differ in ${what}: ${String(a).slice(0, 200)} vs ${String(b).slice(0, 200)}`
+        `${label}: runtime and plain loop differ in ${what}: ${String(x).slice(0, 200)} vs ${String(y).slice(0, 200)}`
       )
+  }
   if (runtimeCalls === undefined || plainCalls === undefined) return
   const calls = callDifference(runtimeCalls, plainCalls)
   if (calls !== undefined) throw new Error(`${label}: runtime and plain loop made different calls: ${calls}`)
-  if (runtimeCalls.length !== u.calls)
-    throw new Error(`${label}: ${runtimeCalls.length} calls logged, ${u.calls} metered`)
+  const metered = a.find(([what]) => what === "calls")?.[1]
+  if (runtimeCalls.length !== metered)
+    throw new Error(`${label}: ${runtimeCalls.length} calls logged, ${String(metered)} metered`)
 }
 
+/** Untimed repetitions after the timed ones that also check the two sides call for call. */
+const CHECKED_REPS = 1
+
 /**
- * Where a side's requests go: a log on the repetitions that check calls, none on the timed ones.
+ * Where a side's requests go: a log on the repetitions that check calls, none on the others.
  * A log holds every request of a run, and through their prefixes every candidate, until the check:
  * kept alive that long, they are copied out of V8's young generation and later marked, work a
  * user's run never does — measured, it cost the runtime's side about 10 ms of a 45 ms repetition
@@ -212,34 +246,38 @@ export const measureOverhead = async (
   for (let rep = 0; ; rep++) {
     const warming = warmupReps === rep && (rep < options.warmup || warmupCpu < (options.warmupMs ?? 0))
     if (warming) warmupReps++
-    else if (rep - warmupReps >= options.reps) break
+    else if (rep - warmupReps >= options.reps + CHECKED_REPS) break
+    // the calls are checked on the last repetitions, after the timed ones: every repetition makes
+    // the same calls (the same seeds). Not on the first: a log keeps every request of a run, and
+    // through them every candidate, alive until the check, and V8, seeing a literal's objects
+    // outlive its young generation, allocates that literal's objects in the old one from then on
+    // — for the rest of the process, logged or not (docs/performance.md, "Measuring, sixth pass")
+    const checking = rep - warmupReps >= options.reps
     let tRuntime = 0
     let tPlain = 0
     calls = 0
     for (const [i, p] of problems.entries()) {
       // the same seeds every repetition: the same work, and a recorded backend hits
       const seed = i
-      // calls are checked on the first (untimed) repetitions: every repetition makes the same
-      // calls (the same seeds); the rest run as a user's would, without a log, and long enough
-      // after them that the logs' old objects are collected before the timed ones
-      const checking = rep < options.warmup
       runtimeSink.log = checking ? [] : undefined
       plainSink.log = checking ? [] : undefined
+      // each side's result is reduced to its digest as soon as it ends (untimed): kept whole
+      // through the other side's run, it would outlive the young generation there
       const runtimeSide = async () => {
         const t0 = cpuMs()
         const g = await runtimeOnce(p, seed)
         tRuntime += cpuMs() - t0
-        return g
+        return runtimeDigest(g)
       }
       const plainSide = () => {
         const t0 = cpuMs()
         const r = c.plain(plainLogged, mathAnswerKey, p, seed)
         tPlain += cpuMs() - t0
-        return r
+        return plainDigest(r)
       }
       // alternate the order, so neither side always runs on a warmer heap
-      let g: RunResult
-      let r: PlainResult
+      let g: Digest
+      let r: Digest
       if ((rep + i) % 2 === 0) {
         g = await runtimeSide()
         r = plainSide()
@@ -248,7 +286,7 @@ export const measureOverhead = async (
         g = await runtimeSide()
       }
       checkSame(c.label, g, r, runtimeSink.log, plainSink.log)
-      calls += g.usage.calls
+      calls += g.find(([what]) => what === "calls")?.[1] as number
     }
     perCallSeries.push(((tRuntime - tPlain) * 1000) / calls)
     perRunSeries.push(((tRuntime - tPlain) * 1000) / problems.length)
@@ -257,6 +295,7 @@ export const measureOverhead = async (
       if (rep > 0) warmupCpu += tRuntime + tPlain
       continue
     }
+    if (checking) continue
     ratios.push(tRuntime / tPlain)
     perCall.push(((tRuntime - tPlain) * 1000) / calls)
     perRun.push(((tRuntime - tPlain) * 1000) / problems.length)

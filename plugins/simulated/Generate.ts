@@ -63,6 +63,19 @@ const checkRequest = (request: GenerateRequest): string | undefined => {
   return undefined
 }
 
+/**
+ * A step, built by a constructor, not a literal: V8 may decide that a literal's objects outlive the
+ * young generation and allocate them in the old one from then on; a dead step there keeps its young
+ * text and latent alive through later scavenges (docs/performance.md, "Measuring, sixth pass").
+ */
+const stepOf = (text: string, tokens: number, latent: SimLatent): Step => {
+  const step = new Object() as { text: string; tokens: number; latent: SimLatent }
+  step.text = text
+  step.tokens = tokens
+  step.latent = latent
+  return step
+}
+
 /** Renders a run of latents as steps, stopping at the final step, after one step (until "step") or at maxTokens. */
 const render = (world: World, latents: Iterable<SimLatent>, until: "step" | "end", maxTokens: number): Generation => {
   const steps: Array<Step> = []
@@ -77,7 +90,7 @@ const render = (world: World, latents: Iterable<SimLatent>, until: "step" | "end
       steps.push({ text: truncateTokens(text, room), tokens: room, latent: { ...latent, truncated: true } })
       return { steps, done: false, outputTokens: maxTokens, finishReason: "length" }
     }
-    steps.push({ text, tokens, latent })
+    steps.push(stepOf(text, tokens, latent))
     out += tokens
     if (final && answer !== undefined) return { steps, done: true, answer, outputTokens: out, finishReason: "end" }
     if (until === "step") return { steps, done: false, outputTokens: out, finishReason: "step" }

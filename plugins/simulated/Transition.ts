@@ -35,5 +35,18 @@ export const childStep = (world: World, hc: number, parent: SimLatent | undefine
     if (state === 2 && shared > 0 && uniform(hc, T_ATTR) < shared) answer = 1
     firstError = depth
   }
-  return { _tag: "SimLatent", world: world.ph, hash: hc, depth, length, state, answer, firstError, truncated: false }
+  // built by a constructor, not a literal: see `stepOf` in Generate.ts
+  const latent = new Object() as Mutable<SimLatent>
+  latent._tag = "SimLatent"
+  latent.world = world.ph
+  latent.hash = hc
+  latent.depth = depth
+  latent.length = length
+  latent.state = state
+  latent.answer = answer
+  latent.firstError = firstError
+  latent.truncated = false
+  return latent
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] }
