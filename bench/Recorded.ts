@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Semaphore } from "effect"
+import { Duration, Effect, Result, Semaphore } from "effect"
 import type { GenerateRequest, GenerateResult, GeneratorShape } from "../src/services/Generator.ts"
 import type { ScoreRequest, ScoreResult, VerifierShape } from "../src/services/Verifier.ts"
 import type { PlainBackend } from "./PlainLoop.ts"
@@ -113,8 +113,9 @@ export const recordedPlain = (source: PlainBackend): PlainBackend => {
 }
 
 /**
- * A plain backend as the runtime's ports, by the cheapest bridge there is: `Effect.sync` around
- * the plain function (a bad request throws, which is a defect here). The other facts (model,
+ * A plain backend as the runtime's ports, by the cheapest bridges there are: `Effect.sync` around
+ * the plain function (a bad request throws, which is a defect here), and the plain function itself
+ * as the port's answers in plain code (`GeneratorShape.answerNow`). The other facts (model,
  * capabilities, caps, token counters) are those of `like`, the backend the answers come from.
  *
  * @example
@@ -127,7 +128,12 @@ export const portsOf = (
   const generate: GeneratorShape["generate"] = (request) => Effect.sync(() => plain.generate(request))
   return {
     // an answer from memory comes in the step that asks for it (`GeneratorShape.atOnce`)
-    generator: { ...like.generator, generate, atOnce: generate },
+    generator: {
+      ...like.generator,
+      generate,
+      atOnce: generate,
+      answerNow: Object.assign((request: GenerateRequest) => Result.succeed(plain.generate(request)), { of: generate })
+    },
     verifier: { ...like.verifier, score: (request) => Effect.sync(() => plain.score(request)) }
   }
 }

@@ -22,7 +22,7 @@ import type { Problem } from "../src/domain/Problem.ts"
 import type { RunResult } from "../src/domain/RunResult.ts"
 import { run } from "../src/runtime/Run.ts"
 import { RunEvents, silent } from "../src/runtime/RunEvents.ts"
-import type { GeneratorShape } from "../src/services/Generator.ts"
+import type { GenerateRequest, GeneratorShape } from "../src/services/Generator.ts"
 import type { AnswerKeyShape } from "../src/services/Grader.ts"
 import type { VerifierShape } from "../src/services/Verifier.ts"
 import {
@@ -169,10 +169,24 @@ const loggedPorts = (
       sink.log?.push({ generate: r })
       return inner.generate(r)
     })
-  // logging adds no wait: a port that answers at once still does (`GeneratorShape.atOnce`)
+  // logging adds no wait: a port that answers at once still does (`GeneratorShape.atOnce`), and
+  // one that answers in plain code still does (`answerNow`), logged alike
   const atOnce = inner.atOnce !== undefined && inner.atOnce === inner.generate
+  const now = inner.answerNow !== undefined && inner.answerNow.of === inner.generate ? inner.answerNow : undefined
+  const answerNow =
+    now === undefined
+      ? {}
+      : {
+          answerNow: Object.assign(
+            (r: GenerateRequest) => {
+              sink.log?.push({ generate: r })
+              return now(r)
+            },
+            { of: generate }
+          )
+        }
   return {
-    generator: atOnce ? { ...inner, generate, atOnce: generate } : { ...inner, generate },
+    generator: atOnce ? { ...inner, generate, atOnce: generate, ...answerNow } : { ...inner, generate },
     verifier: {
       ...ports.verifier,
       score: (r) =>

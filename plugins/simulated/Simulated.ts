@@ -84,53 +84,64 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
   const worlds = new WeakMap<object, World>()
   const decodeProblem = Schema.decodeUnknownResult(Problem)
 
+  // the world of a problem, in plain code (cached per problem object)
+  const worldNow = (problem: Problem, operation: string): Result.Result<World, BackendError> => {
+    const cached = typeof problem === "object" && problem !== null ? worlds.get(problem) : undefined
+    if (cached !== undefined) return Result.succeed(cached)
+    const decoded = decodeProblem(problem, { errors: "all" })
+    if (Result.isFailure(decoded))
+      return Result.fail(invalid(operation, formatIssues(decoded.failure, "problem").join("; ")))
+    const w = makeWorld(config, decoded.success)
+    if (typeof problem === "object" && problem !== null) worlds.set(problem, w)
+    return Result.succeed(w)
+  }
+
   const world = (problem: Problem, operation = "world"): Effect.Effect<World, BackendError> =>
-    Effect.suspend(() => {
-      const cached = typeof problem === "object" && problem !== null ? worlds.get(problem) : undefined
-      if (cached !== undefined) return Effect.succeed(cached)
-      const decoded = decodeProblem(problem, { errors: "all" })
-      if (Result.isFailure(decoded)) {
-        return Effect.fail(invalid(operation, formatIssues(decoded.failure, "problem").join("; ")))
-      }
-      const w = makeWorld(config, decoded.success)
-      if (typeof problem === "object" && problem !== null) worlds.set(problem, w)
-      return Effect.succeed(w)
-    })
+    Effect.suspend(() => Effect.fromResult(worldNow(problem, operation)))
 
   const sleep = (ms: number) => (ms > 0 ? Effect.sleep(Duration.millis(ms)) : Effect.void)
+
+  // The answer to a generation request, in plain code: what `generate` returns after its latency,
+  // and what `answerNow` returns when there is none.
+  const answer = (request: GenerateRequest): Result.Result<GenerateResult, BackendError> => {
+    // a consistency judge's call (free-text voting) is modelled apart: Judge.ts
+    if (request.judge !== undefined) return Result.succeed(judgeGeneration(request))
+    const w = worldNow(request.problem, "generate")
+    if (Result.isFailure(w)) return Result.fail(w.failure)
+    // a generative verifier's call is modelled apart: GenVerify.ts
+    if (request.verify !== undefined) {
+      const verified = verifyGeneration(w.success, request)
+      return Result.isFailure(verified)
+        ? Result.fail(invalid("generate", verified.failure))
+        : Result.succeed(verified.success)
+    }
+    // a thinking sample's phases (budget forcing) are modelled apart: Think.ts
+    const result =
+      request.think === undefined
+        ? generatePure(w.success, request, config.generator.maxTokens)
+        : thinkGeneration(w.success, request, config.generator.maxTokens)
+    if (Result.isFailure(result)) return Result.fail(invalid("generate", result.failure))
+    // a multiple choice's answers are letters among its options: AnswerKinds.ts
+    const kinded = request.problem.answer === undefined ? result.success : forKind(request.problem, result.success)
+    // token confidences only when asked: drawn from tags of their own, they change nothing else
+    return Result.succeed(request.logprobs === undefined ? kinded : withLogprobsAsked(w.success, request, kinded))
+  }
 
   // Not `Effect.fn`: its span and the stack trace it captures on every call cost more than the
   // model's own work for one short step (a beam search makes thousands of calls). The result is
   // built by plain code and returned as one effect.
-  const generate = (request: GenerateRequest): Effect.Effect<GenerateResult, BackendError> => {
-    // a consistency judge's call (free-text voting) is modelled apart: Judge.ts
-    if (request.judge !== undefined) return Effect.succeed(judgeGeneration(request))
-    return Effect.flatMap(world(request.problem, "generate"), (w) => {
-      // a generative verifier's call is modelled apart: GenVerify.ts
-      if (request.verify !== undefined) {
-        const verified = verifyGeneration(w, request)
-        if (Result.isFailure(verified)) return Effect.fail(invalid("generate", verified.failure))
-        let verifyTokens = 0
-        for (const g of verified.success.generations) verifyTokens += g.outputTokens
-        const ms = config.generator.latency.fixedMs + config.generator.latency.perTokenMs * verifyTokens
-        return ms > 0 ? Effect.as(sleep(ms), verified.success) : Effect.succeed(verified.success)
-      }
-      // a thinking sample's phases (budget forcing) are modelled apart: Think.ts
-      const result =
-        request.think === undefined
-          ? generatePure(w, request, config.generator.maxTokens)
-          : thinkGeneration(w, request, config.generator.maxTokens)
-      if (Result.isFailure(result)) return Effect.fail(invalid("generate", result.failure))
-      // a multiple choice's answers are letters among its options: AnswerKinds.ts
-      const kinded = request.problem.answer === undefined ? result.success : forKind(request.problem, result.success)
-      // token confidences only when asked: drawn from tags of their own, they change nothing else
-      const out = request.logprobs === undefined ? kinded : withLogprobsAsked(w, request, kinded)
+  const generate = (request: GenerateRequest): Effect.Effect<GenerateResult, BackendError> =>
+    Effect.suspend(() => {
+      const answered = answer(request)
+      if (Result.isFailure(answered)) return Effect.fail(answered.failure)
+      const out = answered.success
+      // a judge's call takes no time here
+      if (request.judge !== undefined) return Effect.succeed(out)
       let tokens = 0
       for (const g of out.generations) tokens += g.outputTokens
       const ms = config.generator.latency.fixedMs + config.generator.latency.perTokenMs * tokens
       return ms > 0 ? Effect.as(sleep(ms), out) : Effect.succeed(out)
     })
-  }
 
   const score = (request: ScoreRequest): Effect.Effect<ScoreResult, BackendError> => {
     if (!(VERIFIERS as ReadonlyArray<string>).includes(request.verifier))
@@ -171,7 +182,7 @@ export const make = Effect.fn("simulated.make")(function* (config: SimulatedConf
     stepDelimiter: "\n\n",
     generate: generatorLatent ? (request) => generatorSlots.withPermits(1)(generate(request)) : generate,
     // a call without latency is plain code (a world is made, once, in an `Effect.suspend`)
-    ...(generatorLatent ? {} : { atOnce: generate }),
+    ...(generatorLatent ? {} : { atOnce: generate, answerNow: Object.assign(answer, { of: generate }) }),
     promptTokens: (request) =>
       request.verify !== undefined
         ? verifyPromptTokens(request)

@@ -28,13 +28,21 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Effect, Random, type Scope } from "effect"
+import { Cause, Clock, Effect, Random, Result, type Scope } from "effect"
 import type { BudgetRefused, Reservation, ReserveRequest } from "../budget/Ledger.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import { seedOf } from "../domain/Hash.ts"
 import * as Usage from "../domain/Usage.ts"
 import { type BackendError, backendError } from "../services/BackendError.ts"
-import type { GenerateRequest, GenerateResult, Generation, StopBelow, ThinkRequest } from "../services/Generator.ts"
+import type {
+  AnswerNow,
+  GenerateRequest,
+  GenerateResult,
+  Generation,
+  GeneratorShape,
+  StopBelow,
+  ThinkRequest
+} from "../services/Generator.ts"
 import * as Retry from "../services/Retry.ts"
 import type { ScoreResult } from "../services/Verifier.ts"
 import type { Frame } from "./Env.ts"
@@ -397,62 +405,79 @@ export const invokeGenerator = (
       const t0 = clock.currentTimeMillisUnsafe()
       sent.value = true
       return Effect.flatMap(gen.generate(request), (result) => {
-        const wallMs = clock.currentTimeMillisUnsafe() - t0
-        if (result.generations.length !== request.n)
-          return Effect.fail(
-            backendError(
-              { backend: gen.backend, operation: "generate" },
-              "BadResponse",
-              `asked for ${request.n} continuations, got ${result.generations.length}`
-            )
-          )
-        let outputTokens = 0
-        let thinkingTokens = 0
-        for (let i = 0; i < result.generations.length; i++) {
-          const g = result.generations[i] as Generation
-          if (!(Number.isInteger(g.outputTokens) && g.outputTokens >= 0 && g.outputTokens <= request.maxTokens))
-            return Effect.fail(
-              backendError(
-                { backend: gen.backend, operation: "generate" },
-                "BadResponse",
-                `continuation ${i} reports ${g.outputTokens} output tokens; maxTokens is ${request.maxTokens}`
-              )
-            )
-          outputTokens += g.outputTokens
-          const thought = g.thinkingTokens
-          if (thought !== undefined) {
-            // thinking is part of the output: a count outside [0, outputTokens] is a malformed reply
-            if (!(Number.isInteger(thought) && thought >= 0 && thought <= g.outputTokens))
-              return Effect.fail(
-                backendError(
-                  { backend: gen.backend, operation: "generate" },
-                  "BadResponse",
-                  `continuation ${i} reports ${thought} thinking tokens of ${g.outputTokens} output tokens`
-                )
-              )
-            thinkingTokens += thought
-          }
-        }
-        const usage = Usage.make({
-          calls: gen.capabilities.has("nSampling") ? 1 : request.n,
-          sequences: request.n,
-          inputTokens: result.inputTokens,
-          outputTokens,
-          thinkingTokens,
-          wallMs
-        })
-        const spent =
-          result.spent === undefined
-            ? usage
-            : Usage.make({
-                ...result.spent,
-                thinkingTokens: Math.min(thinkingTokens, result.spent.outputTokens),
-                wallMs
-              })
-        return Effect.succeed({ result, value: result, usage, spent })
+        const metered = meteredAnswer(gen, request, result, clock.currentTimeMillisUnsafe() - t0)
+        if (Result.isFailure(metered)) return Effect.fail(metered.failure)
+        return Effect.succeed({ result, value: result, usage: metered.success.usage, spent: metered.success.spent })
       })
     })
   )
+
+/**
+ * A generation's answer checked against its request (as many continuations as asked, token counts
+ * within the cap) and metered: the call's logical usage and what the backend spent.
+ *
+ * @example
+ * const metered = meteredAnswer(frame.env.generator, request, result, 12)
+ */
+const meteredAnswer = (
+  gen: GeneratorShape,
+  request: GenerateRequest,
+  result: GenerateResult,
+  wallMs: number
+): Result.Result<{ readonly usage: Usage.Usage; readonly spent: Usage.Usage }, BackendError> => {
+  if (result.generations.length !== request.n)
+    return Result.fail(
+      backendError(
+        { backend: gen.backend, operation: "generate" },
+        "BadResponse",
+        `asked for ${request.n} continuations, got ${result.generations.length}`
+      )
+    )
+  let outputTokens = 0
+  let thinkingTokens = 0
+  for (let i = 0; i < result.generations.length; i++) {
+    const g = result.generations[i] as Generation
+    if (!(Number.isInteger(g.outputTokens) && g.outputTokens >= 0 && g.outputTokens <= request.maxTokens))
+      return Result.fail(
+        backendError(
+          { backend: gen.backend, operation: "generate" },
+          "BadResponse",
+          `continuation ${i} reports ${g.outputTokens} output tokens; maxTokens is ${request.maxTokens}`
+        )
+      )
+    outputTokens += g.outputTokens
+    const thought = g.thinkingTokens
+    if (thought !== undefined) {
+      // thinking is part of the output: a count outside [0, outputTokens] is a malformed reply
+      if (!(Number.isInteger(thought) && thought >= 0 && thought <= g.outputTokens))
+        return Result.fail(
+          backendError(
+            { backend: gen.backend, operation: "generate" },
+            "BadResponse",
+            `continuation ${i} reports ${thought} thinking tokens of ${g.outputTokens} output tokens`
+          )
+        )
+      thinkingTokens += thought
+    }
+  }
+  const usage = Usage.make({
+    calls: gen.capabilities.has("nSampling") ? 1 : request.n,
+    sequences: request.n,
+    inputTokens: result.inputTokens,
+    outputTokens,
+    thinkingTokens,
+    wallMs
+  })
+  const spent =
+    result.spent === undefined
+      ? usage
+      : Usage.make({
+          ...result.spent,
+          thinkingTokens: Math.min(thinkingTokens, result.spent.outputTokens),
+          wallMs
+        })
+  return Result.succeed({ usage, spent })
+}
 
 /**
  * Whether the run's generator answers each call in the step that makes it (`GeneratorShape.atOnce`,
@@ -683,7 +708,13 @@ const generateOne = (
   // phase 1: the whole call, if it fits (a tentative ask is no refusal)
   return Effect.scoped(
     Effect.matchEffect(frame.ledger.reserve({ ...asked, minUnits: asked.units, tentative: true }), {
-      onSuccess: (r) => paidGeneration(frame, node, call, full, asked, r, 0, listOf),
+      onSuccess: (r) => {
+        const now = answersNow(frame)
+        if (now === undefined || !wholeGrant(r, full))
+          return paidGeneration(frame, node, call, full, asked, r, 0, listOf)
+        const out: Array<Generated | undefined> = [undefined]
+        return Effect.as(answerInTurn(frame, now, [full], [r], out), out)
+      },
       // phase 2: what fits, sequence by sequence
       onFailure: () =>
         Effect.suspend(() => {
@@ -846,6 +877,9 @@ const generateAll = Effect.fnUntraced(function* (frame: Frame, node: string, cal
     wanted.map((w) => ({ ...w, minUnits: w.units, tentative: true }))
   )
   const out: Array<Generated | undefined> = calls.map(() => undefined)
+  // a generator that answers in plain code: phase 1's whole grants answered without an effect each
+  const now = answersNow(frame)
+  const answered = now === undefined || first.length === 0 ? 0 : yield* answerInTurn(frame, now, requests, first, out)
   const one = (i: number) => {
     const r = first[i]
     const call = calls[i]
@@ -857,7 +891,9 @@ const generateAll = Effect.fnUntraced(function* (frame: Frame, node: string, cal
     })
   }
   // a single call (a sample node, a one-parent expansion) runs in this fiber: no fork to join
-  if (first.length === 1) yield* one(0)
+  if (answered > 0) {
+    if (answered < first.length) yield* inTurn(first.length - answered, (k) => one(answered + k))
+  } else if (first.length === 1) yield* one(0)
   else if (first.length > 1)
     // a generator that answers at once: each call in turn in this fiber (no fiber each)
     yield* inOneFiber(frame)
@@ -867,6 +903,76 @@ const generateAll = Effect.fnUntraced(function* (frame: Frame, node: string, cal
   if (first.length < calls.length) yield* payOneByOne(frame, node, calls, requests, wanted, first.length, out)
   return out
 })
+
+/**
+ * The generator's answers in plain code (`GeneratorShape.answerNow`), when the run may use them: its
+ * calls run one after another in the node's fiber (`inOneFiber`) and `answerNow` is still the
+ * port's own `generate`'s.
+ *
+ * @example
+ * answersNow(frame) // the simulator's, without latency, in a silent run
+ */
+export const answersNow = (frame: Frame): AnswerNow | undefined => {
+  const now = frame.env.generator.answerNow
+  return now !== undefined && now.of === frame.env.generator.generate && inOneFiber(frame) ? now : undefined
+}
+
+/** A grant of the whole request: all its sequences, at its cap. */
+const wholeGrant = (r: Reservation, request: GenerateRequest): boolean =>
+  r.units === request.n && (r.shrunk ?? request.maxTokens) === request.maxTokens
+
+/**
+ * Phase 1's calls answered in plain code, in order: each call whose grant is its whole request
+ * (all its sequences at the cap) answered by `now`, checked and metered as `invokeGenerator` does,
+ * its commit queued; the commits then run together (nobody reads the ledger between a node's calls
+ * when nobody listens: `inOneFiber`). Stops at the first grant that is not whole (it and the rest go
+ * the ordinary way) and returns how many calls it answered. A failed answer is charged as
+ * `paidCallAs` charges a failed attempt, after the commits before it, and fails the node.
+ */
+const answerInTurn = (
+  frame: Frame,
+  now: AnswerNow,
+  requests: ReadonlyArray<GenerateRequest>,
+  granted: ReadonlyArray<Reservation>,
+  out: Array<Generated | undefined>
+): Effect.Effect<number, BackendError> =>
+  Effect.clockWith((clock) => {
+    const gen = frame.env.generator
+    const commits: Array<Effect.Effect<void>> = []
+    let i = 0
+    for (; i < granted.length; i++) {
+      const r = granted[i] as Reservation
+      const request = requests[i] as GenerateRequest
+      if (!wholeGrant(r, request)) break
+      const t0 = clock.currentTimeMillisUnsafe()
+      const answered = now(request)
+      const wallMs = clock.currentTimeMillisUnsafe() - t0
+      const metered = Result.flatMap(answered, (result) =>
+        Result.map(meteredAnswer(gen, request, result, wallMs), (m) => ({ result, ...m }))
+      )
+      if (Result.isFailure(metered)) {
+        commits.push(commit(frame, r, failureCharge(r, metered.failure, wallMs)))
+        return Effect.andThen(Effect.all(commits, { discard: true }), Effect.fail(metered.failure))
+      }
+      const { result, usage, spent } = metered.success
+      commits.push(commit(frame, r, usage, spent))
+      out[i] =
+        result.spent === undefined
+          ? {
+              generations: result.generations,
+              inputTokens: result.inputTokens,
+              cut: cutFlags(result.generations.length, false)
+            }
+          : {
+              generations: result.generations,
+              inputTokens: result.inputTokens,
+              spent: result.spent,
+              cut: cutFlags(result.generations.length, false)
+            }
+    }
+    const answeredCount = i
+    return Effect.as(Effect.all(commits, { discard: true }), answeredCount)
+  })
 
 /**
  * Runs a node's verifier calls: the candidates go in batches (of at most the verifier's `maxBatch`),

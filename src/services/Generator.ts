@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Context, type Effect } from "effect"
+import { Context, type Effect, type Result } from "effect"
 import type { Candidate } from "../domain/Candidate.ts"
 import type { Problem } from "../domain/Problem.ts"
 import type { Step } from "../domain/Steps.ts"
@@ -144,6 +144,19 @@ export interface BackendSpend {
   readonly outputTokens: number
 }
 
+/**
+ * A port's answers in plain code (`GeneratorShape.answerNow`), tied to the `generate` they are the
+ * answers of.
+ *
+ * @example
+ * const answerNow: AnswerNow = Object.assign((request: GenerateRequest) => Result.succeed(answer(request)), { of: generate })
+ */
+export interface AnswerNow {
+  (request: GenerateRequest): Result.Result<GenerateResult, BackendError>
+  /** the `generate` whose answers these are */
+  readonly of: (request: GenerateRequest) => Effect.Effect<GenerateResult, BackendError>
+}
+
 export interface GeneratorShape {
   /** backend name, e.g. `simulated`, `openai` */
   readonly backend: string
@@ -192,6 +205,13 @@ export interface GeneratorShape {
    * claim unless it makes it again; absent: calls are forked and take permits.
    */
   readonly atOnce?: (request: GenerateRequest) => Effect.Effect<GenerateResult, BackendError>
+  /**
+   * A port that answers at once (`atOnce`) may also answer in plain code: what `generate` gives,
+   * as a `Result`. The runtime then makes a node's calls without running an effect per call (as a
+   * plain loop would), but only while `answerNow.of` is still the port's `generate`: a wrapper
+   * that replaces `generate` drops it, as it drops `atOnce`, unless it makes both again.
+   */
+  readonly answerNow?: AnswerNow
   /**
    * An upper bound of one request's prompt tokens, known before the call: exact with a tokenizer
    * (capability `tokenizer`), else a bound no byte-level tokenizer exceeds (the UTF-8 bytes of what
