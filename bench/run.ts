@@ -86,13 +86,15 @@ console.log(`flags: ${args.join(" ") || "(none)"}\n`)
 
 // ---- 1. orchestration overhead -------------------------------------------------------------
 if (wanted("overhead")) {
-  const reps = quick ? 3 : 7
+  // 21 repetitions: a repetition of the simulated beam ranges over ±25 % (the collector's work
+  // lands in one or the other), and a median of 7 moved by ±0.05 from process to process
+  const reps = quick ? 3 : 21
   log(`1. overhead: beam search and best-of-N, runtime vs the plain loop, ${reps} repetitions…`)
-  // warm up until V8 has optimised both sides (three seconds of CPU each case), as a service or a
+  // warm up until V8 has optimised both sides (six seconds of CPU each case), as a service or a
   // sweep runs: the first repetitions time the runtime's larger code in V8's lower tiers — the
-  // simulated beam's runtime side settles after 30–40 repetitions (about 3 s), not the 9 a second
-  // gave (docs/performance.md, "Measuring, sixth pass")
-  const warm = { warmup: 2, warmupMs: quick ? 300 : 3000 }
+  // simulated beam's runtime side settles after 30–40 repetitions (3.5–4 s of both sides' CPU),
+  // not the 9 a second gave (docs/performance.md, "Measuring, sixth pass")
+  const warm = { warmup: 2, warmupMs: quick ? 300 : 6000 }
   const beam = await measureOverhead(beamCase(64, 4, 40), { reps, ...warm, problems: 2 })
   const bon = await measureOverhead(bestOfNCase(256), { reps, ...warm, problems: 4 })
   const beamRec = await measureOverhead(beamCase(64, 4, 40), { reps, ...warm, problems: 2, recorded: true })
