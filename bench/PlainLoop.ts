@@ -17,6 +17,7 @@
  * @since 0.4.0
  */
 
+import type { Types } from "effect"
 import { forKind } from "../plugins/simulated/AnswerKinds.ts"
 import { generate as generatePure } from "../plugins/simulated/Generate.ts"
 import type { SimulatedBackend } from "../plugins/simulated/index.ts"
@@ -141,7 +142,7 @@ const request = (
   // allocate this literal's objects (and `grow`'s) straight into the old generation — not in a
   // process of its own — and dead ones there kept young steps alive through every scavenge, a
   // cost the runtime's side paid as often as this one (docs/performance.md, "Measuring, sixth pass")
-  const r = new Object() as Mutable<GenerateRequest>
+  const r = new Object() as Types.Mutable<GenerateRequest>
   r.problem = ctx.problem
   r.prefix = prefix
   r.n = n
@@ -152,11 +153,9 @@ const request = (
   return r
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }
-
 /** A new candidate from a generation (the runtime's `grow`, no budget: never cut). */
 const grow = (id: string, parent: Candidate | undefined, g: Generation, node: string, round: number): Candidate => {
-  const c = new Object() as Mutable<Candidate>
+  const c = new Object() as Types.Mutable<Candidate>
   c.id = id
   if (parent !== undefined) c.parentId = parent.id
   c.steps = Steps.appendAll(parent?.steps, g.steps)

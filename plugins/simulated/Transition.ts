@@ -7,6 +7,7 @@
  *
  * @since 0.1.0
  */
+import type { Types } from "effect"
 import { uniform } from "../../src/domain/Hash.ts"
 import type { LineageState, SimLatent } from "./Latent.ts"
 import { T_ANS, T_ATTR, T_FADE, T_PERS, T_STEP } from "./Tags.ts"
@@ -36,7 +37,7 @@ export const childStep = (world: World, hc: number, parent: SimLatent | undefine
     firstError = depth
   }
   // built by a constructor, not a literal: see `stepOf` in Generate.ts
-  const latent = new Object() as Mutable<SimLatent>
+  const latent = new Object() as Types.Mutable<SimLatent>
   latent._tag = "SimLatent"
   latent.world = world.ph
   latent.hash = hc
@@ -48,5 +49,3 @@ export const childStep = (world: World, hc: number, parent: SimLatent | undefine
   latent.truncated = false
   return latent
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }

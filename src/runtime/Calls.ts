@@ -28,7 +28,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Effect, Random, Result, type Scope } from "effect"
+import { Cause, Clock, Effect, Random, Result, type Scope, type Types } from "effect"
 import type { BudgetRefused, Reservation, ReserveRequest } from "../budget/Ledger.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import { seedOf } from "../domain/Hash.ts"
@@ -303,7 +303,7 @@ export const requestOf = (
   n: number,
   index = call.index ?? 0
 ): GenerateRequest => {
-  const request: Mutable<GenerateRequest> = {
+  const request: Types.Mutable<GenerateRequest> = {
     problem: frame.env.problem,
     prefix: call.prefix,
     n,
@@ -323,7 +323,6 @@ export const requestOf = (
 }
 
 /** An object type with its fields writable (for building one field by field). */
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /**
  * Whether a call may spend thinking tokens: a think phase does, an answer phase does not, and a
@@ -356,7 +355,7 @@ export const generationReservation = (
 ): ReserveRequest => {
   const prompt = frame.env.generator.promptTokens?.(request) ?? 0
   const each = perSequenceRequests(frame)
-  const reservation: Mutable<ReserveRequest> = {
+  const reservation: Types.Mutable<ReserveRequest> = {
     node,
     fixed: each ? Usage.zero : Usage.make({ calls: 1, inputTokens: prompt }),
     perUnit: Usage.make({

@@ -3,7 +3,7 @@
  *
  * @since 0.1.0
  */
-import { Effect } from "effect"
+import { Effect, type Types } from "effect"
 import type { Candidate, ChainRef } from "../domain/Candidate.ts"
 import * as CandidateId from "../domain/CandidateId.ts"
 import * as Steps from "../domain/Steps.ts"
@@ -37,7 +37,7 @@ export const grow = (
   // `new Object()`, not `{ id }`: V8 may allocate a literal's objects straight into the old
   // generation once most outlived a scavenge, and a dead candidate there keeps its young steps alive
   // through the next ones (`Link` in domain/Steps.ts says more); a constructor's objects start young
-  const c = new Object() as Mutable<Candidate>
+  const c = new Object() as Types.Mutable<Candidate>
   c.id = id
   if (parent !== undefined) c.parentId = parent.id
   c.steps = steps
@@ -51,8 +51,6 @@ export const grow = (
   if (cut && generation.finishReason === "length") c.cut = true
   return c
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 // the origin of the last candidate grown: a node's candidates of a round share one (immutable)
 // object, not one each

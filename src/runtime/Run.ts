@@ -4,7 +4,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Context, Effect, type Fiber, References, Tracer } from "effect"
+import { Clock, Context, Effect, type Fiber, References, Tracer, type Types } from "effect"
 import * as Ledger from "../budget/Ledger.ts"
 import * as Limits from "../budget/Limits.ts"
 import * as Pricing from "../budget/Pricing.ts"
@@ -431,7 +431,6 @@ const executeIn = (
 }
 
 /** An object type with its fields writable (for building one field by field). */
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }
 
 /** What a run reads from its context. */
 type Services = Generator | Verifier | AnswerKey | RunEvents | Ledger.Ledger
@@ -523,7 +522,7 @@ const executeWith = (
       const sel = frame.selection
       // fields assigned in order, not conditional spreads (each builds and copies an object):
       // the same keys in the same order
-      const result: Mutable<RunResult> = {} as Mutable<RunResult>
+      const result: Types.Mutable<RunResult> = {} as Types.Mutable<RunResult>
       if (sel.answer !== undefined) result.answer = sel.answer
       if (sel.chosen !== undefined) result.chosen = sel.chosen
       result.ranking = sel.ranking

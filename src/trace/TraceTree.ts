@@ -10,6 +10,7 @@
  *
  * @since 0.1.0
  */
+import type { Types } from "effect"
 import * as CandidateId from "../domain/CandidateId.ts"
 import type { Usage } from "../domain/Usage.ts"
 import type { TraceLine } from "./TraceEvent.ts"
@@ -133,8 +134,7 @@ export interface AnswerGrouping {
   readonly grade?: (answer: string, gold: string) => boolean
 }
 
-type Mutable<T> = { -readonly [K in keyof T]: T[K] }
-type Building = Mutable<Omit<TreeNode, "children">> & { children: Array<number> }
+type Building = Types.Mutable<Omit<TreeNode, "children">> & { children: Array<number> }
 
 const branchNumber = (g: string) => Number(g.slice(1, -1))
 
@@ -166,7 +166,7 @@ export const buildTree = (lines: ReadonlyArray<TraceLine>, grouping?: AnswerGrou
   const charges: Array<Charge> = []
   const routed: Array<TraceModel["routed"][number]> = []
   const refused: Array<TraceModel["refused"][number]> = []
-  let run: Mutable<TraceModel["run"]> = { graph: "", problemId: "", params: {}, limits: {}, seed: "0" }
+  let run: Types.Mutable<TraceModel["run"]> = { graph: "", problemId: "", params: {}, limits: {}, seed: "0" }
   let startedAt: number | undefined
   let finished: TraceModel["finished"]
   let selected:
