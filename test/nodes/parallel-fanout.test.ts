@@ -15,7 +15,6 @@ import { mathAnswerKey } from "../../src/answer/MathGrader.ts"
 import * as Ledger from "../../src/budget/Ledger.ts"
 import type * as Limits from "../../src/budget/Limits.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
-import type { RunResult } from "../../src/domain/RunResult.ts"
 import { fromJson } from "../../src/graph/Loader.ts"
 import { execute, run } from "../../src/runtime/Run.ts"
 import { RunEvents, type RunEventsShape, silent } from "../../src/runtime/RunEvents.ts"
@@ -23,6 +22,7 @@ import { Generator } from "../../src/services/Generator.ts"
 import { AnswerKey } from "../../src/services/Grader.ts"
 import { Verifier } from "../../src/services/Verifier.ts"
 import { eventsTo } from "../runtime/harness.ts"
+import { comparable } from "../runtime/paths.ts"
 
 const problem: Problem = { id: "test/algebra/1.json", question: "What is $2+3$?", gold: "5", meta: { level: 1 } }
 
@@ -59,16 +59,6 @@ const docOf = (s: Spec) => ({
       { type: "select", method: s.score ? "weighted" : "majority" }
     ]
   }
-})
-
-/** What must not depend on the path taken (wall times dropped). */
-const comparable = (r: RunResult) => ({
-  answer: r.answer,
-  population: r.population,
-  exhausted: r.exhausted,
-  usage: { ...r.usage, wallMs: 0 },
-  backendUsage: { ...r.backendUsage, wallMs: 0 },
-  ledger: r.ledger.map((n) => ({ node: n.node, usage: { ...n.usage, wallMs: 0 } }))
 })
 
 const runWith = (

@@ -14,7 +14,6 @@ import { mathAnswerKey } from "../../src/answer/MathGrader.ts"
 import * as Ledger from "../../src/budget/Ledger.ts"
 import type * as Limits from "../../src/budget/Limits.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
-import type { RunResult } from "../../src/domain/RunResult.ts"
 import * as Loader from "../../src/graph/Loader.ts"
 import { execute, run } from "../../src/runtime/Run.ts"
 import { RunEvents, silent } from "../../src/runtime/RunEvents.ts"
@@ -22,6 +21,7 @@ import { backendError } from "../../src/services/BackendError.ts"
 import { type GenerateRequest, Generator, type GeneratorShape } from "../../src/services/Generator.ts"
 import { AnswerKey } from "../../src/services/Grader.ts"
 import { Verifier } from "../../src/services/Verifier.ts"
+import { comparable, GRAPHS, limitsArb } from "./paths.ts"
 
 const SCALE = Number(process.env.MULL_PROPERTY_SCALE ?? 1)
 
@@ -32,38 +32,6 @@ const effectful = (g: GeneratorShape): GeneratorShape => {
   const { answerNow: _now, ...rest } = g
   return rest
 }
-
-/** What must not depend on the path taken (wall times dropped). */
-const comparable = (r: RunResult) => ({
-  answer: r.answer,
-  population: r.population,
-  exhausted: r.exhausted,
-  usage: { ...r.usage, wallMs: 0 },
-  backendUsage: { ...r.backendUsage, wallMs: 0 },
-  ledger: r.ledger.map((n) => ({ node: n.node, usage: { ...n.usage, wallMs: 0 } }))
-})
-
-// small parameters, so that a property run stays short; the graphs' own shapes otherwise
-const GRAPHS: ReadonlyArray<readonly [string, Record<string, number>]> = [
-  ["beam-search", { N: 8, M: 2, rounds: 4 }],
-  ["dvts", { N: 8, M: 2, rounds: 4 }],
-  ["best-of-n", { N: 6 }],
-  ["weighted-best-of-n", { N: 6 }],
-  ["lookahead", { N: 4, M: 2, k: 2, rounds: 3 }],
-  ["particle-filter", { N: 6, rounds: 4 }],
-  ["rebase", { N: 6, rounds: 4 }],
-  ["sequential-revisions", { N: 4 }],
-  ["parallel-revisions", { N: 6 }],
-  ["mcts", { N: 6 }],
-  ["deepconf-online", { N: 12, warmup: 4 }]
-]
-
-const limitsArb: fc.Arbitrary<Limits.Limits> = fc.oneof(
-  fc.constant({}),
-  fc.record({ sequences: fc.integer({ min: 1, max: 60 }) }),
-  fc.record({ outputTokens: fc.integer({ min: 50, max: 30_000 }) }),
-  fc.record({ calls: fc.integer({ min: 1, max: 30 }), sequences: fc.integer({ min: 1, max: 80 }) })
-)
 
 const runOn = (generator: GeneratorShape, graph: string, params: Record<string, number>, limits: Limits.Limits) =>
   Effect.gen(function* () {
