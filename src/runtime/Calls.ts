@@ -566,24 +566,25 @@ const paidGeneration = <B = Generated | undefined>(
     (_, sent) => Spans.generation(frame, node, request, invokeGenerator(frame, request, sent)),
     (paid): B => {
       if (paid === undefined) return then(undefined)
-      const result = paid.value
-      return then(
-        result.spent === undefined
-          ? {
-              generations: result.generations,
-              inputTokens: result.inputTokens,
-              cut: cutFlags(result.generations.length, cut)
-            }
-          : {
-              generations: result.generations,
-              inputTokens: result.inputTokens,
-              spent: result.spent,
-              cut: cutFlags(result.generations.length, cut)
-            }
-      )
+      return then(generatedOf(paid.value, cut))
     }
   )
 }
+
+/** A paid call's result as its node reads it: the generations, with which were cut by the budget. */
+const generatedOf = (result: GenerateResult, cut: boolean): Generated =>
+  result.spent === undefined
+    ? {
+        generations: result.generations,
+        inputTokens: result.inputTokens,
+        cut: cutFlags(result.generations.length, cut)
+      }
+    : {
+        generations: result.generations,
+        inputTokens: result.inputTokens,
+        spent: result.spent,
+        cut: cutFlags(result.generations.length, cut)
+      }
 
 /** A result as it is. */
 const asIs = <A>(a: A): A => a
@@ -955,22 +956,11 @@ const answerInTurn = (
       }
       const { result, usage, spent } = metered.success
       commits.push(commit(frame, r, usage, spent))
-      out[i] =
-        result.spent === undefined
-          ? {
-              generations: result.generations,
-              inputTokens: result.inputTokens,
-              cut: cutFlags(result.generations.length, false)
-            }
-          : {
-              generations: result.generations,
-              inputTokens: result.inputTokens,
-              spent: result.spent,
-              cut: cutFlags(result.generations.length, false)
-            }
+      // a whole grant: nothing was cut by the budget
+      out[i] = generatedOf(result, false)
     }
-    const answeredCount = i
-    return Effect.as(Effect.all(commits, { discard: true }), answeredCount)
+    const answered = i
+    return Effect.as(Effect.all(commits, { discard: true }), answered)
   })
 
 /**
