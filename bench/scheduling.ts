@@ -74,22 +74,27 @@ export const floor = async (phases: ReadonlyArray<number>, concurrency: number, 
   return now() - t0
 }
 
-/** Wraps ports so that every call's start time (and, in `ends`, its answer's time) is recorded. */
+/**
+ * Wraps ports so that every call's start time (and, in `ends`, its answer's time) is recorded —
+ * in the steps the call takes anyway (the answer's time in a `map`, not a `tap` of an effect: the
+ * instrument's own steps land in the wall time it measures).
+ */
 const timed = (
   ports: { readonly generator: GeneratorShape; readonly verifier: VerifierShape },
   starts: Array<number>,
   ends: Array<number> = []
 ) => {
-  const ended = Effect.sync(() => {
+  const ended = <A>(a: A): A => {
     ends.push(now())
-  })
+    return a
+  }
   return {
     generator: {
       ...ports.generator,
       generate: (r: Parameters<GeneratorShape["generate"]>[0]) =>
         Effect.suspend(() => {
           starts.push(now())
-          return Effect.tap(ports.generator.generate(r), () => ended)
+          return Effect.map(ports.generator.generate(r), ended)
         })
     },
     verifier: {
@@ -97,7 +102,7 @@ const timed = (
       score: (r: Parameters<VerifierShape["score"]>[0]) =>
         Effect.suspend(() => {
           starts.push(now())
-          return Effect.tap(ports.verifier.score(r), () => ended)
+          return Effect.map(ports.verifier.score(r), ended)
         })
     }
   }
