@@ -43,6 +43,12 @@ export interface CostOptions {
    * consistency-judge call (runtime/Judge.ts), and the bound counts it
    */
   readonly answerKind?: AnswerKind
+  /**
+   * whose calls the `calls` meter counts: both backends' (default), or the generator's alone — the
+   * verifier's calls (`verification`) then count none, so the bound is one of the calls a run can
+   * have in flight on the generator (a run takes no generator permits when it is within the cap)
+   */
+  readonly callsOf?: "generator"
 }
 
 /** Where a node is bounded. */
@@ -256,7 +262,7 @@ export const verification = (scope: BoundScope, n: number): Usage.Usage => {
   const batch = scope.options.maxBatch
   const calls = n === 0 ? 0 : batch === undefined ? 1 : Math.ceil(n / Math.max(1, Math.floor(batch)))
   return Usage.make({
-    calls: Number.isFinite(n) ? calls : n,
+    calls: scope.options.callsOf === "generator" ? 0 : Number.isFinite(n) ? calls : n,
     verifierCalls: n,
     verifierTokens:
       scope.options.verifierTokens === undefined

@@ -194,7 +194,9 @@ export const waves: NodeKind<"waves", WavesDoc, WavesNode> = {
         const generation = Bound.generation(scope, n, Bound.mul(n, m))
         // one verifier call per wave at most, so per sample at most
         const verification =
-          f.verifier === undefined ? Usage.zero : Usage.make({ ...Bound.verification(scope, n), calls: n })
+          f.verifier === undefined
+            ? Usage.zero
+            : Usage.make({ ...Bound.verification(scope, n), calls: scope.options.callsOf === "generator" ? 0 : n })
         return {
           cost: Bound.addBound(generation, verification),
           pop: { size: pop.size + n, active: pop.active + n, done: pop.done + n, chains: pop.chains + n }

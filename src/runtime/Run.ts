@@ -8,6 +8,7 @@ import { Clock, Context, Effect, type Fiber, References, Tracer, type Types } fr
 import * as Ledger from "../budget/Ledger.ts"
 import * as Limits from "../budget/Limits.ts"
 import * as Pricing from "../budget/Pricing.ts"
+import { kindOf } from "../domain/AnswerKind.ts"
 import type { Problem } from "../domain/Problem.ts"
 import type { RunResult } from "../domain/RunResult.ts"
 import * as Usage from "../domain/Usage.ts"
@@ -134,6 +135,14 @@ interface StaticFacts {
    * calls than a backend's concurrency limit takes no permits (`Env.permitsFor`)
    */
   readonly calls: number
+  /**
+   * an upper bound on the generator's calls of a run on a problem whose answers are not free text
+   * (the verifier's calls left out; a generative verifier's are the generator's): what its permits
+   * are decided by — a fan-out of as many calls as the cap, scored after, takes none
+   */
+  readonly generatorCalls: number
+  /** the same on a free-text problem, whose vote may also ask the consistency judge */
+  readonly generatorCallsFree: number
 }
 
 /**
@@ -252,19 +261,34 @@ const computeFacts = (
   const { params } = effectiveParams(loaded.plan, overrides)
   const scores = usesVerifier(loaded.plan.root)
   if (problems.length > 0)
-    return { problems, params, firstCall: Usage.zero, first: undefined, scores, calls: Number.POSITIVE_INFINITY }
+    return {
+      problems,
+      params,
+      firstCall: Usage.zero,
+      first: undefined,
+      scores,
+      calls: Number.POSITIVE_INFINITY,
+      generatorCalls: Number.POSITIVE_INFINITY,
+      generatorCallsFree: Number.POSITIVE_INFINITY
+    }
   const options = { params, limits, ...costOptionsOf(generator, verifier) }
   const first = firstCallOf(loaded, options)
   // a free-text problem's vote may ask a judge (one more call): bounded as if every problem were one
   const bound = staticCost(loaded, { ...options, answerKind: "free" }).usage
   const calls = bound.calls + bound.verifierCalls
+  const callsOfGenerator = (answerKind: "math" | "free"): number => {
+    const c = staticCost(loaded, { ...options, answerKind, callsOf: "generator" }).usage.calls
+    return Number.isNaN(c) ? Number.POSITIVE_INFINITY : c
+  }
   return {
     problems,
     params,
     firstCall: first?.usage ?? Usage.zero,
     first,
     scores,
-    calls: Number.isNaN(calls) ? Number.POSITIVE_INFINITY : calls
+    calls: Number.isNaN(calls) ? Number.POSITIVE_INFINITY : calls,
+    generatorCalls: callsOfGenerator("math"),
+    generatorCallsFree: callsOfGenerator("free")
   }
 }
 
@@ -485,7 +509,10 @@ const executeWith = (
     answers,
     events,
     delimiter: loaded.plan.stepDelimiter ?? generator.stepDelimiter,
-    generatorPermits: permitsFor(concurrency, facts.calls),
+    generatorPermits: permitsFor(
+      concurrency,
+      kindOf(problem) === "free" ? facts.generatorCallsFree : facts.generatorCalls
+    ),
     verifierPermits: permitsFor(Math.max(1, options.concurrency ?? verifier.concurrency), facts.calls),
     exhausted: { value: false },
     counters: new Map(),

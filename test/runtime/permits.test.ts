@@ -8,7 +8,7 @@ import { Effect, Exit, Semaphore } from "effect"
 import { defaultConfig, make } from "../../plugins/simulated/index.ts"
 import { mathAnswerKey } from "../../src/answer/MathGrader.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
-import { load } from "../../src/graph/Loader.ts"
+import { fromJson, load } from "../../src/graph/Loader.ts"
 import { openPermits, permitsFor } from "../../src/runtime/Env.ts"
 import { run, staticFacts } from "../../src/runtime/Run.ts"
 import { layerSilent } from "../../src/runtime/RunEvents.ts"
@@ -18,11 +18,11 @@ import { Verifier, type VerifierShape } from "../../src/services/Verifier.ts"
 
 const problem: Problem = { id: "permits/1", question: "What is $2+3$?", gold: "5", meta: {} }
 
-/** Calls in flight on both ports: now and the most at once. */
+/** Calls in flight on both ports: now, the most at once, and all made. */
 interface InFlight {
-  generator: { now: number; peak: number }
-  verifier: { now: number; peak: number }
-  both: { now: number; peak: number }
+  generator: { now: number; peak: number; made: number }
+  verifier: { now: number; peak: number; made: number }
+  both: { now: number; peak: number; made: number }
 }
 
 /**
@@ -37,6 +37,7 @@ const counting = (
     Effect.suspend(() => {
       for (const c of [inFlight[side], inFlight.both]) {
         c.now++
+        c.made++
         c.peak = Math.max(c.peak, c.now)
       }
       return Effect.ensuring(
@@ -54,9 +55,9 @@ const counting = (
 }
 
 const fresh = (): InFlight => ({
-  generator: { now: 0, peak: 0 },
-  verifier: { now: 0, peak: 0 },
-  both: { now: 0, peak: 0 }
+  generator: { now: 0, peak: 0, made: 0 },
+  verifier: { now: 0, peak: 0, made: 0 },
+  both: { now: 0, peak: 0, made: 0 }
 })
 
 /** Built-in graphs with params small enough for a quick run, and fan-outs that run calls at once. */
@@ -141,5 +142,47 @@ describe("permits", () => {
       assert.strictEqual(yield* peakAt(3), 3)
       assert.isAbove(yield* peakAt(bound), 3)
     })
+  )
+
+  it.effect(
+    "the generator's own bound bounds its calls made and in flight; a fan-out scored after is bounded by its branches",
+    () =>
+      Effect.gen(function* () {
+        const backend = yield* make(defaultConfig)
+        for (const [name, params] of CASES) {
+          const loaded = yield* load(name)
+          const facts = staticFacts(loaded, params, {}, backend.generator, backend.verifier)
+          assert.isAtMost(facts.generatorCalls, facts.generatorCallsFree, `${name}: a judge only adds`)
+          assert.isAtMost(facts.generatorCallsFree, facts.calls, `${name}: within the calls of both backends`)
+          // the generator's calls run under no permits when its bound is the limit
+          const inFlight = fresh()
+          yield* run(loaded, problem, { params, seed: 3, concurrency: Math.max(1, facts.generatorCalls) }).pipe(
+            Effect.provide(layerSilent),
+            Effect.provideService(Generator, counting(backend, inFlight).generator),
+            Effect.provideService(Verifier, counting(backend, inFlight).verifier),
+            Effect.provideService(AnswerKey, mathAnswerKey)
+          )
+          assert.isAtMost(inFlight.generator.made, facts.generatorCalls, `${name}: generator calls made`)
+          assert.isAtMost(inFlight.generator.peak, facts.generatorCalls, `${name}: generator calls in flight`)
+        }
+        // best-of-N as N one-sample calls, then a verifier's call and a vote: the verifier's call is
+        // not the generator's, so N calls within a cap of N take no generator permits
+        const fanOut = yield* fromJson({
+          name: "fan-out",
+          description: "N one-sample branches, scored, weighted vote",
+          params: { N: 8 },
+          root: {
+            type: "sequence",
+            nodes: [
+              { type: "parallel", branches: "N", body: { type: "sample", n: 1, until: "end" } },
+              { type: "score", verifier: "prm", aggregate: "last" },
+              { type: "select", method: "weighted" }
+            ]
+          }
+        })
+        const facts = staticFacts(fanOut, { N: 8 }, {}, backend.generator, backend.verifier)
+        assert.strictEqual(facts.generatorCalls, 8)
+        assert.isAbove(facts.calls, 8)
+      })
   )
 })
