@@ -322,8 +322,6 @@ export const requestOf = (
   return request
 }
 
-/** An object type with its fields writable (for building one field by field). */
-
 /**
  * Whether a call may spend thinking tokens: a think phase does, an answer phase does not, and a
  * plain call does on a generator that thinks unasked (a reasoning model). Its sequences then

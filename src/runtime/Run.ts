@@ -454,8 +454,6 @@ const executeIn = (
   return traced ? Spans.run(body, loaded.plan.name, problem, options.seed ?? 0) : body
 }
 
-/** An object type with its fields writable (for building one field by field). */
-
 /** What a run reads from its context. */
 type Services = Generator | Verifier | AnswerKey | RunEvents | Ledger.Ledger
 
