@@ -18,6 +18,7 @@
 import { Effect } from "effect"
 import type { SimulatedConfigInput } from "../plugins/simulated/index.ts"
 import { mathAnswerKey } from "../src/answer/MathGrader.ts"
+import type { Candidate } from "../src/domain/Candidate.ts"
 import type { Problem } from "../src/domain/Problem.ts"
 import type { RunResult } from "../src/domain/RunResult.ts"
 import { run } from "../src/runtime/Run.ts"
@@ -76,58 +77,60 @@ export interface OverheadResult {
  * population (ids and scores) — small, so that a side's result need not stay alive while the other
  * side runs (kept, it outlived V8's young generation: work a user's run does not do).
  */
-export type Digest = ReadonlyArray<readonly [string, unknown]>
-
-const isDigest = (x: RunResult | PlainResult | Digest): x is Digest => Array.isArray(x)
-
-/** The digest of a runtime run. */
-export const runtimeDigest = (g: RunResult): Digest => {
-  const u = g.usage
-  return [
-    ["answer", g.answer],
-    ["chosen", g.chosen?.id],
-    ["calls", u.calls],
-    ["sequences", u.sequences],
-    ["inputTokens", u.inputTokens],
-    ["outputTokens", u.outputTokens],
-    ["verifierCalls", u.verifierCalls],
-    ["verifierTokens", u.verifierTokens],
-    ["population", g.population.map((c) => `${c.id}:${c.score}`).join(",")]
-  ]
+export interface Digest {
+  readonly answer: string | undefined
+  readonly chosen: string | undefined
+  readonly calls: number
+  readonly sequences: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly verifierCalls: number
+  readonly verifierTokens: number
+  /** the final population's `id:score`s, in order */
+  readonly population: string
 }
 
+/** The digest of a run's answer, chosen candidate, meters (the runtime's usage, or the plain loop's own) and population. */
+const digest = (
+  answer: string | undefined,
+  chosen: string | undefined,
+  m: Omit<Digest, "answer" | "chosen" | "population">,
+  population: ReadonlyArray<Candidate>
+): Digest => ({
+  answer,
+  chosen,
+  calls: m.calls,
+  sequences: m.sequences,
+  inputTokens: m.inputTokens,
+  outputTokens: m.outputTokens,
+  verifierCalls: m.verifierCalls,
+  verifierTokens: m.verifierTokens,
+  population: population.map((c) => `${c.id}:${c.score}`).join(",")
+})
+
+/** The digest of a runtime run. */
+export const runtimeDigest = (g: RunResult): Digest => digest(g.answer, g.chosen?.id, g.usage, g.population)
+
 /** The digest of a plain run. */
-export const plainDigest = (p: PlainResult): Digest => [
-  ["answer", p.answer],
-  ["chosen", p.chosen],
-  ["calls", p.calls],
-  ["sequences", p.sequences],
-  ["inputTokens", p.inputTokens],
-  ["outputTokens", p.outputTokens],
-  ["verifierCalls", p.verifierCalls],
-  ["verifierTokens", p.verifierTokens],
-  ["population", p.population.map((c) => `${c.id}:${c.score}`).join(",")]
-]
+export const plainDigest = (p: PlainResult): Digest => digest(p.answer, p.chosen, p, p.population)
 
 /**
- * Throws unless the runtime and the plain loop gave the same result (their digests, or the
- * results themselves) and, when both call logs are given, made the same calls.
+ * Throws unless the runtime and the plain loop gave the same result (their digests) and, when both
+ * call logs are given, made the same calls.
  *
  * @example
  * checkSame("beam", runtimeDigest(g), plainDigest(r), runtimeLog, plainLog)
  */
 export const checkSame = (
   label: string,
-  runtime: RunResult | Digest,
-  plain: PlainResult | Digest,
+  runtime: Digest,
+  plain: Digest,
   runtimeCalls: ReadonlyArray<LoggedCall> | undefined,
   plainCalls: ReadonlyArray<LoggedCall> | undefined
 ): void => {
-  const a = isDigest(runtime) ? runtime : runtimeDigest(runtime)
-  const b = isDigest(plain) ? plain : plainDigest(plain)
-  for (let k = 0; k < a.length; k++) {
-    const [what, x] = a[k] as readonly [string, unknown]
-    const y = b[k]?.[1]
+  for (const what of Object.keys(runtime) as Array<keyof Digest>) {
+    const x = runtime[what]
+    const y = plain[what]
     if (x !== y)
       throw new Error(
         `${label}: runtime and plain loop differ in ${what}: ${String(x).slice(0, 200)} vs ${String(y).slice(0, 200)}`
@@ -136,9 +139,8 @@ export const checkSame = (
   if (runtimeCalls === undefined || plainCalls === undefined) return
   const calls = callDifference(runtimeCalls, plainCalls)
   if (calls !== undefined) throw new Error(`${label}: runtime and plain loop made different calls: ${calls}`)
-  const metered = a.find(([what]) => what === "calls")?.[1]
-  if (runtimeCalls.length !== metered)
-    throw new Error(`${label}: ${runtimeCalls.length} calls logged, ${String(metered)} metered`)
+  if (runtimeCalls.length !== runtime.calls)
+    throw new Error(`${label}: ${runtimeCalls.length} calls logged, ${runtime.calls} metered`)
 }
 
 /** Untimed repetitions after the timed ones that also check the two sides call for call. */
@@ -300,7 +302,7 @@ export const measureOverhead = async (
         g = await runtimeSide()
       }
       checkSame(c.label, g, r, runtimeSink.log, plainSink.log)
-      calls += g.find(([what]) => what === "calls")?.[1] as number
+      calls += g.calls
     }
     perCallSeries.push(((tRuntime - tPlain) * 1000) / calls)
     perRunSeries.push(((tRuntime - tPlain) * 1000) / problems.length)

@@ -108,6 +108,37 @@ const limitsArb: fc.Arbitrary<Limits.Limits> = fc.oneof(
   fc.record({ sequences: fc.integer({ min: 4, max: 80 }), outputTokens: fc.integer({ min: 200, max: 40_000 }) })
 )
 
+/**
+ * A fan-out of 64 branches on a backend that waits, under `limits`, interrupted after each number
+ * of yields: nothing stays reserved, and what was committed is within the limits.
+ */
+const interruptedFanOut = (limits: Limits.Limits, yields: ReadonlyArray<number>) =>
+  Effect.gen(function* () {
+    const backend = yield* make({
+      ...defaultConfig,
+      generator: { ...defaultConfig.generator, latency: { fixedMs: 5, perTokenMs: 0 } }
+    })
+    const loaded = yield* fromJson(docOf({ branches: 64, n: 2, until: "end", score: false }))
+    for (const after of yields) {
+      const ledger = yield* Ledger.make(limits)
+      const fiber = yield* Effect.forkChild(
+        execute(loaded, problem, { seed: 1 }).pipe(
+          Effect.provideService(Ledger.Ledger, ledger),
+          Effect.provideService(RunEvents, silent),
+          Effect.provideService(Generator, backend.generator),
+          Effect.provideService(Verifier, backend.verifier),
+          Effect.provideService(AnswerKey, mathAnswerKey)
+        )
+      )
+      for (let i = 0; i < after; i++) yield* Effect.yieldNow
+      yield* Fiber.interrupt(fiber)
+      const snap = yield* ledger.snapshot
+      assert.strictEqual(snap.open, 0, `open reservations after ${after} yields`)
+      assert.strictEqual(snap.reserved.sequences, 0)
+      assert.isAtMost(snap.committed.sequences, limits.sequences ?? Number.POSITIVE_INFINITY)
+    }
+  })
+
 describe("parallel of one sample: branches launched together", () => {
   it.effect("gives the run the interpreter gives, at concurrency 1 and 64, under any limits", () =>
     Effect.promise(() =>
@@ -217,30 +248,7 @@ describe("parallel of one sample: branches launched together", () => {
   )
 
   it.effect("an interrupted fan-out without a budget, on a backend that waits, leaves nothing reserved", () =>
-    Effect.gen(function* () {
-      const backend = yield* make({
-        ...defaultConfig,
-        generator: { ...defaultConfig.generator, latency: { fixedMs: 5, perTokenMs: 0 } }
-      })
-      const loaded = yield* fromJson(docOf({ branches: 64, n: 2, until: "end", score: false }))
-      for (const after of [0, 1, 3, 10, 100]) {
-        const ledger = yield* Ledger.make({})
-        const fiber = yield* Effect.forkChild(
-          execute(loaded, problem, { seed: 1 }).pipe(
-            Effect.provideService(Ledger.Ledger, ledger),
-            Effect.provideService(RunEvents, silent),
-            Effect.provideService(Generator, backend.generator),
-            Effect.provideService(Verifier, backend.verifier),
-            Effect.provideService(AnswerKey, mathAnswerKey)
-          )
-        )
-        for (let i = 0; i < after; i++) yield* Effect.yieldNow
-        yield* Fiber.interrupt(fiber)
-        const snap = yield* ledger.snapshot
-        assert.strictEqual(snap.open, 0, `open reservations after ${after} yields`)
-        assert.strictEqual(snap.reserved.sequences, 0)
-      }
-    })
+    interruptedFanOut({}, [0, 1, 3, 10, 100])
   )
 
   it.effect("candidates carry their branch's ids and groups, in branch order", () =>
@@ -274,30 +282,6 @@ describe("parallel of one sample: branches launched together", () => {
   )
 
   it.effect("an interrupted fan-out leaves nothing reserved and commits within the limits", () =>
-    Effect.gen(function* () {
-      const backend = yield* make({
-        ...defaultConfig,
-        generator: { ...defaultConfig.generator, latency: { fixedMs: 5, perTokenMs: 0 } }
-      })
-      const loaded = yield* fromJson(docOf({ branches: 64, n: 2, until: "end", score: false }))
-      for (const after of [0, 1, 3, 10]) {
-        const ledger = yield* Ledger.make({ sequences: 100 })
-        const fiber = yield* Effect.forkChild(
-          execute(loaded, problem, { seed: 1 }).pipe(
-            Effect.provideService(Ledger.Ledger, ledger),
-            Effect.provideService(RunEvents, silent),
-            Effect.provideService(Generator, backend.generator),
-            Effect.provideService(Verifier, backend.verifier),
-            Effect.provideService(AnswerKey, mathAnswerKey)
-          )
-        )
-        for (let i = 0; i < after; i++) yield* Effect.yieldNow
-        yield* Fiber.interrupt(fiber)
-        const snap = yield* ledger.snapshot
-        assert.strictEqual(snap.open, 0, `open reservations after ${after} yields`)
-        assert.strictEqual(snap.reserved.sequences, 0)
-        assert.isAtMost(snap.committed.sequences, 100)
-      }
-    })
+    interruptedFanOut({ sequences: 100 }, [0, 1, 3, 10])
   )
 })

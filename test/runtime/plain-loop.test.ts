@@ -23,7 +23,8 @@ describe("plain loop", () => {
   for (const c of cases)
     for (const recorded of [false, true])
       it(`${c.label}, ${recorded ? "recorded answers" : "simulated"}: same calls and answers as the runtime`, async () => {
-        // measureOverhead checks both sides after every run, on every problem and repetition
+        // measureOverhead checks both sides answer for answer after every run, and call for call
+        // on the repetition after the timed ones
         const r = await measureOverhead(c, { reps: 2, warmup: 0, problems: 3, recorded })
         assert.isAbove(r.calls, 0)
       }, 60_000)
