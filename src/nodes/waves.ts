@@ -192,11 +192,11 @@ export const waves: NodeKind<"waves", WavesDoc, WavesNode> = {
         const n = Bound.hiOf(f.max, scope, pop)
         const m = Bound.maxTokensBound(f.maxTokens, scope, pop, "end")
         const generation = Bound.generation(scope, n, Bound.mul(n, m))
-        // one verifier call per wave at most, so per sample at most
+        // one verifier call per wave at most, so per sample at most: a batch of one
         const verification =
           f.verifier === undefined
             ? Usage.zero
-            : Usage.make({ ...Bound.verification(scope, n), calls: scope.options.callsOf === "generator" ? 0 : n })
+            : Bound.verification({ ...scope, options: { ...scope.options, maxBatch: 1 } }, n)
         return {
           cost: Bound.addBound(generation, verification),
           pop: { size: pop.size + n, active: pop.active + n, done: pop.done + n, chains: pop.chains + n }

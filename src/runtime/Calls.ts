@@ -943,9 +943,9 @@ const answerInTurn = (
       const request = requests[i] as GenerateRequest
       if (!wholeGrant(r, request)) break
       const t0 = clock.currentTimeMillisUnsafe()
-      const answered = now(request)
+      const reply = now(request)
       const wallMs = clock.currentTimeMillisUnsafe() - t0
-      const metered = Result.flatMap(answered, (result) =>
+      const metered = Result.flatMap(reply, (result) =>
         Result.map(meteredAnswer(gen, request, result, wallMs), (m) => ({ result, ...m }))
       )
       if (Result.isFailure(metered)) {
@@ -957,8 +957,7 @@ const answerInTurn = (
       // a whole grant: nothing was cut by the budget
       out[i] = generatedOf(result, false)
     }
-    const answered = i
-    return Effect.as(Effect.all(commits, { discard: true }), answered)
+    return Effect.as(Effect.all(commits, { discard: true }), i)
   })
 
 /**
