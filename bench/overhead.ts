@@ -77,15 +77,7 @@ export interface OverheadResult {
  * population (ids and scores) — small, so that a side's result need not stay alive while the other
  * side runs (kept, it outlived V8's young generation: work a user's run does not do).
  */
-export interface Digest {
-  readonly answer: string | undefined
-  readonly chosen: string | undefined
-  readonly calls: number
-  readonly sequences: number
-  readonly inputTokens: number
-  readonly outputTokens: number
-  readonly verifierCalls: number
-  readonly verifierTokens: number
+export interface Digest extends Omit<PlainResult, "population"> {
   /** the final population's `id:score`s, in order */
   readonly population: string
 }
