@@ -17,6 +17,38 @@ interface Scored {
 }
 
 /**
+ * Generations recorded by request: by seed (which already names the problem, the candidate
+ * continued and the graph node), then by the request's other knobs. A lookup is an instrument's
+ * cost inside the wall time a scheduling figure measures: a map keyed by the bigint seed and a
+ * scan of its few entries, not a string built from the seed's digits for every call.
+ */
+class RecordedGenerations {
+  private readonly bySeed = new Map<
+    bigint,
+    Array<{ readonly request: GenerateRequest; readonly result: GenerateResult }>
+  >()
+  get(request: GenerateRequest): GenerateResult | undefined {
+    const entries = this.bySeed.get(request.seed)
+    if (entries === undefined) return undefined
+    for (const e of entries) if (sameAsk(e.request, request)) return e.result
+    return undefined
+  }
+  set(request: GenerateRequest, result: GenerateResult): void {
+    const entries = this.bySeed.get(request.seed)
+    if (entries === undefined) this.bySeed.set(request.seed, [{ request, result }])
+    else entries.push({ request, result })
+  }
+}
+
+/** Whether two requests of one seed ask for the same continuations (the recorded answer's key). */
+const sameAsk = (a: GenerateRequest, b: GenerateRequest): boolean =>
+  a.n === b.n &&
+  a.until === b.until &&
+  a.temperature === b.temperature &&
+  a.maxTokens === b.maxTokens &&
+  (a.index ?? 0) === (b.index ?? 0)
+
+/**
  * The recorded twin of a backend's ports.
  *
  * @example
@@ -26,17 +58,14 @@ export const recorded = (ports: {
   readonly generator: GeneratorShape
   readonly verifier: VerifierShape
 }): { readonly generator: GeneratorShape; readonly verifier: VerifierShape } => {
-  const generations = new Map<string, GenerateResult>()
+  const generations = new RecordedGenerations()
   const scores = new Map<string, Scored>()
-  // the seed already names the problem, the candidate continued and the graph node
-  const genKey = (r: GenerateRequest) => `${r.seed}:${r.n}:${r.until}:${r.temperature}:${r.maxTokens}`
   const generate = (request: GenerateRequest): Effect.Effect<GenerateResult, never> => {
-    const key = genKey(request)
-    const hit = generations.get(key)
+    const hit = generations.get(request)
     if (hit !== undefined) return Effect.succeed(hit)
     return ports.generator.generate(request).pipe(
       Effect.orDie,
-      Effect.tap((result) => Effect.sync(() => generations.set(key, result)))
+      Effect.tap((result) => Effect.sync(() => generations.set(request, result)))
     )
   }
   const score = (request: ScoreRequest): Effect.Effect<ScoreResult, never> =>
@@ -75,7 +104,7 @@ export const recorded = (ports: {
  * answers.generate(request) // computed once, then the same object every time
  */
 export const recordedPlain = (source: PlainBackend): PlainBackend => {
-  const generations = new Map<string, GenerateResult>()
+  const generations = new RecordedGenerations()
   const scores = new Map<string, Scored>()
   const key = (r: ScoreRequest, i: number) => {
     const c = r.candidates[i]
@@ -84,11 +113,10 @@ export const recordedPlain = (source: PlainBackend): PlainBackend => {
   return {
     ...source,
     generate: (request) => {
-      const k = `${request.seed}:${request.n}:${request.until}:${request.temperature}:${request.maxTokens}:${request.index ?? 0}`
-      let hit = generations.get(k)
+      let hit = generations.get(request)
       if (hit === undefined) {
         hit = source.generate(request)
-        generations.set(k, hit)
+        generations.set(request, hit)
       }
       return hit
     },

@@ -18,7 +18,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Effect, Layer, Schema, Scope } from "effect"
+import { Context, Effect, Layer, Schema, Scope, type Types } from "effect"
 import type { NodeUsage } from "../domain/RunResult.ts"
 import * as Usage from "../domain/Usage.ts"
 import * as Limits from "./Limits.ts"
@@ -190,6 +190,53 @@ const baseOnly = (u: Usage.Usage): Usage.Usage => ({
   wallMs: u.wallMs
 })
 
+/**
+ * Adds `u`'s base meters (every meter but FLOPs and USD, which are derived when read) into a
+ * running total, in place: the ledger's totals change on every reservation and commit, and a new
+ * usage object each time (ten fields) costs more than the sums. The same sums as `Usage.add` of
+ * `baseOnly(u)`, in the same order, so the totals are the same to the last bit.
+ */
+const addBaseInto = (total: Types.Mutable<Usage.Usage>, u: Usage.Usage): void => {
+  total.calls += u.calls
+  total.sequences += u.sequences
+  total.inputTokens += u.inputTokens
+  total.outputTokens += u.outputTokens
+  total.thinkingTokens += u.thinkingTokens
+  total.verifierCalls += u.verifierCalls
+  total.verifierTokens += u.verifierTokens
+  total.wallMs += u.wallMs
+}
+
+/** `addBaseInto`'s inverse: takes `u`'s base meters out of a running total, in place. */
+const subtractBaseInto = (total: Types.Mutable<Usage.Usage>, u: Usage.Usage): void => {
+  total.calls -= u.calls
+  total.sequences -= u.sequences
+  total.inputTokens -= u.inputTokens
+  total.outputTokens -= u.outputTokens
+  total.thinkingTokens -= u.thinkingTokens
+  total.verifierCalls -= u.verifierCalls
+  total.verifierTokens -= u.verifierTokens
+  total.wallMs -= u.wallMs
+}
+
+/**
+ * `fixed + units · perUnit` on the base meters (FLOPs and USD 0): `Usage.add(baseOnly(fixed),
+ * Usage.scale(baseOnly(perUnit), units))` as one object — the same sums — for the grant of a whole
+ * request (every call of a run without a limit takes one).
+ */
+const wholeCost = (fixed: Usage.Usage, perUnit: Usage.Usage, units: number): Usage.Usage => ({
+  calls: fixed.calls + perUnit.calls * units,
+  sequences: fixed.sequences + perUnit.sequences * units,
+  inputTokens: fixed.inputTokens + perUnit.inputTokens * units,
+  outputTokens: fixed.outputTokens + perUnit.outputTokens * units,
+  thinkingTokens: fixed.thinkingTokens + perUnit.thinkingTokens * units,
+  verifierCalls: fixed.verifierCalls + perUnit.verifierCalls * units,
+  verifierTokens: fixed.verifierTokens + perUnit.verifierTokens * units,
+  flops: 0,
+  usd: 0,
+  wallMs: fixed.wallMs + perUnit.wallMs * units
+})
+
 /** One meter of `Pricing.derive(pricing, u)`, without building the derived usage. */
 const metered = (pricing: Pricing.Pricing, u: Usage.Usage, meter: Usage.Meter): number =>
   meter === "flops" || meter === "usd" ? Pricing.derive(pricing, u)[meter] : u[meter]
@@ -220,14 +267,18 @@ const overlap = (a: Usage.Usage, b: Usage.Usage): Usage.Usage =>
  * the model-based tests drive it directly too.
  */
 export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pricing.free) => {
-  let committed = Usage.zero
+  // running totals, changed in place (`addBaseInto`): they never leave the ledger — a snapshot, the
+  // remaining budget and the grant rule read copies (`Pricing.derive`, `Usage.add`). Their FLOPs
+  // and USD stay 0: derived when read. (`reserved`'s base meters are those of the grants, which
+  // carry no FLOPs or USD either.)
+  const committed: Types.Mutable<Usage.Usage> = { ...Usage.zero }
   // counts every change of state: a snapshot taken with nothing changed since the last is that one
   let changes = 0
-  let reserved = Usage.zero
-  let backend = Usage.zero
+  const reserved: Types.Mutable<Usage.Usage> = { ...Usage.zero }
+  const backend: Types.Mutable<Usage.Usage> = { ...Usage.zero }
   let refusals = 0
   let nextId = 0
-  const byNode = new Map<string, Usage.Usage>()
+  const byNode = new Map<string, Types.Mutable<Usage.Usage>>()
   const unlimited = Usage.METERS.every((m) => limits[m] === undefined)
   const open = new Map<number, Reservation>()
   const holds = new Map<number, { readonly hold: Hold; usage: Usage.Usage }>()
@@ -396,13 +447,13 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
       shrunk === undefined
         ? { id: nextId++, node: request.node, units: grant, usage }
         : { id: nextId++, node: request.node, units: grant, usage, shrunk }
-    reserved = Usage.add(reserved, usage)
+    addBaseInto(reserved, usage)
     changes++
     if (held !== undefined) {
       // what the grant takes out of the hold is no longer kept twice
       const taken = overlap(held.usage, usage)
       held.usage = Usage.subtract(held.usage, taken)
-      reserved = Usage.subtract(reserved, taken)
+      subtractBaseInto(reserved, taken)
     }
     open.set(reservation.id, reservation)
     return { _tag: "Granted", reservation }
@@ -413,16 +464,16 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     request: ReserveRequest,
     units: number
   ): { readonly _tag: "Granted"; readonly reservation: Reservation } => {
-    const fixed = baseOnly(request.fixed)
     let usage: Usage.Usage
-    if (request.unitCosts === undefined) usage = Usage.add(fixed, Usage.scale(baseOnly(request.perUnit), units))
+    if (request.unitCosts === undefined) usage = wholeCost(request.fixed, request.perUnit, units)
     else {
+      const fixed = baseOnly(request.fixed)
       let t = fixed
       for (const u of request.unitCosts) t = Usage.add(t, u)
       usage = baseOnly(t)
     }
     const reservation: Reservation = { id: nextId++, node: request.node, units, usage }
-    reserved = Usage.add(reserved, usage)
+    addBaseInto(reserved, usage)
     changes++
     open.set(reservation.id, reservation)
     return { _tag: "Granted", reservation }
@@ -430,7 +481,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
 
   const settle = (reservation: Reservation): boolean => {
     if (!open.delete(reservation.id)) return false
-    reserved = Usage.subtract(reserved, reservation.usage)
+    subtractBaseInto(reserved, reservation.usage)
     changes++
     return true
   }
@@ -440,7 +491,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     if (!fitsAll(Usage.add(committed, reserved), u)) return undefined
     const h: Hold = { id: nextId++, node }
     holds.set(h.id, { hold: h, usage: u })
-    reserved = Usage.add(reserved, u)
+    addBaseInto(reserved, u)
     changes++
     return h
   }
@@ -449,7 +500,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     const entry = holds.get(h.id)
     if (entry === undefined) return
     holds.delete(h.id)
-    reserved = Usage.subtract(reserved, entry.usage)
+    subtractBaseInto(reserved, entry.usage)
     changes++
   }
 
@@ -464,7 +515,8 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
 
   const commit = (reservation: Reservation, actual: Usage.Usage, spent: Usage.Usage = actual): void => {
     if (!settle(reservation)) return
-    let a = baseOnly(actual)
+    // FLOPs and USD of `actual` are never added (derived when read): only its base meters count
+    let a = actual
     for (const meter of Usage.METERS) {
       if (meter === "wallMs" || meter === "flops" || meter === "usd") continue
       if (a[meter] > reservation.usage[meter]) {
@@ -475,38 +527,50 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
         if (capped.has(meter)) a = { ...a, [meter]: reservation.usage[meter] }
       }
     }
-    committed = Usage.add(committed, a)
+    addBaseInto(committed, a)
     changes++
-    backend = Usage.add(backend, baseOnly(spent))
-    const node = Usage.add(byNode.get(reservation.node) ?? Usage.zero, a)
-    byNode.set(reservation.node, node)
-    noteNode(reservation.node, node)
+    addBaseInto(backend, spent)
+    addBaseInto(nodeTotal(reservation.node), a)
+    byNodeList = undefined
   }
 
   const heldTotal = (): Usage.Usage => Usage.sum([...holds.values()].map((h) => h.usage))
 
-  // The per-node list, kept sorted by path as nodes first commit (a graph has a handful), each
-  // entry priced when its node commits; the list handed out is rebuilt only after a commit, so
-  // a snapshot is a few field reads (a `repeat` takes two a round; an accessor or a sort and a
-  // pricing pass per snapshot cost more than a small run's own bookkeeping)
+  // The per-node list, kept sorted by path as nodes first commit (a graph has a handful). A commit
+  // adds into its node's running total; the list handed out is rebuilt, and each node's entry
+  // priced, only when a snapshot asks after a commit (a `repeat` takes two snapshots a round, a
+  // fan-out commits 256 times between two: pricing at every commit cost more than the commit)
   const nodeOrder: Array<string> = []
-  const nodeUsage = new Map<string, NodeUsage>()
+  const byNodePriced = new Map<string, { readonly changes: number; readonly entry: NodeUsage }>()
   let byNodeList: ReadonlyArray<NodeUsage> | undefined = NO_NODES
-  const noteNode = (node: string, usage: Usage.Usage): void => {
-    if (!nodeUsage.has(node)) {
+  /** A node's running total, made (and the node put in path order) at its first commit. */
+  const nodeTotal = (node: string): Types.Mutable<Usage.Usage> => {
+    let total = byNode.get(node)
+    if (total === undefined) {
+      total = { ...Usage.zero }
+      byNode.set(node, total)
       let i = nodeOrder.length
       while (i > 0 && (nodeOrder[i - 1] as string) > node) i--
       nodeOrder.splice(i, 0, node)
     }
-    nodeUsage.set(node, { node, usage: Pricing.derive(pricing, usage) })
-    byNodeList = undefined
+    nodeChanged.set(node, changes)
+    return total
   }
+  // the `changes` count at each node's last commit: an entry priced since is still right
+  const nodeChanged = new Map<string, number>()
   const byNodeNow = (): ReadonlyArray<NodeUsage> => {
     if (byNodeList === undefined) {
       const list: Array<NodeUsage> = []
       for (const node of nodeOrder) {
-        const entry = nodeUsage.get(node)
-        if (entry !== undefined) list.push(entry)
+        const total = byNode.get(node)
+        if (total === undefined) continue
+        const at = nodeChanged.get(node) ?? 0
+        let priced = byNodePriced.get(node)
+        if (priced === undefined || priced.changes !== at) {
+          priced = { changes: at, entry: { node, usage: Pricing.derive(pricing, total) } }
+          byNodePriced.set(node, priced)
+        }
+        list.push(priced.entry)
       }
       byNodeList = list
     }

@@ -76,53 +76,47 @@ const fmix64 = (hi0: number, lo0: number): bigint => {
 const encoder = new TextEncoder()
 let scratch = new Uint8Array(256)
 
-/**
- * A 64-bit hash of a list of strings and numbers: FNV-1a over the UTF-8 bytes of each part
- * (each part is length-prefixed, so `["ab","c"]` and `["a","bc"]` differ), finished with
- * MurmurHash3's `fmix64` avalanche. Returns an unsigned 64-bit `bigint`.
- *
- * The FNV loop runs on two 32-bit halves (the prime is 2^40 + 0x1b3, so a multiply is a shift and
- * a small product): keys of long prefixes are hashed for every cached call.
- *
- * @example
- * hash64(["seed", 7]) === hash64(["seed", 7]) // true
- */
-export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint => {
-  // FNV-1a 64 offset basis 0xcbf29ce484222325 as (hi, lo)
-  let hi = 0xcbf29ce4
-  let lo = 0x84222325
-  for (const part of parts) {
-    // the part's text is its tag ("s" or "n") and the string: the tag is hashed as a byte of its
-    // own, not prepended — a template string of a long id is a copy, flattened again for every hash
-    const body = typeof part === "string" ? part : part.toString()
-    const tag = typeof part === "string" ? 0x73 : 0x6e
-    // ASCII text (ids, node paths, numbers) is its own UTF-8: its code units are hashed without
-    // encoding it first (the same bytes); on the first other character, start over with the encoder
-    const h0 = hi
-    const l0 = lo
-    let n = body.length + 1
-    let ascii = true
-    // three bytes of length prefix and the tag, then the text's bytes (two loops: no branch on
-    // the position per byte)
-    for (let i = 0; i < 4; i++) {
-      lo = (lo ^ (i < 3 ? (n >>> (8 * i)) & 0xff : tag)) >>> 0
-      // (hi·2^32 + lo)·(2^40 + 0x1b3) mod 2^64
-      const p = lo * 0x1b3
-      hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
-      lo = p >>> 0
+// The FNV state between parts, in module variables: `absorb` runs once per part of every seed,
+// and returning a pair would allocate one. (Its loops work on locals: a module variable lives in
+// a context slot, read and written at every byte.)
+let stateHi = 0
+let stateLo = 0
+
+/** Hashes one part into the state (`stateHi`, `stateLo`): its length prefix and tag, then its bytes. */
+const absorb = (part: string | number | bigint): void => {
+  let hi = stateHi
+  let lo = stateLo
+  // the part's text is its tag ("s" or "n") and the string: the tag is hashed as a byte of its
+  // own, not prepended — a template string of a long id is a copy, flattened again for every hash
+  const body = typeof part === "string" ? part : part.toString()
+  const tag = typeof part === "string" ? 0x73 : 0x6e
+  // ASCII text (ids, node paths, numbers) is its own UTF-8: its code units are hashed without
+  // encoding it first (the same bytes); on the first other character, start over with the encoder
+  const h0 = hi
+  const l0 = lo
+  let n = body.length + 1
+  let ascii = true
+  // three bytes of length prefix and the tag, then the text's bytes (two loops: no branch on
+  // the position per byte)
+  for (let i = 0; i < 4; i++) {
+    lo = (lo ^ (i < 3 ? (n >>> (8 * i)) & 0xff : tag)) >>> 0
+    // (hi·2^32 + lo)·(2^40 + 0x1b3) mod 2^64
+    const p = lo * 0x1b3
+    hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
+    lo = p >>> 0
+  }
+  for (let i = 0; i < body.length; i++) {
+    const byte = body.charCodeAt(i)
+    if (byte > 0x7f) {
+      ascii = false
+      break
     }
-    for (let i = 0; i < body.length; i++) {
-      const byte = body.charCodeAt(i)
-      if (byte > 0x7f) {
-        ascii = false
-        break
-      }
-      lo = (lo ^ byte) >>> 0
-      const p = lo * 0x1b3
-      hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
-      lo = p >>> 0
-    }
-    if (ascii) continue
+    lo = (lo ^ byte) >>> 0
+    const p = lo * 0x1b3
+    hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
+    lo = p >>> 0
+  }
+  if (!ascii) {
     hi = h0
     lo = l0
     const text = `${tag === 0x73 ? "s" : "n"}${body}`
@@ -138,7 +132,27 @@ export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint =
       lo = p >>> 0
     }
   }
-  return fmix64(hi, lo)
+  stateHi = hi
+  stateLo = lo
+}
+
+/**
+ * A 64-bit hash of a list of strings and numbers: FNV-1a over the UTF-8 bytes of each part
+ * (each part is length-prefixed, so `["ab","c"]` and `["a","bc"]` differ), finished with
+ * MurmurHash3's `fmix64` avalanche. Returns an unsigned 64-bit `bigint`.
+ *
+ * The FNV loop runs on two 32-bit halves (the prime is 2^40 + 0x1b3, so a multiply is a shift and
+ * a small product): keys of long prefixes are hashed for every cached call.
+ *
+ * @example
+ * hash64(["seed", 7]) === hash64(["seed", 7]) // true
+ */
+export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint => {
+  // FNV-1a 64 offset basis 0xcbf29ce484222325 as (hi, lo)
+  stateHi = 0xcbf29ce4
+  stateLo = 0x84222325
+  for (const part of parts) absorb(part)
+  return fmix64(stateHi, stateLo)
 }
 
 /**
@@ -150,15 +164,34 @@ export const hash64 = (parts: ReadonlyArray<string | number | bigint>): bigint =
  * @example
  * seedOf(0, "test/algebra/1.json", "s3", "root.nodes.0") // a bigint in [0, 2^64)
  */
-export const seedOf = (runSeed: number | bigint, problemId: string, candidateId: string, nodePath: string): bigint =>
-  // a safe integer spells the same digits as its bigint (hash64 hashes both as "n" + digits): no
+export const seedOf = (runSeed: number | bigint, problemId: string, candidateId: string, nodePath: string): bigint => {
+  // a safe integer spells the same digits as its bigint (both are hashed as "n" + digits): no
   // bigint made per call
-  hash64([
-    typeof runSeed === "number" && Number.isSafeInteger(runSeed) ? runSeed : BigInt(runSeed),
-    problemId,
-    candidateId,
-    nodePath
-  ])
+  const seed = typeof runSeed === "number" && Number.isSafeInteger(runSeed) ? runSeed : BigInt(runSeed)
+  // `hash64([seed, problemId, candidateId, nodePath])`, with the state after the first two parts
+  // kept from the last call: a run's calls share them (a 256-branch fan-out hashes them 256 times)
+  if (seed !== prefix.seed || problemId !== prefix.problemId) {
+    stateHi = 0xcbf29ce4
+    stateLo = 0x84222325
+    absorb(seed)
+    absorb(problemId)
+    prefix = { seed, problemId, hi: stateHi, lo: stateLo }
+  } else {
+    stateHi = prefix.hi
+    stateLo = prefix.lo
+  }
+  absorb(candidateId)
+  absorb(nodePath)
+  return fmix64(stateHi, stateLo)
+}
+
+/** The FNV state after the run seed and problem of the last `seedOf`. */
+let prefix: { readonly seed: number | bigint; readonly problemId: string; readonly hi: number; readonly lo: number } = {
+  seed: Number.NaN,
+  problemId: "",
+  hi: 0,
+  lo: 0
+}
 
 /**
  * Folds a 64-bit seed to 32 bits (xor of the halves), for backends with 32-bit generators.

@@ -3,6 +3,7 @@
  * first implementation (BigInt arithmetic over TextEncoder bytes) and pin the current one (32-bit
  * halves, ASCII hashed without encoding).
  */
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { hash64, seedOf } from "../../src/domain/Hash.ts"
 
@@ -20,5 +21,25 @@ describe("hash64", () => {
 
   it("seedOf is the hash of its parts", () => {
     expect(seedOf(0, "test/algebra/1.json", "s0", "root.nodes.0")).toBe(11317677611915985536n)
+  })
+
+  // seedOf keeps the hash state of its last run seed and problem: whatever the order of calls,
+  // each is still the hash of its own four parts
+  it("seedOf is the hash of its parts in any sequence of calls (property)", () => {
+    const text = fc.string({ unit: "grapheme", maxLength: 12 })
+    const call = fc.tuple(
+      fc.oneof(fc.integer({ min: 0, max: 3 }), fc.bigInt({ min: 0n, max: 3n }), fc.constant(2 ** 60)),
+      fc.constantFrom("p", "q", "é"),
+      text,
+      text
+    )
+    fc.assert(
+      fc.property(fc.array(call, { maxLength: 12 }), (calls) => {
+        for (const [runSeed, problem, candidate, node] of calls)
+          expect(seedOf(runSeed, problem, candidate, node)).toBe(
+            hash64([Number.isSafeInteger(runSeed) ? runSeed : BigInt(runSeed), problem, candidate, node])
+          )
+      })
+    )
   })
 })
