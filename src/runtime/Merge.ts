@@ -21,6 +21,7 @@ export class Merger<G extends { readonly answer: string }> {
   private readonly answers: AnswerKeyShape
   private readonly make: (answer: string) => G
   private readonly byKey = new Map<string, number>()
+  private readonly bySpelling = new Map<string, number>()
   readonly groups: Array<G> = []
   /** group indices by cell, ascending */
   private readonly inCell = new Map<string, Array<number>>()
@@ -34,6 +35,10 @@ export class Merger<G extends { readonly answer: string }> {
   }
   /** the group of an answer (created if none is equivalent) and its index in `groups` */
   find(answer: string): { readonly group: G; readonly index: number } {
+    // a spelling seen before is in the group it joined then (its key, and so its group, depend on
+    // the spelling alone): most ballots repeat a few spellings, and a key normalises the text
+    const seen = this.bySpelling.get(answer)
+    if (seen !== undefined) return { group: this.groups[seen] as G, index: seen }
     const key = this.answers.key(answer)
     let index = this.byKey.get(key)
     if (index === undefined) {
@@ -54,6 +59,7 @@ export class Merger<G extends { readonly answer: string }> {
       }
       this.byKey.set(key, index)
     }
+    this.bySpelling.set(answer, index)
     // every index stored points into `groups`
     return { group: this.groups[index] as G, index }
   }
