@@ -278,6 +278,31 @@ describe("Ledger", () => {
     )
   })
 
+  // the ledger adds into its running totals in place: a snapshot must be a copy, never the totals
+  it("a snapshot keeps its figures after later grants and commits", () => {
+    const real = Ledger.makeState({})
+    const ask = { node: "a", fixed: Usage.make({ calls: 1 }), perUnit: Usage.make({ outputTokens: 10 }), units: 2 }
+    const first = real.tryReserve(ask)
+    assert.strictEqual(first._tag, "Granted")
+    if (first._tag !== "Granted") return
+    real.commit(first.reservation, Usage.make({ calls: 1, outputTokens: 15, wallMs: 3 }))
+    const before = real.snapshot()
+    const copy = structuredClone(before)
+    const second = real.tryReserve({ ...ask, node: "b" })
+    const third = real.tryReserve(ask)
+    assert.isTrue(second._tag === "Granted" && third._tag === "Granted")
+    if (second._tag !== "Granted" || third._tag !== "Granted") return
+    real.commit(third.reservation, Usage.make({ calls: 1, outputTokens: 4, wallMs: 1 }))
+    assert.deepStrictEqual(before, copy)
+    const after = real.snapshot()
+    assert.strictEqual(after.committed.outputTokens, 19)
+    assert.strictEqual(after.reserved.outputTokens, 20)
+    assert.deepStrictEqual(
+      after.byNode.map((n) => [n.node, n.usage.outputTokens]),
+      [["a", 19]]
+    )
+  })
+
   it("nothing stays reserved after concurrent fibers succeed, fail or are interrupted", async () => {
     await fc.assert(
       fc.asyncProperty(

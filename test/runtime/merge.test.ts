@@ -182,6 +182,23 @@ describe("bucketed merge", () => {
   })
 })
 
+describe("spellings seen before", () => {
+  it("normalise an answer once per spelling, not once per ballot, into the same groups", () => {
+    let keys = 0
+    const counted: AnswerKeyShape = {
+      ...classes,
+      key: (a) => {
+        keys++
+        return classes.key(a)
+      }
+    }
+    const answers = ["1.a", "2.a", "1.a", "1.b", "2.a", "1.a", "0.x", "0.x", "1.b"]
+    const ballots = ballotsOf(answers)
+    assert.deepStrictEqual(group(ballots, counted), pairwise(ballots, classes))
+    assert.strictEqual(keys, new Set(answers).size)
+  })
+})
+
 describe("votes with the MATH key", () => {
   it("merges equivalent spellings past 64 distinct answers (x^2+1 with 15 votes loses to 10 + 10)", () => {
     // 70 distinct wrong answers first: the old cap of 2,000 comparisons ran out before the
