@@ -28,7 +28,7 @@
  *
  * @since 0.1.0
  */
-import { Cause, Clock, Effect, Random, Result, type Scope, type Types } from "effect"
+import { Cause, Clock, Effect, type Exit, Random, Result, type Scope, type Types } from "effect"
 import type { BudgetRefused, Reservation, ReserveRequest } from "../budget/Ledger.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import { seedOf } from "../domain/Hash.ts"
@@ -556,6 +556,7 @@ const paidGeneration = <B = Generated | undefined>(
     ...(asked.hold === undefined ? {} : { hold: asked.hold })
   })
   const cut = maxTokens < call.maxTokens
+  if (frame.env.generator.retry === undefined && !frame.env.traced) return paidOnce(frame, request, r, cut, then)
   return paidCallAs(
     frame,
     frame.env.generator.retry,
@@ -567,6 +568,86 @@ const paidGeneration = <B = Generated | undefined>(
       return then(generatedOf(paid.value, cut))
     }
   )
+}
+
+/**
+ * One attempt's state: when it was built (a failure's wall time counts from there, permit wait
+ * included, as `paidCallAs` counts it), when its request went out, and the answer's failure to
+ * check, if any.
+ */
+class Attempt {
+  readonly builtAt: number
+  sent = false
+  sentAt = 0
+  failure: BackendError | undefined = undefined
+  constructor(builtAt: number) {
+    this.builtAt = builtAt
+  }
+}
+
+/**
+ * `paidGeneration`'s one attempt when the generator has no retry policy and nobody traces the run:
+ * the same request and the same charges as `paidCallAs` with `invokeGenerator` — the answer's
+ * usage when it checks out (`meteredAnswer`); `failureCharge` for a failure or a malformed answer
+ * (which then fails the call); the whole reservation when interrupted after the request went out,
+ * nothing before — in fewer steps: the run's clock read in plain code (no effect to fetch it, twice),
+ * the answer checked, metered and committed in the attempt's `onExit` (uninterruptible once the
+ * answer is in), no retry closures. Every step a call takes is paid 256 times by a 256-branch
+ * fan-out, on the path between its answers and its vote.
+ *
+ * @example
+ * const generated = yield* paidOnce(frame, request, reservation, false, (g) => g)
+ */
+const paidOnce = <B>(
+  frame: Frame,
+  request: GenerateRequest,
+  r: Reservation,
+  cut: boolean,
+  then: (generated: Generated | undefined) => B
+): Effect.Effect<B, BackendError, Scope.Scope> => {
+  const gen = frame.env.generator
+  const clock = frame.env.clock
+  // built when it starts: every caller builds a call in the step that runs it
+  const attempt = new Attempt(clock.currentTimeMillisUnsafe())
+  const ask = permitted(
+    frame,
+    Effect.suspend(() => {
+      attempt.sent = true
+      attempt.sentAt = clock.currentTimeMillisUnsafe()
+      return gen.generate(request)
+    })
+  )
+  return Effect.flatMap(
+    Effect.onExit(ask, (exit) => settleAttempt(frame, request, r, attempt, exit)),
+    (result): Effect.Effect<B, BackendError> =>
+      attempt.failure === undefined ? Effect.succeed(then(generatedOf(result, cut))) : Effect.fail(attempt.failure)
+  )
+}
+
+/** What `paidOnce`'s attempt commits as it ends: see `paidOnce`. */
+const settleAttempt = (
+  frame: Frame,
+  request: GenerateRequest,
+  r: Reservation,
+  attempt: Attempt,
+  exit: Exit.Exit<GenerateResult, BackendError>
+): Effect.Effect<void> => {
+  const clock = frame.env.clock
+  if (exit._tag === "Success") {
+    const now = clock.currentTimeMillisUnsafe()
+    const metered = meteredAnswer(frame.env.generator, request, exit.value, now - attempt.sentAt)
+    if (Result.isSuccess(metered)) return commit(frame, r, metered.success.usage, metered.success.spent)
+    attempt.failure = metered.failure
+    return commit(frame, r, failureCharge(r, metered.failure, now - attempt.builtAt))
+  }
+  const error = Cause.findErrorOption(exit.cause)
+  if (error._tag === "Some")
+    return commit(frame, r, failureCharge(r, error.value, clock.currentTimeMillisUnsafe() - attempt.builtAt))
+  // the provider may finish (and bill) a request the run no longer waits for; a defect is no
+  // answer from the provider (its reservation is released with the node's scope)
+  return attempt.sent && Cause.hasInterrupts(exit.cause)
+    ? commit(frame, r, failureCharge(r, undefined, clock.currentTimeMillisUnsafe() - attempt.builtAt))
+    : Effect.void
 }
 
 /** A paid call's result as its node reads it: the generations, with which were cut by the budget. */

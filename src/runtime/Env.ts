@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Effect, Semaphore } from "effect"
+import { type Clock, Effect, Semaphore } from "effect"
 import type { Hold, Ledger } from "../budget/Ledger.ts"
 import type { Candidate } from "../domain/Candidate.ts"
 import type { Counts } from "../domain/Population.ts"
@@ -87,6 +87,11 @@ export interface RunEnv {
    * bookkeeping (a 256-branch parallel opens 256)
    */
   readonly traced: boolean
+  /**
+   * the run's clock, read from its fiber once when it starts: a call reads it in plain code (the
+   * start and answer times it meters) instead of an effect to fetch it per call
+   */
+  readonly clock: Clock.Clock
 }
 
 /** The answer chosen by the last `select` of a frame lineage. */

@@ -450,7 +450,7 @@ const executeIn = (
   // a tracer that exports spans: the native tracer (Effect's default) keeps them for nobody,
   // and Effect's docs advise comparing with it to skip work only a tracer could observe
   const traced = fiber.getRef(References.TracerEnabled) && fiber.getRef(Tracer.Tracer) !== Tracer.nativeTracer
-  const body = executeWith(loaded, problem, options, traced, context, ledger)
+  const body = executeWith(loaded, problem, options, traced, fiber.getRef(Clock.Clock), context, ledger)
   return traced ? Spans.run(body, loaded.plan.name, problem, options.seed ?? 0) : body
 }
 
@@ -462,6 +462,7 @@ const executeWith = (
   problem: Problem,
   options: ExecuteOptions,
   traced: boolean,
+  clock: Clock.Clock,
   context: Context.Context<Exclude<Services, Ledger.Ledger>>,
   ledger: Ledger.LedgerShape
 ): Effect.Effect<RunResult, RunError | GraphError> => {
@@ -515,7 +516,8 @@ const executeWith = (
     exhausted: { value: false },
     counters: new Map(),
     lastScore: undefined,
-    traced
+    traced,
+    clock
   }
   // the reserve to finish one candidate (Finish.ts), kept back from the graph's ordinary work when
   // the budget can pay for it besides the first call; without a limit there is nothing to keep

@@ -8,10 +8,12 @@ import { Cause, Effect, Exit, Layer } from "effect"
 import * as Faults from "../../plugins/faults/index.ts"
 import * as Simulated from "../../plugins/simulated/index.ts"
 import * as MathGrader from "../../src/answer/MathGrader.ts"
+import * as Ledger from "../../src/budget/Ledger.ts"
 import type { Limits } from "../../src/budget/Limits.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
+import type { Usage } from "../../src/domain/Usage.ts"
 import * as Loader from "../../src/graph/Loader.ts"
-import { run } from "../../src/runtime/Run.ts"
+import { execute, run } from "../../src/runtime/Run.ts"
 import * as RunEvents from "../../src/runtime/RunEvents.ts"
 import { BackendError } from "../../src/services/BackendError.ts"
 import type { RetryPolicy } from "../../src/services/Retry.ts"
@@ -168,4 +170,79 @@ describe("bad backend output is rejected, never used", () => {
         assert.strictEqual(error instanceof BackendError ? error.reason._tag : "", "BadResponse")
       })
     )
+})
+
+describe("one attempt: without a retry policy as with a policy of no retries", () => {
+  // a generator without a retry policy takes the runtime's one-attempt path (`Calls.paidOnce`), one
+  // with a policy of no retries the general one (`paidCallAs`): the same failures, charged the same
+  const NONE: RetryPolicy = { retries: 0, baseDelayMs: 1, maxDelayMs: 1 }
+  const FANOUT = Loader.fromJson({
+    name: "fan-out",
+    description: "best-of-N as N one-sample calls",
+    params: { N: 8 },
+    root: {
+      type: "sequence",
+      nodes: [
+        { type: "parallel", branches: "N", body: { type: "sample", n: 1, until: "end" } },
+        { type: "score", verifier: "prm", aggregate: "last" },
+        { type: "select", method: "weighted" }
+      ]
+    }
+  })
+  /** The run's outcome (its answer or its error's tag) and its ledger, wall times left out. */
+  const charged = (
+    graph: "best-of-n" | "fan-out",
+    seed: number,
+    rates: NonNullable<Faults.FaultOptions["schedule"]["generator"]>,
+    retry: RetryPolicy | undefined
+  ) =>
+    Effect.gen(function* () {
+      const loaded = graph === "fan-out" ? yield* FANOUT : yield* Loader.load(graph)
+      const ledger = Ledger.makeUnsafe({})
+      const exit = yield* Effect.exit(
+        execute(loaded, PROBLEM, { params: { N: 8 }, seed }).pipe(
+          Effect.provideService(Ledger.Ledger, ledger),
+          Effect.provide(
+            // 2 ms a call: a failure fails the node while earlier calls are out, and they are
+            // interrupted after their requests went out (charged what they reserved)
+            Layer.mergeAll(
+              Faults.layer({ schedule: { seed, generator: rates }, retry }).pipe(
+                Layer.provide(Simulated.layer({ worldSeed: 3, generator: { latency: { fixedMs: 2 } } }))
+              ),
+              MathGrader.layer,
+              RunEvents.layerSilent
+            )
+          )
+        )
+      )
+      const snap = yield* ledger.snapshot
+      const noWall = (u: Usage) => ({ ...u, wallMs: 0 })
+      return {
+        outcome: Exit.isSuccess(exit)
+          ? exit.value.answer
+          : (() => {
+              const error = Cause.squash(exit.cause)
+              return error instanceof BackendError ? error.reason._tag : String(error)
+            })(),
+        committed: noWall(snap.committed),
+        backend: noWall(snap.backend),
+        byNode: snap.byNode.map((n) => [n.node, noWall(n.usage)]),
+        open: snap.open
+      }
+    })
+
+  for (const graph of ["best-of-n", "fan-out"] as const)
+    for (const fault of ["rateLimited", "unavailable", "reset", "malformed", "fewerChoices", "overlong"] as const)
+      it.live(`${graph}, generator ${fault}`, () =>
+        Effect.gen(function* () {
+          const rate = graph === "fan-out" ? 0.3 : 1
+          for (const seed of [1, 2, 3]) {
+            const once = yield* charged(graph, seed, { [fault]: rate }, undefined)
+            const general = yield* charged(graph, seed, { [fault]: rate }, NONE)
+            assert.deepStrictEqual(once, general)
+            assert.strictEqual(once.open, 0, "nothing left reserved")
+            assert.isAbove(once.committed.calls, 0, "the failed attempt is a call on the ledger")
+          }
+        })
+      )
 })
