@@ -5,8 +5,9 @@
  * the branches' frames (id prefix, sample counter, env copy, budget share) are made in one pass
  * before any branch runs, and — when nobody listens to node events or exports spans — a branch
  * whose body is a single `sample` (best-of-N as N calls, the common fan-out) is not run through
- * the interpreter at all: its fields are read, its call is built and reserved, and the calls of
- * all branches are launched by one `generateEach`, each forked as soon as it is reserved.
+ * the interpreter at all: its fields are read, and the calls of all branches are built, reserved
+ * and launched by one `generateEach`, sixteen at a time (each chunk's calls forked as soon as the
+ * chunk is reserved, before the next chunk is built).
  *
  * The result is the same as running each branch's body in its own frame: the same ids, groups,
  * seeds, requests, reservations (in each branch's share) and candidates, in branch order.

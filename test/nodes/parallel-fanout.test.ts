@@ -92,7 +92,7 @@ const runWith = (
   })
 
 const specArb: fc.Arbitrary<Spec> = fc.record({
-  branches: fc.constantFrom(1, 2, 5, 16, "M"),
+  branches: fc.constantFrom(1, 2, 5, 16, 40, "M"),
   n: fc.constantFrom(0, 1, 3, "M", "budget.sequences", "budget.sequences / 2"),
   until: fc.constantFrom("end" as const, "step" as const),
   maxTokens: fc.option(fc.constantFrom(64, 400, "budget.outputTokens"), { nil: undefined }),
@@ -214,37 +214,58 @@ describe("parallel of one sample: branches launched together", () => {
     )
   )
 
-  it.live("without a budget, a fan-out's calls are reserved in one ledger step, not one each", () =>
-    Effect.gen(function* () {
-      const backend = yield* make({
-        ...defaultConfig,
-        generator: { ...defaultConfig.generator, latency: { fixedMs: 1, perTokenMs: 0 } }
-      })
-      const loaded = yield* fromJson(docOf({ branches: 16, n: 1, until: "end", score: false }))
-      const inner = yield* Ledger.make({})
-      const asked = { reserve: 0, reserveAll: 0 }
-      const ledger: Ledger.LedgerShape = {
-        ...inner,
-        reserve: (request) => {
-          asked.reserve++
-          return inner.reserve(request)
-        },
-        reserveAll: (requests) => {
-          asked.reserveAll++
-          return inner.reserveAll(requests)
+  it.live(
+    "without a budget, a fan-out's calls are reserved sixteen at a time, each chunk launched before the next is built",
+    () =>
+      Effect.gen(function* () {
+        const backend = yield* make({
+          ...defaultConfig,
+          generator: { ...defaultConfig.generator, latency: { fixedMs: 1, perTokenMs: 0 } }
+        })
+        const loaded = yield* fromJson(docOf({ branches: 40, n: 1, until: "end", score: false }))
+        const inner = yield* Ledger.make({})
+        const asked = { reserve: 0, reserveAll: 0 }
+        // the grants made when each call went out
+        let granted = 0
+        const grantedAtCall: Array<number> = []
+        const ledger: Ledger.LedgerShape = {
+          ...inner,
+          reserve: (request) => {
+            asked.reserve++
+            return inner.reserve(request)
+          },
+          reserveAll: (requests) => {
+            asked.reserveAll++
+            return Effect.map(inner.reserveAll(requests), (g) => {
+              granted += g.reservations.length
+              return g
+            })
+          }
         }
-      }
-      const result = yield* execute(loaded, problem, { seed: 1 }).pipe(
-        Effect.provideService(Ledger.Ledger, ledger),
-        Effect.provideService(RunEvents, silent),
-        Effect.provideService(Generator, backend.generator),
-        Effect.provideService(Verifier, backend.verifier),
-        Effect.provideService(AnswerKey, mathAnswerKey)
-      )
-      assert.strictEqual(result.usage.calls, 18)
-      // two fan-outs (16 branches, then 2): one step each
-      assert.deepStrictEqual(asked, { reserve: 0, reserveAll: 2 })
-    })
+        const generator = {
+          ...backend.generator,
+          generate: (request: Parameters<typeof backend.generator.generate>[0]) =>
+            Effect.suspend(() => {
+              grantedAtCall.push(granted)
+              return backend.generator.generate(request)
+            })
+        }
+        const result = yield* execute(loaded, problem, { seed: 1 }).pipe(
+          Effect.provideService(Ledger.Ledger, ledger),
+          Effect.provideService(RunEvents, silent),
+          Effect.provideService(Generator, generator),
+          Effect.provideService(Verifier, backend.verifier),
+          Effect.provideService(AnswerKey, mathAnswerKey)
+        )
+        assert.strictEqual(result.usage.calls, 42)
+        // two fan-outs (40 branches in chunks of 16, 16 and 8; then 2): one ledger step a chunk
+        assert.deepStrictEqual(asked, { reserve: 0, reserveAll: 4 })
+        // the first fan-out's calls went out as their chunk was reserved: 16 grants, then 32, then 40
+        assert.deepStrictEqual(
+          grantedAtCall.slice(0, 40),
+          Array.from({ length: 40 }, (_, i) => (i < 16 ? 16 : i < 32 ? 32 : 40))
+        )
+      })
   )
 
   it.effect("an interrupted fan-out without a budget, on a backend that waits, leaves nothing reserved", () =>
