@@ -143,11 +143,12 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
           // the branches' frames in one pass, then their runs: a fan-out starts its branches one
           // after another in one task, so what each does before its first call delays every
           // later branch's call (see Fanout.ts)
-          const frames = Fanout.branchFrames(frame, branches, share)
-          const outs =
-            isSample(body) && Fanout.launchesTogether(frame)
-              ? yield* Fanout.sampleBranches(frames, body.path, body.fields)
-              : yield* Effect.forEach(frames, (b) => runNode(b, body, Population.empty), { concurrency: "unbounded" })
+          const together = isSample(body) && Fanout.launchesTogether(frame)
+          // a `sample` never scores: its branches need no env of their own (no `lastScore` to keep)
+          const frames = Fanout.branchFrames(frame, branches, share, !together)
+          const outs = together
+            ? yield* Fanout.sampleBranches(frames, body.path, body.fields)
+            : yield* Effect.forEach(frames, (b) => runNode(b, body, Population.empty), { concurrency: "unbounded" })
           for (const b of frames) if (b.env.lastScore !== before) frame.env.lastScore = b.env.lastScore
           return [...population, ...outs.flat()]
         })

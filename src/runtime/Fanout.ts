@@ -28,7 +28,8 @@ import { InvalidValue, type RunError } from "./RunError.ts"
 /**
  * The frames of a fan-out's branches, made in one pass: branch j gets the id prefix `bj/` (inside
  * the frame's own), group `bj`, the sample counter of that prefix (kept across runs in
- * `env.counters`), its own copy of the env (its own `lastScore`), its own ledger — a share of
+ * `env.counters`), its own copy of the env (its own `lastScore`; with `ownEnv` false, the frame's:
+ * for bodies that never score, as a `sample`), its own ledger — a share of
  * `frame.ledger` with limits `share`, or the frame's ledger when there is no budget — no hold (a
  * branch pays from its share, the run's reserve to finish is not its to spend) and its own
  * selection.
@@ -36,7 +37,12 @@ import { InvalidValue, type RunError } from "./RunError.ts"
  * @example
  * const frames = branchFrames(frame, 4, Ledger.shareOf(frame.ledger.limits, snapshot, 4))
  */
-export const branchFrames = (frame: Frame, branches: number, share: Limits | undefined): ReadonlyArray<Frame> => {
+export const branchFrames = (
+  frame: Frame,
+  branches: number,
+  share: Limits | undefined,
+  ownEnv = true
+): ReadonlyArray<Frame> => {
   const out: Array<Frame> = new Array(branches)
   for (let j = 0; j < branches; j++) {
     const prefix = CandidateId.branch(frame.prefix, j)
@@ -48,7 +54,7 @@ export const branchFrames = (frame: Frame, branches: number, share: Limits | und
     }
     out[j] = {
       ...frame,
-      env: { ...frame.env },
+      env: ownEnv ? { ...frame.env } : frame.env,
       ledger: share === undefined ? frame.ledger : Ledger.makeShareUnsafe(frame.ledger, share),
       hold: undefined,
       prefix,
@@ -78,20 +84,20 @@ export interface SampleSpec extends Sampling {
 }
 
 /**
- * The call branch j's `sample` node makes, as `sample.run` makes it on an empty population: its
- * n, temperature and maxTokens read in the branch's frame (its `budget.*` is its share), in the
- * same order; `undefined` when n is 0.
+ * What a branch's `sample` node reads before its call, as `sample.run` reads it on an empty
+ * population: its n, temperature and maxTokens in the branch's frame (its `budget.*` is its share),
+ * in the same order.
  */
-const sampleCall = (
+const sampleKnobs = (
   frame: Frame,
   f: SampleSpec
-): { readonly call: GenCall; readonly first: number } | undefined | InvalidValue => {
+): { readonly n: number; readonly temperature: number; readonly maxTokens: number } | InvalidValue => {
   const counts = Population.counts(Population.empty)
   const n = numNow(frame, f.n, counts)
   if (typeof n !== "number") return n
   const knobs = samplingNow(frame, f, counts, f.until)
   if (knobs instanceof InvalidValue) return knobs
-  return n === 0 ? undefined : freshCall(frame, n, f.until, knobs.temperature, knobs.maxTokens, f.logprobs)
+  return { n, temperature: knobs.temperature, maxTokens: knobs.maxTokens }
 }
 
 /**
@@ -112,10 +118,19 @@ export const sampleBranches = (
   Effect.suspend((): Effect.Effect<ReadonlyArray<Population.Population>, RunError> => {
     const calls: Array<GenCall | undefined> = new Array(frames.length)
     const firsts: Array<number> = new Array(frames.length)
+    // every branch reads its fields before any branch reserves, with the same params, an equal
+    // share (or the frame's own ledger) and an empty population: they read the same in each, so
+    // they are read once, in branch 0's frame
+    const first = frames[0]
+    if (first === undefined) return Effect.succeed([])
+    const knobs = sampleKnobs(first, fields)
+    if (knobs instanceof InvalidValue) return Effect.fail(knobs)
     for (let j = 0; j < frames.length; j++) {
       const frame = frames[j] as Frame // j < frames.length
-      const made = sampleCall(frame, fields)
-      if (made instanceof InvalidValue) return Effect.fail(made)
+      const made =
+        knobs.n === 0
+          ? undefined
+          : freshCall(frame, knobs.n, fields.until, knobs.temperature, knobs.maxTokens, fields.logprobs)
       calls[j] = made?.call
       firsts[j] = made?.first ?? 0
     }
