@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import { Duration, Effect, Result, Semaphore } from "effect"
+import type { Candidate } from "../src/domain/Candidate.ts"
 import type { GenerateRequest, GenerateResult, GeneratorShape } from "../src/services/Generator.ts"
 import type { ScoreRequest, ScoreResult, VerifierShape } from "../src/services/Verifier.ts"
 import type { PlainBackend } from "./PlainLoop.ts"
@@ -40,6 +41,34 @@ class RecordedGenerations {
   }
 }
 
+/**
+ * Scores recorded by problem, candidate id and number of steps (a candidate's id names its steps'
+ * history; a longer candidate of the same id is scored anew): nested maps, not a string built per
+ * candidate, for the same reason as `RecordedGenerations`.
+ */
+class RecordedScores {
+  private readonly byProblem = new Map<string, Map<string, Map<number, Scored>>>()
+  get(problem: string, c: Candidate): Scored | undefined {
+    return this.byProblem
+      .get(problem)
+      ?.get(c.id)
+      ?.get(c.steps?.length ?? 0)
+  }
+  set(problem: string, c: Candidate, scored: Scored): void {
+    let byId = this.byProblem.get(problem)
+    if (byId === undefined) {
+      byId = new Map()
+      this.byProblem.set(problem, byId)
+    }
+    let bySteps = byId.get(c.id)
+    if (bySteps === undefined) {
+      bySteps = new Map()
+      byId.set(c.id, bySteps)
+    }
+    bySteps.set(c.steps?.length ?? 0, scored)
+  }
+}
+
 /** Whether two requests of one seed ask for the same continuations (the recorded answer's key). */
 const sameAsk = (a: GenerateRequest, b: GenerateRequest): boolean =>
   a.n === b.n &&
@@ -59,7 +88,7 @@ export const recorded = (ports: {
   readonly verifier: VerifierShape
 }): { readonly generator: GeneratorShape; readonly verifier: VerifierShape } => {
   const generations = new RecordedGenerations()
-  const scores = new Map<string, Scored>()
+  const scores = new RecordedScores()
   const generate = (request: GenerateRequest): Effect.Effect<GenerateResult, never> => {
     const hit = generations.get(request)
     if (hit !== undefined) return Effect.succeed(hit)
@@ -70,19 +99,24 @@ export const recorded = (ports: {
   }
   const score = (request: ScoreRequest): Effect.Effect<ScoreResult, never> =>
     Effect.suspend(() => {
-      const keys = request.candidates.map((c) => `${request.problem.id}|${c.id}|${c.steps?.length ?? 0}`)
-      const found = keys.map((k) => scores.get(k))
-      if (found.every((f) => f !== undefined)) {
-        let inputTokens = 0
-        for (const f of found) inputTokens += f?.inputTokens ?? 0
-        return Effect.succeed({ stepScores: found.map((f) => f?.stepScores ?? []), inputTokens })
+      const stepScores: Array<ReadonlyArray<number>> = new Array(request.candidates.length)
+      let inputTokens = 0
+      let all = true
+      for (let i = 0; i < request.candidates.length && all; i++) {
+        const f = scores.get(request.problem.id, request.candidates[i] as Candidate)
+        if (f === undefined) all = false
+        else {
+          stepScores[i] = f.stepScores
+          inputTokens += f.inputTokens
+        }
       }
+      if (all) return Effect.succeed({ stepScores, inputTokens })
       return ports.verifier.score(request).pipe(
         Effect.orDie,
         Effect.tap((result) =>
           Effect.sync(() => {
             request.candidates.forEach((c, i) => {
-              scores.set(keys[i] ?? "", {
+              scores.set(request.problem.id, c, {
                 stepScores: result.stepScores[i] ?? [],
                 inputTokens: ports.verifier.inputTokens?.(request.problem, c) ?? 0
               })
@@ -105,11 +139,7 @@ export const recorded = (ports: {
  */
 export const recordedPlain = (source: PlainBackend): PlainBackend => {
   const generations = new RecordedGenerations()
-  const scores = new Map<string, Scored>()
-  const key = (r: ScoreRequest, i: number) => {
-    const c = r.candidates[i]
-    return `${r.problem.id}|${c?.id}|${c?.steps?.length ?? 0}`
-  }
+  const scores = new RecordedScores()
   return {
     ...source,
     generate: (request) => {
@@ -124,13 +154,13 @@ export const recordedPlain = (source: PlainBackend): PlainBackend => {
       const stepScores: Array<ReadonlyArray<number>> = []
       let inputTokens = 0
       for (let i = 0; i < request.candidates.length; i++) {
-        const k = key(request, i)
-        let hit = scores.get(k)
+        const c = request.candidates[i] as Candidate
+        let hit = scores.get(request.problem.id, c)
         if (hit === undefined) {
           // a miss is scored alone, so each candidate's tokens are known
           const one = source.score({ ...request, candidates: request.candidates.slice(i, i + 1) })
           hit = { stepScores: one.stepScores[0] ?? [], inputTokens: one.inputTokens }
-          scores.set(k, hit)
+          scores.set(request.problem.id, c, hit)
         }
         stepScores.push(hit.stepScores)
         inputTokens += hit.inputTokens

@@ -237,6 +237,16 @@ const wholeCost = (fixed: Usage.Usage, perUnit: Usage.Usage, units: number): Usa
   wallMs: fixed.wallMs + perUnit.wallMs * units
 })
 
+/**
+ * `baseOnly(fixed + Σ unitCosts)`, added into one new object (a verifier batch of 256 candidates
+ * asks with 256 unit costs; a `Usage.add` each built 256 objects): the same sums in the same order.
+ */
+const sumBase = (fixed: Usage.Usage, unitCosts: ReadonlyArray<Usage.Usage>): Usage.Usage => {
+  const total: Types.Mutable<Usage.Usage> = { ...baseOnly(fixed) }
+  for (const u of unitCosts) addBaseInto(total, u)
+  return total
+}
+
 /** One meter of `Pricing.derive(pricing, u)`, without building the derived usage. */
 const metered = (pricing: Pricing.Pricing, u: Usage.Usage, meter: Usage.Meter): number =>
   meter === "flops" || meter === "usd" ? Pricing.derive(pricing, u)[meter] : u[meter]
@@ -325,11 +335,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     let sums: Array<Usage.Usage> | undefined
     return (k) => {
       if (k >= unitCosts.length) {
-        if (whole === undefined) {
-          let t = fixed
-          for (const u of unitCosts) t = Usage.add(t, u)
-          whole = baseOnly(t)
-        }
+        if (whole === undefined) whole = sumBase(fixed, unitCosts)
         return whole
       }
       if (sums === undefined) {
@@ -466,12 +472,7 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
   ): { readonly _tag: "Granted"; readonly reservation: Reservation } => {
     let usage: Usage.Usage
     if (request.unitCosts === undefined) usage = wholeCost(request.fixed, request.perUnit, units)
-    else {
-      const fixed = baseOnly(request.fixed)
-      let t = fixed
-      for (const u of request.unitCosts) t = Usage.add(t, u)
-      usage = baseOnly(t)
-    }
+    else usage = sumBase(request.fixed, request.unitCosts)
     const reservation: Reservation = { id: nextId++, node: request.node, units, usage }
     addBaseInto(reserved, usage)
     changes++

@@ -321,8 +321,11 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
       read: ReadonlyArray<Candidate>,
       scores: ReadonlyArray<ReadonlyArray<number> | undefined>
     ): Effect.Effect<ReadonlyArray<Candidate>> => {
-      // keyed by the candidate object, not its id (long in a deep beam, hashed afresh each round)
-      const scored = new Map<Candidate, Candidate>()
+      // keyed by the candidate object, not its id (long in a deep beam, hashed afresh each round);
+      // when every candidate is a target (a fresh population), by position: no map at all
+      const all = targets.length === population.length
+      const scored = all ? undefined : new Map<Candidate, Candidate>()
+      const byPosition: Array<Candidate> | undefined = all ? [...population] : undefined
       const events: Array<Effect.Effect<void>> = []
       targets.forEach((c, i) => {
         const s = scores[i]
@@ -332,7 +335,8 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
         const total = aggregate(s, f.aggregate)
         if (total === undefined) return
         const next: Candidate = { ...c, stepScores: s.slice(0, own), score: total }
-        scored.set(c, next)
+        if (byPosition !== undefined) byPosition[i] = next
+        else scored?.set(c, next)
         if (frame.env.events.enabled)
           events.push(
             frame.env.events.publish({
@@ -345,7 +349,7 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
             })
           )
       })
-      const out = population.map((c) => scored.get(c) ?? c)
+      const out = byPosition ?? population.map((c) => scored?.get(c) ?? c)
       // with no listener there is nothing to publish: no effect to step through
       return events.length === 0 ? Effect.succeed(out) : Effect.as(Effect.all(events, { discard: true }), out)
     }
