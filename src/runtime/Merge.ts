@@ -10,6 +10,9 @@
  */
 import type { AnswerKeyShape } from "../services/Grader.ts"
 
+/** No groups to compare with. */
+const NONE: ReadonlyArray<number> = Object.freeze([])
+
 /**
  * Groups answers in first-seen order; `make` builds a group for its first answer.
  *
@@ -74,7 +77,10 @@ export class Merger<G extends { readonly answer: string }> {
   private index(index: number, cells: ReadonlyArray<string> | undefined): void {
     if (cells === undefined) this.unknown.push(index)
     else
-      for (const c of new Set(cells)) {
+      for (let k = 0; k < cells.length; k++) {
+        const c = cells[k] as string
+        // a cell listed twice files the group once (most answers have one cell: no set to build)
+        if (cells.indexOf(c) < k) continue
         const list = this.inCell.get(c)
         if (list === undefined) this.inCell.set(c, [index])
         else list.push(index)
@@ -94,6 +100,9 @@ export class Merger<G extends { readonly answer: string }> {
   }
   /** the groups sharing a cell with `cells`, and those with unknown cells, in first-seen order */
   private candidates(cells: ReadonlyArray<string>): ReadonlyArray<number> {
+    // one cell and no group of unknown cells: that cell's list, already ascending (groups are
+    // filed in the order they are made)
+    if (cells.length === 1 && this.unknown.length === 0) return this.inCell.get(cells[0] as string) ?? NONE
     const seen = new Set<number>(this.unknown)
     for (const c of cells) for (const i of this.inCell.get(c) ?? []) seen.add(i)
     return [...seen].sort((a, b) => a - b)
