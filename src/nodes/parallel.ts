@@ -140,15 +140,19 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
           // each branch keeps its own "last scored with": the branches run concurrently, so which
           // one scored last in time depends on scheduling; afterwards the last in branch order wins
           const before = frame.env.lastScore
+          // a branch of one `sample` is not run through the interpreter: the branches' calls are
+          // launched together, their frames made as they go (a sample keeps no `lastScore`)
+          if (isSample(body) && Fanout.launchesTogether(frame)) {
+            const outs = yield* Fanout.sampleBranches(frame, branches, share, body.path, body.fields)
+            return [...population, ...outs.flat()]
+          }
           // the branches' frames in one pass, then their runs: a fan-out starts its branches one
           // after another in one task, so what each does before its first call delays every
           // later branch's call (see Fanout.ts)
-          const together = isSample(body) && Fanout.launchesTogether(frame)
-          // a `sample` never scores: its branches need no env of their own (no `lastScore` to keep)
-          const frames = Fanout.branchFrames(frame, branches, share, !together)
-          const outs = together
-            ? yield* Fanout.sampleBranches(frames, body.path, body.fields)
-            : yield* Effect.forEach(frames, (b) => runNode(b, body, Population.empty), { concurrency: "unbounded" })
+          const frames = Fanout.branchFrames(frame, branches, share)
+          const outs = yield* Effect.forEach(frames, (b) => runNode(b, body, Population.empty), {
+            concurrency: "unbounded"
+          })
           for (const b of frames) if (b.env.lastScore !== before) frame.env.lastScore = b.env.lastScore
           return [...population, ...outs.flat()]
         })

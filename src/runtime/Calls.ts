@@ -823,9 +823,59 @@ export const generateEach = (
   calls: ReadonlyArray<GenCall | undefined>,
   settled?: (i: number, result: Generated | undefined) => void
 ): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> =>
+  eachCall(
+    {
+      count: calls.length,
+      frames,
+      calls,
+      prepare: preparedAlready,
+      ledger: sharedLedger(frames, calls.length),
+      oneFiber: frames.every(inOneFiber)
+    },
+    node,
+    settled
+  )
+
+/**
+ * A fan-out's branches as `generateEach` reads them, made as they are needed: `frames[i]` and
+ * `calls[i]` exist for every i < end once `prepare(end)` has run (in branch order: making a
+ * branch's call moves its sample counter on). The fan-out tells what holds for every branch: the
+ * ledger they all pay from, if one, and whether their calls run in one fiber (`inOneFiber`).
+ */
+export interface Branches {
+  readonly count: number
+  readonly frames: ReadonlyArray<Frame>
+  readonly calls: ReadonlyArray<GenCall | undefined>
+  readonly prepare: (end: number) => void
+  readonly ledger: Frame["ledger"] | undefined
+  readonly oneFiber: boolean
+}
+
+const preparedAlready = (): void => {}
+
+/**
+ * `generateEach` of branches made as they are needed (`Branches`): a fan-out without a budget makes
+ * a chunk's branches (frames, calls) just before it reserves and launches them, so its first call
+ * does not wait for all 256 branches to be made.
+ *
+ * @example
+ * const paid = yield* generateBranches(branches, "root.nodes.0.body", settled)
+ */
+export const generateBranches = (
+  branches: Branches,
+  node: string,
+  settled?: (i: number, result: Generated | undefined) => void
+): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> => eachCall(branches, node, settled)
+
+const eachCall = (
+  branches: Branches,
+  node: string,
+  settled: ((i: number, result: Generated | undefined) => void) | undefined
+): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> =>
   Effect.scoped(
     Effect.suspend(() => {
-      const out: Array<Generated | undefined> = calls.map(() => undefined)
+      const { count, frames, calls } = branches
+      const out: Array<Generated | undefined> = new Array(count).fill(undefined)
       const one = (call: GenCall | undefined, i: number): Effect.Effect<void, BackendError, Scope.Scope> => {
         const frame = frames[i]
         if (call === undefined || frame === undefined) return Effect.void
@@ -849,30 +899,32 @@ export const generateEach = (
             })
         })
       }
+      const ledger = branches.ledger
       // a generator that answers at once: each call in turn in this fiber (no fiber each)
-      if (frames.every(inOneFiber))
-        return Effect.as(
-          inTurn(calls.length, (i) => one(calls[i], i)),
-          out
-        )
-      const ledger = sharedLedger(frames, calls.length)
-      if (ledger === undefined)
+      if (branches.oneFiber || ledger === undefined) {
+        branches.prepare(count)
+        if (branches.oneFiber)
+          return Effect.as(
+            inTurn(count, (i) => one(calls[i], i)),
+            out
+          )
         return Effect.as(Effect.forEach(calls, one, { concurrency: "unbounded", discard: true }), out)
+      }
       // one ledger pays for every call (a fan-out without a budget): phase 1 of every call in one
       // ledger step, in branch order, then a fiber per reserved call that only calls. A call whose
       // whole ask did not fit, and every call after it, go on as above, in order: the same grants
       // in the same order as reserving each in its own fiber
-      return Effect.flatMap(launchReserved(ledger, frames, node, calls, out, settled), (from) =>
-        from >= calls.length
-          ? Effect.succeed(out)
-          : Effect.as(
-              Effect.forEach(calls.slice(from), (call, k) => one(call, from + k), {
-                concurrency: "unbounded",
-                discard: true
-              }),
-              out
-            )
-      )
+      return Effect.flatMap(launchReserved(ledger, branches, node, out, settled), (from) => {
+        if (from >= count) return Effect.succeed(out)
+        branches.prepare(count)
+        return Effect.as(
+          Effect.forEach(calls.slice(from), (call, k) => one(call, from + k), {
+            concurrency: "unbounded",
+            discard: true
+          }),
+          out
+        )
+      })
     })
   )
 
@@ -899,26 +951,28 @@ const sharedLedger = (frames: ReadonlyArray<Frame>, count: number): Frame["ledge
  */
 const launchReserved = (
   ledger: Frame["ledger"],
-  frames: ReadonlyArray<Frame>,
+  branches: Branches,
   node: string,
-  calls: ReadonlyArray<GenCall | undefined>,
   out: Array<Generated | undefined>,
   settled: ((i: number, result: Generated | undefined) => void) | undefined
 ): Effect.Effect<number, BackendError, Scope.Scope> =>
   Effect.suspend(() => {
-    // the first call not granted: calls.length until a chunk's reservation stops short
-    let from = calls.length
+    const { count, frames, calls } = branches
+    // the first call not granted: count until a chunk's reservation stops short
+    let from = count
     const starts: Array<number> = []
-    for (let s = 0; s < calls.length; s += LAUNCH_CHUNK) starts.push(s)
-    // each chunk's calls are built, reserved and forked in the chunk's fiber before the next
-    // chunk's fiber starts (a fork runs at once, up to the first wait)
+    for (let s = 0; s < count; s += LAUNCH_CHUNK) starts.push(s)
+    // each chunk's branches are made, and their calls built, reserved and forked, in the chunk's
+    // fiber before the next chunk's fiber starts (a fork runs at once, up to the first wait)
     const chunk = (start: number): Effect.Effect<void, BackendError, Scope.Scope> => {
-      if (from < calls.length) return Effect.void
+      if (from < count) return Effect.void
+      const end = Math.min(count, start + LAUNCH_CHUNK)
+      branches.prepare(end)
       const index: Array<number> = []
       const fulls: Array<GenerateRequest> = []
       const asks: Array<ReserveRequest> = []
       const tentative: Array<ReserveRequest> = []
-      for (let i = start; i < Math.min(calls.length, start + LAUNCH_CHUNK); i++) {
+      for (let i = start; i < end; i++) {
         const call = calls[i]
         if (call === undefined) continue
         const frame = frames[i] as Frame // sharedLedger checked frames.length ≥ calls.length

@@ -5,9 +5,9 @@
  * the branches' frames (id prefix, sample counter, env copy, budget share) are made in one pass
  * before any branch runs, and — when nobody listens to node events or exports spans — a branch
  * whose body is a single `sample` (best-of-N as N calls, the common fan-out) is not run through
- * the interpreter at all: its fields are read, and the calls of all branches are built, reserved
- * and launched by one `generateEach`, sixteen at a time (each chunk's calls forked as soon as the
- * chunk is reserved, before the next chunk is built).
+ * the interpreter at all: its fields are read once, and the branches' calls are built, reserved
+ * and launched by one `generateBranches`, sixteen at a time (each chunk's branches made, and
+ * their calls forked as soon as the chunk is reserved, before the next chunk is made).
  *
  * The result is the same as running each branch's body in its own frame: the same ids, groups,
  * seeds, requests, reservations (in each branch's share) and candidates, in branch order.
@@ -20,7 +20,7 @@ import type { Limits } from "../budget/Limits.ts"
 import * as CandidateId from "../domain/CandidateId.ts"
 import * as Population from "../domain/Population.ts"
 import type { NumField } from "../graph/Field.ts"
-import { type GenCall, type Generated, generateEach } from "./Calls.ts"
+import { type Branches, type GenCall, type Generated, generateBranches, inOneFiber } from "./Calls.ts"
 import { type Frame, numNow, type Sampling, samplingNow } from "./Env.ts"
 import { freshCall, grownFresh } from "./Grow.ts"
 import { InvalidValue, type RunError } from "./RunError.ts"
@@ -28,8 +28,7 @@ import { InvalidValue, type RunError } from "./RunError.ts"
 /**
  * The frames of a fan-out's branches, made in one pass: branch j gets the id prefix `bj/` (inside
  * the frame's own), group `bj`, the sample counter of that prefix (kept across runs in
- * `env.counters`), its own copy of the env (its own `lastScore`; with `ownEnv` false, the frame's:
- * for bodies that never score, as a `sample`), its own ledger — a share of
+ * `env.counters`), its own copy of the env (its own `lastScore`), its own ledger — a share of
  * `frame.ledger` with limits `share`, or the frame's ledger when there is no budget — no hold (a
  * branch pays from its share, the run's reserve to finish is not its to spend) and its own
  * selection.
@@ -37,33 +36,31 @@ import { InvalidValue, type RunError } from "./RunError.ts"
  * @example
  * const frames = branchFrames(frame, 4, Ledger.shareOf(frame.ledger.limits, snapshot, 4))
  */
-export const branchFrames = (
-  frame: Frame,
-  branches: number,
-  share: Limits | undefined,
-  ownEnv = true
-): ReadonlyArray<Frame> => {
+export const branchFrames = (frame: Frame, branches: number, share: Limits | undefined): ReadonlyArray<Frame> => {
   const out: Array<Frame> = new Array(branches)
-  for (let j = 0; j < branches; j++) {
-    const prefix = CandidateId.branch(frame.prefix, j)
-    // branch j of every parallel at this depth counts its fresh samples on from the last one
-    let counter = frame.env.counters.get(prefix)
-    if (counter === undefined) {
-      counter = { next: 0 }
-      frame.env.counters.set(prefix, counter)
-    }
-    out[j] = {
-      ...frame,
-      env: ownEnv ? { ...frame.env } : frame.env,
-      ledger: share === undefined ? frame.ledger : Ledger.makeShareUnsafe(frame.ledger, share),
-      hold: undefined,
-      prefix,
-      group: CandidateId.branchGroup(frame.prefix, j),
-      counter,
-      selection: { ranking: [] }
-    }
-  }
+  for (let j = 0; j < branches; j++) out[j] = branchFrame(frame, j, share, true)
   return out
+}
+
+/** Branch j's frame (see `branchFrames`); with `ownEnv` false it shares the frame's env. */
+const branchFrame = (frame: Frame, j: number, share: Limits | undefined, ownEnv: boolean): Frame => {
+  const prefix = CandidateId.branch(frame.prefix, j)
+  // branch j of every parallel at this depth counts its fresh samples on from the last one
+  let counter = frame.env.counters.get(prefix)
+  if (counter === undefined) {
+    counter = { next: 0 }
+    frame.env.counters.set(prefix, counter)
+  }
+  return {
+    ...frame,
+    env: ownEnv ? { ...frame.env } : frame.env,
+    ledger: share === undefined ? frame.ledger : Ledger.makeShareUnsafe(frame.ledger, share),
+    hold: undefined,
+    prefix,
+    group: CandidateId.branchGroup(frame.prefix, j),
+    counter,
+    selection: { ranking: [] }
+  }
 }
 
 /**
@@ -101,45 +98,60 @@ const sampleKnobs = (
 }
 
 /**
- * Runs a `sample` node (at `path`, with `fields`) in every branch frame with the branches' calls launched together
- * (`generateEach`): what each branch's run would give — its fresh samples `bj/s<k>…`, grown in its
- * frame — in branch order. A field that fails its rule fails the fan-out before any call (the
- * branches read the same params, an equal share and an empty population, so branch 0 would fail
- * first all the same).
+ * Runs a `sample` node (at `path`, with `fields`) in each of a fan-out's `branches` (frames as
+ * `branchFrames(frame, branches, share, false)` makes them: a sample keeps no `lastScore`), with the
+ * branches' calls launched together (`generateBranches`): what each branch's run would give — its
+ * fresh samples `bj/s<k>…`, grown in its frame — in branch order. The branches read their fields
+ * before any reserves, with the same params, an equal share (or the frame's own ledger) and an
+ * empty population: they read the same in each, so they are read once, in branch 0's frame, and a
+ * field that fails its rule fails the fan-out before any call. Without a budget (every branch pays
+ * from the frame's ledger) a branch's frame and call are made only when its chunk is launched.
  *
  * @example
- * const populations = yield* sampleBranches(branchFrames(frame, 256, undefined), body.path, body.fields)
+ * const populations = yield* sampleBranches(frame, 256, undefined, body.path, body.fields)
  */
 export const sampleBranches = (
-  frames: ReadonlyArray<Frame>,
+  frame: Frame,
+  branches: number,
+  share: Limits | undefined,
   path: string,
   fields: SampleSpec
 ): Effect.Effect<ReadonlyArray<Population.Population>, RunError> =>
   Effect.suspend((): Effect.Effect<ReadonlyArray<Population.Population>, RunError> => {
-    const calls: Array<GenCall | undefined> = new Array(frames.length)
-    const firsts: Array<number> = new Array(frames.length)
-    // every branch reads its fields before any branch reserves, with the same params, an equal
-    // share (or the frame's own ledger) and an empty population: they read the same in each, so
-    // they are read once, in branch 0's frame
-    const first = frames[0]
-    if (first === undefined) return Effect.succeed([])
+    if (branches <= 0) return Effect.succeed([])
+    const frames: Array<Frame> = new Array(branches)
+    const calls: Array<GenCall | undefined> = new Array(branches)
+    const firsts: Array<number> = new Array(branches)
+    const first = branchFrame(frame, 0, share, false)
     const knobs = sampleKnobs(first, fields)
     if (knobs instanceof InvalidValue) return Effect.fail(knobs)
-    for (let j = 0; j < frames.length; j++) {
-      const frame = frames[j] as Frame // j < frames.length
-      const made =
-        knobs.n === 0
-          ? undefined
-          : freshCall(frame, knobs.n, fields.until, knobs.temperature, knobs.maxTokens, fields.logprobs)
-      calls[j] = made?.call
-      firsts[j] = made?.first ?? 0
+    let made = 0
+    const prepare = (end: number): void => {
+      for (; made < end; made++) {
+        const branch = made === 0 ? first : branchFrame(frame, made, share, false)
+        frames[made] = branch
+        const call =
+          knobs.n === 0
+            ? undefined
+            : freshCall(branch, knobs.n, fields.until, knobs.temperature, knobs.maxTokens, fields.logprobs)
+        calls[made] = call?.call
+        firsts[made] = call?.first ?? 0
+      }
     }
     // each branch's candidates are grown as its call answers, while later calls still wait
-    const populations: Array<Population.Population> = frames.map(() => Population.empty)
+    const populations: Array<Population.Population> = new Array(branches).fill(Population.empty)
     const settled = (j: number, paid: Generated | undefined): void => {
-      const frame = frames[j]
-      if (paid === undefined || frame === undefined) return
-      populations[j] = grownFresh(frame, path, firsts[j] ?? 0, paid).map((c) => c.candidate)
+      const branch = frames[j]
+      if (paid === undefined || branch === undefined) return
+      populations[j] = grownFresh(branch, path, firsts[j] ?? 0, paid).map((c) => c.candidate)
     }
-    return Effect.as(generateEach(frames, path, calls, settled), populations)
+    const together: Branches = {
+      count: branches,
+      frames,
+      calls,
+      prepare,
+      ledger: share === undefined ? frame.ledger : undefined,
+      oneFiber: inOneFiber(first)
+    }
+    return Effect.as(generateBranches(together, path, settled), populations)
   })
