@@ -13,7 +13,7 @@
  */
 import { Effect, Schema } from "effect"
 import { kindOf } from "../domain/AnswerKind.ts"
-import { type Candidate, chainOf } from "../domain/Candidate.ts"
+import type { Candidate } from "../domain/Candidate.ts"
 import * as Usage from "../domain/Usage.ts"
 import * as Bound from "../graph/Bound.ts"
 import type { Frame } from "../runtime/Env.ts"
@@ -88,14 +88,21 @@ const verdictOf = (
 
 /** The ballots of a population: its answered candidates (the complete ones, unless `among: "all"` or none is). */
 const ballotsOf = (f: SelectFields, population: ReadonlyArray<Candidate>): ReadonlyArray<ChainBallot> => {
-  const answered = population.filter((c) => c.answer !== undefined)
-  const done = answered.filter((c) => c.done)
+  // one pass: the answered candidates, and of them the complete ones
+  const answered: Array<Candidate> = []
+  const done: Array<Candidate> = []
+  for (const c of population)
+    if (c.answer !== undefined) {
+      answered.push(c)
+      if (c.done) done.push(c)
+    }
   const pool = f.among === "all" || done.length === 0 ? answered : done
   return pool.map((c) => ({
     id: c.id,
     answer: c.answer ?? "",
     score: c.score ?? 0,
-    chain: chainOf(c).id
+    // `chainOf(c).id`, without the reference it builds for a candidate outside any chain
+    chain: c.chain?.id ?? c.id
   }))
 }
 

@@ -38,10 +38,21 @@ export class Merger<G extends { readonly answer: string }> {
   }
   /** the group of an answer (created if none is equivalent) and its index in `groups` */
   find(answer: string): { readonly group: G; readonly index: number } {
+    const index = this.indexOf(answer)
+    // every index stored points into `groups`
+    return { group: this.groups[index] as G, index }
+  }
+  /** the group of an answer (created if none is equivalent): `find(answer).group`, without the pair */
+  groupOf(answer: string): G {
+    // every index stored points into `groups`
+    return this.groups[this.indexOf(answer)] as G
+  }
+  /** the index in `groups` of an answer's group (created if none is equivalent) */
+  indexOf(answer: string): number {
     // a spelling seen before is in the group it joined then (its key, and so its group, depend on
     // the spelling alone): most ballots repeat a few spellings, and a key normalises the text
     const seen = this.bySpelling.get(answer)
-    if (seen !== undefined) return { group: this.groups[seen] as G, index: seen }
+    if (seen !== undefined) return seen
     const key = this.answers.key(answer)
     let index = this.byKey.get(key)
     if (index === undefined) {
@@ -63,8 +74,7 @@ export class Merger<G extends { readonly answer: string }> {
       this.byKey.set(key, index)
     }
     this.bySpelling.set(answer, index)
-    // every index stored points into `groups`
-    return { group: this.groups[index] as G, index }
+    return index
   }
   /** whether the first group is in the cell index (it goes in when a second key comes) */
   private firstIndexed = false

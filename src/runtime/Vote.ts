@@ -60,7 +60,7 @@ export const group = (ballots: ReadonlyArray<Ballot>, answers: AnswerKeyShape): 
     best: ""
   }))
   for (const b of ballots) {
-    const g = merger.find(b.answer).group
+    const g = merger.groupOf(b.answer)
     if (g.count === 0) g.best = b.id
     g.count++
     g.total += b.score
