@@ -247,6 +247,16 @@ const sumBase = (fixed: Usage.Usage, unitCosts: ReadonlyArray<Usage.Usage>): Usa
   return total
 }
 
+/** Whether `actual` passes `granted` on a meter the ledger checks (every base meter but wall time). */
+const overran = (actual: Usage.Usage, granted: Usage.Usage): boolean =>
+  actual.calls > granted.calls ||
+  actual.sequences > granted.sequences ||
+  actual.inputTokens > granted.inputTokens ||
+  actual.outputTokens > granted.outputTokens ||
+  actual.thinkingTokens > granted.thinkingTokens ||
+  actual.verifierCalls > granted.verifierCalls ||
+  actual.verifierTokens > granted.verifierTokens
+
 /** One meter of `Pricing.derive(pricing, u)`, without building the derived usage. */
 const metered = (pricing: Pricing.Pricing, u: Usage.Usage, meter: Usage.Meter): number =>
   meter === "flops" || meter === "usd" ? Pricing.derive(pricing, u)[meter] : u[meter]
@@ -288,7 +298,15 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
   const backend: Types.Mutable<Usage.Usage> = { ...Usage.zero }
   let refusals = 0
   let nextId = 0
-  const byNode = new Map<string, Types.Mutable<Usage.Usage>>()
+  // per node: its running total, the `changes` count at its last commit, its entry as last priced
+  const byNode = new Map<
+    string,
+    {
+      readonly total: Types.Mutable<Usage.Usage>
+      changedAt: number
+      priced: { readonly changes: number; readonly entry: NodeUsage } | undefined
+    }
+  >()
   const unlimited = Usage.METERS.every((m) => limits[m] === undefined)
   const open = new Map<number, Reservation>()
   const holds = new Map<number, { readonly hold: Hold; usage: Usage.Usage }>()
@@ -518,16 +536,19 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
     if (!settle(reservation)) return
     // FLOPs and USD of `actual` are never added (derived when read): only its base meters count
     let a = actual
-    for (const meter of Usage.METERS) {
-      if (meter === "wallMs" || meter === "flops" || meter === "usd") continue
-      if (a[meter] > reservation.usage[meter]) {
-        overruns.push({ node: reservation.node, meter, reserved: reservation.usage[meter], actual: a[meter] })
-        // a misbehaving backend reported more than it was granted: the ledger charges what was
-        // reserved on a limited meter (so no limit is ever passed) and records the overrun; the
-        // backend meter keeps the real figure
-        if (capped.has(meter)) a = { ...a, [meter]: reservation.usage[meter] }
+    // the meter-by-meter check below, only when some meter passed its grant (a backend that
+    // reports more than it was granted misbehaves: nearly every commit skips it)
+    if (overran(actual, reservation.usage))
+      for (const meter of Usage.METERS) {
+        if (meter === "wallMs" || meter === "flops" || meter === "usd") continue
+        if (a[meter] > reservation.usage[meter]) {
+          overruns.push({ node: reservation.node, meter, reserved: reservation.usage[meter], actual: a[meter] })
+          // a misbehaving backend reported more than it was granted: the ledger charges what was
+          // reserved on a limited meter (so no limit is ever passed) and records the overrun; the
+          // backend meter keeps the real figure
+          if (capped.has(meter)) a = { ...a, [meter]: reservation.usage[meter] }
+        }
       }
-    }
     addBaseInto(committed, a)
     changes++
     addBaseInto(backend, spent)
@@ -542,36 +563,30 @@ export const makeState = (limits: Limits.Limits, pricing: Pricing.Pricing = Pric
   // priced, only when a snapshot asks after a commit (a `repeat` takes two snapshots a round, a
   // fan-out commits 256 times between two: pricing at every commit cost more than the commit)
   const nodeOrder: Array<string> = []
-  const byNodePriced = new Map<string, { readonly changes: number; readonly entry: NodeUsage }>()
   let byNodeList: ReadonlyArray<NodeUsage> | undefined = NO_NODES
   /** A node's running total, made (and the node put in path order) at its first commit. */
   const nodeTotal = (node: string): Types.Mutable<Usage.Usage> => {
-    let total = byNode.get(node)
-    if (total === undefined) {
-      total = { ...Usage.zero }
-      byNode.set(node, total)
+    let entry = byNode.get(node)
+    if (entry === undefined) {
+      entry = { total: { ...Usage.zero }, changedAt: 0, priced: undefined }
+      byNode.set(node, entry)
       let i = nodeOrder.length
       while (i > 0 && (nodeOrder[i - 1] as string) > node) i--
       nodeOrder.splice(i, 0, node)
     }
-    nodeChanged.set(node, changes)
-    return total
+    entry.changedAt = changes
+    return entry.total
   }
-  // the `changes` count at each node's last commit: an entry priced since is still right
-  const nodeChanged = new Map<string, number>()
   const byNodeNow = (): ReadonlyArray<NodeUsage> => {
     if (byNodeList === undefined) {
       const list: Array<NodeUsage> = []
       for (const node of nodeOrder) {
-        const total = byNode.get(node)
-        if (total === undefined) continue
-        const at = nodeChanged.get(node) ?? 0
-        let priced = byNodePriced.get(node)
-        if (priced === undefined || priced.changes !== at) {
-          priced = { changes: at, entry: { node, usage: Pricing.derive(pricing, total) } }
-          byNodePriced.set(node, priced)
-        }
-        list.push(priced.entry)
+        const entry = byNode.get(node)
+        if (entry === undefined) continue
+        // an entry priced since the node's last commit is still right
+        if (entry.priced === undefined || entry.priced.changes !== entry.changedAt)
+          entry.priced = { changes: entry.changedAt, entry: { node, usage: Pricing.derive(pricing, entry.total) } }
+        list.push(entry.priced.entry)
       }
       byNodeList = list
     }

@@ -457,14 +457,19 @@ const meteredAnswer = (
       thinkingTokens += thought
     }
   }
-  const usage = Usage.make({
+  // every meter written out, in `Usage.make`'s order (one object, not a partial and its copy)
+  const usage: Usage.Usage = {
     calls: gen.capabilities.has("nSampling") ? 1 : request.n,
     sequences: request.n,
     inputTokens: result.inputTokens,
     outputTokens,
     thinkingTokens,
+    verifierCalls: 0,
+    verifierTokens: 0,
+    flops: 0,
+    usd: 0,
     wallMs
-  })
+  }
   const spent =
     result.spent === undefined
       ? usage
@@ -542,6 +547,8 @@ const paidGeneration = <B = Generated | undefined>(
           maxTokens,
           ...(index + (call.index ?? 0) === 0 ? {} : { index: index + (call.index ?? 0) })
         }
+  const cut = maxTokens < call.maxTokens
+  if (frame.env.generator.retry === undefined && !frame.env.traced) return paidOnce(frame, request, r, cut, then)
   // a retry asks for the same continuations at the same cap, all or nothing (built only for one)
   const again = (): ReserveRequest => ({
     node,
@@ -555,8 +562,6 @@ const paidGeneration = <B = Generated | undefined>(
     minUnits: r.units,
     ...(asked.hold === undefined ? {} : { hold: asked.hold })
   })
-  const cut = maxTokens < call.maxTokens
-  if (frame.env.generator.retry === undefined && !frame.env.traced) return paidOnce(frame, request, r, cut, then)
   return paidCallAs(
     frame,
     frame.env.generator.retry,
