@@ -189,11 +189,13 @@ export type Mode = "simulated" | "served"
 
 /**
  * Untimed runs before the timed ones: at least `WARMUP_RUNS`, and for at least `WARMUP_MS` — what
- * a server that has been answering for a second runs (a 6.5 ms fan-out repeated twice has not had
- * its code compiled by the optimising tier yet; the overhead figures warm up for 6 s of CPU).
+ * a server that has been answering for a few seconds runs. The 256-branch fan-out at 5 ms, run
+ * after run in one process (the median of each 50 runs): 7.3 ms over the first 0.5 s, 6.05–6.12 at
+ * 1.5 s, 5.97–6.05 from 2.5–3 s on (two processes, idle) — its per-call code reaches the optimising
+ * tier only after a few hundred runs. The overhead figures warm up likewise, for 6 s of CPU.
  */
 const WARMUP_RUNS = 2
-const WARMUP_MS = 1500
+const WARMUP_MS = 3000
 
 /**
  * Runs a case `reps` times (after the warm-up, `WARMUP_RUNS` and `WARMUP_MS`) on one problem: each
