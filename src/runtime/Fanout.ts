@@ -69,7 +69,7 @@ const branchFrame = (frame: Frame, j: number, share: Limits | undefined, ownEnv:
  * `NodeExited` and opens a span per node run; a listener gets them from the ordinary path.
  *
  * @example
- * if (launchesTogether(frame)) yield* sampleBranches(frames, body.path, body.fields)
+ * if (launchesTogether(frame)) yield* sampleBranches(frame, branches, share, body.path, body.fields)
  */
 export const launchesTogether = (frame: Frame): boolean => !frame.env.events.enabled && !frame.env.traced
 
