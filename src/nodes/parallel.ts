@@ -143,8 +143,8 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
           // a branch of one `sample` is not run through the interpreter: the branches' calls are
           // launched together, their frames made as they go (a sample keeps no `lastScore`)
           if (isSample(body) && Fanout.launchesTogether(frame)) {
-            const outs = yield* Fanout.sampleBranches(frame, branches, share, body.path, body.fields)
-            return [...population, ...outs.flat()]
+            const samples = yield* Fanout.sampleBranches(frame, branches, share, body.path, body.fields)
+            return population.length === 0 ? samples : [...population, ...samples]
           }
           // the branches' frames in one pass, then their runs: a fan-out starts its branches one
           // after another in one task, so what each does before its first call delays every

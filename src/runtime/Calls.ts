@@ -1165,9 +1165,7 @@ const scoreAll = (
     hold === undefined
       ? { node, fixed: CALL, perUnit: Usage.zero, units: unitCosts.length, minUnits, unitCosts }
       : { node, fixed: CALL, perUnit: Usage.zero, units: unitCosts.length, minUnits, unitCosts, hold }
-  const costs = batches.map((batch) =>
-    batch.map((c) => Usage.make({ verifierCalls: 1, verifierTokens: v.inputTokens?.(frame.env.problem, c) ?? 0 }))
-  )
+  const costs = batches.map((batch) => batch.map((c) => verificationOf(v.inputTokens?.(frame.env.problem, c) ?? 0)))
   return Effect.flatMap(
     reserveInOrder(
       frame,
@@ -1207,6 +1205,20 @@ const scoreAll = (
 
 /** A batch's fixed cost: one call. */
 const CALL: Usage.Usage = Usage.make({ calls: 1 })
+
+/** One candidate's verification: one verifier call and the tokens it reads (`Usage.make`'s meters, one object). */
+const verificationOf = (verifierTokens: number): Usage.Usage => ({
+  calls: 0,
+  sequences: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  thinkingTokens: 0,
+  verifierCalls: 1,
+  verifierTokens,
+  flops: 0,
+  usd: 0,
+  wallMs: 0
+})
 
 /**
  * One attempt of a verifier call (holding one of its permits), its reply checked: the step

@@ -17,12 +17,13 @@
 import { Effect } from "effect"
 import * as Ledger from "../budget/Ledger.ts"
 import type { Limits } from "../budget/Limits.ts"
+import type { Candidate } from "../domain/Candidate.ts"
 import * as CandidateId from "../domain/CandidateId.ts"
 import * as Population from "../domain/Population.ts"
 import type { NumField } from "../graph/Field.ts"
 import { type Branches, type GenCall, type Generated, generateBranches, inOneFiber } from "./Calls.ts"
 import { type Frame, numNow, type Sampling, samplingNow } from "./Env.ts"
-import { freshCall, grownFresh } from "./Grow.ts"
+import { freshCall, freshCandidatesInto } from "./Grow.ts"
 import { InvalidValue, type RunError } from "./RunError.ts"
 
 /**
@@ -101,14 +102,14 @@ const sampleKnobs = (
  * Runs a `sample` node (at `path`, with `fields`) in each of a fan-out's `branches` (frames as
  * `branchFrames(frame, branches, share, false)` makes them: a sample keeps no `lastScore`), with the
  * branches' calls launched together (`generateBranches`): what each branch's run would give — its
- * fresh samples `bj/s<k>…`, grown in its frame — in branch order. The branches read their fields
+ * fresh samples `bj/s<k>…`, grown in its frame — one population, in branch order. The branches read their fields
  * before any reserves, with the same params, an equal share (or the frame's own ledger) and an
  * empty population: they read the same in each, so they are read once, in branch 0's frame, and a
  * field that fails its rule fails the fan-out before any call. Without a budget (every branch pays
  * from the frame's ledger) a branch's frame and call are made only when its chunk is launched.
  *
  * @example
- * const populations = yield* sampleBranches(frame, 256, undefined, body.path, body.fields)
+ * const samples = yield* sampleBranches(frame, 256, undefined, body.path, body.fields)
  */
 export const sampleBranches = (
   frame: Frame,
@@ -116,9 +117,9 @@ export const sampleBranches = (
   share: Limits | undefined,
   path: string,
   fields: SampleSpec
-): Effect.Effect<ReadonlyArray<Population.Population>, RunError> =>
-  Effect.suspend((): Effect.Effect<ReadonlyArray<Population.Population>, RunError> => {
-    if (branches <= 0) return Effect.succeed([])
+): Effect.Effect<Population.Population, RunError> =>
+  Effect.suspend((): Effect.Effect<Population.Population, RunError> => {
+    if (branches <= 0) return Effect.succeed(Population.empty)
     const frames: Array<Frame> = new Array(branches)
     const calls: Array<GenCall | undefined> = new Array(branches)
     const firsts: Array<number> = new Array(branches)
@@ -139,11 +140,13 @@ export const sampleBranches = (
       }
     }
     // each branch's candidates are grown as its call answers, while later calls still wait
-    const populations: Array<Population.Population> = new Array(branches).fill(Population.empty)
+    const grown: Array<Array<Candidate> | undefined> = new Array(branches)
     const settled = (j: number, paid: Generated | undefined): void => {
       const branch = frames[j]
       if (paid === undefined || branch === undefined) return
-      populations[j] = grownFresh(branch, path, firsts[j] ?? 0, paid).map((c) => c.candidate)
+      const mine: Array<Candidate> = []
+      freshCandidatesInto(mine, branch, path, firsts[j] ?? 0, paid)
+      grown[j] = mine
     }
     const together: Branches = {
       count: branches,
@@ -153,5 +156,10 @@ export const sampleBranches = (
       ledger: share === undefined ? frame.ledger : undefined,
       oneFiber: inOneFiber(first)
     }
-    return Effect.as(generateBranches(together, path, settled), populations)
+    // the branches' samples in branch order
+    return Effect.map(generateBranches(together, path, settled), () => {
+      const out: Array<Candidate> = []
+      for (const mine of grown) if (mine !== undefined) for (const c of mine) out.push(c)
+      return out
+    })
   })

@@ -119,6 +119,35 @@ export const grownFresh = (frame: Frame, node: string, first: number, paid: Gene
     generation
   }))
 
+/**
+ * `grownFresh`'s candidates alone, appended to `out` (a fan-out collects its branches' samples
+ * without a pair and an array per branch).
+ *
+ * @example
+ * freshCandidatesInto(out, frame, "root.nodes.0.body", first, paid)
+ */
+export const freshCandidatesInto = (
+  out: Array<Candidate>,
+  frame: Frame,
+  node: string,
+  first: number,
+  paid: Generated
+): void => {
+  const generations = paid.generations
+  for (let i = 0; i < generations.length; i++)
+    out.push(
+      grow(
+        frame,
+        node,
+        CandidateId.sample(frame.prefix, first + i),
+        undefined,
+        generations[i] as Generation,
+        undefined,
+        paid.cut[i] === true
+      )
+    )
+}
+
 /** A candidate and the generation that made it. */
 export interface Created {
   readonly candidate: Candidate
