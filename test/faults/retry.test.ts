@@ -176,19 +176,7 @@ describe("one attempt: without a retry policy as with a policy of no retries", (
   // a generator without a retry policy takes the runtime's one-attempt path (`Calls.paidOnce`), one
   // with a policy of no retries the general one (`paidCallAs`): the same failures, charged the same
   const NONE: RetryPolicy = { retries: 0, baseDelayMs: 1, maxDelayMs: 1 }
-  const FANOUT = Loader.fromJson({
-    name: "fan-out",
-    description: "best-of-N as N one-sample calls",
-    params: { N: 8 },
-    root: {
-      type: "sequence",
-      nodes: [
-        { type: "parallel", branches: "N", body: { type: "sample", n: 1, until: "end" } },
-        { type: "score", verifier: "prm", aggregate: "last" },
-        { type: "select", method: "weighted" }
-      ]
-    }
-  })
+  const FANOUT = Loader.load(`${import.meta.dirname}/../fixtures/graphs/fan-out.json`)
   /** The run's outcome (its answer or its error's tag) and its ledger, wall times left out. */
   const charged = (
     graph: "best-of-n" | "fan-out",

@@ -8,7 +8,7 @@ import { Effect, Exit, Semaphore } from "effect"
 import { defaultConfig, make } from "../../plugins/simulated/index.ts"
 import { mathAnswerKey } from "../../src/answer/MathGrader.ts"
 import type { Problem } from "../../src/domain/Problem.ts"
-import { fromJson, load } from "../../src/graph/Loader.ts"
+import { load } from "../../src/graph/Loader.ts"
 import { openPermits, permitsFor } from "../../src/runtime/Env.ts"
 import { run, staticFacts } from "../../src/runtime/Run.ts"
 import { layerSilent } from "../../src/runtime/RunEvents.ts"
@@ -169,19 +169,7 @@ describe("permits", () => {
         // best-of-N as N one-sample calls, then a verifier's call and a vote: the verifier's call is
         // not the generator's, so N calls within a cap of N take no generator permits (on a
         // free-text problem the vote may ask the consistency judge: one generator call more)
-        const fanOut = yield* fromJson({
-          name: "fan-out",
-          description: "N one-sample branches, scored, weighted vote",
-          params: { N: 8 },
-          root: {
-            type: "sequence",
-            nodes: [
-              { type: "parallel", branches: "N", body: { type: "sample", n: 1, until: "end" } },
-              { type: "score", verifier: "prm", aggregate: "last" },
-              { type: "select", method: "weighted" }
-            ]
-          }
-        })
+        const fanOut = yield* load(`${import.meta.dirname}/../fixtures/graphs/fan-out.json`)
         const facts = staticFacts(fanOut, { N: 8 }, {}, backend.generator, backend.verifier)
         assert.strictEqual(facts.generatorCalls, 8)
         assert.strictEqual(facts.generatorCallsFree, 9)
