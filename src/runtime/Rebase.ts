@@ -10,8 +10,8 @@ import { softmax } from "./Prune.ts"
 /**
  * How many children each frontier node gets: `width · softmax(score / temperature)` rounded by
  * largest remainders — everyone gets the floor of its quota, and the units left go one each to the
- * largest fractional parts, ties to the earlier node (frontier order is creation order, so the rule
- * is deterministic). An unscored node weighs as if nothing were known of it: weight 0, unless no
+ * largest fractional parts, ties to the larger weight and then to the earlier node (frontier order
+ * is creation order, so the rule is deterministic). An unscored node weighs as if nothing were known of it: weight 0, unless no
  * node is scored (then all weigh the same). The result sums to `width` (0 for an empty frontier).
  *
  * @example
@@ -28,8 +28,11 @@ export const allocate = (
   const quota = p.map((x) => x * width)
   const out = quota.map((q) => Math.floor(q))
   let left = width - out.reduce((a, b) => a + b, 0)
-  // largest remainder first; ties keep frontier order (a stable sort)
-  const order = quota.map((q, i) => ({ i, frac: q - Math.floor(q) })).sort((a, b) => b.frac - a.frac || a.i - b.i)
+  // largest remainder first; equal remainders to the larger weight (two weights an ulp apart can
+  // give the same quota: the larger must not get fewer children), then in frontier order
+  const order = quota
+    .map((q, i) => ({ i, frac: q - Math.floor(q), weight: p[i] ?? 0 }))
+    .sort((a, b) => b.frac - a.frac || b.weight - a.weight || a.i - b.i)
   for (const { i } of order) {
     if (left <= 0) break
     out[i] = (out[i] ?? 0) + 1

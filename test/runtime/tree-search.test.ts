@@ -19,6 +19,10 @@ describe("REBASE allocate", () => {
     // unscored nodes weigh nothing beside scored ones; alone they weigh the same
     assert.deepStrictEqual(allocate([undefined, 0.1], 3, 1), [0, 3])
     assert.deepStrictEqual(allocate([undefined, undefined], 3, 1), [2, 1])
+    // weights an ulp apart whose quotas round to the same 4.3: the larger weight (the 8th) is not
+    // passed over for an earlier, smaller one (fast-check found it)
+    const close = [5.551115123125784e-16, 0, 0, 0, 0, 0, 0, 6.162975822039155e-32, 0, 0]
+    assert.deepStrictEqual(allocate(close, 43, 10), [5, 5, 4, 4, 4, 4, 4, 5, 4, 4])
   })
 
   it("sums to the width, stays within one of each quota, and favours higher scores", () => {
