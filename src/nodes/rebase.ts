@@ -3,8 +3,8 @@
  * balanced search (Wu et al. 2024, "Inference Scaling Laws"). It grows its own tree from the
  * question: `width` first steps, scored; then each round the width still open is shared across the
  * WHOLE frontier by softmax(score / balance), rounded by largest remainders so the shares sum to
- * exactly the width (ties to the earlier node; `runtime/Rebase.ts`), and each frontier node gets
- * that many next steps (one call per node, seeded by its id), scored. Completed chains retire and
+ * exactly the width (ties to the larger weight, then the earlier node; `runtime/Rebase.ts`), and
+ * each frontier node gets that many next steps (one call per node, seeded by its id), scored. Completed chains retire and
  * reduce the width by one each, as does a lane at the solution cap; the search ends when the width
  * is spent, the frontier is empty, `rounds` rounds have run, or the budget refuses (anytime: what
  * was paid stands). It appends the completed chains, the retired lanes and the last frontier
