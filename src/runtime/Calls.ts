@@ -810,42 +810,10 @@ const generateOne = (
 }
 
 /**
- * One call in each of many frames, launched together: a fan-out's branches, each paying from its
- * own ledger (its share). Call i is made as `generate(frames[i], node, [calls[i]])` makes it — the
- * same request and seed, the same two phases in frame i's ledger — but without a scope, a
- * suspension and a generator per call: the calls' reservations live in one scope (each frame's
- * ledger pays only for its own call, so when one is released changes no other's grant), and each
- * call is forked as soon as it is reserved. A `calls[i]` of `undefined` makes no call (its result
- * is `undefined`, as is a refused call's). `settled(i, result)`, if given, runs as each call made
- * settles, in its fiber: what a caller does with an answer then overlaps the later calls' waits.
- *
- * @example
- * const firsts = yield* generateEach(branchFrames, "root.nodes.0.body", branchCalls)
- */
-export const generateEach = (
-  frames: ReadonlyArray<Frame>,
-  node: string,
-  calls: ReadonlyArray<GenCall | undefined>,
-  settled?: (i: number, result: Generated | undefined) => void
-): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> =>
-  eachCall(
-    {
-      count: calls.length,
-      frames,
-      calls,
-      prepare: preparedAlready,
-      ledger: sharedLedger(frames, calls.length),
-      oneFiber: frames.every(inOneFiber)
-    },
-    node,
-    settled
-  )
-
-/**
- * A fan-out's branches as `generateEach` reads them, made as they are needed: `frames[i]` and
- * `calls[i]` exist for every i < end once `prepare(end)` has run (in branch order: making a
- * branch's call moves its sample counter on). The fan-out tells what holds for every branch: the
- * ledger they all pay from, if one, and whether their calls run in one fiber (`inOneFiber`).
+ * A fan-out's branches, made as they are needed: `frames[i]` and `calls[i]` exist for every i < end
+ * once `prepare(end)` has run (in branch order: making a branch's call moves its sample counter
+ * on). The fan-out tells what holds for every branch: the ledger they all pay from, if one (a
+ * fan-out without a budget), and whether their calls run in one fiber (`inOneFiber`).
  */
 export interface Branches {
   readonly count: number
@@ -856,12 +824,17 @@ export interface Branches {
   readonly oneFiber: boolean
 }
 
-const preparedAlready = (): void => {}
-
 /**
- * `generateEach` of branches made as they are needed (`Branches`): a fan-out without a budget makes
- * a chunk's branches (frames, calls) just before it reserves and launches them, so its first call
- * does not wait for all 256 branches to be made.
+ * One call in each of a fan-out's branches, launched together, each paying from its branch's
+ * ledger (its share, or the one ledger they all pay from). Call i is made as
+ * `generate(frames[i], node, [calls[i]])` makes it — the same request and seed, the same two phases
+ * in frame i's ledger — but without a scope, a suspension and a generator per call: the calls'
+ * reservations live in one scope (each frame's ledger pays only for its own call, so when one is
+ * released changes no other's grant). A `calls[i]` of `undefined` makes no call (its result is
+ * `undefined`, as is a refused call's). `settled(i, result)`, if given, runs as each call made
+ * settles, in its fiber: what a caller does with an answer then overlaps the later calls' waits.
+ * With one ledger for all, a chunk's branches are made just before it reserves and launches them
+ * (`launchReserved`), so the first call does not wait for all 256 branches to be made.
  *
  * @example
  * const paid = yield* generateBranches(branches, "root.nodes.0.body", settled)
@@ -870,12 +843,6 @@ export const generateBranches = (
   branches: Branches,
   node: string,
   settled?: (i: number, result: Generated | undefined) => void
-): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> => eachCall(branches, node, settled)
-
-const eachCall = (
-  branches: Branches,
-  node: string,
-  settled: ((i: number, result: Generated | undefined) => void) | undefined
 ): Effect.Effect<ReadonlyArray<Generated | undefined>, BackendError> =>
   Effect.scoped(
     Effect.suspend(() => {
@@ -933,16 +900,8 @@ const eachCall = (
     })
   )
 
-/** The ledger every frame pays from, when they all pay from one (a fan-out without a budget). */
-const sharedLedger = (frames: ReadonlyArray<Frame>, count: number): Frame["ledger"] | undefined => {
-  const first = frames[0]
-  if (first === undefined || frames.length < count) return undefined
-  for (let i = 1; i < count; i++) if (frames[i]?.ledger !== first.ledger) return undefined
-  return first.ledger
-}
-
 /**
- * Phase 1 of `generateEach`'s calls when one ledger pays for them all, chunk by chunk of
+ * Phase 1 of `generateBranches`' calls when one ledger pays for them all, chunk by chunk of
  * `LAUNCH_CHUNK` calls in order: a chunk's whole asks reserved in one step (`reserveAll`,
  * tentative: no refusal is published), and each call granted launched in a fiber of its own with
  * its reservation in hand — then the next chunk. The first call starts once its chunk is built and
@@ -980,7 +939,7 @@ const launchReserved = (
       for (let i = start; i < end; i++) {
         const call = calls[i]
         if (call === undefined) continue
-        const frame = frames[i] as Frame // sharedLedger checked frames.length ≥ calls.length
+        const frame = frames[i] as Frame // prepare(end) made branches [0, end)
         const full = requestOf(frame, node, call, call.n)
         const asked = generationReservation(frame, node, call, full)
         index.push(i)

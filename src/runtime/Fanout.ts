@@ -23,7 +23,7 @@ import * as Population from "../domain/Population.ts"
 import type { NumField } from "../graph/Field.ts"
 import { type Branches, type GenCall, type Generated, generateBranches, inOneFiber } from "./Calls.ts"
 import { type Frame, numNow, type Sampling, samplingNow } from "./Env.ts"
-import { freshCall, freshCandidatesInto } from "./Grow.ts"
+import { freshCall, freshCandidates } from "./Grow.ts"
 import { InvalidValue, type RunError } from "./RunError.ts"
 
 /**
@@ -99,14 +99,15 @@ const sampleKnobs = (
 }
 
 /**
- * Runs a `sample` node (at `path`, with `fields`) in each of a fan-out's `branches` (frames as
- * `branchFrames(frame, branches, share, false)` makes them: a sample keeps no `lastScore`), with the
- * branches' calls launched together (`generateBranches`): what each branch's run would give — its
- * fresh samples `bj/s<k>…`, grown in its frame — one population, in branch order. The branches read their fields
- * before any reserves, with the same params, an equal share (or the frame's own ledger) and an
- * empty population: they read the same in each, so they are read once, in branch 0's frame, and a
- * field that fails its rule fails the fan-out before any call. Without a budget (every branch pays
- * from the frame's ledger) a branch's frame and call are made only when its chunk is launched.
+ * Runs a `sample` node (at `path`, with `fields`) in each of a fan-out's `branches` (their frames
+ * as `branchFrames` makes them, but sharing the frame's env: a sample keeps no `lastScore`), with
+ * the branches' calls launched together (`generateBranches`): what each branch's run would give —
+ * its fresh samples `bj/s<k>…`, grown in its frame — as one population, in branch order. The
+ * branches read their fields before any reserves, with the same params, an equal share (or the
+ * frame's own ledger) and an empty population: they read the same in each, so they are read once,
+ * in branch 0's frame, and a field that fails its rule fails the fan-out before any call. Without
+ * a budget (every branch pays from the frame's ledger) a branch's frame and call are made only
+ * when its chunk is launched.
  *
  * @example
  * const samples = yield* sampleBranches(frame, 256, undefined, body.path, body.fields)
@@ -143,10 +144,7 @@ export const sampleBranches = (
     const grown: Array<Array<Candidate> | undefined> = new Array(branches)
     const settled = (j: number, paid: Generated | undefined): void => {
       const branch = frames[j]
-      if (paid === undefined || branch === undefined) return
-      const mine: Array<Candidate> = []
-      freshCandidatesInto(mine, branch, path, firsts[j] ?? 0, paid)
-      grown[j] = mine
+      if (paid !== undefined && branch !== undefined) grown[j] = freshCandidates(branch, path, firsts[j] ?? 0, paid)
     }
     const together: Branches = {
       count: branches,

@@ -103,11 +103,16 @@ export const freshCall = (
  * grown in the frame from generation i.
  *
  * @example
- * const created = grownFresh(frame, "root.nodes.0", first, results[0])
+ * const samples = freshCandidates(frame, "root.nodes.0", first, results[0])
  */
-export const grownFresh = (frame: Frame, node: string, first: number, paid: Generated | undefined): Array<Created> =>
-  (paid?.generations ?? []).map((generation, i) => ({
-    candidate: grow(
+export const freshCandidates = (
+  frame: Frame,
+  node: string,
+  first: number,
+  paid: Generated | undefined
+): Array<Candidate> =>
+  (paid?.generations ?? []).map((generation, i) =>
+    grow(
       frame,
       node,
       CandidateId.sample(frame.prefix, first + i),
@@ -115,38 +120,20 @@ export const grownFresh = (frame: Frame, node: string, first: number, paid: Gene
       generation,
       undefined,
       paid?.cut[i] === true
-    ),
-    generation
-  }))
+    )
+  )
 
 /**
- * `grownFresh`'s candidates alone, appended to `out` (a fan-out collects its branches' samples
- * without a pair and an array per branch).
+ * `freshCandidates`, each with the generation that made it (what `announce` publishes).
  *
  * @example
- * freshCandidatesInto(out, frame, "root.nodes.0.body", first, paid)
+ * const created = grownFresh(frame, "root.nodes.0", first, results[0])
  */
-export const freshCandidatesInto = (
-  out: Array<Candidate>,
-  frame: Frame,
-  node: string,
-  first: number,
-  paid: Generated
-): void => {
-  const generations = paid.generations
-  for (let i = 0; i < generations.length; i++)
-    out.push(
-      grow(
-        frame,
-        node,
-        CandidateId.sample(frame.prefix, first + i),
-        undefined,
-        generations[i] as Generation,
-        undefined,
-        paid.cut[i] === true
-      )
-    )
-}
+export const grownFresh = (frame: Frame, node: string, first: number, paid: Generated | undefined): Array<Created> =>
+  freshCandidates(frame, node, first, paid).map((candidate, i) => ({
+    candidate,
+    generation: paid?.generations[i] as Generation // one candidate per generation
+  }))
 
 /** A candidate and the generation that made it. */
 export interface Created {
