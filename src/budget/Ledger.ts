@@ -127,6 +127,17 @@ export interface Shortfall {
   readonly limit: number
 }
 
+/**
+ * A ledger's `commit`. The ledger `make` builds also commits in plain code (`now`: what the effect
+ * does, done at once), for a caller that settles a call in a finalizer (`Calls.paidOnce`, once per
+ * backend call). A wrapper that replaces `commit` gives a function without `now`, so its own
+ * effect is what runs; one that keeps the inner `commit` keeps its `now` too.
+ */
+export interface Commit {
+  (reservation: Reservation, actual: Usage.Usage, backend?: Usage.Usage): Effect.Effect<void>
+  readonly now?: (reservation: Reservation, actual: Usage.Usage, backend?: Usage.Usage) => void
+}
+
 export interface LedgerShape {
   readonly limits: Limits.Limits
   readonly pricing: Pricing.Pricing
@@ -152,9 +163,10 @@ export interface LedgerShape {
   readonly reserveAll: (requests: ReadonlyArray<ReserveRequest>) => Effect.Effect<Granted, never, Scope.Scope>
   /**
    * Settles a reservation with what the call really used (`actual`, logical cost) and what the
-   * backend really spent (`backend`, defaults to `actual`; zero for a cache hit).
+   * backend really spent (`backend`, defaults to `actual`; zero for a cache hit). See `Commit` for
+   * its plain-code form.
    */
-  readonly commit: (reservation: Reservation, actual: Usage.Usage, backend?: Usage.Usage) => Effect.Effect<void>
+  readonly commit: Commit
   /** Settles a reservation without spending (idempotent). */
   readonly release: (reservation: Reservation) => Effect.Effect<void>
   /**
@@ -760,7 +772,11 @@ export const makeUnsafe = (limits: Limits.Limits, pricing: Pricing.Pricing = Pri
     shortfall: state.shortfall,
     reserve,
     reserveAll,
-    commit: (reservation, actual, spent) => Effect.sync(() => state.commit(reservation, actual, spent)),
+    commit: Object.assign(
+      (reservation: Reservation, actual: Usage.Usage, spent?: Usage.Usage) =>
+        Effect.sync(() => state.commit(reservation, actual, spent)),
+      { now: state.commit }
+    ),
     release: (reservation) =>
       Effect.sync(() => {
         state.release(reservation)

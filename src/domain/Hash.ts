@@ -70,8 +70,17 @@ const fmix64 = (hi0: number, lo0: number): bigint => {
   lo = (lo ^ (hi >>> 1)) >>> 0
   ;[hi, lo] = mul64(hi, lo, 0xc4ceb9fe, 0x1a85ec53)
   lo = (lo ^ (hi >>> 1)) >>> 0
-  return (BigInt(hi) << 32n) | BigInt(lo)
+  // the two halves written into one 64-bit word and read as a bigint: one bigint made, not the
+  // four of `(BigInt(hi) << 32n) | BigInt(lo)`
+  halves[LOW] = lo
+  halves[1 - LOW] = hi
+  return word[0] as bigint
 }
+
+const halves = new Uint32Array(2)
+const word = new BigUint64Array(halves.buffer)
+/** Which 32-bit half of a 64-bit word holds its low bits on this machine (0 when little-endian). */
+const LOW = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 0 : 1
 
 const encoder = new TextEncoder()
 let scratch = new Uint8Array(256)
@@ -100,9 +109,9 @@ const absorb = (part: string | number | bigint): void => {
   // the position per byte)
   for (let i = 0; i < 4; i++) {
     lo = (lo ^ (i < 3 ? (n >>> (8 * i)) & 0xff : tag)) >>> 0
-    // (hi·2^32 + lo)·(2^40 + 0x1b3) mod 2^64
+    // (hi·2^32 + lo)·(2^40 + 0x1b3) mod 2^64; p < 2^41, so its high word truncates with `| 0`
     const p = lo * 0x1b3
-    hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
+    hi = (Math.imul(hi, 0x1b3) + ((p / 4294967296) | 0) + (lo << 8)) >>> 0
     lo = p >>> 0
   }
   for (let i = 0; i < body.length; i++) {
@@ -113,7 +122,7 @@ const absorb = (part: string | number | bigint): void => {
     }
     lo = (lo ^ byte) >>> 0
     const p = lo * 0x1b3
-    hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
+    hi = (Math.imul(hi, 0x1b3) + ((p / 4294967296) | 0) + (lo << 8)) >>> 0
     lo = p >>> 0
   }
   if (!ascii) {
@@ -128,7 +137,7 @@ const absorb = (part: string | number | bigint): void => {
     for (let i = 0; i < n + 3; i++) {
       lo = (lo ^ (scratch[i] ?? 0)) >>> 0
       const p = lo * 0x1b3
-      hi = (Math.imul(hi, 0x1b3) + Math.floor(p / 4294967296) + (lo << 8)) >>> 0
+      hi = (Math.imul(hi, 0x1b3) + ((p / 4294967296) | 0) + (lo << 8)) >>> 0
       lo = p >>> 0
     }
   }

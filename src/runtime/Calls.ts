@@ -623,11 +623,22 @@ const paidOnce = <B>(
     })
   )
   return Effect.flatMap(
-    Effect.onExit(ask, (exit) => settleAttempt(frame, request, r, attempt, exit)),
+    onExitOrNothing(ask, (exit) => settleAttempt(frame, request, r, attempt, exit)),
     (result): Effect.Effect<B, BackendError> =>
       attempt.failure === undefined ? Effect.succeed(then(generatedOf(result, cut))) : Effect.fail(attempt.failure)
   )
 }
+
+/**
+ * `Effect.onExit` for a finalizer that may return nothing: Effect's `onExit` hands on the exit at
+ * once when its finalizer returns `undefined` (Effect's own `Semaphore` releases its permits so),
+ * where an effect returned costs three more steps, once per backend call. Its signature asks for
+ * an effect, hence the cast; `test/faults/retry.test.ts` checks what the finalizer commits.
+ */
+const onExitOrNothing = Effect.onExit as unknown as <A, E, R>(
+  self: Effect.Effect<A, E, R>,
+  f: (exit: Exit.Exit<A, E>) => Effect.Effect<void> | undefined
+) => Effect.Effect<A, E, R>
 
 /** What `paidOnce`'s attempt commits as it ends: see `paidOnce`. */
 const settleAttempt = (
@@ -636,23 +647,40 @@ const settleAttempt = (
   r: Reservation,
   attempt: Attempt,
   exit: Exit.Exit<GenerateResult, BackendError>
-): Effect.Effect<void> => {
+): Effect.Effect<void> | undefined => {
   const clock = frame.env.clock
   if (exit._tag === "Success") {
     const now = clock.currentTimeMillisUnsafe()
     const metered = meteredAnswer(frame.env.generator, request, exit.value, now - attempt.sentAt)
-    if (Result.isSuccess(metered)) return commit(frame, r, metered.success.usage, metered.success.spent)
+    if (Result.isSuccess(metered)) return commitNow(frame, r, metered.success.usage, metered.success.spent)
     attempt.failure = metered.failure
-    return commit(frame, r, failureCharge(r, metered.failure, now - attempt.builtAt))
+    return commitNow(frame, r, failureCharge(r, metered.failure, now - attempt.builtAt))
   }
   const error = Cause.findErrorOption(exit.cause)
   if (error._tag === "Some")
-    return commit(frame, r, failureCharge(r, error.value, clock.currentTimeMillisUnsafe() - attempt.builtAt))
+    return commitNow(frame, r, failureCharge(r, error.value, clock.currentTimeMillisUnsafe() - attempt.builtAt))
   // the provider may finish (and bill) a request the run no longer waits for; a defect is no
   // answer from the provider (its reservation is released with the node's scope)
   return attempt.sent && Cause.hasInterrupts(exit.cause)
-    ? commit(frame, r, failureCharge(r, undefined, clock.currentTimeMillisUnsafe() - attempt.builtAt))
-    : Effect.void
+    ? commitNow(frame, r, failureCharge(r, undefined, clock.currentTimeMillisUnsafe() - attempt.builtAt))
+    : undefined
+}
+
+/**
+ * `commit`, done now when it can be: with nobody listening (no `Charged` event to publish) and a
+ * ledger that commits in plain code (`Ledger.Commit`), the commit is made here and nothing is left
+ * to run; else the effect that commits.
+ */
+const commitNow = (
+  frame: Frame,
+  reservation: Reservation,
+  actual: Usage.Usage,
+  spent: Usage.Usage = actual
+): Effect.Effect<void> | undefined => {
+  const now = frame.ledger.commit.now
+  if (now === undefined || frame.env.events.enabled) return commit(frame, reservation, actual, spent)
+  now(reservation, actual, spent)
+  return undefined
 }
 
 /** A paid call's result as its node reads it: the generations, with which were cut by the budget. */

@@ -19,6 +19,40 @@ describe("hash64", () => {
     expect(hash64(parts)).toBe(expected)
   })
 
+  // the definition in BigInt arithmetic over encoded bytes: FNV-1a 64 over each part's 3-byte
+  // length prefix, tag and UTF-8 text, then MurmurHash3's fmix64
+  const reference = (parts: ReadonlyArray<string | number | bigint>): bigint => {
+    const M = (1n << 64n) - 1n
+    let h = 0xcbf29ce484222325n
+    for (const part of parts) {
+      const text = typeof part === "string" ? `s${part}` : `n${part.toString()}`
+      const bytes = new TextEncoder().encode(text)
+      const n = bytes.length
+      for (const b of [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, ...bytes])
+        h = ((h ^ BigInt(b)) * 0x100000001b3n) & M
+    }
+    h ^= h >> 33n
+    h = (h * 0xff51afd7ed558ccdn) & M
+    h ^= h >> 33n
+    h = (h * 0xc4ceb9fe1a85ec53n) & M
+    h ^= h >> 33n
+    return h
+  }
+
+  it("is its definition in BigInt arithmetic (property)", () => {
+    const part = fc.oneof(
+      fc.string({ unit: "grapheme", maxLength: 40 }),
+      fc.string({ maxLength: 40 }),
+      fc.integer(),
+      fc.bigInt({ min: 0n, max: (1n << 64n) - 1n })
+    )
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 5 }), (parts) => {
+        expect(hash64(parts)).toBe(reference(parts))
+      })
+    )
+  })
+
   it("seedOf is the hash of its parts", () => {
     expect(seedOf(0, "test/algebra/1.json", "s0", "root.nodes.0")).toBe(11317677611915985536n)
   })
