@@ -22,13 +22,20 @@ const DELIMITER_TOKENS = 1
 
 // the template's token count per question, computed once (tokenizing is the simulator's hot spot)
 const headCache = new Map<string, number>()
+// the last question asked about, and its count: a verifier batch asks once per candidate, about
+// one question (the same string), and comparing it with the last is cheaper than a lookup
+let lastQuestion: string | undefined
+let lastHeadTokens = 0
 const headTokens = (question: string): number => {
+  if (question === lastQuestion) return lastHeadTokens
   let n = headCache.get(question)
   if (n === undefined) {
     n = countTokens(head(question))
     if (headCache.size > 4096) headCache.clear()
     headCache.set(question, n)
   }
+  lastQuestion = question
+  lastHeadTokens = n
   return n
 }
 

@@ -45,7 +45,7 @@ import type {
 } from "../services/Generator.ts"
 import * as Retry from "../services/Retry.ts"
 import type { ScoreResult } from "../services/Verifier.ts"
-import type { Frame } from "./Env.ts"
+import { type Frame, openPermits } from "./Env.ts"
 import * as Spans from "./Spans.ts"
 
 /** Publishes a refusal and marks the run exhausted. */
@@ -614,11 +614,14 @@ const paidOnce = <B>(
   const clock = frame.env.clock
   // built when it starts: every caller builds a call in the step that runs it
   const attempt = new Attempt(clock.currentTimeMillisUnsafe())
+  // with no permit to wait for, the request goes out in the step after the attempt is built: at
+  // the time it was built (one clock read a call, not two)
+  const waits = !answersAtOnce(frame) && frame.env.generatorPermits !== openPermits
   const ask = permitted(
     frame,
     Effect.suspend(() => {
       attempt.sent = true
-      attempt.sentAt = clock.currentTimeMillisUnsafe()
+      attempt.sentAt = waits ? clock.currentTimeMillisUnsafe() : attempt.builtAt
       return gen.generate(request)
     })
   )

@@ -13,6 +13,31 @@ import type { AnswerKeyShape } from "../services/Grader.ts"
 /** No groups to compare with. */
 const NONE: ReadonlyArray<number> = Object.freeze([])
 
+/** Two ascending lists of group indices as one, each index once. */
+const mergeAscending = (
+  a: ReadonlyArray<number> | undefined,
+  b: ReadonlyArray<number> | undefined
+): ReadonlyArray<number> => {
+  if (a === undefined || a.length === 0) return b ?? NONE
+  if (b === undefined || b.length === 0) return a
+  const out: Array<number> = []
+  let i = 0
+  let j = 0
+  while (i < a.length || j < b.length) {
+    const x = a[i] ?? Number.POSITIVE_INFINITY
+    const y = b[j] ?? Number.POSITIVE_INFINITY
+    if (x <= y) {
+      out.push(x)
+      i++
+      if (x === y) j++
+    } else {
+      out.push(y)
+      j++
+    }
+  }
+  return out
+}
+
 /**
  * Groups answers in first-seen order; `make` builds a group for its first answer.
  *
@@ -112,7 +137,12 @@ export class Merger<G extends { readonly answer: string }> {
   private candidates(cells: ReadonlyArray<string>): ReadonlyArray<number> {
     // one cell and no group of unknown cells: that cell's list, already ascending (groups are
     // filed in the order they are made)
-    if (cells.length === 1 && this.unknown.length === 0) return this.inCell.get(cells[0] as string) ?? NONE
+    if (this.unknown.length === 0) {
+      if (cells.length === 1) return this.inCell.get(cells[0] as string) ?? NONE
+      // two cells (a number's two cells around its value): the two ascending lists merged
+      if (cells.length === 2)
+        return mergeAscending(this.inCell.get(cells[0] as string), this.inCell.get(cells[1] as string))
+    }
     const seen = new Set<number>(this.unknown)
     for (const c of cells) for (const i of this.inCell.get(c) ?? []) seen.add(i)
     return [...seen].sort((a, b) => a - b)

@@ -47,6 +47,17 @@ const near: AnswerKeyShape = {
   cells: (a) => (Number(a) % 5 === 0 ? undefined : [`${a}`, `${Number(a) + 1}`])
 }
 
+/**
+ * `near` with every answer's two cells known, and neighbours whose sum is a multiple of 3 not
+ * equivalent: sharing a cell is then not enough, so every group in either cell must be compared.
+ */
+const nearKnown: AnswerKeyShape = {
+  name: "near-known",
+  key: (a) => a,
+  equivalent: (a, b) => Math.abs(Number(a) - Number(b)) <= 1 && (Number(a) + Number(b)) % 3 !== 0,
+  cells: (a) => [`${a}`, `${Number(a) + 1}`]
+}
+
 /** Classes `c` of spellings `c.s`: equivalent within a class; class `0` has unknown cells. */
 const classes: AnswerKeyShape = {
   name: "classes",
@@ -90,6 +101,8 @@ describe("bucketed merge", () => {
         (xs) => {
           const ballots = xs.map(([n, s], i) => ({ id: `b${i}`, answer: String(n), score: s / 10 }))
           assert.deepStrictEqual(group(ballots, near), pairwise(ballots, near))
+          // every answer in two known cells: an answer's candidates are its two cells' lists merged
+          assert.deepStrictEqual(group(ballots, nearKnown), pairwise(ballots, nearKnown))
         }
       ),
       { numRuns: 300 }
