@@ -18,7 +18,7 @@ import * as Field from "../graph/Field.ts"
 import { boundScopeOf, type Frame, num } from "../runtime/Env.ts"
 import * as Fanout from "../runtime/Fanout.ts"
 import { comment } from "./Common.ts"
-import { type NodeKind, type PlanNode, planNode } from "./Kind.ts"
+import { type NodeKind, type PlanNode, planNode, type RunNode } from "./Kind.ts"
 import type { Node, NodeDoc } from "./Registry.ts"
 import type { SampleFields } from "./sample.ts"
 
@@ -86,6 +86,44 @@ const sharesPayFirstCall = (frame: Frame, body: PlanNode, branches: number): Eff
     return Ledger.makeState(share, frame.ledger.pricing).shortfall(need).length === 0
   })
 
+/**
+ * A `parallel` node's run: hoisted, not a generator closure made per run (V8 takes several µs to
+ * make one, and a fan-out runs its parallel once per run, before its first call).
+ */
+const runParallel = Effect.fnUntraced(function* (
+  frame: Frame,
+  population: Population.Population,
+  runNode: RunNode,
+  f: ParallelFields,
+  body: PlanNode
+) {
+  const branches = yield* num(frame, f.branches, Population.counts(population))
+  const limited = Object.keys(frame.ledger.limits).length > 0
+  if (limited && frame.hold !== undefined && (yield* sharesPayFirstCall(frame, body, branches)))
+    // every branch can pay for a whole solution of its own: the run's reserve to finish is
+    // not needed for an answer, so the branches share it
+    yield* frame.ledger.releaseHold(frame.hold)
+  const share = limited ? Ledger.shareOf(frame.ledger.limits, yield* frame.ledger.snapshot, branches) : undefined
+  // each branch keeps its own "last scored with": the branches run concurrently, so which
+  // one scored last in time depends on scheduling; afterwards the last in branch order wins
+  const before = frame.env.lastScore
+  // a branch of one `sample` is not run through the interpreter: the branches' calls are
+  // launched together, their frames made as they go (a sample keeps no `lastScore`)
+  if (isSample(body) && Fanout.launchesTogether(frame)) {
+    const samples = yield* Fanout.sampleBranches(frame, branches, share, body.path, body.fields)
+    return population.length === 0 ? samples : [...population, ...samples]
+  }
+  // the branches' frames in one pass, then their runs: a fan-out starts its branches one
+  // after another in one task, so what each does before its first call delays every
+  // later branch's call (see Fanout.ts)
+  const frames = Fanout.branchFrames(frame, branches, share)
+  const outs = yield* Effect.forEach(frames, (b) => runNode(b, body, Population.empty), {
+    concurrency: "unbounded"
+  })
+  for (const b of frames) if (b.env.lastScore !== before) frame.env.lastScore = b.env.lastScore
+  return [...population, ...outs.flat()]
+})
+
 export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
   type: "parallel",
   schema: (child) =>
@@ -126,36 +164,7 @@ export const parallel: NodeKind<"parallel", ParallelDoc, ParallelNode> = {
         const first = body.firstCall({ ...scope, share: true })
         return first === undefined ? undefined : { ...first, shared: true }
       },
-      run: (frame, population, runNode) =>
-        Effect.gen(function* () {
-          const branches = yield* num(frame, f.branches, Population.counts(population))
-          const limited = Object.keys(frame.ledger.limits).length > 0
-          if (limited && frame.hold !== undefined && (yield* sharesPayFirstCall(frame, body, branches)))
-            // every branch can pay for a whole solution of its own: the run's reserve to finish is
-            // not needed for an answer, so the branches share it
-            yield* frame.ledger.releaseHold(frame.hold)
-          const share = limited
-            ? Ledger.shareOf(frame.ledger.limits, yield* frame.ledger.snapshot, branches)
-            : undefined
-          // each branch keeps its own "last scored with": the branches run concurrently, so which
-          // one scored last in time depends on scheduling; afterwards the last in branch order wins
-          const before = frame.env.lastScore
-          // a branch of one `sample` is not run through the interpreter: the branches' calls are
-          // launched together, their frames made as they go (a sample keeps no `lastScore`)
-          if (isSample(body) && Fanout.launchesTogether(frame)) {
-            const samples = yield* Fanout.sampleBranches(frame, branches, share, body.path, body.fields)
-            return population.length === 0 ? samples : [...population, ...samples]
-          }
-          // the branches' frames in one pass, then their runs: a fan-out starts its branches one
-          // after another in one task, so what each does before its first call delays every
-          // later branch's call (see Fanout.ts)
-          const frames = Fanout.branchFrames(frame, branches, share)
-          const outs = yield* Effect.forEach(frames, (b) => runNode(b, body, Population.empty), {
-            concurrency: "unbounded"
-          })
-          for (const b of frames) if (b.env.lastScore !== before) frame.env.lastScore = b.env.lastScore
-          return [...population, ...outs.flat()]
-        })
+      run: (frame, population, runNode) => runParallel(frame, population, runNode, f, body)
     })
   }
 }

@@ -334,7 +334,9 @@ export const score: NodeKind<"score", ScoreDoc, ScoreNode> = {
         const own = c.steps?.length ?? 0
         const total = aggregate(s, f.aggregate)
         if (total === undefined) return
-        const next: Candidate = { ...c, stepScores: s.slice(0, own), score: total }
+        // the verifier's list itself when it scores exactly the candidate's steps (a rollout's are
+        // longer): nobody writes to step scores, and a copy each costs as much as the candidate
+        const next: Candidate = { ...c, stepScores: s.length === own ? s : s.slice(0, own), score: total }
         if (byPosition !== undefined) byPosition[i] = next
         else scored?.set(c, next)
         if (frame.env.events.enabled)
