@@ -6,11 +6,12 @@
  *
  * @since 0.1.0
  */
-import { Duration, Effect, Result, Semaphore } from "effect"
+import { Duration, Effect, Result } from "effect"
 import type { Candidate } from "../src/domain/Candidate.ts"
 import type { GenerateRequest, GenerateResult, GeneratorShape } from "../src/services/Generator.ts"
 import type { ScoreRequest, ScoreResult, VerifierShape } from "../src/services/Verifier.ts"
 import type { PlainBackend } from "./PlainLoop.ts"
+import { makeServerSlots, type ServerSlots } from "./ServerSlots.ts"
 
 interface Scored {
   readonly stepScores: ReadonlyArray<number>
@@ -209,9 +210,10 @@ export const portsOf = (
 
 /**
  * A server in front of ports: at most `concurrency` calls at once, each answered `latencyMs`
- * after it starts (the simulated backend's own latency model, `Semaphore` + `Effect.sleep`).
- * Put in front of `recorded` ports, it models a server whose compute happens elsewhere — as with
- * a real model server — so that a benchmark's wall time holds only the caller's work and the waits.
+ * after a slot takes it (`ServerSlots.ts`: the limit kept on the clock, first come first served,
+ * as a server's own queue keeps it — no semaphore on the client's thread). Put in front of
+ * `recorded` ports, it models a server whose compute happens elsewhere — as with a real model
+ * server — so that a benchmark's wall time holds only the caller's work and the waits.
  *
  * @example
  * const server = served(recorded(backend), { latencyMs: 20, verifierLatencyMs: 20, concurrency: 64 })
@@ -220,25 +222,25 @@ export const served = (
   ports: { readonly generator: GeneratorShape; readonly verifier: VerifierShape },
   server: { readonly latencyMs: number; readonly verifierLatencyMs: number; readonly concurrency: number }
 ): { readonly generator: GeneratorShape; readonly verifier: VerifierShape } => {
-  const generatorSlots = Semaphore.makeUnsafe(server.concurrency)
-  const verifierSlots = Semaphore.makeUnsafe(server.concurrency)
-  const wait = (ms: number) => (ms > 0 ? Effect.sleep(Duration.millis(ms)) : Effect.void)
+  const generatorSlots = makeServerSlots(server.concurrency)
+  const verifierSlots = makeServerSlots(server.concurrency)
+  // the slot is taken when the call starts (not when its effect is built), and the answer is the
+  // port's, given when the wait ends
+  const answered = <A, E>(slots: ServerSlots, latencyMs: number, answer: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    Effect.suspend(() => {
+      const ms = slots.answerIn(latencyMs)
+      return ms > 0 ? Effect.andThen(Effect.sleep(Duration.millis(ms)), answer) : answer
+    })
   return {
     generator: {
       ...ports.generator,
       concurrency: server.concurrency,
-      generate: (request) =>
-        generatorSlots.withPermits(1)(
-          Effect.andThen(ports.generator.generate(request), (r) => Effect.as(wait(server.latencyMs), r))
-        )
+      generate: (request) => answered(generatorSlots, server.latencyMs, ports.generator.generate(request))
     },
     verifier: {
       ...ports.verifier,
       concurrency: server.concurrency,
-      score: (request) =>
-        verifierSlots.withPermits(1)(
-          Effect.andThen(ports.verifier.score(request), (r) => Effect.as(wait(server.verifierLatencyMs), r))
-        )
+      score: (request) => answered(verifierSlots, server.verifierLatencyMs, ports.verifier.score(request))
     }
   }
 }

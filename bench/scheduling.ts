@@ -7,7 +7,7 @@
  *
  * @since 0.1.0
  */
-import { Clock, Duration, Effect, Semaphore } from "effect"
+import { Clock, Duration, Effect } from "effect"
 import type { SimulatedConfigInput } from "../plugins/simulated/index.ts"
 import type { Problem } from "../src/domain/Problem.ts"
 import { fromJson, type LoadedGraph } from "../src/graph/Loader.ts"
@@ -17,6 +17,7 @@ import type { GeneratorShape } from "../src/services/Generator.ts"
 import type { VerifierShape } from "../src/services/Verifier.ts"
 import { preciseClock } from "./PreciseClock.ts"
 import { recorded, served } from "./Recorded.ts"
+import { makeServerSlots } from "./ServerSlots.ts"
 import { now, type Summary, summarize } from "./Stats.ts"
 import { backendOf, graph, LONG, problem, provide, withServer } from "./World.ts"
 
@@ -46,17 +47,17 @@ export interface SchedulingResult {
 }
 
 /**
- * The floor of a case on this machine at this moment: its phases as bare `Effect.sleep`s under a
- * semaphore of the server's concurrency (no runtime, no backend), on the same deadline-accurate
- * clock as the server model (`PreciseClock.ts`) — what the clock and the event loop alone cost.
- * Wall ÷ floor is what the runtime adds to the waits.
+ * The floor of a case on this machine at this moment: its phases as bare `Effect.sleep`s until
+ * each call's answer on the server model's slots (`ServerSlots.ts`: no runtime, no backend), on
+ * the same deadline-accurate clock as the server model (`PreciseClock.ts`) — what the clock and
+ * the event loop alone cost. Wall ÷ floor is what the runtime adds to the waits.
  *
  * @example
  * await floor([1, 16, 1], 64, 20) // ≈ 61 ms
  */
 export const floor = async (phases: ReadonlyArray<number>, concurrency: number, latencyMs: number): Promise<number> => {
-  const slots = Semaphore.makeUnsafe(concurrency)
-  const call = slots.withPermits(1)(Effect.sleep(Duration.millis(latencyMs)))
+  const slots = makeServerSlots(concurrency)
+  const call = Effect.suspend(() => Effect.sleep(Duration.millis(slots.answerIn(latencyMs))))
   const t0 = now()
   await Effect.runPromise(
     Effect.forEach(
