@@ -349,7 +349,10 @@ export const generationReservation = (
   frame: Frame,
   node: string,
   call: GenCall,
-  request: GenerateRequest = requestOf(frame, node, call, call.n)
+  request: GenerateRequest = requestOf(frame, node, call, call.n),
+  // the whole call as a tentative ask (phase 1 of a call: all its sequences or nothing, and no
+  // refusal published), in the one object rather than a copy of it
+  whole = false
 ): ReserveRequest => {
   const prompt = frame.env.generator.promptTokens?.(request) ?? 0
   const each = perSequenceRequests(frame)
@@ -368,6 +371,10 @@ export const generationReservation = (
     shrink: SHRINK_OUTPUT
   }
   if (call.finishing === true && frame.hold !== undefined) reservation.hold = frame.hold
+  if (whole) {
+    reservation.minUnits = reservation.units
+    reservation.tentative = true
+  }
   return reservation
 }
 
@@ -853,6 +860,11 @@ export interface Branches {
   readonly prepare: (end: number) => void
   readonly ledger: Frame["ledger"] | undefined
   readonly oneFiber: boolean
+  /**
+   * work the fan-out needs only once its calls answer, done once every call granted in one ledger
+   * step has gone out (`launchReserved`), while the calls wait: off the path of the launch
+   */
+  readonly launched?: () => void
 }
 
 /**
@@ -965,18 +977,18 @@ const launchReserved = (
       branches.prepare(end)
       const index: Array<number> = []
       const fulls: Array<GenerateRequest> = []
-      const asks: Array<ReserveRequest> = []
       const tentative: Array<ReserveRequest> = []
       for (let i = start; i < end; i++) {
         const call = calls[i]
         if (call === undefined) continue
         const frame = frames[i] as Frame // prepare(end) made branches [0, end)
         const full = requestOf(frame, node, call, call.n)
-        const asked = generationReservation(frame, node, call, full)
+        // the tentative whole ask is also what a retry's ask is made from (its fixed and per-unit
+        // costs and its hold): one object serves both
+        const asked = generationReservation(frame, node, call, full, true)
         index.push(i)
         fulls.push(full)
-        asks.push(asked)
-        tentative.push({ ...asked, minUnits: asked.units, tentative: true })
+        tentative.push(asked)
       }
       if (index.length === 0) return Effect.void
       return Effect.flatMap(ledger.reserveAll(tentative), ({ reservations }) => {
@@ -990,7 +1002,7 @@ const launchReserved = (
             node,
             calls[i] as GenCall,
             fulls[k] as GenerateRequest,
-            asks[k] as ReserveRequest,
+            tentative[k] as ReserveRequest,
             r,
             0,
             (g) => {
@@ -1002,7 +1014,17 @@ const launchReserved = (
         return Effect.forEach(reservations, launch, { concurrency: "unbounded", discard: true })
       })
     }
-    return Effect.map(Effect.forEach(starts, chunk, { concurrency: "unbounded", discard: true }), () => from)
+    // after the last chunk, the fan-out's work that can wait for the answers (a fork runs at once:
+    // the chunks before it have launched their calls)
+    const launched = branches.launched
+    if (launched !== undefined) starts.push(-1)
+    return Effect.map(
+      Effect.forEach(starts, (start) => (start < 0 && launched !== undefined ? Effect.sync(launched) : chunk(start)), {
+        concurrency: "unbounded",
+        discard: true
+      }),
+      () => from
+    )
   })
 
 /**

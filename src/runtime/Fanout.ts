@@ -6,8 +6,10 @@
  * before any branch runs, and — when nobody listens to node events or exports spans — a branch
  * whose body is a single `sample` (best-of-N as N calls, the common fan-out) is not run through
  * the interpreter at all: its fields are read once, and the branches' calls are built, reserved
- * and launched by one `generateBranches`, sixteen at a time (each chunk's branches made, and
- * their calls forked as soon as the chunk is reserved, before the next chunk is made).
+ * and launched by one `generateBranches`, sixteen at a time (each chunk's calls built, and
+ * forked as soon as the chunk is reserved, before the next chunk is built). Without a budget a
+ * branch's call needs only its id prefix and sample counter: the branches' own frames (what their
+ * candidates are grown in) are made once every call has gone out, while the calls wait.
  *
  * The result is the same as running each branch's body in its own frame: the same ids, groups,
  * seeds, requests, reservations (in each branch's share) and candidates, in branch order.
@@ -23,7 +25,7 @@ import * as Population from "../domain/Population.ts"
 import type { NumField } from "../graph/Field.ts"
 import { type Branches, type GenCall, type Generated, generateBranches, inOneFiber } from "./Calls.ts"
 import { type Frame, numNow, type Sampling, samplingNow } from "./Env.ts"
-import { freshCall, freshCandidates } from "./Grow.ts"
+import { freshCall, freshCallAt, freshCandidates } from "./Grow.ts"
 import { InvalidValue, type RunError } from "./RunError.ts"
 
 /**
@@ -46,12 +48,7 @@ export const branchFrames = (frame: Frame, branches: number, share: Limits | und
 /** Branch j's frame (see `branchFrames`); with `ownEnv` false it shares the frame's env. */
 const branchFrame = (frame: Frame, j: number, share: Limits | undefined, ownEnv: boolean): Frame => {
   const prefix = CandidateId.branch(frame.prefix, j)
-  // branch j of every parallel at this depth counts its fresh samples on from the last one
-  let counter = frame.env.counters.get(prefix)
-  if (counter === undefined) {
-    counter = { next: 0 }
-    frame.env.counters.set(prefix, counter)
-  }
+  const counter = counterOf(frame, prefix)
   return {
     ...frame,
     env: ownEnv ? { ...frame.env } : frame.env,
@@ -62,6 +59,16 @@ const branchFrame = (frame: Frame, j: number, share: Limits | undefined, ownEnv:
     counter,
     selection: { ranking: [] }
   }
+}
+
+/** The sample counter of a branch's id prefix: branch j of every parallel at this depth counts its fresh samples on from the last one. */
+const counterOf = (frame: Frame, prefix: string): { next: number } => {
+  let counter = frame.env.counters.get(prefix)
+  if (counter === undefined) {
+    counter = { next: 0 }
+    frame.env.counters.set(prefix, counter)
+  }
+  return counter
 }
 
 /**
@@ -106,8 +113,8 @@ const sampleKnobs = (
  * branches read their fields before any reserves, with the same params, an equal share (or the
  * frame's own ledger) and an empty population: they read the same in each, so they are read once,
  * in branch 0's frame, and a field that fails its rule fails the fan-out before any call. Without
- * a budget (every branch pays from the frame's ledger) a branch's frame and call are made only
- * when its chunk is launched.
+ * a budget (every branch pays from the frame's ledger) a branch's call is made only when its
+ * chunk is launched, and paid in branch 0's frame; its own frame is made once every call is out.
  *
  * @example
  * const samples = yield* sampleBranches(frame, 256, undefined, body.path, body.fields)
@@ -127,24 +134,55 @@ export const sampleBranches = (
     const first = branchFrame(frame, 0, share, false)
     const knobs = sampleKnobs(first, fields)
     if (knobs instanceof InvalidValue) return Effect.fail(knobs)
+    // without a budget every branch pays from the frame's ledger: its call is built, reserved and
+    // paid in branch 0's frame (the same env and ledger, and no hold: what a branch's own frame
+    // would give), and the branch's own frame — what its candidates are grown in — is made when
+    // its call answers, off the launch's path (every branch made before its call starts delays it)
+    const oneLedger = share === undefined
     let made = 0
     const prepare = (end: number): void => {
       for (; made < end; made++) {
-        const branch = made === 0 ? first : branchFrame(frame, made, share, false)
-        frames[made] = branch
-        const call =
-          knobs.n === 0
-            ? undefined
-            : freshCall(branch, knobs.n, fields.until, knobs.temperature, knobs.maxTokens, fields.logprobs)
+        let call: { readonly call: GenCall; readonly first: number } | undefined
+        if (oneLedger && made > 0) {
+          frames[made] = first
+          const prefix = CandidateId.branch(frame.prefix, made)
+          call =
+            knobs.n === 0
+              ? undefined
+              : freshCallAt(
+                  prefix,
+                  counterOf(frame, prefix),
+                  knobs.n,
+                  fields.until,
+                  knobs.temperature,
+                  knobs.maxTokens,
+                  fields.logprobs
+                )
+        } else {
+          const branch = made === 0 ? first : branchFrame(frame, made, share, false)
+          frames[made] = branch
+          call =
+            knobs.n === 0
+              ? undefined
+              : freshCall(branch, knobs.n, fields.until, knobs.temperature, knobs.maxTokens, fields.logprobs)
+        }
         calls[made] = call?.call
         firsts[made] = call?.first ?? 0
       }
     }
+    // the branches' own frames (what their candidates are grown in), made once every call is out
+    const own: Array<Frame | undefined> = oneLedger ? new Array(branches) : frames
+    const launched = (): void => {
+      for (let j = 1; j < made; j++) own[j] ??= branchFrame(frame, j, share, false)
+    }
+    own[0] = first
     // each branch's candidates are grown as its call answers, while later calls still wait
     const grown: Array<Array<Candidate> | undefined> = new Array(branches)
     const settled = (j: number, paid: Generated | undefined): void => {
-      const branch = frames[j]
-      if (paid !== undefined && branch !== undefined) grown[j] = freshCandidates(branch, path, firsts[j] ?? 0, paid)
+      if (paid === undefined) return
+      // an answer before every call is out (a refused chunk's calls run one by one) makes its own
+      const branch = (own[j] ??= branchFrame(frame, j, share, false))
+      grown[j] = freshCandidates(branch, path, firsts[j] ?? 0, paid)
     }
     const together: Branches = {
       count: branches,
@@ -152,7 +190,8 @@ export const sampleBranches = (
       calls,
       prepare,
       ledger: share === undefined ? frame.ledger : undefined,
-      oneFiber: inOneFiber(first)
+      oneFiber: inOneFiber(first),
+      ...(oneLedger ? { launched } : {})
     }
     // the branches' samples in branch order
     return Effect.map(generateBranches(together, path, settled), () => {

@@ -80,11 +80,29 @@ export const freshCall = (
   temperature: number,
   maxTokens: number,
   logprobs: number | undefined
+): { readonly call: GenCall; readonly first: number } =>
+  freshCallAt(frame.prefix, frame.counter, n, until, temperature, maxTokens, logprobs)
+
+/**
+ * `freshCall` by the id prefix and sample counter it reads of a frame (a fan-out builds its
+ * branches' calls before it makes their frames).
+ *
+ * @example
+ * const { call, first } = freshCallAt("b3/", counter, 1, "end", 0.8, 1024, undefined)
+ */
+export const freshCallAt = (
+  prefix: string,
+  counter: { next: number },
+  n: number,
+  until: "step" | "end",
+  temperature: number,
+  maxTokens: number,
+  logprobs: number | undefined
 ): { readonly call: GenCall; readonly first: number } => {
-  const first = frame.counter.next
-  frame.counter.next += n
+  const first = counter.next
+  counter.next += n
   const call: GenCall = {
-    seedKey: CandidateId.sample(frame.prefix, first),
+    seedKey: CandidateId.sample(prefix, first),
     prefix: undefined,
     n,
     minN: 1,
