@@ -181,7 +181,11 @@ export const sampleBranches = (
     const settled = (j: number, paid: Generated | undefined): void => {
       if (paid === undefined) return
       // an answer before every call is out (a refused chunk's calls run one by one) makes its own
-      const branch = (own[j] ??= branchFrame(frame, j, share, false))
+      let branch = own[j]
+      if (branch === undefined) {
+        branch = branchFrame(frame, j, share, false)
+        own[j] = branch
+      }
       grown[j] = freshCandidates(branch, path, firsts[j] ?? 0, paid)
     }
     const together: Branches = {
