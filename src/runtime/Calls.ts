@@ -876,8 +876,8 @@ export interface Branches {
  * released changes no other's grant). A `calls[i]` of `undefined` makes no call (its result is
  * `undefined`, as is a refused call's). `settled(i, result)`, if given, runs as each call made
  * settles, in its fiber: what a caller does with an answer then overlaps the later calls' waits.
- * With one ledger for all, a chunk's branches are made just before it reserves and launches them
- * (`launchReserved`), so the first call does not wait for all 256 branches to be made.
+ * With one ledger for all, a chunk's calls are built just before it reserves and launches them
+ * (`launchReserved`), so the first call does not wait for all 256 to be built.
  *
  * @example
  * const paid = yield* generateBranches(branches, "root.nodes.0.body", settled)
@@ -969,8 +969,8 @@ const launchReserved = (
     let from = count
     const starts: Array<number> = []
     for (let s = 0; s < count; s += LAUNCH_CHUNK) starts.push(s)
-    // each chunk's branches are made, and their calls built, reserved and forked, in the chunk's
-    // fiber before the next chunk's fiber starts (a fork runs at once, up to the first wait)
+    // each chunk's calls are built, reserved and forked in the chunk's fiber before the next
+    // chunk's fiber starts (a fork runs at once, up to the first wait)
     const chunk = (start: number): Effect.Effect<void, BackendError, Scope.Scope> => {
       if (from < count) return Effect.void
       const end = Math.min(count, start + LAUNCH_CHUNK)
@@ -1014,15 +1014,14 @@ const launchReserved = (
         return Effect.forEach(reservations, launch, { concurrency: "unbounded", discard: true })
       })
     }
+    // each step's effect made as its turn comes: making a chunk's builds its calls
+    const steps: Array<() => Effect.Effect<void, BackendError, Scope.Scope>> = starts.map((start) => () => chunk(start))
     // after the last chunk, the fan-out's work that can wait for the answers (a fork runs at once:
     // the chunks before it have launched their calls)
     const launched = branches.launched
-    if (launched !== undefined) starts.push(-1)
+    if (launched !== undefined) steps.push(() => Effect.sync(launched))
     return Effect.map(
-      Effect.forEach(starts, (start) => (start < 0 && launched !== undefined ? Effect.sync(launched) : chunk(start)), {
-        concurrency: "unbounded",
-        discard: true
-      }),
+      Effect.forEach(steps, (step) => step(), { concurrency: "unbounded", discard: true }),
       () => from
     )
   })

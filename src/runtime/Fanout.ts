@@ -25,7 +25,7 @@ import * as Population from "../domain/Population.ts"
 import type { NumField } from "../graph/Field.ts"
 import { type Branches, type GenCall, type Generated, generateBranches, inOneFiber } from "./Calls.ts"
 import { type Frame, numNow, type Sampling, samplingNow } from "./Env.ts"
-import { freshCall, freshCallAt, freshCandidates } from "./Grow.ts"
+import { freshCallAt, freshCandidates } from "./Grow.ts"
 import { InvalidValue, type RunError } from "./RunError.ts"
 
 /**
@@ -136,36 +136,27 @@ export const sampleBranches = (
     if (knobs instanceof InvalidValue) return Effect.fail(knobs)
     // without a budget every branch pays from the frame's ledger: its call is built, reserved and
     // paid in branch 0's frame (the same env and ledger, and no hold: what a branch's own frame
-    // would give), and the branch's own frame — what its candidates are grown in — is made when
-    // its call answers, off the launch's path (every branch made before its call starts delays it)
+    // would give) from its id prefix and sample counter alone; the branch's own frame — what its
+    // candidates are grown in — is made once every call is out (`launched`)
     const oneLedger = share === undefined
     let made = 0
     const prepare = (end: number): void => {
       for (; made < end; made++) {
-        let call: { readonly call: GenCall; readonly first: number } | undefined
-        if (oneLedger && made > 0) {
-          frames[made] = first
-          const prefix = CandidateId.branch(frame.prefix, made)
-          call =
-            knobs.n === 0
-              ? undefined
-              : freshCallAt(
-                  prefix,
-                  counterOf(frame, prefix),
-                  knobs.n,
-                  fields.until,
-                  knobs.temperature,
-                  knobs.maxTokens,
-                  fields.logprobs
-                )
-        } else {
-          const branch = made === 0 ? first : branchFrame(frame, made, share, false)
-          frames[made] = branch
-          call =
-            knobs.n === 0
-              ? undefined
-              : freshCall(branch, knobs.n, fields.until, knobs.temperature, knobs.maxTokens, fields.logprobs)
-        }
+        const branch = made === 0 ? first : oneLedger ? undefined : branchFrame(frame, made, share, false)
+        frames[made] = branch ?? first
+        const prefix = branch?.prefix ?? CandidateId.branch(frame.prefix, made)
+        const call =
+          knobs.n === 0
+            ? undefined
+            : freshCallAt(
+                prefix,
+                branch?.counter ?? counterOf(frame, prefix),
+                knobs.n,
+                fields.until,
+                knobs.temperature,
+                knobs.maxTokens,
+                fields.logprobs
+              )
         calls[made] = call?.call
         firsts[made] = call?.first ?? 0
       }
@@ -193,7 +184,7 @@ export const sampleBranches = (
       frames,
       calls,
       prepare,
-      ledger: share === undefined ? frame.ledger : undefined,
+      ledger: oneLedger ? frame.ledger : undefined,
       oneFiber: inOneFiber(first),
       ...(oneLedger ? { launched } : {})
     }
